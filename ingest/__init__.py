@@ -1,0 +1,1 @@
+"""Top layer: bulk ingest jobs, sinks, the Elasticsearch-compatible REST server and the CLI."""

@@ -1,0 +1,1 @@
+"""Elasticsearch-compatible REST server (FastAPI), a thin shell over the Python APIs."""

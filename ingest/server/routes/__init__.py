@@ -1,0 +1,1 @@
+"""One router per API family; ``ingest.server.app`` includes them all."""

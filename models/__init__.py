@@ -1,0 +1,1 @@
+"""Bottom layer: local models, inference services and the inference endpoint API."""

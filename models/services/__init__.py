@@ -1,0 +1,1 @@
+"""Inference services: the local ``elasticsearch`` service and remote providers, behind one interface."""

@@ -1,0 +1,97 @@
+"""The interface every inference service implements, local or remote.
+
+A service turns the JSON of ``PUT /_inference`` into a validated :class:`EndpointConfig`, brings an endpoint
+up (deploying a local model, or making the provider's validation call), and answers inference requests.
+The endpoint registry (``models.endpoints``) owns persistence; a service never stores anything itself.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from models.results import InferenceResults, InputType, TaskType
+
+
+@dataclass
+class EndpointConfig:
+    """A validated endpoint. ``service_settings`` holds no secrets: they live in ``secret_settings``."""
+
+    inference_id: str
+    task_type: TaskType
+    service: str
+    service_settings: dict[str, Any]
+    secret_settings: dict[str, str] = field(default_factory=dict)
+    task_settings: dict[str, Any] = field(default_factory=dict)
+    chunking_settings: dict[str, Any] | None = None
+
+    def to_public_dict(self) -> dict[str, Any]:
+        """The endpoint as ``GET /_inference`` shows it: computed defaults in, secrets out."""
+        body: dict[str, Any] = {
+            "inference_id": self.inference_id,
+            "task_type": str(self.task_type),
+            "service": self.service,
+            "service_settings": dict(self.service_settings),
+            "task_settings": dict(self.task_settings),
+        }
+        if self.chunking_settings is not None:
+            body["chunking_settings"] = dict(self.chunking_settings)
+        return body
+
+    def __repr__(self) -> str:  # secrets must never reach logs through a repr
+        return (
+            f"EndpointConfig(inference_id={self.inference_id!r}, task_type={self.task_type!s}, "
+            f"service={self.service!r}, secrets=[redacted x{len(self.secret_settings)}])"
+        )
+
+
+@dataclass
+class InferenceRequest:
+    """One call to ``POST /_inference``: inputs in order plus per-call options."""
+
+    inputs: list[str]
+    input_type: InputType | None = None
+    task_settings: dict[str, Any] = field(default_factory=dict)
+    query: str | None = None  # rerank only
+    return_documents: bool | None = None  # rerank only
+    top_n: int | None = None  # rerank only
+    timeout_s: float = 30.0
+
+
+class InferenceService(ABC):
+    """One value of the ``service`` field of an endpoint."""
+
+    name: ClassVar[str]
+    task_types: ClassVar[frozenset[TaskType]]
+
+    @abstractmethod
+    def parse_config(
+        self,
+        inference_id: str,
+        task_type: TaskType,
+        service_settings: dict[str, Any],
+        task_settings: dict[str, Any],
+        chunking_settings: dict[str, Any] | None,
+    ) -> EndpointConfig:
+        """Validate the PUT body's settings and fill in defaults.
+
+        Raises ``ValidationException`` naming every problem (missing required settings, unknown settings,
+        wrong types) so that nothing is persisted for an invalid endpoint.
+        """
+
+    @abstractmethod
+    def start(self, endpoint: EndpointConfig, timeout_s: float) -> None:
+        """Bring the endpoint up: deploy a local model, or make the provider's validation call."""
+
+    @abstractmethod
+    def infer(self, endpoint: EndpointConfig, request: InferenceRequest) -> InferenceResults:
+        """Answer one inference request; results are in input order."""
+
+    def stream(self, endpoint: EndpointConfig, request: InferenceRequest) -> Iterator[dict[str, Any]]:
+        """Yield streaming chunks (``completion`` / ``chat_completion``); by default one chunk with the whole result."""
+        yield self.infer(endpoint, request).to_dict()
+
+    def stop(self, endpoint: EndpointConfig) -> None:  # noqa: B027 - optional hook
+        """Release what :meth:`start` acquired (default: nothing)."""

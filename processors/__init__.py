@@ -1,0 +1,1 @@
+"""Middle layer: Elasticsearch-compatible ingest processors and pipelines on Arrow record batches."""
