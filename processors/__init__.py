@@ -1,1 +1,16 @@
-"""Middle layer: Elasticsearch-compatible ingest processors and pipelines on Arrow record batches."""
+"""Middle layer: Elasticsearch-compatible ingest processors and pipelines on Arrow record batches.
+
+- ``pipeline`` (definitions, pydantic-validated) and ``registry`` (type names → processors, common options)
+- ``engine``: processor-major execution with Elasticsearch's failure semantics; ``arrow_exec``: ``Pipeline.run``
+  on Arrow, choosing the columnar fast path per processor; ``simulate``: the ``_simulate`` response
+- processor families: ``fields``, ``strings``, ``parsing`` (+ ``dates``), ``textparse`` (grok, dissect),
+  ``flow`` (drop, fail, pipeline, foreach, terminate, script), ``inference`` (+ ``chunking``)
+- ``painless``: the documented Painless subset (lexer, parser, interpreter, columnar compilation)
+- ``service.PipelineService``: stored pipelines (models.store) and simulate, for the REST routes and the CLI
+"""
+
+from processors.arrow_exec import DocOutcome, PipelineResult
+from processors.pipeline import Pipeline, parse_pipeline
+from processors.service import PipelineService
+
+__all__ = ["DocOutcome", "Pipeline", "PipelineResult", "PipelineService", "parse_pipeline"]

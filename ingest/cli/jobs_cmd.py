@@ -1,9 +1,154 @@
-"""CLI commands (placeholder until this group is implemented)."""
+"""``ingest run``, ``ingest reindex``, ``ingest search``: bulk ingest jobs and a look at their vectors.
+
+Exit status: 0 when every document was indexed or dropped by the pipeline, 1 when any went to the
+dead-letter store (``ingest dead-letter list``), 2 when the job itself failed (the error is on stderr).
+"""
 
 from __future__ import annotations
 
+import json
+import sys
+from typing import Any
+
 import typer
+
+from models.errors import ElasticsearchError
+
+EXIT_DEAD_LETTERS = 1
+EXIT_FAILED = 2
+
+
+def _fail(exc: BaseException) -> typer.Exit:
+    body = exc.to_dict() if isinstance(exc, ElasticsearchError) else {
+        "error": {"type": type(exc).__name__, "reason": str(exc)}, "status": 500}
+    sys.stderr.write(json.dumps(body) + "\n")
+    return typer.Exit(EXIT_FAILED)
+
+
+def _run(config: Any, executor: str = "local", address: str | None = None, concurrency: str | None = None) -> None:
+    from ingest.jobs.progress import default_reporter
+    from ingest.jobs.runner import run_job
+    from ingest.sources import open_source
+
+    try:
+        if executor == "ray":
+            summary = _run_on_ray(config, address, concurrency)
+        elif executor != "local":
+            from models.errors import IllegalArgumentException
+
+            raise IllegalArgumentException(f"unknown executor [{executor}]: expected [local] or [ray]")
+        else:
+            source = open_source(config.source, **config.source_options)
+            summary = run_job(config, source=source, reporter=default_reporter(source.total_rows()))
+    except KeyboardInterrupt:
+        raise typer.Exit(130) from None
+    except Exception as exc:
+        raise _fail(exc) from exc
+    typer.echo(json.dumps(summary.to_dict()))
+    if not summary.completed:
+        sys.stderr.write(f"interrupted; continue with: --resume --job-id {summary.job_id}\n")
+        raise typer.Exit(130)
+    if summary.failed:
+        sys.stderr.write(
+            f"{summary.failed} document(s) went to the dead-letter store: ingest dead-letter list --job-id {summary.job_id}\n"
+        )
+        raise typer.Exit(EXIT_DEAD_LETTERS)
+
+
+def _run_on_ray(config: Any, address: str | None, concurrency: str | None) -> Any:
+    """The ray executor (``ingest[ray]``); Ray is imported only here."""
+    from ingest.jobs.progress import default_reporter
+    from models.errors import IllegalArgumentException
+
+    try:
+        from ingest.executors.ray_job import run_on_ray
+    except ImportError as exc:
+        raise IllegalArgumentException(
+            f"the ray executor needs Ray: pip install 'ingest[ray]' ({exc})") from None
+    from ingest.executors.pool import parse_concurrency
+
+    pool = parse_concurrency(concurrency) if concurrency else None
+    return run_on_ray(config, address=address, reporter=default_reporter(None), concurrency=pool)
+
+
+_EXECUTOR_HELP = "local (this process) or ray (Ray Data; needs ingest[ray])."
+_ADDRESS_HELP = "Ray cluster address for --executor ray (default: RAY_ADDRESS, a running local cluster, else a new local Ray)."
+_CONCURRENCY_HELP = "--executor ray: actors N or MIN,MAX for pipelines without a local model (default 1..cluster CPUs)."
 
 
 def register(app: typer.Typer) -> None:
-    """Add this module's commands to the ingest app."""
+    """Add ``run``, ``reindex`` and ``search``."""
+
+    @app.command("run")
+    def run_cmd(
+        source: str = typer.Option(..., "--source", help="File, folder, glob, '-' (stdin NDJSON) or http(s)://host/index."),
+        index: str = typer.Option(..., "--index", help="Target index."),
+        pipeline: str | None = typer.Option(None, "--pipeline", help="Stored pipeline id or a JSON/YAML file."),
+        dest: str = typer.Option("embedded", "--dest", help="embedded, http(s)://host:port or file:///path."),
+        id_field: str | None = typer.Option(None, "--id-field", help="Field holding the document id (default: content hash)."),
+        resume: bool = typer.Option(False, "--resume", help="Continue from the job's last checkpoint."),
+        job_id: str | None = typer.Option(None, "--job-id", help="Job id (default: derived from source/pipeline/index/dest)."),
+        bulk_bytes: int = typer.Option(10 * 1024 * 1024, "--bulk-bytes", help="Max bytes per bulk request."),
+        bulk_docs: int = typer.Option(1000, "--bulk-docs", help="Max documents per bulk request."),
+        senders: int | None = typer.Option(None, "--senders", help="Concurrent bulk requests (default 1 embedded, 3 clusters)."),
+        batch_size: int | None = typer.Option(None, "--batch-size", help="Rows per source batch."),
+        source_format: str | None = typer.Option(None, "--format", help="parquet|jsonl|csv|arrow when the extension does not say."),
+        skip_unchanged: bool = typer.Option(True, "--skip-unchanged/--no-skip-unchanged", help="Reuse cached embeddings of unchanged texts."),
+        executor: str = typer.Option("local", "--executor", help=_EXECUTOR_HELP),
+        address: str | None = typer.Option(None, "--address", help=_ADDRESS_HELP),
+        concurrency: str | None = typer.Option(None, "--concurrency", help=_CONCURRENCY_HELP),
+    ) -> None:
+        """Run a bulk ingest job: source → pipeline → index."""
+        from ingest.jobs.config import JobConfig
+
+        options: dict[str, Any] = {}
+        if batch_size:
+            options["batch_size"] = batch_size
+        if source_format:
+            options["format"] = source_format
+        _run(JobConfig(
+            source=source, index=index, dest=dest, pipeline=pipeline, id_field=id_field, job_id=job_id,
+            resume=resume, bulk_bytes=bulk_bytes, bulk_docs=bulk_docs, senders=senders,
+            skip_unchanged=skip_unchanged, source_options=options,
+        ), executor, address, concurrency)
+
+    @app.command("reindex")
+    def reindex_cmd(
+        source_url: str = typer.Option(..., "--source-url", help="Elasticsearch/OpenSearch URL to read from."),
+        source_index: str = typer.Option(..., "--source-index", help="Index to read."),
+        index: str = typer.Option(..., "--index", help="Target index."),
+        dest: str = typer.Option("embedded", "--dest", help="embedded, http(s)://host:port or file:///path."),
+        pipeline: str | None = typer.Option(None, "--pipeline", help="Stored pipeline id or a JSON/YAML file."),
+        resume: bool = typer.Option(False, "--resume", help="Continue from the job's last checkpoint."),
+        job_id: str | None = typer.Option(None, "--job-id"),
+        slices: int | None = typer.Option(None, "--slices", help="Parallel point-in-time slices."),
+        skip_unchanged: bool = typer.Option(True, "--skip-unchanged/--no-skip-unchanged"),
+        executor: str = typer.Option("local", "--executor", help=_EXECUTOR_HELP),
+        address: str | None = typer.Option(None, "--address", help=_ADDRESS_HELP),
+        concurrency: str | None = typer.Option(None, "--concurrency", help=_CONCURRENCY_HELP),
+    ) -> None:
+        """Copy an index (through a pipeline) into another destination; ids are kept."""
+        from ingest.jobs.config import JobConfig
+
+        options: dict[str, Any] = {"slices": slices} if slices else {}
+        _run(JobConfig(
+            source=f"{source_url.rstrip('/')}/{source_index}", index=index, dest=dest, pipeline=pipeline,
+            job_id=job_id, resume=resume, skip_unchanged=skip_unchanged, source_options=options,
+        ), executor, address, concurrency)
+
+    @app.command("search")
+    def search_cmd(
+        index: str = typer.Argument(..., help="Embedded index."),
+        query: str = typer.Argument(..., help="Query text."),
+        endpoint: str | None = typer.Option(None, "--endpoint", help="Inference endpoint (default: the one that filled the field)."),
+        field: str | None = typer.Option(None, "--field", help="Vector field (when the index has several)."),
+        k: int = typer.Option(10, "-k", "--k", help="Number of hits."),
+    ) -> None:
+        """Dense k-NN or sparse dot-product search on the embedded store."""
+        from ingest.jobs.search import search
+
+        try:
+            result = search(index, query, endpoint=endpoint, field=field, k=k)
+        except Exception as exc:
+            raise _fail(exc) from exc
+        typer.echo(json.dumps(result, default=str))

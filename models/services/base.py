@@ -7,6 +7,8 @@ The endpoint registry (``models.endpoints``) owns persistence; a service never s
 
 from __future__ import annotations
 
+import hashlib
+import json
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -58,6 +60,7 @@ class InferenceRequest:
     return_documents: bool | None = None  # rerank only
     top_n: int | None = None  # rerank only
     timeout_s: float = 30.0
+    chat: dict[str, Any] | None = None  # chat_completion only: the OpenAI-style unified request body
 
 
 class InferenceService(ABC):
@@ -95,3 +98,15 @@ class InferenceService(ABC):
 
     def stop(self, endpoint: EndpointConfig) -> None:  # noqa: B027 - optional hook
         """Release what :meth:`start` acquired (default: nothing)."""
+
+    def default_task_type(self, service_settings: dict[str, Any]) -> TaskType | None:
+        """The task type of a PUT whose path names none: the service's only task type, else None (an error)."""
+        return next(iter(self.task_types)) if len(self.task_types) == 1 else None
+
+    def model_version(self, endpoint: EndpointConfig) -> str:
+        """A stable id of what produces the results (service + model + settings); changes when they change.
+
+        Local services override it with the built model's content hash. Secrets are not part of it.
+        """
+        public = json.dumps({"task_type": str(endpoint.task_type), **endpoint.service_settings}, sort_keys=True)
+        return f"{endpoint.service}:{hashlib.sha256(public.encode()).hexdigest()[:16]}"

@@ -1,7 +1,103 @@
-"""Routes (placeholder until this API family is implemented)."""
+"""``/_ingest`` routes: a thin shell over :class:`processors.PipelineService`."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Any
 
-router = APIRouter()
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+from starlette.concurrency import run_in_threadpool
+
+from ingest.server.dialect import bool_param, check_params, es_response, json_body
+from models.errors import IllegalArgumentException
+from processors import PipelineService
+from processors.grok_patterns import GROK_PATTERNS
+
+router = APIRouter(tags=["ingest"])
+
+
+def _service(request: Request) -> PipelineService:
+    state = request.app.state
+    service = getattr(state, "pipelines", None)
+    if service is None:
+        service = state.pipelines = PipelineService(state.api.store, state.api)
+    return service
+
+
+def _int_param(request: Request, name: str) -> int | None:
+    raw = request.query_params.get(name)
+    if raw is None:
+        return None
+    try:
+        return int(raw)
+    except ValueError:
+        raise IllegalArgumentException(f"Failed to parse int parameter [{name}] with value [{raw}]") from None
+
+
+@router.get("/_ingest/pipeline/_simulate")
+@router.post("/_ingest/pipeline/_simulate")
+async def simulate(request: Request) -> Response:
+    """Simulate a pipeline given in the body."""
+    return await _simulate(request, None)
+
+
+@router.get("/_ingest/pipeline/{pipeline_id}/_simulate")
+@router.post("/_ingest/pipeline/{pipeline_id}/_simulate")
+async def simulate_stored(request: Request, pipeline_id: str) -> Response:
+    """Simulate a stored pipeline."""
+    return await _simulate(request, pipeline_id)
+
+
+async def _simulate(request: Request, pipeline_id: str | None) -> Response:
+    check_params(request, ("verbose",))
+    verbose = bool_param(request, "verbose")
+    body = await json_body(request)
+    result = await run_in_threadpool(_service(request).simulate, body, pipeline_id, verbose)
+    return es_response(request, result)
+
+
+@router.put("/_ingest/pipeline/{pipeline_id}")
+@router.post("/_ingest/pipeline/{pipeline_id}")
+async def put_pipeline(request: Request, pipeline_id: str) -> Response:
+    """Create or replace a pipeline."""
+    check_params(request, ("if_version", "master_timeout", "timeout"))
+    body = await json_body(request)
+    result = await run_in_threadpool(_service(request).put, pipeline_id, body, _int_param(request, "if_version"))
+    return es_response(request, result)
+
+
+@router.get("/_ingest/pipeline")
+async def get_all(request: Request) -> Response:
+    """Every pipeline."""
+    return await _get(request, None)
+
+
+@router.get("/_ingest/pipeline/{pipeline_id}")
+async def get_pipelines(request: Request, pipeline_id: str) -> Response:
+    """Pipelines by id, comma list or wildcard; 404 with ``{}`` when nothing matches."""
+    return await _get(request, pipeline_id)
+
+
+async def _get(request: Request, ids: str | None) -> Response:
+    check_params(request, ("master_timeout", "summary"))
+    found: dict[str, Any] = await run_in_threadpool(_service(request).get, ids,
+                                                     summary=bool_param(request, "summary"))
+    return es_response(request, found, status=200 if found or ids is None else 404)
+
+
+@router.delete("/_ingest/pipeline/{pipeline_id}")
+async def delete_pipeline(request: Request, pipeline_id: str) -> Response:
+    """Delete pipelines (wildcards allowed); warns about pipelines still referenced by others."""
+    check_params(request, ("master_timeout", "timeout"))
+    warnings: list[str] = []
+    result = await run_in_threadpool(_service(request).delete, pipeline_id, warnings)
+    headers = {"Warning": ", ".join(f'299 Elasticsearch-9.1.0 "{w}"' for w in warnings)} if warnings else None
+    return es_response(request, result, headers=headers)
+
+
+@router.get("/_ingest/processor/grok")
+async def grok_patterns(request: Request) -> Response:
+    """The built-in grok patterns."""
+    check_params(request, ("s", "ecs_compatibility"))
+    patterns = dict(sorted(GROK_PATTERNS.items())) if bool_param(request, "s") else dict(GROK_PATTERNS)
+    return es_response(request, {"patterns": patterns})

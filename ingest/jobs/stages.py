@@ -1,0 +1,291 @@
+"""The work of each stage, without the threading: turn a source batch into bulk items, send a bulk."""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pyarrow as pa
+
+from ingest.deadletter.store import DeadLetter, DeadLetterStore, content_of
+from ingest.jobs.acks import AckTracker
+from ingest.jobs.config import JobConfig
+from ingest.jobs.documents import METADATA_COLUMNS, content_ids, estimate_sizes, field_ids, to_rows
+from ingest.jobs.faults import fault
+from ingest.sinks.base import BulkAction, ItemResult
+from ingest.sources.base import SourceError
+from models.errors import ElasticsearchError
+
+RETRY_ITEM_STATUSES = frozenset({429, 503})
+
+
+@dataclass
+class Item:
+    """One document on its way to the sink. Its original (for the dead-letter store) stays in Arrow form."""
+
+    seq: int
+    action: BulkAction
+    size: int
+    batch: pa.RecordBatch
+    row: int
+
+    @property
+    def original(self) -> dict[str, Any]:
+        """The source row as it was read."""
+        return _row(self.batch, self.row)
+
+
+@dataclass
+class Prepared:
+    """A pipeline's output for one source batch, still columnar: rows become dicts only chunk by chunk, in the
+    batching stage, so queued batches cost Arrow memory (4 bytes a float), not Python objects (~32)."""
+
+    seq: int
+    table: pa.Table | pa.RecordBatch  # output documents, metadata columns removed
+    batch: pa.RecordBatch  # the input rows
+    keep: list[int]  # output rows to write
+    ids: list[str]
+    indices: list[str]
+    sizes: list[int]
+    source_rows: list[int]
+
+    def __len__(self) -> int:
+        return len(self.keep)
+
+    def items(self, lo: int, hi: int) -> list[Item]:
+        """Bulk items for kept rows ``lo:hi``."""
+        rows = self.keep[lo:hi]
+        if rows and rows[-1] - rows[0] == len(rows) - 1:
+            part = self.table.slice(rows[0], len(rows))
+        else:
+            part = self.table.take(pa.array(rows, type=pa.int64()))
+        return [
+            Item(self.seq, BulkAction("index", self.indices[lo + k], self.ids[lo + k], _present(doc)),
+                 self.sizes[lo + k], self.batch, self.source_rows[lo + k])
+            for k, doc in enumerate(to_rows(part))
+        ]
+
+
+class Counters:
+    """Live counts for the progress display (the committed ones live in the AckTracker)."""
+
+    def __init__(self) -> None:
+        self.read = self.indexed = self.failed = self.dropped = self.retried = 0
+        self.requests_retried = 0  # whole bulk requests repeated because the sink was unreachable/overloaded
+
+
+def backoff_s(attempt: int, config: JobConfig) -> float:
+    """Exponential backoff with jitter: the cap doubles per attempt, the wait is drawn from its upper half."""
+    cap = min(config.backoff_max_s, config.backoff_initial_s * (2 ** max(0, attempt - 1)))
+    return cap * random.uniform(0.5, 1.0)
+
+
+def _letter(config: JobConfig, job_id: str, stage: str, original: Any, doc_id: str | None, error: Any,
+            status: int | None = None) -> DeadLetter:
+    if isinstance(error, ElasticsearchError):
+        etype, reason, status = error.error_type, error.reason, status or error.status
+    elif isinstance(error, dict):
+        etype, reason = str(error.get("type", "exception")), str(error.get("reason", error))
+    elif isinstance(error, BaseException):
+        etype, reason = type(error).__name__, str(error)
+    else:
+        etype, reason = "exception", str(error)
+    return DeadLetter(
+        job_id=job_id, stage=stage, content=content_of(original), error_type=etype, reason=reason,  # type: ignore[arg-type]
+        index=config.index, doc_id=doc_id, status=status, doc_key=doc_id or content_ids([{"c": content_of(original)}])[0],
+    )
+
+
+def prepare_batch(
+    seq: int,
+    batch: pa.RecordBatch,
+    read_errors: list[SourceError],
+    *,
+    config: JobConfig,
+    job_id: str,
+    pipeline: Any,
+    tracker: AckTracker,
+    deadletters: DeadLetterStore,
+    counters: Counters,
+    sleep: Callable[[float], None] = time.sleep,
+) -> Prepared | None:
+    """Run the pipeline on one source batch; dead-letter its failures; return what is to be written."""
+    letters = [
+        _letter(config, job_id, "read", e.text, None, {"type": "parsing_exception", "reason": f"{e.location}: {e.reason}"}, 400)
+        for e in read_errors
+    ]
+    given_ids: list[Any] | None = None
+    if "_id" in batch.schema.names:
+        # Ids carried by the source (an index being reindexed, a dead-letter replay) win over everything.
+        given_ids = batch.column("_id").to_pylist()
+        batch = batch.drop_columns(["_id"])
+    ids = _input_ids(batch, config.id_field)
+    if given_ids is not None:
+        ids = [str(g) if g is not None else i for g, i in zip(given_ids, ids, strict=True)]
+    dropped = 0
+    if pipeline is None:
+        out_table: pa.Table | pa.RecordBatch = batch
+        source_rows = list(range(batch.num_rows))
+    else:
+        result = _run_pipeline(pipeline, batch, config, sleep)
+        if isinstance(result, BaseException):
+            letters += [_letter(config, job_id, "pipeline", o, ids[i], result) for i, o in enumerate(to_rows(batch))]
+            deadletters.add(letters)
+            counters.failed += len(letters)
+            tracker.seal(seq, failed=len(letters))
+            return None
+        out_table, source_rows = result.table, list(result.source_rows)
+        for i, outcome in enumerate(result.outcomes):
+            if outcome.status == "failed":
+                error = outcome.error or ElasticsearchError("document failed in the pipeline")
+                letters.append(_letter(config, job_id, "pipeline", _row(batch, i), ids[i], error))
+            elif outcome.status == "dropped":
+                dropped += 1
+    fault("pipeline")
+    meta = {k: out_table.column(k).to_pylist() for k in METADATA_COLUMNS if k in out_table.schema.names}
+    out_table = out_table.drop_columns(list(meta))
+    sizes = estimate_sizes(out_table)
+    prepared = Prepared(seq, out_table, batch, [], [], [], [], [])
+    for j, src in enumerate(source_rows):
+        meta_id = meta["_id"][j] if "_id" in meta else None
+        doc_id = str(meta_id) if meta_id is not None else ids[src]
+        if doc_id is None:
+            reason = f"field [{config.id_field}] is missing or not a scalar; it is needed as the document id"
+            letters.append(_letter(config, job_id, "pipeline", _row(batch, src), None,
+                                   {"type": "illegal_argument_exception", "reason": reason}, 400))
+            continue
+        size = int(sizes[j])
+        if size > config.bulk_bytes:
+            reason = f"document of about [{size}] bytes exceeds the bulk request size limit [{config.bulk_bytes}]"
+            letters.append(_letter(config, job_id, "write", _row(batch, src), doc_id,
+                                   {"type": "illegal_argument_exception", "reason": reason}, 413))
+            continue
+        meta_index = meta["_index"][j] if "_index" in meta else None
+        prepared.keep.append(j)
+        prepared.ids.append(doc_id)
+        prepared.indices.append(str(meta_index) if meta_index else config.index)
+        prepared.sizes.append(size)
+        prepared.source_rows.append(src)
+    if letters:
+        deadletters.add(letters)
+        fault("deadletter")
+    counters.failed += len(letters)
+    counters.dropped += dropped
+    tracker.add(seq, len(prepared))
+    tracker.seal(seq, failed=len(letters), dropped=dropped)
+    return prepared if len(prepared) else None
+
+
+def _present(doc: dict[str, Any]) -> dict[str, Any]:
+    """The document without top-level nulls: Arrow gives every row every column of its batch, so a null
+    usually means the field was absent in this document (an explicit null is indistinguishable and dropped)."""
+    return {k: v for k, v in doc.items() if v is not None}
+
+
+def _row(batch: pa.RecordBatch, i: int) -> dict[str, Any]:
+    return _present(to_rows(batch.slice(i, 1))[0])
+
+
+def _input_ids(batch: pa.RecordBatch, id_field: str | None) -> list[str | None]:
+    """Ids from the id field (a top-level column read straight from Arrow), or content hashes."""
+    if id_field is None:
+        return list(content_ids(to_rows(batch)))
+    if id_field in batch.schema.names and not pa.types.is_nested(batch.schema.field(id_field).type):
+        values = batch.column(id_field).to_pylist()
+        return [None if v is None or isinstance(v, bool) else str(v) for v in values]
+    return field_ids(to_rows(batch), id_field)
+
+
+def _run_pipeline(pipeline: Any, batch: pa.RecordBatch, config: JobConfig, sleep: Callable[[float], None]) -> Any:
+    """The pipeline's result, retrying whole-batch overload errors; another error is returned, not raised."""
+    attempt = 0
+    while True:
+        try:
+            return pipeline.run(batch)
+        except ElasticsearchError as exc:
+            attempt += 1
+            if exc.status not in (408, 429, 503) or attempt > config.max_retries:
+                return exc
+            sleep(backoff_s(attempt, config))
+
+
+def is_transient(exc: BaseException) -> bool:
+    """Whether a failed bulk request is worth repeating: the sink is unreachable, overloaded or restarting."""
+    if isinstance(exc, ElasticsearchError):
+        # 500 is a failure of ours or the sink's, not a passing condition: repeating it would only wait.
+        return exc.status in (408, 429, 502, 503, 504)
+    if isinstance(exc, OSError | TimeoutError):
+        return True
+    names = " ".join(c.__name__ for c in type(exc).__mro__)
+    return any(word in names for word in ("Connection", "Timeout", "Transport", "Network", "Protocol"))
+
+
+def send_chunk(
+    items: list[Item],
+    *,
+    sink: Any,
+    config: JobConfig,
+    job_id: str,
+    tracker: AckTracker,
+    deadletters: DeadLetterStore,
+    counters: Counters,
+    sleep: Callable[[float], None] = time.sleep,
+) -> None:
+    """Write one bulk; retry only the items rejected with 429/503; dead-letter other item errors; acknowledge."""
+    pending = items
+    attempt = 0  # rounds of item retries (429/503 items)
+    down_attempt = 0  # consecutive failed requests (sink unreachable or overloaded as a whole)
+    down_since: float | None = None
+    while pending:
+        try:
+            results: list[ItemResult] = sink.write([it.action for it in pending])
+        except Exception as exc:
+            if not is_transient(exc):
+                if isinstance(exc, ElasticsearchError) and 400 <= exc.status < 500:
+                    _fail(pending, exc, None, config, job_id, tracker, deadletters, counters)
+                    return
+                raise
+            down_since = down_since or time.monotonic()
+            if time.monotonic() - down_since > config.unavailable_timeout_s:
+                raise
+            down_attempt += 1
+            counters.requests_retried += 1
+            sleep(backoff_s(down_attempt, config))
+            continue
+        down_since, down_attempt = None, 0
+        fault("bulk")
+        if len(results) != len(pending):
+            raise RuntimeError(f"sink answered {len(results)} results for {len(pending)} actions")
+        retry: list[Item] = []
+        done: dict[int, int] = {}
+        for item, res in zip(pending, results, strict=True):
+            if res.error is None:
+                done[item.seq] = done.get(item.seq, 0) + 1
+            elif res.status in RETRY_ITEM_STATUSES and attempt < config.max_retries:
+                retry.append(item)
+            else:
+                _fail([item], res.error or {"type": "exception", "reason": f"status {res.status}"}, res.status,
+                      config, job_id, tracker, deadletters, counters)
+        for seq, n in done.items():
+            counters.indexed += n
+            tracker.done(seq, indexed=n)
+        pending = retry
+        if retry:
+            attempt += 1
+            counters.retried += len(retry)
+            sleep(backoff_s(attempt, config))
+
+
+def _fail(items: list[Item], error: Any, status: int | None, config: JobConfig, job_id: str,
+          tracker: AckTracker, deadletters: DeadLetterStore, counters: Counters) -> None:
+    deadletters.add([_letter(config, job_id, "write", it.original, it.action.id, error, status) for it in items])
+    fault("deadletter")
+    counters.failed += len(items)
+    per_seq: dict[int, int] = {}
+    for it in items:
+        per_seq[it.seq] = per_seq.get(it.seq, 0) + 1
+    for seq, n in per_seq.items():
+        tracker.done(seq, failed=n)

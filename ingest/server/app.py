@@ -1,0 +1,176 @@
+"""The REST server: Elasticsearch's HTTP dialect over the Python APIs (``create_app()``).
+
+Every response carries ``X-Elastic-Product: Elasticsearch`` and answers in the client's media type; every
+error, including unknown routes (404), wrong methods (405), oversized bodies (413) and crashes (500), uses
+Elasticsearch's error envelope. Authentication runs before any route (see ``ingest.server.security``).
+"""
+
+from __future__ import annotations
+
+import logging
+import platform
+import uuid
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import Response
+from starlette.datastructures import MutableHeaders
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from ingest.server.dialect import PRODUCT_HEADER, check_params, compat_version, error_response, es_response
+from ingest.server.routes import bulk, inference, ml, pipelines, stream
+from ingest.server.routes import security as security_routes
+from ingest.server.security import Authenticator
+from models.api import InferenceAPI, default_api
+from models.errors import ActionRequestValidationException, ElasticsearchError
+
+log = logging.getLogger(__name__)
+
+DEFAULT_MAX_BODY_BYTES = 100 * 1024 * 1024  # Elasticsearch's http.max_content_length
+VERSION = {
+    "number": "9.1.0",
+    "build_flavor": "default",
+    "build_type": "tar",
+    "build_hash": "ingest",
+    "build_date": "2025-07-01T00:00:00.000Z",
+    "build_snapshot": False,
+    "lucene_version": "10.2.2",
+    "minimum_wire_compatibility_version": "8.19.0",
+    "minimum_index_compatibility_version": "8.0.0",
+}
+
+
+class ContentTooLong(ElasticsearchError):
+    """413: the body is larger than the server accepts."""
+
+    status = 413
+    error_type = "content_too_long_exception"
+
+
+def create_app(
+    api: InferenceAPI | None = None,
+    *,
+    authenticator: Authenticator | None = None,
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+) -> FastAPI:
+    """Build the FastAPI app. ``api`` defaults to the process-wide :func:`models.api.default_api`."""
+    app = FastAPI(title="ingest", version="0.1.0",
+                  description="Elasticsearch's inference API, ingest pipelines and bulk ingest")
+    app.state.api = api or default_api()
+    app.state.authenticator = authenticator or Authenticator(app.state.api.store)
+    app.state.max_body_bytes = max_body_bytes
+    app.state.cluster_uuid = uuid.uuid5(uuid.NAMESPACE_URL, str(app.state.api.store.path)).hex[:22]
+
+    app.add_middleware(DialectMiddleware, max_body_bytes=max_body_bytes)
+
+    @app.exception_handler(ElasticsearchError)
+    async def es_error(request: Request, exc: ElasticsearchError) -> Response:
+        return error_response(request, exc)
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(request: Request, exc: RequestValidationError) -> Response:
+        problems = [f"[{'.'.join(str(p) for p in e['loc'])}] {e['msg'].lower()}" for e in exc.errors()]
+        return error_response(request, ActionRequestValidationException(problems))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        uri, method = request.url.path, request.method
+        allowed = _allowed_methods(app, uri) if exc.status_code == 405 else []
+        if allowed:
+            err = ElasticsearchError(
+                f"Incorrect HTTP method for uri [{uri}] and method [{method}], allowed: [{', '.join(allowed)}]",
+                status=405, error_type="method_not_allowed_exception",
+            )
+            response = error_response(request, err)
+            response.headers["Allow"] = ",".join(allowed)
+            return response
+        if exc.status_code in (404, 405):
+            return error_response(request, ElasticsearchError(
+                f"no handler found for uri [{uri}] and method [{method}]", status=404,
+                error_type="resource_not_found_exception"))
+        return error_response(request, ElasticsearchError(str(exc.detail), status=exc.status_code))
+
+    @app.exception_handler(Exception)
+    async def crash(request: Request, exc: Exception) -> Response:
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        return error_response(request, ElasticsearchError("internal server error; see the server log"))
+
+    @app.get("/")
+    async def info(request: Request) -> Response:
+        check_params(request, ())
+        body = {
+            "name": platform.node() or "ingest",
+            "cluster_name": "ingest",
+            "cluster_uuid": app.state.cluster_uuid,
+            "version": VERSION,
+            "tagline": "You Know, for Search",
+        }
+        return es_response(request, body)
+
+    @app.head("/")
+    async def ping(request: Request) -> Response:
+        return Response(status_code=200, headers=PRODUCT_HEADER)
+
+    # stream first, so that "_stream" is never taken for an inference id
+    for module in (stream, inference, ml, pipelines, bulk, security_routes):
+        app.include_router(module.router)
+    return app
+
+
+class DialectMiddleware:
+    """Checks every request (media type, size, authentication) and stamps every response with the product header.
+
+    A plain ASGI middleware rather than ``@app.middleware("http")``: Starlette's BaseHTTPMiddleware wraps the
+    response stream and delays client-disconnect detection by seconds, which would keep upstream provider
+    requests of abandoned ``_stream`` calls running.
+    """
+
+    def __init__(self, app: ASGIApp, *, max_body_bytes: int) -> None:
+        self.app = app
+        self.max_body_bytes = max_body_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request = Request(scope)
+        try:
+            compat_version(request)
+            length = request.headers.get("content-length")
+            if length is not None and length.isdigit() and int(length) > self.max_body_bytes:
+                raise ContentTooLong(
+                    f"Request content length [{length}] exceeds the limit of [{self.max_body_bytes}] bytes"
+                )
+            authenticator = request.app.state.authenticator
+            principal = authenticator.authenticate(request)
+            authenticator.authorize(principal, request)
+            scope.setdefault("state", {})["principal"] = principal
+        except ElasticsearchError as exc:
+            await error_response(request, exc)(scope, receive, send)
+            return
+
+        async def send_with_product(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                for key, value in PRODUCT_HEADER.items():
+                    headers[key] = value
+            await send(message)
+
+        await self.app(scope, receive, send_with_product)
+
+
+def _allowed_methods(app: FastAPI, path: str) -> list[str]:
+    methods: set[str] = set()
+    stack: list[Any] = list(app.router.routes)
+    while stack:
+        route = stack.pop()
+        nested = getattr(route, "original_router", None)
+        if nested is not None:  # an included router (FastAPI keeps them nested)
+            stack.extend(nested.routes)
+            continue
+        regex = getattr(route, "path_regex", None)
+        if regex is not None and regex.match(path):
+            methods |= set(getattr(route, "methods", None) or ())
+    return sorted(methods)

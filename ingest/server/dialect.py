@@ -1,0 +1,139 @@
+"""Elasticsearch's HTTP dialect: product header, vendor media types, ``?pretty``, query-parameter checks,
+JSON bodies, and the error envelope for every error.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import traceback
+from collections.abc import Iterable
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import Response
+
+from models.errors import ElasticsearchError, IllegalArgumentException, ParsingException
+
+PRODUCT_HEADER = {"X-Elastic-Product": "Elasticsearch"}
+GLOBAL_PARAMS = frozenset({"pretty", "human", "error_trace", "filter_path"})
+_COMPAT = re.compile(r"application/vnd\.elasticsearch\+json\s*;\s*compatible-with\s*=\s*(\d+)", re.I)
+SUPPORTED_COMPAT = ("8", "9")
+
+
+class MediaTypeError(ElasticsearchError):
+    """``media_type_header_exception`` (400): a compatible-with version we do not speak."""
+
+    status = 400
+    error_type = "media_type_header_exception"
+
+
+def compat_version(request: Request) -> str | None:
+    """The ``compatible-with`` version the client asked for (Accept or Content-Type), validated."""
+    found = None
+    for header in ("accept", "content-type"):
+        match = _COMPAT.search(request.headers.get(header, ""))
+        if match:
+            if match.group(1) not in SUPPORTED_COMPAT:
+                raise MediaTypeError(
+                    f"Invalid media-type value on headers [Accept, Content-Type]: compatible-with={match.group(1)} "
+                    f"is not supported; use {' or '.join(SUPPORTED_COMPAT)}"
+                )
+            found = match.group(1)
+    return found
+
+
+def _flag(request: Request, name: str) -> bool:
+    value = request.query_params.get(name)
+    return value is not None and value.lower() in ("", "true")
+
+
+def es_response(request: Request, body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    """A JSON response in the client's media type, pretty-printed on ``?pretty``."""
+    pretty = _flag(request, "pretty")
+    text = json.dumps(body, indent=2 if pretty else None, separators=None if pretty else (",", ":"),
+                      ensure_ascii=False)
+    if pretty:
+        text += "\n"
+    try:
+        version = compat_version(request)
+    except MediaTypeError:
+        version = None
+    media = (f"application/vnd.elasticsearch+json;compatible-with={version}" if version
+             else "application/json")
+    return Response(text.encode(), status_code=status, media_type=media,
+                    headers={**PRODUCT_HEADER, **(headers or {})})
+
+
+def error_response(request: Request, exc: ElasticsearchError) -> Response:
+    """The error envelope; with ``?error_trace=true`` the Python stack trace is added as ``stack_trace``."""
+    body = exc.to_dict()
+    if _flag(request, "error_trace"):
+        body["error"]["stack_trace"] = "".join(traceback.format_exception(exc))
+    headers = {}
+    www = exc.extra.get("header", {}).get("WWW-Authenticate") if isinstance(exc.extra.get("header"), dict) else None
+    if www:
+        headers["WWW-Authenticate"] = ", ".join(www)
+    return es_response(request, body, exc.status, headers)
+
+
+def check_params(request: Request, allowed: Iterable[str]) -> None:
+    """Elasticsearch's 400 for query parameters the route does not know."""
+    known = GLOBAL_PARAMS | set(allowed)
+    unknown = sorted(k for k in request.query_params if k not in known)
+    if not unknown:
+        return
+    path = request.url.path
+    if len(unknown) == 1:
+        raise IllegalArgumentException(f"request [{path}] contains unrecognized parameter: [{unknown[0]}]")
+    raise IllegalArgumentException(f"request [{path}] contains unrecognized parameters: [{'], ['.join(unknown)}]")
+
+
+def bool_param(request: Request, name: str, default: bool = False) -> bool:
+    """A boolean query parameter as Elasticsearch parses it (``true``/``false``/empty)."""
+    raw = request.query_params.get(name)
+    if raw is None:
+        return default
+    if raw in ("", "true"):
+        return True
+    if raw == "false":
+        return False
+    raise IllegalArgumentException(
+        f"Failed to parse value [{raw}] as only [true] or [false] are allowed."
+    )
+
+
+_TIME = re.compile(r"(-?\d+)(nanos|micros|ms|s|m|h|d)")
+_TIME_UNITS = {"nanos": 1e-9, "micros": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
+
+
+def parse_time(raw: str, name: str) -> float:
+    """Seconds of an Elasticsearch time value (``30s``, ``2m``, ``500ms``...)."""
+    match = _TIME.fullmatch(raw.strip())
+    if not match or int(match.group(1)) < 0:
+        raise IllegalArgumentException(
+            f"failed to parse setting [{name}] with value [{raw}] as a time value: unit is missing or unrecognized"
+        )
+    return int(match.group(1)) * _TIME_UNITS[match.group(2)]
+
+
+def time_param(request: Request, name: str, default_s: float) -> float:
+    """A time-value query parameter in seconds."""
+    raw = request.query_params.get(name)
+    return default_s if raw is None else parse_time(raw, name)
+
+
+async def json_body(request: Request, *, required: bool = True) -> Any:
+    """The request body parsed as JSON, with Elasticsearch's errors for a missing or malformed body."""
+    raw = await request.body()
+    if not raw.strip():
+        if required:
+            raise ParsingException("request body is required", error_type="parse_exception")
+        return None
+    try:
+        return json.loads(raw)
+    except UnicodeDecodeError:
+        raise ParsingException("request body is not valid UTF-8", error_type="x_content_parse_exception") from None
+    except json.JSONDecodeError as exc:
+        raise ParsingException(f"[{exc.lineno}:{exc.colno}] Unexpected character: {exc.msg}",
+                               error_type="x_content_parse_exception") from None

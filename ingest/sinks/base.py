@@ -1,0 +1,106 @@
+"""The sink contract (C5): one bulk request in, one Elasticsearch-shaped item result per action out.
+
+Semantics every sink follows (the conformance suite in tests/sinks checks them against each one):
+
+- ``index``: create or replace the document; 201 ``created`` or 200 ``updated``. With ``id=None`` the sink
+  generates an id (returned in ``ItemResult.id``).
+- ``create``: 201 ``created``; an existing id gives 409 ``version_conflict_engine_exception``.
+- ``update``: ``source`` is the body of a ``_bulk`` update line: ``{"doc": {...}}`` with optional
+  ``"doc_as_upsert": true`` or ``"upsert": {...}``; fields of ``doc`` are merged into the stored document
+  (objects merged recursively, as Elasticsearch does). A missing document without upsert gives
+  404 ``document_missing_exception``. Scripts are not supported (400 ``illegal_argument_exception``).
+- ``delete``: 200 ``deleted``; a missing document gives 404 with ``result: not_found`` and no error.
+
+``write`` sends one bulk request and never retries: retrying 429/503 items is the job runner's business.
+Errors that concern the whole request (cluster unreachable, authentication) are raised as
+``models.errors.ElasticsearchError`` (status 503 for a connection failure), not reported per item.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from typing import Any, Literal
+
+BulkOp = Literal["index", "create", "update", "delete"]
+SimilarityName = Literal["cosine", "dot_product", "l2_norm", "max_inner_product"]
+
+
+@dataclass(frozen=True)
+class BulkAction:
+    """One action of a bulk request (see the module docstring for ``source`` per op)."""
+
+    op: BulkOp
+    index: str
+    id: str | None
+    source: dict[str, Any] | None
+
+
+@dataclass(frozen=True)
+class ItemResult:
+    """Elasticsearch's per-item bulk outcome.
+
+    ``status`` is the item's HTTP status; ``error`` is Elasticsearch's error object
+    (``{"type", "reason", ...}``) or None. ``id``/``result``/``version`` are filled when known so the bulk
+    REST layer can render the full item (``result`` is one of created/updated/deleted/not_found/noop).
+    """
+
+    status: int
+    error: dict[str, Any] | None
+    id: str | None = None
+    result: str | None = None
+    version: int | None = None
+
+    @property
+    def ok(self) -> bool:
+        """True for 2xx items and for a delete of a missing document (Elasticsearch: not an error)."""
+        return self.error is None
+
+
+@dataclass(frozen=True)
+class FieldHint:
+    """What the sink must know about a vector field to map it.
+
+    ``kind="dense"``: ``dims`` is required; ``similarity`` is Elasticsearch's name (default cosine).
+    ``kind="sparse"``: token → weight objects; ``dims`` and ``similarity`` are None.
+    """
+
+    kind: Literal["dense", "sparse"]
+    dims: int | None = None
+    similarity: str | None = None
+
+
+class Sink(ABC):
+    """Where documents go. Instances are used from one thread at a time unless a sink documents otherwise."""
+
+    @abstractmethod
+    def ensure_index(self, index: str, hints: dict[str, FieldHint]) -> None:
+        """Create ``index`` when missing, mapping the vector fields named in ``hints``.
+
+        On an existing index, fields not mapped yet are added; a conflicting existing mapping raises
+        ``IllegalArgumentException``.
+        """
+
+    @abstractmethod
+    def write(self, actions: list[BulkAction]) -> list[ItemResult]:
+        """Apply one bulk request; exactly one result per action, in order. Never retries."""
+
+    def begin_load(self, index: str) -> None:  # noqa: B027 - optional hook, a no-op by default
+        """Prepare ``index`` for a bulk load (clusters: refresh_interval -1, 0 replicas)."""
+
+    def end_load(self, index: str) -> None:  # noqa: B027 - optional hook
+        """Undo ``begin_load`` (restoring the previous settings) and refresh. Call it also when a job fails."""
+
+    @abstractmethod
+    def refresh(self, index: str) -> None:
+        """Make everything written so far visible to reads."""
+
+    @abstractmethod
+    def close(self) -> None:
+        """Release connections / files. Idempotent."""
+
+    def __enter__(self) -> Sink:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -1,0 +1,203 @@
+"""What the Elasticsearch and OpenSearch sinks share: bulk bodies and responses, index creation from field
+hints, and the load mode (refresh off, no replicas) with its settings restored afterwards.
+
+The settings an index had before a load are saved in the index's own mapping ``_meta`` (key
+``ingest_load``) before they are changed, so a job killed mid-load and resumed later still restores the
+original values rather than the load-time ones.
+"""
+
+from __future__ import annotations
+
+import logging
+from abc import abstractmethod
+from typing import Any
+
+from ingest.sinks.base import BulkAction, FieldHint, ItemResult, Sink
+from ingest.sinks.embedded.documents import dumps
+from ingest.sinks.items import error_item
+from models.errors import ElasticsearchError, IllegalArgumentException
+
+log = logging.getLogger(__name__)
+LOAD_META_KEY = "ingest_load"
+
+
+def error_from_body(status: int, body: Any, what: str) -> ElasticsearchError:
+    """The server's error envelope as an ElasticsearchError (type, reason and status kept)."""
+    err = body.get("error") if isinstance(body, dict) else None
+    if isinstance(err, dict):
+        reason = str(err.get("reason", what))
+        cause = err.get("caused_by") or next(iter(err.get("root_cause") or []), None)
+        if isinstance(cause, dict) and cause.get("reason") and cause.get("reason") != reason:
+            reason = f"{reason}: {cause['reason']}"  # e.g. "all shards failed" says nothing on its own
+        return ElasticsearchError(reason, status=status, error_type=str(err.get("type", "exception")))
+    return ElasticsearchError(f"{what} failed with HTTP {status}: {str(body)[:500]}", status=status)
+
+
+def nested_properties(fields: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """``{"a.b": mapping}`` → ``{"a": {"properties": {"b": mapping}}}``."""
+    props: dict[str, Any] = {}
+    for path, mapping in fields.items():
+        node = props
+        *parents, leaf = path.split(".")
+        for part in parents:
+            node = node.setdefault(part, {"properties": {}})["properties"]
+        node[leaf] = mapping
+    return props
+
+
+def find_field(properties: dict[str, Any], path: str) -> dict[str, Any] | None:
+    """The mapping of a dotted field path in a ``properties`` tree, if mapped."""
+    node: dict[str, Any] | None = {"properties": properties}
+    for part in path.split("."):
+        if node is None:
+            return None
+        node = (node.get("properties") or {}).get(part)
+    return node
+
+
+def _first(body: Any) -> dict[str, Any]:
+    """The per-index object of a ``GET /{index}/_mapping|_settings`` answer."""
+    value = next(iter(body.values()), None) if isinstance(body, dict) else None
+    return value if isinstance(value, dict) else {}
+
+
+class ClusterSink(Sink):
+    """A sink that speaks the REST API of Elasticsearch or OpenSearch; subclasses provide the transport."""
+
+    distribution = "elasticsearch"
+
+    @abstractmethod
+    def _call(self, method: str, path: str, *, params: dict[str, Any] | None = None, body: Any = None,
+              ndjson: bool = False, ignore: tuple[int, ...] = ()) -> tuple[int, Any]:
+        """Send one request; return (status, parsed body). Raise ElasticsearchError for unignored errors
+        (status 503 when the cluster cannot be reached)."""
+
+    @abstractmethod
+    def field_mapping(self, hint: FieldHint) -> dict[str, Any]:
+        """The field mapping for a hint in this distribution."""
+
+    @abstractmethod
+    def same_field(self, existing: dict[str, Any], hint: FieldHint) -> bool:
+        """Whether an existing field mapping already stores what ``hint`` describes."""
+
+    def request(self, method: str, path: str, *, params: dict[str, Any] | None = None, body: Any = None,
+                ignore: tuple[int, ...] = ()) -> tuple[int, Any]:
+        """A JSON request to the cluster (used by the index source); see ``_call``."""
+        return self._call(method, path, params=params, body=body, ignore=ignore)
+
+    def index_settings(self) -> dict[str, Any]:
+        """Settings for a new index."""
+        return {}
+
+    def prepare_source(self, source: dict[str, Any], index: str) -> dict[str, Any]:
+        """Adapt a document to what the engine accepts (the OpenSearch sink drops non-positive weights)."""
+        return source
+
+    # -- indices --------------------------------------------------------------------------------------------
+
+    def ensure_index(self, index: str, hints: dict[str, FieldHint]) -> None:
+        """Create the index with vector mappings, or add the fields it lacks; refuse a conflicting mapping."""
+        fields = {path: self.field_mapping(hint) for path, hint in hints.items()}
+        status, body = self._call("GET", f"/{index}/_mapping", ignore=(404,))
+        if status == 404:
+            create = {"settings": self.index_settings(), "mappings": {"properties": nested_properties(fields)}}
+            status, body = self._call("PUT", f"/{index}", body=create, ignore=(400,))
+            if status == 200:
+                return
+            if (body.get("error") or {}).get("type") != "resource_already_exists_exception":
+                raise error_from_body(status, body, f"creating index [{index}]")
+            status, body = self._call("GET", f"/{index}/_mapping")
+        properties = (_first(body).get("mappings") or {}).get("properties") or {}
+        missing: dict[str, dict[str, Any]] = {}
+        for path, hint in hints.items():
+            existing = find_field(properties, path)
+            if existing is None:
+                missing[path] = fields[path]
+            elif not self.same_field(existing, hint):
+                raise IllegalArgumentException(
+                    f"mapper [{path}] of index [{index}] is already mapped as {existing}, which does not store "
+                    f"{hint.kind} vectors{f' of {hint.dims} dims' if hint.dims else ''}"
+                )
+        if missing:
+            self._call("PUT", f"/{index}/_mapping", body={"properties": nested_properties(missing)})
+
+    # -- bulk -----------------------------------------------------------------------------------------------
+
+    def write(self, actions: list[BulkAction]) -> list[ItemResult]:
+        """One ``_bulk`` request; the server's per-item statuses and errors, in order."""
+        results: list[ItemResult | None] = [None] * len(actions)
+        lines: list[str] = []
+        sent: list[int] = []
+        for pos, action in enumerate(actions):
+            try:
+                lines.extend(self._lines(action))
+                sent.append(pos)
+            except (TypeError, ValueError) as exc:  # not JSON-able: this item fails, the others go
+                results[pos] = error_item(400, "document_parsing_exception",
+                                          f"failed to parse document with id '{action.id}': {exc}", action.index, action.id)
+        if sent:
+            _, body = self._call("POST", "/_bulk", body=("\n".join(lines) + "\n").encode(), ndjson=True)
+            items = body.get("items") if isinstance(body, dict) else None
+            if not isinstance(items, list) or len(items) != len(sent):
+                raise ElasticsearchError(f"the bulk response has {len(items or [])} items for {len(sent)} actions")
+            for pos, item in zip(sent, items, strict=True):
+                results[pos] = self._item(next(iter(item.values())))
+        return [r for r in results if r is not None]
+
+    def _lines(self, action: BulkAction) -> list[str]:
+        meta: dict[str, Any] = {"_index": action.index}
+        if action.id is not None:
+            meta["_id"] = action.id
+        lines = [dumps({action.op: meta})]
+        if action.op in ("index", "create"):
+            lines.append(dumps(self.prepare_source(action.source or {}, action.index)))
+        elif action.op == "update":
+            body = dict(action.source or {})
+            for key in ("doc", "upsert"):
+                if isinstance(body.get(key), dict):
+                    body[key] = self.prepare_source(body[key], action.index)
+            lines.append(dumps(body))
+        return lines
+
+    @staticmethod
+    def _item(raw: dict[str, Any]) -> ItemResult:
+        error = raw.get("error")
+        if error is not None and not isinstance(error, dict):
+            error = {"type": "exception", "reason": str(error)}
+        return ItemResult(int(raw.get("status", 500)), error, id=raw.get("_id"), result=raw.get("result"),
+                          version=raw.get("_version"))
+
+    # -- load mode --------------------------------------------------------------------------------------------
+
+    def _meta(self, index: str) -> dict[str, Any]:
+        _, body = self._call("GET", f"/{index}/_mapping")
+        return dict((_first(body).get("mappings") or {}).get("_meta") or {})
+
+    def begin_load(self, index: str) -> None:
+        """Save refresh_interval / number_of_replicas in ``_meta``, then set -1 / 0."""
+        meta = self._meta(index)
+        if LOAD_META_KEY not in meta:  # else a previous load was interrupted: its saved values are the originals
+            _, body = self._call("GET", f"/{index}/_settings", params={"flat_settings": "true"})
+            settings = _first(body).get("settings") or {}
+            meta[LOAD_META_KEY] = {
+                "refresh_interval": settings.get("index.refresh_interval"),
+                "number_of_replicas": settings.get("index.number_of_replicas"),
+            }
+            self._call("PUT", f"/{index}/_mapping", body={"_meta": meta})
+        self._call("PUT", f"/{index}/_settings", body={"index": {"refresh_interval": "-1", "number_of_replicas": 0}})
+
+    def end_load(self, index: str) -> None:
+        """Restore the saved settings (unset ones back to the defaults), clear the marker, refresh."""
+        meta = self._meta(index)
+        saved = meta.pop(LOAD_META_KEY, None)
+        if isinstance(saved, dict):
+            self._call("PUT", f"/{index}/_settings", body={"index": {
+                "refresh_interval": saved.get("refresh_interval"),
+                "number_of_replicas": saved.get("number_of_replicas"),
+            }})
+            self._call("PUT", f"/{index}/_mapping", body={"_meta": meta})
+        self.refresh(index)
+
+    def refresh(self, index: str) -> None:
+        """``POST /{index}/_refresh``."""
+        self._call("POST", f"/{index}/_refresh")

@@ -1,0 +1,296 @@
+"""The embedded store: one DuckDB file under ``$INGEST_HOME`` holding one table per index.
+
+Layout of an index table (named like the index; index names cannot start with ``_`` so they never clash
+with the catalogue table ``_indices``):
+
+- ``_id VARCHAR PRIMARY KEY``, ``_version BIGINT``;
+- ``_source JSON``: the document without its mapped vector fields;
+- one column per mapped vector field, named by its dotted path: ``FLOAT[dims]`` for dense vectors,
+  ``MAP(VARCHAR, FLOAT)`` for sparse ones. Vectors are put back at their path when documents are read.
+
+An index written to before it was created is created on the fly without vector columns (its vectors then
+stay inside ``_source``), as Elasticsearch's auto-create does; ``ensure_index`` adds vector columns later.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import threading
+import uuid
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from ingest.sinks.base import BulkAction, FieldHint, ItemResult, Sink
+from ingest.sinks.embedded.bulk import DocState, apply
+from ingest.sinks.embedded.documents import join
+from ingest.sinks.embedded.vectors import arrow_column, column_type, dense_score_sql
+from ingest.sinks.items import check_action, index_name_problem, index_not_found, invalid_index_name, new_id
+from models.errors import ElasticsearchError, IllegalArgumentException, StatusException
+from models.home import ingest_home
+
+
+def _q(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+class EmbeddedStore(Sink):
+    """DuckDB-backed indices with ``_bulk`` semantics, get, count and vector search. Thread-safe (one lock)."""
+
+    def __init__(self, path: Path | None = None, *, memory_limit: str | None = None) -> None:
+        self.path = Path(path) if path else ingest_home() / "indices.duckdb"
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        limit = memory_limit or os.environ.get("INGEST_DUCKDB_MEMORY_LIMIT", "512MB")
+        try:
+            self._con: duckdb.DuckDBPyConnection | None = duckdb.connect(
+                str(self.path), config={"memory_limit": limit, "preserve_insertion_order": False}
+            )
+        except duckdb.Error as exc:
+            raise StatusException(f"cannot open the embedded store [{self.path}]: {exc}", status=503) from exc
+        self._lock = threading.RLock()
+        self._con.execute("CREATE TABLE IF NOT EXISTS _indices (name VARCHAR PRIMARY KEY, fields JSON NOT NULL)")
+        self._layouts: dict[str, dict[str, FieldHint]] = {}
+        for name, fields in self._con.execute("SELECT name, fields FROM _indices").fetchall():
+            self._layouts[name] = {p: FieldHint(**h) for p, h in json.loads(fields).items()}
+
+    # -- catalogue ---------------------------------------------------------------------------------------
+
+    @property
+    def con(self) -> duckdb.DuckDBPyConnection:
+        if self._con is None:
+            raise StatusException("the embedded store is closed", status=500)
+        return self._con
+
+    def indices(self) -> list[str]:
+        """Names of the existing indices."""
+        with self._lock:
+            return sorted(self._layouts)
+
+    def index_exists(self, index: str) -> bool:
+        """Whether ``index`` exists."""
+        with self._lock:
+            return index in self._layouts
+
+    def hints(self, index: str) -> dict[str, FieldHint]:
+        """The mapped vector fields of ``index``."""
+        with self._lock:
+            if index not in self._layouts:
+                raise index_not_found(index)
+            return dict(self._layouts[index])
+
+    def _save_layout(self, index: str, layout: dict[str, FieldHint]) -> None:
+        fields = json.dumps({p: {"kind": h.kind, "dims": h.dims, "similarity": h.similarity} for p, h in layout.items()})
+        self.con.execute("INSERT OR REPLACE INTO _indices VALUES (?, ?)", [index, fields])
+        self._layouts[index] = dict(layout)
+
+    def _create(self, index: str, hints: dict[str, FieldHint]) -> None:
+        problem = index_name_problem(index)
+        if problem is not None:
+            raise invalid_index_name(index, problem)
+        cols = "".join(f", {_q(p)} {column_type(h)}" for p, h in hints.items())
+        self.con.execute(f"CREATE TABLE {_q(index)} (_id VARCHAR PRIMARY KEY, _version BIGINT NOT NULL, "
+                         f"_source JSON NOT NULL{cols})")
+        self._save_layout(index, hints)
+
+    def ensure_index(self, index: str, hints: dict[str, FieldHint]) -> None:
+        """Create the index table, or add columns for vector fields it does not map yet."""
+        for path, hint in hints.items():
+            if hint.kind == "dense" and not (isinstance(hint.dims, int) and 0 < hint.dims <= 4096):
+                raise IllegalArgumentException(f"[dims] of dense vector field [{path}] must be in [1, 4096], got [{hint.dims}]")
+            if path.startswith("_") or not path:
+                raise IllegalArgumentException(f"field name [{path}] cannot be a vector field")
+            if hint.kind == "dense" and hint.similarity not in (None, "cosine", "dot_product", "l2_norm", "max_inner_product"):
+                raise IllegalArgumentException(f"unknown similarity [{hint.similarity}] for field [{path}]")
+        with self._lock, self._transaction():
+            if index not in self._layouts:
+                self._create(index, {p: _normal(h) for p, h in hints.items()})
+                return
+            layout = dict(self._layouts[index])
+            for path, hint in hints.items():
+                old = layout.get(path)
+                if old is None:
+                    self.con.execute(f"ALTER TABLE {_q(index)} ADD COLUMN {_q(path)} {column_type(hint)}")
+                    layout[path] = _normal(hint)
+                elif (old.kind, old.dims) != (hint.kind, hint.dims):
+                    raise IllegalArgumentException(
+                        f"mapper [{path}] cannot be changed from type [{_es_type(old)}] to [{_es_type(hint)}]"
+                    )
+            if layout != self._layouts[index]:
+                self._save_layout(index, layout)
+
+    def delete_index(self, index: str) -> None:
+        """Drop an index and its documents."""
+        with self._lock, self._transaction():
+            if index not in self._layouts:
+                raise index_not_found(index)
+            self.con.execute(f"DROP TABLE {_q(index)}")
+            self.con.execute("DELETE FROM _indices WHERE name = ?", [index])
+            del self._layouts[index]
+
+    # -- writes ------------------------------------------------------------------------------------------
+
+    def write(self, actions: list[BulkAction]) -> list[ItemResult]:
+        """Apply one bulk request in one transaction; one Elasticsearch-shaped result per action."""
+        results: list[ItemResult | None] = [check_action(a.op, a.index, a.id, a.source) for a in actions]
+        groups: dict[str, list[int]] = defaultdict(list)
+        for pos, action in enumerate(actions):
+            if results[pos] is None:
+                groups[action.index].append(pos)
+        with self._lock, self._transaction():
+            for index, positions in groups.items():
+                if index not in self._layouts:
+                    self._create(index, {})
+                items = [(actions[p], actions[p].id or new_id()) for p in positions]
+                outcomes, changed = apply(
+                    index, items, self._layouts[index], self._versions(index, {i for _, i in items}),
+                    functools.partial(self._docs, index),
+                )
+                self._store(index, changed)
+                for pos, outcome in zip(positions, outcomes, strict=True):
+                    results[pos] = outcome
+        return [r for r in results if r is not None]
+
+    def _register(self, table: pa.Table) -> str:
+        name = f"_arrow_{uuid.uuid4().hex}"
+        self.con.register(name, table)
+        return name
+
+    def _versions(self, index: str, ids: set[str]) -> dict[str, int]:
+        name = self._register(pa.table({"_id": pa.array(sorted(ids), pa.string())}))
+        try:
+            rows = self.con.execute(
+                f"SELECT t._id, t._version FROM {_q(index)} t JOIN {name} USING (_id)"
+            ).fetchall()
+        finally:
+            self.con.unregister(name)
+        return dict(rows)
+
+    def _docs(self, index: str, ids: set[str]) -> dict[str, dict[str, Any]]:
+        layout = self._layouts[index]
+        cols = "".join(f", {_q(p)}" for p in layout)
+        name = self._register(pa.table({"_id": pa.array(sorted(ids), pa.string())}))
+        try:
+            rows = self.con.execute(
+                f"SELECT t._id, t._source{cols} FROM {_q(index)} t JOIN {name} USING (_id)"
+            ).fetchall()
+        finally:
+            self.con.unregister(name)
+        return {row[0]: join(row[1], layout, dict(zip(layout, row[2:], strict=True))) for row in rows}
+
+    def _store(self, index: str, changed: dict[str, DocState]) -> None:
+        if not changed:
+            return
+        layout = self._layouts[index]
+        replaced = [doc_id for doc_id, st in changed.items() if st.stored]
+        if replaced:
+            gone = self._register(pa.table({"_id": pa.array(replaced, pa.string())}))
+            try:
+                self.con.execute(f"DELETE FROM {_q(index)} WHERE _id IN (SELECT _id FROM {gone})")
+            finally:
+                self.con.unregister(gone)
+        live = [(doc_id, st) for doc_id, st in changed.items() if st.exists and st.row is not None]
+        if not live:
+            return
+        columns: dict[str, pa.Array] = {
+            "_id": pa.array([d for d, _ in live], pa.string()),
+            "_version": pa.array([st.version for _, st in live], pa.int64()),
+            "_source": pa.array([st.row[0] for _, st in live if st.row is not None], pa.string()),
+        }
+        for path, hint in layout.items():
+            columns[path] = arrow_column(hint, [st.row[1].get(path) for _, st in live if st.row is not None])
+        rows = self._register(pa.table(columns))
+        try:
+            names = ", ".join(_q(c) for c in columns)
+            self.con.execute(f"INSERT INTO {_q(index)} ({names}) SELECT {names} FROM {rows}")
+        finally:
+            self.con.unregister(rows)
+
+    def _transaction(self) -> _Transaction:
+        return _Transaction(self.con)
+
+    def refresh(self, index: str) -> None:
+        """Nothing to do: committed writes are visible at once."""
+
+    def close(self) -> None:
+        """Close the database file (idempotent)."""
+        with self._lock:
+            if self._con is not None:
+                self._con.close()
+                self._con = None
+
+    # -- reads -------------------------------------------------------------------------------------------
+
+    def count(self, index: str) -> int:
+        """Number of documents in ``index``."""
+        with self._lock:
+            if index not in self._layouts:
+                raise index_not_found(index)
+            rows = self.con.execute(f"SELECT count(*) FROM {_q(index)}").fetchall()
+            return int(rows[0][0])
+
+    def get(self, index: str, doc_id: str) -> dict[str, Any] | None:
+        """The ``_source`` of a document (vectors included), or None when there is no such id."""
+        with self._lock:
+            if index not in self._layouts:
+                raise index_not_found(index)
+            return self._docs(index, {doc_id}).get(doc_id)
+
+    def search(self, index: str, field: str, vector_or_weights: list[float] | dict[str, float], k: int
+               ) -> list[dict[str, Any]]:
+        """Top ``k`` hits ``{"_id", "_score", "_source"}``: k-NN (Elasticsearch's similarity scores) on a
+        dense field, dot product with the query weights on a sparse field."""
+        from ingest.sinks.embedded.search import knn, sparse_dot
+
+        if k < 1:
+            raise IllegalArgumentException(f"[k] must be greater than 0, got [{k}]")
+        with self._lock:
+            hint = self.hints(index).get(field)
+            if hint is None:
+                raise IllegalArgumentException(f"field [{field}] of index [{index}] is not a mapped vector field")
+            if hint.kind == "dense":
+                rows = knn(self.con, _q(index), _q(field), hint, vector_or_weights, k, dense_score_sql)
+            else:
+                name = None
+                if isinstance(vector_or_weights, dict):
+                    weights = {str(t): float(w) for t, w in vector_or_weights.items()}
+                    name = self._register(pa.table({"token": list(weights), "weight": list(weights.values())}))
+                try:
+                    rows = sparse_dot(self.con, _q(index), _q(field), name, vector_or_weights, k)
+                finally:
+                    if name:
+                        self.con.unregister(name)
+            docs = self._docs(index, {r[0] for r in rows})
+        return [{"_id": doc_id, "_score": score, "_source": docs.get(doc_id, {})} for doc_id, score in rows]
+
+
+def _normal(hint: FieldHint) -> FieldHint:
+    if hint.kind == "dense":
+        return FieldHint("dense", int(hint.dims or 0), hint.similarity or "cosine")
+    return FieldHint("sparse", None, None)
+
+
+def _es_type(hint: FieldHint) -> str:
+    return f"dense_vector] with dims [{hint.dims}" if hint.kind == "dense" else "sparse_vector"
+
+
+class _Transaction:
+    """BEGIN … COMMIT, rolled back on any error (DuckDB errors become a 500 ``exception``)."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
+        self.con = con
+
+    def __enter__(self) -> None:
+        self.con.execute("BEGIN TRANSACTION")
+
+    def __exit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> None:
+        if exc is None:
+            self.con.execute("COMMIT")
+            return
+        self.con.execute("ROLLBACK")
+        if isinstance(exc, duckdb.Error) and not isinstance(exc, ElasticsearchError):
+            raise ElasticsearchError(f"embedded store failure: {exc}", status=500) from exc

@@ -1,0 +1,109 @@
+"""File sources: Parquet, JSON Lines / NDJSON (optionally gzip), CSV and Arrow IPC — a file, a folder or a glob.
+
+Files are read in sorted path order. The resume position is ``{"file": n, "path": p, ...}`` plus, within the
+file, ``"row"`` (rows consumed; Parquet, Arrow, CSV) or ``"offset"``/``"line"`` (bytes/lines consumed; JSONL).
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from ingest.sources.base import Source, SourceBatch
+from models.errors import IllegalArgumentException, ResourceNotFoundException
+
+DEFAULT_BATCH_SIZE = 10_000
+
+_SUFFIXES = {
+    ".parquet": "parquet", ".pq": "parquet",
+    ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl",
+    ".csv": "csv", ".tsv": "csv",
+    ".arrow": "arrow", ".feather": "arrow", ".ipc": "arrow", ".arrows": "arrow",
+}
+
+
+def format_of(path: Path) -> str | None:
+    """The format a file name implies (``.gz`` looks at the suffix before it), or None."""
+    suffixes = [s.lower() for s in path.suffixes]
+    if suffixes and suffixes[-1] == ".gz":
+        suffixes = suffixes[:-1]
+    return _SUFFIXES.get(suffixes[-1]) if suffixes else None
+
+
+def expand(spec: str) -> list[Path]:
+    """Files named by a path, a folder (recursively; hidden files skipped) or a glob, sorted."""
+    if any(c in spec for c in "*?["):
+        paths = [Path(p) for p in glob.glob(os.path.expanduser(spec), recursive=True)]
+    else:
+        root = Path(spec).expanduser()
+        if root.is_dir():
+            paths = [p for p in root.rglob("*") if not any(part.startswith(".") for part in p.relative_to(root).parts)]
+        elif root.exists():
+            paths = [root]
+        else:
+            raise ResourceNotFoundException(f"source [{spec}] does not exist")
+    files = sorted(p for p in paths if p.is_file())
+    if not files:
+        raise ResourceNotFoundException(f"no files match source [{spec}]")
+    return files
+
+
+class FileSource(Source):
+    """A sequence of files of one format."""
+
+    def __init__(self, files: list[Path], fmt: str, *, batch_size: int = DEFAULT_BATCH_SIZE, **options: Any) -> None:
+        if batch_size < 1:
+            raise IllegalArgumentException(f"[batch_size] must be positive, got [{batch_size}]")
+        self.files, self.format, self.batch_size, self.options = files, fmt, batch_size, options
+
+    def batches(self, resume_from: dict[str, Any] | None = None) -> Iterator[SourceBatch]:
+        """Batches of every file in order, continuing after ``resume_from``."""
+        from ingest.sources import readers
+
+        first, within = 0, None
+        if resume_from:
+            first = int(resume_from.get("file", 0))
+            if first < len(self.files) and str(self.files[first]) != resume_from.get("path"):
+                raise IllegalArgumentException(
+                    f"cannot resume: position refers to [{resume_from.get('path')}] but file {first} of this source "
+                    f"is [{self.files[first]}]; the set of files changed"
+                )
+            within = resume_from
+        read = {"jsonl": readers.read_jsonl, "parquet": readers.read_parquet, "csv": readers.read_csv,
+                "arrow": readers.read_arrow}[self.format]
+        for n in range(first, len(self.files)):
+            path = self.files[n]
+            start = within if n == first else None
+            for batch, inner, errors in read(path, start, self.batch_size, **self.options):
+                yield SourceBatch(batch, {"file": n, "path": str(path), **inner}, errors)
+
+    def total_rows(self) -> int | None:
+        """Row count from Parquet / Arrow file metadata (None for text formats)."""
+        from ingest.sources import readers
+
+        if self.format not in ("parquet", "arrow"):
+            return None
+        return sum(readers.row_count(p, self.format) for p in self.files)
+
+
+def open_file_source(spec: str, *, format: str | None = None, **options: Any) -> FileSource:
+    """A source over the files ``spec`` names; all must share one format (or give ``format``)."""
+    files = expand(spec)
+    if format is not None and format not in ("parquet", "jsonl", "ndjson", "csv", "arrow"):
+        raise IllegalArgumentException(f"unknown source format [{format}]: expected parquet, jsonl, csv or arrow")
+    fmt = "jsonl" if format == "ndjson" else format
+    if fmt is None:
+        found = {format_of(p) for p in files}
+        if spec.rstrip("/") != spec or Path(spec).is_dir() or any(c in spec for c in "*?["):
+            found.discard(None)
+            files = [p for p in files if format_of(p) is not None]
+        if len(found) != 1 or None in found:
+            kinds = sorted(str(k) for k in found)
+            raise IllegalArgumentException(
+                f"cannot tell the format of source [{spec}] (found {kinds or 'no known file types'}); pass format="
+            )
+        fmt = found.pop()
+    return FileSource(files, str(fmt), **options)

@@ -1,0 +1,269 @@
+"""The typed Python inference API (contract C3). The REST routes are a thin shell over :class:`InferenceAPI`.
+
+Every method validates completely before changing anything, raises ``models.errors`` types shaped like
+Elasticsearch's, and returns Elasticsearch's response bodies as dicts (inference returns result objects).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from models.deployments import DeploymentManager
+from models.endpoints.ids import check_task_type, parse_task_type
+from models.endpoints.preconfigured import is_preconfigured
+from models.endpoints.registry import EndpointRegistry
+from models.errors import ActionRequestValidationException, StatusException
+from models.home import ingest_home
+from models.results import InferenceResults, InputType, TaskType
+from models.services.base import EndpointConfig, InferenceRequest, InferenceService
+from models.services.elasticsearch import ElasticsearchService
+from models.services.registry import service_classes
+from models.store import Store
+
+log = logging.getLogger(__name__)
+
+_INPUT_TYPES = {t.value: t for t in InputType} | {"internal_search": InputType.SEARCH,
+                                                  "internal_ingest": InputType.INGEST}
+
+
+def parse_input_type(value: str | None) -> InputType | None:
+    """``input_type`` in any case; Elasticsearch's validation error for unknown values."""
+    if value is None:
+        return None
+    found = _INPUT_TYPES.get(value.lower())
+    if found is None:
+        allowed = ", ".join(t.value for t in InputType)
+        raise ActionRequestValidationException([f"Field [input_type] must be one of [{allowed}], got [{value}]"])
+    return found
+
+
+class InferenceAPI:
+    """Inference endpoints backed by a :class:`Store`, with the local deployments of this process."""
+
+    def __init__(self, store: Store | None = None, *, deployments: DeploymentManager | None = None) -> None:
+        self.store = store or Store()
+        self.deployments = deployments or DeploymentManager()
+        self.services: dict[str, InferenceService] = {
+            name: cls(self.deployments) if issubclass(cls, ElasticsearchService) else cls()
+            for name, cls in service_classes().items()
+        }
+        self.registry = EndpointRegistry(self.store, self.services)
+        self._locks_guard = threading.Lock()
+        self._locks: dict[str, threading.Lock] = {}
+
+    @contextlib.contextmanager
+    def _locked(self, inference_id: str) -> Iterator[None]:
+        # Serialises PUT/_update/DELETE of one id within this process; the store serialises across processes.
+        with self._locks_guard:
+            lock = self._locks.setdefault(inference_id, threading.Lock())
+        with lock:
+            yield
+
+    # -- CRUD ----------------------------------------------------------------------------------------
+
+    def put(self, inference_id: str, body: dict[str, Any], *, task_type: str | None = None,
+            timeout_s: float = 30) -> dict[str, Any]:
+        """Create an endpoint: validate, bring it up (deploy / validation call), then persist it."""
+        requested = parse_task_type(task_type)
+        with self._locked(inference_id):
+            config, service = self.registry.parse_put(inference_id, body, requested)
+            try:
+                service.start(config, timeout_s)
+                self.store.insert_endpoint(config)
+            except BaseException:
+                with contextlib.suppress(Exception):
+                    if self.store.get_endpoint(inference_id) is None:
+                        service.stop(config)
+                raise
+        return config.to_public_dict()
+
+    def get(self, inference_id: str | None = None, *, task_type: str | None = None) -> dict[str, Any]:
+        """``{"endpoints": [...]}``: one endpoint, or all (``None``, ``_all`` or ``*``) of an optional task type."""
+        requested = parse_task_type(task_type)
+        if inference_id in (None, "", "_all", "*"):
+            configs = self.registry.list(requested)
+        else:
+            assert inference_id is not None
+            config = self.registry.get(inference_id)
+            if requested is not None and requested != config.task_type:
+                raise StatusException(
+                    f"Requested task type [{requested}] does not match the inference endpoint's task type "
+                    f"[{config.task_type}]"
+                )
+            configs = [config]
+        return {"endpoints": [c.to_public_dict() for c in configs]}
+
+    def endpoint(self, inference_id: str) -> EndpointConfig:
+        """The endpoint's configuration (secrets included: for in-process callers only)."""
+        return self.registry.get(inference_id)
+
+    def update(self, inference_id: str, body: dict[str, Any], *, task_type: str | None = None) -> dict[str, Any]:
+        """``_update``: task settings, secrets, allocations and rate limits; a running deployment follows."""
+        requested = parse_task_type(task_type)
+        with self._locked(inference_id):
+            _old, new, service = self.registry.parse_update(inference_id, body, requested)
+            self.store.replace_endpoint(new)
+            if isinstance(service, ElasticsearchService) and self.deployments.get(inference_id) is not None:
+                self.deployments.ensure(new)
+        return new.to_public_dict()
+
+    def delete(self, inference_id: str, *, task_type: str | None = None, dry_run: bool = False,
+               force: bool = False) -> dict[str, Any]:
+        """Delete an endpoint; refused (409) while stored pipelines reference it, unless ``force``."""
+        requested = parse_task_type(task_type)
+        if is_preconfigured(inference_id):
+            raise StatusException(
+                f"[{inference_id}] is a reserved inference endpoint. Cannot delete a reserved inference endpoint."
+            )
+        with self._locked(inference_id):
+            config = self.registry.get(inference_id)
+            check_task_type(requested, config.task_type)
+            pipelines = self.store.pipelines_referencing(inference_id)
+            message = (
+                f"Inference endpoint {inference_id} is referenced by pipelines: {_java_set(pipelines)}. Ensure that "
+                "no pipelines are using this inference endpoint, or use force to ignore this warning and delete "
+                "the inference endpoint."
+            )
+            if dry_run:
+                body: dict[str, Any] = {"acknowledged": False, "pipelines": pipelines, "indexes": []}
+                if pipelines:
+                    body["dry_run_message"] = message
+                return body
+            if pipelines and not force:
+                raise StatusException(message, status=409)
+            self.store.delete_endpoint(inference_id)
+            try:
+                self.registry.service(config.service, inference_id).stop(config)
+            except Exception:  # the endpoint is gone either way; a failed release must not undo that
+                log.warning("releasing endpoint [%s] failed", inference_id, exc_info=True)
+        return {"acknowledged": True, "pipelines": pipelines, "indexes": []}
+
+    # -- inference -----------------------------------------------------------------------------------
+
+    def infer(
+        self,
+        inference_id: str,
+        inputs: str | list[str],
+        *,
+        task_type: str | None = None,
+        input_type: str | None = None,
+        task_settings: dict[str, Any] | None = None,
+        query: str | None = None,
+        return_documents: bool | None = None,
+        top_n: int | None = None,
+        timeout_s: float = 30,
+    ) -> InferenceResults:
+        """Run inference; results are in input order and render Elasticsearch's body with ``to_dict()``."""
+        requested = parse_task_type(task_type)
+        config = self.registry.get(inference_id)
+        check_task_type(requested, config.task_type)
+        if config.task_type == TaskType.CHAT_COMPLETION:
+            raise StatusException(
+                "The [chat_completion] task type only supports streaming, please try again with the _stream API"
+            )
+        texts = [inputs] if isinstance(inputs, str) else list(inputs)
+        problems = []
+        if not texts:
+            problems.append("Field [input] cannot be an empty array")
+        if any(not isinstance(t, str) for t in texts):
+            problems.append("Field [input] must be a string or an array of strings")
+        if config.task_type == TaskType.RERANK and query is None:
+            problems.append("Field [query] cannot be null for task type [rerank]")
+        if problems:
+            raise ActionRequestValidationException(problems)
+        request = InferenceRequest(
+            inputs=texts,
+            input_type=parse_input_type(input_type),
+            task_settings=dict(task_settings or {}),
+            query=query,
+            return_documents=return_documents,
+            top_n=top_n,
+            timeout_s=timeout_s,
+        )
+        return self.registry.service(config.service, inference_id).infer(config, request)
+
+    def stream(
+        self,
+        inference_id: str,
+        inputs: str | list[str] | None = None,
+        *,
+        task_type: str | None = None,
+        task_settings: dict[str, Any] | None = None,
+        chat: dict[str, Any] | None = None,
+        timeout_s: float = 120,
+    ) -> Iterator[dict[str, Any]]:
+        """Streaming ``completion`` / ``chat_completion``: yields the chunks Elasticsearch sends as SSE events.
+
+        Validation and lookup happen before the first chunk, so errors surface as ordinary exceptions.
+        """
+        requested = parse_task_type(task_type)
+        config = self.registry.get(inference_id)
+        check_task_type(requested, config.task_type)
+        if config.task_type not in (TaskType.COMPLETION, TaskType.CHAT_COMPLETION):
+            raise StatusException(
+                f"Streaming is not allowed for service [{config.service}] and task [{config.task_type}]"
+            )
+        if config.task_type == TaskType.COMPLETION and not inputs:
+            raise ActionRequestValidationException(["Field [input] cannot be null"])
+        if config.task_type == TaskType.CHAT_COMPLETION and not chat:
+            raise ActionRequestValidationException(["Field [messages] cannot be null"])
+        texts = [] if inputs is None else [inputs] if isinstance(inputs, str) else list(inputs)
+        request = InferenceRequest(inputs=texts, task_settings=dict(task_settings or {}), timeout_s=timeout_s,
+                                   chat=chat)
+        return self.registry.service(config.service, inference_id).stream(config, request)
+
+    def model_version(self, inference_id: str) -> str:
+        """A stable id of what produces this endpoint's results (service + model + model version)."""
+        config = self.registry.get(inference_id)
+        return self.registry.service(config.service, inference_id).model_version(config)
+
+    def trained_model_stats(self, model_ids: str | None = None) -> dict[str, Any]:
+        """``GET /_ml/trained_models/[ids]/_stats`` for this process's deployments."""
+        from models.deployments.stats import trained_models_stats
+        from models.services.elasticsearch import resolve_spec
+
+        counts: dict[str, int] = {}
+        for config in self.registry.list():
+            model_id = config.service_settings.get("model_id")
+            if isinstance(service := self.services.get(config.service), ElasticsearchService) and model_id:
+                with contextlib.suppress(Exception):
+                    key = resolve_spec(model_id).model_id
+                    counts[key] = counts.get(key, 0) + len(self.store.pipelines_referencing(config.inference_id))
+            del service
+        return trained_models_stats(self.deployments.all(), counts, model_ids)
+
+    def close(self) -> None:
+        """Stop every deployment and close services that hold resources."""
+        self.deployments.close()
+        for service in self.services.values():
+            closer = getattr(service, "close", None)
+            if callable(closer):
+                with contextlib.suppress(Exception):
+                    closer()
+        self.store.close()
+
+
+def _java_set(items: list[str]) -> str:
+    return "[" + ", ".join(items) + "]"
+
+
+_default: InferenceAPI | None = None
+_default_home: Path | None = None
+_default_lock = threading.Lock()
+
+
+def default_api() -> InferenceAPI:
+    """The process-wide API for the current ``$INGEST_HOME`` (a new one if the home changed)."""
+    global _default, _default_home
+    home = ingest_home()
+    with _default_lock:
+        if _default is None or _default_home != home:
+            if _default is not None:
+                _default.close()
+            _default, _default_home = InferenceAPI(), home
+        return _default

@@ -1,0 +1,226 @@
+"""The encoder as an ONNX graph, written with the ``onnx`` helper API from numpy weights (no torch).
+
+Contract (C1): inputs ``input_ids`` and ``attention_mask`` (int64 [B, S]); one output ``embedding``:
+dense models give [B, H] mean-pooled over the mask and L2-normalised, SPLADE models give [B, V] with
+``max_s log(1 + relu(logits)) * mask``. Token types are all zero, so their embedding is folded into the
+position table.
+
+The patterns are the ones onnxruntime's optimiser recognises: the ONNX ``LayerNormalization`` op, GELU as
+``x * 0.5 * (1 + erf(x / sqrt 2))``, attention as MatMul → scale → additive mask → Softmax → MatMul, each
+projection as MatMul + Add. Under ORT_ENABLE_ALL onnxruntime fuses them (BiasGelu, FusedMatMul for the scaled
+scores). A variant written directly with com.microsoft Attention/SkipLayerNormalization/BiasGelu measured only
+~4% faster on an E5-shaped model (GEMMs dominate), so the portable standard-op graph is the only one.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import onnx
+from onnx import TensorProto, helper
+
+from models.catalogue import Pooling
+from models.convert.weights import F32, Dense, EncoderWeights, LayerNormWeights
+
+OPSET = 17
+# Added to masked attention scores; exp() of it underflows to exactly 0 in fp32, and unlike -inf it cannot
+# turn a row into NaN.
+MASK_VALUE = -10000.0
+
+
+class GraphBuilder:
+    """Accumulates nodes and initialisers with unique names."""
+
+    def __init__(self, *, opset: int = OPSET, prefix: str = "") -> None:
+        self.nodes: list[onnx.NodeProto] = []
+        # Arrays are written into the final graph only once (write_initializers): for E5's 470 MB of weights,
+        # building TensorProtos first and copying them into the graph and model tripled the peak memory.
+        self.initializers: list[tuple[str, np.ndarray]] = []
+        self.opset = opset
+        self.prefix = prefix  # keeps names unique when nodes are added to someone else's graph
+        self._count = 0
+
+    def name(self, hint: str) -> str:
+        self._count += 1
+        return f"{self.prefix}{hint}_{self._count}"
+
+    def write_initializers(self, graph: onnx.GraphProto) -> None:
+        """Append the constants to ``graph`` in place, one copy each."""
+        for name, array in self.initializers:
+            tensor = graph.initializer.add()
+            tensor.name = name
+            tensor.data_type = helper.np_dtype_to_tensor_dtype(array.dtype)
+            tensor.dims.extend(array.shape)
+            tensor.raw_data = array.astype(array.dtype.newbyteorder("<"), copy=False).tobytes()
+
+    def reduce(self, op_type: str, x: str, axes: list[int], keepdims: int) -> str:
+        """A Reduce* node; ``axes`` moved from attribute to input in opset 13 (ReduceSum) / 18 (others)."""
+        as_input = self.opset >= (13 if op_type == "ReduceSum" else 18)
+        if as_input:
+            return self.op(op_type, [x, self.const("axes", np.array(axes, np.int64))], keepdims=keepdims)
+        return self.op(op_type, [x], axes=axes, keepdims=keepdims)
+
+    def const(self, hint: str, value: np.ndarray) -> str:
+        name = self.name(hint)
+        self.initializers.append((name, np.ascontiguousarray(value)))
+        return name
+
+    def op(self, op_type: str, inputs: list[str], hint: str | None = None, **attrs: Any) -> str:
+        out = self.name(hint or op_type.lower())
+        node = helper.make_node(op_type, inputs, [out], name=self.name(op_type), **attrs)
+        self.nodes.append(node)
+        return out
+
+    def dense(self, x: str, d: Dense, hint: str) -> str:
+        y = self.op("MatMul", [x, self.const(f"{hint}.weight", d.weight.astype(F32, copy=False))], hint)
+        return self.op("Add", [y, self.const(f"{hint}.bias", d.bias.astype(F32, copy=False))], hint)
+
+    def layer_norm(self, x: str, ln: LayerNormWeights, eps: float, hint: str) -> str:
+        gamma = self.const(f"{hint}.gamma", ln.gamma.astype(F32, copy=False))
+        beta = self.const(f"{hint}.beta", ln.beta.astype(F32, copy=False))
+        return self.op("LayerNormalization", [x, gamma, beta], hint, axis=-1, epsilon=eps)
+
+    def gelu(self, x: str) -> str:
+        scaled = self.op("Div", [x, self.const("sqrt2", np.array(math.sqrt(2.0), F32))])
+        erf = self.op("Erf", [scaled])
+        one_plus = self.op("Add", [erf, self.const("one", np.array(1.0, F32))])
+        prod = self.op("Mul", [x, one_plus])
+        return self.op("Mul", [prod, self.const("half", np.array(0.5, F32))], "gelu")
+
+
+def _attention(g: GraphBuilder, x: str, mask_bias: str, layer_idx: int, w: EncoderWeights) -> str:
+    cfg = w.config
+    layer = w.layers[layer_idx]
+    heads, head_dim = cfg.num_heads, cfg.hidden_size // cfg.num_heads
+    split = g.const("split_heads", np.array([0, 0, heads, head_dim], np.int64))
+    p = f"layer{layer_idx}.attention"
+
+    def heads_of(d: Dense, name: str, perm: list[int]) -> str:
+        y = g.dense(x, d, f"{p}.{name}")
+        return g.op("Transpose", [g.op("Reshape", [y, split])], perm=perm)
+
+    q = heads_of(layer.query, "query", [0, 2, 1, 3])  # [B, h, S, d]
+    k = heads_of(layer.key, "key", [0, 2, 3, 1])  # [B, h, d, S]
+    v = heads_of(layer.value, "value", [0, 2, 1, 3])  # [B, h, S, d]
+    scores = g.op("MatMul", [q, k])
+    scores = g.op("Div", [scores, g.const("attn_scale", np.array(math.sqrt(head_dim), F32))])
+    scores = g.op("Add", [scores, mask_bias])
+    probs = g.op("Softmax", [scores], axis=-1)
+    ctx = g.op("Transpose", [g.op("MatMul", [probs, v])], perm=[0, 2, 1, 3])
+    merge = g.const("merge_heads", np.array([0, 0, cfg.hidden_size], np.int64))
+    ctx = g.op("Reshape", [ctx, merge])
+    out = g.dense(ctx, layer.attn_out, f"{p}.output")
+    return g.layer_norm(g.op("Add", [out, x]), layer.attn_norm, cfg.layer_norm_eps, f"{p}.norm")
+
+
+def _feed_forward(g: GraphBuilder, x: str, layer_idx: int, w: EncoderWeights) -> str:
+    layer = w.layers[layer_idx]
+    p = f"layer{layer_idx}.ffn"
+    h = g.gelu(g.dense(x, layer.ffn_in, f"{p}.in"))
+    out = g.dense(h, layer.ffn_out, f"{p}.out")
+    return g.layer_norm(g.op("Add", [out, x]), layer.ffn_norm, w.config.layer_norm_eps, f"{p}.norm")
+
+
+def _embeddings(g: GraphBuilder, w: EncoderWeights) -> str:
+    cfg = w.config
+    words = g.op(
+        "Gather", [g.const("word_embeddings", w.word_embeddings.astype(F32, copy=False)), "input_ids"], axis=0
+    )
+    # Token types are always 0, so their single row is folded into the position table.
+    table = (w.position_embeddings + w.token_type_embedding[None, :]).astype(F32, copy=False)
+    seq_len = g.op("Gather", [g.op("Shape", ["input_ids"]), g.const("one_i", np.array([1], np.int64))])
+    positions = g.op(
+        "Slice",
+        [g.const("position_embeddings", table), g.const("zero_i", np.array([0], np.int64)), seq_len],
+    )
+    summed = g.op("Add", [words, positions])
+    return g.layer_norm(summed, w.embed_norm, cfg.layer_norm_eps, "embeddings.norm")
+
+
+def mean_pool_l2(g: GraphBuilder, hidden: str, mask_f: str) -> str:
+    """[B, S, H] token states → [B, H]: mean over the mask, then L2-normalised."""
+    mask3 = g.op("Unsqueeze", [mask_f, g.const("axis2", np.array([2], np.int64))])  # [B, S, 1]
+    summed = g.reduce("ReduceSum", g.op("Mul", [hidden, mask3]), [1], keepdims=0)
+    count = g.reduce("ReduceSum", mask3, [1], keepdims=0)
+    count = g.op("Max", [count, g.const("min_count", np.array(1e-9, F32))])
+    mean = g.op("Div", [summed, count])
+    norm = g.reduce("ReduceL2", mean, [-1], keepdims=1)
+    norm = g.op("Max", [norm, g.const("min_norm", np.array(1e-12, F32))])
+    return g.op("Div", [mean, norm])
+
+
+def splade_pool(g: GraphBuilder, logits: str, mask_f: str, bias: np.ndarray | None = None) -> str:
+    """[B, S, V] MLM logits (+ ``bias`` [V]) → [B, V]: max over unmasked tokens of log(1 + relu(logits)).
+
+    relu and log1p are non-decreasing and the bias is the same for every token, so all three commute with the
+    max: the max is taken first over the masked logits and the rest runs on [B, V] instead of [B, S, V], which
+    saves several passes over the largest tensor of the model.
+    """
+    # Masked tokens are pushed far below any real logit; relu() then maps them to 0, as the mask would.
+    mask3 = g.op("Unsqueeze", [mask_f, g.const("axis2", np.array([2], np.int64))])
+    below = g.op("Sub", [mask3, g.const("one", np.array(1.0, F32))])  # 0 for tokens, -1 for padding
+    offset = g.op("Mul", [below, g.const("sparse_mask_offset", np.array(1e9, F32))])
+    best = g.reduce("ReduceMax", g.op("Add", [logits, offset]), [1], keepdims=0)
+    if bias is not None:
+        best = g.op("Add", [best, g.const("mlm.decoder.bias", bias.astype(F32, copy=False))])
+    return g.op("Log", [g.op("Add", [g.op("Relu", [best]), g.const("one", np.array(1.0, F32))])])
+
+
+def _mlm_logits(g: GraphBuilder, hidden: str, w: EncoderWeights, mask_f: str) -> tuple[str, str, np.ndarray]:
+    """Logits without the decoder bias [B, S, V], the mask, and that bias (added after pooling, see splade_pool)."""
+    head = w.mlm_head
+    if head is None:
+        raise ValueError("SPLADE pooling needs a masked-LM head, and these weights have none")
+    eps = w.config.layer_norm_eps
+    x = g.layer_norm(g.gelu(g.dense(hidden, head.transform, "mlm.transform")), head.norm, eps, "mlm.norm")
+    logits = g.op("MatMul", [x, g.const("mlm.decoder.weight", head.decoder_weight.astype(F32, copy=False))])
+    return logits, mask_f, head.decoder_bias
+
+
+def build_encoder(weights: EncoderWeights, pooling: Pooling, *, name: str = "encoder") -> onnx.ModelProto:
+    """The ONNX model for ``weights`` with the given pooling head (see module docstring for the contract)."""
+    weights.check()
+    g = GraphBuilder()
+    mask_f = g.op("Cast", ["attention_mask"], "mask_f", to=TensorProto.FLOAT)
+    # (1 - mask) * MASK_VALUE, shaped [B, 1, 1, S] to broadcast over heads and query positions.
+    inverted = g.op("Sub", [g.const("one", np.array(1.0, F32)), mask_f])
+    bias = g.op("Mul", [inverted, g.const("mask_value", np.array(MASK_VALUE, F32))])
+    mask_bias = g.op("Unsqueeze", [bias, g.const("axes12", np.array([1, 2], np.int64))], "mask_bias")
+
+    x = _embeddings(g, weights)
+    for i in range(weights.config.num_layers):
+        x = _feed_forward(g, _attention(g, x, mask_bias, i, weights), i, weights)
+
+    out_shape: list[str | int | None]
+    if pooling == Pooling.MEAN:
+        out, out_shape = mean_pool_l2(g, x, mask_f), ["batch", weights.config.hidden_size]
+    elif pooling == Pooling.SPLADE:
+        out, out_shape = (
+            splade_pool(g, *_mlm_logits(g, x, weights, mask_f)),
+            ["batch", weights.config.vocab_size],
+        )
+    else:  # pragma: no cover - the enum has two members
+        raise ValueError(f"unsupported pooling [{pooling}]")
+    g.nodes.append(helper.make_node("Identity", [out], ["embedding"], name="output"))
+
+    inputs = [
+        helper.make_tensor_value_info(n, TensorProto.INT64, ["batch", "sequence"])
+        for n in ("input_ids", "attention_mask")
+    ]
+    output = helper.make_tensor_value_info("embedding", TensorProto.FLOAT, out_shape)
+    graph = helper.make_graph(g.nodes, name, inputs, [output])
+    model = helper.make_model(
+        graph, opset_imports=[helper.make_opsetid("", OPSET)], producer_name="ingest.models.convert"
+    )
+    g.write_initializers(model.graph)
+    model.ir_version = 8  # readable by onnxruntime >= 1.14
+    return model
+
+
+def save_model(model: onnx.ModelProto, path: Path) -> None:
+    """Write ``model`` to ``path`` as one self-contained file (our models stay well under protobuf's 2 GB)."""
+    with open(path, "wb") as fh:
+        fh.write(model.SerializeToString())

@@ -1,0 +1,120 @@
+"""All deployments of this process, one per local-model endpoint (``deployment_id`` = ``inference_id``)."""
+
+from __future__ import annotations
+
+import os
+import re
+import threading
+from collections.abc import Callable
+
+from models.deployments.deployment import DEFAULT_QUEUE_CAPACITY, Deployment, Session
+from models.deployments.scaling import DEFAULT_SCALE_DOWN_AFTER_S, AllocationPolicy
+from models.errors import IllegalArgumentException
+from models.services.base import EndpointConfig
+
+Loader = Callable[[str, int], Session]  # (model_id, threads) -> loaded session
+
+_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
+
+
+def parse_time_value(text: str, setting: str) -> float:
+    """Seconds of an Elasticsearch time value such as ``30s``, ``5m`` or ``500ms``."""
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)\s*", text)
+    if not match:
+        raise IllegalArgumentException(
+            f"failed to parse setting [{setting}] with value [{text}] as a time value: unit is missing or unrecognized"
+        )
+    return float(match.group(1)) * _UNITS[match.group(2)]
+
+
+def scale_to_zero_time() -> float:
+    """Idle time before adaptive deployments shrink: ``$INGEST_SCALE_TO_ZERO_TIME`` (e.g. ``5m``), default 5 min."""
+    raw = os.environ.get("INGEST_SCALE_TO_ZERO_TIME")
+    return parse_time_value(raw, "INGEST_SCALE_TO_ZERO_TIME") if raw else DEFAULT_SCALE_DOWN_AFTER_S
+
+
+def load_session(model_id: str, threads: int) -> Session:
+    """The default loader: ``models.runtime.load_model`` (builds the model into the cache on first use)."""
+    from models.runtime import load_model
+
+    return load_model(model_id, threads=threads)
+
+
+class DeploymentManager:
+    """Creates, reconfigures and stops deployments; thread-safe."""
+
+    def __init__(
+        self,
+        loader: Loader = load_session,
+        *,
+        scale_down_after_s: float | None = None,
+        capacity: int | None = None,
+        queue_capacity: int = DEFAULT_QUEUE_CAPACITY,
+        tick_s: float | None = None,
+    ) -> None:
+        self._loader = loader
+        self.scale_down_after_s = scale_to_zero_time() if scale_down_after_s is None else scale_down_after_s
+        self.capacity = capacity
+        self.queue_capacity = queue_capacity
+        self._tick_s = tick_s
+        self._lock = threading.Lock()
+        self._deployments: dict[str, Deployment] = {}
+
+    def policy_for(self, endpoint: EndpointConfig) -> AllocationPolicy:
+        """The allocation policy of an endpoint's service settings."""
+        from models.services.elasticsearch import allocation_policy
+
+        return allocation_policy(endpoint.service_settings, self.scale_down_after_s)
+
+    def ensure(self, endpoint: EndpointConfig) -> Deployment:
+        """The endpoint's deployment, created if missing, restarted if its model or threads changed."""
+        model_id = endpoint.service_settings["model_id"]
+        threads = endpoint.service_settings["num_threads"]
+        policy = self.policy_for(endpoint)
+        old: Deployment | None = None
+        with self._lock:
+            current = self._deployments.get(endpoint.inference_id)
+            if current is not None and current.model_id == model_id and current.threads == threads:
+                if current.policy != policy:
+                    current.set_policy(policy)
+                return current
+            old = current
+            deployment = Deployment(
+                endpoint.inference_id,
+                model_id,
+                lambda t: self._loader(model_id, t),
+                threads=threads,
+                policy=policy,
+                queue_capacity=self.queue_capacity,
+                capacity=self.capacity,
+                tick_s=self._tick_s,
+            )
+            self._deployments[endpoint.inference_id] = deployment
+        if old is not None:
+            old.stop()
+        return deployment
+
+    def get(self, deployment_id: str) -> Deployment | None:
+        """The deployment with this id, or None."""
+        with self._lock:
+            return self._deployments.get(deployment_id)
+
+    def all(self) -> list[Deployment]:
+        """Every deployment, sorted by id."""
+        with self._lock:
+            return [self._deployments[k] for k in sorted(self._deployments)]
+
+    def stop(self, deployment_id: str) -> None:
+        """Stop and forget a deployment (no-op if absent)."""
+        with self._lock:
+            deployment = self._deployments.pop(deployment_id, None)
+        if deployment is not None:
+            deployment.stop()
+
+    def close(self) -> None:
+        """Stop every deployment."""
+        with self._lock:
+            deployments = list(self._deployments.values())
+            self._deployments.clear()
+        for d in deployments:
+            d.stop()

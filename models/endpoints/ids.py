@@ -1,0 +1,49 @@
+"""Elasticsearch's rules for inference ids and task types in request paths."""
+
+from __future__ import annotations
+
+import re
+
+from models.errors import ActionRequestValidationException, StatusException
+from models.results import TaskType
+
+# MlStrings.VALID_ID_CHAR_PATTERN; the leading dot is reserved for preconfigured endpoints.
+_VALID_ID = re.compile(r"[a-z0-9](?:[a-z0-9_\-.]*[a-z0-9])?")
+MAX_ID_LENGTH = 255  # the index-name limit, which Elasticsearch applies to ids stored in system indices
+
+
+def id_problems(inference_id: str) -> list[str]:
+    """The validation problems of a user-chosen inference id (empty when it is valid)."""
+    if len(inference_id.encode()) > MAX_ID_LENGTH:
+        return [f"Invalid inference_id; '{inference_id[:64]}...' must be at most {MAX_ID_LENGTH} bytes long"]
+    if inference_id in ("_all", "*") or not _VALID_ID.fullmatch(inference_id):
+        return [
+            f"Invalid inference_id; '{inference_id}' can contain lowercase alphanumeric (a-z and 0-9), "
+            "hyphens or underscores; must start and end with alphanumeric"
+        ]
+    return []
+
+
+def validate_inference_id(inference_id: str) -> None:
+    """Raise ``action_request_validation_exception`` for an id Elasticsearch would reject."""
+    problems = id_problems(inference_id)
+    if problems:
+        raise ActionRequestValidationException(problems)
+
+
+def parse_task_type(value: str | None) -> TaskType | None:
+    """A task type from a path or parameter; ``status_exception`` for unknown values, as Elasticsearch."""
+    if value is None:
+        return None
+    try:
+        return TaskType(value.lower())
+    except ValueError:
+        raise StatusException(f"Unknown task_type [{value}]") from None
+
+
+def check_task_type(requested: TaskType | None, actual: TaskType) -> None:
+    """Elasticsearch's error when the path's task type differs from the endpoint's."""
+    if requested is not None and requested != actual:
+        raise StatusException(
+            f"Incompatible task_type, the requested type [{requested}] does not match the model type [{actual}]"
+        )

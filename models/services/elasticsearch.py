@@ -1,0 +1,223 @@
+"""The ``elasticsearch`` service (local models on ONNX Runtime) and its deprecated ``elser`` alias.
+
+Settings follow ``ElasticsearchInternalServiceSettings``: ``model_id``, ``num_threads`` (required, a power of 2
+up to 32) and either ``num_allocations`` or ``adaptive_allocations``. Each endpoint gets its own deployment
+(``deployment_id`` = ``inference_id``, as Elasticsearch does), managed by :class:`DeploymentManager`.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from models.catalogue import ModelSpec
+from models.deployments import DeploymentManager
+from models.deployments.scaling import AllocationPolicy
+from models.errors import ResourceNotFoundException, StatusException, ValidationException
+from models.results import InferenceResults, TaskType
+from models.services.base import EndpointConfig, InferenceRequest, InferenceService
+
+MAX_THREADS = 32
+MAX_ALLOCATIONS = 32  # the maximum of Elasticsearch's preconfigured adaptive endpoints
+_READ_ONLY = ("dimensions", "similarity", "element_type")  # shown by GET, accepted back if unchanged
+
+
+def resolve_spec(model_id: str) -> ModelSpec:
+    """A built-in or imported model spec; ``resource_not_found_exception`` for unknown ids."""
+    from models.imported import resolve_model
+
+    return resolve_model(model_id)
+
+
+def _int(settings: dict[str, Any], key: str, scope: str, problems: list[str], *, required: bool,
+         minimum: int) -> int | None:
+    if key not in settings:
+        if required:
+            problems.append(f"[{scope}] does not contain the required setting [{key}]")
+        return None
+    value = settings[key]
+    if not isinstance(value, int) or isinstance(value, bool):
+        problems.append(f"field [{key}] is not of the expected type. The value [{value}] cannot be converted to a [Integer]")
+        return None
+    if value < minimum:
+        kind = "positive" if minimum > 0 else "non-negative"
+        problems.append(f"[{scope}] Invalid value [{value}]. [{key}] must be a {kind} integer")
+        return None
+    return value
+
+
+def parse_adaptive(raw: Any, problems: list[str]) -> dict[str, Any] | None:
+    """``adaptive_allocations`` with Elasticsearch's validation messages."""
+    if not isinstance(raw, dict):
+        problems.append("field [adaptive_allocations] is not of the expected type. The value cannot be converted to a [Map]")
+        return None
+    raw = dict(raw)
+    scope = "adaptive_allocations"
+    enabled = raw.pop("enabled", False)
+    if not isinstance(enabled, bool):
+        problems.append(f"field [enabled] is not of the expected type. The value [{enabled}] cannot be converted to a [Boolean]")
+    lo = _int(raw, "min_number_of_allocations", scope, problems, required=False, minimum=0)
+    hi = _int(raw, "max_number_of_allocations", scope, problems, required=False, minimum=1)
+    unknown = sorted(set(raw) - {"min_number_of_allocations", "max_number_of_allocations"})
+    if unknown:
+        problems.append(f"[adaptive_allocations] contains unknown settings {unknown}")
+    if lo is not None and hi is not None and hi < lo:
+        problems.append("[max_number_of_allocations] must be greater than or equal to [min_number_of_allocations]")
+    if hi is not None and hi > MAX_ALLOCATIONS:
+        problems.append(f"[max_number_of_allocations] must be less than or equal to [{MAX_ALLOCATIONS}]")
+    out: dict[str, Any] = {"enabled": enabled}
+    if lo is not None:
+        out["min_number_of_allocations"] = lo
+    if hi is not None:
+        out["max_number_of_allocations"] = hi
+    return out
+
+
+def allocation_policy(service_settings: dict[str, Any], scale_down_after_s: float) -> AllocationPolicy:
+    """The deployment policy of validated service settings."""
+    adaptive = service_settings.get("adaptive_allocations")
+    if adaptive and adaptive.get("enabled"):
+        return AllocationPolicy(
+            adaptive=True,
+            min_allocations=adaptive.get("min_number_of_allocations", 0),
+            max_allocations=adaptive.get("max_number_of_allocations", MAX_ALLOCATIONS),
+            scale_down_after_s=scale_down_after_s,
+        )
+    count = service_settings.get("num_allocations") or (adaptive or {}).get("min_number_of_allocations") or 1
+    return AllocationPolicy.fixed(count)
+
+
+class ElasticsearchService(InferenceService):
+    """Local models: built-in catalogue ids (with or without ``_linux-x86_64``) and imported models."""
+
+    name: ClassVar[str] = "elasticsearch"
+    task_types: ClassVar[frozenset[TaskType]] = frozenset({TaskType.TEXT_EMBEDDING, TaskType.SPARSE_EMBEDDING})
+    default_model_id: ClassVar[str | None] = None
+
+    def __init__(self, deployments: DeploymentManager | None = None) -> None:
+        self.deployments = deployments or DeploymentManager()
+
+    def default_task_type(self, service_settings: dict[str, Any]) -> TaskType | None:
+        """The task type of the model named in the settings (PUT without a task type in the path)."""
+        model_id = service_settings.get("model_id", self.default_model_id)
+        if not isinstance(model_id, str):
+            return None
+        try:
+            return resolve_spec(model_id).task_type
+        except ResourceNotFoundException:
+            return None
+
+    def parse_config(
+        self,
+        inference_id: str,
+        task_type: TaskType,
+        service_settings: dict[str, Any],
+        task_settings: dict[str, Any],
+        chunking_settings: dict[str, Any] | None,
+    ) -> EndpointConfig:
+        """Validate settings, collecting every problem; fill in the model's dimensions and similarity."""
+        problems: list[str] = []
+        raw = dict(service_settings)
+        scope = "service_settings"
+        model_id = raw.pop("model_id", self.default_model_id)
+        spec: ModelSpec | None = None
+        if model_id is None:
+            problems.append(f"[{scope}] does not contain the required setting [model_id]")
+        elif not isinstance(model_id, str):
+            problems.append(f"field [model_id] is not of the expected type. The value [{model_id}] cannot be converted to a [String]")
+        else:
+            try:
+                spec = resolve_spec(model_id)
+            except ResourceNotFoundException as exc:
+                problems.append(exc.reason)
+        threads = _int(raw, "num_threads", scope, problems, required=True, minimum=1)
+        raw.pop("num_threads", None)
+        if threads is not None and (threads > MAX_THREADS or threads & (threads - 1)):
+            problems.append("[threads_per_allocation] must be a power of 2 less than or equal to 32")
+        allocations = _int(raw, "num_allocations", scope, problems, required=False, minimum=1)
+        raw.pop("num_allocations", None)
+        if allocations is not None and allocations > MAX_ALLOCATIONS:
+            problems.append(f"[num_allocations] must be less than or equal to [{MAX_ALLOCATIONS}]")
+        adaptive = parse_adaptive(raw.pop("adaptive_allocations"), problems) if "adaptive_allocations" in raw else None
+        if allocations is None and adaptive is None and "num_allocations" not in service_settings:
+            problems.append(
+                f"[{scope}] does not contain one of the required settings [num_allocations, adaptive_allocations]"
+            )
+        if allocations is not None and adaptive and adaptive.get("enabled"):
+            problems.append("[num_allocations] cannot be set if adaptive allocations is enabled")
+        read_only = {k: raw.pop(k) for k in _READ_ONLY if k in raw}
+        if raw:
+            problems.append(
+                f"Model configuration contains settings [{', '.join(sorted(raw))}] unknown to the [{self.name}] service"
+            )
+        if task_settings:
+            problems.append(
+                f"Model configuration contains settings [{', '.join(sorted(task_settings))}] unknown to the "
+                f"[{self.name}] service"
+            )
+        computed: dict[str, Any] = {}
+        if spec is not None:
+            if spec.task_type != task_type:
+                problems.append(
+                    f"Model [{spec.model_id}] is a [{spec.task_type}] model and cannot serve task type [{task_type}]"
+                )
+            if spec.dims is not None:
+                computed = {"dimensions": spec.dims, "similarity": spec.similarity, "element_type": "float"}
+            for key, value in read_only.items():
+                if computed.get(key) != value:
+                    problems.append(f"[{scope}] [{key}] is determined by the model and cannot be set to [{value}]")
+        if problems:
+            raise ValidationException(problems)
+        assert isinstance(model_id, str) and threads is not None
+        settings: dict[str, Any] = {}
+        if allocations is not None:
+            settings["num_allocations"] = allocations
+        settings["num_threads"] = threads
+        settings["model_id"] = model_id
+        if adaptive is not None:
+            settings["adaptive_allocations"] = adaptive
+        settings.update(computed)
+        return EndpointConfig(
+            inference_id=inference_id,
+            task_type=task_type,
+            service=self.name,
+            service_settings=settings,
+            task_settings={},
+            chunking_settings=chunking_settings,
+        )
+
+    def start(self, endpoint: EndpointConfig, timeout_s: float) -> None:
+        """Deploy the model (loading and, on first use, building it) and wait for the first allocation."""
+        self.deployments.ensure(endpoint).wait_started(timeout_s)
+
+    def infer(self, endpoint: EndpointConfig, request: InferenceRequest) -> InferenceResults:
+        """Run the request on the endpoint's deployment, deploying it first if this process has not yet."""
+        if endpoint.task_type not in self.task_types:
+            raise StatusException(f"The [{self.name}] service does not support task type [{endpoint.task_type}]")
+        if request.task_settings:
+            raise ValidationException([
+                f"Model configuration contains settings [{', '.join(sorted(request.task_settings))}] unknown to "
+                f"the [{self.name}] service"
+            ])
+        deployment = self.deployments.ensure(endpoint)
+        return deployment.infer(request.inputs, request.input_type, request.timeout_s)
+
+    def stop(self, endpoint: EndpointConfig) -> None:
+        """Stop the endpoint's deployment, releasing its sessions."""
+        self.deployments.stop(endpoint.inference_id)
+
+    def model_version(self, endpoint: EndpointConfig) -> str:
+        """``elasticsearch:<model id>:<built model version>``; changes when the model's files change."""
+        from models.cache import ensure_built
+
+        spec = resolve_spec(endpoint.service_settings["model_id"])
+        built = ensure_built(spec)
+        return f"{self.name}:{spec.model_id}:{built.version}"
+
+
+class ElserService(ElasticsearchService):
+    """The deprecated ``elser`` service: ``elasticsearch`` with the ELSER model as the default model."""
+
+    name: ClassVar[str] = "elser"
+    task_types: ClassVar[frozenset[TaskType]] = frozenset({TaskType.SPARSE_EMBEDDING})
+    default_model_id: ClassVar[str | None] = ".elser_model_2_linux-x86_64"
+

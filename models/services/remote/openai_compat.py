@@ -1,0 +1,122 @@
+"""The OpenAI wire shapes, shared by the providers that speak them (OpenAI, Azure OpenAI, Mistral, HF, ...).
+
+Embeddings: ``{"input": [...], "model": ..., "encoding_format": "base64"}`` →
+``{"data": [{"index": i, "embedding": <floats or base64 little-endian float32>}]}``.
+Chat: ``{"model", "messages", "stream"}`` → ``choices[0].message.content``; streamed as ``chat.completion.chunk``
+events ending with ``data: [DONE]``.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from typing import Any
+
+import numpy as np
+
+from models.results import TaskType
+from models.services.remote.errors import UpstreamResponse, provider_message
+from models.services.remote.service import Call, error_object, json_body
+
+# Keys of Elasticsearch's unified chat request that are passed to OpenAI-compatible providers as they are.
+CHAT_PASSTHROUGH = ("tools", "tool_choice", "stop", "temperature", "top_p", "max_completion_tokens")
+
+
+def decode_vector(value: Any) -> np.ndarray:
+    """A float list, or a base64 string of little-endian float32 values."""
+    if isinstance(value, str):
+        return np.frombuffer(base64.b64decode(value, validate=True), dtype="<f4")
+    if not isinstance(value, list) or not all(isinstance(x, int | float) for x in value):
+        raise ValueError("an embedding is neither a list of numbers nor a base64 string")
+    return np.asarray(value, dtype=np.float32)
+
+
+def stack(rows: list[np.ndarray]) -> np.ndarray:
+    """Rows of equal length as one (n, dims) float32 array; ragged rows are a malformed answer."""
+    if not rows:
+        return np.zeros((0, 0), dtype=np.float32)
+    if len({r.shape[0] for r in rows}) != 1:
+        raise ValueError("embeddings of different lengths in one response")
+    return np.vstack(rows).astype(np.float32, copy=False)
+
+
+def embeddings_body(model: str | None, inputs: list[str], *, dimensions: int | None = None,
+                    user: str | None = None, base64_encoding: bool = True) -> dict[str, Any]:
+    """The body of ``POST /v1/embeddings``."""
+    body: dict[str, Any] = {"input": inputs}
+    if model is not None:
+        body["model"] = model
+    if dimensions is not None:
+        body["dimensions"] = dimensions
+    if user:
+        body["user"] = user
+    body["encoding_format"] = "base64" if base64_encoding else "float"
+    return body
+
+
+def parse_embeddings(response: UpstreamResponse) -> np.ndarray:
+    """Vectors of an OpenAI embeddings response, ordered by ``index``."""
+    data = json_body(response)["data"]
+    rows = sorted(data, key=lambda item: int(item.get("index", 0)))
+    return stack([decode_vector(item["embedding"]) for item in rows])
+
+
+def chat_messages(call: Call, prompt: str | None = None) -> list[dict[str, Any]]:
+    """The messages to send: the unified request's, or one user message for a ``completion`` input."""
+    if call.chat and call.chat.get("messages"):
+        return list(call.chat["messages"])
+    return [{"role": "user", "content": prompt if prompt is not None else ""}]
+
+
+def chat_body(call: Call, model: str | None, prompt: str | None = None, *, stream: bool = False,
+              user: str | None = None) -> dict[str, Any]:
+    """The body of ``POST /v1/chat/completions`` for a completion or a unified chat request."""
+    chat = call.chat or {}
+    body: dict[str, Any] = {"messages": chat_messages(call, prompt)}
+    chosen = chat.get("model") or model
+    if chosen:
+        body["model"] = chosen
+    for key in CHAT_PASSTHROUGH:
+        if chat.get(key) is not None:
+            body[key] = chat[key]
+    if call.task_type == TaskType.COMPLETION and not stream:
+        body["n"] = 1
+    if user:
+        body["user"] = user
+    if stream:
+        body["stream"] = True
+        body["stream_options"] = {"include_usage": True}
+    return body
+
+
+def parse_chat(response: UpstreamResponse) -> str:
+    """The text of the first choice of a chat completion."""
+    data = json_body(response)
+    content = data["choices"][0]["message"]["content"]
+    if not isinstance(content, str):
+        raise ValueError("choices[0].message.content is not a string")
+    return content
+
+
+def completion_chunk(text: str) -> dict[str, Any]:
+    """Elasticsearch's ``completion`` stream chunk."""
+    return {"completion": [{"delta": text}]}
+
+
+def chat_chunk(chunk: dict[str, Any]) -> dict[str, Any]:
+    """Elasticsearch's ``chat_completion`` stream chunk (an OpenAI chunk in a wrapper)."""
+    return {"chat_completion": chunk}
+
+
+def openai_stream_chunks(call: Call, event: str, data: str) -> list[dict[str, Any]] | None:
+    """Translate one OpenAI SSE event; ``[DONE]`` ends the stream; an error object fails it."""
+    if data.strip() == "[DONE]":
+        return None
+    payload = json.loads(data)
+    if "error" in payload:
+        raise error_object(call, 200, provider_message(data.encode()) or "unknown error")
+    if call.task_type == TaskType.CHAT_COMPLETION:
+        out = {k: payload[k] for k in ("id", "choices", "model", "object", "usage") if k in payload}
+        return [chat_chunk(out)]
+    texts = [c.get("delta", {}).get("content") for c in payload.get("choices", [])]
+    return [completion_chunk(t) for t in texts if t]

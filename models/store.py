@@ -1,0 +1,360 @@
+"""Persistent state shared by every ingest process on a machine: endpoints, pipelines, API keys.
+
+One SQLite database in WAL mode at ``$INGEST_HOME/registry.sqlite`` lets a server and a batch job read and
+write at the same time; writers take ``BEGIN IMMEDIATE`` so concurrent PUTs serialise instead of interleaving.
+Endpoint secrets (provider API keys) live in a second database, ``secrets.sqlite``, created with mode 0600 so
+that only the owner can read it; nothing in this module logs or formats a secret.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fnmatch
+import json
+import os
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from models.errors import IllegalArgumentException, ResourceAlreadyExistsException
+from models.home import ingest_home
+from models.results import TaskType
+from models.services.base import EndpointConfig
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS endpoints (
+    inference_id TEXT PRIMARY KEY,
+    task_type TEXT NOT NULL,
+    service TEXT NOT NULL,
+    config TEXT NOT NULL,
+    created_at REAL NOT NULL,
+    updated_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS pipelines (
+    pipeline_id TEXT PRIMARY KEY,
+    body TEXT NOT NULL,
+    updated_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS pipeline_refs (
+    pipeline_id TEXT NOT NULL,
+    endpoint_id TEXT NOT NULL,
+    PRIMARY KEY (pipeline_id, endpoint_id)
+);
+CREATE INDEX IF NOT EXISTS pipeline_refs_endpoint ON pipeline_refs (endpoint_id);
+CREATE TABLE IF NOT EXISTS api_keys (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    key_hash TEXT NOT NULL,
+    role TEXT NOT NULL,
+    created_at REAL NOT NULL,
+    expires_at REAL,
+    invalidated INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS users (
+    username TEXT PRIMARY KEY,
+    password_hash TEXT NOT NULL,
+    role TEXT NOT NULL
+);
+"""
+
+_SECRETS_SCHEMA = """
+CREATE TABLE IF NOT EXISTS secrets (inference_id TEXT PRIMARY KEY, data TEXT NOT NULL);
+"""
+
+
+@dataclass(frozen=True)
+class ApiKeyRecord:
+    """A stored API key; ``key_hash`` is a salted hash, never the key itself."""
+
+    id: str
+    name: str
+    key_hash: str
+    role: str
+    created_at: float
+    expires_at: float | None
+    invalidated: bool
+
+
+@dataclass(frozen=True)
+class UserRecord:
+    """A basic-auth user; ``password_hash`` is a PBKDF2 hash."""
+
+    username: str
+    password_hash: str
+    role: str
+
+
+def _create_private(path: Path) -> None:
+    """Create ``path`` readable by its owner only, before SQLite opens it (umask must not widen it)."""
+    fd = os.open(path, os.O_CREAT | os.O_RDWR, 0o600)
+    os.close(fd)
+    os.chmod(path, 0o600)
+
+
+class Store:
+    """The registry database. Cheap to construct; connections are opened per thread."""
+
+    def __init__(self, path: Path | None = None) -> None:
+        self.path = Path(path) if path is not None else ingest_home() / "registry.sqlite"
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.secrets_path = self.path.with_name(self.path.stem + ".secrets.sqlite")
+        if not self.secrets_path.exists():
+            _create_private(self.secrets_path)
+        self._local = threading.local()
+        # executescript manages its own transaction; CREATE ... IF NOT EXISTS is safe to race.
+        self._conn().executescript(_SCHEMA)
+        self._conn(secrets=True).executescript(_SECRETS_SCHEMA)
+
+    # -- connections ---------------------------------------------------------------------------------
+
+    def _conn(self, secrets: bool = False) -> sqlite3.Connection:
+        attr = "secrets" if secrets else "main"
+        conn: sqlite3.Connection | None = getattr(self._local, attr, None)
+        if conn is None:
+            conn = sqlite3.connect(
+                self.secrets_path if secrets else self.path, timeout=30, isolation_level=None
+            )
+            conn.execute("PRAGMA busy_timeout = 30000")
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("PRAGMA synchronous = NORMAL")
+            setattr(self._local, attr, conn)
+        return conn
+
+    @contextlib.contextmanager
+    def _write(self, secrets: bool = False) -> Iterator[sqlite3.Connection]:
+        """A write transaction; BEGIN IMMEDIATE takes the write lock up front so read-modify-write is atomic."""
+        conn = self._conn(secrets)
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield conn
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+
+    def close(self) -> None:
+        """Close this thread's connections (other threads' close when they end)."""
+        for attr in ("main", "secrets"):
+            conn = getattr(self._local, attr, None)
+            if conn is not None:
+                conn.close()
+                setattr(self._local, attr, None)
+
+    # -- endpoints -----------------------------------------------------------------------------------
+
+    def insert_endpoint(self, config: EndpointConfig) -> None:
+        """Persist a new endpoint; raises ``resource_already_exists_exception`` if the id is taken."""
+        now = time.time()
+        with self._write() as conn:
+            try:
+                conn.execute(
+                    "INSERT INTO endpoints VALUES (?, ?, ?, ?, ?, ?)",
+                    (config.inference_id, str(config.task_type), config.service, _config_json(config), now, now),
+                )
+            except sqlite3.IntegrityError:
+                raise ResourceAlreadyExistsException(
+                    f"Inference endpoint [{config.inference_id}] already exists"
+                ) from None
+            # Secrets are written inside the main transaction: if this fails, the endpoint row rolls back.
+            self._put_secrets(config.inference_id, config.secret_settings)
+
+    def replace_endpoint(self, config: EndpointConfig) -> None:
+        """Overwrite an existing endpoint (``_update``), secrets included."""
+        with self._write() as conn:
+            conn.execute(
+                "UPDATE endpoints SET task_type = ?, service = ?, config = ?, updated_at = ? WHERE inference_id = ?",
+                (str(config.task_type), config.service, _config_json(config), time.time(), config.inference_id),
+            )
+            self._put_secrets(config.inference_id, config.secret_settings)
+
+    def get_endpoint(self, inference_id: str) -> EndpointConfig | None:
+        """The stored endpoint with its secrets, or None."""
+        row = self._conn().execute(
+            "SELECT inference_id, task_type, service, config FROM endpoints WHERE inference_id = ?",
+            (inference_id,),
+        ).fetchone()
+        return None if row is None else self._endpoint_from_row(row)
+
+    def list_endpoints(self) -> list[EndpointConfig]:
+        """Every stored endpoint, sorted by id."""
+        rows = self._conn().execute(
+            "SELECT inference_id, task_type, service, config FROM endpoints ORDER BY inference_id"
+        ).fetchall()
+        return [self._endpoint_from_row(r) for r in rows]
+
+    def delete_endpoint(self, inference_id: str) -> bool:
+        """Remove an endpoint and its secrets; False if it did not exist."""
+        with self._write() as conn:
+            cur = conn.execute("DELETE FROM endpoints WHERE inference_id = ?", (inference_id,))
+            with self._write(secrets=True) as sconn:
+                sconn.execute("DELETE FROM secrets WHERE inference_id = ?", (inference_id,))
+        return cur.rowcount > 0
+
+    def _put_secrets(self, inference_id: str, secrets: dict[str, str]) -> None:
+        with self._write(secrets=True) as conn:
+            if secrets:
+                conn.execute(
+                    "INSERT OR REPLACE INTO secrets VALUES (?, ?)", (inference_id, json.dumps(secrets))
+                )
+            else:
+                conn.execute("DELETE FROM secrets WHERE inference_id = ?", (inference_id,))
+
+    def _endpoint_from_row(self, row: tuple[Any, ...]) -> EndpointConfig:
+        inference_id, task_type, service, raw = row
+        config = json.loads(raw)
+        srow = self._conn(secrets=True).execute(
+            "SELECT data FROM secrets WHERE inference_id = ?", (inference_id,)
+        ).fetchone()
+        return EndpointConfig(
+            inference_id=inference_id,
+            task_type=TaskType(task_type),
+            service=service,
+            service_settings=config["service_settings"],
+            secret_settings=json.loads(srow[0]) if srow else {},
+            task_settings=config["task_settings"],
+            chunking_settings=config.get("chunking_settings"),
+        )
+
+    # -- pipelines (their meaning belongs to the processors layer) -----------------------------------
+
+    def put_pipeline(
+        self, pipeline_id: str, body: dict[str, Any], endpoint_refs: list[str], if_version: int | None = None
+    ) -> None:
+        """Create or replace a pipeline with Elasticsearch's ``if_version`` optimistic concurrency.
+
+        As in Elasticsearch, with ``if_version`` and no ``version`` in the body, the stored body gets
+        ``version = if_version + 1``.
+        """
+        body = dict(body)
+        with self._write() as conn:
+            if if_version is not None:
+                row = conn.execute("SELECT body FROM pipelines WHERE pipeline_id = ?", (pipeline_id,)).fetchone()
+                if row is None:
+                    raise IllegalArgumentException(
+                        f"version conflict, required version [{if_version}] for pipeline [{pipeline_id}] "
+                        "but no pipeline was found"
+                    )
+                current = json.loads(row[0]).get("version")
+                if current != if_version:
+                    raise IllegalArgumentException(
+                        f"version conflict, required version [{if_version}] for pipeline [{pipeline_id}] "
+                        f"but current version is [{_java_str(current)}]"
+                    )
+                if "version" in body and body["version"] == current:
+                    raise IllegalArgumentException(
+                        f"cannot update pipeline [{pipeline_id}] with the same version [{if_version}]"
+                    )
+                body.setdefault("version", if_version + 1)
+            conn.execute(
+                "INSERT OR REPLACE INTO pipelines VALUES (?, ?, ?)", (pipeline_id, json.dumps(body), time.time())
+            )
+            conn.execute("DELETE FROM pipeline_refs WHERE pipeline_id = ?", (pipeline_id,))
+            conn.executemany(
+                "INSERT OR IGNORE INTO pipeline_refs VALUES (?, ?)", [(pipeline_id, e) for e in endpoint_refs]
+            )
+
+    def get_pipelines(self, ids: list[str] | None = None) -> dict[str, dict[str, Any]]:
+        """Pipelines whose id matches any of ``ids`` (exact ids or ``*`` patterns); None means all."""
+        rows = self._conn().execute("SELECT pipeline_id, body FROM pipelines ORDER BY pipeline_id").fetchall()
+        return {pid: json.loads(body) for pid, body in rows if ids is None or _matches_any(pid, ids)}
+
+    def delete_pipelines(self, pattern: str) -> list[str]:
+        """Delete the pipelines matching ``pattern`` (an id or a ``*`` pattern); returns the deleted ids."""
+        with self._write() as conn:
+            ids = [r[0] for r in conn.execute("SELECT pipeline_id FROM pipelines ORDER BY pipeline_id")]
+            deleted = [pid for pid in ids if _matches_any(pid, [pattern])]
+            for pid in deleted:
+                conn.execute("DELETE FROM pipelines WHERE pipeline_id = ?", (pid,))
+                conn.execute("DELETE FROM pipeline_refs WHERE pipeline_id = ?", (pid,))
+        return deleted
+
+    def pipelines_referencing(self, endpoint_id: str) -> list[str]:
+        """Ids of the stored pipelines that use the inference endpoint ``endpoint_id``, sorted."""
+        rows = self._conn().execute(
+            "SELECT pipeline_id FROM pipeline_refs WHERE endpoint_id = ? ORDER BY pipeline_id", (endpoint_id,)
+        ).fetchall()
+        return [r[0] for r in rows]
+
+    # -- API keys and users (meaning in ingest.server.security) ---------------------------------------
+
+    def insert_api_key(self, record: ApiKeyRecord) -> None:
+        """Persist a new API key (hashed)."""
+        with self._write() as conn:
+            conn.execute(
+                "INSERT INTO api_keys VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (record.id, record.name, record.key_hash, record.role, record.created_at, record.expires_at,
+                 int(record.invalidated)),
+            )
+
+    def get_api_key(self, key_id: str) -> ApiKeyRecord | None:
+        """The key with this id, or None."""
+        row = self._conn().execute("SELECT * FROM api_keys WHERE id = ?", (key_id,)).fetchone()
+        return None if row is None else _key_from_row(row)
+
+    def list_api_keys(self) -> list[ApiKeyRecord]:
+        """Every key, oldest first."""
+        rows = self._conn().execute("SELECT * FROM api_keys ORDER BY created_at").fetchall()
+        return [_key_from_row(r) for r in rows]
+
+    def invalidate_api_keys(self, key_id: str | None = None, name: str | None = None) -> list[str]:
+        """Mark keys invalid by id or by name; returns the ids invalidated now."""
+        with self._write() as conn:
+            rows = conn.execute(
+                "SELECT id FROM api_keys WHERE invalidated = 0 AND (id = ? OR name = ?)", (key_id, name)
+            ).fetchall()
+            ids = [r[0] for r in rows]
+            conn.executemany("UPDATE api_keys SET invalidated = 1 WHERE id = ?", [(i,) for i in ids])
+        return ids
+
+    def put_user(self, record: UserRecord) -> None:
+        """Create or replace a basic-auth user."""
+        with self._write() as conn:
+            conn.execute(
+                "INSERT OR REPLACE INTO users VALUES (?, ?, ?)", (record.username, record.password_hash, record.role)
+            )
+
+    def get_user(self, username: str) -> UserRecord | None:
+        """The user, or None."""
+        row = self._conn().execute("SELECT * FROM users WHERE username = ?", (username,)).fetchone()
+        return None if row is None else UserRecord(*row)
+
+    def delete_user(self, username: str) -> bool:
+        """Remove a user; False if absent."""
+        with self._write() as conn:
+            cur = conn.execute("DELETE FROM users WHERE username = ?", (username,))
+        return cur.rowcount > 0
+
+    def has_credentials(self) -> bool:
+        """True when at least one user or valid API key exists (authentication is configured)."""
+        conn = self._conn()
+        users = conn.execute("SELECT COUNT(*) FROM users").fetchone()[0]
+        keys = conn.execute("SELECT COUNT(*) FROM api_keys WHERE invalidated = 0").fetchone()[0]
+        return bool(users or keys)
+
+
+def _config_json(config: EndpointConfig) -> str:
+    return json.dumps(
+        {
+            "service_settings": config.service_settings,
+            "task_settings": config.task_settings,
+            "chunking_settings": config.chunking_settings,
+        }
+    )
+
+
+def _key_from_row(row: tuple[Any, ...]) -> ApiKeyRecord:
+    kid, name, key_hash, role, created, expires, invalidated = row
+    return ApiKeyRecord(kid, name, key_hash, role, created, expires, bool(invalidated))
+
+
+def _matches_any(value: str, patterns: list[str]) -> bool:
+    # Elasticsearch's simple wildcard: only '*' is special.
+    return any(fnmatch.fnmatchcase(value, p.replace("[", "[[]").replace("?", "[?]")) for p in patterns)
+
+
+def _java_str(value: Any) -> str:
+    return "null" if value is None else str(value)

@@ -1,0 +1,264 @@
+"""Running a pipeline on Arrow: columnar fast paths where a processor has one, documents otherwise.
+
+Processors run in order. While every document is still alive and unchanged in shape, each processor is offered
+the whole table (``Processor.columnar``); it answers with a new table or None, and None sends the batch
+through the per-document engine for the following processors up to the next one with a columnar path. Once
+some document has failed or been dropped, the rest of the pipeline runs per document.
+
+Arrow has no "missing field": a null value is read as an absent field, and absent fields are written as nulls.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from models.errors import ElasticsearchError
+from processors.base import ExecEnv, Processor
+from processors.document import IngestDocument
+from processors.engine import run_compound, run_on_failure
+
+if TYPE_CHECKING:
+    from processors.pipeline import Pipeline
+
+
+@dataclass
+class DocOutcome:
+    """What happened to one input document."""
+
+    status: str  # "indexed" | "dropped" | "failed"
+    error: ElasticsearchError | None = None
+
+
+@dataclass
+class PipelineResult:
+    """Documents to index (input order), the input row of each, and one outcome per input row."""
+
+    table: pa.Table
+    source_rows: list[int]
+    outcomes: list[DocOutcome]
+
+
+def ingest_timestamp() -> str:
+    """``_ingest.timestamp``: now, ISO 8601 in UTC."""
+    return datetime.now(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
+def _try_columnar(proc: Processor, table: pa.Table, env: ExecEnv | None = None) -> pa.Table | None:
+    """The processor's columnar result, or None (also when the fast path trips: the slow path then decides)."""
+    if not _has_columnar(proc):
+        return None
+    try:
+        condition = proc.common.condition
+        if condition is not None:
+            # A condition evaluated over the columns: all true runs the fast path, all false skips the processor,
+            # a mix goes per document.
+            mask = condition.columnar_mask(table)  # type: ignore[attr-defined]
+            if mask is None:
+                return None
+            if not pc.any(mask).as_py():
+                return table
+            if not pc.all(mask).as_py():
+                return None
+        return proc.columnar(table, env)
+    except (pa.ArrowException, ValueError, TypeError, KeyError, OverflowError):
+        return None
+
+
+def _has_columnar(proc: Processor) -> bool:
+    if type(proc).columnar is Processor.columnar:
+        return False
+    condition = proc.common.condition
+    return condition is None or getattr(condition, "columnar_mask", None) is not None
+
+
+def run_arrow(pipeline: Pipeline, data: pa.RecordBatch | pa.Table, *, columnar: bool = True) -> PipelineResult:
+    """Run ``pipeline`` over a batch (contract C4); ``columnar=False`` forces the per-document path."""
+    table = pa.Table.from_batches([data]) if isinstance(data, pa.RecordBatch) else data
+    n = table.num_rows
+    procs = pipeline.processors
+    env = pipeline.env()
+    docs: list[IngestDocument] | None = None
+    finished: dict[int, DocOutcome] = {}
+    i = 0
+    while i < len(procs):
+        if docs is None:
+            out = _try_columnar(procs[i], table, env) if columnar else None
+            if out is not None:
+                table = out
+                i += 1
+                continue
+            docs = table_to_docs(table, ingest_timestamp())
+            for doc in docs:
+                doc.pipeline_stack.append(pipeline.id)
+                doc.ingest["pipeline"] = pipeline.id
+        j = i + 1
+        while j < len(procs) and not (columnar and _has_columnar(procs[j])):
+            j += 1
+        live = [k for k in range(n) if k not in finished]
+        batch = [docs[k] for k in live]
+        failures = run_compound(procs[i:j], [], batch, env)
+        failed = [(k, f) for k, f in zip(live, failures, strict=True) if f is not None]
+        if failed and pipeline.on_failure:
+            handled = run_on_failure(pipeline.on_failure, [docs[k] for k, _ in failed], [f for _, f in failed], env)
+            for (k, _), f in zip(failed, handled, strict=True):
+                finished[k] = DocOutcome("failed", f.error) if f is not None else _settled(docs[k])
+        else:
+            for k, f in failed:
+                finished[k] = DocOutcome("failed", f.error)
+        for k in live:
+            if k not in finished and (docs[k].dropped or docs[k].terminated):
+                finished[k] = _settled(docs[k])
+        if not finished and j < len(procs):
+            try:
+                table = docs_to_table(docs, table.schema, _hints(pipeline), strict=True)
+                docs = None
+            except _MixedTypes:
+                pass  # a field holds several types: stay per document, where that is representable
+        elif finished and j < len(procs):
+            # Some documents are settled: the remaining processors run per document on the live ones.
+            live = [k for k in range(n) if k not in finished]
+            rest = run_compound(procs[j:], pipeline.on_failure, [docs[k] for k in live], env)
+            for k, f in zip(live, rest, strict=True):
+                if f is not None:
+                    finished[k] = DocOutcome("failed", f.error)
+            break
+        i = j
+    if docs is None:
+        return PipelineResult(table, list(range(n)), [DocOutcome("indexed") for _ in range(n)])
+    outcomes = [finished.get(k) or _settled(docs[k]) for k in range(n)]
+    rows = [k for k in range(n) if outcomes[k].status == "indexed"]
+    out_table = docs_to_table([docs[k] for k in rows], table.schema, _hints(pipeline))
+    return PipelineResult(out_table, rows, outcomes)
+
+
+def _settled(doc: IngestDocument) -> DocOutcome:
+    return DocOutcome("dropped") if doc.dropped else DocOutcome("indexed")
+
+
+def _hints(pipeline: Pipeline) -> dict[str, str]:
+    hints: dict[str, str] = {}
+    for proc in pipeline.all_processors():
+        hints.update(getattr(proc, "output_hints", dict)())
+    return hints
+
+
+# --- conversions ---------------------------------------------------------------------------------------------
+def _clean(value: Any) -> Any:
+    """Arrow → JSON-like: nulls inside objects are absent fields; map arrays become dicts."""
+    if isinstance(value, dict):
+        return {k: _clean(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        if value and all(isinstance(v, tuple) and len(v) == 2 for v in value):
+            return {k: _clean(v) for k, v in value}
+        return [_clean(v) for v in value]
+    return value
+
+
+def table_to_docs(table: pa.Table, timestamp: str) -> list[IngestDocument]:
+    """One IngestDocument per row; ``_index`` / ``_id`` / ``_routing`` columns become metadata."""
+    docs = []
+    for row in table.to_pylist():
+        ctx = {k: _clean(v) for k, v in row.items() if v is not None}
+        for key in ("_index", "_id", "_routing"):
+            if key in ctx and not isinstance(ctx[key], str):
+                ctx[key] = str(ctx[key])
+        docs.append(IngestDocument(ctx=ctx, ingest={"timestamp": timestamp}))
+    return docs
+
+
+class _MixedTypes(Exception):
+    """A field holds values of several types (only representable as JSON text)."""
+
+
+def docs_to_table(docs: list[IngestDocument], schema: pa.Schema, hints: dict[str, str], *,
+                  strict: bool = False) -> pa.Table:
+    """Documents back to a table: input columns first (types kept when possible), new fields after.
+
+    A field whose values have several types becomes a string column of JSON texts, or raises with ``strict``.
+    """
+    names: dict[str, None] = {}
+    for name in schema.names:
+        names[name] = None
+    for doc in docs:
+        for key in doc.ctx:
+            names.setdefault(key, None)
+    present = [n for n in names if any(n in d.ctx for d in docs)] if docs else list(schema.names)
+    columns = []
+    for name in present:
+        values = [d.ctx.get(name) for d in docs]
+        known = schema.field(name).type if name in schema.names else None
+        columns.append(_column(values, known, hints.get(name), strict))
+    if not present:  # documents without any field still count as rows
+        return pa.Table.from_struct_array(pa.array([{}] * len(docs), type=pa.struct([])))
+    return pa.table(columns, names=present)
+
+
+def _column(values: list[Any], known: pa.DataType | None, hint: str | None, strict: bool = False) -> pa.Array:
+    if hint == "dense":
+        return _dense(values)
+    if hint == "sparse":
+        return pa.array([None if v is None else list(v.items()) for v in values],
+                        type=pa.map_(pa.string(), pa.float32()))
+    if known is not None and _fits(values, known):
+        try:
+            if pa.types.is_map(known):
+                return pa.array([None if v is None else list(v.items()) for v in values], type=known)
+            return pa.array(values, type=known)
+        except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, ValueError, AttributeError, OverflowError):
+            pass
+    try:
+        return pa.array(values)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, ValueError, OverflowError):
+        if strict:
+            raise _MixedTypes from None
+        # Mixed types in one field: keep every value, as its JSON text.
+        return pa.array([None if v is None else v if isinstance(v, str) else json.dumps(v) for v in values],
+                        type=pa.string())
+
+
+def _fits(values: list[Any], known: pa.DataType) -> bool:
+    """Whether the Python values are of the column's kind (pyarrow would otherwise coerce, e.g. 1 → "1")."""
+    present = [v for v in values if v is not None]
+    if pa.types.is_string(known) or pa.types.is_large_string(known):
+        return all(isinstance(v, str) for v in present)
+    if pa.types.is_integer(known):
+        return all(isinstance(v, int) and not isinstance(v, bool) for v in present)
+    if pa.types.is_floating(known):
+        return all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in present)
+    if pa.types.is_boolean(known):
+        return all(isinstance(v, bool) for v in present)
+    if pa.types.is_struct(known) or pa.types.is_map(known):
+        return all(isinstance(v, dict) for v in present)
+    if pa.types.is_list(known) or pa.types.is_large_list(known) or pa.types.is_fixed_size_list(known):
+        return all(isinstance(v, (list, np.ndarray)) for v in present)
+    return True
+
+
+def _dense(values: list[Any]) -> pa.Array:
+    dims = {len(v) for v in values if v is not None and isinstance(v, (list, np.ndarray))}
+    if len(dims) == 1 and all(v is None or isinstance(v, (list, np.ndarray)) for v in values):
+        size = dims.pop()
+        flat = np.zeros((len(values), size), dtype=np.float32)
+        mask = np.zeros(len(values), dtype=bool)
+        for k, v in enumerate(values):
+            if v is None:
+                mask[k] = True
+            else:
+                flat[k] = v
+        arr = pa.FixedSizeListArray.from_arrays(pa.array(flat.reshape(-1)), size)
+        if mask.any():
+            arr = pa.array([None if m else row for m, row in zip(mask, arr.to_pylist(), strict=True)],
+                           type=arr.type)
+        return arr
+    try:
+        return pa.array([None if v is None else np.asarray(v, dtype=np.float32) for v in values],
+                        type=pa.list_(pa.float32()))
+    except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, ValueError):
+        return pa.array([None if v is None else json.dumps(v, default=float) for v in values], type=pa.string())

@@ -1,0 +1,125 @@
+"""The processor interface and the execution environment shared by every processor family."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
+
+from models.errors import ElasticsearchError
+from processors.errors import as_es_error
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+    from processors.config import Options
+    from processors.document import IngestDocument
+    from processors.pipeline import Pipeline
+
+
+class Condition(Protocol):
+    """A compiled ``if`` script."""
+
+    source: str
+
+    def test(self, doc: IngestDocument) -> bool:
+        """Whether the processor should run on this document."""
+
+
+@dataclass
+class Failure:
+    """A processor failure with the metadata exposed to ``on_failure`` handlers."""
+
+    error: ElasticsearchError
+    processor_type: str
+    processor_tag: str | None
+    pipeline: str | None
+
+
+@dataclass
+class ExecEnv:
+    """What processors may need at run time beyond the document."""
+
+    resolve_pipeline: Callable[[str], Pipeline | None]
+    inference: Any = None  # models.api.InferenceAPI (duck-typed to keep this layer importable without it)
+    pipeline_id: str | None = None
+
+
+@dataclass
+class Common:
+    """The options every processor takes."""
+
+    tag: str | None = None
+    description: str | None = None
+    condition: Condition | None = None
+    ignore_failure: bool = False
+    on_failure: list[Processor] = field(default_factory=list)
+
+
+class Processor:
+    """One processor. Subclasses implement ``execute`` (one document) and may override the batch/columnar hooks."""
+
+    type: ClassVar[str]
+
+    def __init__(self, common: Common | None = None) -> None:
+        self.common = common or Common()
+
+    @property
+    def tag(self) -> str | None:
+        """The processor's ``tag``."""
+        return self.common.tag
+
+    @classmethod
+    def create(cls, opts: Options, factory: Factory) -> Processor:
+        """Build the processor from its options (every option must be read; leftovers are rejected)."""
+        raise NotImplementedError
+
+    def execute(self, doc: IngestDocument, env: ExecEnv) -> None:
+        """Change ``doc`` in place (set ``doc.dropped`` to drop it); raise an ElasticsearchError on failure."""
+        raise NotImplementedError
+
+    def execute_batch(self, docs: list[IngestDocument], env: ExecEnv) -> list[ElasticsearchError | Failure | None]:
+        """Run over many documents; one result per document (None on success). Batching processors override."""
+        out: list[ElasticsearchError | Failure | None] = []
+        for doc in docs:
+            try:
+                self.execute(doc, env)
+                out.append(None)
+            except RecursionError:
+                out.append(ElasticsearchError("too deeply nested document", error_type="illegal_argument_exception",
+                                              status=400))
+            except Exception as exc:
+                out.append(as_es_error(exc))
+        return out
+
+    def columnar(self, table: pa.Table, env: ExecEnv | None = None) -> pa.Table | None:
+        """The columnar fast path: the new table, or None when this batch must go per document.
+
+        ``env`` is given for processors that call out (inference); pure column transforms ignore it.
+        """
+        return None
+
+    def children(self) -> list[Processor]:
+        """Nested processors (foreach, on_failure), for reference walks."""
+        return list(self.common.on_failure)
+
+    def endpoint_refs(self) -> list[str]:
+        """Inference endpoints this processor (and its children) call."""
+        return [ref for child in self.children() for ref in child.endpoint_refs()]
+
+    def pipeline_refs(self) -> list[str]:
+        """Pipelines this processor (and its children) call by name."""
+        return [ref for child in self.children() for ref in child.pipeline_refs()]
+
+
+class Factory(Protocol):
+    """Builds nested processors and compiles scripts (implemented in processors.registry)."""
+
+    def processors(self, configs: Any, where: str) -> list[Processor]:
+        """A list of processor definitions."""
+
+    def processor(self, config: Any) -> Processor:
+        """One ``{"type": {options}}`` definition."""
+
+    def script(self, source: str, params: dict[str, Any] | None, *, condition: bool) -> Any:
+        """A compiled Painless-subset script."""

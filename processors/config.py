@@ -1,0 +1,127 @@
+"""Reading processor options the way Elasticsearch's ConfigurationUtils does, with its error messages."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from processors.document import java_type
+from processors.errors import ParseException, config_error
+from processors.template import Template
+
+
+class Options:
+    """The options of one processor; each read pops the option, ``finish`` rejects what is left over."""
+
+    def __init__(self, processor_type: str, config: dict[str, Any], tag: str | None) -> None:
+        self.type = processor_type
+        self.tag = tag
+        self.cfg = dict(config)
+
+    def error(self, prop: str | None, reason: str) -> ParseException:
+        """A configuration error about ``prop``."""
+        return config_error(self.type, self.tag, prop, reason)
+
+    def _missing(self, name: str) -> ParseException:
+        return self.error(name, f"[{name}] required property is missing")
+
+    def string(self, name: str, default: str | None = None, *, required: bool = False) -> Any:
+        """A string option (numbers are accepted and turned into strings, as Elasticsearch does for some)."""
+        value = self.cfg.pop(name, None)
+        if value is None:
+            if required:
+                raise self._missing(name)
+            return default
+        if not isinstance(value, str):
+            raise self.error(name, f"[{name}] property isn't a string, but of type [{java_type(value)}]")
+        return value
+
+    def template(self, name: str, *, required: bool = True, default: str | None = None) -> Template | None:
+        """A string option compiled as a Mustache template."""
+        value = self.string(name, default, required=required)
+        return None if value is None else Template(value)
+
+    def boolean(self, name: str, default: bool) -> bool:
+        """A boolean option; "true"/"false" strings are accepted like Elasticsearch."""
+        value = self.cfg.pop(name, None)
+        if value is None:
+            return default
+        if isinstance(value, bool):
+            return value
+        if value in ("true", "false"):
+            return value == "true"
+        raise self.error(name, f"[{name}] property isn't a boolean, but of type [{java_type(value)}]")
+
+    def integer(self, name: str, default: int | None, *, required: bool = False) -> Any:
+        """An integer option (numeric strings accepted)."""
+        value = self.cfg.pop(name, None)
+        if value is None:
+            if required:
+                raise self._missing(name)
+            return default
+        try:
+            if isinstance(value, bool):
+                raise ValueError
+            return int(value)
+        except (TypeError, ValueError):
+            raise self.error(name, f"Failed to parse content of [{name}] as an integer: [{value}]") from None
+
+    def number(self, name: str, default: float | None) -> Any:
+        """A floating-point option."""
+        value = self.cfg.pop(name, None)
+        if value is None:
+            return default
+        try:
+            return float(value)
+        except (TypeError, ValueError):
+            raise self.error(name, f"Failed to parse content of [{name}] as a double: [{value}]") from None
+
+    def string_list(self, name: str, *, required: bool = False, allow_string: bool = True) -> list[str] | None:
+        """A list of strings (a single string is accepted where Elasticsearch accepts one)."""
+        value = self.cfg.pop(name, None)
+        if value is None:
+            if required:
+                raise self._missing(name)
+            return None
+        if isinstance(value, str) and allow_string:
+            return [value]
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise self.error(name, f"[{name}] property isn't a list, but of type [{java_type(value)}]")
+        return list(value)
+
+    def mapping(self, name: str, *, required: bool = False) -> dict[str, Any] | None:
+        """An object option."""
+        value = self.cfg.pop(name, None)
+        if value is None:
+            if required:
+                raise self._missing(name)
+            return None
+        if not isinstance(value, dict):
+            raise self.error(name, f"[{name}] property isn't a map, but of type [{java_type(value)}]")
+        return value
+
+    def raw(self, name: str, default: Any = None, *, required: bool = False) -> Any:
+        """An option of any JSON type."""
+        if name not in self.cfg:
+            if required:
+                raise self._missing(name)
+            return default
+        return self.cfg.pop(name)
+
+    def has(self, name: str) -> bool:
+        """Whether the option was given."""
+        return name in self.cfg
+
+    def choice(self, name: str, choices: tuple[str, ...], default: str) -> str:
+        """A string option restricted to ``choices``."""
+        value = self.string(name, default)
+        if value not in choices:
+            raise self.error(name, f"[{name}] {value!r} is not one of {list(choices)}".replace("'", ""))
+        return str(value)
+
+    def finish(self) -> None:
+        """Reject options nobody read, naming them like Elasticsearch."""
+        if self.cfg:
+            names = ", ".join(self.cfg)
+            raise self.error(None,
+                             f"processor [{self.type}] doesn't support one or more provided configuration "
+                             f"parameters [{names}]")

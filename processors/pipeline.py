@@ -1,0 +1,141 @@
+"""A pipeline: its definition (validated with pydantic at the JSON boundary) and its execution."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from processors.base import ExecEnv, Failure, Processor
+from processors.document import IngestDocument, java_type
+from processors.engine import run_compound
+from processors.errors import ParseException
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+    from processors.arrow_exec import PipelineResult
+
+
+class PipelineDefinition(BaseModel):
+    """The body of ``PUT /_ingest/pipeline/<id>``."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    description: str | None = None
+    processors: list[dict[str, Any]]
+    on_failure: list[dict[str, Any]] | None = None
+    version: int | None = None
+    meta: dict[str, Any] | None = Field(default=None, alias="_meta")
+    deprecated: bool = False
+    field_access_pattern: str | None = None
+
+
+_KNOWN = {"description", "processors", "on_failure", "version", "_meta", "deprecated", "field_access_pattern"}
+
+
+def validate_definition(pipeline_id: str, body: Any) -> PipelineDefinition:
+    """Validate the top level of a pipeline body with Elasticsearch's messages."""
+    if not isinstance(body, dict):
+        raise ParseException(f"pipeline [{pipeline_id}] must be an object, but is of type [{java_type(body)}]")
+    unknown = [k for k in body if k not in _KNOWN]
+    if unknown:
+        raise ParseException(f"pipeline [{pipeline_id}] doesn't support one or more provided configuration "
+                             f"parameters [{', '.join(unknown)}]")
+    if body.get("processors") is None:
+        raise ParseException("[processors] required property is missing", extra={"property_name": "processors"})
+    if body.get("on_failure") == []:
+        raise ParseException(f"pipeline [{pipeline_id}] cannot have an empty on_failure option defined")
+    if body.get("field_access_pattern") not in (None, "classic"):
+        raise ParseException(f"pipeline [{pipeline_id}] field_access_pattern "
+                             f"[{body['field_access_pattern']}] is not supported (only [classic])")
+    try:
+        return PipelineDefinition.model_validate(body)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise ParseException(f"pipeline [{pipeline_id}] has an invalid [{where}]: {first['msg']}",
+                             extra={"property_name": where}) from None
+
+
+class Pipeline:
+    """A parsed pipeline. ``run`` executes it on Arrow data; ``execute_docs`` on documents."""
+
+    def __init__(self, pipeline_id: str, definition: PipelineDefinition, processors: list[Processor],
+                 on_failure: list[Processor]) -> None:
+        self.id = pipeline_id
+        self.definition = definition
+        self.processors = processors
+        self.on_failure = on_failure
+        # Set by whoever built the pipeline: how to find pipelines named by ``pipeline`` processors, and the
+        # inference API for the inference processor.
+        self.resolve_pipeline: Callable[[str], Pipeline | None] = lambda name: None
+        self.inference: Any = None
+
+    @property
+    def description(self) -> str | None:
+        """The pipeline's description."""
+        return self.definition.description
+
+    def env(self) -> ExecEnv:
+        """The execution environment for this pipeline."""
+        return ExecEnv(self.resolve_pipeline, self.inference, self.id)
+
+    def execute_docs(self, docs: list[IngestDocument], env: ExecEnv | None = None) -> list[Failure | None]:
+        """Run on documents in place; one failure (or None) per document. Dropped docs have ``dropped`` set."""
+        inner = ExecEnv(env.resolve_pipeline if env else self.resolve_pipeline,
+                        env.inference if env and env.inference is not None else self.inference, self.id)
+        previous = []
+        for doc in docs:
+            doc.pipeline_stack.append(self.id)
+            previous.append(doc.ingest.get("pipeline"))
+            doc.ingest["pipeline"] = self.id
+        try:
+            return run_compound(self.processors, self.on_failure, docs, inner)
+        finally:
+            for doc, before in zip(docs, previous, strict=True):
+                doc.pipeline_stack.pop()
+                doc.terminated = False
+                if before is None:
+                    doc.ingest.pop("pipeline", None)
+                else:
+                    doc.ingest["pipeline"] = before
+
+    def run(self, data: pa.RecordBatch | pa.Table, *, columnar: bool = True) -> PipelineResult:
+        """Run on a batch of documents (contract C4); see processors.arrow_exec.
+
+        ``columnar=False`` runs every processor per document (for comparisons and benchmarks).
+        """
+        from processors.arrow_exec import run_arrow
+
+        return run_arrow(self, data, columnar=columnar)
+
+    def all_processors(self) -> list[Processor]:
+        """Every processor, nested ones included."""
+        out: list[Processor] = []
+        stack = [*self.processors, *self.on_failure]
+        while stack:
+            proc = stack.pop()
+            out.append(proc)
+            stack.extend(proc.children())
+        return out
+
+    def endpoint_refs(self) -> list[str]:
+        """Inference endpoints the pipeline calls."""
+        return sorted({ref for p in self.processors + self.on_failure for ref in p.endpoint_refs()})
+
+    def pipeline_refs(self) -> list[str]:
+        """Pipelines named by ``pipeline`` processors."""
+        return sorted({ref for p in self.processors + self.on_failure for ref in p.pipeline_refs()})
+
+
+def parse_pipeline(pipeline_id: str, body: Any) -> Pipeline:
+    """Validate a pipeline body and build its processors (raises parse_exception / script_exception)."""
+    from processors.registry import Builder
+
+    definition = validate_definition(pipeline_id, body)
+    builder = Builder()
+    processors = builder.processors(definition.processors, "processors")
+    on_failure = builder.processors(definition.on_failure, "on_failure") if definition.on_failure else []
+    return Pipeline(pipeline_id, definition, processors, on_failure)

@@ -1,0 +1,103 @@
+"""``_simulate``: run a pipeline on example documents and render Elasticsearch's response."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from models.errors import ElasticsearchError
+from processors.arrow_exec import ingest_timestamp
+from processors.document import METADATA_KEYS, IngestDocument
+from processors.errors import ParseException
+from processors.pipeline import Pipeline
+
+SIMULATED_PIPELINE_ID = "_simulate_pipeline"
+_DOC_KEYS = {"_index", "_id", "_routing", "_version", "_version_type", "_if_seq_no", "_if_primary_term",
+             "_source"}
+
+
+def parse_docs(body: dict[str, Any]) -> list[IngestDocument]:
+    """The ``docs`` of a simulate request, with Elasticsearch's defaults (``_index``, ``_id``)."""
+    docs = body.get("docs")
+    if docs is None:
+        raise ParseException("[docs] required property is missing", extra={"property_name": "docs"})
+    if not isinstance(docs, list):
+        raise ParseException("[docs] property isn't a list", extra={"property_name": "docs"})
+    if not docs:
+        raise ParseException("must specify at least one document in [docs]", extra={"property_name": "docs"})
+    timestamp = ingest_timestamp()
+    out = []
+    for entry in docs:
+        if not isinstance(entry, dict):
+            raise ParseException("[docs] must contain objects", extra={"property_name": "docs"})
+        if not isinstance(entry.get("_source"), dict):
+            raise ParseException("[_source] required property is missing", extra={"property_name": "_source"})
+        unknown = sorted(set(entry) - _DOC_KEYS)
+        if unknown:
+            raise ParseException(f"[docs] unknown field [{unknown[0]}]")
+        meta = {"_index": entry.get("_index", "_index"), "_id": entry.get("_id", "_id"),
+                **{k: entry[k] for k in ("_routing", "_version", "_version_type", "_if_seq_no",
+                                         "_if_primary_term") if k in entry}}
+        meta = {k: str(v) if k in ("_index", "_id", "_routing") else v for k, v in meta.items()}
+        out.append(IngestDocument.from_source(entry["_source"], meta, timestamp))
+    return out
+
+
+def render_doc(doc: IngestDocument, *, with_pipeline: str | None = None) -> dict[str, Any]:
+    """A document as ``_simulate`` shows it."""
+    meta = doc.metadata()
+    out: dict[str, Any] = {"_index": meta.get("_index"), "_id": meta.get("_id")}
+    out["_version"] = str(meta["_version"]) if "_version" in meta else "-3"
+    for key in ("_routing", "_version_type", "_if_seq_no", "_if_primary_term"):
+        if key in meta:
+            out[key] = meta[key]
+    out["_source"] = doc.source()
+    ingest = {k: v for k, v in doc.ingest.items() if k != "pipeline"}
+    if with_pipeline is not None and "pipeline" in doc.ingest:
+        ingest = {"pipeline": doc.ingest["pipeline"], **ingest}
+    out["_ingest"] = ingest
+    return out
+
+
+def error_body(error: ElasticsearchError) -> dict[str, Any]:
+    """``{"root_cause": [...], "type", "reason", ...}``."""
+    body: dict[str, Any] = error.to_dict()["error"]
+    return body
+
+
+def _render_trace(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    out = []
+    for entry in entries:
+        item = dict(entry)
+        if isinstance(item.get("doc"), IngestDocument):
+            item["doc"] = render_doc(item["doc"], with_pipeline="yes")
+        if isinstance(item.get("error"), ElasticsearchError):
+            item["error"] = error_body(item["error"])
+        if isinstance(item.get("ignored_error"), ElasticsearchError):
+            item["ignored_error"] = {"error": error_body(item["ignored_error"])}
+        out.append(item)
+    return out
+
+
+def simulate(pipeline: Pipeline, body: dict[str, Any], verbose: bool) -> dict[str, Any]:
+    """Run ``pipeline`` on the request's docs and render the response (verbose: per-processor results)."""
+    docs = parse_docs(body)
+    if verbose:
+        for doc in docs:
+            doc.trace = []
+    failures = pipeline.execute_docs(docs)
+    results: list[Any] = []
+    for doc, failure in zip(docs, failures, strict=True):
+        if verbose:
+            results.append({"processor_results": _render_trace(doc.trace or [])})
+        elif failure is not None:
+            results.append({"error": error_body(failure.error)})
+        elif doc.dropped:
+            results.append(None)
+        else:
+            results.append({"doc": render_doc(doc)})
+    return {"docs": results}
+
+
+def metadata_keys() -> tuple[str, ...]:
+    """The metadata fields a simulate document may carry."""
+    return METADATA_KEYS

@@ -1,0 +1,35 @@
+"""``ingest keys`` and ``ingest serve`` start-up checks."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from ingest.cli.main import app
+from ingest.server.security.keys import verify_api_key
+from models.store import Store
+
+runner = CliRunner()
+
+
+def test_keys_create_list_revoke(ingest_home: Path) -> None:
+    created = runner.invoke(app, ["keys", "create", "--name", "ci", "--role", "inference_admin"])
+    assert created.exit_code == 0, created.output
+    key = json.loads(created.stdout.splitlines()[0])
+    assert verify_api_key(Store(), key["id"], key["api_key"]) is not None
+    listed = runner.invoke(app, ["keys", "list"])
+    assert key["id"] in listed.stdout and key["api_key"] not in listed.stdout
+    bad_role = runner.invoke(app, ["keys", "create", "--name", "x", "--role", "root"])
+    assert bad_role.exit_code == 1 and "unknown role [root]" in bad_role.output
+    revoked = runner.invoke(app, ["keys", "revoke", "--id", key["id"]])
+    assert json.loads(revoked.stdout)["invalidated_api_keys"] == [key["id"]]
+    assert verify_api_key(Store(), key["id"], key["api_key"]) is None
+
+
+def test_serve_refuses_public_bind_without_auth(ingest_home: Path) -> None:
+    result = runner.invoke(app, ["serve", "--host", "0.0.0.0", "--port", "1"])
+    assert result.exit_code != 0
+    assert "without authentication" in str(result.exception) + result.output
+    assert "ingest keys create" in str(result.exception) + result.output

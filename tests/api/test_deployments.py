@@ -1,0 +1,137 @@
+"""Deployments with the real tiny model: allocations, bounded queue, scale to zero and back, stats."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import numpy as np
+import pytest
+
+from models.cache import BuiltModel
+from models.deployments import Deployment
+from models.deployments.scaling import AllocationPolicy
+from models.deployments.stats import deployment_stats
+from models.errors import ModelError, RejectedExecutionException, StatusException
+from models.results import TextEmbeddingResults
+from models.runtime import LocalModel
+from tests.api.conftest import GatedModel
+
+
+def test_fixed_deployment_serves_and_reports(tiny_dense: BuiltModel) -> None:
+    d = Deployment("dep", "tiny", lambda t: LocalModel(tiny_dense, threads=t), threads=1,
+                   policy=AllocationPolicy.fixed(2), tick_s=0.01)
+    try:
+        d.wait_started(10)
+        out = d.infer(["hello world", "the cat"], None, 10)
+        assert isinstance(out, TextEmbeddingResults)
+        assert out.to_dict()["text_embedding"][0]["embedding"]
+        assert np.allclose(np.linalg.norm(out.embeddings, axis=1), 1, atol=1e-4)
+        deadline = time.monotonic() + 10
+        while d.snapshot()["allocations"] < 2 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        stats = deployment_stats(d)
+        assert stats["allocation_status"] == {"allocation_count": 2, "target_allocation_count": 2,
+                                              "state": "fully_allocated"}
+        assert stats["state"] == "started"
+        assert stats["nodes"][0]["inference_count"] == 1
+        assert stats["nodes"][0]["number_of_pending_requests"] == 0
+        assert stats["queue_capacity"] == 1024
+        assert "last_access" in stats["nodes"][0]
+    finally:
+        d.stop()
+
+
+def test_full_queue_rejects_with_429(tiny_dense: BuiltModel, gate: threading.Event) -> None:
+    entered = threading.Semaphore(0)
+    d = Deployment("dep", "tiny", lambda t: GatedModel(tiny_dense, t, gate, entered), threads=1,
+                   policy=AllocationPolicy.fixed(1), queue_capacity=1, tick_s=0.01)
+    results: list[object] = []
+
+    def call() -> None:
+        try:
+            results.append(d.infer(["a"], None, 10))
+        except Exception as exc:
+            results.append(exc)
+
+    try:
+        d.wait_started(10)
+        busy = threading.Thread(target=call)
+        busy.start()
+        assert entered.acquire(timeout=10)  # the only allocation is now busy
+        waiting = threading.Thread(target=call)
+        waiting.start()
+        deadline = time.monotonic() + 10
+        while d.snapshot()["queued"] < 1 and time.monotonic() < deadline:
+            time.sleep(0.005)
+        with pytest.raises(RejectedExecutionException, match="queue is full"):
+            d.infer(["b"], None, 10)
+        assert deployment_stats(d)["nodes"][0]["number_of_pending_requests"] == 1
+        gate.set()
+        busy.join(10)
+        waiting.join(10)
+        assert len(results) == 2 and not any(isinstance(r, Exception) for r in results)
+        assert deployment_stats(d)["rejected_execution_count"] == 1
+    finally:
+        d.stop()
+
+
+def test_timeout_while_allocation_busy(tiny_dense: BuiltModel, gate: threading.Event) -> None:
+    entered = threading.Semaphore(0)
+    d = Deployment("dep", "tiny", lambda t: GatedModel(tiny_dense, t, gate, entered), threads=1,
+                   policy=AllocationPolicy.fixed(1), tick_s=0.01)
+    try:
+        d.wait_started(10)
+        threading.Thread(target=lambda: d.infer(["a"], None, 10)).start()
+        assert entered.acquire(timeout=10)
+        with pytest.raises(StatusException, match=r"timeout \[100ms\] waiting for inference result") as exc:
+            d.infer(["b"], None, 0.1)
+        assert exc.value.status == 408
+    finally:
+        gate.set()
+        d.stop()
+
+
+def test_scale_to_zero_releases_sessions_and_cold_start_waits(tiny_dense: BuiltModel) -> None:
+    sessions: list[LocalModel] = []
+
+    def loader(threads: int) -> LocalModel:
+        model = LocalModel(tiny_dense, threads=threads)
+        sessions.append(model)
+        return model
+
+    policy = AllocationPolicy(adaptive=True, min_allocations=0, max_allocations=2, scale_down_after_s=0.2)
+    d = Deployment("dep", "tiny", loader, threads=1, policy=policy, tick_s=0.02)
+    try:
+        d.wait_started(10)
+        d.infer(["hello"], None, 10)
+        deadline = time.monotonic() + 10
+        while d.snapshot()["allocations"] > 0 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert d.snapshot()["allocations"] == 0
+        with pytest.raises(ModelError):  # the session was closed: its memory is released
+            sessions[0].embed(["x"])
+        stats = deployment_stats(d)
+        assert stats["allocation_status"]["allocation_count"] == 0
+        assert stats["adaptive_allocations"]["min_number_of_allocations"] == 0
+        # a request arriving now waits for the model instead of failing
+        out = d.infer(["hello again"], None, 10)
+        assert len(out) == 1
+        assert len(sessions) == 2
+    finally:
+        d.stop()
+
+
+def test_load_failure_reaches_the_caller(tiny_dense: BuiltModel) -> None:
+    def loader(threads: int) -> LocalModel:
+        raise ModelError("weights are missing: pip install something")
+
+    d = Deployment("dep", "broken", loader, threads=1, policy=AllocationPolicy.fixed(1), tick_s=0.01)
+    try:
+        with pytest.raises(ModelError, match="weights are missing"):
+            d.wait_started(5)
+        with pytest.raises(ModelError, match="weights are missing"):
+            d.infer(["a"], None, 5)
+        assert deployment_stats(d)["state"] == "failed"
+    finally:
+        d.stop()

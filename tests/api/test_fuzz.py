@@ -1,0 +1,40 @@
+"""Fuzz the inference, ML and security routes from the OpenAPI document: no input may cause a 5xx."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import schemathesis
+from hypothesis import HealthCheck, given, settings
+
+from ingest.server.app import create_app
+from models.api import InferenceAPI
+
+MINE = re.compile(r"^/(_inference|_ml|_security)")
+
+
+def _check(case: Any) -> None:
+    response = case.call()
+    assert response.status_code < 500, (case.method, case.formatted_path, response.text[:500])
+    if response.status_code >= 400 and response.content:
+        body = response.json()
+        assert body["status"] == response.status_code
+        assert body["error"]["root_cause"][0]["type"] == body["error"]["type"]
+    assert response.headers["x-elastic-product"] in ("Elasticsearch", ["Elasticsearch"])
+
+
+def test_no_server_errors(ingest_home: Path) -> None:
+    api = InferenceAPI()
+    try:
+        schema = schemathesis.openapi.from_asgi("/openapi.json", create_app(api))
+        operations = [r.ok() for r in schema.get_all_operations()]  # type: ignore[union-attr]
+        mine = [op for op in operations if MINE.match(op.path)]
+        assert len(mine) >= 15
+        for op in mine:
+            run = settings(max_examples=15, deadline=None, database=None,
+                           suppress_health_check=list(HealthCheck))(given(case=op.as_strategy())(_check))
+            run()
+    finally:
+        api.close()

@@ -1,0 +1,1 @@
+"""Real OpenSearch / Elasticsearch nodes for the test suite, built from Maven Central artifacts."""

@@ -1,0 +1,149 @@
+"""Fakes for Anthropic, Hugging Face (TEI), Jina AI and Voyage AI."""
+
+from __future__ import annotations
+
+import base64
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from tests.fakes.cohere import score
+from tests.fakes.openai import FakeOpenAI
+from tests.fakes.server import Recorded, Reject, Reply, bearer_key, deterministic_vector, sse
+
+
+def b64(vector: list[float]) -> str:
+    """Little-endian float32, base64."""
+    return base64.b64encode(np.asarray(vector, dtype="<f4").tobytes()).decode()
+
+
+@dataclass
+class FakeAnthropic:
+    """``POST /v1/messages`` with ``x-api-key`` and ``anthropic-version``."""
+
+    api_key: str
+
+    def __call__(self, request: Recorded) -> Reply:
+        if request.headers.get("x-api-key") != self.api_key:
+            raise Reject(401, {"type": "error", "error": {"type": "authentication_error",
+                                                          "message": "invalid x-api-key"}})
+        if request.headers.get("anthropic-version") != "2023-06-01":
+            raise Reject(400, {"type": "error", "error": {"type": "invalid_request_error",
+                                                          "message": "anthropic-version header is required"}})
+        if request.path != "/v1/messages":
+            raise Reject(404, {"type": "error", "error": {"type": "not_found_error", "message": "Not found"}})
+        body = request.json()
+        for key in ("model", "max_tokens", "messages"):
+            if key not in body:
+                raise Reject(400, {"type": "error", "error": {"type": "invalid_request_error",
+                                                              "message": f"{key}: Field required"}})
+        words = ["Claude", " is", " here"]
+        if not body.get("stream"):
+            return Reply(200, {"id": "msg_1", "type": "message", "role": "assistant", "model": body["model"],
+                               "content": [{"type": "text", "text": "".join(words)}], "stop_reason": "end_turn",
+                               "usage": {"input_tokens": 3, "output_tokens": 3}})
+        events: list[dict[str, Any]] = [
+            {"type": "message_start", "message": {"id": "msg_1", "role": "assistant", "content": []}},
+            {"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}},
+            {"type": "ping"},
+        ]
+        events += [{"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": w}}
+                   for w in words]
+        events += [{"type": "content_block_stop", "index": 0},
+                   {"type": "message_delta", "delta": {"stop_reason": "end_turn"}, "usage": {"output_tokens": 3}},
+                   {"type": "message_stop"}]
+        return Reply(200, chunks=sse(events, event_names=[e["type"] for e in events], done=False))
+
+
+@dataclass
+class FakeHuggingFace:
+    """A TEI-style Inference Endpoint: embeddings at ``/embed``, rerank at ``/rerank``, chat via OpenAI."""
+
+    api_key: str
+    dims: int = 4
+
+    def __call__(self, request: Recorded) -> Reply:
+        if bearer_key(request) != self.api_key:
+            raise Reject(401, {"error": "Authorization header is correct, but the token seems invalid"})
+        body = request.json()
+        if request.path == "/embed":
+            inputs = body.get("inputs")
+            if not isinstance(inputs, list) or len(inputs) > 32:
+                raise Reject(413, {"error": "batch size > 32", "error_type": "Validation"})
+            return Reply(200, [deterministic_vector(t, self.dims) for t in inputs])
+        if request.path == "/rerank":
+            if not isinstance(body.get("query"), str) or not isinstance(body.get("texts"), list):
+                raise Reject(422, {"error": "query and texts are required", "error_type": "Validation"})
+            hits: list[dict[str, Any]] = [
+                {"index": i, "score": score(body["query"], t), **({"text": t} if body.get("return_text") else {})}
+                for i, t in enumerate(body["texts"])]
+            return Reply(200, sorted(hits, key=lambda h: -float(h["score"])))
+        if request.path == "/v1/chat/completions":
+            return FakeOpenAI(self.api_key).chat(body)
+        raise Reject(404, {"error": "not found"})
+
+
+@dataclass
+class FakeJina:
+    """``https://api.jina.ai/v1/embeddings`` and ``/v1/rerank``."""
+
+    api_key: str
+    dims: int = 4
+
+    def __call__(self, request: Recorded) -> Reply:
+        if bearer_key(request) != self.api_key:
+            raise Reject(401, {"detail": "Unauthorized: invalid API key"})
+        body = request.json()
+        if request.path == "/v1/embeddings":
+            allowed = {"model", "input", "task", "dimensions", "late_chunking", "embedding_type", "normalized"}
+            if set(body) - allowed or not isinstance(body.get("input"), list):
+                raise Reject(422, {"detail": [{"msg": "invalid request body"}]})
+            if body.get("task") not in (None, "retrieval.query", "retrieval.passage", "separation",
+                                        "classification", "text-matching"):
+                raise Reject(422, {"detail": [{"msg": "invalid task"}]})
+            dims = body.get("dimensions", self.dims)
+            data = [{"object": "embedding", "index": i,
+                     "embedding": b64(deterministic_vector(t, dims)) if body.get("embedding_type") == "base64"
+                     else deterministic_vector(t, dims)} for i, t in enumerate(body["input"])]
+            return Reply(200, {"model": body["model"], "object": "list", "data": data, "usage": {"total_tokens": 1}})
+        if request.path == "/v1/rerank":
+            hits: list[dict[str, Any]] = [{"index": i, "relevance_score": score(body["query"], d),
+                                           **({"document": {"text": d}} if body.get("return_documents") else {})}
+                                          for i, d in enumerate(body["documents"])]
+            hits.sort(key=lambda h: -float(h["relevance_score"]))
+            return Reply(200, {"model": body["model"], "results": hits[: body.get("top_n") or len(hits)]})
+        raise Reject(404, {"detail": "Not Found"})
+
+
+@dataclass
+class FakeVoyage:
+    """``https://api.voyageai.com/v1/embeddings`` and ``/v1/rerank``."""
+
+    api_key: str
+    dims: int = 4
+
+    def __call__(self, request: Recorded) -> Reply:
+        if bearer_key(request) != self.api_key:
+            raise Reject(401, {"detail": "Provided API key is invalid."})
+        body = request.json()
+        if request.path == "/v1/embeddings":
+            allowed = {"input", "model", "input_type", "truncation", "output_dimension", "output_dtype",
+                       "encoding_format"}
+            if set(body) - allowed or not isinstance(body.get("input"), list) or len(body["input"]) > 1000:
+                raise Reject(400, {"detail": "Request body is invalid."})
+            if body.get("input_type") not in (None, "query", "document"):
+                raise Reject(400, {"detail": "input_type must be query, document or null"})
+            dims = body.get("output_dimension", self.dims)
+            data = [{"object": "embedding", "index": i,
+                     "embedding": b64(deterministic_vector(t, dims)) if body.get("encoding_format") == "base64"
+                     else deterministic_vector(t, dims)} for i, t in enumerate(body["input"])]
+            return Reply(200, {"object": "list", "data": data, "model": body["model"], "usage": {"total_tokens": 1}})
+        if request.path == "/v1/rerank":
+            hits = [{"index": i, "relevance_score": score(body["query"], d),
+                     **({"document": d} if body.get("return_documents") else {})}
+                    for i, d in enumerate(body["documents"])]
+            hits.sort(key=lambda h: -float(h["relevance_score"]))
+            return Reply(200, {"object": "list", "data": hits[: body.get("top_k") or len(hits)],
+                               "model": body["model"], "usage": {"total_tokens": 1}})
+        raise Reject(404, {"detail": "Not Found"})

@@ -1,0 +1,87 @@
+"""``_bulk`` and friends over HTTP on the embedded store, answered as Elasticsearch does."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+from ingest.server.routes import bulk
+
+
+def _ndjson(*objs: dict) -> bytes:
+    return b"".join(json.dumps(o).encode() + b"\n" for o in objs)
+
+
+@pytest.fixture()
+def client(ingest_home: Path) -> Iterator[TestClient]:
+    app = FastAPI()
+    app.include_router(bulk.router)
+
+    @app.get("/_probe/_count")  # registered after the catch-all routes: must still be reachable
+    def probe() -> dict:
+        return {"probe": True}
+
+    bulk.set_sink(None)
+    with TestClient(app) as c:
+        yield c
+    bulk.set_sink(None)
+
+
+def test_bulk_index_create_update_delete_and_read_back(client: TestClient) -> None:
+    body = _ndjson(
+        {"index": {"_index": "books", "_id": "1"}}, {"title": "Dune", "year": 1965},
+        {"create": {"_index": "books", "_id": "2"}}, {"title": "Emma"},
+        {"create": {"_index": "books", "_id": "1"}}, {"title": "dup"},
+        {"update": {"_index": "books", "_id": "2"}}, {"doc": {"year": 1815}},
+        {"delete": {"_index": "books", "_id": "404"}},
+    )
+    resp = client.post("/_bulk", content=body, headers={"content-type": "application/x-ndjson"})
+    assert resp.status_code == 200
+    out = resp.json()
+    assert out["errors"] is True and isinstance(out["took"], int)
+    statuses = [next(iter(item.items())) for item in out["items"]]
+    assert [(op, it["status"]) for op, it in statuses] == [
+        ("index", 201), ("create", 201), ("create", 409), ("update", 200), ("delete", 404)]
+    assert statuses[2][1]["error"]["type"] == "version_conflict_engine_exception"
+    doc = client.get("/books/_doc/2").json()
+    assert doc["found"] is True and doc["_source"] == {"title": "Emma", "year": 1815}
+    missing = client.get("/books/_doc/nope")
+    assert missing.status_code == 404 and missing.json() == {"_index": "books", "_id": "nope", "found": False}
+    assert client.get("/books/_count").json()["count"] == 2
+
+
+def test_index_scoped_bulk_and_malformed_requests(client: TestClient) -> None:
+    ok = client.post("/logs/_bulk", content=_ndjson({"index": {}}, {"msg": "a"}, {"index": {"_id": "x"}}, {"msg": "b"}))
+    items = ok.json()["items"]
+    assert ok.json()["errors"] is False and items[1]["index"]["_id"] == "x" and items[0]["index"]["_id"]
+    assert client.get("/logs/_count").json()["count"] == 2
+    bad = client.post("/_bulk", content=_ndjson({"explode": {"_index": "logs"}}, {"a": 1}))
+    assert bad.status_code == 400
+    assert bad.json()["error"]["type"] == "illegal_argument_exception"
+    assert "expected field [create], [delete], [index] or [update] but found [explode]" in bad.json()["error"]["reason"]
+    no_newline = client.post("/_bulk", content=b'{"index": {"_index": "logs"}}\n{"a": 1}')
+    assert no_newline.status_code == 400 and "terminated by a newline" in no_newline.json()["error"]["reason"]
+    empty = client.post("/_bulk", content=b"")
+    assert empty.status_code == 400 and empty.json()["error"]["type"] == "action_request_validation_exception"
+    no_index = client.post("/_bulk", content=_ndjson({"index": {}}, {"a": 1})).json()
+    assert no_index["errors"] and no_index["items"][0]["index"]["status"] == 400
+
+
+def test_index_names_are_validated_and_underscore_paths_not_shadowed(client: TestClient) -> None:
+    assert client.get("/_probe/_count").json() == {"probe": True}
+    upper = client.put("/Books", json={})
+    assert upper.status_code == 400 and upper.json()["error"]["type"] == "invalid_index_name_exception"
+    assert "must be lowercase" in upper.json()["error"]["reason"]
+    under = client.put("/_books", json={})
+    assert under.status_code == 400 and "must not start with '_'" in under.json()["error"]["reason"]
+    assert client.put("/books", json={"settings": {"number_of_shards": 1}}).json() == {
+        "acknowledged": True, "shards_acknowledged": True, "index": "books"}
+    again = client.put("/books", json={})
+    assert again.status_code == 400 and again.json()["error"]["type"] == "resource_already_exists_exception"
+    gone = client.get("/nothing-here/_count")
+    assert gone.status_code == 404 and gone.json()["error"]["type"] == "index_not_found_exception"

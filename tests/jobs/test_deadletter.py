@@ -1,0 +1,26 @@
+"""The dead-letter store keeps each failure once, with its content, stage and reason."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ingest.deadletter.store import DeadLetter, DeadLetterStore
+
+
+def test_add_list_dedupe_remove(ingest_home: Path) -> None:
+    store = DeadLetterStore()
+    a = DeadLetter(job_id="j", stage="read", content="{bad", error_type="parsing_exception", reason="line 3",
+                   doc_key="k1")
+    b = DeadLetter(job_id="j", stage="write", content='{"x": 1}', error_type="mapper_parsing_exception",
+                   reason="failed to parse", doc_id="d2", status=400)
+    store.add([a, b])
+    store.add([a])  # a resumed job re-processing the same batch does not record it twice
+    entries = store.entries("j")
+    assert [e.stage for e in entries] == ["read", "write"]
+    assert entries[1].to_dict()["error"] == {"type": "mapper_parsing_exception", "reason": "failed to parse"}
+    assert entries[1].status == 400 and entries[1].doc_id == "d2"
+    assert store.count() == 2 and store.count("other") == 0
+    store.remove([entries[0].seq])
+    assert [e.doc_id for e in store.entries()] == ["d2"]
+    store.close()
+    assert (ingest_home / "deadletter.sqlite").exists()

@@ -1,0 +1,101 @@
+"""A real Ray cluster on this machine for the tests: a head and worker nodes, each ``ray start`` its own set of
+processes with its own temp dir and ports, small CPU counts and a small object store. ``stop`` always runs
+``ray stop --force`` (the tests' teardown)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+RAY = str(Path(sys.executable).with_name("ray"))
+OBJECT_STORE = "200000000"
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class LocalRayCluster:
+    """Start a head with :meth:`start`, workers with :meth:`add_worker`; :meth:`stop` ends them all."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.port = free_port()
+        self.address = f"127.0.0.1:{self.port}"
+        self.env = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0", "RAY_AUTH_MODE": "disabled"}
+        self.env.pop("RAY_ADDRESS", None)
+        self.workers: list[Path] = []
+
+    def _ports(self) -> list[str]:
+        # Several nodes on one machine: every per-node port must differ (their defaults are fixed numbers).
+        return [
+            f"--node-manager-port={free_port()}", f"--object-manager-port={free_port()}",
+            f"--dashboard-agent-listen-port={free_port()}", f"--dashboard-agent-grpc-port={free_port()}",
+            f"--runtime-env-agent-port={free_port()}", f"--metrics-export-port={free_port()}",
+        ]
+
+    def _start(self, args: list[str], temp_dir: Path) -> None:
+        temp_dir.mkdir(parents=True, exist_ok=True)
+        cmd = [RAY, "start", *args, *self._ports(), "--node-ip-address=127.0.0.1",
+               f"--object-store-memory={OBJECT_STORE}", f"--temp-dir={temp_dir}", "--disable-usage-stats"]
+        proc = subprocess.run(cmd, env=self.env, capture_output=True, text=True, timeout=120)
+        if proc.returncode != 0:
+            raise RuntimeError(f"ray start failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
+
+    def start(self, num_cpus: int = 1) -> None:
+        """The head node."""
+        self._start(["--head", f"--port={self.port}", f"--num-cpus={num_cpus}", "--include-dashboard=false"],
+                    self.root / "head")
+
+    def add_worker(self, num_cpus: int = 1) -> None:
+        """A worker node joining the head."""
+        temp = self.root / f"worker{len(self.workers)}"
+        self._start([f"--address={self.address}", f"--num-cpus={num_cpus}"], temp)
+        self.workers.append(temp)
+
+    def wait_for_nodes(self, count: int, timeout_s: float = 60) -> None:
+        """Until ``count`` nodes are alive (checked from a separate driver process)."""
+        code = (
+            "import ray, time, sys\n"
+            f"ray.init(address='{self.address}', log_to_driver=False)\n"
+            f"deadline = time.time() + {timeout_s}\n"
+            f"while len([n for n in ray.nodes() if n['Alive']]) < {count}:\n"
+            "    if time.time() > deadline: sys.exit(1)\n"
+            "    time.sleep(0.5)\n"
+        )
+        proc = subprocess.run([sys.executable, "-c", code], env=self.env, capture_output=True, text=True,
+                              timeout=timeout_s + 60)
+        if proc.returncode != 0:
+            raise RuntimeError(f"the cluster did not reach {count} nodes:\n{proc.stderr[-2000:]}")
+
+    def stop(self) -> None:
+        """``ray stop --force``: every Ray process of this machine's user (the tests own the only cluster)."""
+        subprocess.run([RAY, "stop", "--force"], env=self.env, capture_output=True, timeout=120)
+
+
+def kill(pid: int) -> bool:
+    """SIGKILL ``pid``; False if it was already gone."""
+    try:
+        os.kill(pid, signal.SIGKILL)
+        return True
+    except ProcessLookupError:
+        return False
+
+
+def wait_until(predicate: Callable[[], bool], timeout_s: float, step_s: float = 0.1) -> bool:
+    """Poll ``predicate`` until true or timeout."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(step_s)
+    return False

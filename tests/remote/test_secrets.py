@@ -1,0 +1,78 @@
+"""Secrets never appear in GET output, logs, error messages or reprs: everything the tests capture is grepped."""
+
+from __future__ import annotations
+
+import json
+import logging
+import traceback
+from pathlib import Path
+
+import pytest
+
+from models.api import InferenceAPI
+from models.errors import ElasticsearchError
+from models.services.remote.secret import Secret
+from tests.fakes.cloud import FakeVertex
+from tests.fakes.openai import FakeOpenAI
+from tests.fakes.server import FakeServer, Fault
+
+OPENAI_KEY = "sk-secret-grep-openai-0123456789"
+WRONG_KEY = "sk-secret-grep-wrong-9876543210"
+CUSTOM_KEY = "custom-secret-grep-key-55555"
+
+
+def test_secret_type_redacts_itself():
+    secret = Secret(OPENAI_KEY)
+    for rendering in (str(secret), repr(secret), f"{secret}", f"{secret!r}", json.dumps({"k": str(secret)})):
+        assert OPENAI_KEY not in rendering
+    assert secret.reveal() == OPENAI_KEY
+
+
+def test_nothing_captured_contains_a_key(ingest_home: Path, caplog: pytest.LogCaptureFixture,
+                                         capsys: pytest.CaptureFixture[str]):
+    caplog.set_level(logging.DEBUG)
+    captured: list[str] = []
+    vertex = FakeVertex()
+    api = InferenceAPI()
+    with FakeServer(FakeOpenAI(OPENAI_KEY)) as server:
+        account = vertex.service_account_json(server.url)  # the fake does not know this key: exchange fails
+        private_key = json.loads(account)["private_key"].splitlines()[1]
+
+        def attempt(fn, *args, **kwargs):
+            try:
+                out = fn(*args, **kwargs)
+                captured.append(json.dumps(out, default=str) if isinstance(out, dict) else repr(out))
+            except ElasticsearchError as exc:
+                captured.extend([str(exc), repr(exc), json.dumps(exc.to_dict()), "".join(traceback.format_exception(exc))])
+
+        settings = {"api_key": OPENAI_KEY, "model_id": "m", "url": server.url + "/v1/embeddings"}
+        attempt(api.put, "good", {"service": "openai", "service_settings": settings}, task_type="text_embedding")
+        attempt(api.put, "bad", {"service": "openai", "service_settings": {**settings, "api_key": WRONG_KEY}},
+                task_type="text_embedding")
+        attempt(api.get)
+        attempt(api.get, "good")
+        captured.append(repr(api.endpoint("good")))
+        server.faults.extend([Fault(status=429, body={"error": {"message": f"slow down {OPENAI_KEY}"}})] * 50)
+        attempt(api.infer, "good", ["x"], timeout_s=0.3)
+        server.faults.clear()
+        attempt(api.update, "good", {"service_settings": {"api_key": WRONG_KEY}})
+        attempt(api.infer, "good", ["x"])
+        custom = {"service": "custom", "service_settings": {
+            "secret_parameters": {"api_key": CUSTOM_KEY}, "url": server.url + "/v1/embeddings",
+            "query_parameters": [["key", "${api_key}"]], "headers": {"Authorization": "Bearer ${api_key}"},
+            "request": '{"input": ${input}, "model": "m"}',
+            "response": {"json_parser": {"text_embeddings": "$.data[*].embedding"}}}}
+        attempt(api.put, "custom", custom, task_type="text_embedding")
+        attempt(api.get, "custom")
+        vertex_body = {"service": "googlevertexai", "service_settings": {
+            "service_account_json": account, "project_id": "p", "location": "l", "model_id": "m",
+            "url": server.url + "/v1/x:predict"}}
+        attempt(api.put, "vertex", vertex_body, task_type="text_embedding")
+    api.close()
+    out, err = capsys.readouterr()
+    haystack = "\n".join([*captured, caplog.text, out, err])
+    assert "Incorrect API key provided" in haystack  # the errors were captured, with the key scrubbed
+    assert "::es_redacted::" in haystack
+    assert "HTTP Request: POST" in haystack and "?[redacted]" in haystack  # httpx logged URLs, query dropped
+    for secret in (OPENAI_KEY, WRONG_KEY, CUSTOM_KEY, private_key):
+        assert secret not in haystack
