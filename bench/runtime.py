@@ -119,10 +119,12 @@ def bench_model(spec: ModelSpec, texts: list[str], args: argparse.Namespace, gfl
         rows.append(Row(name, "ours int8 (opt-in)", t8, n, tokens))
         notes.append(f"  int8 vs fp32: {t_ours / t8:.2f}x speed, mean cosine {mean_cosine(v8, v_ours):.4f}")
         quant.close()
+    # The machine is shared: re-measure the ceiling right after our runs and keep the best rate seen.
+    gflops = max(gflops, gemm_gflops(args.threads))
     hidden, ffn, layers, vocab = SHAPES[name]
     achieved = corpus_flops(lengths, hidden, ffn, layers, vocab) / t_ours / 1e9
     notes.append(f"  fp32 arithmetic: {achieved:.1f} GFLOP/s useful = {100 * achieved / gflops:.0f}% of the "
-                 f"GEMM ceiling measured in this run ({gflops:.1f} GFLOP/s, {args.threads} threads)")
+                 f"best GEMM rate measured in this run ({gflops:.1f} GFLOP/s, {args.threads} threads)")
     ours.close()
     return [r.line(t_ours if i else None) for i, r in enumerate(rows)] + notes
 

@@ -30,7 +30,7 @@ from models.errors import ModelError
 from models.home import models_dir
 
 # Bump when the graph or tokenizer builders change in a way that changes the built files.
-BUILDER_VERSION = 5
+BUILDER_VERSION = 7
 MANIFEST = "manifest.json"
 
 

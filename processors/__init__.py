@@ -4,7 +4,8 @@
 - ``engine``: processor-major execution with Elasticsearch's failure semantics; ``arrow_exec``: ``Pipeline.run``
   on Arrow, choosing the columnar fast path per processor; ``simulate``: the ``_simulate`` response
 - processor families: ``fields``, ``strings``, ``parsing`` (+ ``dates``), ``textparse`` (grok, dissect),
-  ``flow`` (drop, fail, pipeline, foreach, terminate, script), ``inference`` (+ ``chunking``)
+  ``flow`` (drop, fail, pipeline, foreach, terminate, script), ``routing`` (uri_parts, reroute),
+  ``inference`` (+ ``chunking``, ``opensearch``)
 - ``painless``: the documented Painless subset (lexer, parser, interpreter, columnar compilation)
 - ``service.PipelineService``: stored pipelines (models.store) and simulate, for the REST routes and the CLI
 """

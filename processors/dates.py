@@ -191,6 +191,8 @@ def _format_field(letters: str, value: datetime) -> str:
 
 def parse_date(text: Any, fmt: str, zone: tzinfo) -> datetime:
     """Parse one value with one format (raises ValueError when it does not match)."""
+    fmt = {"epoch_second": "UNIX", "epoch_millis": "UNIX_MS", "strict_date_time": "ISO8601",
+           "date_time": "ISO8601", "strict_date": "yyyy-MM-dd", "date": "yyyy-MM-dd"}.get(fmt, fmt)
     if fmt == "UNIX":
         return datetime.fromtimestamp(float(java_string(text)), UTC).astimezone(zone)
     if fmt == "UNIX_MS":
@@ -233,7 +235,8 @@ class DateProcessor(Processor):
             p.output = JavaPattern(output)
             for fmt in p.formats:
                 if fmt not in ("ISO8601", "UNIX", "UNIX_MS", "TAI64N", "strict_date_optional_time",
-                               "date_optional_time"):
+                               "date_optional_time", "epoch_second", "epoch_millis", "strict_date_time",
+                               "date_time", "strict_date", "date"):
                     JavaPattern(fmt)
         except ValueError as exc:
             raise opts.error("formats", f"invalid date format: {exc}") from None

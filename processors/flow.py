@@ -132,12 +132,14 @@ class PipelineProcessor(Processor):
             for i in members:
                 doc = docs[i]
                 if name in doc.pipeline_stack:
-                    out[i] = ElasticsearchError(f"Cycle detected for pipeline: {name}",
-                                                error_type="graph_structure_exception", status=500)
+                    out[i] = IllegalStateException(f"Cycle detected for pipeline: {name}")
                 elif len(doc.pipeline_stack) >= MAX_PIPELINE_DEPTH:
-                    out[i] = ElasticsearchError(f"Too many nested pipelines. Cannot have more than "
-                                                f"{MAX_PIPELINE_DEPTH} nested pipelines",
-                                                error_type="graph_structure_exception", status=500)
+                    out[i] = IllegalStateException(f"Too many nested pipelines. Cannot have more than "
+                                                   f"{MAX_PIPELINE_DEPTH} nested pipelines")
+                elif doc.trace is not None and (cycle := _static_cycle(name, doc.pipeline_stack, env)):
+                    # Verbose simulate resolves the pipeline graph up front, as Elasticsearch does, and reports
+                    # a cycle as one error instead of tracing the recursion.
+                    out[i] = IllegalStateException(f"Cycle detected for pipeline: {cycle}")
                 else:
                     trace_entry(doc, self, "success")
                     runnable.append(i)
@@ -151,6 +153,27 @@ class PipelineProcessor(Processor):
             for i, result in zip(runnable, results, strict=True):
                 out[i] = result
         return out
+
+
+def _static_cycle(name: str, stack: list[str], env: ExecEnv) -> str | None:
+    """The pipeline where a cycle closes when ``name`` is entered from ``stack`` (static names only)."""
+    seen: set[str] = set()
+
+    def walk(current: str, path: list[str]) -> str | None:
+        if current in path:
+            return current
+        if current in seen:
+            return None
+        seen.add(current)
+        pipeline = env.resolve_pipeline(current)
+        if pipeline is None:
+            return None
+        for ref in pipeline.pipeline_refs():
+            if "{{" not in ref and (found := walk(ref, [*path, current])):
+                return found
+        return None
+
+    return walk(name, list(stack))
 
 
 class ForeachProcessor(Processor):

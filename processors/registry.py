@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from models.errors import ElasticsearchError
-from processors import fields, flow, parsing, strings, textparse
+from processors import fields, flow, parsing, routing, strings, textparse
 from processors.base import Common, Processor
 from processors.config import Options
 from processors.document import java_type
@@ -15,16 +15,16 @@ from processors.painless import compile_script
 # Elasticsearch's processor type names → implementations, family by family.
 PROCESSOR_TYPES: dict[str, type[Processor]] = {
     cls.type: cls
-    for module in (fields, strings, parsing, flow, textparse)
+    for module in (fields, strings, parsing, flow, textparse, routing)
     for cls in module.PROCESSORS
 }
 
 
 def _register_inference() -> None:
     # Imported lazily: the inference family is the only one that talks to the models layer.
-    from processors import inference
+    from processors import inference, opensearch
 
-    for cls in inference.PROCESSORS:
+    for cls in (*inference.PROCESSORS, *opensearch.PROCESSORS):
         PROCESSOR_TYPES[cls.type] = cls
 
 
@@ -34,8 +34,8 @@ _register_inference()
 # Processors Elasticsearch or OpenSearch have that this implementation does not: named as such when used.
 UNSUPPORTED = frozenset({
     "attachment", "cef", "circle", "community_id", "date_index_name", "enrich", "geo_grid", "geoip", "ip_location",
-    "network_direction", "registered_domain", "set_security_user", "uri_parts", "user_agent", "reroute", "redact",
-    "ml_inference", "text_image_embedding", "copy", "base64_decode", "normalize", "sparse_encoding_v2",
+    "network_direction", "registered_domain", "set_security_user", "user_agent", "redact",
+    "ml_inference", "text_image_embedding", "copy",
 })
 
 

@@ -11,8 +11,9 @@ from processors.errors import ParseException
 from processors.pipeline import Pipeline
 
 SIMULATED_PIPELINE_ID = "_simulate_pipeline"
+# ``_type`` is still accepted (and ignored) in simulate documents, as Elasticsearch does.
 _DOC_KEYS = {"_index", "_id", "_routing", "_version", "_version_type", "_if_seq_no", "_if_primary_term",
-             "_source"}
+             "_source", "_type"}
 
 
 def parse_docs(body: dict[str, Any]) -> list[IngestDocument]:

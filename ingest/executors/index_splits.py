@@ -44,9 +44,7 @@ class SliceReader(IndexSource):
                                       f"{got.errors[0].reason}", status=400)
             table = pa.Table.from_batches([got.batch])
             yield table.append_column(SLICE_COLUMN, pa.array([split] * table.num_rows, pa.string()))
-            after = last
-            if len(hits) < self.batch_size:
-                return
+            after = last  # a short page is not the end (slices can return fewer hits): stop at an empty one
 
 
 def _read(url: str, options: dict[str, Any], pit: str, slice_id: int, slices: int) -> Iterable[pa.Table]:
@@ -71,8 +69,9 @@ class IndexSlices(Datasource):
                        data_context: Any = None) -> list[ReadTask]:
         """One read task per slice, whatever ``parallelism`` asks."""
         meta = BlockMetadata(num_rows=None, size_bytes=None, exec_stats=None, input_files=None)
-        return [ReadTask(partial(_read, self.url, self.options, self.pit, s, self.slices), meta,
-                         per_task_row_limit=per_task_row_limit) for s in self.todo]
+        limit = {"per_task_row_limit": per_task_row_limit} if per_task_row_limit is not None else {}
+        return [ReadTask(partial(_read, self.url, self.options, self.pit, s, self.slices), meta, **limit)
+                for s in self.todo]
 
 
 def open_index_input(url: str, options: dict[str, Any], slices: int) -> tuple[IndexSource, str]:

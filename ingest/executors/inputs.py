@@ -6,7 +6,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from ingest.executors.pool import READ_TASK_CPUS
 from ingest.executors.splits import SPLIT_COLUMN, file_splits
 from ingest.jobs.config import JobConfig
 
@@ -30,8 +29,11 @@ def job_input(config: JobConfig, done: list[str], state: dict[str, Any] | None, 
     todo = [f for f in splits.files if f not in set(done)]
 
     def read(ray: Any) -> Any:
-        common: dict[str, Any] = {"include_paths": True, "file_extensions": None, "num_cpus": READ_TASK_CPUS,
-                                  "override_num_blocks": len(todo), **splits.options}
+        import pyarrow.fs
+
+        # Local paths, said explicitly: Ray's own path resolution may reach for fsspec's HTTP filesystem.
+        common: dict[str, Any] = {"include_paths": True, "file_extensions": None, "override_num_blocks": len(todo),
+                                  "filesystem": pyarrow.fs.LocalFileSystem(), **splits.options}
         if splits.format == "parquet":
             return ray.data.read_parquet(todo, **common)
         if splits.format == "jsonl":
@@ -66,7 +68,7 @@ def _index_input(config: JobConfig, done: list[str], state: dict[str, Any] | Non
 
     def read(ray: Any) -> Any:
         return ray.data.read_datasource(IndexSlices(config.source, options, pit, todo_ids, slices),
-                                        override_num_blocks=len(todo_ids), num_cpus=READ_TASK_CPUS)
+                                        override_num_blocks=len(todo_ids))
 
     return JobInput([slice_name(i, slices) for i in todo_ids], SLICE_COLUMN, read, {"slices": slices},
                     lambda: close_index_input(source, pit))

@@ -73,12 +73,10 @@ def parse_concurrency(text: str) -> PoolSpec:
     return PoolSpec(values[0], values[-1], 1.0)
 
 
-READ_TASK_CPUS = 0.25  # what a read task asks for: reads are mostly I/O and Arrow parsing
-
-
 def check_fits(pool: PoolSpec, node_cpus: list[float]) -> None:
     """Refuse a pool Ray could never start, rather than wait for it forever: an allocation wider than every
-    node, or more minimum allocations than the cluster has CPUs (keeping room for one read task)."""
+    node, or more minimum allocations than the nodes have room for. (Ray Data fuses the read into the pool's
+    actors, so the reads need no CPUs of their own.)"""
     from models.errors import IllegalArgumentException
 
     widest = max(node_cpus, default=0.0)
@@ -88,10 +86,9 @@ def check_fits(pool: PoolSpec, node_cpus: list[float]) -> None:
             "lower num_threads or add larger nodes"
         )
     fit = sum(int(c // pool.num_cpus) for c in node_cpus)
-    total = sum(node_cpus)
-    if pool.min_size > fit or pool.min_size * pool.num_cpus > total - READ_TASK_CPUS:
+    if pool.min_size > fit:
         raise IllegalArgumentException(
-            f"the Ray cluster cannot host [{pool.min_size}] allocations of [{pool.num_cpus:g}] threads "
-            f"(nodes with {[f'{c:g}' for c in node_cpus]} CPUs, and the read tasks need some); lower "
-            "num_allocations / min_number_of_allocations or add nodes"
+            f"the Ray cluster has room for [{fit}] allocations of [{pool.num_cpus:g}] threads (nodes with "
+            f"{[f'{c:g}' for c in node_cpus]} CPUs), not [{pool.min_size}]; lower num_allocations / "
+            "min_number_of_allocations or add nodes"
         )

@@ -25,6 +25,7 @@ from ingest.jobs.config import JobConfig
 from ingest.jobs.documents import vector_fields
 from ingest.jobs.stages import Counters, Item, Prepared, prepare_batch, send_chunk
 from ingest.sinks.base import BulkAction, ItemResult
+from ingest.sources.files import DEFAULT_BATCH_SIZE
 from models.deployments import DeploymentManager
 from models.deployments.scaling import AllocationPolicy
 
@@ -119,16 +120,21 @@ class IngestBlocks:
 
     def _process(self, split: str, part: pa.Table) -> dict[str, Any]:
         config, counters, letters = self.config, Counters(), CollectedLetters()
-        tracker = AckTracker(lambda position, totals: None)
+        tracker = AckTracker(lambda position, totals: None)  # counts only: the driver commits splits
         hits = getattr(self.inference, "hits", 0)
         misses = getattr(self.inference, "misses", 0)
-        part = part.drop_columns([self.split_column]).combine_chunks()
-        tracker.open(1, {}, part.num_rows)
-        batches = part.to_batches()
-        batch = batches[0] if batches else pa.RecordBatch.from_pylist([], schema=part.schema)
-        prepared = prepare_batch(1, batch, [], config=config, job_id=self.job_id, pipeline=self.pipeline,
-                                 tracker=tracker, deadletters=letters, counters=counters)  # type: ignore[arg-type]
-        if prepared is not None:
+        part = part.drop_columns([self.split_column])
+        # A block can hold a whole file: run the pipeline on slices of --batch-size rows, as the runner does.
+        step = int(config.source_options.get("batch_size") or DEFAULT_BATCH_SIZE)
+        for seq, lo in enumerate(range(0, part.num_rows, step), start=1):
+            piece = part.slice(lo, step).combine_chunks()
+            tracker.open(seq, {}, piece.num_rows)
+            batches = piece.to_batches()
+            batch = batches[0] if batches else pa.RecordBatch.from_pylist([], schema=piece.schema)
+            prepared = prepare_batch(seq, batch, [], config=config, job_id=self.job_id, pipeline=self.pipeline,
+                                     tracker=tracker, deadletters=letters, counters=counters)  # type: ignore[arg-type]
+            if prepared is None:
+                continue
             for chunk in bulks(prepared, config.bulk_bytes, config.bulk_docs):
                 if not self.prepared:
                     self._prepare_index(chunk)

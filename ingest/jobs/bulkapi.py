@@ -17,7 +17,12 @@ from ingest.jobs.documents import METADATA_COLUMNS, to_rows, vector_fields
 from ingest.jobs.indexmeta import IndexMeta
 from ingest.jobs.listsource import batches_of
 from ingest.sinks.base import BulkAction, FieldHint, ItemResult, Sink
-from models.errors import ActionRequestValidationException, ElasticsearchError, IllegalArgumentException
+from models.errors import (
+    ActionRequestValidationException,
+    ElasticsearchError,
+    IllegalArgumentException,
+    ResourceNotFoundException,
+)
 
 OPS = ("index", "create", "update", "delete")
 _BAD_CHARS = '\\/*?"<>| ,#:'
@@ -182,6 +187,11 @@ def _run_pipeline(name: str, members: list[int], lines: list[BulkLine], pipeline
         if pipelines is None:
             raise IllegalArgumentException(f"pipeline with id [{name}] does not exist")
         pipeline = pipelines.load(name)
+    except ResourceNotFoundException:
+        # Elasticsearch answers a bulk item naming a missing pipeline with 400 illegal_argument_exception.
+        for n in members:
+            results[n] = _error_result(IllegalArgumentException(f"pipeline with id [{name}] does not exist"))
+        return
     except ElasticsearchError as exc:
         for n in members:
             results[n] = _error_result(exc)

@@ -341,17 +341,19 @@ def run_job(
     from ingest.sinks import open_sink
     from ingest.sources import open_source
 
-    own_sink = sink is None
+    own_sink, own_source, own_letters = sink is None, source is None, deadletters is None
     source = source or open_source(config.source, **config.source_options)
-    sink = sink or open_sink(config.dest)
-    pipeline, body, wrapped = None, None, None
+    cache = EmbeddingCache() if config.pipeline and config.skip_unchanged else None
+    deadletters = deadletters or DeadLetterStore()
     try:
+        sink = sink or open_sink(config.dest)
+        pipeline, body, wrapped = None, None, None
         if config.pipeline:
             if inference is None:
                 from models.api import default_api
 
                 inference = default_api()
-            wrapped = CachingInference(inference, EmbeddingCache() if config.skip_unchanged else None)
+            wrapped = CachingInference(inference, cache)
             pipeline, body = load_pipeline(config.pipeline, wrapped)
         factory: Callable[[], Sink] | None = None
         if own_sink and config.sender_count() > 1 and config.dest.startswith(("http://", "https://")):
@@ -360,5 +362,11 @@ def run_job(
                   deadletters=deadletters, reporter=reporter, sink_factory=factory)
         return job.run()
     finally:
-        if own_sink:
+        if own_sink and sink is not None:
             sink.close()
+        if own_source:
+            source.close()
+        if own_letters:
+            deadletters.close()
+        if cache is not None:
+            cache.close()

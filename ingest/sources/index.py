@@ -106,6 +106,14 @@ class IndexSource(Source):
         if after is not None:
             body["search_after"] = after
         _, resp = self.client.request("POST", "/_search", body=body)
+        shards = resp.get("_shards") or {}
+        if resp.get("timed_out") or shards.get("failed"):
+            # Partial pages would silently skip documents: fail instead, the job can resume from its checkpoint.
+            raise ElasticsearchError(
+                f"reading [{self.index}] returned partial results ({shards.get('failed', 0)} of "
+                f"{shards.get('total', '?')} shards failed, timed_out={bool(resp.get('timed_out'))})",
+                status=503, error_type="search_phase_execution_exception",
+            )
         hits = (resp.get("hits") or {}).get("hits") or []
         return hits, (hits[-1].get("sort") if hits else None)
 
@@ -118,8 +126,6 @@ class IndexSource(Source):
                     break
                 after = last
                 out.put((slice_id, hits, after))
-                if len(hits) < self.batch_size:
-                    break
             out.put((slice_id, _END, None))
         except BaseException as exc:  # handed to the consumer, which raises it
             out.put((slice_id, exc, None))

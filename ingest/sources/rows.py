@@ -45,12 +45,14 @@ def to_batch(docs: list[dict[str, Any]], raws: list[bytes], locations: list[str]
     if not docs:
         return _empty_batch(0), []
     try:
-        table = pa.Table.from_pylist(docs)
+        # pa.array infers the struct type from every document; Table.from_pylist would take the first
+        # document's keys only and silently drop fields that appear later.
+        structs = pa.array(docs)
     except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, OverflowError):
         return _to_batch_slow(docs, raws, locations)
-    if table.num_columns == 0:
+    if structs.type.num_fields == 0:
         return _empty_batch(len(docs)), []
-    return table.combine_chunks().to_batches()[0], []
+    return pa.RecordBatch.from_struct_array(structs), []
 
 
 def _to_batch_slow(docs: list[dict[str, Any]], raws: list[bytes], locations: list[str]

@@ -5,6 +5,8 @@ Neither enables truncation or padding: the runtime decides those per batch (cont
 
 from __future__ import annotations
 
+import functools
+import unicodedata
 from collections.abc import Sequence
 
 from tokenizers import Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers, processors
@@ -14,6 +16,28 @@ from models.convert.e5s1 import E5S1Vocabulary
 
 # XLM-RoBERTa's special tokens.
 E5_BOS, E5_PAD, E5_EOS, E5_UNK = "<s>", "<pad>", "</s>", "<unk>"
+
+_SEPARATOR = "\ufdd0"  # a noncharacter: never in the vocabulary, never in the normalisation map
+
+
+def _joins_previous(cp: int) -> bool:
+    """Whether ``cp`` can extend the previous grapheme (UAX #29 Extend, SpacingMark, ZWJ/ZWNJ, emoji
+    modifiers and tags, halfwidth sound marks, Hangul vowel and trailing jamo)."""
+    return (
+        unicodedata.category(chr(cp))[0] == "M"
+        or cp in (0x200C, 0x200D, 0x0E33, 0x0EB3, 0xFF9E, 0xFF9F)
+        or 0x1F3FB <= cp <= 0x1F3FF
+        or 0xE0020 <= cp <= 0xE007F
+        or 0x1160 <= cp <= 0x11FF
+        or 0xD7B0 <= cp <= 0xD7FF
+    )
+
+
+@functools.cache
+def _separator_charsmap() -> bytes:
+    """A first pass that puts the separator before every grapheme extender (see ``e5_tokenizer``)."""
+    extenders = (cp for cp in range(0x110000) if not 0xD800 <= cp < 0xE000 and _joins_previous(cp))
+    return precompiled_charsmap({cp: _SEPARATOR + chr(cp) for cp in extenders})
 
 
 def _ranges_class(codepoints: set[int]) -> str:
@@ -39,10 +63,11 @@ def e5_tokenizer(vocab: E5S1Vocabulary) -> Tokenizer:
     spaces collapsed, Metaspace ``▁`` always prepended, Viterbi over the pieces, ``<s> $A </s>``. Characters
     that occur in no piece are split off one by one, because ``tokenizers``' Unigram fuses consecutive
     unknown characters into one ``<unk>`` while SentencePiece and the C engine emit one per character.
-    Known differences from the C engine: a grapheme that starts with a mapped character and continues with
-    combining marks is replaced whole (``tokenizers``' Precompiled normaliser works per grapheme), the literal
-    text "<unk>" becomes the unknown id, and near-ties in Viterbi scores can split differently because the C
-    engine accumulates scores in float32 (2 of SciFact's 5,183 documents).
+    Known differences from the C engine: the literal text "<unk>" becomes the unknown id; U+FDD0 (a
+    noncharacter used internally) is dropped; a grapheme of under 6 bytes that *starts* with two or more marks
+    (only possible at the start of a text or after a control character) keeps only its first mark; near-ties
+    in Viterbi scores can split differently because the C engine accumulates scores in float32 (2 of
+    SciFact's 5,183 documents).
     """
     specials = {"bos": (vocab.bos, E5_BOS), "pad": (vocab.pad, E5_PAD), "eos": (vocab.eos, E5_EOS)}
     for role, (idx, token) in {**specials, "unk": (vocab.unk, E5_UNK)}.items():
@@ -53,7 +78,13 @@ def e5_tokenizer(vocab: E5S1Vocabulary) -> Tokenizer:
     tok = Tokenizer(models.Unigram(list(vocab.pieces), unk_id=vocab.unk, byte_fallback=False))
     tok.normalizer = normalizers.Sequence(
         [
+            # Precompiled replaces a whole grapheme (< 6 bytes) when its first character is mapped, dropping
+            # any combining mark after it; the C engine maps code point by code point. A noncharacter put
+            # before every mark keeps it out of the previous grapheme; it is removed after the mapping.
+            # (A zero-width regex Replace would be simpler, but tokenizers panics on it before Precompiled.)
+            normalizers.Precompiled(_separator_charsmap()),
             normalizers.Precompiled(precompiled_charsmap(vocab.norm_map)),
+            normalizers.Replace(_SEPARATOR, ""),
             normalizers.Replace(Regex(" {2,}"), " "),
         ]
     )

@@ -47,6 +47,17 @@ def test_pipeline_job_writes_vectors_and_skips_unchanged_texts(tiny_endpoints: d
     write_jsonl(src, data)
     changed = run_job(config)
     assert changed.cache_misses == 2 and changed.cache_hits == 118
+    # Cached and fresh vectors are put back in input order: d5 has the new text's vector, d3 its old one.
+    from models.api import InferenceAPI
+
+    api = InferenceAPI()
+    fresh = api.infer("tiny-dense", ["a brand new text"], input_type="ingest").embeddings[0]
+    api.close()
+    store = open_sink("embedded")
+    d5, d3 = store.get("enriched", "d5"), store.get("enriched", "d3")  # type: ignore[attr-defined]
+    store.close()
+    assert [round(x, 5) for x in d5["vec"]] == [round(float(x), 5) for x in fresh]
+    assert [round(x, 5) for x in d3["vec"]] == [round(x, 5) for x in doc["vec"]]
 
 
 def test_documents_the_pipeline_rejects_go_to_the_dead_letter_store(
@@ -103,5 +114,7 @@ def test_bulk_runs_the_request_pipeline_and_the_index_default(tiny_endpoints: di
         assert "tokens" in client.get("/b/_doc/x").json()["_source"]
         assert "tokens" not in client.get("/b/_doc/y").json()["_source"]
         missing = client.post("/_bulk?pipeline=nope", content=b'{"index":{"_index":"c"}}\n{"text":"t"}\n').json()
-        assert missing["items"][0]["index"]["status"] == 404 or missing["items"][0]["index"]["status"] == 400
+        assert missing["items"][0]["index"]["status"] == 400
+        assert missing["items"][0]["index"]["error"] == {
+            "type": "illegal_argument_exception", "reason": "pipeline with id [nope] does not exist"}
     bulk.set_sink(None)

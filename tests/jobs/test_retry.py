@@ -84,3 +84,28 @@ def test_cluster_going_away_mid_run_and_coming_back(
     assert summary.indexed == 600 and summary.failed == 0
     assert proxy.rejected == 0 and summary.requests_retried > 0  # the retries were the outage's
     assert _ids(opensearch_url, index) == sorted(d["doc_id"] for d in data)
+
+
+@pytest.mark.cluster
+def test_sigkill_with_concurrent_senders_then_resume(ingest_home: Path, tmp_path: Path, opensearch_url: str) -> None:
+    """Three senders acknowledge out of order; kills mid-bulk and before a checkpoint lose nothing."""
+    import signal
+
+    from tests.jobs.helpers import ingest, summary_of
+
+    data = docs(500)
+    src = write_jsonl(tmp_path / "in.jsonl", data)
+    index = "jobs-killed"
+    httpx.delete(f"{opensearch_url}/{index}", timeout=30)
+    args = ["run", "--source", str(src), "--index", index, "--dest", opensearch_url, "--id-field", "doc_id",
+            "--job-id", "killed", "--batch-size", "50", "--bulk-docs", "15", "--senders", "3"]
+    first = ingest(*args, env={"INGEST_FAULT": "bulk:6"})
+    assert first.returncode == -signal.SIGKILL, first.stderr[-2000:]
+    second = ingest(*args, "--resume", env={"INGEST_FAULT": "acked:3"})
+    assert second.returncode == -signal.SIGKILL, second.stderr[-2000:]
+    final = ingest(*args, "--resume")
+    assert final.returncode == 0, final.stderr[-2000:]
+    assert summary_of(final)["indexed"] == 500
+    assert _ids(opensearch_url, index) == sorted(d["doc_id"] for d in data)
+    settings = httpx.get(f"{opensearch_url}/{index}/_settings", params={"flat_settings": "true"}, timeout=30).json()
+    assert settings[index]["settings"].get("index.refresh_interval") != "-1"  # load mode undone after the kills

@@ -67,6 +67,10 @@ def test_e5_tokenizer_pipeline() -> None:
     # Each unknown character is its own <unk>, as in SentencePiece and the C engine (not fused into one).
     assert tok.encode("the 🦩🦩").ids == [0, 5, 4, 3, 3, 2]
     assert tok.truncation is None and tok.padding is None
+    # Mapped per code point, as the C engine does: a combining mark after a mapped character survives (the
+    # Precompiled normaliser alone would replace the whole grapheme C + mark by "c"), and nothing is composed.
+    assert tok.normalizer is not None
+    assert tok.normalizer.normalize_str("Ｃ\u0301 e\u0301  x\x07") == "c\u0301 e\u0301 x"
 
 
 def test_e5_tokenizer_checks_special_ids() -> None:

@@ -128,6 +128,12 @@ CASES: list[tuple[str, list[dict[str, Any]], dict[str, Any], dict[str, Any]]] = 
      {"d": 1465689600, "@timestamp": "2016-06-12T00:00:00.000Z"}),
     ("date output_format", [{"date": {"field": "d", "formats": ["UNIX_MS"], "output_format": "yyyy-MM-dd"}}],
      {"d": "1465689600123"}, {"d": "1465689600123", "@timestamp": "2016-06-12"}),
+    ("date epoch_millis and EEE pattern", [
+        {"date": {"field": "a", "formats": ["epoch_millis"], "target_field": "ta"}},
+        {"date": {"field": "b", "formats": ["EEE, dd MMM yyyy HH:mm:ss Z"], "target_field": "tb"}}],
+     {"a": 1465689600000, "b": "Sun, 12 Jun 2016 10:00:00 +0200"},
+     {"a": 1465689600000, "b": "Sun, 12 Jun 2016 10:00:00 +0200", "ta": "2016-06-12T00:00:00.000Z",
+      "tb": "2016-06-12T08:00:00.000Z"}),
     ("script", [{"script": {"source": "ctx['tags'].add(params['tag'])", "params": {"tag": "x"}}}],
      {"tags": ["a"]}, {"tags": ["a", "x"]}),
     ("script ctx", [{"script": {"source": "ctx.env = ctx.url.splitOnToken('/')[2]"}}],
@@ -145,6 +151,14 @@ CASES: list[tuple[str, list[dict[str, Any]], dict[str, Any], dict[str, Any]]] = 
      {"x": 1}, {"x": 1, "error": {"message": 'field "foo" does not exist, cannot rename to "bar"'}, "after": True}),
     ("terminate", [{"set": {"field": "a", "value": 1}}, {"terminate": {"if": "ctx.error != null"}},
                    {"set": {"field": "b", "value": 2}}], {"error": "x"}, {"error": "x", "a": 1}),
+    ("uri_parts", [{"uri_parts": {"field": "input_field", "target_field": "url", "keep_original": True,
+                                  "remove_if_successful": False}}],
+     {"input_field": "http://myusername:mypassword@www.example.com:80/foo.gif?key1=val1&key2=val2#fragment"},
+     {"input_field": "http://myusername:mypassword@www.example.com:80/foo.gif?key1=val1&key2=val2#fragment",
+      "url": {"path": "/foo.gif", "fragment": "fragment", "extension": "gif", "password": "mypassword",
+              "original": "http://myusername:mypassword@www.example.com:80/foo.gif?key1=val1&key2=val2#fragment",
+              "scheme": "http", "port": 80, "user_info": "myusername:mypassword", "domain": "www.example.com",
+              "query": "key1=val1&key2=val2", "username": "myusername"}}),
     ("text_chunking delimiter", [{"text_chunking": {"field_map": {"body": "chunks"},
                                                     "algorithm": {"delimiter": {"delimiter": "."}}}}],
      {"body": "This is a sentence. Another one."},
@@ -232,3 +246,21 @@ def test_convert_errors_match_elasticsearch() -> None:
         "field [f] of type [java.lang.Integer] cannot be cast to [java.lang.String]"
     assert error_of([{"rename": {"field": "a", "target_field": "b"}}], {"a": 1, "b": 2})["reason"] == \
         "field [b] already exists"
+
+
+def test_reroute_documented_behaviour() -> None:
+    pipeline = parse_pipeline("p", {"processors": [
+        {"reroute": {"dataset": ["{{service.name}}", "fallback"], "namespace": "{{env}}"}},
+        {"set": {"field": "never", "value": 1}}]})
+    doc = simulate(pipeline, {"docs": [{"_index": "logs-generic-default", "_source": {
+        "service": {"name": "Nginx Access"}, "env": "prod-eu"}}]}, False)["docs"][0]["doc"]
+    assert doc["_index"] == "logs-nginx_access-prod_eu"
+    assert doc["_source"]["data_stream"] == {"type": "logs", "dataset": "nginx_access", "namespace": "prod_eu"}
+    assert "never" not in doc["_source"]
+    assert run([{"reroute": {"dataset": "x"}}], {})[0]["error"]["reason"].startswith("invalid data stream name")
+    body = {"docs": [{"_index": "logs-generic-default", "_source": {}}]}
+    out = simulate(parse_pipeline("p", {"processors": [{"reroute": {"dataset": "x"}}]}), body, False)
+    assert out["docs"][0]["doc"]["_index"] == "logs-x-default"
+    out = simulate(parse_pipeline("p", {"processors": [{"reroute": {"destination": "other-{{k}}"}}]}),
+                   {"docs": [{"_source": {"k": "v"}}]}, False)
+    assert out["docs"][0]["doc"]["_index"] == "other-v"

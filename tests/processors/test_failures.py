@@ -87,7 +87,7 @@ def test_pipeline_processor_and_cycle_detection(service: PipelineService) -> Non
     service.put("a", {"processors": [{"pipeline": {"name": "b"}}]})
     service.put("b", {"processors": [{"pipeline": {"name": "a"}}]})
     err = service.simulate({"docs": [{"_source": {}}]}, "a")["docs"][0]["error"]
-    assert err["type"] == "graph_structure_exception"
+    assert err["type"] == "illegal_state_exception"
     assert err["reason"] == "Cycle detected for pipeline: a"
 
 
@@ -138,3 +138,22 @@ def test_failing_condition_is_the_processors_failure() -> None:
                               "on_failure": [{"set": {"field": "err", "value": "{{_ingest.on_failure_message}}"}}]}}],
                     {})
     assert out == {"err": "runtime error"}
+
+
+def test_pipeline_processor_yaml_rest_cases(service: PipelineService) -> None:
+    # After Elasticsearch's 210_pipeline_processor.yml: templated names and _ingest.pipeline per level.
+    service.put("engineering-department", {"processors": [{"set": {"field": "manager", "value": "john"}}]})
+    service.put("outer", {"processors": [{"pipeline": {"name": "{{org}}-department"}}]})
+    out = service.simulate({"docs": [{"_source": {"org": "engineering"}}, {"_source": {"org": "legal"}}]}, "outer")
+    assert out["docs"][0]["doc"]["_source"]["manager"] == "john"
+    assert out["docs"][1]["error"]["root_cause"][0] == {
+        "type": "illegal_state_exception",
+        "reason": "Pipeline processor configured for non-existent pipeline [legal-department]"}
+    for pid, nxt in (("pipeline1", "another_pipeline"), ("another_pipeline", "another_pipeline2"),
+                     ("another_pipeline2", None)):
+        procs: list[dict[str, object]] = [{"append": {"field": "pipelines", "value": "{{_ingest.pipeline}}"}}]
+        if nxt:
+            procs.append({"pipeline": {"name": nxt}})
+        service.put(pid, {"processors": procs})
+    out = service.simulate({"docs": [{"_source": {}}]}, "pipeline1")
+    assert out["docs"][0]["doc"]["_source"]["pipelines"] == ["pipeline1", "another_pipeline", "another_pipeline2"]

@@ -61,11 +61,15 @@ def test_local_model_job_on_the_cluster_matches_the_single_process_run(
     import_model(built.onnx_path, "tiny-dense", TaskType.TEXT_EMBEDDING)
     api = InferenceAPI()
     api.put("tiny-dense", {"service": "elasticsearch", "service_settings": {
-        "model_id": "tiny-dense", "num_allocations": 2, "num_threads": 1}}, task_type="text_embedding")
+        "model_id": "tiny-dense", "num_threads": 1,  # on Ray: an autoscaling pool of 1..2 actors
+        "adaptive_allocations": {"enabled": True, "min_number_of_allocations": 1, "max_number_of_allocations": 2}}},
+        task_type="text_embedding")
     api.close()
     data = write_splits(tmp_path / "data", files=4, per_file=15, missing_id={7})
     pipeline = _pipeline(tmp_path, "tiny-dense")
-    common = ["--source", str(data), "--pipeline", str(pipeline), "--id-field", "doc_id"]
+    # Small batches and bulks: several pipeline runs and bulk requests per block, as in the default runner.
+    common = ["--source", str(data), "--pipeline", str(pipeline), "--id-field", "doc_id", "--batch-size", "4",
+              "--bulk-docs", "3"]
 
     ray_run = run_ingest(ray_cluster, "run", *common, "--index", "on-ray", "--job-id", "ray-job",
                          "--executor", "ray", "--address", ray_cluster.address, env=environ())
@@ -185,3 +189,27 @@ def test_the_rate_limit_is_shared_by_every_worker(
     assert gaps.min() >= interval * 0.6, f"requests {gaps.min():.3f}s apart; the shared limit is {interval}s"
     rate = (len(arrivals) - 1) / (arrivals[-1] - arrivals[0])
     assert rate <= rpm / 60 * 1.1
+
+
+def test_parquet_and_csv_sources_go_through_rays_readers(
+        ray_cluster: LocalRayCluster, ingest_home: Path, tmp_path: Path) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    parquet, csv = tmp_path / "parquet", tmp_path / "csv"
+    parquet.mkdir()
+    csv.mkdir()
+    for f in range(3):
+        rows = [{"doc_id": f"p{f}-{i}", "title": f"row {i} of file {f}", "n": i} for i in range(20)]
+        pq.write_table(pa.Table.from_pylist(rows), parquet / f"part-{f}.parquet")
+        (csv / f"part-{f}.csv").write_text("doc_id,title,n\n" + "".join(
+            f"c{f}-{i},\"row {i}, file {f}\",{i}\n" for i in range(20)), encoding="utf-8")
+    for folder, index in ((parquet, "from-parquet"), (csv, "from-csv")):
+        run = run_ingest(ray_cluster, "run", "--source", str(folder), "--index", index, "--id-field", "doc_id",
+                         "--executor", "ray", "--address", ray_cluster.address, env=environ())
+        assert run.returncode == 0, run.stderr[-3000:]
+        assert summary_of(run.stdout, run.stderr)["indexed"] == 60
+    docs = _store_docs("from-parquet")
+    assert len(docs) == 60 and docs["p2-7"] == {"doc_id": "p2-7", "title": "row 7 of file 2", "n": 7}
+    docs = _store_docs("from-csv")
+    assert len(docs) == 60 and docs["c1-3"]["title"] == "row 3, file 1" and docs["c1-3"]["n"] == 3

@@ -62,3 +62,29 @@ def test_remote_requests_take_their_slots_from_the_installed_shared_schedule(ing
     # 300 rpm: one slot every 0.2 s (the margin absorbs scheduling jitter on a loaded machine)
     assert np.diff(arrivals).min() >= 0.2 * 0.6
     assert arrivals[-1] - arrivals[0] >= 3 * 0.2 * 0.9
+
+
+def _cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "ingest.cli.main", *args], cwd=ROOT, env=env, capture_output=True,
+                          text=True, timeout=120)
+
+
+def test_bad_input_fails_with_a_clear_error_before_any_ray_is_started(ingest_home: Path, tmp_path: Path) -> None:
+    import json
+    import os
+
+    env = {**os.environ, "RAY_ADDRESS": "127.0.0.1:1"}  # nothing listens there: connecting would fail differently
+    (tmp_path / "a.arrow").write_bytes(b"")
+    proc = _cli("run", "--source", str(tmp_path / "a.arrow"), "--index", "x", "--executor", "ray", env=env)
+    assert proc.returncode == 2
+    error = json.loads(proc.stderr.strip().splitlines()[-1])["error"]
+    assert error["type"] == "illegal_argument_exception"
+    assert "format [arrow] is not supported by the ray executor" in error["reason"]
+
+    proc = _cli("run", "--source", str(tmp_path / "a.arrow"), "--index", "x", "--executor", "spark", env=env)
+    assert proc.returncode == 2 and "unknown executor [spark]: expected [local] or [ray]" in proc.stderr
+
+    (tmp_path / "b.jsonl").write_text('{"t": 1}\n')
+    proc = _cli("run", "--source", str(tmp_path / "b.jsonl"), "--index", "x", "--executor", "ray",
+                "--concurrency", "3,1", env=env)
+    assert proc.returncode == 2 and "[concurrency] must be a positive integer N or MIN,MAX" in proc.stderr

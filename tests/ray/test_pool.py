@@ -150,9 +150,10 @@ def test_resume_state_refuses_a_checkpoint_of_the_default_executor() -> None:
 
 def test_check_fits_refuses_pools_ray_could_never_start() -> None:
     check_fits(PoolSpec(2, 8, 1.0), [1.0, 2.0])  # the maximum may exceed the cluster: Ray scales into what fits
+    check_fits(PoolSpec(3, 3, 1.0), [1.0, 2.0])  # every CPU: the reads run fused inside the pool's actors
     with pytest.raises(IllegalArgumentException, match=r"\[num_threads\] is \[4\] but no node .* more than \[2\]"):
         check_fits(PoolSpec(1, 1, 4.0), [2.0, 2.0])
-    with pytest.raises(IllegalArgumentException, match=r"cannot host \[3\] allocations of \[1\] threads"):
-        check_fits(PoolSpec(3, 3, 1.0), [1.0, 2.0])  # every CPU taken: no room left for the read tasks
-    with pytest.raises(IllegalArgumentException, match=r"cannot host \[2\] allocations of \[2\] threads"):
+    with pytest.raises(IllegalArgumentException, match=r"room for \[3\] allocations of \[1\] threads .* not \[4\]"):
+        check_fits(PoolSpec(4, 4, 1.0), [1.0, 2.0])
+    with pytest.raises(IllegalArgumentException, match=r"room for \[1\] allocations of \[2\] threads"):
         check_fits(PoolSpec(2, 2, 2.0), [3.0, 1.0])  # 4 CPUs in all, but only one node is 2 wide

@@ -61,6 +61,8 @@ def test_prefixes_by_input_type(tiny_dense_built: BuiltModel) -> None:
     ingest = model.embed(["the cat"], "INGEST").embeddings[0]  # Elasticsearch accepts either case
     np.testing.assert_allclose(search, plain[0], atol=1e-5)
     np.testing.assert_allclose(ingest, plain[1], atol=1e-5)
+    # semantic_text sends internal_search / internal_ingest; they pick the same prefixes.
+    np.testing.assert_allclose(model.embed(["the cat"], "internal_search").embeddings[0], search, atol=1e-6)
     assert model.count_tokens(["the cat"], "search") == [model.count_tokens(["the cat"])[0] + 1]
     # Types without a prefix leave the text alone.
     np.testing.assert_allclose(

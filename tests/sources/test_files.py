@@ -135,3 +135,12 @@ def test_gzipped_tsv(tmp_path: Path) -> None:
         out.write(b"id\ttext\n1\ta, b\n2\tc\n")
     rows, errors, _ = _rows(open_source(str(path)))
     assert rows == [{"id": 1, "text": "a, b"}, {"id": 2, "text": "c"}] and not errors
+
+
+def test_jsonl_keeps_fields_that_appear_after_the_first_document(tmp_path: Path) -> None:
+    path = tmp_path / "late.jsonl"
+    path.write_text('{"doc_id": "a", "text": "x"}\n{"doc_id": "b", "other": "y", "nested": {"k": 1}}\n')
+    rows = [row for sb in open_source(str(path)).batches() for row in sb.batch.to_pylist()]
+    assert rows[1]["other"] == "y"
+    assert rows[1]["nested"] == {"k": 1}
+    assert rows[0]["text"] == "x"

@@ -15,6 +15,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
 from starlette.convertors import Convertor, register_url_convertor
 
 from ingest.jobs.bulkapi import create_index, run_bulk, validate_index_name
@@ -86,18 +87,22 @@ def _embedded() -> Any:
 
 async def _bulk(request: Request, index: str | None) -> JSONResponse:
     raw = await request.body()
+    params = request.query_params
     try:
-        body = run_bulk(raw, sink=_sink(), pipelines=_PipelinesProxy(), default_index=index,
-                        request_pipeline=request.query_params.get("pipeline"))
+        # Inference and DuckDB block: run them on the thread pool, not the event loop.
+        body = await run_in_threadpool(_bulk_sync, raw, index, params.get("pipeline"), params.get("refresh"))
     except ElasticsearchError as exc:
         return _error(exc)
-    refresh = request.query_params.get("refresh")
-    if refresh not in (None, "false"):
-        for item in body["items"]:
-            target = next(iter(item.values())).get("_index")
-            if target:
-                _sink().refresh(target)
     return JSONResponse(body)
+
+
+def _bulk_sync(raw: bytes, index: str | None, pipeline: str | None, refresh: str | None) -> dict[str, Any]:
+    sink = _sink()
+    body = run_bulk(raw, sink=sink, pipelines=_PipelinesProxy(), default_index=index, request_pipeline=pipeline)
+    if refresh not in (None, "false"):
+        for target in {next(iter(item.values())).get("_index") for item in body["items"]} - {None}:
+            sink.refresh(str(target))
+    return body
 
 
 class _PipelinesProxy:
@@ -130,7 +135,7 @@ async def put_index(index: str, request: Request) -> JSONResponse:
         body = json.loads(raw) if raw.strip() else {}
         if not isinstance(body, dict):
             raise ParsingException("request body must be a JSON object")
-        return JSONResponse(create_index(index, body, _sink()))
+        return JSONResponse(await run_in_threadpool(create_index, index, body, _sink()))
     except ValueError as exc:
         return _error(ParsingException(f"failed to parse the request body: {exc}"))
     except ElasticsearchError as exc:
@@ -158,7 +163,7 @@ def _has_index(store: Any, index: str) -> bool:
 
 
 @router.get("/{index:index}/_doc/{doc_id}")
-async def get_doc(index: str, doc_id: str) -> JSONResponse:
+def get_doc(index: str, doc_id: str) -> JSONResponse:
     """Fetch one document from the embedded store."""
     try:
         store = _embedded()
@@ -175,7 +180,7 @@ async def get_doc(index: str, doc_id: str) -> JSONResponse:
 
 @router.get("/{index:index}/_count")
 @router.post("/{index:index}/_count")
-async def count(index: str) -> JSONResponse:
+def count(index: str) -> JSONResponse:
     """Document count of an embedded index."""
     try:
         store = _embedded()
