@@ -19,7 +19,7 @@ install: $(VENV)/.installed
 
 demo: install
 	$(VENV)/bin/ingest models build
-	$(PY) -m ingest.demo
+	$(PY) -m ingest.demo sample_data
 
 test: install
 	$(PY) -m pytest

@@ -1,86 +1,58 @@
-"""Semantic search over sample_data/ in a screenful: ``python -m ingest.demo`` (``make demo``).
+"""The README's main command (``make demo`` → ``python -m ingest.demo``), built on the job runner.
 
-Embeds every document with multilingual-e5-small (dense, cosine) and the ELSER-compatible sparse encoder
-(dot product over token weights), then prints the best documents for each example query. Progress goes to
-stderr, results to stdout.
+Runs the sample pipeline (E5 and ELSER through the inference processor, plus a few ordinary processors) over
+``sample_data/documents.jsonl`` into the embedded index ``sample``, then runs the queries of
+``sample_data/queries.txt`` as dense and sparse searches.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import sys
-import time
 from pathlib import Path
+from typing import Any
 
-import numpy as np
-
-from models.results import SparseEmbeddingResults, TextEmbeddingResults
-from models.runtime import LocalModel, load_model
-
-SAMPLE_DATA = Path(__file__).resolve().parent.parent / "sample_data"
-E5 = ".multilingual-e5-small"
-SPARSE = ".elser_model_2"
-TOP_K = 2
-
-
-def log(message: str) -> None:
-    """Progress to stderr."""
-    print(message, file=sys.stderr, flush=True)
-
-
-def read_corpus(folder: Path = SAMPLE_DATA) -> tuple[list[dict[str, str]], list[str]]:
-    """The sample documents and example queries."""
-    docs = [json.loads(line) for line in (folder / "documents.jsonl").read_text(encoding="utf-8").splitlines() if line]
-    queries = [q.strip() for q in (folder / "queries.txt").read_text(encoding="utf-8").splitlines() if q.strip()]
-    return docs, queries
+SAMPLE_PIPELINE: dict[str, Any] = {
+    "description": "Sample: tidy the document, then E5 (dense) and ELSER (sparse) embeddings of title + body",
+    "processors": [
+        {"trim": {"field": "title"}},
+        {"lowercase": {"field": "category", "ignore_missing": True}},
+        {"set": {"field": "content", "value": "{{{title}}}. {{{body}}}"}},
+        {"inference": {"model_id": ".multilingual-e5-small-elasticsearch",
+                       "input_output": [{"input_field": "content", "output_field": "content_e5"}]}},
+        {"inference": {"model_id": ".elser-2-elasticsearch",
+                       "input_output": [{"input_field": "content", "output_field": "content_elser"}]}},
+        {"remove": {"field": "content"}},
+    ],
+}
 
 
-def dense_rank(model: LocalModel, passages: list[str], queries: list[str]) -> list[list[tuple[int, float]]]:
-    """Top documents per query by cosine similarity (vectors are L2-normalised, so a dot product)."""
-    docs = model.embed(passages, "ingest")
-    qs = model.embed(queries, "search")
-    assert isinstance(docs, TextEmbeddingResults) and isinstance(qs, TextEmbeddingResults)
-    scores = qs.embeddings @ docs.embeddings.T
-    return [[(int(i), float(row[i])) for i in np.argsort(-row)[:TOP_K]] for row in scores]
+def run_demo(sample_dir: Path, *, index: str = "sample", k: int = 3, out: Any = None) -> dict[str, Any]:
+    """Ingest the sample data and print the hits of each query for both vector fields; returns the results."""
+    from ingest.jobs import JobConfig, run_job
+    from ingest.jobs.search import search
+    from models.home import ingest_home
 
-
-def sparse_rank(model: LocalModel, passages: list[str], queries: list[str]) -> list[list[tuple[int, float]]]:
-    """Top documents per query by the dot product of token weights (what a sparse_vector query scores)."""
-    docs = model.embed(passages, "ingest")
-    qs = model.embed(queries, "search")
-    assert isinstance(docs, SparseEmbeddingResults) and isinstance(qs, SparseEmbeddingResults)
-    ranked = []
-    for q in qs.embeddings:
-        scores = [sum(w * d.get(t, 0.0) for t, w in q.items()) for d in docs.embeddings]
-        order = sorted(range(len(scores)), key=lambda i: -scores[i])[:TOP_K]
-        ranked.append([(i, scores[i]) for i in order])
-    return ranked
-
-
-def main() -> None:
-    """Embed the sample corpus with both models and print the best documents per query."""
-    docs, queries = read_corpus()
-    passages = [f"{d['title']}. {d['body']}" for d in docs]
-    threads = max(1, min(4, os.cpu_count() or 1))
-    results = {}
-    for label, model_id, rank in (("E5", E5, dense_rank), ("ELSER", SPARSE, sparse_rank)):
-        model = load_model(model_id, threads=threads, progress=log)
-        start = time.perf_counter()
-        results[label] = rank(model, passages, queries)
-        log(f"{model_id}: embedded {len(passages)} documents and {len(queries)} queries "
-            f"in {time.perf_counter() - start:.1f}s")
-        model.close()
-    print(f"Semantic search over {len(docs)} documents in sample_data/ (top {TOP_K} per model)\n")
-    for qi, query in enumerate(queries):
-        print(f"> {query}")
-        for label, ranked in results.items():
-            for rank_no, (doc, score) in enumerate(ranked[qi]):
-                name = label if rank_no == 0 else ""
-                print(f"  {name:<6}{score:7.3f}  [{docs[doc]['category']}] {docs[doc]['title']}")
-    print("\nE5 = .multilingual-e5-small (cosine); ELSER = .elser_model_2, an ELSER-compatible SPLADE encoder "
-          "(dot product), not Elastic's ELSER weights.")
+    out = out or sys.stdout
+    pipeline_file = ingest_home() / "sample-pipeline.json"
+    pipeline_file.write_text(json.dumps(SAMPLE_PIPELINE), encoding="utf-8")
+    summary = run_job(JobConfig(source=str(sample_dir / "documents.jsonl"), index=index,
+                                pipeline=str(pipeline_file), id_field="id", job_id="demo"))
+    out.write(f"indexed {summary.indexed} documents into [{index}] in {summary.elapsed_s:.1f}s "
+              f"({summary.docs_per_s:.1f} docs/s; {summary.failed} failed)\n")
+    results: dict[str, Any] = {"summary": summary.to_dict(), "queries": {}}
+    queries = [q.strip() for q in (sample_dir / "queries.txt").read_text(encoding="utf-8").splitlines() if q.strip()]
+    for query in queries:
+        out.write(f"\n{query}\n")
+        per_field = {}
+        for field, label in (("content_e5", "dense"), ("content_elser", "sparse")):
+            hits = search(index, query, field=field, k=k)["hits"]["hits"]
+            per_field[label] = [h["_id"] for h in hits]
+            for h in hits:
+                out.write(f"  {label:<6} {h['_score']:.3f}  {h['_source'].get('title', h['_id'])}\n")
+        results["queries"][query] = per_field
+    return results
 
 
 if __name__ == "__main__":
-    main()
+    run_demo(Path(sys.argv[1]) if len(sys.argv) > 1 else Path(__file__).resolve().parent.parent / "sample_data")
