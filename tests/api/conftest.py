@@ -12,6 +12,7 @@ from models.cache import BuiltModel
 from models.results import InferenceResults, InputType, TaskType
 from models.runtime import LocalModel
 from tests.models.tiny import make_tiny_model
+from tests.servers import serve
 
 
 @pytest.fixture(scope="session")
@@ -63,28 +64,12 @@ def imported_tiny(ingest_home: Path, tiny_dense: BuiltModel, tiny_sparse: BuiltM
 @pytest.fixture()
 def live_server(ingest_home: Path) -> Iterator[tuple[str, object]]:
     """A real uvicorn server on a free 127.0.0.1 port, serving a fresh API; yields (url, api)."""
-    import socket
-    import time
-
-    import uvicorn
-
     from ingest.server.app import create_app
     from models.api import InferenceAPI
 
     api = InferenceAPI()
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(create_app(api), host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.02)
     try:
-        yield f"http://127.0.0.1:{port}", api
+        with serve(create_app(api)) as url:
+            yield url, api
     finally:
-        server.should_exit = True
-        thread.join(10)
         api.close()

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,29 +9,15 @@ import pytest
 from elasticsearch import BadRequestError, Elasticsearch, NotFoundError
 
 from tests.processors.conftest import CountingAPI
+from tests.servers import serve
 
 
 @pytest.fixture()
 def es(tiny_api: CountingAPI) -> Iterator[Elasticsearch]:
-    import uvicorn
-
     from ingest.server.app import create_app
 
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(create_app(tiny_api), host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.02)
-    try:
-        yield Elasticsearch(f"http://127.0.0.1:{port}", request_timeout=60)
-    finally:
-        server.should_exit = True
-        thread.join(10)
+    with serve(create_app(tiny_api)) as url:
+        yield Elasticsearch(url, request_timeout=60)
 
 
 def test_ingest_api_with_official_client(es: Elasticsearch, ingest_home: Path) -> None:

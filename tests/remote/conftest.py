@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import pytest
@@ -12,6 +11,7 @@ from models.results import TaskType
 from models.services.base import EndpointConfig
 from models.services.remote import REMOTE_SERVICES
 from models.services.remote import transport as transport_mod
+from tests.servers import serve
 
 
 @pytest.fixture(autouse=True)
@@ -30,32 +30,6 @@ def endpoint(service: str, task_type: TaskType | str, service_settings: dict[str
     svc = REMOTE_SERVICES[service]()
     config = svc.parse_config(inference_id, TaskType(task_type), service_settings, task_settings or {}, None)
     return svc, config
-
-
-@contextmanager
-def serve(app: Any) -> Iterator[str]:
-    """Run an ASGI app with uvicorn on a free 127.0.0.1 port; yields its base URL."""
-    import socket
-    import threading
-    import time
-
-    import uvicorn
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.02)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(10)
 
 
 def stream_router_app(api: Any) -> Any:

@@ -15,7 +15,8 @@ from models.api import InferenceAPI
 from models.errors import ElasticsearchError, ResourceNotFoundException
 from tests.fakes.openai import FakeOpenAI
 from tests.fakes.server import FakeServer
-from tests.remote.conftest import serve, stream_router_app
+from tests.remote.conftest import stream_router_app
+from tests.servers import serve
 
 KEY = "sk-api-server-test-0123456789"
 BOM = "\ufeff"
