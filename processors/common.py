@@ -46,6 +46,22 @@ def plain_columns(*names: str | None) -> bool:
     return all(n is not None and n not in METADATA_KEYS for n in names)
 
 
+def read_string(doc: IngestDocument, field: str, ignore_missing: bool,
+                null_reason: str = "cannot process it.") -> str | None:
+    """The string at ``field``; None when it is missing or null and ``ignore_missing`` is set.
+
+    Raises Elasticsearch's messages for a null (without ``ignore_missing``) or non-string value.
+    """
+    value = doc.get(field, None) if ignore_missing else doc.get(field)
+    if value is None:
+        if ignore_missing:
+            return None
+        raise illegal_argument(f"field [{field}] is null, {null_reason}")
+    if not isinstance(value, str):
+        raise illegal_argument(f"field [{field}] of type [{java_type(value)}] cannot be cast to [java.lang.String]")
+    return value
+
+
 def string_field(doc: IngestDocument, field: str, ignore_missing: bool, target: str,
                  fn: Callable[[str], Any]) -> None:
     """Elasticsearch's AbstractStringProcessor: a string or a list of strings, transformed into ``target``."""

@@ -11,10 +11,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from processors.base import ExecEnv, Factory, Processor
-from processors.common import FieldName, plain_columns, put_column
+from processors.common import FieldName, plain_columns, put_column, read_string
 from processors.config import Options
 from processors.dates import DateProcessor
-from processors.document import IngestDocument, java_type
+from processors.document import IngestDocument
 from processors.errors import illegal_argument
 from processors.template import java_string
 
@@ -292,14 +292,9 @@ class CsvProcessor(Processor):
         return [c.strip(" \t") if self.trim and not q else c for c, q in cells]
 
     def execute(self, doc: IngestDocument, env: ExecEnv) -> None:
-        line = doc.get(self.field, None) if self.ignore_missing else doc.get(self.field)
+        line = read_string(doc, self.field, self.ignore_missing)
         if line is None:
-            if self.ignore_missing:
-                return
-            raise illegal_argument(f"field [{self.field}] is null, cannot process it.")
-        if not isinstance(line, str):
-            raise illegal_argument(f"field [{self.field}] of type [{java_type(line)}] cannot be cast to "
-                                   "[java.lang.String]")
+            return
         for target, cell in zip(self.targets, self._split(line), strict=False):
             if cell == "":
                 if self.empty_value is not None:
@@ -344,14 +339,9 @@ class KvProcessor(Processor):
         return p
 
     def execute(self, doc: IngestDocument, env: ExecEnv) -> None:
-        text = doc.get(self.field, None) if self.ignore_missing else doc.get(self.field)
+        text = read_string(doc, self.field, self.ignore_missing, "cannot extract key-value pairs.")
         if text is None:
-            if self.ignore_missing:
-                return
-            raise illegal_argument(f"field [{self.field}] is null, cannot extract key-value pairs.")
-        if not isinstance(text, str):
-            raise illegal_argument(f"field [{self.field}] of type [{java_type(text)}] cannot be cast to "
-                                   "[java.lang.String]")
+            return
         for pair in self.field_split.split(text):
             parts = self.value_split.split(pair, maxsplit=1)
             if len(parts) != 2:

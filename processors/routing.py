@@ -7,8 +7,9 @@ import urllib.parse
 from typing import Any
 
 from processors.base import ExecEnv, Factory, Processor
+from processors.common import read_string
 from processors.config import Options
-from processors.document import IngestDocument, java_type
+from processors.document import IngestDocument
 from processors.errors import illegal_argument
 from processors.template import Template
 
@@ -34,14 +35,9 @@ class UriPartsProcessor(Processor):
         return p
 
     def execute(self, doc: IngestDocument, env: ExecEnv) -> None:
-        value = doc.get(self.field, None) if self.ignore_missing else doc.get(self.field)
+        value = read_string(doc, self.field, self.ignore_missing)
         if value is None:
-            if self.ignore_missing:
-                return
-            raise illegal_argument(f"field [{self.field}] is null, cannot process it.")
-        if not isinstance(value, str):
-            raise illegal_argument(f"field [{self.field}] of type [{java_type(value)}] cannot be cast to "
-                                   "[java.lang.String]")
+            return
         parts = parse_uri(value)
         if self.keep_original:
             parts["original"] = value

@@ -6,8 +6,9 @@ import re
 from typing import Any
 
 from processors.base import ExecEnv, Factory, Processor
+from processors.common import read_string
 from processors.config import Options
-from processors.document import IngestDocument, java_type
+from processors.document import IngestDocument
 from processors.errors import illegal_argument
 from processors.grok_patterns import GROK_PATTERNS
 
@@ -98,14 +99,9 @@ class GrokProcessor(Processor):
         return p
 
     def execute(self, doc: IngestDocument, env: ExecEnv) -> None:
-        value = doc.get(self.field, None) if self.ignore_missing else doc.get(self.field)
+        value = read_string(doc, self.field, self.ignore_missing)
         if value is None:
-            if self.ignore_missing:
-                return
-            raise illegal_argument(f"field [{self.field}] is null, cannot process it.")
-        if not isinstance(value, str):
-            raise illegal_argument(f"field [{self.field}] of type [{java_type(value)}] cannot be cast to "
-                                   "[java.lang.String]")
+            return
         for index, (regex, groups) in enumerate(self.compiled):
             match = regex.search(value)
             if match is None:
@@ -156,14 +152,9 @@ class DissectProcessor(Processor):
         return p
 
     def execute(self, doc: IngestDocument, env: ExecEnv) -> None:
-        value = doc.get(self.field, None) if self.ignore_missing else doc.get(self.field)
+        value = read_string(doc, self.field, self.ignore_missing)
         if value is None:
-            if self.ignore_missing:
-                return
-            raise illegal_argument(f"field [{self.field}] is null, cannot process it.")
-        if not isinstance(value, str):
-            raise illegal_argument(f"field [{self.field}] of type [{java_type(value)}] cannot be cast to "
-                                   "[java.lang.String]")
+            return
         fail = illegal_argument(f"Unable to find match for dissect pattern: {self.pattern} against source: {value}")
         if not value.startswith(self.prefix):
             raise fail
