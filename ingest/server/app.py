@@ -19,7 +19,14 @@ from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from ingest.server.dialect import PRODUCT_HEADER, check_params, compat_version, error_response, es_response
+from ingest.server.dialect import (
+    PRODUCT_HEADER,
+    ContentTooLong,
+    check_params,
+    compat_version,
+    error_response,
+    es_response,
+)
 from ingest.server.routes import bulk, inference, ml, pipelines, stream
 from ingest.server.routes import security as security_routes
 from ingest.server.security import Authenticator
@@ -40,13 +47,6 @@ VERSION = {
     "minimum_wire_compatibility_version": "8.19.0",
     "minimum_index_compatibility_version": "8.0.0",
 }
-
-
-class ContentTooLong(ElasticsearchError):
-    """413: the body is larger than the server accepts."""
-
-    status = 413
-    error_type = "content_too_long_exception"
 
 
 def create_app(

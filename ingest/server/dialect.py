@@ -28,6 +28,13 @@ class MediaTypeError(ElasticsearchError):
     error_type = "media_type_header_exception"
 
 
+class ContentTooLong(ElasticsearchError):
+    """413: the body is larger than the server accepts."""
+
+    status = 413
+    error_type = "content_too_long_exception"
+
+
 def compat_version(request: Request) -> str | None:
     """The ``compatible-with`` version the client asked for (Accept or Content-Type), validated."""
     found = None
@@ -124,8 +131,11 @@ def time_param(request: Request, name: str, default_s: float) -> float:
 
 
 async def json_body(request: Request, *, required: bool = True) -> Any:
-    """The request body parsed as JSON, with Elasticsearch's errors for a missing or malformed body."""
+    """The request body parsed as JSON, with Elasticsearch's errors for a missing, oversized or malformed body."""
     raw = await request.body()
+    limit = getattr(request.app.state, "max_body_bytes", None)
+    if limit is not None and len(raw) > limit:  # chunked bodies carry no Content-Length for the middleware
+        raise ContentTooLong(f"Request content length exceeds the limit of [{limit}] bytes")
     if not raw.strip():
         if required:
             raise ParsingException("request body is required", error_type="parse_exception")

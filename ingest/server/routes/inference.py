@@ -13,7 +13,6 @@ from starlette.concurrency import run_in_threadpool
 from ingest.server.dialect import bool_param, check_params, es_response, json_body, time_param
 from models.api import InferenceAPI
 from models.endpoints.requests import InferBody, PutEndpointBody, UpdateEndpointBody, parse_body
-from models.errors import ElasticsearchError
 
 router = APIRouter(tags=["inference"])
 log = logging.getLogger(__name__)
@@ -29,14 +28,6 @@ def _api(request: Request) -> InferenceAPI:
 def _schema(model: type[BaseModel]) -> dict[str, Any]:
     return {"requestBody": {"required": True,
                             "content": {"application/json": {"schema": model.model_json_schema()}}}}
-
-
-async def _body(request: Request) -> Any:
-    limit = request.app.state.max_body_bytes
-    if len(await request.body()) > limit:  # chunked bodies carry no Content-Length for the middleware to check
-        raise ElasticsearchError(f"Request content length exceeds the limit of [{limit}] bytes", status=413,
-                                 error_type="content_too_long_exception")
-    return await json_body(request)
 
 
 # -- GET ---------------------------------------------------------------------------------------------
@@ -70,7 +61,7 @@ async def get_typed(request: Request, task_type: str, inference_id: str) -> Resp
 async def _update(request: Request, inference_id: str, task_type: str | None) -> Response:
     check_params(request, ("timeout",))
     time_param(request, "timeout", 30)
-    body = await _body(request)
+    body = await json_body(request)
     result = await run_in_threadpool(_api(request).update, inference_id, body, task_type=task_type)
     return es_response(request, result)
 
@@ -92,7 +83,7 @@ async def update_typed(request: Request, task_type: str, inference_id: str) -> R
 async def _put(request: Request, inference_id: str, task_type: str | None) -> Response:
     check_params(request, ("timeout",))
     timeout = time_param(request, "timeout", 120 if task_type in _LONG_TASKS else 30)
-    body = await _body(request)
+    body = await json_body(request)
     result = await run_in_threadpool(
         lambda: _api(request).put(inference_id, body, task_type=task_type, timeout_s=timeout)
     )
@@ -119,7 +110,7 @@ async def put_typed(request: Request, task_type: str, inference_id: str) -> Resp
 async def _infer(request: Request, inference_id: str, task_type: str | None) -> Response:
     check_params(request, ("timeout",))
     timeout = time_param(request, "timeout", 120 if task_type in _LONG_TASKS else 30)
-    body = parse_body(InferBody, await _body(request), action=True)
+    body = parse_body(InferBody, await json_body(request), action=True)
     api = _api(request)
     result = await run_in_threadpool(
         lambda: api.infer(
