@@ -20,7 +20,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from models.errors import ElasticsearchError
-from processors.base import ExecEnv, Processor
+from processors.base import ExecEnv, Processor, StoredSources
 from processors.document import IngestDocument
 from processors.engine import run_compound, run_on_failure
 
@@ -78,12 +78,13 @@ def _has_columnar(proc: Processor) -> bool:
     return condition is None or getattr(condition, "columnar_mask", None) is not None
 
 
-def run_arrow(pipeline: Pipeline, data: pa.RecordBatch | pa.Table, *, columnar: bool = True) -> PipelineResult:
+def run_arrow(pipeline: Pipeline, data: pa.RecordBatch | pa.Table, *, columnar: bool = True,
+              stored: StoredSources | None = None) -> PipelineResult:
     """Run ``pipeline`` over a batch (contract C4); ``columnar=False`` forces the per-document path."""
     table = pa.Table.from_batches([data]) if isinstance(data, pa.RecordBatch) else data
     n = table.num_rows
     procs = pipeline.processors
-    env = pipeline.env()
+    env = pipeline.env(stored)
     docs: list[IngestDocument] | None = None
     finished: dict[int, DocOutcome] = {}
     i = 0
@@ -224,7 +225,11 @@ def _column(values: list[Any], known: pa.DataType | None, hint: str | None, stri
 
 
 def _fits(values: list[Any], known: pa.DataType) -> bool:
-    """Whether the Python values are of the column's kind (pyarrow would otherwise coerce, e.g. 1 → "1")."""
+    """Whether the Python values are of the column's kind, all the way down.
+
+    pyarrow would otherwise coerce (1 → "1") or, for structs, silently drop keys the type does not name,
+    which would lose fields a processor just added (e.g. ``set`` on ``meta.added`` of a struct ``meta``).
+    """
     present = [v for v in values if v is not None]
     if pa.types.is_string(known) or pa.types.is_large_string(known):
         return all(isinstance(v, str) for v in present)
@@ -234,10 +239,23 @@ def _fits(values: list[Any], known: pa.DataType) -> bool:
         return all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in present)
     if pa.types.is_boolean(known):
         return all(isinstance(v, bool) for v in present)
-    if pa.types.is_struct(known) or pa.types.is_map(known):
-        return all(isinstance(v, dict) for v in present)
+    if pa.types.is_struct(known):
+        if not all(isinstance(v, dict) for v in present):
+            return False
+        names = {known.field(i).name for i in range(known.num_fields)}
+        if any(not set(v) <= names for v in present):
+            return False
+        return all(_fits([v.get(f.name) for v in present], f.type) for f in known)
+    if pa.types.is_map(known):
+        return all(isinstance(v, dict) for v in present) and _fits(
+            [x for v in present for x in v.values()], known.item_type)
     if pa.types.is_list(known) or pa.types.is_large_list(known) or pa.types.is_fixed_size_list(known):
-        return all(isinstance(v, (list, np.ndarray)) for v in present)
+        if not all(isinstance(v, (list, np.ndarray)) for v in present):
+            return False
+        if pa.types.is_fixed_size_list(known) and any(len(v) != known.list_size for v in present):
+            return False
+        return all(isinstance(v, np.ndarray) for v in present) or _fits(
+            [x for v in present if not isinstance(v, np.ndarray) for x in v], known.value_type)
     return True
 
 

@@ -77,6 +77,20 @@ def test_mixed_types_survive_as_json_text() -> None:
     assert result.table.column("v").to_pylist() == ["x", "[1, 2]"]
 
 
+def test_new_keys_inside_existing_struct_columns_are_kept() -> None:
+    """Adding a key to a struct column, at any depth, must not be dropped when the column is rebuilt."""
+    pipeline = parse_pipeline("p", {"processors": [
+        {"set": {"field": "meta.added", "value": "x"}},
+        {"set": {"field": "meta.inner.deep", "value": 2}},
+        {"append": {"field": "meta.tags", "value": "new"}}]})
+    table = pa.table({"meta": [{"a": 1, "inner": {"b": "y"}, "tags": ["t"]},
+                               {"a": 2, "inner": {"b": "z"}, "tags": []}]})
+    for columnar in (True, False):
+        rows = pipeline.run(table, columnar=columnar).table.to_pylist()
+        assert rows[0]["meta"] == {"a": 1, "added": "x", "inner": {"b": "y", "deep": 2}, "tags": ["t", "new"]}
+        assert rows[1]["meta"]["added"] == "x" and rows[1]["meta"]["inner"] == {"b": "z", "deep": 2}
+
+
 def test_nested_struct_and_map_columns() -> None:
     table = pa.table({"user": pa.array([{"name": "Ann", "age": None}, {"name": "Bob", "age": 3}]),
                       "w": pa.array([[("a", 1.0)], [("b", 2.0)]], type=pa.map_(pa.string(), pa.float32()))})
