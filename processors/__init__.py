@@ -3,7 +3,7 @@
 - ``pipeline`` (definitions, pydantic-validated) and ``registry`` (type names → processors, common options)
 - ``engine``: processor-major execution with Elasticsearch's failure semantics; ``arrow_exec``: ``Pipeline.run``
   on Arrow, choosing the columnar fast path per processor; ``simulate``: the ``_simulate`` response
-- processor families: ``fields``, ``strings``, ``parsing`` (+ ``dates``), ``textparse`` (grok, dissect),
+- processor families: ``fields``, ``strings``, ``parsing`` (+ ``dates``), ``textparse`` (dissect), ``grok`` (pattern library + processor),
   ``flow`` (drop, fail, pipeline, foreach, terminate, script), ``routing`` (uri_parts, reroute),
   ``inference`` (+ ``chunking``, ``opensearch``)
 - ``painless``: the documented Painless subset (lexer, parser, interpreter, columnar compilation)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from models.errors import ElasticsearchError
-from processors import fields, flow, parsing, routing, strings, textparse
+from processors import fields, flow, grok, parsing, routing, strings, textparse
 from processors.base import Common, Processor
 from processors.config import Options
 from processors.document import java_type
@@ -15,7 +15,7 @@ from processors.painless import compile_script
 # Elasticsearch's processor type names → implementations, family by family.
 PROCESSOR_TYPES: dict[str, type[Processor]] = {
     cls.type: cls
-    for module in (fields, strings, parsing, flow, textparse, routing)
+    for module in (fields, strings, parsing, flow, textparse, grok, routing)
     for cls in module.PROCESSORS
 }
 

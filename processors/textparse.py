@@ -1,4 +1,4 @@
-"""Pattern processors: grok (Elasticsearch's pattern library) and dissect."""
+"""The ``dissect`` processor (grok lives in processors.grok)."""
 
 from __future__ import annotations
 
@@ -10,114 +10,6 @@ from processors.common import read_string
 from processors.config import Options
 from processors.document import IngestDocument
 from processors.errors import illegal_argument
-from processors.grok_patterns import GROK_PATTERNS
-
-_REF = re.compile(r"%\{(\w+)(?::([\w@.\[\]-]+))?(?::(int|long|float|double|boolean|string))?\}")
-_INLINE = re.compile(r"\(\?<([A-Za-z_][\w@.\[\]-]*)>")
-
-
-def _field_name(name: str) -> str:
-    """ECS-style ``[a][b]`` names become ``a.b``."""
-    return ".".join(re.findall(r"\[([^\]]+)\]", name)) if name.startswith("[") else name
-
-
-class GrokCompiler:
-    """Expands grok references into one Python regex with numbered groups mapped to fields and types."""
-    definitions: Any
-
-    def __init__(self, definitions: dict[str, str]) -> None:
-        self.definitions = definitions
-        self.groups: list[tuple[str, str | None]] = []
-
-    def compile(self, pattern: str) -> re.Pattern[str]:
-        """The compiled regex for one grok expression."""
-        return re.compile(self._expand(pattern, []))
-
-    def _expand(self, pattern: str, stack: list[str]) -> str:
-        def ref(match: re.Match[str]) -> str:
-            name, field, kind = match.group(1), match.group(2), match.group(3)
-            if name not in self.definitions:
-                raise ValueError(f"Unable to find pattern [{name}] in Grok's pattern dictionary")
-            if name in stack:
-                chain = "->".join([*stack[stack.index(name):], name])
-                raise ValueError(f"circular reference in pattern [{name}][{chain}]")
-            body = self._expand(self.definitions[name], [*stack, name])
-            if field is None:
-                return f"(?:{body})"
-            self.groups.append((_field_name(field), kind))
-            return f"(?P<g{len(self.groups) - 1}>{body})"
-
-        def inline(match: re.Match[str]) -> str:
-            self.groups.append((_field_name(match.group(1)), None))
-            return f"(?P<g{len(self.groups) - 1}>"
-
-        return _REF.sub(ref, _INLINE.sub(inline, pattern))
-
-
-def _convert(value: str, kind: str | None) -> Any:
-    try:
-        if kind in ("int", "long"):
-            return int(value)
-        if kind in ("float", "double"):
-            return float(value)
-    except ValueError:
-        return value
-    if kind == "boolean":
-        return value.lower() == "true"
-    return value
-
-
-class GrokProcessor(Processor):
-    """``grok``: the first matching pattern's named captures become fields."""
-
-    type = "grok"
-    field: Any
-    trace_match: Any
-    ignore_missing: Any
-    compiled: Any
-
-    @classmethod
-    def create(cls, opts: Options, factory: Factory) -> Processor:
-        p = cls()
-        p.field = opts.string("field", required=True)
-        patterns = opts.string_list("patterns", required=True, allow_string=False) or []
-        if not patterns:
-            raise opts.error("patterns", "List of patterns must not be empty")
-        custom = opts.mapping("pattern_definitions") or {}
-        p.trace_match = opts.boolean("trace_match", False)
-        p.ignore_missing = opts.boolean("ignore_missing", False)
-        ecs = opts.string("ecs_compatibility", "disabled")
-        if ecs not in ("disabled", "v1"):
-            raise opts.error("ecs_compatibility", f"unsupported ecs_compatibility value [{ecs}]")
-        p.compiled = []
-        for pattern in patterns:
-            compiler = GrokCompiler({**GROK_PATTERNS, **custom})
-            try:
-                p.compiled.append((compiler.compile(pattern), compiler.groups))
-            except (ValueError, re.error) as exc:
-                raise opts.error("patterns", f"Invalid regex pattern found in: {patterns}. {exc}") from None
-        return p
-
-    def execute(self, doc: IngestDocument, env: ExecEnv) -> None:
-        value = read_string(doc, self.field, self.ignore_missing)
-        if value is None:
-            return
-        for index, (regex, groups) in enumerate(self.compiled):
-            match = regex.search(value)
-            if match is None:
-                continue
-            seen: set[str] = set()
-            for number, (field, kind) in enumerate(groups):
-                captured = match.group(f"g{number}")
-                if captured is None or field in seen:
-                    continue
-                seen.add(field)
-                doc.set(field, _convert(captured, kind))
-            if self.trace_match:
-                doc.ingest["_grok_match_index"] = str(index)
-            return
-        raise illegal_argument(f"Provided Grok expressions do not match field value: [{value}]")
-
 
 _DISSECT_KEY = re.compile(r"%\{([^}]*)\}")
 
@@ -214,4 +106,4 @@ def _dissect_key(raw: str) -> tuple[str, str, int, bool]:
     return raw, mod, order, pad
 
 
-PROCESSORS: list[type[Processor]] = [GrokProcessor, DissectProcessor]
+PROCESSORS: list[type[Processor]] = [DissectProcessor]

@@ -17,6 +17,7 @@ import time
 import zipfile
 from pathlib import Path
 
+from tests.clusters import grok_module
 from tests.clusters.common import (
     NodeProcess,
     cache_root,
@@ -111,6 +112,7 @@ def start(version: str = DEFAULT_VERSION, java_home: str | None = None) -> tuple
     scratch.chmod(0o755)
     (scratch / "owner.pid").write_text(str(os.getpid()))
     es_home = _unzip(zip_path, scratch)
+    grok_module.install(version, es_home, jdk)  # the distribution has no ingest-common, so no grok processor
     conf = scratch / "config"
     shutil.copytree(es_home / "config", conf)
     http_port, transport_port = free_port(), free_port()

@@ -11,7 +11,7 @@ from starlette.concurrency import run_in_threadpool
 from ingest.server.dialect import bool_param, check_params, es_response, json_body
 from models.errors import IllegalArgumentException
 from processors import PipelineService
-from processors.grok_patterns import GROK_PATTERNS
+from processors.grok.library import builtin_patterns
 
 router = APIRouter(tags=["ingest"])
 
@@ -99,5 +99,9 @@ async def delete_pipeline(request: Request, pipeline_id: str) -> Response:
 async def grok_patterns(request: Request) -> Response:
     """The built-in grok patterns."""
     check_params(request, ("s", "ecs_compatibility"))
-    patterns = dict(sorted(GROK_PATTERNS.items())) if bool_param(request, "s") else dict(GROK_PATTERNS)
+    try:
+        bank = builtin_patterns(request.query_params.get("ecs_compatibility", "disabled"))
+    except ValueError as exc:
+        raise IllegalArgumentException(str(exc)) from None
+    patterns = dict(sorted(bank.items())) if bool_param(request, "s") else dict(bank)
     return es_response(request, {"patterns": patterns})
