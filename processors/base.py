@@ -36,6 +36,14 @@ class Failure:
     pipeline: str | None
 
 
+class StoredSources(Protocol):
+    """Read access to documents already indexed where the pipeline's output goes (OpenSearch's ``skip_existing``
+    compares with them). Implemented by the sinks in ``ingest/``; this layer only sees the protocol."""
+
+    def fetch(self, index: str, ids: list[str]) -> dict[str, dict[str, Any]]:
+        """The stored ``_source`` of each id found in ``index`` (absent ids, or a missing index, are left out)."""
+
+
 @dataclass
 class ExecEnv:
     """What processors may need at run time beyond the document."""
@@ -43,6 +51,8 @@ class ExecEnv:
     resolve_pipeline: Callable[[str], Pipeline | None]
     inference: Any = None  # models.api.InferenceAPI (duck-typed to keep this layer importable without it)
     pipeline_id: str | None = None
+    # Where to read already-indexed documents; None (e.g. ``_simulate``) reads as "nothing is stored".
+    stored: StoredSources | None = None
 
 
 @dataclass

@@ -39,6 +39,7 @@ class _ModelProcessor(Processor):
 
     model_id: str
     uses_chunking = False
+    skip_existing = False  # OpenSearch's option (processors.opensearch): reuse the stored outputs
 
     def endpoint_refs(self) -> list[str]:
         return [self.model_id, *super().endpoint_refs()]
@@ -81,6 +82,8 @@ class _ModelProcessor(Processor):
                 item.doc = i
                 item.spans = chunk_by_settings(item.text, settings) if settings else [(0, len(item.text))]
             per_doc[i] = items
+        if self.skip_existing:
+            self.reuse_stored(docs, per_doc, out, env)
         texts = [it.text[s:e] for items in per_doc.values() for it in items for s, e in it.spans]
         if not texts:
             return out
@@ -99,6 +102,11 @@ class _ModelProcessor(Processor):
             except Exception as exc:
                 out[i] = as_es_error(exc)
         return out
+
+    def reuse_stored(self, docs: list[IngestDocument], per_doc: dict[int, list[_Input]],
+                     out: list[ElasticsearchError | Failure | None], env: ExecEnv) -> None:
+        """With ``skip_existing``: copy the stored outputs of unchanged inputs and drop those inputs from
+        ``per_doc`` (documents whose lookup fails leave ``per_doc`` with their error in ``out``)."""
 
     def _one_by_one(self, docs: list[IngestDocument], per_doc: dict[int, list[_Input]],
                     out: list[ElasticsearchError | Failure | None], env: ExecEnv) -> list[ElasticsearchError | Failure | None]:
@@ -122,7 +130,7 @@ class _ModelProcessor(Processor):
         Only when every input is present and needs a single chunk; otherwise the per-document path decides.
         """
         pairs = self.columnar_pairs()
-        if env is None or env.inference is None or pairs is None:
+        if env is None or env.inference is None or pairs is None or self.skip_existing:
             return None
         settings = self._chunking(env) if self.uses_chunking else None
         texts: list[str] = []

@@ -1,16 +1,21 @@
 """OpenSearch's neural-search processors: ``text_embedding``, ``sparse_encoding`` (batched like ``inference``)
-and ``text_chunking``."""
+and ``text_chunking``.
+
+``skip_existing`` reads the documents already indexed through ``ExecEnv.stored`` (one lookup per batch and
+index, implemented by the sinks in ``ingest/``); without a lookup, as in ``_simulate``, nothing is stored.
+"""
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 from models.errors import ElasticsearchError
-from processors.base import ExecEnv, Factory, Processor
+from processors.base import Common, ExecEnv, Factory, Failure, Processor
 from processors.chunking import opensearch_chunks
 from processors.config import Options
 from processors.document import IngestDocument
-from processors.errors import illegal_argument
+from processors.errors import as_es_error, illegal_argument
 from processors.inference import _Input, _ModelProcessor
 
 
@@ -25,6 +30,17 @@ def _field_map_pairs(field_map: dict[str, Any], prefix: str = "") -> list[tuple[
         else:
             raise illegal_argument(f"[field_map] value for [{key}] must be a string or a map")
     return pairs
+
+
+def _kind_of(output: Any) -> str | None:
+    """The kind ("dense" / "sparse") of a stored output: a vector, a weight map, or a list of either."""
+    if isinstance(output, list) and output and isinstance(output[0], dict):
+        return "dense" if "knn" in output[0] else "sparse"
+    if isinstance(output, dict):
+        return "sparse"
+    if isinstance(output, list) and output and isinstance(output[0], int | float):
+        return "dense"
+    return None
 
 
 class _OpenSearchModelProcessor(_ModelProcessor):
@@ -42,20 +58,26 @@ class _OpenSearchModelProcessor(_ModelProcessor):
         p.batch_size = opts.integer("batch_size", 1)
         if p.batch_size < 1:
             raise opts.error("batch_size", "batch_size must be a positive integer")
-        if opts.boolean("skip_existing", False):
-            raise opts.error("skip_existing", "[skip_existing] is not supported here: the ingest job's "
-                                              "skip-unchanged cache skips unchanged documents instead")
+        p.skip_existing = opts.boolean("skip_existing", False)
         p.configure(opts)
         return p
     model_id: Any
     batch_size: Any
     pairs: Any
 
+    def __init__(self, common: Common | None = None) -> None:
+        super().__init__(common)
+        # Outputs written as lists ([{"knn": [...]}, ...] for list inputs): not vector columns for Arrow.
+        self.list_outputs: set[str] = set()
+
     def configure(self, opts: Options) -> None:
         """Processor-specific options."""
 
     def output_fields(self) -> list[str]:
         return [o for _, o in self.pairs]
+
+    def output_hints(self) -> dict[str, str]:
+        return {k: v for k, v in super().output_hints().items() if k not in self.list_outputs}
 
     def inputs(self, doc: IngestDocument) -> list[_Input]:
         items = []
@@ -72,12 +94,58 @@ class _OpenSearchModelProcessor(_ModelProcessor):
                                     k if isinstance(value, list) else None))
         return items
 
+    def reuse_stored(self, docs: list[IngestDocument], per_doc: dict[int, list[_Input]],
+                     out: list[ElasticsearchError | Failure | None], env: ExecEnv) -> None:
+        """``skip_existing`` as neural-search does it: one lookup of the batch's ``_index`` / ``_id`` (per
+        index); for each field_map entry whose input equals the stored one (a list as a whole) and whose stored
+        output exists, the stored output is copied and the input not sent to the model. Documents without
+        ``_index`` or ``_id``, or not stored, are embedded as usual; no lookup (``env.stored`` None) means
+        nothing is stored. A failed lookup fails the documents that needed it (neural-search's mget failure)."""
+        if env.stored is None:
+            return
+        wanted: dict[str, list[int]] = {}
+        for i, items in per_doc.items():
+            index, doc_id = docs[i].ctx.get("_index"), docs[i].ctx.get("_id")
+            if items and index is not None and doc_id is not None:
+                wanted.setdefault(str(index), []).append(i)
+        for index, members in wanted.items():
+            ids = list(dict.fromkeys(str(docs[i].ctx["_id"]) for i in members))
+            try:
+                found = env.stored.fetch(index, ids)
+            except Exception as exc:
+                error = as_es_error(exc)
+                for i in members:
+                    out[i] = error
+                    del per_doc[i]
+                continue
+            for i in members:
+                stored = found.get(str(docs[i].ctx["_id"]))
+                if stored:
+                    per_doc[i] = self._copy_unchanged(docs[i], per_doc[i], IngestDocument(ctx=stored))
+
+    def _copy_unchanged(self, doc: IngestDocument, items: list[_Input], stored: IngestDocument) -> list[_Input]:
+        """The inputs still to embed once the stored outputs of unchanged inputs are copied into ``doc``."""
+        reused: set[tuple[str, str]] = set()
+        for input_field, output_field in self.pairs:
+            old_output = stored.get(output_field, None)
+            new_input = doc.get(input_field, None)
+            if old_output is not None and new_input is not None and stored.get(input_field, None) == new_input:
+                doc.set(output_field, copy.deepcopy(old_output))
+                if isinstance(old_output, list) and old_output and isinstance(old_output[0], dict):
+                    self.list_outputs.add(output_field)
+                kind = _kind_of(old_output)
+                if kind is not None and getattr(self, "_kind", None) is None:
+                    self._kind = kind  # output column types, when no call has told them yet
+                reused.add((input_field, output_field))
+        return [item for item in items if (item.input_field, item.output_field) not in reused]
+
     def write(self, doc: IngestDocument, inputs: list[_Input], results: list[list[Any]]) -> None:
         lists: dict[str, list[Any]] = {}
         for item, chunk_results in zip(inputs, results, strict=True):
             if item.item is None:
                 doc.set(item.output_field, chunk_results[0])
             else:
+                self.list_outputs.add(item.output_field)
                 lists.setdefault(item.output_field, []).append(
                     {"knn": chunk_results[0]} if self._kind == "dense" else chunk_results[0])
         for field, values in lists.items():

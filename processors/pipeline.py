@@ -7,7 +7,8 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from processors.base import ExecEnv, Failure, Processor
+from models.errors import ElasticsearchError
+from processors.base import ExecEnv, Failure, Processor, StoredSources
 from processors.document import IngestDocument, java_type
 from processors.engine import run_compound
 from processors.errors import ParseException
@@ -78,14 +79,15 @@ class Pipeline:
         """The pipeline's description."""
         return self.definition.description
 
-    def env(self) -> ExecEnv:
-        """The execution environment for this pipeline."""
-        return ExecEnv(self.resolve_pipeline, self.inference, self.id)
+    def env(self, stored: StoredSources | None = None) -> ExecEnv:
+        """The execution environment for this pipeline (``stored``: the documents already indexed)."""
+        return ExecEnv(self.resolve_pipeline, self.inference, self.id, stored)
 
     def execute_docs(self, docs: list[IngestDocument], env: ExecEnv | None = None) -> list[Failure | None]:
         """Run on documents in place; one failure (or None) per document. Dropped docs have ``dropped`` set."""
         inner = ExecEnv(env.resolve_pipeline if env else self.resolve_pipeline,
-                        env.inference if env and env.inference is not None else self.inference, self.id)
+                        env.inference if env and env.inference is not None else self.inference, self.id,
+                        env.stored if env else None)
         previous = []
         for doc in docs:
             doc.pipeline_stack.append(self.id)
@@ -102,14 +104,38 @@ class Pipeline:
                 else:
                     doc.ingest["pipeline"] = before
 
-    def run(self, data: pa.RecordBatch | pa.Table, *, columnar: bool = True) -> PipelineResult:
+    def run(self, data: pa.RecordBatch | pa.Table, *, columnar: bool = True,
+            stored: StoredSources | None = None) -> PipelineResult:
         """Run on a batch of documents (contract C4); see processors.arrow_exec.
 
-        ``columnar=False`` runs every processor per document (for comparisons and benchmarks).
+        ``columnar=False`` runs every processor per document (for comparisons and benchmarks). ``stored`` reads
+        the documents already indexed under the rows' ``_index`` / ``_id`` (for ``skip_existing``).
         """
         from processors.arrow_exec import run_arrow
 
-        return run_arrow(self, data, columnar=columnar)
+        return run_arrow(self, data, columnar=columnar, stored=stored)
+
+    def reads_stored_documents(self) -> bool:
+        """Whether some processor (here or in a pipeline it calls) compares with the stored documents, so the
+        caller must give the rows their ``_index`` / ``_id`` and a ``stored`` lookup."""
+        seen: set[str] = set()
+        stack: list[Pipeline] = [self]
+        while stack:
+            pipeline = stack.pop()
+            for proc in pipeline.all_processors():
+                if getattr(proc, "skip_existing", False):
+                    return True
+            for ref in pipeline.pipeline_refs():
+                if ref in seen:
+                    continue
+                seen.add(ref)
+                try:
+                    called = pipeline.resolve_pipeline(ref)
+                except ElasticsearchError:
+                    called = None  # the ``pipeline`` processor reports it when it runs
+                if called is not None:
+                    stack.append(called)
+        return False
 
     def all_processors(self) -> list[Processor]:
         """Every processor, nested ones included."""

@@ -158,7 +158,7 @@ def run_bulk(raw: bytes, *, sink: Sink, pipelines: Any, default_index: str | Non
                 if name is not None:
                     groups.setdefault(name, []).append(n)
         for name, members in groups.items():
-            _run_pipeline(name, members, lines, pipelines, results, sources, targets, ids)
+            _run_pipeline(name, members, lines, pipelines, results, sources, targets, ids, sink)
         writable = [n for n in range(len(lines)) if results[n] is None and sources[n] is not _DROPPED]
         for n in range(len(lines)):
             if sources[n] is _DROPPED:
@@ -182,7 +182,7 @@ _DROPPED: Any = {"__dropped__": True}
 
 def _run_pipeline(name: str, members: list[int], lines: list[BulkLine], pipelines: Any,
                   results: list[ItemResult | None], sources: list[Any], targets: list[str | None],
-                  ids: list[str | None]) -> None:
+                  ids: list[str | None], sink: Sink) -> None:
     try:
         if pipelines is None:
             raise IllegalArgumentException(f"pipeline with id [{name}] does not exist")
@@ -196,15 +196,18 @@ def _run_pipeline(name: str, members: list[int], lines: list[BulkLine], pipeline
         for n in members:
             results[n] = _error_result(exc)
         return
-    docs = [lines[n].body or {} for n in members]
-    batches = batches_of(docs)
+    # Pipelines comparing with the stored documents (skip_existing) see the action's _index / _id in ctx.
+    stored = sink if pipeline.reads_stored_documents() else None
+    docs = {n: _with_keys(lines[n].body or {}, targets[n], ids[n]) if stored else lines[n].body or {}
+            for n in members}
+    batches = batches_of(list(docs.values()))
     if len(batches) == 1 and batches[0].num_rows == len(members):
         chunks = [(members, batches[0])]
     else:  # documents whose types clash run one by one
-        chunks = [([n], b[0]) for n, b in ((n, batches_of([lines[n].body or {}])) for n in members) if b]
+        chunks = [([n], b[0]) for n, b in ((n, batches_of([docs[n]])) for n in members) if b]
     for rows, batch in chunks:
         try:
-            result = pipeline.run(batch)
+            result = pipeline.run(batch) if stored is None else pipeline.run(batch, stored=stored)
         except ElasticsearchError as exc:
             for n in rows:
                 results[n] = _error_result(exc)
@@ -225,6 +228,11 @@ def _run_pipeline(name: str, members: list[int], lines: list[BulkLine], pipeline
                 targets[n] = str(meta["_index"])
             if meta["_id"] is not None:
                 ids[n] = str(meta["_id"])
+
+
+def _with_keys(body: dict[str, Any], index: str | None, doc_id: str | None) -> dict[str, Any]:
+    keys = {k: v for k, v in (("_index", index), ("_id", doc_id)) if v is not None}
+    return {**body, **keys}
 
 
 def _ensure_indices(sink: Sink, meta: IndexMeta, docs: list[tuple[str | None, Any]]) -> None:

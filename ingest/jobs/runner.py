@@ -156,7 +156,7 @@ class Job:
             seq, sb = got
             prepared = prepare_batch(
                 seq, sb.batch, sb.errors, config=self.config, job_id=self.job_id, pipeline=self.pipeline,
-                tracker=self.tracker, deadletters=self.deadletters, counters=self.counters,
+                tracker=self.tracker, deadletters=self.deadletters, counters=self.counters, stored=self.sink,
             )
             if prepared is not None:
                 self._put(self._q_items, prepared)

@@ -6,7 +6,7 @@ import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 
@@ -18,6 +18,9 @@ from ingest.jobs.faults import fault
 from ingest.sinks.base import BulkAction, ItemResult
 from ingest.sources.base import SourceError
 from models.errors import ElasticsearchError
+
+if TYPE_CHECKING:
+    from processors.base import StoredSources
 
 RETRY_ITEM_STATUSES = frozenset({429, 503})
 
@@ -111,8 +114,13 @@ def prepare_batch(
     deadletters: DeadLetterStore,
     counters: Counters,
     sleep: Callable[[float], None] = time.sleep,
+    stored: StoredSources | None = None,
 ) -> Prepared | None:
-    """Run the pipeline on one source batch; dead-letter its failures; return what is to be written."""
+    """Run the pipeline on one source batch; dead-letter its failures; return what is to be written.
+
+    ``stored`` (the sink) is handed to pipelines that compare with the stored documents (``skip_existing``);
+    their rows then carry ``_index`` / ``_id``, as Elasticsearch's ``ctx`` does.
+    """
     letters = [
         _letter(config, job_id, "read", e.text, None, {"type": "parsing_exception", "reason": f"{e.location}: {e.reason}"}, 400)
         for e in read_errors
@@ -130,7 +138,10 @@ def prepare_batch(
         out_table: pa.Table | pa.RecordBatch = batch
         source_rows = list(range(batch.num_rows))
     else:
-        result = _run_pipeline(pipeline, batch, config, sleep)
+        if stored is not None and pipeline.reads_stored_documents():
+            result = _run_pipeline(pipeline, _with_keys(batch, config.index, ids), config, sleep, stored)
+        else:
+            result = _run_pipeline(pipeline, batch, config, sleep)
         if isinstance(result, BaseException):
             letters += [_letter(config, job_id, "pipeline", o, ids[i], result) for i, o in enumerate(to_rows(batch))]
             deadletters.add(letters)
@@ -199,12 +210,24 @@ def _input_ids(batch: pa.RecordBatch, id_field: str | None) -> list[str | None]:
     return field_ids(to_rows(batch), id_field)
 
 
-def _run_pipeline(pipeline: Any, batch: pa.RecordBatch, config: JobConfig, sleep: Callable[[float], None]) -> Any:
+def _with_keys(batch: pa.RecordBatch, index: str, ids: list[str | None]) -> pa.RecordBatch:
+    """The batch with ``_id`` (the ids the documents will get) and ``_index`` (unless the source gives it)."""
+    columns, names = list(batch.columns), list(batch.schema.names)
+    if "_index" not in names:
+        columns.append(pa.array([index] * batch.num_rows, pa.string()))
+        names.append("_index")
+    columns.append(pa.array(ids, pa.string()))
+    names.append("_id")
+    return pa.RecordBatch.from_arrays(columns, names=names)
+
+
+def _run_pipeline(pipeline: Any, batch: pa.RecordBatch, config: JobConfig, sleep: Callable[[float], None],
+                  stored: StoredSources | None = None) -> Any:
     """The pipeline's result, retrying whole-batch overload errors; another error is returned, not raised."""
     attempt = 0
     while True:
         try:
-            return pipeline.run(batch)
+            return pipeline.run(batch) if stored is None else pipeline.run(batch, stored=stored)
         except ElasticsearchError as exc:
             attempt += 1
             if exc.status not in (408, 429, 503) or attempt > config.max_retries:

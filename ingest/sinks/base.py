@@ -91,6 +91,11 @@ class Sink(ABC):
     def end_load(self, index: str) -> None:  # noqa: B027 - optional hook
         """Undo ``begin_load`` (restoring the previous settings) and refresh. Call it also when a job fails."""
 
+    def fetch(self, index: str, ids: list[str]) -> dict[str, dict[str, Any]]:
+        """The stored ``_source`` of each id found in ``index`` (``processors.base.StoredSources``, read by
+        OpenSearch's ``skip_existing``); sinks that cannot read back, like files, have nothing stored."""
+        return {}
+
     @abstractmethod
     def refresh(self, index: str) -> None:
         """Make everything written so far visible to reads."""

@@ -1,5 +1,6 @@
 """What the Elasticsearch and OpenSearch sinks share: bulk bodies and responses, index creation from field
-hints, and the load mode (refresh off, no replicas) with its settings restored afterwards.
+hints, chunked inference results sent as nested ``<out>_chunks`` fields (``ingest.sinks.chunks``), and the load
+mode (refresh off, no replicas) with its settings restored afterwards.
 
 The settings an index had before a load are saved in the index's own mapping ``_meta`` (key
 ``ingest_load``) before they are changed, so a job killed mid-load and resumed later still restores the
@@ -13,6 +14,7 @@ from abc import abstractmethod
 from typing import Any
 
 from ingest.sinks.base import BulkAction, FieldHint, ItemResult, Sink
+from ingest.sinks.chunks import ChunkField, map_chunk_fields, nest_action
 from ingest.sinks.embedded.documents import dumps
 from ingest.sinks.items import error_item
 from models.errors import ElasticsearchError, IllegalArgumentException
@@ -124,11 +126,27 @@ class ClusterSink(Sink):
     # -- bulk -----------------------------------------------------------------------------------------------
 
     def write(self, actions: list[BulkAction]) -> list[ItemResult]:
-        """One ``_bulk`` request; the server's per-item statuses and errors, in order."""
+        """One ``_bulk`` request; the server's per-item statuses and errors, in order.
+
+        Chunked inference results go as nested ``<out>_chunks`` fields (see ``ingest.sinks.chunks``), mapped
+        before the request when the index does not map them yet.
+        """
         results: list[ItemResult | None] = [None] * len(actions)
+        nested: list[tuple[int, BulkAction, list[ChunkField]]] = []
+        for pos, action in enumerate(actions):
+            try:
+                nested.append((pos, *nest_action(action, self.clean_weights)))
+            except (TypeError, ValueError) as exc:
+                results[pos] = error_item(400, "document_parsing_exception",
+                                          f"failed to parse document with id '{action.id}': {exc}", action.index, action.id)
+        problems = self._ensure_chunk_fields([(a.index, f) for _, a, fields in nested for f in fields])
         lines: list[str] = []
         sent: list[int] = []
-        for pos, action in enumerate(actions):
+        for pos, action, fields in nested:
+            problem = next((problems[(action.index, f.path)] for f in fields if (action.index, f.path) in problems), None)
+            if problem is not None:
+                results[pos] = error_item(400, "document_parsing_exception", problem, action.index, action.id)
+                continue
             try:
                 lines.extend(self._lines(action))
                 sent.append(pos)
@@ -143,6 +161,36 @@ class ClusterSink(Sink):
             for pos, item in zip(sent, items, strict=True):
                 results[pos] = self._item(next(iter(item.values())))
         return [r for r in results if r is not None]
+
+    def clean_weights(self, weights: dict[str, float]) -> dict[str, float]:
+        """Sparse weights as this engine accepts them inside chunk fields (all of them, by default)."""
+        return weights
+
+    def _ensure_chunk_fields(self, found: list[tuple[str, ChunkField]]) -> dict[tuple[str, str], str]:
+        """Map the chunk fields this sink has not seen mapped yet; (index, path) → why it cannot be stored."""
+        # Per sink instance (each job sender has its own): one mapping lookup per index, then nothing.
+        known: dict[str, set[str]] = self.__dict__.setdefault("_chunk_paths", {})  # subclasses own __init__
+        todo: dict[str, dict[str, ChunkField]] = {}
+        for index, field in found:
+            if field.path not in known.get(index, ()):
+                todo.setdefault(index, {})[field.path] = field
+        problems: dict[tuple[str, str], str] = {}
+        for index, fields in todo.items():
+            status, body = self._call("GET", f"/{index}/_mapping", ignore=(404,))
+            if status == 404:  # auto-creation would map the chunks dynamically, as plain objects
+                self.ensure_index(index, {})
+                body = {}
+            properties = (_first(body).get("mappings") or {}).get("properties") or {}
+            add, bad = map_chunk_fields(self, index, list(fields.values()), properties)
+            if add:
+                status, body = self._call("PUT", f"/{index}/_mapping", body={"properties": nested_properties(add)},
+                                          ignore=(400,))
+                if status == 400:
+                    reason = error_from_body(status, body, f"mapping the chunk fields of [{index}]").reason
+                    bad.update({path: reason for path in add})
+            known.setdefault(index, set()).update(p for p in fields if p not in bad)
+            problems.update({(index, path): reason for path, reason in bad.items()})
+        return problems
 
     def _lines(self, action: BulkAction) -> list[str]:
         meta: dict[str, Any] = {"_index": action.index}
@@ -166,6 +214,23 @@ class ClusterSink(Sink):
             error = {"type": "exception", "reason": str(error)}
         return ItemResult(int(raw.get("status", 500)), error, id=raw.get("_id"), result=raw.get("result"),
                           version=raw.get("_version"))
+
+    # -- reads ----------------------------------------------------------------------------------------------
+
+    def fetch(self, index: str, ids: list[str]) -> dict[str, dict[str, Any]]:
+        """One ``_mget`` (realtime, so documents not refreshed yet are seen); a missing index has none.
+        Safe beside concurrent ``write`` calls: the clients' connection pools are thread-safe."""
+        if not ids:
+            return {}
+        status, body = self._call("POST", f"/{index}/_mget", body={"ids": list(dict.fromkeys(ids))}, ignore=(404,))
+        errors = [doc.get("error") for doc in body.get("docs") or []] if status == 200 else [body.get("error")]
+        for error in errors:
+            if isinstance(error, dict) and error.get("type") != "index_not_found_exception":
+                raise error_from_body(status if status != 200 else 500, {"error": error}, f"_mget on [{index}]")
+        if status != 200:
+            return {}
+        return {str(doc["_id"]): doc["_source"] for doc in body.get("docs") or []
+                if doc.get("found") and isinstance(doc.get("_source"), dict)}
 
     # -- load mode --------------------------------------------------------------------------------------------
 

@@ -240,6 +240,13 @@ class EmbeddedStore(Sink):
                 raise index_not_found(index)
             return self._docs(index, {doc_id}).get(doc_id)
 
+    def fetch(self, index: str, ids: list[str]) -> dict[str, dict[str, Any]]:
+        """The ``_source`` of the ids found (vectors included), in one query; a missing index has none."""
+        with self._lock:
+            if index not in self._layouts or not ids:
+                return {}
+            return self._docs(index, set(ids))
+
     def search(self, index: str, field: str, vector_or_weights: list[float] | dict[str, float], k: int
                ) -> list[dict[str, Any]]:
         """Top ``k`` hits ``{"_id", "_score", "_source"}``: k-NN (Elasticsearch's similarity scores) on a

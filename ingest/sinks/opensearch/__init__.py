@@ -4,7 +4,8 @@ Dense vectors map to ``knn_vector`` with HNSW on the Lucene engine (FAISS/nmslib
 plain node may lack) and the index gets ``index.knn: true``; sparse vectors map to ``rank_features``.
 ``rank_features`` only takes strictly positive weights, so non-positive ones are dropped from documents
 (counted in ``stats``); tokens containing ``.`` are indexed but OpenSearch cannot query them by name (its
-``rank_feature`` query splits the field name at the last dot), so they are counted and logged once.
+``rank_feature`` query splits the field name at the last dot), so they are counted and logged once. The
+same clean-up applies to the sparse embeddings of ``<out>_chunks`` fields (see ``ingest.sinks.chunks``).
 """
 
 from __future__ import annotations
@@ -84,6 +85,17 @@ class OpenSearchSink(ClusterSink):
         super().ensure_index(index, hints)
         self._sparse[index] = sorted({*self._sparse.get(index, []), *(p for p, h in hints.items() if h.kind == "sparse")})
 
+    def clean_weights(self, weights: dict[str, float]) -> dict[str, float]:
+        """Only strictly positive weights (what ``rank_features`` takes); drops and dotted tokens are counted."""
+        kept = {t: w for t, w in weights.items() if isinstance(w, int | float) and not isinstance(w, bool) and w > 0}
+        dotted = sum(1 for t in kept if "." in t)
+        if dotted and not self.stats["dotted_tokens"]:
+            log.warning("rank_features fields get tokens containing '.': they are indexed but OpenSearch cannot "
+                        "query them by name")
+        self.stats["dotted_tokens"] += dotted
+        self.stats["dropped_weights"] += len(weights) - len(kept)
+        return kept
+
     def prepare_source(self, source: dict[str, Any], index: str) -> dict[str, Any]:
         """Drop non-positive weights from ``rank_features`` fields; count dotted tokens."""
         paths = self._sparse.get(index)
@@ -94,15 +106,8 @@ class OpenSearchSink(ClusterSink):
             found, value = get_path(source, path)
             if not found or not isinstance(value, dict):
                 continue
-            kept = {t: w for t, w in value.items() if isinstance(w, int | float) and not isinstance(w, bool) and w > 0}
-            dropped = len(value) - len(kept)
-            dotted = sum(1 for t in kept if "." in t)
-            if dotted and not self.stats["dotted_tokens"]:
-                log.warning("rank_features field [%s] of index [%s] has tokens containing '.': they are indexed but "
-                            "OpenSearch cannot query them by name", path, index)
-            self.stats["dotted_tokens"] += dotted
-            if dropped:
-                self.stats["dropped_weights"] += dropped
+            kept = self.clean_weights(value)
+            if len(kept) != len(value):
                 if out is source:
                     out = _copy_path(source, path)
                 set_path(out, path, kept)
