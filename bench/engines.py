@@ -26,10 +26,11 @@ from models.runtime.session import open_session
 from models.runtime.tokenize import TextEncoder
 
 TORCH_HINT = (
-    "sentence-transformers baseline skipped: torch is not installed. To run it (CPU-only torch, ~200 MB):\n"
-    "  .venv/bin/pip install torch --index-url https://download.pytorch.org/whl/cpu\n"
-    "  .venv/bin/pip install sentence-transformers\n"
-    "then run `python -m bench.runtime` again."
+    "sentence-transformers baseline skipped: torch is not installed. To run it:\n"
+    "  .venv/bin/pip install torch sentence-transformers\n"
+    "(PyPI's Linux torch wheel pulls ~3 GB of CUDA libraries it does not need here; where\n"
+    "download.pytorch.org is reachable, `pip install torch --index-url https://download.pytorch.org/whl/cpu`\n"
+    "is ~200 MB) then run `python -m bench.runtime` again."
 )
 
 

@@ -59,8 +59,13 @@ def bench_pipeline(n: int, batch_size: int) -> dict[str, float]:
     return out
 
 
-def bench_inference(count: int, batch_size: int) -> dict[str, float]:
-    """Inference-processor docs/s as a fraction of model-only docs/s on the same SciFact texts (E5, 1 thread)."""
+def bench_inference(count: int, batch_size: int, reps: int) -> dict[str, float]:
+    """Inference-processor docs/s as a fraction of model-only docs/s on the same SciFact texts (E5, 1 thread).
+
+    The two runs alternate ``reps`` times and the medians are compared, so that a burst of load from
+    elsewhere on a shared machine falls on both sides rather than on one.
+    """
+    import statistics
     import tempfile
 
     from bench.data import sample_texts
@@ -70,16 +75,9 @@ def bench_inference(count: int, batch_size: int) -> dict[str, float]:
     from processors import PipelineService
 
     texts = sample_texts(count)
-    model = load_model(".multilingual-e5-small", threads=1)
-    try:
-        model.embed(texts[:8], InputType.INGEST)  # warm up
-        start = time.perf_counter()
-        for i in range(0, len(texts), batch_size):
-            model.embed(texts[i:i + batch_size], InputType.INGEST)
-        model_s = time.perf_counter() - start
-    finally:
-        model.close()
+    table = pa.table({"text": texts})
     os.environ["INGEST_HOME"] = tempfile.mkdtemp(prefix="pipeline-bench-")
+    model = load_model(".multilingual-e5-small", threads=1)
     api = InferenceAPI()
     try:
         # Chunking off, so that both runs embed the same whole texts (the model truncates).
@@ -88,17 +86,31 @@ def bench_inference(count: int, batch_size: int) -> dict[str, float]:
                                                   "num_threads": 1}}, task_type="text_embedding", timeout_s=900)
         pipeline = PipelineService(api.store, api).parse({"processors": [
             {"inference": {"model_id": "bench-e5", "input_output": {"input_field": "text", "output_field": "vec"}}}]})
-        table = pa.table({"text": texts})
-        pipeline.run(table.slice(0, 8))  # warm up
-        start = time.perf_counter()
-        for i in range(0, len(texts), batch_size):
-            result = pipeline.run(table.slice(i, batch_size))
-            assert all(o.status == "indexed" for o in result.outcomes)
-        pipe_s = time.perf_counter() - start
+
+        def model_only() -> None:
+            for i in range(0, len(texts), batch_size):
+                model.embed(texts[i:i + batch_size], InputType.INGEST)
+
+        def through_pipeline() -> None:
+            for i in range(0, len(texts), batch_size):
+                result = pipeline.run(table.slice(i, batch_size))
+                assert all(o.status == "indexed" for o in result.outcomes)
+
+        model.embed(texts[:8], InputType.INGEST)  # warm up both
+        pipeline.run(table.slice(0, 8))
+        model_times, pipe_times = [], []
+        for _ in range(reps):
+            for run, times in ((model_only, model_times), (through_pipeline, pipe_times)):
+                start = time.perf_counter()
+                run()
+                times.append(time.perf_counter() - start)
     finally:
         api.close()
-    return {"texts": len(texts), "model_only_docs_per_s": round(len(texts) / model_s, 1),
-            "pipeline_docs_per_s": round(len(texts) / pipe_s, 1), "ratio": round(model_s / pipe_s, 3)}
+        model.close()
+    model_s, pipe_s = statistics.median(model_times), statistics.median(pipe_times)
+    return {"texts": len(texts), "reps": reps, "model_only_docs_per_s": round(len(texts) / model_s, 1),
+            "pipeline_docs_per_s": round(len(texts) / pipe_s, 1), "ratio": round(model_s / pipe_s, 3),
+            "ratio_per_rep": [round(m / p, 3) for m, p in zip(model_times, pipe_times, strict=True)]}
 
 
 def main() -> None:
@@ -109,11 +121,12 @@ def main() -> None:
     parser.add_argument("--inference", action="store_true", help="also run the E5 inference comparison")
     parser.add_argument("--texts", type=int, default=1000)
     parser.add_argument("--inference-batch", type=int, default=256)
+    parser.add_argument("--reps", type=int, default=3, help="alternating repetitions of the inference runs")
     args = parser.parse_args()
     result: dict[str, Any] = {"docs": args.docs, "batch_size": args.batch_size, **bench_pipeline(args.docs,
                                                                                                args.batch_size)}
     if args.inference:
-        result["inference"] = bench_inference(args.texts, args.inference_batch)
+        result["inference"] = bench_inference(args.texts, args.inference_batch, args.reps)
     print(json.dumps(result))
 
 

@@ -11,7 +11,9 @@ from collections.abc import Sequence
 
 import numpy as np
 
-DEFAULT_TOKEN_BUDGET = 8192  # padded tokens per forward pass; larger batches do not help on CPU
+# Padded tokens per forward pass. Small enough that a layer's activations (2048 × 1536 floats in e5-small's
+# feed-forward, ~12 MB) stay in the last-level cache: on SciFact, E5 ran 1.15-1.2x faster than with 8192.
+DEFAULT_TOKEN_BUDGET = 2048
 DEFAULT_MAX_BATCH = 32
 # A SPLADE head materialises [tokens, vocabulary] logits; keeping that under ~128 MB of float32 keeps it in
 # memory bandwidth a small machine has (measured ~2x faster than a 8192-token budget on SPLADE-tiny).
