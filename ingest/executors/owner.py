@@ -47,6 +47,10 @@ class SinkOwner:
         """One bulk request (the embedded store's only writer)."""
         return self.sink.write(actions)
 
+    def fetch(self, index: str, ids: list[str]) -> dict[str, dict[str, Any]]:
+        """Stored documents by id, for ``skip_existing`` in the workers (see ``Sink.fetch``)."""
+        return self.sink.fetch(index, ids)
+
     def finish(self, ok: bool) -> None:
         """Leave load mode and refresh; an empty successful job still creates its index."""
         if self.prepared:

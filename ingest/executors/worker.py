@@ -73,6 +73,11 @@ class OwnerSink:
         results: list[ItemResult] = ray.get(self._owner.write.remote(actions))
         return results
 
+    def fetch(self, index: str, ids: list[str]) -> dict[str, dict[str, Any]]:
+        """Stored documents by id, read by the owner (``skip_existing``)."""
+        found: dict[str, dict[str, Any]] = ray.get(self._owner.fetch.remote(index, ids))
+        return found
+
     def close(self) -> None:
         """The owner's sink is closed by the driver."""
 
@@ -132,7 +137,8 @@ class IngestBlocks:
             batches = piece.to_batches()
             batch = batches[0] if batches else pa.RecordBatch.from_pylist([], schema=piece.schema)
             prepared = prepare_batch(seq, batch, [], config=config, job_id=self.job_id, pipeline=self.pipeline,
-                                     tracker=tracker, deadletters=letters, counters=counters)  # type: ignore[arg-type]
+                                     tracker=tracker, deadletters=letters, counters=counters,  # type: ignore[arg-type]
+                                     stored=self.sink)
             if prepared is None:
                 continue
             for chunk in bulks(prepared, config.bulk_bytes, config.bulk_docs):

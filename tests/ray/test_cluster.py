@@ -12,7 +12,7 @@ import numpy as np
 from ingest.deadletter.store import DeadLetterStore
 from ingest.jobs.checkpoint import Checkpoints
 from models.api import InferenceAPI
-from models.results import TaskType
+from models.results import TaskType, TextEmbeddingResults
 from tests.fakes.openai import FakeOpenAI
 from tests.fakes.server import FakeServer
 from tests.ray.cluster import LocalRayCluster, kill, wait_until
@@ -213,3 +213,61 @@ def test_parquet_and_csv_sources_go_through_rays_readers(
     assert len(docs) == 60 and docs["p2-7"] == {"doc_id": "p2-7", "title": "row 7 of file 2", "n": 7}
     docs = _store_docs("from-csv")
     assert len(docs) == 60 and docs["c1-3"]["title"] == "row 3, file 1" and docs["c1-3"]["n"] == 3
+
+
+def test_skip_existing_reads_stored_documents_through_the_sink_owner(
+        ray_cluster: LocalRayCluster, ingest_home: Path, tmp_path: Path) -> None:
+    """Ray workers compare with the stored documents (OpenSearch's ``skip_existing``) via the owner actor.
+
+    Between the runs the endpoint is re-created on a different model: documents whose text did not change keep
+    the first model's vectors, which only a reuse of the stored output can explain; the changed one gets the
+    second model's vector.
+    """
+    from models.imported import import_model
+    from tests.models.tiny import make_tiny_model
+
+    for name, seed in (("tiny-a", 1), ("tiny-b", 2)):
+        built = make_tiny_model(tmp_path / name, TaskType.TEXT_EMBEDDING, seed=seed)
+        import_model(built.onnx_path, name, TaskType.TEXT_EMBEDDING)
+
+    def endpoint_on(model: str, replace: bool = False) -> InferenceAPI:
+        api = InferenceAPI()
+        if replace:
+            api.delete("emb")
+        api.put("emb", {"service": "elasticsearch", "service_settings": {
+            "model_id": model, "num_threads": 1, "num_allocations": 1}}, task_type="text_embedding")
+        return api
+
+    data = write_splits(tmp_path / "data", files=2, per_file=4)
+    pipeline = tmp_path / "pipeline.json"
+    pipeline.write_text(json.dumps({"processors": [{"text_embedding": {
+        "model_id": "emb", "field_map": {"text": "vec"}, "skip_existing": True}}]}), encoding="utf-8")
+    common = ["--source", str(data), "--pipeline", str(pipeline), "--id-field", "doc_id", "--index", "skip",
+              "--executor", "ray", "--address", ray_cluster.address, "--no-skip-unchanged"]
+
+    endpoint_on("tiny-a").close()
+    first = run_ingest(ray_cluster, "run", *common, "--job-id", "skip-1", env=environ())
+    assert summary_of(first.stdout, first.stderr)["indexed"] == 8, first.stderr
+    before = _store_docs("skip")
+    part = data / "part-000.jsonl"
+    lines = [json.loads(line) for line in part.read_text(encoding="utf-8").splitlines()]
+    lines[1]["text"] = "a brand new text"
+    part.write_text("\n".join(json.dumps(line) for line in lines) + "\n", encoding="utf-8")
+
+    api = endpoint_on("tiny-b", replace=True)
+    try:
+        result = api.infer("emb", ["a brand new text"], input_type="ingest")
+        assert isinstance(result, TextEmbeddingResults)
+        expected_new = np.asarray(result.embeddings[0])
+        old_model_new = np.asarray(before["d1"]["vec"])
+    finally:
+        api.close()
+    second = run_ingest(ray_cluster, "run", *common, "--job-id", "skip-2", env=environ())
+    assert summary_of(second.stdout, second.stderr)["indexed"] == 8, second.stderr
+    after = _store_docs("skip")
+    for doc_id in before:
+        if doc_id == "d1":
+            assert np.allclose(after[doc_id]["vec"], expected_new, atol=1e-5)
+            assert not np.allclose(after[doc_id]["vec"], old_model_new, atol=1e-3)
+        else:
+            assert after[doc_id]["vec"] == before[doc_id]["vec"], doc_id
