@@ -1,6 +1,6 @@
 """A real Ray cluster on this machine for the tests: a head and worker nodes, each ``ray start`` its own set of
 processes with its own temp dir and ports, small CPU counts and a small object store. ``stop`` always runs
-``ray stop --force`` (the tests' teardown)."""
+a scoped kill of its own processes (the tests' teardown)."""
 
 from __future__ import annotations
 
@@ -78,8 +78,43 @@ class LocalRayCluster:
             raise RuntimeError(f"the cluster did not reach {count} nodes:\n{proc.stderr[-2000:]}")
 
     def stop(self) -> None:
-        """``ray stop --force``: every Ray process of this machine's user (the tests own the only cluster)."""
-        subprocess.run([RAY, "stop", "--force"], env=self.env, capture_output=True, timeout=120)
+        """SIGKILL this cluster's processes only: every process whose command line names the cluster's temp
+        folder (GCS, raylets, monitors, agents) and all their descendants (Ray's worker processes).
+
+        ``ray stop --force`` would kill every Ray process of the user, including another test run's cluster on
+        the same machine.
+        """
+        for _ in range(3):  # a process can fork while we look: go round until nothing is left
+            victims = _processes_under(str(self.root) + os.sep)
+            if not victims:
+                return
+            for pid in victims:
+                kill(pid)
+            time.sleep(0.5)
+
+
+def _processes_under(marker: str) -> set[int]:
+    """Pids whose command line contains ``marker``, plus all their descendants (read from /proc)."""
+    parent: dict[int, int] = {}
+    roots: set[int] = set()
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue  # exited while we looked
+        pid = int(entry.name)
+        parent[pid] = int(stat.rsplit(")", 1)[1].split()[1])
+        if marker in cmdline:
+            roots.add(pid)
+    found, frontier = set(roots), set(roots)
+    while frontier:
+        frontier = {pid for pid, ppid in parent.items() if ppid in frontier and pid not in found}
+        found |= frontier
+    found.discard(os.getpid())
+    return found
 
 
 def kill(pid: int) -> bool:
