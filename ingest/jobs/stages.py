@@ -139,7 +139,8 @@ def prepare_batch(
         source_rows = list(range(batch.num_rows))
     else:
         if stored is not None and pipeline.reads_stored_documents():
-            result = _run_pipeline(pipeline, _with_keys(batch, config.index, ids), config, sleep, stored)
+            lookup = PatientLookup(stored, config, sleep)
+            result = _run_pipeline(pipeline, _with_keys(batch, config.index, ids), config, sleep, lookup)
         else:
             result = _run_pipeline(pipeline, batch, config, sleep)
         if isinstance(result, BaseException):
@@ -233,6 +234,31 @@ def _run_pipeline(pipeline: Any, batch: pa.RecordBatch, config: JobConfig, sleep
             if exc.status not in (408, 429, 503) or attempt > config.max_retries:
                 return exc
             sleep(backoff_s(attempt, config))
+
+
+class PatientLookup:
+    """The sink's stored-document lookup with the job's patience: an unreachable or overloaded cluster is
+    waited out (up to ``unavailable_timeout_s``, with the job's backoff) as bulk writes are, instead of failing
+    every document of the batch that ``skip_existing`` had to compare."""
+
+    def __init__(self, stored: StoredSources, config: JobConfig, sleep: Callable[[float], None]) -> None:
+        self.stored, self.config, self.sleep = stored, config, sleep
+        self.retried = 0
+
+    def fetch(self, index: str, ids: list[str]) -> dict[str, dict[str, Any]]:
+        """``stored.fetch``, repeated while the failure is transient and the outage not too long."""
+        down_since: float | None = None
+        while True:
+            try:
+                return self.stored.fetch(index, ids)
+            except Exception as exc:
+                if not is_transient(exc):
+                    raise
+                down_since = down_since or time.monotonic()
+                if time.monotonic() - down_since > self.config.unavailable_timeout_s:
+                    raise
+                self.retried += 1
+                self.sleep(backoff_s(self.retried, self.config))
 
 
 def is_transient(exc: BaseException) -> bool:

@@ -3,7 +3,8 @@
 For ``_bulk`` requests it rejects every third item with Elasticsearch's 429 item error *without forwarding
 it*, forwards the others, and merges the cluster's answers back in order: a client that does not retry the
 rejected items loses them. ``go_away()`` closes the listening socket (clients get connection refused) and
-``come_back()`` listens again on the same port, as a restarting cluster does.
+``come_back()`` listens again on the same port, as a restarting cluster does. ``overload_mget(n)`` answers the
+next ``n`` ``_mget`` requests with Elasticsearch's 503 (an overloaded or recovering cluster) without forwarding.
 """
 
 from __future__ import annotations
@@ -33,6 +34,8 @@ class ThrottlingProxy:
         self.forwarded_items = 0
         self.bulk_requests = 0
         self.refused_while_away = False
+        self.mget_overloads = 0  # _mget requests still to answer with 503
+        self.mget_refused = 0
         self._counter = 0
         self._lock = threading.Lock()
         self._client = httpx.Client(timeout=60)
@@ -110,9 +113,24 @@ class ThrottlingProxy:
         self.go_away()
         self._client.close()
 
+    def overload_mget(self, count: int) -> None:
+        """Answer the next ``count`` ``_mget`` requests with 503 ``unavailable_shards_exception``."""
+        with self._lock:
+            self.mget_overloads = count
+
     def forward(self, method: str, path: str, headers: dict[str, str], body: bytes) -> tuple[int, dict[str, str], bytes]:
-        """Forward one request, throttling bulk items."""
+        """Forward one request, throttling bulk items (and ``_mget`` requests when told to)."""
         keep = {k: v for k, v in headers.items() if k.lower() in ("content-type", "accept", "authorization")}
+        if path.split("?")[0].endswith("/_mget"):
+            with self._lock:
+                refuse = self.mget_overloads > 0
+                if refuse:
+                    self.mget_overloads -= 1
+                    self.mget_refused += 1
+            if refuse:
+                error = {"type": "unavailable_shards_exception", "reason": "primary shard is not active [proxy]"}
+                payload = json.dumps({"error": {**error, "root_cause": [error]}, "status": 503}).encode()
+                return 503, {"content-type": "application/json"}, payload
         if method in ("POST", "PUT") and path.split("?")[0].endswith("/_bulk"):
             return self._bulk(path, keep, body)
         resp = self._client.request(method, self.upstream + path, headers=keep, content=body)

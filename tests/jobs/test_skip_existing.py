@@ -5,6 +5,7 @@ embedded store and the real OpenSearch node (its ``_mget``)."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,7 @@ from ingest.sinks import open_sink
 from models.api import InferenceAPI
 from models.results import InferenceResults
 from tests.jobs.helpers import docs, write_jsonl
+from tests.jobs.proxy import ThrottlingProxy
 
 BODY = {"processors": [
     {"text_embedding": {"model_id": "tiny-dense", "field_map": {"text": "vec"}, "skip_existing": True}},
@@ -36,7 +38,8 @@ class CountingAPI(InferenceAPI):
         return super().infer(inference_id, inputs, **kwargs)
 
 
-def _run_twice(tmp_path: Path, dest: str, index: str) -> tuple[list[dict[str, Any]], dict[str, list[str]]]:
+def _run_twice(tmp_path: Path, dest: str, index: str, between: Callable[[], None] | None = None,
+               read_from: str | None = None) -> tuple[list[dict[str, Any]], dict[str, list[str]]]:
     """Two runs (the skip-unchanged cache off, so only skip_existing can spare the model); the texts of the
     second run per endpoint, and the stored documents after each run's d3 and d5 (first, second)."""
     pipeline = tmp_path / "pipeline.json"
@@ -44,19 +47,23 @@ def _run_twice(tmp_path: Path, dest: str, index: str) -> tuple[list[dict[str, An
     data = docs(12)
     src = write_jsonl(tmp_path / "in.jsonl", data)
     config = JobConfig(source=str(src), index=index, dest=dest, pipeline=str(pipeline), id_field="doc_id",
-                       skip_unchanged=False, source_options={"batch_size": 5})
+                       skip_unchanged=False, source_options={"batch_size": 5}, backoff_initial_s=0.05,
+                       backoff_max_s=0.2)
     api = CountingAPI()
     try:
         first = run_job(config, inference=api)
         assert first.indexed == 12 and first.failed == 0
         assert len(api.texts["tiny-dense"]) == 12 and len(api.texts["tiny-sparse"]) == 12
-        before = [_get(dest, index, "d3"), _get(dest, index, "d5")]
+        read_from = read_from or dest
+        before = [_get(read_from, index, "d3"), _get(read_from, index, "d5")]
         data[5]["text"] = "a brand new text"
         write_jsonl(src, data)
         api.texts.clear()
+        if between is not None:
+            between()
         second = run_job(config, inference=api)
         assert second.indexed == 12 and second.failed == 0
-        after = [_get(dest, index, "d3"), _get(dest, index, "d5")]
+        after = [_get(read_from, index, "d3"), _get(read_from, index, "d5")]
         return [*before, *after], dict(api.texts)
     finally:
         api.close()
@@ -95,6 +102,23 @@ def test_job_into_opensearch_embeds_only_the_changed_document(
 ) -> None:
     httpx.delete(f"{opensearch_url}/skip-os", timeout=30)
     _check(*_run_twice(tmp_path, opensearch_url, "skip-os"))
+
+
+@pytest.mark.cluster
+def test_an_overloaded_cluster_is_waited_out_rather_than_failing_the_lookup(
+    tiny_endpoints: dict[str, str], tmp_path: Path, opensearch_url: str
+) -> None:
+    """The stored-document lookup meets 503s (a recovering cluster): the job waits them out like a bulk write
+    instead of dead-lettering the batch, and still embeds only the changed document."""
+    httpx.delete(f"{opensearch_url}/skip-overload", timeout=30)
+    proxy = ThrottlingProxy(opensearch_url, reject_every=0).start()
+    try:
+        found, texts = _run_twice(tmp_path, proxy.url, "skip-overload", between=lambda: proxy.overload_mget(3),
+                                  read_from=opensearch_url)
+        assert proxy.mget_refused == 3
+    finally:
+        proxy.close()
+    _check(found, texts)
 
 
 @pytest.mark.cluster
