@@ -207,7 +207,7 @@ def _run_pipeline(name: str, members: list[int], lines: list[BulkLine], pipeline
         chunks = [([n], b[0]) for n, b in ((n, batches_of([docs[n]])) for n in members) if b]
     for rows, batch in chunks:
         try:
-            result = pipeline.run(batch) if stored is None else pipeline.run(batch, stored=stored)
+            result = pipeline.run(batch, stored=stored)
         except ElasticsearchError as exc:
             for n in rows:
                 results[n] = _error_result(exc)

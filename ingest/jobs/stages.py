@@ -228,7 +228,7 @@ def _run_pipeline(pipeline: Any, batch: pa.RecordBatch, config: JobConfig, sleep
     attempt = 0
     while True:
         try:
-            return pipeline.run(batch) if stored is None else pipeline.run(batch, stored=stored)
+            return pipeline.run(batch, stored=stored)
         except ElasticsearchError as exc:
             attempt += 1
             if exc.status not in (408, 429, 503) or attempt > config.max_retries:
@@ -236,29 +236,46 @@ def _run_pipeline(pipeline: Any, batch: pa.RecordBatch, config: JobConfig, sleep
             sleep(backoff_s(attempt, config))
 
 
+class Outage:
+    """A sink that is unreachable or overloaded as a whole: waited out with the job's backoff, for up to
+    ``unavailable_timeout_s`` of consecutive failures (bulk writes and stored-document lookups alike)."""
+
+    def __init__(self, config: JobConfig, sleep: Callable[[float], None]) -> None:
+        self.config, self.sleep = config, sleep
+        self.attempt = 0
+        self.since: float | None = None
+
+    def wait(self) -> bool:
+        """Sleep before the next try; False (no sleep) once the outage has lasted too long."""
+        self.since = self.since or time.monotonic()
+        if time.monotonic() - self.since > self.config.unavailable_timeout_s:
+            return False
+        self.attempt += 1
+        self.sleep(backoff_s(self.attempt, self.config))
+        return True
+
+    def over(self) -> None:
+        """The sink answered: the next failure starts a new outage."""
+        self.attempt, self.since = 0, None
+
+
 class PatientLookup:
     """The sink's stored-document lookup with the job's patience: an unreachable or overloaded cluster is
-    waited out (up to ``unavailable_timeout_s``, with the job's backoff) as bulk writes are, instead of failing
-    every document of the batch that ``skip_existing`` had to compare."""
+    waited out as bulk writes are (``Outage``), instead of failing every document of the batch that
+    ``skip_existing`` had to compare."""
 
     def __init__(self, stored: StoredSources, config: JobConfig, sleep: Callable[[float], None]) -> None:
         self.stored, self.config, self.sleep = stored, config, sleep
-        self.retried = 0
 
     def fetch(self, index: str, ids: list[str]) -> dict[str, dict[str, Any]]:
         """``stored.fetch``, repeated while the failure is transient and the outage not too long."""
-        down_since: float | None = None
+        outage = Outage(self.config, self.sleep)
         while True:
             try:
                 return self.stored.fetch(index, ids)
             except Exception as exc:
-                if not is_transient(exc):
+                if not is_transient(exc) or not outage.wait():
                     raise
-                down_since = down_since or time.monotonic()
-                if time.monotonic() - down_since > self.config.unavailable_timeout_s:
-                    raise
-                self.retried += 1
-                self.sleep(backoff_s(self.retried, self.config))
 
 
 def is_transient(exc: BaseException) -> bool:
@@ -286,8 +303,7 @@ def send_chunk(
     """Write one bulk; retry only the items rejected with 429/503; dead-letter other item errors; acknowledge."""
     pending = items
     attempt = 0  # rounds of item retries (429/503 items)
-    down_attempt = 0  # consecutive failed requests (sink unreachable or overloaded as a whole)
-    down_since: float | None = None
+    outage = Outage(config, sleep)  # consecutive failed requests (sink unreachable or overloaded as a whole)
     while pending:
         try:
             results: list[ItemResult] = sink.write([it.action for it in pending])
@@ -297,14 +313,11 @@ def send_chunk(
                     _fail(pending, exc, None, config, job_id, tracker, deadletters, counters)
                     return
                 raise
-            down_since = down_since or time.monotonic()
-            if time.monotonic() - down_since > config.unavailable_timeout_s:
+            if not outage.wait():
                 raise
-            down_attempt += 1
             counters.requests_retried += 1
-            sleep(backoff_s(down_attempt, config))
             continue
-        down_since, down_attempt = None, 0
+        outage.over()
         fault("bulk")
         if len(results) != len(pending):
             raise RuntimeError(f"sink answered {len(results)} results for {len(pending)} actions")
