@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 from ingest.sinks.base import BulkAction, FieldHint
-from ingest.sinks.items import get_path
+from ingest.sinks.items import copy_path, get_path, set_path
 
 if TYPE_CHECKING:
     from ingest.sinks.cluster import ClusterSink
@@ -96,7 +96,8 @@ def nest_chunks(source: dict[str, Any], clean: Weights | None = None) -> tuple[d
         path = output + CHUNKS_SUFFIX
         if get_path(out, path)[0]:
             raise ValueError(f"field [{path}] already exists in the document, where the chunks of [{output}] go")
-        _set_copied(out, path, entries)
+        out = copy_path(out, path)  # the objects along the path may be shared with the caller's document
+        set_path(out, path, entries)
         fields.append(ChunkField(path, output, kind, dims))
     return out, fields
 
@@ -122,17 +123,6 @@ def _chunk(chunk: Any, text: str | None, clean: Weights | None, where: str
         out["embeddings"] = clean(weights) if clean else weights
         return out, ("sparse", None)
     raise ValueError(f"[{where}.embeddings] must be a list of numbers or a token → weight object")
-
-
-def _set_copied(doc: dict[str, Any], path: str, value: Any) -> None:
-    """Set a dotted path, copying the objects on the way (they may be shared with the caller's document)."""
-    *parents, leaf = path.split(".")
-    node = doc
-    for part in parents:
-        child = node.get(part)
-        node[part] = dict(child) if isinstance(child, dict) else {}
-        node = node[part]
-    node[leaf] = value
 
 
 def nest_action(action: BulkAction, clean: Weights | None = None) -> tuple[BulkAction, list[ChunkField]]:

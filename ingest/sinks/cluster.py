@@ -68,6 +68,10 @@ class ClusterSink(Sink):
 
     distribution = "elasticsearch"
 
+    def __init__(self) -> None:
+        # Chunk fields known to be mapped, per index: one mapping lookup per index and sink instance.
+        self._chunk_paths: dict[str, set[str]] = {}
+
     @abstractmethod
     def _call(self, method: str, path: str, *, params: dict[str, Any] | None = None, body: Any = None,
               ndjson: bool = False, ignore: tuple[int, ...] = ()) -> tuple[int, Any]:
@@ -168,8 +172,7 @@ class ClusterSink(Sink):
 
     def _ensure_chunk_fields(self, found: list[tuple[str, ChunkField]]) -> dict[tuple[str, str], str]:
         """Map the chunk fields this sink has not seen mapped yet; (index, path) → why it cannot be stored."""
-        # Per sink instance (each job sender has its own): one mapping lookup per index, then nothing.
-        known: dict[str, set[str]] = self.__dict__.setdefault("_chunk_paths", {})  # subclasses own __init__
+        known = self._chunk_paths  # per sink instance: each job sender has its own
         todo: dict[str, dict[str, ChunkField]] = {}
         for index, field in found:
             if field.path not in known.get(index, ()):

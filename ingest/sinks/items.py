@@ -152,6 +152,18 @@ def pop_path(doc: dict[str, Any], path: str) -> Any:
     return value
 
 
+def copy_path(doc: dict[str, Any], path: str) -> dict[str, Any]:
+    """A copy of ``doc`` whose objects along ``path`` are copies too (so the caller's doc is untouched)."""
+    out = dict(doc)
+    node = out
+    for part in path.split(".")[:-1]:
+        if not isinstance(node.get(part), dict):
+            break
+        node[part] = dict(node[part])
+        node = node[part]
+    return out
+
+
 def set_path(doc: dict[str, Any], path: str, value: Any) -> None:
     """Put ``value`` at a dotted path, creating objects on the way."""
     parts = path.split(".")

@@ -23,6 +23,7 @@ class ElasticsearchSink(ClusterSink):
 
     def __init__(self, url: str, *, api_key: str | None = None, timeout_s: float = 60.0, verify_certs: bool = True,
                  major: int | None = None) -> None:
+        super().__init__()
         self.client, self.major = connect(url, api_key=api_key, timeout_s=timeout_s, verify_certs=verify_certs,
                                           major=major)
 

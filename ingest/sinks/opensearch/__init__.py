@@ -16,7 +16,7 @@ from typing import Any
 from ingest.sinks.base import FieldHint
 from ingest.sinks.cluster import ClusterSink, error_from_body
 from ingest.sinks.elasticsearch.client import split_url
-from ingest.sinks.items import get_path, set_path
+from ingest.sinks.items import copy_path, get_path, set_path
 from models.errors import ElasticsearchError
 
 log = logging.getLogger(__name__)
@@ -31,6 +31,7 @@ class OpenSearchSink(ClusterSink):
     distribution = "opensearch"
 
     def __init__(self, url: str, *, timeout_s: float = 60.0, verify_certs: bool = True, **_: Any) -> None:
+        super().__init__()
         try:
             from opensearchpy import OpenSearch
         except ImportError as exc:  # pragma: no cover - the extra is part of the dev install
@@ -109,22 +110,10 @@ class OpenSearchSink(ClusterSink):
             kept = self.clean_weights(value)
             if len(kept) != len(value):
                 if out is source:
-                    out = _copy_path(source, path)
+                    out = copy_path(source, path)
                 set_path(out, path, kept)
         return out
 
     def close(self) -> None:
         """Close the client's connections."""
         self.client.close()
-
-
-def _copy_path(doc: dict[str, Any], path: str) -> dict[str, Any]:
-    """A copy of ``doc`` whose objects along ``path`` are copies too (so the caller's doc is untouched)."""
-    out = dict(doc)
-    node = out
-    for part in path.split(".")[:-1]:
-        if not isinstance(node.get(part), dict):
-            break
-        node[part] = dict(node[part])
-        node = node[part]
-    return out
