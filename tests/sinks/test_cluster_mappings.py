@@ -52,3 +52,13 @@ def test_opensearch_mappings_and_rank_features_cleanup(opensearch_url: str) -> N
     stored = t.get(index, "1")
     assert stored is not None and stored["ml"]["sparse"] == {"good": 1.5, "dotted.tok": 0.5}
     sink.close()
+
+
+def test_opensearch_weight_cleanup_leaves_the_callers_document_untouched() -> None:
+    """Sparse fields at different depths: cleaning the deeper one must not write into the caller's objects."""
+    sink = OpenSearchSink("http://127.0.0.1:1")  # no request is made
+    sink._sparse["i"] = ["a.x", "a.b.y"]
+    source = {"a": {"x": {"t": -1.0, "u": 1.0}, "b": {"y": {"t": -1.0, "u": 2.0}}}}
+    out = sink.prepare_source(source, "i")
+    assert out == {"a": {"x": {"u": 1.0}, "b": {"y": {"u": 2.0}}}}
+    assert source == {"a": {"x": {"t": -1.0, "u": 1.0}, "b": {"y": {"t": -1.0, "u": 2.0}}}}

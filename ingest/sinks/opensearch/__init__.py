@@ -109,8 +109,9 @@ class OpenSearchSink(ClusterSink):
                 continue
             kept = self.clean_weights(value)
             if len(kept) != len(value):
-                if out is source:
-                    out = copy_path(source, path)
+                # Copy along every path: objects a shallower path left shared would otherwise be changed in
+                # the caller's document (kept for retries and dead letters).
+                out = copy_path(out, path)
                 set_path(out, path, kept)
         return out
 
