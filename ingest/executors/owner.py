@@ -10,8 +10,8 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from ingest.jobs.indexmeta import IndexMeta, endpoint_for
-from ingest.sinks.base import BulkAction, FieldHint, ItemResult, Sink
+from ingest.jobs.indexmeta import prepare_index
+from ingest.sinks.base import BulkAction, ItemResult, Sink
 from models.errors import ElasticsearchError
 
 
@@ -28,18 +28,7 @@ class SinkOwner:
         load mode. Later calls do nothing: the first bulk decides the mapping, as in the single-process runner."""
         if self.prepared:
             return False
-        hints: dict[str, FieldHint] = {}
-        described: dict[str, dict[str, Any]] = {}
-        for path, (kind, dims) in found.items():
-            endpoint = endpoint_for(path, self.outputs)
-            hints[path] = FieldHint(kind, dims, self._similarity(endpoint) if kind == "dense" else None)  # type: ignore[arg-type]
-            described[path] = {"kind": kind, "dims": dims, "endpoint": endpoint}
-        self.sink.ensure_index(self.index, hints)
-        if described:
-            meta = IndexMeta()
-            meta.record_fields(self.index, described)
-            meta.close()
-        self.sink.begin_load(self.index)
+        prepare_index(self.sink, self.index, found, self.outputs, self._similarity)
         self.prepared = True
         return True
 

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from ingest.sinks.base import FieldHint, Sink
 from models.home import ingest_home
 
 
@@ -98,3 +100,22 @@ def endpoint_for(field: str, outputs: dict[str, str]) -> str | None:
         if field == out or field.startswith(out + "."):
             return endpoint
     return None
+
+
+def prepare_index(sink: Sink, index: str, found: dict[str, tuple[str, int | None]], outputs: dict[str, str],
+                  similarity: Callable[[str | None], str]) -> None:
+    """Create ``index`` with the vector fields of a job's first bulk (``path -> (kind, dims)``), record which
+    endpoint fills each (for ``ingest search``), and switch the index to load mode. ``similarity`` gives a
+    dense field's similarity from its endpoint."""
+    hints: dict[str, FieldHint] = {}
+    described: dict[str, dict[str, Any]] = {}
+    for path, (kind, dims) in found.items():
+        endpoint = endpoint_for(path, outputs)
+        hints[path] = FieldHint(kind, dims, similarity(endpoint) if kind == "dense" else None)  # type: ignore[arg-type]
+        described[path] = {"kind": kind, "dims": dims, "endpoint": endpoint}
+    sink.ensure_index(index, hints)
+    if described:
+        meta = IndexMeta()
+        meta.record_fields(index, described)
+        meta.close()
+    sink.begin_load(index)

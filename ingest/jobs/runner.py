@@ -22,10 +22,10 @@ from ingest.jobs.checkpoint import Checkpoints
 from ingest.jobs.config import JobConfig, JobSummary
 from ingest.jobs.documents import vector_fields
 from ingest.jobs.faults import fault
-from ingest.jobs.indexmeta import IndexMeta, endpoint_for, inference_outputs
+from ingest.jobs.indexmeta import inference_outputs, prepare_index
 from ingest.jobs.progress import Reporter, SilentReporter
 from ingest.jobs.stages import Counters, Item, Prepared, prepare_batch, send_chunk
-from ingest.sinks.base import FieldHint, Sink
+from ingest.sinks.base import Sink
 from ingest.sources.base import Source
 from models.errors import IllegalArgumentException
 
@@ -221,18 +221,7 @@ class Job:
         found: dict[str, tuple[str, int | None]] = {}
         for item in chunk[:200]:
             found.update(vector_fields(item.action.source or {}))
-        hints: dict[str, FieldHint] = {}
-        described: dict[str, dict[str, Any]] = {}
-        for path, (kind, dims) in found.items():
-            endpoint = endpoint_for(path, self.outputs)
-            hints[path] = FieldHint(kind, dims, self._similarity(endpoint) if kind == "dense" else None)  # type: ignore[arg-type]
-            described[path] = {"kind": kind, "dims": dims, "endpoint": endpoint}
-        self.sink.ensure_index(self.config.index, hints)
-        if described:
-            meta = IndexMeta()
-            meta.record_fields(self.config.index, described)
-            meta.close()
-        self.sink.begin_load(self.config.index)
+        prepare_index(self.sink, self.config.index, found, self.outputs, self._similarity)
         self._loading = True
 
     def _similarity(self, endpoint: str | None) -> str:
