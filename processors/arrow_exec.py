@@ -170,7 +170,8 @@ def table_to_docs(table: pa.Table, timestamp: str) -> list[IngestDocument]:
         for key in ("_index", "_id", "_routing"):
             if key in ctx and not isinstance(ctx[key], str):
                 ctx[key] = str(ctx[key])
-        docs.append(IngestDocument(ctx=ctx, ingest={"timestamp": timestamp}))
+        nulls = frozenset(k for k, v in row.items() if v is None)
+        docs.append(IngestDocument(ctx=ctx, ingest={"timestamp": timestamp}, null_fields=nulls))
     return docs
 
 

@@ -44,6 +44,8 @@ class IngestDocument:
     trace: list[dict[str, Any]] | None = None
     # Pipelines currently executing for this document, to detect cycles.
     pipeline_stack: list[str] = field(default_factory=list)
+    # Top-level fields whose Arrow value was null (read as absent): ``json`` parses them as JSON null.
+    null_fields: frozenset[str] = frozenset()
 
     @classmethod
     def from_source(cls, source: dict[str, Any], meta: dict[str, Any] | None = None,

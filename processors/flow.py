@@ -119,8 +119,12 @@ class PipelineProcessor(Processor):
         for name, members in groups.items():
             pipeline = env.resolve_pipeline(name)
             if pipeline is None:
-                missing = IllegalStateException(f"Pipeline processor configured for non-existent pipeline [{name}]")
+                message = f"Pipeline processor configured for non-existent pipeline [{name}]"
                 for i in members:
+                    # Elasticsearch raises an illegal_state_exception, but its verbose simulate reports (and
+                    # fails with) an illegal_argument_exception.
+                    missing: ElasticsearchError = (IllegalStateException(message) if docs[i].trace is None
+                                                   else illegal_argument(message))
                     if self.ignore_missing_pipeline:
                         # As Elasticsearch's verbose simulate shows it: an ignored error, the document unchanged.
                         trace_entry(docs[i], self, "error_ignored", error=missing, snapshot=True)

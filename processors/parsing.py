@@ -210,7 +210,9 @@ class JsonProcessor(Processor):
                                    f"column {exc.colno})") from None
 
     def execute(self, doc: IngestDocument, env: ExecEnv) -> None:
-        value = self._parse(doc.get(self.field))
+        # A null parses as JSON ``null`` in Elasticsearch. Arrow rows carry a null column value as an absent
+        # field, so a field that is null in this row's columns counts as null, not as missing.
+        value = self._parse(doc.get(self.field, None) if self.field in doc.null_fields else doc.get(self.field))
         if not self.add_to_root:
             doc.set(self.target, value)
             return
@@ -322,10 +324,12 @@ class KvProcessor(Processor):
     @classmethod
     def create(cls, opts: Options, factory: Factory) -> Processor:
         p = cls()
-        p.field = opts.string("field", required=True)
+        # Both names are Mustache templates in Elasticsearch (rendered per document).
+        p.field = FieldName(opts.string("field", required=True))
         p.field_split = re.compile(opts.string("field_split", required=True))
         p.value_split = re.compile(opts.string("value_split", required=True))
-        p.target = opts.string("target_field")
+        target = opts.string("target_field")
+        p.target = FieldName(target) if target else None
         include = opts.string_list("include_keys")
         exclude = opts.string_list("exclude_keys")
         p.include = set(include) if include is not None else None
@@ -339,13 +343,15 @@ class KvProcessor(Processor):
         return p
 
     def execute(self, doc: IngestDocument, env: ExecEnv) -> None:
-        text = read_string(doc, self.field, self.ignore_missing, "cannot extract key-value pairs.")
+        field = self.field(doc)
+        target = self.target(doc) if self.target else None
+        text = read_string(doc, field, self.ignore_missing, "cannot extract key-value pairs.")
         if text is None:
             return
         for pair in self.field_split.split(text):
             parts = self.value_split.split(pair, maxsplit=1)
             if len(parts) != 2:
-                raise illegal_argument(f"field [{self.field}] does not contain value_split [{self.value_split.pattern}]")
+                raise illegal_argument(f"field [{field}] does not contain value_split [{self.value_split.pattern}]")
             key, value = parts
             if self.trim_key:
                 key = re.sub(self.trim_key, "", key)
@@ -357,8 +363,8 @@ class KvProcessor(Processor):
             if (self.include is not None and key not in self.include) or key in self.exclude:
                 continue
             path = self.prefix + key
-            if self.target:
-                path = f"{self.target}.{path}"
+            if target:
+                path = f"{target}.{path}"
             doc.set(path, value, append=doc.has(path))
 
 

@@ -9,7 +9,7 @@ from processors import fields, flow, grok, parsing, routing, strings, textparse
 from processors.base import Common, Processor
 from processors.config import Options
 from processors.document import java_type
-from processors.errors import config_error
+from processors.errors import config_error, illegal_argument
 from processors.painless import compile_script
 
 # Elasticsearch's processor type names → implementations, family by family.
@@ -51,6 +51,11 @@ class Builder:
             if not isinstance(item, dict):
                 raise config_error(None, None, where,
                                    f"[{where}] property isn't a map, but of type [{java_type(item)}]")
+            if len(item) > 1:
+                # Elasticsearch's PUT pipeline check; it also applies here to _simulate, which would otherwise
+                # run both processors of the entry in an unspecified order.
+                raise illegal_argument("[processors] contains nested objects but should be a list of single-entry "
+                                       "objects")
             for name, options in item.items():
                 out.append(self._one(name, options))
         return out

@@ -95,10 +95,31 @@ class TrimProcessor(_StringProcessor):
         return text.strip(_JAVA_WS)
 
 
-_BLOCK = r"(?:p|div|br|h[1-6]|li|ul|ol|table|tr|td|th|pre|blockquote|address|dd|dl|dt|hr|form|center|noscript)"
-_SCRIPT = re.compile(r"<(script|style)\b[^>]*>.*?</\1\s*>", re.I | re.S)
-_BLOCK_TAG = re.compile(rf"</?{_BLOCK}\b[^>]*>", re.I)
-_TAG = re.compile(r"<!--.*?-->|<[!/?]?[A-Za-z][^>]*>", re.S)
+# Lucene's HTMLStripCharFilter (which Elasticsearch's html_strip uses): inline elements vanish, every other tag
+# (block-level, unknown, <br>) becomes a newline, and so do whole <script>/<style> elements; comments,
+# <!DOCTYPE ...> and <?...?> vanish; CDATA keeps its text.
+_INLINE = frozenset({
+    "a", "b", "i", "q", "s", "u", "abbr", "acronym", "basefont", "bdo", "big", "cite", "code", "dfn", "em", "font",
+    "img", "input", "kbd", "label", "samp", "select", "small", "span", "strike", "strong", "sub", "sup", "textarea",
+    "tt", "var",
+})
+_HTML = re.compile(
+    r"<(?P<raw>script|style)\b[^>]*>.*?</(?P=raw)\s*>"
+    r"|<!\[CDATA\[(?P<cdata>.*?)\]\]>"
+    r"|<!--.*?-->|<![A-Za-z][^>]*>|<\?.*?\?>"
+    r"|</?(?P<name>[:_A-Za-z][-.:_A-Za-z0-9]*)(?:\s[^<>]*)?/?>",
+    re.I | re.S)
+
+
+def _strip_tag(match: re.Match[str]) -> str:
+    if match.group("raw"):
+        return "\n"
+    if match.group("cdata") is not None:
+        return match.group("cdata")
+    name = match.group("name")
+    if name is None:
+        return ""
+    return "" if name.lower() in _INLINE else "\n"
 
 
 class HtmlStripProcessor(_StringProcessor):
@@ -107,9 +128,7 @@ class HtmlStripProcessor(_StringProcessor):
     type = "html_strip"
 
     def transform(self, text: str) -> Any:
-        text = _SCRIPT.sub("", text)
-        text = _BLOCK_TAG.sub("\n", text)
-        return html.unescape(_TAG.sub("", text))
+        return html.unescape(_HTML.sub(_strip_tag, text))
 
 
 class UrlDecodeProcessor(_StringProcessor):

@@ -127,7 +127,7 @@ def test_verbose_pipeline_processor_entries(service: PipelineService) -> None:
     assert [(r["processor_type"], r["status"]) for r in results] == [
         ("pipeline", "success"), ("set", "success"), ("pipeline", "error_ignored"), ("set", "success")]
     assert results[0]["tag"] == "call" and results[1]["doc"]["_ingest"]["pipeline"] == "inner"
-    assert results[2]["ignored_error"]["error"]["type"] == "illegal_state_exception"
+    assert results[2]["ignored_error"]["error"]["type"] == "illegal_argument_exception"  # as TrackingResultProcessor
     assert results[3]["doc"]["_source"] == {"x": 1, "y": 2}
 
 
