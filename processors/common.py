@@ -82,3 +82,17 @@ def string_field(doc: IngestDocument, field: str, ignore_missing: bool, target: 
     if not isinstance(value, str):
         raise illegal_argument(f"field [{field}] of type [{java_type(value)}] cannot be cast to [java.lang.String]")
     doc.set(target, fn(value))
+
+
+def optional_module(module: str, processor: str, distribution: str) -> Any:
+    """Import a module a processor's data comes from, or a configuration error naming the missing package."""
+    import importlib
+
+    try:
+        return importlib.import_module(module)
+    except ImportError:
+        from processors.errors import config_error
+
+        raise config_error(processor, None, None,
+                           f"processor [{processor}] needs the Python package [{distribution}], which is not "
+                           "installed: pip install 'ingest[processors]'") from None

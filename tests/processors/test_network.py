@@ -1,0 +1,107 @@
+"""community_id, network_direction and registered_domain against Elasticsearch's documented examples and tests."""
+
+from __future__ import annotations
+
+import ipaddress
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from processors.network import community_id
+from tests.processors.helpers import error_of, source_of
+
+FLOW = {"source": {"ip": "128.232.110.120", "port": 34855}, "destination": {"ip": "66.35.250.204", "port": 80},
+        "network": {"transport": "tcp"}}
+
+
+def test_community_id_docs_example() -> None:
+    doc = {"source": {"ip": "123.124.125.126", "port": 12345}, "destination": {"ip": "55.56.57.58", "port": 80},
+           "network": {"transport": "TCP"}}
+    assert source_of([{"community_id": {}}], doc)["network"]["community_id"] == "1:9qr9Z1LViXcNwtLVOHZ3CL8MlyM="
+
+
+def test_community_id_spec_vector_and_seed() -> None:
+    assert source_of([{"community_id": {}}], FLOW)["network"]["community_id"] == "1:LQU9qZlK+B5F3KDmev6m5PMibrg="
+    seeded = source_of([{"community_id": {"seed": 123, "target_field": "cid"}}], FLOW)
+    assert seeded["cid"] == "1:hTSGlFQnR58UCk+NfKRZzA32dPg="
+    # iana_number wins over transport
+    by_number = source_of([{"community_id": {}}], {**FLOW, "network": {"iana_number": 6, "transport": "udp"}})
+    assert by_number["network"]["community_id"] == "1:LQU9qZlK+B5F3KDmev6m5PMibrg="
+
+
+def test_community_id_errors_and_missing() -> None:
+    assert source_of([{"community_id": {}}], {"x": 1}) == {"x": 1}  # ignore_missing defaults to true
+    assert error_of([{"community_id": {"ignore_missing": False}}], {"source": {"ip": "1.2.3.4"},
+                                                                    "destination": {"ip": "1.2.3.5"}}
+                    )["reason"] == "field [network] not present as part of path [network.transport]"
+    bad_port = {**FLOW, "source": {"ip": "128.232.110.120", "port": 65536}}
+    assert error_of([{"community_id": {}}], bad_port)["reason"] == "invalid source port [65536]"
+    bad_ip = {**FLOW, "source": {"ip": "300.1.1.1", "port": 1}}
+    assert error_of([{"community_id": {}}], bad_ip)["reason"] == "'300.1.1.1' is not an IP string literal."
+    bad_proto = {**FLOW, "network": {"transport": "nope"}}
+    assert error_of([{"community_id": {}}], bad_proto)["reason"] == \
+        "could not convert string [nope] to transport protocol"
+
+
+@given(st.data(), st.integers(0, 65535), st.integers(0, 65535), st.sampled_from([6, 17, 132]))
+def test_community_id_is_direction_free(data: st.DataObject, sport: int, dport: int, proto: int) -> None:
+    a, b = data.draw(st.sampled_from([
+        st.tuples(st.ip_addresses(v=4), st.ip_addresses(v=4)),
+        st.tuples(st.ip_addresses(v=6), st.ip_addresses(v=6))]).flatmap(lambda s: s))
+    assert isinstance(a, (ipaddress.IPv4Address, ipaddress.IPv6Address))
+    assert isinstance(b, (ipaddress.IPv4Address, ipaddress.IPv6Address))
+    assert community_id(a, b, proto, sport, dport, 0) == community_id(b, a, proto, dport, sport, 0)
+
+
+@pytest.mark.parametrize(("src", "dst", "networks", "direction"), [
+    ("128.232.110.120", "192.168.1.1", ["private"], "inbound"),
+    ("192.168.1.1", "128.232.110.120", ["private"], "outbound"),
+    ("10.0.0.1", "192.168.1.1", ["private"], "internal"),
+    ("8.8.8.8", "1.1.1.1", ["private"], "external"),
+    ("10.1.2.3", "8.8.8.8", ["10.0.0.0/8"], "outbound"),
+    ("127.0.0.1", "::1", ["loopback"], "internal"),
+    ("fe80::1", "8.8.8.8", ["link_local_unicast"], "outbound"),
+    ("8.8.8.8", "10.0.0.1", ["public"], "outbound"),
+])
+def test_network_direction(src: str, dst: str, networks: list[str], direction: str) -> None:
+    doc = {"source": {"ip": src}, "destination": {"ip": dst}}
+    out = source_of([{"network_direction": {"internal_networks": networks}}], doc)
+    assert out["network"]["direction"] == direction
+
+
+def test_network_direction_from_field_and_options() -> None:
+    doc = {"s": "10.0.0.1", "d": "8.8.8.8", "nets": ["10.0.0.0/8"]}
+    out = source_of([{"network_direction": {"source_ip": "s", "destination_ip": "d", "target_field": "dir",
+                                            "internal_networks_field": "nets"}}], doc)
+    assert out["dir"] == "outbound"
+    from processors import parse_pipeline
+    from processors.errors import ParseException
+
+    with pytest.raises(ParseException, match=r"\[internal_networks\] or \[internal_networks_field\] must be"):
+        parse_pipeline("p", {"processors": [{"network_direction": {}}]})
+    assert error_of([{"network_direction": {"internal_networks": ["private"], "ignore_missing": False}}],
+                    {"source": {"ip": "1.2.3.4"}})["reason"] == \
+        "field [destination] not present as part of path [destination.ip]"
+
+
+@pytest.mark.parametrize(("fqdn", "expected"), [
+    ("www.example.ac.uk", {"domain": "www.example.ac.uk", "registered_domain": "example.ac.uk",
+                           "top_level_domain": "ac.uk", "subdomain": "www"}),
+    ("example.com", {"domain": "example.com", "registered_domain": "example.com", "top_level_domain": "com"}),
+    ("a.b.example.co.jp", {"domain": "a.b.example.co.jp", "registered_domain": "example.co.jp",
+                           "top_level_domain": "co.jp", "subdomain": "a.b"}),
+    ("co.uk", {"domain": "co.uk", "top_level_domain": "co.uk"}),
+])
+def test_registered_domain(fqdn: str, expected: dict[str, str]) -> None:
+    assert source_of([{"registered_domain": {"field": "fqdn", "target_field": "url"}}], {"fqdn": fqdn})["url"] == \
+        expected
+
+
+def test_registered_domain_unknown_suffix() -> None:
+    assert source_of([{"registered_domain": {"field": "f"}}], {"f": "host.nosuchtld"}) == {"f": "host.nosuchtld"}
+    assert error_of([{"registered_domain": {"field": "f", "ignore_missing": False}}],
+                    {"f": "host.nosuchtld"})["reason"] == "unable to set domain information for document"
+    # no target_field: the fields land at the root, as in Elasticsearch
+    assert source_of([{"registered_domain": {"field": "f"}}], {"f": "example.com"})["registered_domain"] == \
+        "example.com"
