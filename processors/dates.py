@@ -257,3 +257,66 @@ class DateProcessor(Processor):
             doc.set(self.target, self.output.format(parsed.astimezone(zone)))
             return
         raise illegal_argument(f"unable to parse date [{java_string(value)}]")
+
+
+_ROUNDINGS = ("y", "M", "w", "d", "h", "m", "s")
+
+
+class DateIndexNameProcessor(Processor):
+    """``date_index_name``: set ``_index`` to a date-math expression built from a date field, e.g.
+    ``<my-index-{2016-04-25||/M{yyyy-MM-dd|UTC}}>`` (resolved to ``my-index-2016-04-01`` where it is indexed)."""
+
+    type = "date_index_name"
+    field: str
+    formats: list[str]
+    timezone: tzinfo
+    zone_name: str
+    prefix: Template
+    rounding: Template
+    index_format: Template
+
+    @classmethod
+    def create(cls, opts: Options, factory: Factory) -> Processor:
+        p = cls()
+        opts.string("locale")
+        zone = opts.string("timezone")
+        p.timezone = UTC if zone is None else _zone(zone)
+        # Elasticsearch prints UTC as "UTC" (not "Z") so that names stay the same as in 6.x.
+        p.zone_name = "UTC" if zone is None or p.timezone is UTC else zone
+        p.formats = opts.string_list("date_formats", allow_string=False) or ["yyyy-MM-dd'T'HH:mm:ss.SSSXX"]
+        p.field = opts.string("field", required=True)
+        p.prefix = opts.template("index_name_prefix", required=False, default="")  # type: ignore[assignment]
+        p.rounding = opts.template("date_rounding")  # type: ignore[assignment]
+        p.index_format = opts.template("index_name_format", required=False,  # type: ignore[assignment]
+                                       default="yyyy-MM-dd")
+        try:
+            for fmt in p.formats:
+                if fmt not in ("ISO8601", "UNIX", "UNIX_MS", "TAI64N"):
+                    JavaPattern(fmt)
+            if p.index_format.is_static:
+                JavaPattern(p.index_format.source)
+        except ValueError as exc:
+            raise opts.error("date_formats", f"invalid date format: {exc}") from None
+        return p
+
+    def execute(self, doc: IngestDocument, env: ExecEnv) -> None:
+        value = doc.get(self.field)
+        text = None if value is None else java_string(value)
+        parsed = None
+        for fmt in self.formats:
+            try:
+                parsed = parse_date(text, fmt, self.timezone)
+                break
+            except (ValueError, OverflowError, OSError, TypeError):
+                continue
+        if parsed is None:
+            raise illegal_argument(f"unable to parse date [{text}]")
+        rounding = self.rounding.render(doc)
+        if rounding not in _ROUNDINGS:
+            raise illegal_argument(f"date rounding [{rounding}] is not one of {list(_ROUNDINGS)}".replace("'", ""))
+        index_format = self.index_format.render(doc)
+        try:
+            stamp = JavaPattern(index_format).format(parsed.astimezone(self.timezone))
+        except ValueError as exc:
+            raise illegal_argument(f"invalid index_name_format [{index_format}]: {exc}") from None
+        doc.set("_index", f"<{self.prefix.render(doc)}{{{stamp}||/{rounding}{{{index_format}|{self.zone_name}}}}}>")

@@ -13,7 +13,7 @@ import pyarrow.compute as pc
 from processors.base import ExecEnv, Factory, Processor
 from processors.common import FieldName, plain_columns, put_column, read_string
 from processors.config import Options
-from processors.dates import DateProcessor
+from processors.dates import DateIndexNameProcessor, DateProcessor
 from processors.document import IngestDocument
 from processors.errors import illegal_argument
 from processors.template import java_string
@@ -368,4 +368,5 @@ class KvProcessor(Processor):
             doc.set(path, value, append=doc.has(path))
 
 
-PROCESSORS: list[type[Processor]] = [ConvertProcessor, JsonProcessor, CsvProcessor, KvProcessor, DateProcessor]
+PROCESSORS: list[type[Processor]] = [ConvertProcessor, JsonProcessor, CsvProcessor, KvProcessor, DateProcessor,
+                                     DateIndexNameProcessor]

@@ -33,7 +33,7 @@ _register_inference()
 
 # Processors Elasticsearch or OpenSearch have that this implementation does not: named as such when used.
 UNSUPPORTED = frozenset({
-    "attachment", "cef", "circle", "date_index_name", "enrich", "geo_grid", "geoip", "ip_location",
+    "attachment", "cef", "circle", "enrich", "geo_grid", "geoip", "ip_location",
     "set_security_user", "user_agent", "redact",
     "ml_inference", "text_image_embedding", "copy",
 })
