@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 
@@ -12,7 +13,7 @@ from processors.errors import ParseException
 from tests.processors.helpers import error_of, run
 
 
-def _index(procs: list[dict[str, object]], source: dict[str, object]) -> str:
+def _index(procs: list[dict[str, Any]], source: dict[str, Any]) -> str:
     doc = run(procs, source)[0]
     assert "doc" in doc, doc
     index: str = doc["doc"]["_index"]
