@@ -96,3 +96,13 @@ def optional_module(module: str, processor: str, distribution: str) -> Any:
         raise config_error(processor, None, None,
                            f"processor [{processor}] needs the Python package [{distribution}], which is not "
                            "installed: pip install 'ingest[processors]'") from None
+
+
+def field_value(doc: IngestDocument, field: str, ignore_missing: bool, kind: type = str) -> Any:
+    """``IngestDocument.getFieldValue(field, kind, ignoreMissing)``: None when missing (if ignored) or null."""
+    value = doc.get(field, None) if ignore_missing else doc.get(field)
+    if value is not None and not isinstance(value, kind):
+        names: dict[type, str] = {str: "java.lang.String", list: "java.util.List"}
+        target = names.get(kind, kind.__name__)
+        raise illegal_argument(f"field [{field}] of type [{java_type(value)}] cannot be cast to [{target}]")
+    return value

@@ -9,23 +9,13 @@ import ipaddress
 from typing import Any
 
 from processors.base import ExecEnv, Factory, Processor
-from processors.common import optional_module
+from processors.common import field_value, optional_module
 from processors.config import Options
 from processors.document import IngestDocument, java_type
 from processors.errors import illegal_argument
 from processors.template import Template
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
-
-
-def field_value(doc: IngestDocument, field: str, ignore_missing: bool, kind: type = str) -> Any:
-    """``IngestDocument.getFieldValue(field, kind, ignoreMissing)``: None when missing (if ignored) or null."""
-    value = doc.get(field, None) if ignore_missing else doc.get(field)
-    if value is not None and not isinstance(value, kind):
-        names: dict[type, str] = {str: "java.lang.String", list: "java.util.List"}
-        target = names.get(kind, kind.__name__)
-        raise illegal_argument(f"field [{field}] of type [{java_type(value)}] cannot be cast to [{target}]")
-    return value
 
 
 def parse_ip(text: str) -> IPAddress:

@@ -5,7 +5,19 @@ from __future__ import annotations
 from typing import Any
 
 from models.errors import ElasticsearchError
-from processors import fields, flow, geo, grok, network, parsing, routing, strings, textparse, useragent
+from processors import (
+    fields,
+    flow,
+    geo,
+    grok,
+    network,
+    parsing,
+    redact,
+    routing,
+    strings,
+    textparse,
+    useragent,
+)
 from processors.base import Common, Processor
 from processors.config import Options
 from processors.document import java_type
@@ -15,7 +27,8 @@ from processors.painless import compile_script
 # Elasticsearch's processor type names → implementations, family by family.
 PROCESSOR_TYPES: dict[str, type[Processor]] = {
     cls.type: cls
-    for module in (fields, strings, parsing, flow, textparse, grok, routing, network, useragent, geo)
+    for module in (fields, strings, parsing, flow, textparse, grok, routing, network, useragent, geo,
+                   redact)
     for cls in module.PROCESSORS
 }
 
@@ -34,7 +47,7 @@ _register_inference()
 # Processors Elasticsearch or OpenSearch have that this implementation does not: named as such when used.
 UNSUPPORTED = frozenset({
     "attachment", "cef", "circle", "enrich", "geo_grid",
-    "set_security_user", "redact",
+    "set_security_user",
     "ml_inference", "text_image_embedding", "copy",
 })
 
