@@ -20,7 +20,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from models.errors import ElasticsearchError
-from processors.base import ExecEnv, Processor, StoredSources
+from processors.base import ExecEnv, Processor, SecurityUser, StoredSources
 from processors.document import IngestDocument
 from processors.engine import run_compound, run_on_failure
 
@@ -79,12 +79,12 @@ def _has_columnar(proc: Processor) -> bool:
 
 
 def run_arrow(pipeline: Pipeline, data: pa.RecordBatch | pa.Table, *, columnar: bool = True,
-              stored: StoredSources | None = None) -> PipelineResult:
+              stored: StoredSources | None = None, user: SecurityUser | None = None) -> PipelineResult:
     """Run ``pipeline`` over a batch (contract C4); ``columnar=False`` forces the per-document path."""
     table = pa.Table.from_batches([data]) if isinstance(data, pa.RecordBatch) else data
     n = table.num_rows
     procs = pipeline.processors
-    env = pipeline.env(stored)
+    env = pipeline.env(stored, user)
     docs: list[IngestDocument] | None = None
     finished: dict[int, DocOutcome] = {}
     i = 0

@@ -44,6 +44,33 @@ class StoredSources(Protocol):
         """The stored ``_source`` of each id found in ``index`` (absent ids, or a missing index, are left out)."""
 
 
+@dataclass(frozen=True)
+class SecurityUser:
+    """The authenticated user a request runs as, for ``set_security_user`` (built by the server's security layer;
+    None everywhere security is off, as on an Elasticsearch cluster without authentication)."""
+
+    username: str
+    roles: list[str] = field(default_factory=list)
+    full_name: str | None = None
+    email: str | None = None
+    metadata: dict[str, Any] = field(default_factory=dict)
+    realm_name: str | None = None
+    realm_type: str | None = None
+    authentication_type: str | None = None  # "REALM", "API_KEY", "TOKEN", ...
+    api_key: dict[str, Any] | None = None  # {"id", "name", "metadata"} when authenticated with an API key
+
+
+class EnrichSource(Protocol):
+    """Enrich policies and their enrich indices (``enrich`` processor). ``processors.enrich.EnrichIndex`` is one
+    built from documents in memory; the server's policy store would be another."""
+
+    def policy(self, name: str) -> Any:
+        """The executed policy ``name`` (a ``processors.enrich.EnrichPolicy``), or None when it has no index."""
+
+    def matches(self, name: str, value: Any, max_matches: int) -> list[dict[str, Any]]:
+        """The enrich documents of policy ``name`` that match ``value`` (at most ``max_matches``)."""
+
+
 @dataclass
 class ExecEnv:
     """What processors may need at run time beyond the document."""
@@ -53,6 +80,10 @@ class ExecEnv:
     pipeline_id: str | None = None
     # Where to read already-indexed documents; None (e.g. ``_simulate``) reads as "nothing is stored".
     stored: StoredSources | None = None
+    # Who the request runs as (None: security is off).
+    user: SecurityUser | None = None
+    # Enrich policies (None: there are none).
+    enrich: EnrichSource | None = None
 
 
 @dataclass

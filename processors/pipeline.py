@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from models.errors import ElasticsearchError
-from processors.base import ExecEnv, Failure, Processor, StoredSources
+from processors.base import EnrichSource, ExecEnv, Failure, Processor, SecurityUser, StoredSources
 from processors.document import IngestDocument, java_type
 from processors.engine import run_compound
 from processors.errors import ParseException
@@ -73,21 +74,26 @@ class Pipeline:
         # inference API for the inference processor.
         self.resolve_pipeline: Callable[[str], Pipeline | None] = lambda name: None
         self.inference: Any = None
+        self.enrich: EnrichSource | None = None
 
     @property
     def description(self) -> str | None:
         """The pipeline's description."""
         return self.definition.description
 
-    def env(self, stored: StoredSources | None = None) -> ExecEnv:
-        """The execution environment for this pipeline (``stored``: the documents already indexed)."""
-        return ExecEnv(self.resolve_pipeline, self.inference, self.id, stored)
+    def env(self, stored: StoredSources | None = None, user: SecurityUser | None = None) -> ExecEnv:
+        """The execution environment for this pipeline (``stored``: the documents already indexed; ``user``: who
+        the request runs as)."""
+        return ExecEnv(self.resolve_pipeline, self.inference, self.id, stored, user, self.enrich)
 
     def execute_docs(self, docs: list[IngestDocument], env: ExecEnv | None = None) -> list[Failure | None]:
         """Run on documents in place; one failure (or None) per document. Dropped docs have ``dropped`` set."""
-        inner = ExecEnv(env.resolve_pipeline if env else self.resolve_pipeline,
-                        env.inference if env and env.inference is not None else self.inference, self.id,
-                        env.stored if env else None)
+        if env is None:
+            inner = self.env()
+        else:  # a called pipeline keeps the caller's environment (user, stored documents, ...)
+            inner = dataclasses.replace(env, inference=env.inference if env.inference is not None else self.inference,
+                                        enrich=env.enrich if env.enrich is not None else self.enrich,
+                                        pipeline_id=self.id)
         previous = []
         for doc in docs:
             doc.pipeline_stack.append(self.id)
@@ -105,15 +111,16 @@ class Pipeline:
                     doc.ingest["pipeline"] = before
 
     def run(self, data: pa.RecordBatch | pa.Table, *, columnar: bool = True,
-            stored: StoredSources | None = None) -> PipelineResult:
+            stored: StoredSources | None = None, user: SecurityUser | None = None) -> PipelineResult:
         """Run on a batch of documents (contract C4); see processors.arrow_exec.
 
         ``columnar=False`` runs every processor per document (for comparisons and benchmarks). ``stored`` reads
-        the documents already indexed under the rows' ``_index`` / ``_id`` (for ``skip_existing``).
+        the documents already indexed under the rows' ``_index`` / ``_id`` (for ``skip_existing``); ``user`` is who
+        the request runs as (for ``set_security_user``).
         """
         from processors.arrow_exec import run_arrow
 
-        return run_arrow(self, data, columnar=columnar, stored=stored)
+        return run_arrow(self, data, columnar=columnar, stored=stored, user=user)
 
     def reads_stored_documents(self) -> bool:
         """Whether some processor (here or in a pipeline it calls) compares with the stored documents, so the

@@ -14,6 +14,8 @@ from processors import (
     parsing,
     redact,
     routing,
+    security,
+    streams,
     strings,
     textparse,
     useragent,
@@ -28,7 +30,7 @@ from processors.painless import compile_script
 PROCESSOR_TYPES: dict[str, type[Processor]] = {
     cls.type: cls
     for module in (fields, strings, parsing, flow, textparse, grok, routing, network, useragent, geo,
-                   redact)
+                   redact, security, streams)
     for cls in module.PROCESSORS
 }
 
@@ -44,12 +46,16 @@ def _register_inference() -> None:
 _register_inference()
 
 
-# Processors Elasticsearch or OpenSearch have that this implementation does not: named as such when used.
-UNSUPPORTED = frozenset({
-    "attachment", "cef", "circle", "enrich", "geo_grid",
-    "set_security_user",
-    "ml_inference", "text_image_embedding", "copy",
-})
+# Processors Elasticsearch or OpenSearch have that this implementation does not, and why (said when used).
+UNSUPPORTED = {
+    "cef": "the Common Event Format parser has not been ported",
+    "circle": "it needs geometry support (shape tessellation) that this implementation does not have",
+    "geo_grid": "it needs geo-tile/geohex grid support that this implementation does not have",
+    "ml_inference": "it calls OpenSearch ML Commons models; use [text_embedding] or [inference] with an inference "
+                    "endpoint",
+    "text_image_embedding": "only text models are served here",
+    "copy": "it is not implemented; [set] with [copy_from] copies a field",
+}
 
 
 class Builder:
@@ -88,7 +94,7 @@ class Builder:
         cls = PROCESSOR_TYPES.get(name)
         if cls is None and name in UNSUPPORTED:
             raise config_error(name, None, None, f"processor type [{name}] exists in Elasticsearch or OpenSearch but "
-                                                 "is not supported here")
+                                                 f"is not supported here: {UNSUPPORTED[name]}")
         if cls is None:
             raise config_error(name, None, None, f"No processor type exists with name [{name}]")
         if name == "script" and isinstance(options, str):

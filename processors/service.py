@@ -6,6 +6,7 @@ import fnmatch
 from typing import Any
 
 from models.errors import IllegalArgumentException, ResourceNotFoundException
+from processors.base import SecurityUser
 from processors.errors import ParseException
 from processors.pipeline import Pipeline, parse_pipeline
 from processors.simulate import SIMULATED_PIPELINE_ID, simulate
@@ -78,8 +79,10 @@ class PipelineService:
         self._wire(pipeline)
         return pipeline
 
-    def simulate(self, body: dict[str, Any], pipeline_id: str | None = None, verbose: bool = False) -> dict[str, Any]:
-        """``_simulate``: the stored pipeline ``pipeline_id`` or the body's ``pipeline`` on the body's docs."""
+    def simulate(self, body: dict[str, Any], pipeline_id: str | None = None, verbose: bool = False,
+                 user: SecurityUser | None = None) -> dict[str, Any]:
+        """``_simulate``: the stored pipeline ``pipeline_id`` or the body's ``pipeline`` on the body's docs
+        (``user``: who the request runs as, for ``set_security_user``)."""
         if not isinstance(body, dict):
             raise ParseException("request body must be an object")
         if pipeline_id is not None:
@@ -93,7 +96,7 @@ class PipelineService:
         unknown = sorted(set(body) - {"docs", "pipeline"})
         if unknown:
             raise ParseException(f"[simulate] unknown field [{unknown[0]}]")
-        return simulate(pipeline, body, verbose)
+        return simulate(pipeline, body, verbose, user)
 
     def _resolve(self, pipeline_id: str) -> Pipeline | None:
         body = self.store.get_pipelines([pipeline_id]).get(pipeline_id)

@@ -6,6 +6,7 @@ from typing import Any
 
 from models.errors import ElasticsearchError
 from processors.arrow_exec import ingest_timestamp
+from processors.base import SecurityUser
 from processors.document import METADATA_KEYS, IngestDocument
 from processors.errors import ParseException
 from processors.pipeline import Pipeline
@@ -79,13 +80,15 @@ def _render_trace(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return out
 
 
-def simulate(pipeline: Pipeline, body: dict[str, Any], verbose: bool) -> dict[str, Any]:
-    """Run ``pipeline`` on the request's docs and render the response (verbose: per-processor results)."""
+def simulate(pipeline: Pipeline, body: dict[str, Any], verbose: bool,
+             user: SecurityUser | None = None) -> dict[str, Any]:
+    """Run ``pipeline`` on the request's docs and render the response (verbose: per-processor results;
+    ``user``: who the request runs as)."""
     docs = parse_docs(body)
     if verbose:
         for doc in docs:
             doc.trace = []
-    failures = pipeline.execute_docs(docs)
+    failures = pipeline.execute_docs(docs, pipeline.env(user=user))
     results: list[Any] = []
     for doc, failure in zip(docs, failures, strict=True):
         if verbose:

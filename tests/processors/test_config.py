@@ -102,5 +102,6 @@ def test_any_configuration_is_accepted_or_rejected_cleanly(kind: str, options: d
 
 
 def test_known_but_unsupported_processor_is_named_as_such() -> None:
-    err = _error({"processors": [{"user_agent": {"field": "ua"}}]})
-    assert err.reason == "processor type [user_agent] exists in Elasticsearch or OpenSearch but is not supported here"
+    err = _error({"processors": [{"circle": {"field": "shape"}}]})
+    assert err.reason == ("processor type [circle] exists in Elasticsearch or OpenSearch but is not supported here: "
+                          "it needs geometry support (shape tessellation) that this implementation does not have")
