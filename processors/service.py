@@ -6,7 +6,7 @@ import fnmatch
 from typing import Any
 
 from models.errors import IllegalArgumentException, ResourceNotFoundException
-from processors.base import SecurityUser
+from processors.base import EnrichSource, SecurityUser
 from processors.errors import ParseException
 from processors.pipeline import Pipeline, parse_pipeline
 from processors.simulate import SIMULATED_PIPELINE_ID, simulate
@@ -15,9 +15,10 @@ from processors.simulate import SIMULATED_PIPELINE_ID, simulate
 class PipelineService:
     """Put/get/delete/simulate pipelines; ``load`` gives a runnable :class:`Pipeline`."""
 
-    def __init__(self, store: Any, inference: Any = None) -> None:
+    def __init__(self, store: Any, inference: Any = None, enrich: EnrichSource | None = None) -> None:
         self.store = store
         self.inference = inference
+        self.enrich = enrich  # enrich policies for the ``enrich`` processor (None: there are none)
         self._cache: dict[str, tuple[str, Pipeline]] = {}
 
     # --- CRUD --------------------------------------------------------------------------------------------
@@ -114,6 +115,7 @@ class PipelineService:
     def _wire(self, pipeline: Pipeline) -> None:
         pipeline.resolve_pipeline = self._resolve
         pipeline.inference = self.inference
+        pipeline.enrich = self.enrich
 
     def _check_endpoints(self, pipeline: Pipeline) -> None:
         if self.inference is None:
