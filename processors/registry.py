@@ -6,6 +6,7 @@ from typing import Any
 
 from models.errors import ElasticsearchError
 from processors import (
+    attachment,
     enrich,
     fields,
     flow,
@@ -31,7 +32,7 @@ from processors.painless import compile_script
 PROCESSOR_TYPES: dict[str, type[Processor]] = {
     cls.type: cls
     for module in (fields, strings, parsing, flow, textparse, grok, routing, network, useragent, geo,
-                   redact, security, streams, enrich)
+                   redact, security, streams, enrich, attachment)
     for cls in module.PROCESSORS
 }
 
