@@ -95,7 +95,7 @@ class RemoveProcessor(Processor):
 
     def execute(self, doc: IngestDocument, env: ExecEnv) -> None:
         if self.keep is not None:
-            keep = set(self.keep)
+            keep = {FieldName(name)(doc) for name in self.keep}  # templates, as Elasticsearch compiles them
             for key in list(doc.ctx):
                 if key not in METADATA_KEYS and key not in keep:
                     del doc.ctx[key]

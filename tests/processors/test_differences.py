@@ -85,3 +85,8 @@ def test_inference_processor_has_no_task_type_option() -> None:
         parse_pipeline("p", {"processors": [{"inference": {"model_id": "m", "task_type": "bad"}}]})
     assert info.value.reason == ("processor [inference] doesn't support one or more provided configuration "
                                  "parameters [task_type]")
+
+
+def test_remove_keep_names_are_templates() -> None:
+    out = source_of([{"remove": {"keep": ["{{which}}", "which"]}}], {"which": "b", "a": 1, "b": 2})
+    assert out == {"which": "b", "b": 2}
