@@ -13,7 +13,7 @@ from processors.common import field_value, optional_module
 from processors.config import Options
 from processors.document import IngestDocument, java_type
 from processors.errors import illegal_argument
-from processors.template import Template
+from processors.template import Template, java_string
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
@@ -135,10 +135,11 @@ class CommunityIdProcessor(Processor):
             raw_s, raw_d = (field_value(doc, f["source_port"], ignore, object),
                             field_value(doc, f["destination_port"], ignore, object))
             sport, dport = _int(raw_s, "source port"), _int(raw_d, "destination port")
-            if not 0 <= sport <= 65535:
-                raise illegal_argument(f"invalid source port [{raw_s}]")
-            if not 0 <= dport <= 65535:
-                raise illegal_argument(f"invalid destination port [{raw_d}]")
+            if not 1 <= sport <= 65535:
+                raise illegal_argument(f"invalid source port [{java_string(raw_s) if raw_s is not None else 'null'}]")
+            if not 1 <= dport <= 65535:
+                raise illegal_argument(
+                    f"invalid destination port [{java_string(raw_d) if raw_d is not None else 'null'}]")
         elif number in _ICMP:
             icmp = (_int(doc.get(f["icmp_type"], None), "icmp type"), _int(doc.get(f["icmp_code"], None), "icmp code"))
         doc.set(self.target, community_id(source, dest, number, sport, dport, self.seed, icmp))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+from typing import Any
 
 import pytest
 from hypothesis import given
@@ -105,3 +106,56 @@ def test_registered_domain_unknown_suffix() -> None:
     # no target_field: the fields land at the root, as in Elasticsearch
     assert source_of([{"registered_domain": {"field": "f"}}], {"f": "example.com"})["registered_domain"] == \
         "example.com"
+
+
+def _event(**changes: Any) -> dict[str, Any]:
+    event: dict[str, Any] = {"source": {"ip": "128.232.110.120", "port": 34855},
+                             "destination": {"ip": "66.35.250.204", "port": 80}, "network": {"transport": "TCP"}}
+    for path, value in changes.items():
+        parent, _, key = path.partition("__")
+        if value is _DROP:
+            event[parent].pop(key, None)
+        else:
+            event.setdefault(parent, {})[key] = value
+    return event
+
+
+_DROP = object()
+NO_PORTS = {"source__port": _DROP, "destination__port": _DROP}
+
+
+@pytest.mark.parametrize(("changes", "expected"), [
+    # CommunityIdProcessorTests (which mirror the Beats processor's tests)
+    ({}, "1:LQU9qZlK+B5F3KDmev6m5PMibrg="),
+    ({"network__transport": "icmp", "icmp__type": 3, "icmp__code": 3}, "1:KF3iG9XD24nhlSy4r1TcYIr5mfE="),
+    ({"network__transport": "icmp", "icmp__type": "3", "icmp__code": "3"}, "1:KF3iG9XD24nhlSy4r1TcYIr5mfE="),
+    ({"network__transport": "icmp"}, "1:PAE85ZfR4SbNXl5URZwWYyDehwU="),
+    ({"network__transport": "igmp", **NO_PORTS}, "1:D3t8Q1aFA6Ev0A/AO4i9PnU3AeI="),
+    ({"network__transport": "2", **NO_PORTS}, "1:D3t8Q1aFA6Ev0A/AO4i9PnU3AeI="),
+    ({"network__transport": 2, **NO_PORTS}, "1:D3t8Q1aFA6Ev0A/AO4i9PnU3AeI="),
+    ({"network__transport": _DROP, "network__iana_number": 6}, "1:LQU9qZlK+B5F3KDmev6m5PMibrg="),
+    ({"network__transport": _DROP, "network__iana_number": "6"}, "1:LQU9qZlK+B5F3KDmev6m5PMibrg="),
+    ({"network__transport": _DROP, "network__iana_number": "4", "source__ip": "192.168.1.2",
+      "destination__ip": "10.1.2.3", **NO_PORTS}, "1:KXQzmk3bdsvD6UXj7dvQ4bM6Zvw="),
+    ({"source__ip": "2001:0db8:85a3:0000:0000:8a2e:0370:7334", "destination__ip": "2001:0:9d38:6ab8:1c48:3a1c:a95a:b1c2"},
+     "1:YC1+javPJ2LpK5xVyw1udfT83Qs="),
+    ({"network__transport": "icmp", "icmp__type": 10, "icmp__code": 3}, "1:L8wnzpmRHIESLqLBy+zTqW3Pmqs="),
+    ({"source__port": "34855", "destination__port": "80"}, "1:LQU9qZlK+B5F3KDmev6m5PMibrg="),
+    ({"source__port": 34855.0}, "1:LQU9qZlK+B5F3KDmev6m5PMibrg="),
+])
+def test_community_id_elasticsearch_vectors(changes: dict[str, Any], expected: str) -> None:
+    out = source_of([{"community_id": {"ignore_missing": False}}], _event(**changes))
+    assert out["network"]["community_id"] == expected
+
+
+@pytest.mark.parametrize(("changes", "message"), [
+    ({"source__ip": 2162716280}, "field [source.ip] of type [java.lang.Long] cannot be cast to [java.lang.String]"),
+    ({"source__port": 0}, "invalid source port [0]"),
+    ({"destination__port": 65536}, "invalid destination port [65536]"),
+    ({"destination__port": None}, "invalid destination port [null]"),
+    ({"destination__ip": "308.111.1.2.3"}, "'308.111.1.2.3' is not an IP string literal."),
+    ({"network__transport": "xyz"}, "could not convert string [xyz] to transport protocol"),
+    ({"source__ip": _DROP}, "field [ip] not present as part of path [source.ip]"),
+])
+def test_community_id_elasticsearch_errors(changes: dict[str, Any], message: str) -> None:
+    assert error_of([{"community_id": {"ignore_missing": False}}], _event(**changes))["reason"] == message
