@@ -271,18 +271,19 @@ class NetworkDirectionProcessor(Processor):
 # --- registered_domain -----------------------------------------------------------------------------------------
 @functools.lru_cache(maxsize=1)
 def _suffixes() -> Any:
-    # The Public Suffix List bundled with the ``publicsuffixlist`` package. ICANN rules only: Elasticsearch's matcher
-    # (Apache HttpClient's) stops at a private rule and treats it as the registered domain itself.
+    # The Public Suffix List bundled with the ``publicsuffixlist`` package, ICANN and private rules alike (as
+    # Elasticsearch's matcher: ``1.www.global.ssl.fastly.net`` has the registered domain
+    # ``www.global.ssl.fastly.net``).
     from publicsuffixlist import PublicSuffixList
 
-    return PublicSuffixList(only_icann=True)
+    return PublicSuffixList()
 
 
 def domain_info(fqdn: str) -> dict[str, str] | None:
     """``domain`` / ``registered_domain`` / ``top_level_domain`` / ``subdomain`` of a host name, or None."""
     psl = _suffixes()
     name = fqdn.lower()
-    if name.startswith("."):
+    if not name or name.startswith(".") or name.endswith("."):
         return None
     registered = psl.privatesuffix(name, accept_unknown=False)
     if registered is None:

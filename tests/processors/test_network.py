@@ -93,10 +93,23 @@ def test_network_direction_from_field_and_options() -> None:
     ("a.b.example.co.jp", {"domain": "a.b.example.co.jp", "registered_domain": "example.co.jp",
                            "top_level_domain": "co.jp", "subdomain": "a.b"}),
     ("co.uk", {"domain": "co.uk", "top_level_domain": "co.uk"}),
+    # RegisteredDomainProcessorTests: private suffixes count
+    ("www.google.com", {"domain": "www.google.com", "registered_domain": "google.com", "top_level_domain": "com",
+                        "subdomain": "www"}),
+    ("1.www.global.ssl.fastly.net", {"domain": "1.www.global.ssl.fastly.net",
+                                     "registered_domain": "www.global.ssl.fastly.net",
+                                     "top_level_domain": "global.ssl.fastly.net", "subdomain": "1"}),
 ])
 def test_registered_domain(fqdn: str, expected: dict[str, str]) -> None:
     assert source_of([{"registered_domain": {"field": "fqdn", "target_field": "url"}}], {"fqdn": fqdn})["url"] == \
         expected
+
+
+@pytest.mark.parametrize("fqdn", ["", ".", "$", "foo.bar.baz"])
+def test_registered_domain_without_a_suffix(fqdn: str) -> None:
+    assert source_of([{"registered_domain": {"field": "f"}}], {"f": fqdn}) == {"f": fqdn}
+    assert error_of([{"registered_domain": {"field": "f", "ignore_missing": False}}], {"f": fqdn})["reason"] == \
+        "unable to set domain information for document"
 
 
 def test_registered_domain_unknown_suffix() -> None:
