@@ -172,3 +172,34 @@ def test_community_id_elasticsearch_vectors(changes: dict[str, Any], expected: s
 ])
 def test_community_id_elasticsearch_errors(changes: dict[str, Any], message: str) -> None:
     assert error_of([{"community_id": {"ignore_missing": False}}], _event(**changes))["reason"] == message
+
+
+@pytest.mark.parametrize(("src", "dst", "networks", "expected"), [
+    # NetworkDirectionProcessorTests
+    ("10.0.1.1", "192.168.1.2", ["10.0.0.0/8"], "outbound"),
+    ("192.168.1.2", "10.0.1.1", ["10.0.0.0/8"], "inbound"),
+    ("0.0.0.0", "0.0.0.0", ["unspecified"], "internal"),
+    ("::", "::", ["unspecified"], "internal"),
+    ("192.168.1.1", "192.168.1.2", ["private"], "internal"),
+    ("192.168.1.1", "172.16.0.1", ["private"], "internal"),
+    ("192.168.1.1", "fd12:3456:789a:1::1", ["private"], "internal"),
+    ("192.168.1.1", "192.168.1.2", ["public"], "external"),
+    ("192.168.1.1", "fd12:3456:789a:1::1", ["public"], "external"),
+])
+def test_network_direction_elasticsearch_cases(src: str, dst: str, networks: list[str], expected: str) -> None:
+    doc = {"source": {"ip": src}, "destination": {"ip": dst}}
+    out = source_of([{"network_direction": {"internal_networks": networks, "ignore_missing": False}}], doc)
+    assert out["network"]["direction"] == expected
+
+
+@pytest.mark.parametrize(("src", "dst", "networks", "message"), [
+    (None, "66.35.250.204", ["10.0.0.0/8"], "unable to calculate network direction from document"),
+    ("192.168.1.1", None, ["10.0.0.0/8"], "unable to calculate network direction from document"),
+    ("invalid", "66.35.250.204", ["10.0.0.0/8"], "'invalid' is not an IP string literal."),
+    ("192.168.1.1", "192.168.1.1", ["10.0.0.0/8", "invalid"], "'invalid' is not an IP string literal."),
+])
+def test_network_direction_elasticsearch_errors(src: str | None, dst: str | None, networks: list[str],
+                                                message: str) -> None:
+    doc = {"source": {"ip": src}, "destination": {"ip": dst}}
+    procs = [{"network_direction": {"internal_networks": networks, "ignore_missing": False}}]
+    assert error_of(procs, doc)["reason"] == message
