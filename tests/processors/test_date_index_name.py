@@ -54,3 +54,17 @@ def test_errors() -> None:
 ])
 def test_date_math_index_names(name: str, resolved: str) -> None:
     assert resolve_index_name(name, datetime(2024, 3, 22, 5, 30, tzinfo=UTC)) == resolved
+
+
+@pytest.mark.parametrize(("fmt", "value", "rounding", "expected"), [
+    # DateIndexNameProcessorTests
+    ("yyyy-MM-dd'T'HH:mm:ss.SSSXX", "2016-04-25T12:24:20.101Z", "y", "<events-{20160425||/y{yyyyMMdd|UTC}}>"),
+    ("TAI64N", "4000000050d506482dbdf024", "m", "<events-{20121222||/m{yyyyMMdd|UTC}}>"),
+    ("UNIX_MS", "1000500", "m", "<events-{19700101||/m{yyyyMMdd|UTC}}>"),
+    ("UNIX_MS", 1000500, "m", "<events-{19700101||/m{yyyyMMdd|UTC}}>"),
+    ("UNIX", "1000.5", "m", "<events-{19700101||/m{yyyyMMdd|UTC}}>"),
+])
+def test_elasticsearch_cases(fmt: str, value: Any, rounding: str, expected: str) -> None:
+    procs = [{"date_index_name": {"field": "_field", "date_formats": [fmt], "index_name_prefix": "events-",
+                                  "date_rounding": rounding, "index_name_format": "yyyyMMdd"}}]
+    assert _index(procs, {"_field": value}) == expected
