@@ -46,3 +46,15 @@ def test_errors() -> None:
         parse_pipeline("p", {"processors": [{"user_agent": {"field": "a", "regex_file": "custom.yml"}}]})
     with pytest.raises(ParseException, match=r"device_type_regexes\.yml"):
         parse_pipeline("p", {"processors": [{"user_agent": {"field": "a", "extract_device_type": True}}]})
+
+
+def test_yaml_rest_cases() -> None:
+    # 20_useragent_processor.yml
+    agent = ("Mozilla/5.0 (Macintosh; Intel Mac OS X 10_9_2) AppleWebKit/537.36 (KHTML, like Gecko) "
+             "Chrome/33.0.1750.149 Safari/537.36")
+    out = source_of([{"user_agent": {"field": "field1"}}], {"field1": agent})["user_agent"]
+    assert (out["name"], out["original"], out["version"]) == ("Chrome", agent, "33.0.1750.149")
+    assert out["os"] == {"name": "Mac OS X", "version": "10.9.2", "full": "Mac OS X 10.9.2"}
+    only_os = source_of([{"user_agent": {"field": "field1", "target_field": "field2", "properties": ["os"]}}],
+                        {"field1": agent})
+    assert "user_agent" not in only_os and only_os["field2"] == {"os": out["os"]}
