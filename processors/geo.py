@@ -101,28 +101,45 @@ class Database:
         return _city(record, ip, props)
 
 
-@functools.lru_cache(maxsize=32)
-def open_database(file_name: str) -> Database | None:
-    """The database called ``file_name`` (opened once per process: it maps a 50 MB file), or None."""
-    try:
-        import maxminddb
-    except ImportError:
-        return None
+def database_path(file_name: str) -> tuple[Path, str | None] | None:
+    """Where ``file_name`` is: ``$INGEST_HOME/ingest-geoip/<file>`` first, else the bundled GeoLite2 City (with the
+    kind it answers as); None when neither is there."""
     from models.home import ingest_home
 
     local = ingest_home() / "ingest-geoip" / file_name
     if local.is_file():
-        reader = maxminddb.open_database(str(local))
-        kind = next((k for k in KINDS if reader.metadata().database_type.endswith(f"-{k}")), None)
-        return Database(reader, kind) if kind else None
+        return local, None
     if file_name in BUNDLED:
         try:
             import _maxminddb_geolite2  # the data package of maxminddb-geolite2
         except ImportError:
             return None
-        path = Path(_maxminddb_geolite2.__file__).parent / "GeoLite2-City.mmdb"
-        return Database(maxminddb.open_database(str(path)), BUNDLED[file_name])
+        return Path(_maxminddb_geolite2.__file__).parent / "GeoLite2-City.mmdb", BUNDLED[file_name]
     return None
+
+
+@functools.lru_cache(maxsize=32)
+def _open(path: Path, mtime: float, kind: str | None) -> Database | None:
+    import maxminddb
+
+    reader = maxminddb.open_database(str(path))
+    if kind is None:
+        kind = next((k for k in KINDS if reader.metadata().database_type.endswith(f"-{k}")), None)
+    return Database(reader, kind) if kind else None
+
+
+def open_database(file_name: str) -> Database | None:
+    """The database called ``file_name``, or None. Each file is opened once (it maps up to 50 MB) and again when
+    it changes; a file put in place later is found on the next document."""
+    try:
+        import maxminddb  # noqa: F401
+    except ImportError:
+        return None
+    found = database_path(file_name)
+    if found is None:
+        return None
+    path, kind = found
+    return _open(path, path.stat().st_mtime, kind)
 
 
 def _kind_of(file_name: str) -> str:

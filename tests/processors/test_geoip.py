@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import shutil
+from pathlib import Path
+
 import pytest
 
 from processors import parse_pipeline
@@ -59,3 +62,16 @@ def test_errors() -> None:
     with pytest.raises(ParseException, match=r"illegal property value \[asn\]\. valid values are \[IP, "
                                              r"COUNTRY_IN_EUROPEAN_UNION, COUNTRY_ISO_CODE, COUNTRY_NAME"):
         parse_pipeline("p", {"processors": [{"geoip": {"field": "ip", "properties": ["asn"]}}]})
+
+
+def test_databases_from_ingest_home(ingest_home: Path) -> None:
+    from processors.geo import database_path
+
+    procs = [{"geoip": {"field": "ip", "database_file": "MyCity.mmdb", "target_field": "geo", "properties": ["country_iso_code"]}}]
+    assert source_of(procs, {"ip": "89.160.20.128"})["tags"] == ["_geoip_database_unavailable_MyCity.mmdb"]
+    bundled = database_path("GeoLite2-City.mmdb")
+    assert bundled is not None
+    (ingest_home / "ingest-geoip").mkdir()
+    shutil.copy(bundled[0], ingest_home / "ingest-geoip" / "MyCity.mmdb")
+    # found on the next document, without re-creating the pipeline; its kind comes from its metadata
+    assert source_of(procs, {"ip": "89.160.20.128"}) == {"ip": "89.160.20.128", "geo": {"country_iso_code": "SE"}}
