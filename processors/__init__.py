@@ -5,13 +5,20 @@
   on Arrow, choosing the columnar fast path per processor; ``simulate``: the ``_simulate`` response
 - processor families: ``fields``, ``strings``, ``parsing`` (+ ``dates``), ``textparse`` (dissect), ``grok`` (pattern library + processor),
   ``flow`` (drop, fail, pipeline, foreach, terminate, script), ``routing`` (uri_parts, reroute),
-  ``inference`` (+ ``chunking``, ``opensearch``)
+  ``inference`` (+ ``chunking``, ``opensearch``), ``network`` (community_id, network_direction,
+  registered_domain), ``useragent``, ``geo`` (geoip, ip_location), ``redact``, ``attachment``, ``enrich``,
+  ``security`` (set_security_user), ``streams`` (normalize_for_stream, recover_failure_document); ``datemath``
+  resolves the date-math index names ``date_index_name`` writes
 - ``painless``: the documented Painless subset (lexer, parser, interpreter, columnar compilation)
 - ``service.PipelineService``: stored pipelines (models.store) and simulate, for the REST routes and the CLI
 """
 
 from processors.arrow_exec import DocOutcome, PipelineResult
+from processors.base import SecurityUser
+from processors.datemath import resolve_index_name
+from processors.enrich import EnrichIndex, EnrichPolicy
 from processors.pipeline import Pipeline, parse_pipeline
 from processors.service import PipelineService
 
-__all__ = ["DocOutcome", "Pipeline", "PipelineResult", "PipelineService", "parse_pipeline"]
+__all__ = ["DocOutcome", "EnrichIndex", "EnrichPolicy", "Pipeline", "PipelineResult", "PipelineService",
+           "SecurityUser", "parse_pipeline", "resolve_index_name"]
