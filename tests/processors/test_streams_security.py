@@ -114,3 +114,43 @@ def test_called_pipelines_keep_the_user() -> None:
     outer.resolve_pipeline = lambda name: inner if name == "inner" else None
     result = simulate(outer, {"docs": [{"_source": {}}]}, False, USER)
     assert result["docs"][0]["doc"]["_source"] == {"u": {"username": "jane"}}
+
+
+def test_normalize_yaml_attributes_namespacing() -> None:
+    # 10_normalize_for_stream.yml, "Test attributes namespacing"
+    src = {"agent.name": "agentNameValue",
+           "agent": {"type": "agentTypeValue", "deep": {"nested": "nestedValue", "scalar-array": ["a1", "a2"],
+                                                        "object-array": [{"key1": "value1"}, {"key2": "value2"}]},
+                     "scalar-array": ["a1", "a2"]},
+           "cloud.region": "cloudRegionValue",
+           "cloud": {"service": {"name": ["n1", "n2"]}, "account.id": [{"key1": "value1"}, {"key2": "value2"}]},
+           "host.name": "hostNameValue", "host": {"type": "hostTypeValue"},
+           "service.name": "serviceNameValue", "service": {"type": "serviceTypeValue"}}
+    out = source_of(NORMALIZE, src)
+    assert out["resource"]["attributes"] == {
+        "agent.name": "agentNameValue", "agent.type": "agentTypeValue", "cloud.region": "cloudRegionValue",
+        "cloud.service.name": ["n1", "n2"], "cloud.account.id": [{"key1": "value1"}, {"key2": "value2"}],
+        "host.name": "hostNameValue", "host.type": "hostTypeValue", "service.name": "serviceNameValue"}
+    assert out["attributes"] == {
+        "agent.scalar-array": ["a1", "a2"], "agent.deep.nested": "nestedValue", "agent.deep.scalar-array": ["a1", "a2"],
+        "agent.deep.object-array": [{"key1": "value1"}, {"key2": "value2"}], "service.type": "serviceTypeValue"}
+    assert set(out) == {"attributes", "resource"}
+
+
+def test_normalize_yaml_rename_special_keys() -> None:
+    src = {"span": {"id": "nestedSpanIdValue"}, "span.id": "topLevelSpanIdValue", "log.level": "topLevelLogLevelValue",
+           "trace": {"id": "traceIdValue"}, "trace.id": "topLevelTraceIdValue", "message": "this is a message"}
+    out = source_of(NORMALIZE, src)
+    assert (out["span_id"], out["severity_text"], out["trace_id"], out["body"]) == (
+        "nestedSpanIdValue", "topLevelLogLevelValue", "traceIdValue", {"text": "this is a message"})
+    assert not {"span", "span.id", "log.level", "trace", "trace.id", "message"} & set(out)
+
+
+def test_normalize_yaml_invalid_body_field() -> None:
+    src = {"resource": {}, "scope": {"foo": "bar"}, "body": {"text": 123, "structured": {"foo": "bar"}},
+           "span_id": "spanIdValue", "trace_id": "traceIdValue", "severity_text": "severityTextValue", "foo": "bar"}
+    out = source_of(NORMALIZE, src)
+    assert out["attributes"] == {"body.text": 123, "body.structured.foo": "bar", "scope.foo": "bar",
+                                 "span_id": "spanIdValue", "trace_id": "traceIdValue",
+                                 "severity_text": "severityTextValue", "foo": "bar"}
+    assert "body" not in out and "scope" not in out
