@@ -55,6 +55,9 @@ def redact(text: str, expressions: list[tuple[GrokExpression, str]], prefix: str
                                          status=500) from None
             if found is None:
                 break
+            if not name:
+                raise illegal_argument(f"redact pattern [{expression.source}] has no named capture (as in "
+                                       "%{EMAILADDRESS:EMAIL}) to name its replacement")
             spans.append(_Span(found.start(), found.end(), name))
             pos = found.end() + 1 if found.end() == pos else found.end()
             if pos == len(text):
@@ -101,9 +104,9 @@ class RedactProcessor(Processor):
             p.expressions = []
             for pattern in patterns:
                 expression = GrokExpression(bank, pattern)
-                if not expression.captures:
-                    raise ValueError(f"pattern [{pattern}] has no named capture to name its replacement")
-                p.expressions.append((expression, expression.captures[0].field))
+                # The first named capture names the replacement; Elasticsearch accepts a pattern without one and
+                # fails when it matches, so it is only refused then (see ``redact``).
+                p.expressions.append((expression, expression.captures[0].field if expression.captures else ""))
         except Exception as exc:
             raise opts.error("patterns", f"[patterns] Invalid regex pattern found in: [{', '.join(patterns)}]. "
                                          f"{exc}") from None

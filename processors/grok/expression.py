@@ -111,6 +111,7 @@ class GrokExpression:
     """A grok expression compiled against a pattern bank."""
 
     def __init__(self, bank: Mapping[str, str], expression: str) -> None:
+        self.source = expression
         translated = translate(expand(bank, expression))
         # The ``regex`` engine (``re``-compatible in V0 mode) because a match can be given a time limit.
         self.regex = regex.compile(translated.regex, regex.MULTILINE | regex.V0)

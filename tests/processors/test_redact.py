@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from processors import parse_pipeline
@@ -52,3 +54,56 @@ def test_trace_redact() -> None:
                [{"m": "from 1.2.3.4"}, {"m": "clean"}])
     assert docs[0]["doc"]["_ingest"]["_redact"] == {"_is_redacted": True}
     assert "_redact" not in docs[1]["doc"]["_ingest"]
+
+
+def _redactor(patterns: list[str], definitions: dict[str, str] | None = None) -> Any:
+    bank = dict(builtin_patterns("v1"))
+    bank.update(definitions or {})
+    exprs = [GrokExpression(bank, p) for p in patterns]
+    return lambda text, prefix="<", suffix=">": redact(text, [(e, e.captures[0].field) for e in exprs], prefix,
+                                                       suffix)
+
+
+def test_elasticsearch_match_redact_cases() -> None:
+    # RedactProcessorTests.testMatchRedact / testMatchRedactMultipleGroks
+    email = _redactor(["%{EMAILADDRESS:EMAIL}"])
+    assert email("thisisanemail@address.com will be redacted thisisdifferent@address.com") == \
+        "<EMAIL> will be redacted <EMAIL>"
+    assert email("This is ok nothing to redact") == "This is ok nothing to redact"
+    card = _redactor(["%{CREDIT_CARD:CREDIT_CARD}"], {"CREDIT_CARD": r"\b(?:\d[ -]*?){13,16}\b"})
+    assert card("1001-1002-1003-1004 some text in between 2001-1002-1003-1004 3001-1002-1003-1004 "
+                "4001-1002-1003-1004") == "<CREDIT_CARD> some text in between <CREDIT_CARD> <CREDIT_CARD> <CREDIT_CARD>"
+    number = _redactor(["%{NUMBER:NUMBER}"], {"NUMBER": r"\d{4}"})
+    assert number("1001", "_prefix_", "_suffix_") == "_prefix_NUMBER_suffix_"
+    many = _redactor(["%{EMAILADDRESS:EMAIL}", "%{IP:IP_ADDRESS}", "%{CREDIT_CARD:CREDIT_CARD}"],
+                     {"CREDIT_CARD": r"\d{4}[ -]\d{4}[ -]\d{4}[ -]\d{4}"})
+    assert many("thisisanemail@address.com will be redacted and this: 0001-0002-0003-0004 some other text") == \
+        "<EMAIL> will be redacted and this: <CREDIT_CARD> some other text"
+    assert _redactor(["%{IP:IP_ADDRESS}"])("0.0.0.1 will be redacted", "?--", "}") == \
+        "?--IP_ADDRESS} will be redacted"
+
+
+@pytest.mark.parametrize(("spans", "expected"), [
+    # RedactProcessorTests.testMergeOverlappingReplacements_*
+    ([(35, 40, "A"), (5, 12, "B"), (30, 34, "B"), (21, 29, "C")],
+     [(5, 12, "B"), (21, 29, "C"), (30, 34, "B"), (35, 40, "A")]),
+    ([(35, 40, "A"), (5, 10, "B"), (10, 15, "B"), (14, 29, "C")], [(5, 29, "C"), (35, 40, "A")]),
+    ([(20, 28, "A"), (50, 60, "A"), (30, 39, "B"), (59, 65, "B"), (14, 18, "C")],
+     [(14, 18, "C"), (20, 28, "A"), (30, 39, "B"), (50, 65, "A")]),
+    ([(20, 28, "A"), (50, 60, "A"), (22, 26, "B")], [(20, 28, "A"), (50, 60, "A")]),
+    ([(20, 28, "A"), (50, 60, "A"), (14, 21, "B"), (30, 36, "B"), (44, 51, "C"), (62, 70, "C")],
+     [(14, 28, "A"), (30, 36, "B"), (44, 60, "A"), (62, 70, "C")]),
+    ([(10, 20, "first"), (15, 28, "longest"), (22, 29, "third")], [(10, 29, "longest")]),
+])
+def test_elasticsearch_merge_cases(spans: list[tuple[int, int, str]], expected: list[tuple[int, int, str]]) -> None:
+    from processors.redact import _merge, _Span
+
+    merged = _merge([_Span(*s) for s in spans])
+    assert [(m.start, m.end, m.name) for m in merged] == expected
+
+
+def test_pattern_without_a_name_fails_when_it_matches() -> None:
+    procs = [{"redact": {"field": "m", "patterns": ["foo"]}}]
+    assert source_of(procs, {"x": 1}) == {"x": 1}  # accepted, as Elasticsearch does
+    assert "has no named capture" in error_of(procs, {"m": "a foo"})["reason"]
+    assert source_of(procs, {"m": "bar"}) == {"m": "bar"}
