@@ -12,7 +12,7 @@ import time
 import zlib
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, unquote
 
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
@@ -210,6 +210,11 @@ class FakeBedrock:
                 raise Reject(404, {"message": "not found"})
             _model, operation = match.groups()
             if operation == "invoke" and "inputText" in body:
+                extra = sorted(set(body) - ({"inputText"} if "titan-embed-text-v1" in unquote(_model) else
+                                            {"inputText", "dimensions", "normalize", "embeddingTypes"}))
+                if extra:  # Bedrock validates the model's JSON schema
+                    raise Reject(400, {"message": f"Malformed input request: #: extraneous key [{extra[0]}] is not "
+                                                  "permitted, please reformat your input and try again."})
                 return Reply(200, {"embedding": deterministic_vector(body["inputText"], 3), "inputTextTokenCount": 1})
             if operation == "invoke":
                 if not isinstance(body.get("texts"), list) or len(body["texts"]) > 96 or "input_type" not in body:

@@ -60,6 +60,7 @@ class OpenAiService(RemoteService):
     max_batch_tokens = 300_000
     sends_dimensions = True
     streaming_tasks = CHAT_TASKS
+    takes_reasoning = True  # o-series and gpt-5 models take reasoning_effort
 
     def check(self, task_type: TaskType, settings: dict[str, Any], secrets: dict[str, str],
               problems: list[str]) -> None:

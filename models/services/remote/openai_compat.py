@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import json
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -19,7 +20,26 @@ from models.services.remote.errors import UpstreamResponse, provider_message
 from models.services.remote.service import Call, error_object, json_body
 
 # Keys of Elasticsearch's unified chat request that are passed to OpenAI-compatible providers as they are.
-CHAT_PASSTHROUGH = ("tools", "tool_choice", "stop", "temperature", "top_p", "max_completion_tokens")
+CHAT_PASSTHROUGH = ("tools", "tool_choice", "stop", "temperature", "top_p")
+
+
+@dataclass(frozen=True)
+class ChatDialect:
+    """How one OpenAI-compatible chat API differs from OpenAI's own (as data, not copies of ``chat_body``).
+
+    ``max_tokens``: the body key carrying the unified request's ``max_completion_tokens`` (Mistral, Hugging Face
+    TGI, DeepSeek ... document ``max_tokens``). ``usage_in_stream``: whether it accepts
+    ``stream_options.include_usage``. ``n``: whether it accepts ``n`` (a non-streamed completion asks for one).
+    Whether a provider takes ``reasoning_effort`` is the service's ``takes_reasoning``.
+    """
+
+    max_tokens: str = "max_completion_tokens"
+    usage_in_stream: bool = True
+    n: bool = True
+
+
+OPENAI_DIALECT = ChatDialect()
+MAX_TOKENS_DIALECT = ChatDialect(max_tokens="max_tokens", usage_in_stream=False, n=False)
 
 
 def decode_vector(value: Any) -> np.ndarray:
@@ -68,8 +88,18 @@ def chat_messages(call: Call, prompt: str | None = None) -> list[dict[str, Any]]
     return [{"role": "user", "content": prompt if prompt is not None else ""}]
 
 
+def reasoning_effort(call: Call) -> str | None:
+    """OpenAI's ``reasoning_effort`` for the unified request's ``reasoning`` (``enabled: true`` means ``medium``,
+    as Elasticsearch documents). Services that cannot take it refuse the request before this is reached."""
+    reasoning = (call.chat or {}).get("reasoning")
+    if not isinstance(reasoning, dict):
+        return None
+    effort = reasoning.get("effort") or ("medium" if reasoning.get("enabled") else None)
+    return str(effort) if effort is not None else None
+
+
 def chat_body(call: Call, model: str | None, prompt: str | None = None, *, stream: bool = False,
-              user: str | None = None) -> dict[str, Any]:
+              user: str | None = None, dialect: ChatDialect = OPENAI_DIALECT) -> dict[str, Any]:
     """The body of ``POST /v1/chat/completions`` for a completion or a unified chat request."""
     chat = call.chat or {}
     body: dict[str, Any] = {"messages": chat_messages(call, prompt)}
@@ -79,13 +109,19 @@ def chat_body(call: Call, model: str | None, prompt: str | None = None, *, strea
     for key in CHAT_PASSTHROUGH:
         if chat.get(key) is not None:
             body[key] = chat[key]
-    if call.task_type == TaskType.COMPLETION and not stream:
+    if chat.get("max_completion_tokens") is not None:
+        body[dialect.max_tokens] = chat["max_completion_tokens"]
+    effort = reasoning_effort(call)
+    if effort is not None:
+        body["reasoning_effort"] = effort
+    if call.task_type == TaskType.COMPLETION and not stream and dialect.n:
         body["n"] = 1
     if user:
         body["user"] = user
     if stream:
         body["stream"] = True
-        body["stream_options"] = {"include_usage": True}
+        if dialect.usage_in_stream:
+            body["stream_options"] = {"include_usage": True}
     return body
 
 

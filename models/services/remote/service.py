@@ -113,6 +113,25 @@ def ranked(call: Call, items: list[tuple[int, float]], documents: list[str]) -> 
     return RerankResults([RankedDocument(i, float(s), documents[i] if want_docs else None) for i, s in items])
 
 
+REASONING_EFFORTS = ("xhigh", "high", "medium", "low", "minimal", "none")
+REASONING_KEYS = frozenset({"effort", "enabled", "exclude", "summary"})
+
+
+def check_reasoning(chat: dict[str, Any] | None, service: str, supported: bool) -> None:
+    """Validate the unified request's ``reasoning``; a provider that cannot take it refuses the request instead of
+    answering without reasoning (Elasticsearch drops it silently)."""
+    reasoning = (chat or {}).get("reasoning")
+    if reasoning is None:
+        return
+    if not isinstance(reasoning, dict) or set(reasoning) - REASONING_KEYS:
+        raise ValidationException([f"[reasoning] must be an object with [{', '.join(sorted(REASONING_KEYS))}]"])
+    effort = reasoning.get("effort")
+    if effort is not None and effort not in REASONING_EFFORTS:
+        raise ValidationException([f"[reasoning.effort] must be one of [{', '.join(REASONING_EFFORTS)}]"])
+    if (effort is not None or reasoning.get("enabled")) and not supported:
+        raise ValidationException([f"[reasoning] is not supported by the [{service}] service"])
+
+
 class RemoteService(InferenceService):
     """Shared behaviour of remote services; subclasses declare settings and wire formats."""
 
@@ -125,6 +144,7 @@ class RemoteService(InferenceService):
     model_setting: ClassVar[str] = "model_id"
     sends_dimensions: ClassVar[bool] = False  # the provider takes the requested dimensions as a parameter
     streaming_tasks: ClassVar[frozenset[TaskType]] = frozenset()
+    takes_reasoning: ClassVar[bool] = False  # the chat API takes the unified request's ``reasoning``
 
     # ---- provider hooks -------------------------------------------------------------------------------
 
@@ -233,6 +253,7 @@ class RemoteService(InferenceService):
             call.chat = {"messages": [{"role": "user", "content": request.inputs[0]}]}
         if call.task_type == TaskType.CHAT_COMPLETION and not (call.chat or {}).get("messages"):
             raise ValidationException(["[messages] must not be empty"])
+        check_reasoning(call.chat, self.name, self.takes_reasoning)
 
         async def events() -> AsyncIterator[dict[str, Any]]:
             ctx = self._context(call, request.timeout_s)

@@ -1,0 +1,123 @@
+"""Our requests against the providers' documented request shapes (``wire_docs``), one example per provider and task.
+
+The fakes check what a provider would reject; these check that we send what the provider's API reference
+documents, field by field, so that a field the provider ignores or renames cannot slip through a lenient fake.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+import pytest
+
+from models.results import InputType
+from models.services.base import InferenceRequest
+from tests.remote import wire_docs as docs
+from tests.remote.conftest import endpoint
+
+KEY = "wire-shape-key-0123456789"
+CHAT = {"messages": [{"role": "system", "content": "be brief"}, {"role": "user", "content": "hi"}],
+        "max_completion_tokens": 64, "temperature": 0.5}
+
+
+def built(service: str, task: str, settings: dict[str, Any], inputs: list[str] | None = None, *,
+          chat: dict[str, Any] | None = None, stream: bool = False, input_type: InputType | None = None,
+          query: str | None = None) -> tuple[str, str, Any]:
+    """(method, url, JSON body) of the request our service sends for one call."""
+    svc, config = endpoint(service, task, settings)
+    request = InferenceRequest(inputs or ["hello"], input_type=input_type, query=query, chat=chat)
+    call = svc._make_call(config, request)
+    http = asyncio.run(svc.build_stream(call) if stream else svc.build(call, request.inputs))
+    return http.method, http.url, json.loads(http.body() or b"null")
+
+
+def conforms(request: tuple[str, str, Any], shape: docs.Shape) -> None:
+    problems = docs.check(*request, shape)
+    assert not problems, f"differs from {shape.source}: {problems}"
+
+
+def test_openai():
+    s = {"api_key": KEY, "model_id": "text-embedding-3-small"}
+    conforms(built("openai", "text_embedding", {**s, "dimensions": 256}), docs.OPENAI_EMBEDDINGS)
+    conforms(built("openai", "completion", s), docs.OPENAI_CHAT)
+    req = built("openai", "chat_completion", s, chat={**CHAT, "reasoning": {"effort": "low"}}, stream=True)
+    conforms(req, docs.OPENAI_CHAT)
+    assert req[2]["reasoning_effort"] == "low" and req[2]["max_completion_tokens"] == 64
+
+
+def test_mistral_chat_sends_max_tokens():
+    s = {"api_key": KEY, "model": "mistral-small-latest"}
+    conforms(built("mistral", "text_embedding", {"api_key": KEY, "model": "mistral-embed"}), docs.MISTRAL_EMBEDDINGS)
+    for req in (built("mistral", "completion", s, chat=CHAT),
+                built("mistral", "chat_completion", s, chat=CHAT, stream=True)):
+        conforms(req, docs.MISTRAL_CHAT)
+        assert req[2]["max_tokens"] == 64
+
+
+def test_hugging_face_chat_sends_max_tokens():
+    s = {"api_key": KEY, "url": "https://x.endpoints.huggingface.cloud/v1/chat/completions", "model_id": "tgi"}
+    for req in (built("hugging_face", "completion", s, chat=CHAT),
+                built("hugging_face", "chat_completion", s, chat=CHAT, stream=True)):
+        conforms(req, docs.TGI_CHAT)
+        assert req[2]["max_tokens"] == 64
+
+
+@pytest.mark.parametrize(("input_type", "task_type"), [(InputType.SEARCH, "RETRIEVAL_QUERY"),
+                                                        (InputType.INGEST, "RETRIEVAL_DOCUMENT"),
+                                                        (InputType.CLASSIFICATION, "CLASSIFICATION"),
+                                                        (InputType.CLUSTERING, "CLUSTERING"), (None, None)])
+def test_google_ai_studio_sends_task_type(input_type: InputType | None, task_type: str | None):
+    req = built("googleaistudio", "text_embedding", {"api_key": KEY, "model_id": "text-embedding-004"},
+                ["a", "b"], input_type=input_type)
+    conforms(req, docs.GEMINI_BATCH_EMBED)
+    assert [r.get("taskType") for r in req[2]["requests"]] == [task_type, task_type]
+
+
+def test_bedrock_titan_v1_gets_only_input_text_even_with_known_dimensions():
+    base = {"access_key": "AKIAEXAMPLE", "secret_key": "secret/example+key", "region": "us-east-1"}
+    # dimensions as the PUT's validation call records them: Titan v1 must still get inputText alone
+    req = built("amazonbedrock", "text_embedding", {**base, "model": "amazon.titan-embed-text-v1", "dimensions": 1536})
+    conforms(req, docs.TITAN_V1_EMBED)
+    req = built("amazonbedrock", "text_embedding", {**base, "model": "amazon.titan-embed-text-v2:0", "dimensions": 512})
+    conforms(req, docs.TITAN_V2_EMBED)
+    assert req[2]["dimensions"] == 512
+    req = built("amazonbedrock", "text_embedding", {**base, "model": "cohere.embed-english-v3"}, ["a", "b"],
+                input_type=InputType.SEARCH)
+    conforms(req, docs.COHERE_BEDROCK_EMBED)
+
+
+@pytest.mark.parametrize(("model", "provider"), [
+    ("amazon.titan-embed-text-v2:0", "amazontitan"), ("cohere.embed-english-v3", "cohere"),
+    ("anthropic.claude-3-haiku-20240307-v1:0", "anthropic"), ("us.anthropic.claude-3-5-sonnet-20241022-v2:0", "anthropic"),
+    ("meta.llama3-8b-instruct-v1:0", "meta"), ("mistral.mistral-large-2402-v1:0", "mistral"),
+    ("ai21.jamba-1-5-mini-v1:0", "ai21labs"),
+    ("arn:aws:bedrock:us-east-1::foundation-model/amazon.titan-embed-text-v1", "amazontitan"),
+])
+def test_bedrock_provider_is_optional_and_derived_from_the_model(model: str, provider: str):
+    base = {"access_key": "AKIAEXAMPLE", "secret_key": "secret/example+key", "region": "us-east-1", "model": model}
+    _, config = endpoint("amazonbedrock", "completion", base)
+    assert config.service_settings["provider"] == provider
+
+
+def test_bedrock_underivable_provider_is_a_validation_error():
+    from models.errors import ValidationException
+
+    base = {"access_key": "AKIAEXAMPLE", "secret_key": "secret/example+key", "region": "us-east-1"}
+    with pytest.raises(ValidationException, match=r"required setting \[provider\]"):
+        endpoint("amazonbedrock", "completion", {**base, "model": "arn:aws:bedrock:us-east-1:1:provisioned-model/abc"})
+
+
+def test_reasoning_is_refused_where_the_provider_cannot_take_it():
+    from models.errors import ValidationException
+
+    svc, config = endpoint("mistral", "chat_completion", {"api_key": KEY, "model": "m"})
+    with pytest.raises(ValidationException, match=r"\[reasoning\] is not supported by the \[mistral\] service"):
+        svc.stream(config, InferenceRequest([], chat={**CHAT, "reasoning": {"enabled": True}}))
+    svc, config = endpoint("openai", "chat_completion", {"api_key": KEY, "model_id": "o4-mini"})
+    with pytest.raises(ValidationException, match=r"\[reasoning.effort\] must be one of"):
+        svc.stream(config, InferenceRequest([], chat={**CHAT, "reasoning": {"effort": "huge"}}))
+    # enabled without an effort is Elasticsearch's "medium"
+    call = svc._make_call(config, InferenceRequest([], chat={**CHAT, "reasoning": {"enabled": True}}))
+    assert json.loads(asyncio.run(svc.build_stream(call)).body() or b"")["reasoning_effort"] == "medium"

@@ -1,0 +1,144 @@
+"""Request shapes as the providers' API references document them, written from those references (not from our
+fakes or our code): the method, the path, and the body's keys with their JSON types, required ones marked.
+
+``check(request, shape)`` names every difference; ``tests/remote/test_wire_shapes.py`` builds one documented
+example request per provider and task with our services and checks it against its shape.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+# JSON type names of a shape: "str", "int", "num", "bool", "list", "dict", "any", or a nested Shape.
+Kind = Any
+
+
+@dataclass(frozen=True)
+class Body:
+    """An object's documented keys: ``required`` and ``optional`` map a key to its kind."""
+
+    required: dict[str, Kind] = field(default_factory=dict)
+    optional: dict[str, Kind] = field(default_factory=dict)
+    items: Kind | None = None  # when the value is a list: the kind of each item
+
+
+@dataclass(frozen=True)
+class Shape:
+    """One documented operation."""
+
+    method: str
+    path: str  # the path the reference documents, compared with the end of our URL
+    body: Body
+    source: str  # where the shape comes from
+
+
+_TYPES: dict[str, type | tuple[type, ...]] = {"str": str, "int": int, "num": (int, float), "bool": bool, "list": list, "dict": dict}
+
+
+def _kind_ok(value: Any, kind: Kind, where: str, problems: list[str]) -> None:
+    if isinstance(kind, Body):
+        _body_ok(value, kind, where, problems)
+        return
+    if isinstance(kind, tuple):  # a list whose items have a kind
+        outer, inner = kind
+        _kind_ok(value, outer, where, problems)
+        if isinstance(value, list):
+            for i, item in enumerate(value):
+                _kind_ok(item, inner, f"{where}[{i}]", problems)
+        return
+    if isinstance(kind, set):  # an enumeration
+        if value not in kind:
+            problems.append(f"{where}: {value!r} is not one of {sorted(kind)}")
+        return
+    if kind == "any":
+        return
+    expected = _TYPES[kind]
+    if isinstance(value, bool) and kind in ("int", "num"):
+        problems.append(f"{where}: expected {kind}, got bool")
+    elif not isinstance(value, expected):
+        problems.append(f"{where}: expected {kind}, got {type(value).__name__}")
+
+
+def _body_ok(value: Any, body: Body, where: str, problems: list[str]) -> None:
+    if not isinstance(value, dict):
+        problems.append(f"{where}: expected an object, got {type(value).__name__}")
+        return
+    for key in body.required:
+        if key not in value:
+            problems.append(f"{where}.{key}: required by the API reference, missing")
+    allowed = {**body.required, **body.optional}
+    for key, item in value.items():
+        if key not in allowed:
+            problems.append(f"{where}.{key}: not a documented field")
+        else:
+            _kind_ok(item, allowed[key], f"{where}.{key}", problems)
+
+
+def check(method: str, url: str, body: Any, shape: Shape) -> list[str]:
+    """Every way the request differs from the documented shape (empty when it conforms)."""
+    problems: list[str] = []
+    if method != shape.method:
+        problems.append(f"method {method} != {shape.method}")
+    path = url.split("?", 1)[0]
+    if not path.endswith(shape.path):
+        problems.append(f"path {path} does not end with {shape.path}")
+    _body_ok(body, shape.body, "body", problems)
+    return problems
+
+
+MESSAGE = Body({"role": {"system", "user", "assistant", "tool", "developer"}, "content": "any"},
+               {"name": "str", "tool_calls": "list", "tool_call_id": "str"})
+MESSAGES = ("list", MESSAGE)
+STRS = ("list", "str")
+
+# --- OpenAI (platform.openai.com/docs/api-reference) ----------------------------------------------------------
+OPENAI_EMBEDDINGS = Shape("POST", "/v1/embeddings", Body(
+    {"input": STRS, "model": "str"},
+    {"encoding_format": {"float", "base64"}, "dimensions": "int", "user": "str"}),
+    "OpenAI API reference, Embeddings > Create embeddings")
+OPENAI_CHAT = Shape("POST", "/v1/chat/completions", Body(
+    {"messages": MESSAGES, "model": "str"},
+    {"max_completion_tokens": "int", "n": "int", "stream": "bool", "stream_options": Body({}, {"include_usage": "bool"}),
+     "stop": "any", "temperature": "num", "top_p": "num", "tools": "list", "tool_choice": "any", "user": "str",
+     "reasoning_effort": {"none", "minimal", "low", "medium", "high", "xhigh"}}),
+    "OpenAI API reference, Chat > Create chat completion")
+
+# --- Mistral (docs.mistral.ai/api) ---------------------------------------------------------------------------------
+MISTRAL_EMBEDDINGS = Shape("POST", "/v1/embeddings", Body(
+    {"model": "str", "input": STRS}, {"output_dimension": "int", "output_dtype": "str", "encoding_format": "str"}),
+    "Mistral API, Embeddings > Create Embeddings")
+MISTRAL_CHAT = Shape("POST", "/v1/chat/completions", Body(
+    {"model": "str", "messages": MESSAGES},
+    {"temperature": "num", "top_p": "num", "max_tokens": "int", "stream": "bool", "stop": "any", "random_seed": "int",
+     "response_format": "dict", "tools": "list", "tool_choice": "any", "presence_penalty": "num",
+     "frequency_penalty": "num", "n": "int", "safe_prompt": "bool", "parallel_tool_calls": "bool"}),
+    "Mistral API, Chat > Chat Completion (no max_completion_tokens, no stream_options)")
+
+# --- Hugging Face TGI Messages API (huggingface.co/docs/text-generation-inference, OpenAPI "chat_completions") -------
+TGI_CHAT = Shape("POST", "/v1/chat/completions", Body(
+    {"messages": MESSAGES},
+    {"model": "str", "max_tokens": "int", "stream": "bool", "stream_options": "dict", "stop": "any",
+     "temperature": "num", "top_p": "num", "tools": "list", "tool_choice": "any", "n": "int", "seed": "int",
+     "frequency_penalty": "num", "presence_penalty": "num", "logprobs": "bool", "response_format": "dict"}),
+    "TGI OpenAPI, ChatRequest (max_tokens; there is no max_completion_tokens)")
+
+# --- Google AI Studio / Gemini API (ai.google.dev/api) ---------------------------------------------------------------
+GEMINI_EMBED_REQUEST = Body(
+    {"model": "str", "content": Body({"parts": ("list", Body({"text": "str"}))}, {"role": "str"})},
+    {"taskType": {"TASK_TYPE_UNSPECIFIED", "RETRIEVAL_QUERY", "RETRIEVAL_DOCUMENT", "SEMANTIC_SIMILARITY",
+                  "CLASSIFICATION", "CLUSTERING", "QUESTION_ANSWERING", "FACT_VERIFICATION", "CODE_RETRIEVAL_QUERY"},
+     "title": "str", "outputDimensionality": "int"})
+GEMINI_BATCH_EMBED = Shape("POST", ":batchEmbedContents", Body({"requests": ("list", GEMINI_EMBED_REQUEST)}),
+                           "Gemini API, models.batchEmbedContents / EmbedContentRequest")
+
+# --- Amazon Bedrock (docs.aws.amazon.com/bedrock/latest/userguide/model-parameters-*.html) ---------------------------
+TITAN_V1_EMBED = Shape("POST", "/invoke", Body({"inputText": "str"}),
+                       "Bedrock user guide, Amazon Titan Embeddings G1 - Text: the request takes only inputText")
+TITAN_V2_EMBED = Shape("POST", "/invoke", Body(
+    {"inputText": "str"}, {"dimensions": {256, 512, 1024}, "normalize": "bool", "embeddingTypes": STRS}),
+    "Bedrock user guide, Amazon Titan Text Embeddings V2")
+COHERE_BEDROCK_EMBED = Shape("POST", "/invoke", Body(
+    {"texts": STRS, "input_type": {"search_document", "search_query", "classification", "clustering"}},
+    {"truncate": {"NONE", "START", "END"}, "embedding_types": STRS}),
+    "Bedrock user guide, Cohere Embed models")
