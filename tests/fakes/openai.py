@@ -38,6 +38,7 @@ class FakeOpenAI:
     require_model: bool = True  # Azure takes the model from the deployment in the path
     stream_error_after: int | None = None  # send an error object mid-stream after this many chunks
     oauth_clients: dict[str, str] = field(default_factory=dict)  # client_id -> secret, for POST /oauth/token
+    chat_keys: frozenset[str] = frozenset(CHAT_KEYS)  # the chat body fields this provider documents
     issued: set[str] = field(default_factory=set)
 
     def check_auth(self, request: Recorded) -> None:
@@ -105,7 +106,7 @@ class FakeOpenAI:
 
     def chat(self, body: dict[str, Any]) -> Reply:
         """``POST /v1/chat/completions``, streamed when ``stream`` is true."""
-        unknown = set(body) - CHAT_KEYS
+        unknown = set(body) - self.chat_keys
         if unknown:
             raise openai_error(400, f"Unrecognized request argument supplied: {sorted(unknown)[0]}")
         messages = body.get("messages")

@@ -121,3 +121,33 @@ def test_reasoning_is_refused_where_the_provider_cannot_take_it():
     # enabled without an effort is Elasticsearch's "medium"
     call = svc._make_call(config, InferenceRequest([], chat={**CHAT, "reasoning": {"enabled": True}}))
     assert json.loads(asyncio.run(svc.build_stream(call)).body() or b"")["reasoning_effort"] == "medium"
+
+
+COMPAT_CASES = [
+    ("deepseek", "chat_completion", {}, docs.DEEPSEEK_CHAT),
+    ("groq", "chat_completion", {}, docs.GROQ_CHAT),
+    ("ai21", "chat_completion", {}, docs.AI21_CHAT),
+    ("llama", "text_embedding", {"url": "http://llama:8321/v1/inference/embeddings"}, docs.LLAMA_STACK_EMBED),
+    ("nvidia", "text_embedding", {}, docs.NVIDIA_EMBED),
+    ("nvidia", "rerank", {}, docs.NVIDIA_RERANK),
+    ("nvidia", "chat_completion", {}, docs.NVIDIA_CHAT),
+    ("openshift_ai", "rerank", {"url": "https://model.apps.cluster/v1/rerank"}, docs.VLLM_RERANK),
+    ("fireworksai", "text_embedding", {"dimensions": 256}, docs.FIREWORKS_EMBED),
+    ("fireworksai", "chat_completion", {}, docs.FIREWORKS_CHAT),
+    ("contextualai", "rerank", {}, docs.CONTEXTUAL_RERANK),
+    ("mixedbread", "text_embedding", {}, docs.MIXEDBREAD_EMBED),
+    ("mixedbread", "rerank", {}, docs.MIXEDBREAD_RERANK),
+]
+
+
+@pytest.mark.parametrize(("service", "task", "extra", "shape"), COMPAT_CASES,
+                         ids=[f"{c[0]}-{c[1]}" for c in COMPAT_CASES])
+def test_openai_compatible_providers(service: str, task: str, extra: dict[str, Any], shape: docs.Shape):
+    settings = {"api_key": KEY, "model_id": "some-model", **extra}
+    if task == "chat_completion":
+        conforms(built(service, task, settings, chat=CHAT, stream=True), shape)
+        conforms(built(service, "completion", settings, chat=CHAT), shape)
+    elif task == "rerank":
+        conforms(built(service, task, settings, ["a", "b"], query="q"), shape)
+    else:
+        conforms(built(service, task, settings, ["a", "b"], input_type=InputType.SEARCH), shape)

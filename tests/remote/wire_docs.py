@@ -142,3 +142,58 @@ COHERE_BEDROCK_EMBED = Shape("POST", "/invoke", Body(
     {"texts": STRS, "input_type": {"search_document", "search_query", "classification", "clustering"}},
     {"truncate": {"NONE", "START", "END"}, "embedding_types": STRS}),
     "Bedrock user guide, Cohere Embed models")
+
+# --- the OpenAI-compatible providers (models/services/remote/providers.py) -------------------------------------------
+_CHAT_COMMON = {"stream": "bool", "stop": "any", "temperature": "num", "top_p": "num", "tools": "list",
+                "tool_choice": "any"}
+DEEPSEEK_CHAT = Shape("POST", "/chat/completions", Body(
+    {"model": "str", "messages": MESSAGES},
+    {**_CHAT_COMMON, "max_tokens": "int", "stream_options": Body({}, {"include_usage": "bool"}),
+     "frequency_penalty": "num", "presence_penalty": "num", "response_format": "dict", "logprobs": "bool"}),
+    "DeepSeek API docs, Create Chat Completion (max_tokens; no n)")
+GROQ_CHAT = Shape("POST", "/openai/v1/chat/completions", Body(
+    {"model": "str", "messages": MESSAGES},
+    {**_CHAT_COMMON, "max_completion_tokens": "int", "n": {1}, "user": "str", "stream_options": "dict",
+     "reasoning_effort": {"none", "default", "low", "medium", "high"}, "reasoning_format": "str", "seed": "int"}),
+    "GroqCloud API reference, Create chat completion")
+AI21_CHAT = Shape("POST", "/studio/v1/chat/completions", Body(
+    {"model": "str", "messages": MESSAGES},
+    {**_CHAT_COMMON, "max_tokens": "int", "n": "int", "documents": "list", "response_format": "dict"}),
+    "AI21 Jamba API reference, chat completions (max_tokens; no stream_options)")
+LLAMA_STACK_EMBED = Shape("POST", "/v1/inference/embeddings", Body(
+    {"model_id": "str", "contents": STRS}, {"text_truncation": "str", "output_dimension": "int", "task_type": "str"}),
+    "Llama Stack API, POST /v1/inference/embeddings")
+NVIDIA_EMBED = Shape("POST", "/v1/embeddings", Body(
+    {"input": STRS, "model": "str", "input_type": {"query", "passage"}},
+    {"truncate": {"NONE", "START", "END"}, "encoding_format": {"float", "base64"}, "user": "str"}),
+    "NVIDIA NIM for Text Embedding API, POST /v1/embeddings (input_type required for asymmetric models)")
+NVIDIA_RERANK = Shape("POST", "/v1/retrieval/nvidia/reranking", Body(
+    {"model": "str", "query": Body({"text": "str"}), "passages": ("list", Body({"text": "str"}))},
+    {"truncate": {"NONE", "END"}}),
+    "NVIDIA NIM for Text Reranking API, POST /v1/ranking")
+NVIDIA_CHAT = Shape("POST", "/v1/chat/completions", Body(
+    {"model": "str", "messages": MESSAGES},
+    {**_CHAT_COMMON, "max_tokens": "int", "n": "int", "stream_options": "dict", "seed": "int"}),
+    "NVIDIA NIM for LLMs API, POST /v1/chat/completions")
+VLLM_RERANK = Shape("POST", "/rerank", Body(
+    {"query": "str", "documents": STRS}, {"model": "str", "top_n": "int", "return_documents": "bool"}),
+    "vLLM OpenAI-compatible server (OpenShift AI), Re-rank API /v1/rerank (Cohere/Jina-compatible)")
+FIREWORKS_EMBED = Shape("POST", "/inference/v1/embeddings", Body(
+    {"model": "str", "input": STRS}, {"dimensions": "int", "encoding_format": {"float", "base64"}, "user": "str"}),
+    "Fireworks AI API reference, Create embeddings")
+FIREWORKS_CHAT = Shape("POST", "/inference/v1/chat/completions", Body(
+    {"model": "str", "messages": MESSAGES},
+    {**_CHAT_COMMON, "max_tokens": "int", "n": "int", "user": "str", "reasoning_effort": {"low", "medium", "high"},
+     "response_format": "dict"}),
+    "Fireworks AI API reference, Create chat completion")
+CONTEXTUAL_RERANK = Shape("POST", "/v1/rerank", Body(
+    {"query": "str", "documents": STRS, "model": "str"}, {"top_n": "int", "instruction": "str", "metadata": STRS}),
+    "Contextual AI API reference, Rerank")
+MIXEDBREAD_EMBED = Shape("POST", "/v1/embeddings", Body(
+    {"model": "str", "input": STRS},
+    {"dimensions": "int", "prompt": "str", "normalized": "bool", "encoding_format": "any"}),
+    "Mixedbread API reference, Embeddings")
+MIXEDBREAD_RERANK = Shape("POST", "/v1/reranking", Body(
+    {"model": "str", "query": "str", "input": STRS},
+    {"top_k": "int", "return_input": "bool", "rank_fields": STRS, "rewrite_query": "bool"}),
+    "Mixedbread API reference, Reranking")
