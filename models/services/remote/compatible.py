@@ -197,6 +197,10 @@ class CompatibleService(RemoteService):
         if self.provider.urls.get(task_type) is None and "url" not in settings and not self.service_schema["url"].required:
             problems.append("[service_settings] does not contain the required setting [url]")
 
+    def configuration(self, updatable: frozenset[str]) -> dict[str, Any]:
+        """As every remote service's, under the provider's display name."""
+        return {**super().configuration(updatable), "name": self.provider.label}
+
     def _url(self, call: Call) -> str:
         return str(call.settings.get("url") or self.provider.urls[call.task_type])
 

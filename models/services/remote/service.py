@@ -176,6 +176,21 @@ class RemoteService(InferenceService):
         """Inputs per embedding request (a setting may lower the provider's cap)."""
         return self.max_batch
 
+    def full_schema(self, task_type: TaskType | None = None) -> dict[str, Setting]:
+        """The service settings a PUT of ``task_type`` accepts (every task type's when None)."""
+        schema = dict(self.service_schema)
+        if TaskType.TEXT_EMBEDDING in self.task_types and task_type in (None, TaskType.TEXT_EMBEDDING):
+            schema = {**COMMON_EMBEDDING_SETTINGS, **schema}
+        schema.setdefault("url", URL_SETTING)
+        return schema
+
+    def configuration(self, updatable: frozenset[str]) -> dict[str, Any]:
+        """This service in ``GET _inference/_services``, generated from the settings that validate a PUT."""
+        from models.services.remote.configuration import service_configuration
+
+        return service_configuration(self.name, self.name, self.task_types, self.full_schema(), updatable,
+                                     self.default_rpm)
+
     # ---- InferenceService --------------------------------------------------------------------------------
 
     def rpm_default(self, task_type: TaskType) -> int:
@@ -190,10 +205,7 @@ class RemoteService(InferenceService):
         problems: list[str] = []
         if task_type not in self.task_types:
             raise StatusException(f"The [{self.name}] service does not support task type [{task_type}]")
-        schema = dict(self.service_schema)
-        if task_type == TaskType.TEXT_EMBEDDING:
-            schema = {**COMMON_EMBEDDING_SETTINGS, **schema}
-        schema.setdefault("url", URL_SETTING)
+        schema = self.full_schema(task_type)
         given = dict(service_settings or {})
         rate_limit = parse_rate_limit(given.pop("rate_limit", None), self.rpm_default(task_type), problems)
         public, secrets = parse_settings(self.name, task_type, given, schema, "service_settings", problems)
