@@ -48,14 +48,15 @@ def test_shape_and_filter_through_the_official_client(server: tuple[Elasticsearc
             assert set(field["supported_task_types"]) <= set(entry["task_types"])
             assert field.get("type", "str") in SAMPLE
     openai = next(s for s in services if s["service"] == "openai")
-    assert openai["name"] == "OpenAI" and openai["task_types"] == ["text_embedding", "completion", "chat_completion"]
+    assert openai["name"] == "OpenAI"
+    assert openai["task_types"] == ["text_embedding", "completion", "chat_completion", "embedding"]
     assert openai["configurations"]["api_key"]["sensitive"] is True
     assert openai["configurations"]["api_key"]["updatable"] is True  # secrets can be rotated with _update
     assert openai["configurations"]["model_id"] == {
         "description": "The name of the model to use for the inference task.", "label": "Model ID",
         "required": True, "sensitive": False, "updatable": False, "type": "str",
-        "supported_task_types": ["text_embedding", "completion", "chat_completion"]}
-    assert openai["configurations"]["dimensions"]["supported_task_types"] == ["text_embedding"]
+        "supported_task_types": ["text_embedding", "completion", "chat_completion", "embedding"]}
+    assert openai["configurations"]["dimensions"]["supported_task_types"] == ["text_embedding", "embedding"]
     rate = openai["configurations"]["rate_limit.requests_per_minute"]
     assert rate["updatable"] is True and "text_embedding 3000" in rate["description"]
     groq = next(s for s in services if s["service"] == "groq")

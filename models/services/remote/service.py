@@ -39,14 +39,15 @@ from models.services.remote.errors import (
     UpstreamResponse,
 )
 from models.services.remote.secret import Secret, fingerprint
-from models.services.remote.settings import Setting, parse_rate_limit, parse_settings, tasks
+from models.services.remote.settings import Setting, parse_rate_limit, parse_settings
 from models.services.remote.sse import sse_events
 from models.services.remote.transport import CallContext, HttpCall, iterate, transport
 
-EMBEDDING_TASKS = frozenset({TaskType.TEXT_EMBEDDING, TaskType.SPARSE_EMBEDDING})
+DENSE_TASKS = frozenset({TaskType.TEXT_EMBEDDING, TaskType.EMBEDDING})
+EMBEDDING_TASKS = DENSE_TASKS | {TaskType.SPARSE_EMBEDDING}
 COMMON_EMBEDDING_SETTINGS = {
-    "dimensions": Setting(int, minimum=1, tasks=tasks(TaskType.TEXT_EMBEDDING)),
-    "similarity": Setting(str, choices=("cosine", "dot_product", "l2_norm"), tasks=tasks(TaskType.TEXT_EMBEDDING)),
+    "dimensions": Setting(int, minimum=1, tasks=DENSE_TASKS),
+    "similarity": Setting(str, choices=("cosine", "dot_product", "l2_norm"), tasks=DENSE_TASKS),
 }
 URL_SETTING = Setting(str)  # our documented override: where requests go instead of the provider's host
 VALIDATION_INPUT = "how big"  # what Elasticsearch sends in its validation call
@@ -176,10 +177,14 @@ class RemoteService(InferenceService):
         """Inputs per embedding request (a setting may lower the provider's cap)."""
         return self.max_batch
 
+    def element_type(self, settings: dict[str, Any]) -> str:
+        """``float``, ``byte`` or ``bit``: what the endpoint's dense vectors hold (``embedding_type`` decides)."""
+        return "float"
+
     def full_schema(self, task_type: TaskType | None = None) -> dict[str, Setting]:
         """The service settings a PUT of ``task_type`` accepts (every task type's when None)."""
         schema = dict(self.service_schema)
-        if TaskType.TEXT_EMBEDDING in self.task_types and task_type in (None, TaskType.TEXT_EMBEDDING):
+        if self.task_types & DENSE_TASKS and (task_type is None or task_type in DENSE_TASKS):
             schema = {**COMMON_EMBEDDING_SETTINGS, **schema}
         schema.setdefault("url", URL_SETTING)
         return schema
@@ -237,7 +242,8 @@ class RemoteService(InferenceService):
                 status=400, caused_by=exc,
             ) from None
         if isinstance(result, TextEmbeddingResults) and not self.sends_dimensions:
-            endpoint.service_settings.setdefault("dimensions", int(result.embeddings.shape[1]))
+            per_value = 8 if result.element_type == "bit" else 1  # a bit vector packs 8 dimensions per value
+            endpoint.service_settings.setdefault("dimensions", int(result.embeddings.shape[1]) * per_value)
 
     def infer(self, endpoint: EndpointConfig, request: InferenceRequest) -> InferenceResults:
         """Split into provider-sized requests, send them concurrently under the rate limit, reassemble."""
@@ -332,7 +338,8 @@ class RemoteService(InferenceService):
             if call.task_type == TaskType.SPARSE_EMBEDDING:
                 maps = [m for part in parts for m in part]
                 return SparseEmbeddingResults(maps, [False] * len(maps))
-            return TextEmbeddingResults(np.vstack(parts).astype(np.float32, copy=False))
+            return TextEmbeddingResults(np.vstack(parts).astype(np.float32, copy=False), call.task_type,
+                                        self.element_type(call.settings))
         if call.task_type == TaskType.RERANK:
             if call.query is None:
                 raise ValidationException(["Field [query] cannot be null for task type [rerank]"])
@@ -360,9 +367,10 @@ class RemoteService(InferenceService):
                 f"The provider returned [{len(part)}] results for [{len(inputs)}] inputs for request from inference "
                 f"entity id [{call.inference_id}]", 400, retryable=False)
         dims = call.settings.get("dimensions")
-        if isinstance(part, np.ndarray) and isinstance(dims, int) and part.shape[1] != dims:
+        per_value = 8 if self.element_type(call.settings) == "bit" else 1
+        if isinstance(part, np.ndarray) and isinstance(dims, int) and part.shape[1] * per_value != dims:
             raise UpstreamError(
-                f"The provider returned embeddings with [{part.shape[1]}] dimensions for inference entity id "
+                f"The provider returned embeddings with [{part.shape[1] * per_value}] dimensions for inference entity id "
                 f"[{call.inference_id}], but the endpoint is configured with [dimensions] = [{dims}]",
                 400, retryable=False)
         return part
