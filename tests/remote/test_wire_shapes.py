@@ -151,3 +151,17 @@ def test_openai_compatible_providers(service: str, task: str, extra: dict[str, A
         conforms(built(service, task, settings, ["a", "b"], query="q"), shape)
     else:
         conforms(built(service, task, settings, ["a", "b"], input_type=InputType.SEARCH), shape)
+
+
+def test_sagemaker_invoke_endpoint():
+    s = {"access_key": "AKIAEXAMPLE", "secret_key": "secret/example+key", "region": "us-east-1",
+         "endpoint_name": "my-endpoint", "target_model": "m.tar.gz", "inference_component_name": "ic"}
+    conforms(built("amazon_sagemaker", "text_embedding", {**s, "api": "openai"}, ["a", "b"]), docs.SAGEMAKER_OPENAI_EMBED)
+    conforms(built("amazon_sagemaker", "rerank", {**s, "api": "elastic"}, ["a", "b"], query="q"), docs.SAGEMAKER_ELASTIC)
+    svc, config = endpoint("amazon_sagemaker", "completion", {**s, "api": "openai"}, {"custom_attributes": "c=1"})
+    http = asyncio.run(svc.build(svc._make_call(config, InferenceRequest(["q"])), ["q"]))
+    assert http.url == "https://runtime.sagemaker.us-east-1.amazonaws.com/endpoints/my-endpoint/invocations"
+    amzn = {k.lower() for k in http.headers if k.lower().startswith("x-amzn-sagemaker-")}
+    assert amzn == {"x-amzn-sagemaker-target-model", "x-amzn-sagemaker-inference-component",
+                    "x-amzn-sagemaker-custom-attributes"} and amzn <= docs.SAGEMAKER_HEADERS
+    assert "/sagemaker/aws4_request" in http.headers["Authorization"]

@@ -197,3 +197,18 @@ MIXEDBREAD_RERANK = Shape("POST", "/v1/reranking", Body(
     {"model": "str", "query": "str", "input": STRS},
     {"top_k": "int", "return_input": "bool", "rank_fields": STRS, "rewrite_query": "bool"}),
     "Mixedbread API reference, Reranking")
+
+# --- Amazon SageMaker Runtime (docs.aws.amazon.com/sagemaker/latest/APIReference/API_runtime_InvokeEndpoint.html) ---
+# The body is the container's; the operation fixes the path. With api=openai the container speaks OpenAI's
+# embeddings body (no model: the endpoint serves one); with api=elastic, Elasticsearch's own request.
+SAGEMAKER_OPENAI_EMBED = Shape("POST", "/endpoints/my-endpoint/invocations", Body(
+    {"input": "any"}, {"dimensions": "int", "user": "str", "model": "str"}),
+    "SageMaker InvokeEndpoint + OpenAI embeddings body, as Elasticsearch's openai api sends it")
+SAGEMAKER_ELASTIC = Shape("POST", "/endpoints/my-endpoint/invocations", Body(
+    {"input": "any"}, {"input_type": "str", "query": "str", "return_documents": "bool", "top_n": "int",
+                       "task_settings": "dict"}),
+    "SageMaker InvokeEndpoint + Elasticsearch's elastic api request")
+SAGEMAKER_HEADERS = {"x-amzn-sagemaker-custom-attributes", "x-amzn-sagemaker-target-model",
+                     "x-amzn-sagemaker-target-variant", "x-amzn-sagemaker-target-container-hostname",
+                     "x-amzn-sagemaker-inference-id", "x-amzn-sagemaker-enable-explanations",
+                     "x-amzn-sagemaker-inference-component", "x-amzn-sagemaker-session-id"}

@@ -42,7 +42,7 @@ DISPLAY_NAMES = {
     "googleaistudio": "Google AI Studio", "anthropic": "Anthropic", "hugging_face": "Hugging Face",
     "jinaai": "Jina AI", "voyageai": "Voyage AI", "custom": "Custom", "googlevertexai": "Google Vertex AI",
     "watsonxai": "IBM watsonx", "amazonbedrock": "Amazon Bedrock", "azureaistudio": "Azure AI Studio",
-    "alibabacloud-ai-search": "AlibabaCloud AI Search", "amazonsagemaker": "Amazon SageMaker",
+    "alibabacloud-ai-search": "AlibabaCloud AI Search", "amazon_sagemaker": "Amazon SageMaker",
     "elasticsearch": "Elasticsearch", "elser": "Elser",
 }
 
