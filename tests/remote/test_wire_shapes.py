@@ -165,3 +165,40 @@ def test_sagemaker_invoke_endpoint():
     assert amzn == {"x-amzn-sagemaker-target-model", "x-amzn-sagemaker-inference-component",
                     "x-amzn-sagemaker-custom-attributes"} and amzn <= docs.SAGEMAKER_HEADERS
     assert "/sagemaker/aws4_request" in http.headers["Authorization"]
+
+
+def test_cohere():
+    s = {"api_key": KEY, "model_id": "embed-v4.0"}
+    conforms(built("cohere", "text_embedding", s, ["a"], input_type=InputType.SEARCH), docs.COHERE_EMBED)
+    conforms(built("cohere", "rerank", s, ["a", "b"], query="q"), docs.COHERE_RERANK)
+    conforms(built("cohere", "completion", s), docs.COHERE_CHAT)
+
+
+def test_anthropic():
+    svc, config = endpoint("anthropic", "completion", {"api_key": KEY, "model_id": "claude-sonnet-4"},
+                           {"max_tokens": 64})
+    for stream in (False, True):
+        call = svc._make_call(config, InferenceRequest(["hi"], chat=CHAT))
+        http = asyncio.run(svc.build_stream(call) if stream else svc.build(call, ["hi"]))
+        conforms((http.method, http.url, json.loads(http.body() or b"")), docs.ANTHROPIC_MESSAGES)
+
+
+def test_jina_voyage_azure_openai():
+    s = {"api_key": KEY, "model_id": "m"}
+    conforms(built("jinaai", "text_embedding", {**s, "dimensions": 256}, ["a"], input_type=InputType.INGEST),
+             docs.JINA_EMBED)
+    conforms(built("jinaai", "rerank", s, ["a"], query="q"), docs.JINA_RERANK)
+    conforms(built("voyageai", "text_embedding", s, ["a"], input_type=InputType.SEARCH), docs.VOYAGE_EMBED)
+    conforms(built("voyageai", "text_embedding", {**s, "embedding_type": "bit"}, ["a"]), docs.VOYAGE_EMBED)
+    conforms(built("voyageai", "rerank", s, ["a"], query="q"), docs.VOYAGE_RERANK)
+    conforms(built("azureopenai", "text_embedding", {"api_key": KEY, "resource_name": "r", "deployment_id": "d",
+                                                      "api_version": "2024-10-21"}, ["a"]), docs.AZURE_OPENAI_EMBED)
+
+
+def test_bedrock_converse():
+    s = {"access_key": "AKIAEXAMPLE", "secret_key": "secret/example+key", "region": "us-east-1",
+         "model": "anthropic.claude-3-haiku-20240307-v1:0"}
+    conforms(built("amazonbedrock", "completion", s, chat=CHAT), docs.BEDROCK_CONVERSE)
+    req = built("amazonbedrock", "chat_completion", s, chat=CHAT, stream=True)
+    conforms((req[0], req[1].replace("/converse-stream", "/converse"), req[2]), docs.BEDROCK_CONVERSE)
+    assert req[2]["system"] == [{"text": "be brief"}] and req[2]["inferenceConfig"]["maxTokens"] == 64

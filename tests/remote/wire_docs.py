@@ -212,3 +212,62 @@ SAGEMAKER_HEADERS = {"x-amzn-sagemaker-custom-attributes", "x-amzn-sagemaker-tar
                      "x-amzn-sagemaker-target-variant", "x-amzn-sagemaker-target-container-hostname",
                      "x-amzn-sagemaker-inference-id", "x-amzn-sagemaker-enable-explanations",
                      "x-amzn-sagemaker-inference-component", "x-amzn-sagemaker-session-id"}
+
+# --- Cohere API v2 (docs.cohere.com/reference) ---------------------------------------------------------------------
+COHERE_EMBED = Shape("POST", "/v2/embed", Body(
+    {"model": "str", "input_type": {"search_document", "search_query", "classification", "clustering", "image"},
+     "embedding_types": ("list", {"float", "int8", "uint8", "binary", "ubinary", "base64"})},
+    {"texts": STRS, "images": STRS, "inputs": "list", "truncate": {"NONE", "START", "END"},
+     "output_dimension": {256, 512, 1024, 1536}, "max_tokens": "int"}),
+    "Cohere API v2, Embed (embedding_types required in v2)")
+COHERE_RERANK = Shape("POST", "/v2/rerank", Body(
+    {"model": "str", "query": "str", "documents": STRS}, {"top_n": "int", "max_tokens_per_doc": "int"}),
+    "Cohere API v2, Rerank (no return_documents in v2)")
+COHERE_CHAT = Shape("POST", "/v2/chat", Body(
+    {"model": "str", "messages": MESSAGES},
+    {"stream": "bool", "max_tokens": "int", "temperature": "num", "p": "num", "k": "int", "stop_sequences": STRS,
+     "tools": "list", "documents": "list", "response_format": "dict", "seed": "int"}),
+    "Cohere API v2, Chat")
+
+# --- Anthropic Messages API (docs.anthropic.com/en/api/messages) -------------------------------------------------------
+ANTHROPIC_MESSAGES = Shape("POST", "/v1/messages", Body(
+    {"model": "str", "max_tokens": "int", "messages": ("list", Body({"role": {"user", "assistant"}, "content": "any"}))},
+    {"system": "any", "stream": "bool", "temperature": "num", "top_p": "num", "top_k": "int", "stop_sequences": STRS,
+     "tools": "list", "tool_choice": "dict", "metadata": "dict", "thinking": "dict"}),
+    "Anthropic API, Messages (system is top-level, not a message role)")
+
+# --- Jina AI (api.jina.ai/redoc) ----------------------------------------------------------------------------------
+JINA_EMBED = Shape("POST", "/v1/embeddings", Body(
+    {"model": "str", "input": STRS},
+    {"task": {"retrieval.query", "retrieval.passage", "separation", "classification", "text-matching", "code.query",
+              "code.passage"},
+     "dimensions": "int", "late_chunking": "bool", "embedding_type": {"float", "base64", "binary", "ubinary"},
+     "normalized": "bool", "truncate": "bool"}),
+    "Jina AI Embeddings API")
+JINA_RERANK = Shape("POST", "/v1/rerank", Body(
+    {"model": "str", "query": "str", "documents": STRS}, {"top_n": "int", "return_documents": "bool"}),
+    "Jina AI Reranker API")
+
+# --- Voyage AI (docs.voyageai.com/reference) ------------------------------------------------------------------------
+VOYAGE_EMBED = Shape("POST", "/v1/embeddings", Body(
+    {"input": STRS, "model": "str"},
+    {"input_type": {"query", "document"}, "truncation": "bool", "output_dimension": "int",
+     "output_dtype": {"float", "int8", "uint8", "binary", "ubinary"}, "encoding_format": {"base64"}}),
+    "Voyage AI, Text embeddings")
+VOYAGE_RERANK = Shape("POST", "/v1/rerank", Body(
+    {"query": "str", "documents": STRS, "model": "str"},
+    {"top_k": "int", "return_documents": "bool", "truncation": "bool"}),
+    "Voyage AI, Reranker")
+
+# --- Azure OpenAI (learn.microsoft.com/azure/ai-services/openai/reference) ----------------------------------------
+AZURE_OPENAI_EMBED = Shape("POST", "/openai/deployments/d/embeddings", Body(
+    {"input": STRS}, {"user": "str", "input_type": "str", "encoding_format": {"float", "base64"}, "dimensions": "int"}),
+    "Azure OpenAI data-plane reference, Embeddings - Create (the deployment names the model)")
+
+# --- Bedrock Converse (docs.aws.amazon.com/bedrock/latest/APIReference/API_runtime_Converse.html) ---------------------
+BEDROCK_CONVERSE = Shape("POST", "/converse", Body(
+    {"messages": ("list", Body({"role": {"user", "assistant"}, "content": ("list", Body({}, {"text": "str"}))}))},
+    {"system": ("list", Body({}, {"text": "str"})),
+     "inferenceConfig": Body({}, {"maxTokens": "int", "temperature": "num", "topP": "num", "stopSequences": STRS}),
+     "additionalModelRequestFields": "dict", "toolConfig": "dict", "guardrailConfig": "dict"}),
+    "Bedrock Runtime API reference, Converse")
