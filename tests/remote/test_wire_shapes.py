@@ -118,6 +118,8 @@ def test_reasoning_is_refused_where_the_provider_cannot_take_it():
     svc, config = endpoint("openai", "chat_completion", {"api_key": KEY, "model_id": "o4-mini"})
     with pytest.raises(ValidationException, match=r"\[reasoning.effort\] must be one of"):
         svc.stream(config, InferenceRequest([], chat={**CHAT, "reasoning": {"effort": "huge"}}))
+    with pytest.raises(ValidationException, match=r"\[reasoning.summary\] is not supported by the \[openai\]"):
+        svc.stream(config, InferenceRequest([], chat={**CHAT, "reasoning": {"effort": "low", "summary": "concise"}}))
     # enabled without an effort is Elasticsearch's "medium"
     call = svc._make_call(config, InferenceRequest([], chat={**CHAT, "reasoning": {"enabled": True}}))
     assert json.loads(asyncio.run(svc.build_stream(call)).body() or b"")["reasoning_effort"] == "medium"
