@@ -89,3 +89,21 @@ def test_content_objects_of_text_are_embedded_and_other_types_refused():
     with pytest.raises(ActionRequestValidationException, match=r"\[content\] of type \[image\] is not supported"):
         parse_body(InferBody, {"input": {"content": {"type": "image", "format": "base64", "value": "data:x"}}},
                    action=True)
+
+
+def test_custom_service_embedding_type_byte_against_cohere_int8():
+    with FakeServer(FakeCohere(KEY)) as server:
+        settings = {
+            "secret_parameters": {"api_key": KEY}, "url": server.url + "/v2/embed",
+            "headers": {"Authorization": "Bearer ${api_key}"},
+            "request": '{"texts": ${input}, "model": "m", "input_type": "search_document", "embedding_types": ["int8"]}',
+            "response": {"json_parser": {"text_embeddings": "$.embeddings.int8[*]", "embedding_type": "byte"}},
+        }
+        svc, config = endpoint("custom", "text_embedding", settings)
+        body = svc.infer(config, InferenceRequest(TEXTS)).to_dict()
+        assert body == {"text_embedding_bytes": [{"embedding": int8_vector(deterministic_vector(t, 6))} for t in TEXTS]}
+        from models.errors import ValidationException
+
+        bad = {**settings, "response": {"json_parser": {"text_embeddings": "$.x", "embedding_type": "half"}}}
+        with pytest.raises(ValidationException, match=r"\[embedding_type\] must be one of \[float, byte, bit\]"):
+            endpoint("custom", "text_embedding", bad)

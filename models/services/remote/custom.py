@@ -27,6 +27,7 @@ from models.services.remote.settings import Setting
 from models.services.remote.transport import HttpCall
 
 _PLACEHOLDER = re.compile(r"\$\{([A-Za-z0-9_.\-]+)\}")
+ELEMENT_TYPES = ("float", "byte", "bit")
 PARSER_KEYS: dict[TaskType, tuple[tuple[str, ...], tuple[str, ...]]] = {  # (required, optional)
     TaskType.TEXT_EMBEDDING: (("text_embeddings",), ("embedding_type",)),
     TaskType.SPARSE_EMBEDDING: (("token_path", "weight_path"), ()),
@@ -99,6 +100,9 @@ class CustomService(RemoteService):
                 problems.append(f"[service_settings.response.json_parser] does not contain the required setting [{key}]")
         for key in set(parser) - set(required) - set(optional):
             problems.append(f"[service_settings.response.json_parser] contains unknown setting [{key}]")
+        if parser.get("embedding_type", "float") not in ELEMENT_TYPES:
+            problems.append("[service_settings.response.json_parser] Invalid value [{}]. [embedding_type] must be one "
+                            "of [{}]".format(parser["embedding_type"], ", ".join(ELEMENT_TYPES)))
         for key in set(parser) & (set(required) | set(optional)) - {"embedding_type"}:
             try:
                 compile_path(str(parser[key]))
@@ -114,6 +118,11 @@ class CustomService(RemoteService):
         """Each secret parameter (they are stored together as one JSON map)."""
         raw = endpoint.secret_settings.get("secret_parameters", "{}")
         return [raw, *json.loads(raw).values()]
+
+    def element_type(self, settings: dict[str, Any]) -> str:
+        """``json_parser.embedding_type`` (float, byte or bit), as Elasticsearch's custom service reads it."""
+        parser = (settings.get("response") or {}).get("json_parser") or {}
+        return str(parser.get("embedding_type", "float")).lower()
 
     def batch_size(self, call: Call) -> int:
         """``batch_size`` (Elasticsearch's default 10)."""
