@@ -34,6 +34,16 @@ def test_openai_api_embeddings_chat_and_stream():
         assert [r.path for r in server.requests] == ["/endpoints/my%20endpoint/invocations"] * 2  # batch_size 2
         assert fake.seen_headers[-1] == {"x-amzn-sagemaker-target-model": "model-a.tar.gz",
                                          "x-amzn-sagemaker-session-id": "s-1"}
+        # measured dimensions are recorded as such, also after the settings are parsed again (an _update)
+        svc.start(emb, 5)
+        assert emb.service_settings["dimensions"] == 4 and emb.service_settings["dimensions_set_by_user"] is False
+        again = svc.parse_config("e", emb.task_type, {**emb.service_settings, **emb.secret_settings}, {}, None)
+        assert again.service_settings["dimensions_set_by_user"] is False
+        svc.infer(again, InferenceRequest(["a"]))
+        assert "dimensions" not in server.requests[-1].json()
+        _, chosen = endpoint("amazon_sagemaker", "text_embedding", {**base(server.url, "openai"), "dimensions": 4})
+        svc.infer(chosen, InferenceRequest(["a"]))
+        assert server.requests[-1].json()["dimensions"] == 4
         svc, chat = endpoint("amazon_sagemaker", "chat_completion", base(server.url, "openai"))
         chunks = list(svc.stream(chat, InferenceRequest([], chat={"messages": [{"role": "user", "content": "q"}]})))
         assert "".join(c["chat_completion"]["choices"][0]["delta"]["content"] for c in chunks) == "SageMaker ünïcode"

@@ -101,6 +101,12 @@ class SageMakerService(RemoteService):
         if "dimensions" in settings:
             settings.setdefault("dimensions_set_by_user", True)
 
+    def start(self, endpoint: EndpointConfig, timeout_s: float) -> None:
+        """The validation call; dimensions it measures are marked as not set by the user (so never sent)."""
+        super().start(endpoint, timeout_s)
+        if "dimensions" in endpoint.service_settings:
+            endpoint.service_settings.setdefault("dimensions_set_by_user", False)
+
     def batch_size(self, call: Call) -> int:
         """``batch_size`` inputs per invocation (256 by default, as Elasticsearch)."""
         return int(call.settings.get("batch_size", 256))
