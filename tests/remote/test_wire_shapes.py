@@ -204,3 +204,36 @@ def test_bedrock_converse():
     req = built("amazonbedrock", "chat_completion", s, chat=CHAT, stream=True)
     conforms((req[0], req[1].replace("/converse-stream", "/converse"), req[2]), docs.BEDROCK_CONVERSE)
     assert req[2]["system"] == [{"text": "be brief"}] and req[2]["inferenceConfig"]["maxTokens"] == 64
+
+
+def _recorded(server: Any, suffix: str) -> tuple[str, str, Any]:
+    request = next(r for r in reversed(server.requests) if r.path.endswith(suffix))
+    return request.method, server.url + request.path, request.json()
+
+
+def test_vertex_ai_and_watsonx_as_sent_after_their_token_exchanges():
+    from tests.fakes.cloud import FakeVertex, FakeWatsonx
+    from tests.fakes.server import FakeServer
+    from tests.remote.test_cloud import Late
+
+    fake, late = FakeVertex(), Late()
+    with FakeServer(late) as server:
+        late.inner = fake.handler(server.url)
+        base = {"service_account_json": fake.service_account_json(server.url), "project_id": "p",
+                "location": "us-central1", "model_id": "text-embedding-005"}
+        svc, config = endpoint("googlevertexai", "text_embedding", {**base, "url": server.url + "/m:predict"})
+        svc.infer(config, InferenceRequest(["a"], input_type=InputType.SEARCH))
+        conforms(_recorded(server, ":predict"), docs.VERTEX_PREDICT)
+        svc, rerank = endpoint("googlevertexai", "rerank", {**base, "url": server.url + "/r:rank"}, {"top_n": 1})
+        svc.infer(rerank, InferenceRequest(["a", "b"], query="q"))
+        conforms(_recorded(server, ":rank"), docs.VERTEX_RANK)
+    wx = FakeWatsonx("wx-key-0123456789")
+    with FakeServer(wx) as server:
+        base = {"api_key": wx.api_key, "url": server.url, "model_id": "ibm/slate", "project_id": "proj",
+                "api_version": "2024-05-02", "iam_url": server.url + "/identity/token"}
+        svc, config = endpoint("watsonxai", "text_embedding", base)
+        svc.infer(config, InferenceRequest(["a", "b"]))
+        conforms(_recorded(server, "/text/embeddings"), docs.WATSONX_EMBED)
+        svc, rerank = endpoint("watsonxai", "rerank", base, {"top_n": 1})
+        svc.infer(rerank, InferenceRequest(["x", "y"], query="q"))
+        conforms(_recorded(server, "/text/rerank"), docs.WATSONX_RERANK)

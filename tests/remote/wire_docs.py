@@ -271,3 +271,30 @@ BEDROCK_CONVERSE = Shape("POST", "/converse", Body(
      "inferenceConfig": Body({}, {"maxTokens": "int", "temperature": "num", "topP": "num", "stopSequences": STRS}),
      "additionalModelRequestFields": "dict", "toolConfig": "dict", "guardrailConfig": "dict"}),
     "Bedrock Runtime API reference, Converse")
+
+# --- Google Vertex AI (cloud.google.com/vertex-ai/generative-ai/docs/model-reference/text-embeddings-api;
+#     cloud.google.com/generative-ai-app-builder/docs/reference/rest/v1/projects.locations.rankingConfigs/rank) ------
+VERTEX_PREDICT = Shape("POST", ":predict", Body(
+    {"instances": ("list", Body({"content": "str"}, {
+        "task_type": {"RETRIEVAL_QUERY", "RETRIEVAL_DOCUMENT", "SEMANTIC_SIMILARITY", "CLASSIFICATION", "CLUSTERING",
+                      "QUESTION_ANSWERING", "FACT_VERIFICATION", "CODE_RETRIEVAL_QUERY"},
+        "title": "str"}))},
+    {"parameters": Body({}, {"autoTruncate": "bool", "outputDimensionality": "int"})}),
+    "Vertex AI text embeddings API, predict")
+VERTEX_RANK = Shape("POST", ":rank", Body(
+    {"query": "str", "records": ("list", Body({"id": "str"}, {"title": "str", "content": "str"}))},
+    {"model": "str", "topN": "int", "ignoreRecordDetailsInResponse": "bool", "userLabels": "dict"}),
+    "Vertex AI Search ranking API, rankingConfigs.rank")
+
+# --- IBM watsonx.ai (cloud.ibm.com/apidocs/watsonx-ai) ------------------------------------------------------------
+WATSONX_EMBED = Shape("POST", "/ml/v1/text/embeddings", Body(
+    {"inputs": STRS, "model_id": "str"},
+    {"project_id": "str", "space_id": "str",
+     "parameters": Body({}, {"truncate_input_tokens": "int", "return_options": Body({}, {"input_text": "bool"})})}),
+    "watsonx.ai API, Generate embeddings")
+WATSONX_RERANK = Shape("POST", "/ml/v1/text/rerank", Body(
+    {"inputs": ("list", Body({"text": "str"})), "query": "str", "model_id": "str"},
+    {"project_id": "str", "space_id": "str",
+     "parameters": Body({}, {"truncate_input_tokens": "int",
+                             "return_options": Body({}, {"top_n": "int", "inputs": "bool", "query": "bool"})})}),
+    "watsonx.ai API, Generate rerank")
