@@ -237,3 +237,18 @@ def test_vertex_ai_and_watsonx_as_sent_after_their_token_exchanges():
         svc, rerank = endpoint("watsonxai", "rerank", base, {"top_n": 1})
         svc.infer(rerank, InferenceRequest(["x", "y"], query="q"))
         conforms(_recorded(server, "/text/rerank"), docs.WATSONX_RERANK)
+
+
+def test_hugging_face_tei_azure_ai_studio_alibaba():
+    conforms(built("hugging_face", "text_embedding", {"api_key": KEY, "url": "https://x/embed"}, ["a", "b"]),
+             docs.TEI_EMBED)
+    conforms(built("hugging_face", "rerank", {"api_key": KEY, "url": "https://x/rerank"}, ["a"], query="q"),
+             docs.TEI_RERANK)
+    conforms(built("azureaistudio", "text_embedding", {"api_key": KEY, "provider": "openai", "endpoint_type": "token",
+                                                        "target": "https://x.inference.ai.azure.com/v1/embeddings"},
+                   ["a"]), docs.AZURE_AI_EMBED)
+    ali = {"api_key": KEY, "host": "h", "workspace": "default"}
+    conforms(built("alibabacloud-ai-search", "text_embedding", {**ali, "service_id": "ops-text-embedding-001"},
+                   ["a"], input_type=InputType.SEARCH), docs.ALIBABA_EMBED)
+    conforms(built("alibabacloud-ai-search", "rerank", {**ali, "service_id": "ops-bge-reranker-larger"}, ["a"],
+                   query="q"), docs.ALIBABA_RERANK)

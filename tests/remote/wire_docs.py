@@ -298,3 +298,27 @@ WATSONX_RERANK = Shape("POST", "/ml/v1/text/rerank", Body(
      "parameters": Body({}, {"truncate_input_tokens": "int",
                              "return_options": Body({}, {"top_n": "int", "inputs": "bool", "query": "bool"})})}),
     "watsonx.ai API, Generate rerank")
+
+# --- Hugging Face Text Embeddings Inference (huggingface.github.io/text-embeddings-inference, OpenAPI) ----------------
+TEI_EMBED = Shape("POST", "/embed", Body(
+    {"inputs": "any"},
+    {"normalize": "bool", "truncate": "bool", "truncation_direction": {"Left", "Right"}, "prompt_name": "str",
+     "dimensions": "int"}),
+    "TEI OpenAPI, POST /embed (EmbedRequest)")
+TEI_RERANK = Shape("POST", "/rerank", Body(
+    {"query": "str", "texts": STRS},
+    {"return_text": "bool", "raw_scores": "bool", "truncate": "bool", "truncation_direction": {"Left", "Right"}}),
+    "TEI OpenAPI, POST /rerank (RerankRequest)")
+
+# --- Azure AI Foundry model inference (learn.microsoft.com/azure/ai-foundry/model-inference/reference) -----------------
+AZURE_AI_EMBED = Shape("POST", "/v1/embeddings", Body(
+    {"input": STRS},
+    {"dimensions": "int", "encoding_format": {"base64", "binary", "float", "int8", "ubinary", "uint8"},
+     "input_type": {"text", "query", "document"}, "model": "str", "user": "str"}),
+    "Azure AI model inference API, Embeddings")
+
+# --- AlibabaCloud AI Search (help.aliyun.com: text-embedding and ranker APIs) -------------------------------------
+ALIBABA_EMBED = Shape("POST", "/text-embedding/ops-text-embedding-001", Body(
+    {"input": STRS}, {"input_type": {"query", "document"}}), "AlibabaCloud AI Search, text embedding API")
+ALIBABA_RERANK = Shape("POST", "/ranker/ops-bge-reranker-larger", Body(
+    {"query": "str", "docs": STRS}), "AlibabaCloud AI Search, ranker API")
