@@ -20,7 +20,7 @@ from models.errors import (
 )
 from models.results import TaskType
 from models.services.base import EndpointConfig, InferenceService
-from models.services.registry import configuration, unknown_service
+from models.services.registry import HIDDEN_SERVICES, configuration, unknown_service
 from models.store import Store
 
 # Settings `_update` may change, besides secrets (Elasticsearch PR #114457, and #144522 for rate limits).
@@ -78,7 +78,7 @@ class EndpointRegistry:
     def configurations(self, task_type: TaskType | None = None) -> builtins.list[dict[str, Any]]:
         """``GET _inference/_services[/{task_type}]``: every service (supporting ``task_type``), by name."""
         return [configuration(self.services[name], UPDATABLE_SERVICE_SETTINGS) for name in sorted(self.services)
-                if task_type is None or task_type in self.services[name].task_types]
+                if name not in HIDDEN_SERVICES and (task_type is None or task_type in self.services[name].task_types)]
 
     # -- validation ----------------------------------------------------------------------------------
 

@@ -51,6 +51,11 @@ class Configurable(Protocol):
         ...
 
 
+# Left out of GET _inference/_services as Elasticsearch leaves them out (hideFromConfigurationApi): the deprecated
+# elser alias. (Elasticsearch also hides nvidia for having too many settings for a form; ours is generated from
+# the settings it validates, so it is listed.)
+HIDDEN_SERVICES = frozenset({"elser"})
+
 # The settings ElasticsearchService.parse_config accepts (it validates by hand, not from a table); a test PUTs
 # each of them so that this table cannot fall behind the parser.
 LOCAL_SCHEMA: dict[str, Setting] = {

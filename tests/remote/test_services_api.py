@@ -40,6 +40,7 @@ def test_shape_and_filter_through_the_official_client(server: tuple[Elasticsearc
     assert isinstance(services, list)  # Elasticsearch answers a bare array
     names = [s["service"] for s in services]
     assert names == sorted(names) and {"openai", "elasticsearch", "groq", "mixedbread", "amazonbedrock"} <= set(names)
+    assert "elser" not in names  # deprecated; Elasticsearch hides it too
     for entry in services:
         assert set(entry) == {"service", "name", "task_types", "configurations"}
         assert entry["task_types"] and set(entry["task_types"]) <= {str(t) for t in TaskType}
