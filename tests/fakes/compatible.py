@@ -129,4 +129,5 @@ RERANK_SHAPES = {
     "openshift_ai": _shape({"query", "documents"}, {"model", "top_n", "return_documents"}),
     "contextualai": _shape({"query", "documents", "model"}, {"top_n", "instruction", "metadata"}),
     "mixedbread": _shape({"model", "query", "input"}, {"top_k", "return_input", "rank_fields"}),
+    "fireworksai": _shape({"model", "query", "documents"}, {"top_n", "return_documents"}),
 }

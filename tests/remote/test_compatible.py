@@ -28,7 +28,7 @@ TASKS = {
     "llama": {"text_embedding", "completion", "chat_completion"},
     "nvidia": {"text_embedding", "completion", "chat_completion", "rerank"},
     "openshift_ai": {"text_embedding", "completion", "chat_completion", "rerank"},
-    "fireworksai": {"text_embedding", "completion", "chat_completion"},
+    "fireworksai": {"text_embedding", "completion", "chat_completion", "rerank"},
     "contextualai": {"rerank"},
     "mixedbread": {"text_embedding", "rerank"},
 }

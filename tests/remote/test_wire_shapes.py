@@ -136,6 +136,7 @@ COMPAT_CASES = [
     ("openshift_ai", "rerank", {"url": "https://model.apps.cluster/v1/rerank"}, docs.VLLM_RERANK),
     ("fireworksai", "text_embedding", {"dimensions": 256}, docs.FIREWORKS_EMBED),
     ("fireworksai", "chat_completion", {}, docs.FIREWORKS_CHAT),
+    ("fireworksai", "rerank", {}, docs.FIREWORKS_RERANK),
     ("contextualai", "rerank", {}, docs.CONTEXTUAL_RERANK),
     ("mixedbread", "text_embedding", {}, docs.MIXEDBREAD_EMBED),
     ("mixedbread", "rerank", {}, docs.MIXEDBREAD_RERANK),

@@ -186,6 +186,9 @@ FIREWORKS_CHAT = Shape("POST", "/inference/v1/chat/completions", Body(
     {**_CHAT_COMMON, "max_tokens": "int", "n": "int", "user": "str", "reasoning_effort": {"low", "medium", "high"},
      "response_format": "dict"}),
     "Fireworks AI API reference, Create chat completion")
+FIREWORKS_RERANK = Shape("POST", "/inference/v1/rerank", Body(
+    {"model": "str", "query": "str", "documents": STRS}, {"top_n": "int", "return_documents": "bool"}),
+    "Fireworks AI API reference, Rerank")
 CONTEXTUAL_RERANK = Shape("POST", "/v1/rerank", Body(
     {"query": "str", "documents": STRS, "model": "str"}, {"top_n": "int", "instruction": "str", "metadata": STRS}),
     "Contextual AI API reference, Rerank")
