@@ -75,7 +75,8 @@ OPENSHIFT_AI = Provider(
 
 # docs.fireworks.ai/api-reference: /inference/v1/embeddings (OpenAI's body, dimensions for variable-length models),
 # /inference/v1/chat/completions (max_tokens, reasoning_effort) and /inference/v1/rerank ({model, query, documents,
-# top_n, return_documents} → {results}). 2,048 texts per embeddings request, Elasticsearch's cap.
+# top_n, return_documents} → {results}). 256 texts per embeddings request: the limit Fireworks' embeddings server
+# enforces (Elasticsearch's cap too).
 FIREWORKS = Provider(
     "fireworksai", "Fireworks AI",
     {TaskType.TEXT_EMBEDDING: "https://api.fireworks.ai/inference/v1/embeddings",
@@ -84,7 +85,7 @@ FIREWORKS = Provider(
      TaskType.RERANK: "https://api.fireworks.ai/inference/v1/rerank"},
     task_settings={**CHAT_TASK_SETTINGS, "return_documents": Setting(bool, tasks=RERANK),
                    "top_n": Setting(int, minimum=1, tasks=RERANK)},
-    default_rpm=6000, max_batch=2048, dialect=ChatDialect(max_tokens="max_tokens", usage_in_stream=False),
+    default_rpm=6000, max_batch=256, dialect=ChatDialect(max_tokens="max_tokens", usage_in_stream=False),
     takes_reasoning=True, sends_dimensions=True, rerank="cohere")
 
 # docs.contextual.ai/api-reference/rerank: POST /v1/rerank {query, documents, model, top_n, instruction} → {results}.
