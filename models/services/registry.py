@@ -52,8 +52,7 @@ class Configurable(Protocol):
 
 
 # Left out of GET _inference/_services as Elasticsearch leaves them out (hideFromConfigurationApi): the deprecated
-# elser alias. (Elasticsearch also hides nvidia for having too many settings for a form; ours is generated from
-# the settings it validates, so it is listed.)
+# elser alias.
 HIDDEN_SERVICES = frozenset({"elser"})
 
 # The settings ElasticsearchService.parse_config accepts (it validates by hand, not from a table); a test PUTs

@@ -83,6 +83,8 @@ def test_embeddings_in_order_and_batched(service: str):
         assert len(server.requests) == 2
         if service == "nvidia":
             assert {r.json()["input_type"] for r in server.requests} == {"passage"}
+            with pytest.raises(ValidationException, match=r"Input type \[classification\] is not supported"):
+                svc.infer(config, InferenceRequest(["x"], input_type=InputType.CLASSIFICATION))
 
 
 @pytest.mark.parametrize("service", sorted(s for s, t in TASKS.items() if "rerank" in t))

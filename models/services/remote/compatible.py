@@ -18,6 +18,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from models.errors import ValidationException
 from models.results import InputType, TaskType
 from models.services.remote.errors import UpstreamResponse
 from models.services.remote.openai_compat import (
@@ -60,9 +61,11 @@ def _openai_embed(call: Call, inputs: list[str]) -> dict[str, Any]:
 
 
 def _nvidia_embed(call: Call, inputs: list[str]) -> dict[str, Any]:
-    # NIM embedding models need input_type; Elasticsearch sends "query" when none is given
-    body: dict[str, Any] = {"input": inputs, "model": call.settings["model_id"],
-                            "input_type": NVIDIA_INPUT.get(call.input_type or InputType.SEARCH, "query")}
+    # NIM embedding models need input_type; Elasticsearch sends "query" when none is given and refuses the rest
+    kind = call.input_type or InputType.SEARCH
+    if kind not in NVIDIA_INPUT:
+        raise ValidationException([f"Input type [{kind}] is not supported for [Nvidia]"])
+    body: dict[str, Any] = {"input": inputs, "model": call.settings["model_id"], "input_type": NVIDIA_INPUT[kind]}
     if call.task_settings.get("truncate"):
         body["truncate"] = str(call.task_settings["truncate"]).upper()
     return body

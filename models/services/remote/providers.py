@@ -49,8 +49,8 @@ LLAMA = Provider(
     settings={"max_input_tokens": MAX_INPUT_TOKENS}, api_key_required=False, max_batch=32, embed="llama")
 
 # build.nvidia.com / NIM API reference: embeddings need input_type (query | passage) and take truncate; reranking
-# {model, query: {text}, passages: [{text}]} → {rankings: [{index, logit}]}; chat uses max_tokens.
-# NIM text-embedding models cap a request at 50 texts (their max_batch_size).
+# {model, query: {text}, passages: [{text}]} → {rankings: [{index, logit}]}; chat uses max_tokens. 20 texts per
+# embeddings request, Elasticsearch's conservative cap (the model behind the URL is unknown).
 NVIDIA = Provider(
     "nvidia", "Nvidia",
     {TaskType.TEXT_EMBEDDING: "https://integrate.api.nvidia.com/v1/embeddings",
@@ -60,7 +60,7 @@ NVIDIA = Provider(
     settings={"max_input_tokens": MAX_INPUT_TOKENS},
     task_settings={"input_type": Setting(str, choices=("ingest", "search"), tasks=EMBED),
                    "truncate": Setting(str, choices=("end", "none", "start"), tasks=EMBED)},
-    max_batch=50, dialect=ChatDialect(max_tokens="max_tokens"), embed="nvidia", rerank="nvidia")
+    max_batch=20, dialect=ChatDialect(max_tokens="max_tokens"), embed="nvidia", rerank="nvidia")
 
 # Red Hat OpenShift AI model serving (vLLM / KServe, OpenAI-compatible): /v1/embeddings, /v1/chat/completions,
 # and vLLM's Cohere-style /v1/rerank {model?, query, documents, top_n, return_documents} → {results}.
