@@ -39,11 +39,12 @@ class FakeCompatible:
     paths: dict[str, str] = field(default_factory=lambda: {"embed": "/embed", "rerank": "/rerank", "chat": "/chat"})
     max_batch: int = 2048
     scores: dict[str, float] = field(default_factory=dict)  # document → score; default: by length
+    reasoning_key: str | None = None  # the delta field a reasoning model streams its thinking in
 
     def __post_init__(self) -> None:
         self.chat = FakeOpenAI(self.api_key or "", chat_path=self.paths["chat"],
                                chat_keys=frozenset(CHAT_FIELDS.get(self.provider, CHAT_KEYS)),
-                               require_model=self.provider != "openshift_ai")
+                               require_model=self.provider != "openshift_ai", reasoning_key=self.reasoning_key)
 
     def __call__(self, request: Recorded) -> Reply:
         if self.api_key is not None and bearer_key(request) != self.api_key:

@@ -39,6 +39,8 @@ class FakeOpenAI:
     stream_error_after: int | None = None  # send an error object mid-stream after this many chunks
     oauth_clients: dict[str, str] = field(default_factory=dict)  # client_id -> secret, for POST /oauth/token
     chat_keys: frozenset[str] = frozenset(CHAT_KEYS)  # the chat body fields this provider documents
+    reasoning_key: str | None = None  # stream a reasoning model's thinking first, in this delta field
+    reasoning_words: list[str] = field(default_factory=lambda: ["Think", "ing"])
     issued: set[str] = field(default_factory=set)
 
     def check_auth(self, request: Recorded) -> None:
@@ -123,6 +125,10 @@ class FakeOpenAI:
                                             "finish_reason": "stop"}],
                                "usage": {"prompt_tokens": 3, "completion_tokens": 5, "total_tokens": 8}})
         chunks = []
+        if self.reasoning_key is not None:  # DeepSeek: reasoning_content, Groq: reasoning
+            chunks += [{"id": "chatcmpl-1", "object": "chat.completion.chunk", "created": 1, "model": body["model"],
+                        "choices": [{"index": 0, "delta": {self.reasoning_key: w}, "finish_reason": None}]}
+                       for w in self.reasoning_words]
         for i, word in enumerate(self.stream_words):
             delta = {"content": word, **({"role": "assistant"} if i == 0 else {})}
             chunks.append({"id": "chatcmpl-1", "object": "chat.completion.chunk", "created": 1,

@@ -135,3 +135,20 @@ def test_reasoning_goes_to_providers_that_take_it():
     svc, chat = endpoint("deepseek", "chat_completion", {"api_key": KEY, "model_id": "deepseek-reasoner"})
     with pytest.raises(ValidationException, match=r"\[reasoning\] is not supported by the \[deepseek\] service"):
         svc.stream(chat, InferenceRequest([], chat={**CHAT, "reasoning": {"effort": "high"}}))
+
+
+@pytest.mark.parametrize(("service", "key"), [("deepseek", "reasoning_content"), ("groq", "reasoning"),
+                                              ("fireworksai", "reasoning_content")])
+def test_streamed_reasoning_is_forwarded_as_elasticsearch_names_it(service: str, key: str):
+    with FakeServer(FakeCompatible(service, KEY, reasoning_key=key)) as server:
+        svc, chat = endpoint(service, "chat_completion", settings(service, server.url, "chat_completion"))
+        deltas = [c["chat_completion"]["choices"][0]["delta"]
+                  for c in svc.stream(chat, InferenceRequest([], chat=CHAT)) if c["chat_completion"]["choices"]]
+        assert [d.get("reasoning") for d in deltas[:2]] == ["Think", "ing"] and all(key not in d or key == "reasoning"
+                                                                                  for d in deltas)
+        assert "".join(d.get("content", "") for d in deltas) == "Elastic is fast."
+        if svc.takes_reasoning:  # exclude: true drops the thinking from the answer
+            excluded = {**CHAT, "reasoning": {"effort": "low", "exclude": True}}
+            deltas = [c["chat_completion"]["choices"][0]["delta"]
+                      for c in svc.stream(chat, InferenceRequest([], chat=excluded)) if c["chat_completion"]["choices"]]
+            assert not any("reasoning" in d or key in d for d in deltas)

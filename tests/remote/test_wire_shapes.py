@@ -118,8 +118,15 @@ def test_reasoning_is_refused_where_the_provider_cannot_take_it():
     svc, config = endpoint("openai", "chat_completion", {"api_key": KEY, "model_id": "o4-mini"})
     with pytest.raises(ValidationException, match=r"\[reasoning.effort\] must be one of"):
         svc.stream(config, InferenceRequest([], chat={**CHAT, "reasoning": {"effort": "huge"}}))
-    with pytest.raises(ValidationException, match=r"\[reasoning.summary\] is not supported by the \[openai\]"):
-        svc.stream(config, InferenceRequest([], chat={**CHAT, "reasoning": {"effort": "low", "summary": "concise"}}))
+    # Elasticsearch's example: an assistant turn carrying its earlier reasoning, which no provider takes back
+    history = {"messages": [{"role": "user", "content": "q"},
+                            {"role": "assistant", "content": "a", "reasoning": "because",
+                             "reasoning_details": [{"type": "reasoning.text", "text": "because"}]},
+                            {"role": "user", "content": "and?"}],
+               "reasoning": {"effort": "high", "summary": "detailed", "exclude": False}}
+    req = built("openai", "chat_completion", {"api_key": KEY, "model_id": "o4-mini"}, chat=history, stream=True)
+    conforms(req, docs.OPENAI_CHAT)
+    assert req[2]["messages"][1] == {"role": "assistant", "content": "a"} and req[2]["reasoning_effort"] == "high"
     # enabled without an effort is Elasticsearch's "medium"
     call = svc._make_call(config, InferenceRequest([], chat={**CHAT, "reasoning": {"enabled": True}}))
     assert json.loads(asyncio.run(svc.build_stream(call)).body() or b"")["reasoning_effort"] == "medium"

@@ -81,11 +81,44 @@ def parse_embeddings(response: UpstreamResponse) -> np.ndarray:
     return stack([decode_vector(item["embedding"]) for item in rows])
 
 
+# Elasticsearch's unified request carries an assistant turn's earlier reasoning in these message fields; no
+# chat-completions API takes them back (OpenAI rejects unknown message fields, DeepSeek rejects reasoning_content).
+MESSAGE_REASONING_KEYS = ("reasoning", "reasoning_details")
+# Where OpenAI-compatible providers stream a reasoning model's thinking: DeepSeek, Fireworks and vLLM send
+# ``reasoning_content``, Groq ``reasoning``; Elasticsearch's chunk carries it as ``delta.reasoning``.
+DELTA_REASONING_KEYS = ("reasoning_content", "reasoning")
+
+
 def chat_messages(call: Call, prompt: str | None = None) -> list[dict[str, Any]]:
-    """The messages to send: the unified request's, or one user message for a ``completion`` input."""
+    """The messages to send: the unified request's (without earlier reasoning), or one user message for a
+    ``completion`` input."""
     if call.chat and call.chat.get("messages"):
-        return list(call.chat["messages"])
+        return [{k: v for k, v in m.items() if k not in MESSAGE_REASONING_KEYS} if isinstance(m, dict) else m
+                for m in call.chat["messages"]]
     return [{"role": "user", "content": prompt if prompt is not None else ""}]
+
+
+def _reasoning_excluded(call: Call) -> bool:
+    reasoning = (call.chat or {}).get("reasoning")
+    return isinstance(reasoning, dict) and reasoning.get("exclude") is True
+
+
+def unified_choices(call: Call, choices: list[Any]) -> list[Any]:
+    """Provider choices as Elasticsearch's chunk carries them: streamed reasoning under ``delta.reasoning``
+    (dropped when the request said ``reasoning.exclude: true``)."""
+    out = []
+    for choice in choices:
+        delta = choice.get("delta") if isinstance(choice, dict) else None
+        if isinstance(delta, dict) and any(k in delta for k in DELTA_REASONING_KEYS):
+            delta = dict(delta)
+            text = "".join(str(delta.pop(k)) for k in DELTA_REASONING_KEYS if delta.get(k) is not None)
+            delta.pop("reasoning_content", None)
+            delta.pop("reasoning", None)
+            if text and not _reasoning_excluded(call):
+                delta["reasoning"] = text
+            choice = {**choice, "delta": delta}
+        out.append(choice)
+    return out
 
 
 def reasoning_effort(call: Call) -> str | None:
@@ -153,6 +186,8 @@ def openai_stream_chunks(call: Call, event: str, data: str) -> list[dict[str, An
         raise error_object(call, 200, provider_message(data.encode()) or "unknown error")
     if call.task_type == TaskType.CHAT_COMPLETION:
         out = {k: payload[k] for k in ("id", "choices", "model", "object", "usage") if k in payload}
+        if "choices" in out:
+            out["choices"] = unified_choices(call, out["choices"])
         return [chat_chunk(out)]
     texts = [c.get("delta", {}).get("content") for c in payload.get("choices", [])]
     return [completion_chunk(t) for t in texts if t]

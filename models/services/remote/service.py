@@ -131,8 +131,7 @@ def check_reasoning(chat: dict[str, Any] | None, service: str, supported: bool) 
         raise ValidationException([f"[reasoning.effort] must be one of [{', '.join(REASONING_EFFORTS)}]"])
     if (effort is not None or reasoning.get("enabled")) and not supported:
         raise ValidationException([f"[reasoning] is not supported by the [{service}] service"])
-    if reasoning.get("summary") is not None:  # chat-completions APIs return no reasoning summary to shape
-        raise ValidationException([f"[reasoning.summary] is not supported by the [{service}] service"])
+    # ``summary`` is a hint on the detail of a summary; chat-completions APIs return none, so it has no effect here.
 
 
 class RemoteService(InferenceService):
