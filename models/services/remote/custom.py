@@ -17,7 +17,7 @@ from urllib.parse import quote
 import numpy as np
 
 from models.errors import StatusException, ValidationException
-from models.results import TaskType
+from models.results import ELEMENT_TYPES, TaskType
 from models.services.base import EndpointConfig
 from models.services.remote.errors import UpstreamResponse
 from models.services.remote.jsonpath import compile_path, extract
@@ -27,7 +27,6 @@ from models.services.remote.settings import Setting
 from models.services.remote.transport import HttpCall
 
 _PLACEHOLDER = re.compile(r"\$\{([A-Za-z0-9_.\-]+)\}")
-ELEMENT_TYPES = ("float", "byte", "bit")
 PARSER_KEYS: dict[TaskType, tuple[tuple[str, ...], tuple[str, ...]]] = {  # (required, optional)
     TaskType.TEXT_EMBEDDING: (("text_embeddings",), ("embedding_type",)),
     TaskType.SPARSE_EMBEDDING: (("token_path", "weight_path"), ()),

@@ -32,6 +32,7 @@ from models.results import (
 )
 from models.services.base import EndpointConfig, InferenceRequest, InferenceService
 from models.services.remote.batching import split
+from models.services.remote.configuration import service_configuration
 from models.services.remote.errors import (
     DEFAULT_RETRY_STATUSES,
     SERVER_ERROR_OBJECT,
@@ -192,8 +193,6 @@ class RemoteService(InferenceService):
 
     def configuration(self, updatable: frozenset[str]) -> dict[str, Any]:
         """This service in ``GET _inference/_services``, generated from the settings that validate a PUT."""
-        from models.services.remote.configuration import service_configuration
-
         return service_configuration(self.name, self.name, self.task_types, self.full_schema(), updatable,
                                      self.default_rpm)
 
