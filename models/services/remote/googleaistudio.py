@@ -3,8 +3,9 @@
 Embeddings: ``models/{model}:batchEmbedContents`` (at most 100 requests per batch); completions:
 ``:generateContent`` and ``:streamGenerateContent?alt=sse``. ``input_type`` is sent as each request's
 ``taskType`` (``RETRIEVAL_DOCUMENT`` / ``RETRIEVAL_QUERY`` / ``CLASSIFICATION`` / ``CLUSTERING``), as
-Elasticsearch maps it; a 429's ``google.rpc.RetryInfo.retryDelay`` is honoured (``errors.retry_after_seconds``). The key goes in the documented ``x-goog-api-key``
-header rather than the ``key`` query parameter (URLs end up in logs). ``url`` (our addition) replaces
+Elasticsearch maps it; a 429's ``google.rpc.RetryInfo.retryDelay`` is honoured (``errors.body_retry_delay``).
+The key goes in the documented ``x-goog-api-key`` header rather than the ``key`` query parameter (URLs end up
+in logs). ``url`` (our addition) replaces
 ``https://generativelanguage.googleapis.com``.
 """
 
