@@ -98,6 +98,10 @@ class InferenceAPI:
             configs = [config]
         return {"endpoints": [c.to_public_dict() for c in configs]}
 
+    def get_services(self, task_type: str | None = None) -> list[dict[str, Any]]:
+        """``GET _inference/_services[/{task_type}]``: each service's task types and configuration schema."""
+        return self.registry.configurations(parse_task_type(task_type))
+
     def endpoint(self, inference_id: str) -> EndpointConfig:
         """The endpoint's configuration (secrets included: for in-process callers only)."""
         return self.registry.get(inference_id)

@@ -29,19 +29,37 @@ class InputType(StrEnum):
     CLUSTERING = "clustering"
 
 
+ELEMENT_TYPES = ("float", "byte", "bit")
+_RESULT_KEYS = {TaskType.TEXT_EMBEDDING: "text_embedding", TaskType.EMBEDDING: "embeddings"}
+_SUFFIXES = {"float": "", "byte": "_bytes", "bit": "_bits"}
+
+
 @dataclass
 class TextEmbeddingResults:
-    """Dense vectors, one row per input, in input order."""
+    """Dense vectors, one row per input, in input order (``text_embedding`` or the generic ``embedding`` task).
 
-    embeddings: np.ndarray  # shape (n, dims), float32
+    ``element_type`` is Elasticsearch's: ``float``; ``byte`` (int8 values); ``bit`` (each value is 8 dimensions
+    packed into a signed byte, so a row holds dims / 8 values). Byte and bit values are kept as exact integers in
+    the float32 array and rendered as integers under Elasticsearch's keys: ``text_embedding_bytes`` /
+    ``text_embedding_bits`` (``embeddings_bytes`` / ``embeddings_bits`` for the ``embedding`` task).
+    """
+
+    embeddings: np.ndarray  # shape (n, dims) — (n, dims / 8) for bit — float32
     task_type: TaskType = TaskType.TEXT_EMBEDDING
+    element_type: str = "float"
 
     def __len__(self) -> int:
         return int(self.embeddings.shape[0])
 
+    @property
+    def key(self) -> str:
+        """The response key: ``text_embedding``, ``text_embedding_bytes``, ``embeddings_bits`` ..."""
+        return _RESULT_KEYS.get(self.task_type, "text_embedding") + _SUFFIXES[self.element_type]
+
     def to_dict(self) -> dict[str, Any]:
-        """``{"text_embedding": [{"embedding": [...]}, ...]}``."""
-        return {"text_embedding": [{"embedding": row} for row in self.embeddings.astype(float).tolist()]}
+        """``{"text_embedding": [{"embedding": [...]}, ...]}`` (or the bytes / bits / ``embeddings`` variant)."""
+        kind = float if self.element_type == "float" else int
+        return {self.key: [{"embedding": row} for row in self.embeddings.astype(kind).tolist()]}
 
 
 @dataclass

@@ -5,6 +5,7 @@ Preconfigured endpoints are merged into reads; they are never stored and cannot 
 
 from __future__ import annotations
 
+import builtins
 from typing import Any
 
 from models.endpoints.chunking import parse_chunking
@@ -19,7 +20,7 @@ from models.errors import (
 )
 from models.results import TaskType
 from models.services.base import EndpointConfig, InferenceService
-from models.services.registry import unknown_service
+from models.services.registry import HIDDEN_SERVICES, configuration, unknown_service
 from models.store import Store
 
 # Settings `_update` may change, besides secrets (Elasticsearch PR #114457, and #144522 for rate limits).
@@ -73,6 +74,11 @@ class EndpointRegistry:
         configs = [self.preconfigured(i) for i in PRECONFIGURED] + self.store.list_endpoints()
         configs.sort(key=lambda c: c.inference_id)
         return [c for c in configs if task_type is None or c.task_type == task_type]
+
+    def configurations(self, task_type: TaskType | None = None) -> builtins.list[dict[str, Any]]:
+        """``GET _inference/_services[/{task_type}]``: every service (supporting ``task_type``), by name."""
+        return [configuration(self.services[name], UPDATABLE_SERVICE_SETTINGS) for name in sorted(self.services)
+                if name not in HIDDEN_SERVICES and (task_type is None or task_type in self.services[name].task_types)]
 
     # -- validation ----------------------------------------------------------------------------------
 

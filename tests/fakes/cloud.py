@@ -12,7 +12,7 @@ import time
 import zlib
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, unquote
 
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
@@ -210,6 +210,11 @@ class FakeBedrock:
                 raise Reject(404, {"message": "not found"})
             _model, operation = match.groups()
             if operation == "invoke" and "inputText" in body:
+                extra = sorted(set(body) - ({"inputText"} if "titan-embed-text-v1" in unquote(_model) else
+                                            {"inputText", "dimensions", "normalize", "embeddingTypes"}))
+                if extra:  # Bedrock validates the model's JSON schema
+                    raise Reject(400, {"message": f"Malformed input request: #: extraneous key [{extra[0]}] is not "
+                                                  "permitted, please reformat your input and try again."})
                 return Reply(200, {"embedding": deterministic_vector(body["inputText"], 3), "inputTextTokenCount": 1})
             if operation == "invoke":
                 if not isinstance(body.get("texts"), list) or len(body["texts"]) > 96 or "input_type" not in body:
@@ -279,3 +284,91 @@ class FakeAlibaba:
         else:
             result = {"text": "alibaba answers"}
         return Reply(200, {"request_id": "1", "latency": 3, "usage": {"token_count": 1}, "result": result})
+
+
+@dataclass
+class FakeSageMaker:
+    """SageMaker Runtime: checks the SigV4 signature (service ``sagemaker``), the InvokeEndpoint path and
+    ``X-Amzn-SageMaker-*`` headers, and answers as a container speaking ``api`` (``openai`` or ``elastic``)."""
+
+    access_key: str
+    secret_key: str
+    api: str = "openai"
+    region: str = "us-east-1"
+    dims: int = 4
+    element_type: str = "float"
+    seen_headers: list[dict[str, str]] = field(default_factory=list)
+
+    def check_signature(self, request: Recorded, url: str) -> None:
+        auth = request.headers.get("authorization", "")
+        match = re.fullmatch(r"AWS4-HMAC-SHA256 Credential=([^/]+)/(\d{8})/([^/]+)/sagemaker/aws4_request, "
+                             r"SignedHeaders=([^,]+), Signature=([0-9a-f]{64})", auth)
+        if not match or match.group(1) != self.access_key or match.group(3) != self.region:
+            raise Reject(403, {"message": "The security token included in the request is invalid."})
+        names = match.group(4).split(";")
+        headers = {n: request.headers[n] for n in names if n not in ("host", "x-amz-date", "x-amz-content-sha256")}
+        now = dt.datetime.strptime(request.headers["x-amz-date"], "%Y%m%dT%H%M%SZ").replace(tzinfo=dt.UTC)
+        expected = sign("POST", url, headers, request.body, access_key=self.access_key, secret_key=self.secret_key,
+                        region=self.region, service="sagemaker", now=now)
+        if expected["Authorization"] != auth:
+            raise Reject(403, {"message": "The request signature we calculated does not match the signature you "
+                                          "provided."})
+
+    def handler(self, base_url: str):
+        def handle(request: Recorded) -> Reply:
+            self.check_signature(request, base_url + request.path)
+            match = re.fullmatch(r"/endpoints/([^/]+)/(invocations|invocations-response-stream)", request.path)
+            if not match:
+                raise Reject(404, {"message": "not found"})
+            self.seen_headers.append({k: v for k, v in request.headers.items() if k.startswith("x-amzn-sagemaker-")})
+            body = request.json()
+            stream = match.group(2) == "invocations-response-stream"
+            return self.elastic(body, stream) if self.api == "elastic" else self.openai(body, stream)
+        return handle
+
+    def openai(self, body: dict[str, Any], stream: bool) -> Reply:
+        if "input" in body:  # a text-generation-inference / vLLM style OpenAI embeddings route
+            if set(body) - {"input", "dimensions", "user", "model"}:
+                raise Reject(400, {"message": "Received client error (400) from primary: unknown field"})
+            texts = body["input"] if isinstance(body["input"], list) else [body["input"]]
+            return Reply(200, {"object": "list", "data": [{"index": i, "embedding": deterministic_vector(t, self.dims)}
+                                                          for i, t in enumerate(texts)]})
+        if not body.get("messages"):
+            raise Reject(400, {"message": "messages is required"})
+        if not stream:
+            return Reply(200, {"choices": [{"index": 0, "message": {"role": "assistant", "content": "SageMaker says"}}]})
+        chunks = [{"id": "c", "object": "chat.completion.chunk", "choices": [{"index": 0, "delta": {"content": w}}]}
+                  for w in ["Sage", "Maker ", "ünïcode"]]
+        sse_bytes = b"".join(f"data: {json.dumps(c, ensure_ascii=False)}\n\n".encode() for c in chunks) + b"data: [DONE]\n\n"
+        # PayloadPart boundaries fall inside SSE events and inside a UTF-8 character: the client must reassemble
+        cuts = [7, 40, sse_bytes.index("ü".encode()) + 1, len(sse_bytes) - 3]
+        parts = [sse_bytes[a:b] for a, b in zip([0, *cuts], [*cuts, len(sse_bytes)], strict=True)]
+        return self._event_stream(parts)
+
+    def _event_stream(self, parts: list[bytes]) -> Reply:
+        frames = b"".join(event_message({":event-type": "PayloadPart", ":content-type": "application/octet-stream",
+                                         ":message-type": "event"}, p) for p in parts)
+        return Reply(200, chunks=[frames[:30], frames[30:]],
+                     headers={"Content-Type": "application/vnd.amazon.eventstream"})
+
+    def elastic(self, body: dict[str, Any], stream: bool) -> Reply:
+        unknown = set(body) - {"input", "input_type", "query", "return_documents", "top_n", "task_settings"}
+        if unknown or "input" not in body:
+            raise Reject(400, {"message": f"Received client error (400) from primary: bad body {sorted(unknown)}"})
+        texts = body["input"] if isinstance(body["input"], list) else [body["input"]]
+        if stream:
+            return self._event_stream([json.dumps({"completion": [{"delta": w}]}).encode() for w in ["Elastic", " parts"]])
+        if "query" in body:
+            hits = sorted(range(len(texts)), key=lambda i: -len(texts[i]))[: body.get("top_n") or len(texts)]
+            return Reply(200, {"rerank": [{"index": i, "relevance_score": float(len(texts[i])),
+                                           **({"text": texts[i]} if body.get("return_documents") else {})} for i in hits]})
+        kind = body.get("task_settings", {}).get("kind", "embedding")
+        if kind == "sparse":
+            return Reply(200, {"sparse_embedding": [{"is_truncated": False, "embedding": {t: 1.0}} for t in texts]})
+        if kind == "completion":
+            return Reply(200, {"completion": [{"result": f"echo {texts[0]}"}]})
+        key = {"float": "text_embedding", "byte": "text_embedding_bytes", "bit": "text_embedding_bits"}[self.element_type]
+        rows = [deterministic_vector(t, self.dims) for t in texts]
+        if self.element_type != "float":
+            rows = [[round(x * 127) for x in r] for r in rows]
+        return Reply(200, {key: [{"embedding": r} for r in rows]})

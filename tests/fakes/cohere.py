@@ -8,7 +8,16 @@ from typing import Any
 
 import numpy as np
 
-from tests.fakes.server import Recorded, Reject, Reply, bearer_key, deterministic_vector, sse
+from tests.fakes.server import (
+    Recorded,
+    Reject,
+    Reply,
+    bearer_key,
+    deterministic_vector,
+    int8_vector,
+    packed_bits,
+    sse,
+)
 
 EMBED_KEYS = {"model", "texts", "input_type", "embedding_types", "truncate", "output_dimension", "max_tokens"}
 INPUT_TYPES = {"search_document", "search_query", "classification", "clustering", "image"}
@@ -76,8 +85,11 @@ class FakeCohere:
             elif kind == "base64":
                 embeddings["base64"] = [base64.b64encode(np.asarray(v, dtype="<f4").tobytes()).decode()
                                         for v in vectors]
+            elif kind in ("binary", "ubinary"):
+                packed = [packed_bits(v) for v in vectors]
+                embeddings[kind] = packed if kind == "binary" else [[b % 256 for b in row] for row in packed]
             else:
-                embeddings[kind] = [[int(x * 127) for x in v] for v in vectors]
+                embeddings[kind] = [int8_vector(v) for v in vectors]
         return Reply(200, {"id": "e1", "embeddings": embeddings, "texts": texts,
                            "meta": {"api_version": {"version": "2"}}})
 

@@ -3,10 +3,23 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from tests.fakes.server import Recorded, Reject, Reply, deterministic_vector, sse
+
+# EmbedContentRequest's fields and TaskType values, from the Gemini API reference (models.embedContent)
+EMBED_REQUEST_KEYS = {"model", "content", "taskType", "title", "outputDimensionality"}
+TASK_TYPES = {"TASK_TYPE_UNSPECIFIED", "RETRIEVAL_QUERY", "RETRIEVAL_DOCUMENT", "SEMANTIC_SIMILARITY",
+              "CLASSIFICATION", "CLUSTERING", "QUESTION_ANSWERING", "FACT_VERIFICATION", "CODE_RETRIEVAL_QUERY"}
+
+
+def quota_exceeded(retry_delay: str) -> Reply:
+    """The Gemini API's 429: no Retry-After header, the delay in a ``google.rpc.RetryInfo`` detail."""
+    return Reply(429, {"error": {"code": 429, "message": "You exceeded your current quota.", "status": "RESOURCE_EXHAUSTED",
+                                 "details": [{"@type": "type.googleapis.com/google.rpc.QuotaFailure", "violations": []},
+                                             {"@type": "type.googleapis.com/google.rpc.RetryInfo",
+                                              "retryDelay": retry_delay}]}})
 
 
 def google_error(status: int, message: str, reason: str = "INVALID_ARGUMENT") -> Reject:
@@ -49,6 +62,7 @@ class FakeGoogleAiStudio:
 
     api_key: str
     dims: int = 5
+    task_types: list[str | None] = field(default_factory=list)  # the taskType of each embedded text, in order
 
     def __call__(self, request: Recorded) -> Reply:
         if request.headers.get("x-goog-api-key") != self.api_key:
@@ -64,6 +78,12 @@ class FakeGoogleAiStudio:
                 raise google_error(400, "* BatchEmbedContentsRequest.requests: at most 100 requests can be in one batch")
             out = []
             for r in requests:
+                unknown = set(r) - EMBED_REQUEST_KEYS
+                if unknown:  # the API rejects unknown fields (proto JSON), e.g. a snake_case "input_type"
+                    raise google_error(400, f'Invalid JSON payload received. Unknown name "{sorted(unknown)[0]}"')
+                if "taskType" in r and r["taskType"] not in TASK_TYPES:
+                    raise google_error(400, f"Invalid value at 'requests[0].task_type' ({r['taskType']})")
+                self.task_types.append(r.get("taskType"))
                 if r.get("model") != f"models/{model}":
                     raise google_error(400, "Model names should start with `models/` and match the URL")
                 text = r["content"]["parts"][0]["text"]

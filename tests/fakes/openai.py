@@ -38,6 +38,9 @@ class FakeOpenAI:
     require_model: bool = True  # Azure takes the model from the deployment in the path
     stream_error_after: int | None = None  # send an error object mid-stream after this many chunks
     oauth_clients: dict[str, str] = field(default_factory=dict)  # client_id -> secret, for POST /oauth/token
+    chat_keys: frozenset[str] = frozenset(CHAT_KEYS)  # the chat body fields this provider documents
+    reasoning_key: str | None = None  # stream a reasoning model's thinking first, in this delta field
+    reasoning_words: list[str] = field(default_factory=lambda: ["Think", "ing"])
     issued: set[str] = field(default_factory=set)
 
     def check_auth(self, request: Recorded) -> None:
@@ -105,7 +108,7 @@ class FakeOpenAI:
 
     def chat(self, body: dict[str, Any]) -> Reply:
         """``POST /v1/chat/completions``, streamed when ``stream`` is true."""
-        unknown = set(body) - CHAT_KEYS
+        unknown = set(body) - self.chat_keys
         if unknown:
             raise openai_error(400, f"Unrecognized request argument supplied: {sorted(unknown)[0]}")
         messages = body.get("messages")
@@ -122,6 +125,10 @@ class FakeOpenAI:
                                             "finish_reason": "stop"}],
                                "usage": {"prompt_tokens": 3, "completion_tokens": 5, "total_tokens": 8}})
         chunks = []
+        if self.reasoning_key is not None:  # DeepSeek: reasoning_content, Groq: reasoning
+            chunks += [{"id": "chatcmpl-1", "object": "chat.completion.chunk", "created": 1, "model": body["model"],
+                        "choices": [{"index": 0, "delta": {self.reasoning_key: w}, "finish_reason": None}]}
+                       for w in self.reasoning_words]
         for i, word in enumerate(self.stream_words):
             delta = {"content": word, **({"role": "assistant"} if i == 0 else {})}
             chunks.append({"id": "chatcmpl-1", "object": "chat.completion.chunk", "created": 1,

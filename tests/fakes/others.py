@@ -10,7 +10,16 @@ import numpy as np
 
 from tests.fakes.cohere import score
 from tests.fakes.openai import FakeOpenAI
-from tests.fakes.server import Recorded, Reject, Reply, bearer_key, deterministic_vector, sse
+from tests.fakes.server import (
+    Recorded,
+    Reject,
+    Reply,
+    bearer_key,
+    deterministic_vector,
+    int8_vector,
+    packed_bits,
+    sse,
+)
 
 
 def b64(vector: list[float]) -> str:
@@ -103,8 +112,12 @@ class FakeJina:
                                         "classification", "text-matching"):
                 raise Reject(422, {"detail": [{"msg": "invalid task"}]})
             dims = body.get("dimensions", self.dims)
+            kind = body.get("embedding_type", "float")
+            if kind not in ("float", "base64", "binary", "ubinary"):
+                raise Reject(422, {"detail": [{"msg": "invalid embedding_type"}]})
             data = [{"object": "embedding", "index": i,
-                     "embedding": b64(deterministic_vector(t, dims)) if body.get("embedding_type") == "base64"
+                     "embedding": b64(deterministic_vector(t, dims)) if kind == "base64"
+                     else packed_bits(deterministic_vector(t, dims)) if kind == "binary"
                      else deterministic_vector(t, dims)} for i, t in enumerate(body["input"])]
             return Reply(200, {"model": body["model"], "object": "list", "data": data, "usage": {"total_tokens": 1}})
         if request.path == "/v1/rerank":
@@ -135,8 +148,14 @@ class FakeVoyage:
             if body.get("input_type") not in (None, "query", "document"):
                 raise Reject(400, {"detail": "input_type must be query, document or null"})
             dims = body.get("output_dimension", self.dims)
+            dtype = body.get("output_dtype", "float")
+            if dtype not in ("float", "int8", "uint8", "binary", "ubinary") or (
+                    dtype != "float" and body.get("encoding_format") == "base64"):
+                raise Reject(400, {"detail": "output_dtype must be float, int8, uint8, binary or ubinary"})
+            quantise = {"int8": int8_vector, "binary": packed_bits}.get(dtype)
             data = [{"object": "embedding", "index": i,
                      "embedding": b64(deterministic_vector(t, dims)) if body.get("encoding_format") == "base64"
+                     else quantise(deterministic_vector(t, dims)) if quantise
                      else deterministic_vector(t, dims)} for i, t in enumerate(body["input"])]
             return Reply(200, {"object": "list", "data": data, "model": body["model"], "usage": {"total_tokens": 1}})
         if request.path == "/v1/rerank":

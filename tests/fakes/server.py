@@ -254,3 +254,19 @@ def iter_json_lines(chunks: list[bytes]) -> Iterator[Any]:
         for line in chunk.decode().splitlines():
             if line.startswith("data: ") and line != "data: [DONE]":
                 yield json.loads(line[6:])
+
+
+def int8_vector(vector: list[float]) -> list[int]:
+    """A float vector quantised to int8 the way providers' ``int8`` output is (scale to [-127, 127])."""
+    return [round(x * 127) for x in vector]
+
+
+def packed_bits(vector: list[float]) -> list[int]:
+    """Providers' ``binary`` output: one bit per dimension (1 when positive), 8 per signed byte, MSB first."""
+    out = []
+    for start in range(0, len(vector), 8):
+        byte = 0
+        for x in vector[start:start + 8]:
+            byte = (byte << 1) | (1 if x > 0 else 0)
+        out.append(byte - 256 if byte > 127 else byte)
+    return out

@@ -114,6 +114,12 @@ def test_bedrock_sigv4_titan_cohere_converse():
         np.testing.assert_allclose(svc.infer(titan, InferenceRequest(["a", "b"])).embeddings, expected(["a", "b"], 3),
                                    rtol=1e-6)
         assert len(server.requests) == 2  # Titan embeds one text per request
+        # Titan v1 after a PUT (the validation call records the dimensions): inference still sends inputText alone
+        svc, v1 = endpoint("amazonbedrock", "text_embedding", {**base, "model": "amazon.titan-embed-text-v1"})
+        svc.start(v1, 5)
+        assert v1.service_settings["dimensions"] == 3 and v1.service_settings["provider"] == "amazontitan"
+        np.testing.assert_allclose(svc.infer(v1, InferenceRequest(["a"])).embeddings, expected(["a"], 3), rtol=1e-6)
+        assert server.requests[-1].json() == {"inputText": "a"}
         svc, cohere = endpoint("amazonbedrock", "text_embedding",
                                {**base, "model": "cohere.embed-english-v3", "provider": "cohere"})
         texts = [f"c{i}" for i in range(100)]

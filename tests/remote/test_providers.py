@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 
@@ -208,3 +210,20 @@ def test_dimensions_learnt_by_the_validation_call_are_enforced():
         with pytest.raises(ElasticsearchError) as info:
             svc.infer(config, InferenceRequest(["a"]))
         assert info.value.status == 400 and "[7] dimensions" in info.value.reason
+
+
+def test_google_429_retry_info_is_honoured():
+    from models.services.remote.errors import UpstreamResponse, classify
+    from tests.fakes.google import quota_exceeded
+    from tests.fakes.server import Fault
+
+    reply = quota_exceeded("37s")
+    error = classify("g", UpstreamResponse(429, {}, json.dumps(reply.body).encode(), "u"), frozenset({429}))
+    assert error.retryable and error.retry_after == 37.0
+    fake = FakeGoogleAiStudio(KEY)
+    with FakeServer(fake) as server:
+        svc, config = endpoint("googleaistudio", "text_embedding", {"api_key": KEY, "model_id": "m", "url": server.url})
+        server.faults.append(Fault(status=429, body=quota_exceeded("0.05s").body))
+        result = svc.infer(config, InferenceRequest(["q"], input_type=InputType.SEARCH))
+        np.testing.assert_allclose(result.embeddings, expected(["q"], 5), rtol=1e-6)
+        assert len(server.requests) == 2 and fake.task_types == ["RETRIEVAL_QUERY"]

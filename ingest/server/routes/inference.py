@@ -38,6 +38,25 @@ async def _get(request: Request, inference_id: str | None, task_type: str | None
     return es_response(request, body)
 
 
+async def _services(request: Request, task_type: str | None) -> Response:
+    check_params(request, ())
+    body = await run_in_threadpool(_api(request).get_services, task_type)
+    return es_response(request, body)
+
+
+# registered before /_inference/{inference_id} so that "_services" is never taken for an endpoint id
+@router.get("/_inference/_services")
+async def get_services(request: Request) -> Response:
+    """Every service's task types and configuration schema (Kibana builds its forms from it)."""
+    return await _services(request, None)
+
+
+@router.get("/_inference/_services/{task_type}")
+async def get_services_typed(request: Request, task_type: str) -> Response:
+    """The services supporting one task type."""
+    return await _services(request, task_type)
+
+
 @router.get("/_inference")
 async def get_all(request: Request) -> Response:
     """List every endpoint."""

@@ -16,7 +16,10 @@ class: settings, batching, validation call, streaming), ``secret`` (redacting se
 * Our addition, replacing the provider's scheme and host (the documented path is appended): ``cohere``,
   ``mistral``, ``googleaistudio``, ``anthropic``, ``jinaai``, ``voyageai``, ``azureopenai``
   (``https://{resource_name}.openai.azure.com``), ``amazonbedrock`` (``https://bedrock-runtime.{region}...``),
-  ``alibabacloud-ai-search`` (``https://{host}``); for ``azureaistudio`` it replaces ``target``.
+  ``alibabacloud-ai-search`` (``https://{host}``), ``amazon_sagemaker``
+  (``https://runtime.sagemaker.{region}.amazonaws.com``); for ``azureaistudio`` it replaces ``target``.
+* The OpenAI-compatible providers (``providers.py``: ``deepseek``, ``groq``, ``ai21``, ``llama``, ``nvidia``,
+  ``openshift_ai``, ``fireworksai``, ``contextualai``, ``mixedbread``): the full URL of the operation.
 """
 
 from __future__ import annotations
@@ -34,29 +37,31 @@ from models.services.remote.hugging_face import HuggingFaceService
 from models.services.remote.jinaai import JinaAiService
 from models.services.remote.mistral import MistralService
 from models.services.remote.openai import OpenAiService
+from models.services.remote.providers import COMPATIBLE_SERVICES
+from models.services.remote.sagemaker import SageMakerService
 from models.services.remote.vertexai import VertexAiService
 from models.services.remote.voyageai import VoyageAiService
 from models.services.remote.watsonx import WatsonxService
 
-REMOTE_SERVICES: dict[str, type[InferenceService]] = {
-    cls.name: cls
-    for cls in (
-        OpenAiService,
-        AzureOpenAiService,
-        CohereService,
-        MistralService,
-        GoogleAiStudioService,
-        AnthropicService,
-        HuggingFaceService,
-        JinaAiService,
-        VoyageAiService,
-        CustomService,
-        VertexAiService,
-        WatsonxService,
-        BedrockService,
-        AzureAiStudioService,
-        AlibabaCloudSearchService,
-    )
-}
+_CLASSES: tuple[type[InferenceService], ...] = (
+    OpenAiService,
+    AzureOpenAiService,
+    CohereService,
+    MistralService,
+    GoogleAiStudioService,
+    AnthropicService,
+    HuggingFaceService,
+    JinaAiService,
+    VoyageAiService,
+    CustomService,
+    VertexAiService,
+    WatsonxService,
+    BedrockService,
+    AzureAiStudioService,
+    AlibabaCloudSearchService,
+    SageMakerService,
+    *COMPATIBLE_SERVICES,
+)
+REMOTE_SERVICES: dict[str, type[InferenceService]] = {cls.name: cls for cls in _CLASSES}
 
 __all__ = ["REMOTE_SERVICES"]

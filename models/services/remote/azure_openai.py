@@ -52,6 +52,7 @@ class AzureOpenAiService(RemoteService):
     model_setting = "deployment_id"
     sends_dimensions = True
     streaming_tasks = tasks(TaskType.COMPLETION, TaskType.CHAT_COMPLETION)
+    takes_reasoning = True  # Azure OpenAI reasoning models take reasoning_effort
 
     def check(self, task_type: TaskType, settings: dict[str, Any], secrets: dict[str, str],
               problems: list[str]) -> None:

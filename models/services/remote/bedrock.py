@@ -28,6 +28,25 @@ PROVIDERS = ("amazontitan", "cohere", "anthropic", "ai21labs", "meta", "mistral"
 COHERE_INPUT = {InputType.INGEST: "search_document", InputType.SEARCH: "search_query",
                 InputType.CLASSIFICATION: "classification", InputType.CLUSTERING: "clustering"}
 CHAT = tasks(TaskType.COMPLETION, TaskType.CHAT_COMPLETION)
+# The model id's vendor prefix → Elasticsearch's provider name (inference profiles add a region prefix: "us.", "eu.")
+MODEL_PREFIXES = {"amazon": "amazontitan", "cohere": "cohere", "anthropic": "anthropic", "ai21": "ai21labs",
+                  "meta": "meta", "mistral": "mistral"}
+REGION_PREFIXES = ("us", "eu", "apac", "us-gov", "global", "ca", "jp", "au")
+
+
+def provider_of(model: str) -> str | None:
+    """The provider named by a Bedrock model id, inference profile or ARN (``.../foundation-model/amazon.titan...``)."""
+    parts = model.rsplit("/", 1)[-1].split(".")
+    if len(parts) > 2 and parts[0] in REGION_PREFIXES:
+        parts = parts[1:]
+    return MODEL_PREFIXES.get(parts[0]) if len(parts) > 1 else None
+
+
+def titan_takes_dimensions(settings: dict[str, Any]) -> bool | None:
+    """For a Titan model: whether its embeddings request takes ``dimensions`` (text v2 only); None for others."""
+    if settings.get("provider") != "amazontitan":
+        return None
+    return "titan-embed-text-v2" in settings["model"]
 
 
 class BedrockService(RemoteService):
@@ -40,7 +59,7 @@ class BedrockService(RemoteService):
         "secret_key": Setting(str, required=True, secret=True),
         "region": Setting(str, required=True),
         "model": Setting(str, required=True),
-        "provider": Setting(str, required=True, choices=PROVIDERS),
+        "provider": Setting(str, choices=PROVIDERS),  # optional: derived from the model id (as Elasticsearch)
     }
     task_schema: ClassVar[dict[str, Setting]] = {
         "max_new_tokens": Setting(int, minimum=1, tasks=CHAT),
@@ -54,7 +73,15 @@ class BedrockService(RemoteService):
 
     def check(self, task_type: TaskType, settings: dict[str, Any], secrets: dict[str, str],
               problems: list[str]) -> None:
-        """Embeddings exist for Titan and Cohere models only (Elasticsearch's rule)."""
+        """``provider`` from the model id when absent; embeddings exist for Titan and Cohere models only (Elasticsearch's
+        rule)."""
+        if "provider" not in settings:
+            derived = provider_of(settings["model"])
+            if derived is None:
+                problems.append(f"[service_settings] does not contain the required setting [provider]: it cannot be "
+                                f"derived from the model id [{settings['model']}]; set one of [{', '.join(PROVIDERS)}]")
+                return
+            settings["provider"] = derived
         if task_type == TaskType.TEXT_EMBEDDING and settings["provider"] not in ("amazontitan", "cohere"):
             problems.append(f"The [text_embedding] task type for provider [{settings['provider']}] is not available")
 
@@ -104,7 +131,9 @@ class BedrockService(RemoteService):
                                         "input_type": COHERE_INPUT[call.input_type or InputType.INGEST]}
             else:
                 body = {"inputText": inputs[0]}
-                if call.settings.get("dimensions"):
+                # Titan v2 takes dimensions (256, 512 or 1024); v1 rejects any key but inputText, so only a v2 model
+                # gets the (user-set or measured) dimensions.
+                if call.settings.get("dimensions") and titan_takes_dimensions(call.settings):
                     body["dimensions"] = call.settings["dimensions"]
             return self._signed(call, "invoke", body)
         return self._signed(call, "converse", self._converse(call, inputs[0]))

@@ -27,6 +27,7 @@ INPUT_TYPES = {InputType.INGEST: "search_document", InputType.SEARCH: "search_qu
 # Elasticsearch's embedding_type → Cohere's embedding_types value
 EMBEDDING_TYPES = {"float": "base64", "byte": "int8", "int8": "int8", "bit": "binary", "binary": "binary"}
 EMBED = tasks(TaskType.TEXT_EMBEDDING)
+ELEMENT_TYPES = {"float": "float", "byte": "byte", "int8": "byte", "bit": "bit", "binary": "bit"}
 
 
 class CohereService(RemoteService):
@@ -61,6 +62,10 @@ class CohereService(RemoteService):
             return iter([{"completion": [{"delta": r["result"]}]}
                          for r in self.infer(endpoint, request).to_dict()["completion"]])
         return super().stream(endpoint, request)
+
+    def element_type(self, settings: dict[str, Any]) -> str:
+        """``byte``/``int8`` → byte (int8 values), ``bit``/``binary`` → bit (packed), else float."""
+        return ELEMENT_TYPES[settings.get("embedding_type", "float")]
 
     def _kind(self, call: Call) -> str:
         """The ``embedding_types`` value to ask for (v1 has no base64: floats then)."""

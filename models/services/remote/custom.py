@@ -17,7 +17,7 @@ from urllib.parse import quote
 import numpy as np
 
 from models.errors import StatusException, ValidationException
-from models.results import TaskType
+from models.results import ELEMENT_TYPES, TaskType
 from models.services.base import EndpointConfig
 from models.services.remote.errors import UpstreamResponse
 from models.services.remote.jsonpath import compile_path, extract
@@ -99,6 +99,9 @@ class CustomService(RemoteService):
                 problems.append(f"[service_settings.response.json_parser] does not contain the required setting [{key}]")
         for key in set(parser) - set(required) - set(optional):
             problems.append(f"[service_settings.response.json_parser] contains unknown setting [{key}]")
+        if parser.get("embedding_type", "float") not in ELEMENT_TYPES:
+            problems.append("[service_settings.response.json_parser] Invalid value [{}]. [embedding_type] must be one "
+                            "of [{}]".format(parser["embedding_type"], ", ".join(ELEMENT_TYPES)))
         for key in set(parser) & (set(required) | set(optional)) - {"embedding_type"}:
             try:
                 compile_path(str(parser[key]))
@@ -114,6 +117,11 @@ class CustomService(RemoteService):
         """Each secret parameter (they are stored together as one JSON map)."""
         raw = endpoint.secret_settings.get("secret_parameters", "{}")
         return [raw, *json.loads(raw).values()]
+
+    def element_type(self, settings: dict[str, Any]) -> str:
+        """``json_parser.embedding_type`` (float, byte or bit), as Elasticsearch's custom service reads it."""
+        parser = (settings.get("response") or {}).get("json_parser") or {}
+        return str(parser.get("embedding_type", "float")).lower()
 
     def batch_size(self, call: Call) -> int:
         """``batch_size`` (Elasticsearch's default 10)."""

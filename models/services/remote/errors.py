@@ -128,6 +128,24 @@ def retry_after_seconds(headers: dict[str, str], now: float | None = None) -> fl
     return None
 
 
+def body_retry_delay(body: bytes) -> float | None:
+    """Google's ``google.rpc.RetryInfo`` in an error body (``{"error": {"details": [{"@type": ".../RetryInfo",
+    "retryDelay": "37s"}]}}``): the Gemini API and Vertex AI say how long to wait there, not in a header."""
+    try:
+        data: Any = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        return None
+    error = data.get("error") if isinstance(data, dict) else None
+    details = error.get("details") if isinstance(error, dict) else None
+    for detail in details if isinstance(details, list) else []:
+        if isinstance(detail, dict) and str(detail.get("@type", "")).endswith("google.rpc.RetryInfo"):
+            delay = detail.get("retryDelay")
+            match = re.fullmatch(r"(\d+(?:\.\d+)?)s", delay) if isinstance(delay, str) else None
+            if match:
+                return float(match.group(1))
+    return None
+
+
 def _rate_limit_prefix(headers: dict[str, str]) -> str:
     if not any(h.startswith("x-ratelimit-") for h in headers):
         return RATE_LIMIT
@@ -140,6 +158,13 @@ def _rate_limit_prefix(headers: dict[str, str]) -> str:
         f"{RATE_LIMIT}. Token limit [{token_limit}], remaining tokens [{remaining_tokens}]. "
         f"Request limit [{request_limit}], remaining requests [{remaining_requests}]"
     )
+
+
+def _retry_after(resp: UpstreamResponse) -> float | None:
+    from_headers = retry_after_seconds(resp.headers)
+    if from_headers is not None or resp.status != 429:
+        return from_headers
+    return body_retry_delay(resp.body)
 
 
 def classify(inference_id: str, resp: UpstreamResponse, retry_statuses: frozenset[int]) -> UpstreamError:
@@ -173,7 +198,7 @@ def classify(inference_id: str, resp: UpstreamResponse, retry_statuses: frozense
         _message(prefix, inference_id, status, detail),
         to_rest_status(status),
         retryable=status in retry_statuses,
-        retry_after=retry_after_seconds(resp.headers),
+        retry_after=_retry_after(resp),
         upstream_status=status,
         too_large=too_large,
     )

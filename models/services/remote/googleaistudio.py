@@ -1,8 +1,11 @@
 """``googleaistudio``: the Gemini API (``generativelanguage.googleapis.com/v1beta``).
 
 Embeddings: ``models/{model}:batchEmbedContents`` (at most 100 requests per batch); completions:
-``:generateContent`` and ``:streamGenerateContent?alt=sse``. The key goes in the documented ``x-goog-api-key``
-header rather than the ``key`` query parameter (URLs end up in logs). ``url`` (our addition) replaces
+``:generateContent`` and ``:streamGenerateContent?alt=sse``. ``input_type`` is sent as each request's
+``taskType`` (``RETRIEVAL_DOCUMENT`` / ``RETRIEVAL_QUERY`` / ``CLASSIFICATION`` / ``CLUSTERING``), as
+Elasticsearch maps it; a 429's ``google.rpc.RetryInfo.retryDelay`` is honoured (``errors.body_retry_delay``).
+The key goes in the documented ``x-goog-api-key`` header rather than the ``key`` query parameter (URLs end up
+in logs). ``url`` (our addition) replaces
 ``https://generativelanguage.googleapis.com``.
 """
 
@@ -11,7 +14,7 @@ from __future__ import annotations
 import json
 from typing import Any, ClassVar
 
-from models.results import TaskType
+from models.results import InputType, TaskType
 from models.services.remote.errors import UpstreamResponse
 from models.services.remote.openai_compat import chat_messages, completion_chunk, stack
 from models.services.remote.service import Call, Partial, RemoteService, error_object, json_body
@@ -19,6 +22,9 @@ from models.services.remote.settings import Setting, tasks
 from models.services.remote.transport import HttpCall
 
 BASE_URL = "https://generativelanguage.googleapis.com"
+# Elasticsearch's input_type → the Gemini API's TaskType (queries and documents embed differently)
+TASK_TYPES = {InputType.INGEST: "RETRIEVAL_DOCUMENT", InputType.SEARCH: "RETRIEVAL_QUERY",
+              InputType.CLASSIFICATION: "CLASSIFICATION", InputType.CLUSTERING: "CLUSTERING"}
 
 
 def gemini_contents(call: Call, prompt: str | None = None) -> dict[str, Any]:
@@ -75,6 +81,10 @@ class GoogleAiStudioService(RemoteService):
         "api_key": Setting(str, required=True, secret=True),
         "model_id": Setting(str, required=True),
     }
+    task_schema: ClassVar[dict[str, Setting]] = {
+        "input_type": Setting(str, choices=("classification", "clustering", "ingest", "search"),
+                              tasks=tasks(TaskType.TEXT_EMBEDDING)),
+    }
     default_rpm = 360
     max_batch = 100
     sends_dimensions = True
@@ -94,6 +104,8 @@ class GoogleAiStudioService(RemoteService):
             requests = []
             for text in inputs:
                 item: dict[str, Any] = {"model": model, "content": {"role": "user", "parts": [{"text": text}]}}
+                if call.input_type is not None:
+                    item["taskType"] = TASK_TYPES[call.input_type]
                 if call.settings.get("dimensions"):
                     item["outputDimensionality"] = call.settings["dimensions"]
                 requests.append(item)

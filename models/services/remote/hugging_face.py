@@ -14,12 +14,20 @@ import numpy as np
 from models.results import TaskType
 from models.services.remote.errors import DEFAULT_RETRY_STATUSES, UpstreamResponse
 from models.services.remote.openai import bearer
-from models.services.remote.openai_compat import chat_body, openai_stream_chunks, parse_chat, stack
+from models.services.remote.openai_compat import (
+    ChatDialect,
+    chat_body,
+    openai_stream_chunks,
+    parse_chat,
+    stack,
+)
 from models.services.remote.service import Call, Partial, RemoteService, json_body, ranked
 from models.services.remote.settings import Setting, tasks
 from models.services.remote.transport import HttpCall
 
 CHAT = tasks(TaskType.COMPLETION, TaskType.CHAT_COMPLETION)
+# TGI's OpenAI-compatible Messages API documents ``max_tokens`` (Elasticsearch sends that too) and streams usage.
+DIALECT = ChatDialect(max_tokens="max_tokens")
 
 
 class HuggingFaceService(RemoteService):
@@ -51,7 +59,8 @@ class HuggingFaceService(RemoteService):
             want = call.return_documents if call.return_documents is not None else bool(
                 call.task_settings.get("return_documents", False))
             return HttpCall("POST", url, bearer(call), {"query": call.query, "texts": inputs, "return_text": want})
-        return HttpCall("POST", url, bearer(call), chat_body(call, call.settings.get("model_id"), inputs[0]))
+        return HttpCall("POST", url, bearer(call),
+                        chat_body(call, call.settings.get("model_id"), inputs[0], dialect=DIALECT))
 
     def parse(self, call: Call, response: UpstreamResponse, inputs: list[str]) -> Partial:
         """Embedding arrays, TEI rerank hits, or a chat completion."""
@@ -67,7 +76,7 @@ class HuggingFaceService(RemoteService):
     async def build_stream(self, call: Call) -> HttpCall:
         """Streamed OpenAI-compatible chat completion."""
         return HttpCall("POST", call.settings["url"], bearer(call),
-                        chat_body(call, call.settings.get("model_id"), stream=True))
+                        chat_body(call, call.settings.get("model_id"), stream=True, dialect=DIALECT))
 
     def stream_chunks(self, call: Call, event: str, data: str) -> list[dict[str, Any]] | None:
         """OpenAI-shaped chunks."""

@@ -19,7 +19,7 @@ from models.services.remote.transport import HttpCall
 BASE_URL = "https://api.jina.ai"
 TASKS = {InputType.INGEST: "retrieval.passage", InputType.SEARCH: "retrieval.query",
          InputType.CLASSIFICATION: "classification", InputType.CLUSTERING: "separation"}
-EMBED = tasks(TaskType.TEXT_EMBEDDING)
+EMBED = tasks(TaskType.TEXT_EMBEDDING, TaskType.EMBEDDING)
 RERANK = tasks(TaskType.RERANK)
 
 
@@ -27,7 +27,7 @@ class JinaAiService(RemoteService):
     """Elasticsearch's ``jinaai`` service."""
 
     name = "jinaai"
-    task_types = frozenset({TaskType.TEXT_EMBEDDING, TaskType.RERANK})
+    task_types = frozenset({TaskType.TEXT_EMBEDDING, TaskType.EMBEDDING, TaskType.RERANK})
     service_schema: ClassVar[dict[str, Setting]] = {
         "api_key": Setting(str, required=True, secret=True),
         "model_id": Setting(str, required=True),
@@ -43,13 +43,17 @@ class JinaAiService(RemoteService):
     max_batch = 512
     sends_dimensions = True
 
+    def element_type(self, settings: dict[str, Any]) -> str:
+        """``binary``/``bit`` → bit (Jina's signed ``binary``: 8 dimensions a value), else float."""
+        return "bit" if settings.get("embedding_type", "float") in ("binary", "bit") else "float"
+
     def _url(self, call: Call, path: str) -> str:
         return (call.settings.get("url") or BASE_URL).rstrip("/") + path
 
     async def build(self, call: Call, inputs: list[str]) -> HttpCall:
         """Embeddings or rerank."""
         model = call.settings["model_id"]
-        if call.task_type == TaskType.TEXT_EMBEDDING:
+        if call.task_type in EMBED:
             kind = call.settings.get("embedding_type", "float")
             body: dict[str, Any] = {"model": model, "input": inputs,
                                     "embedding_type": "base64" if kind == "float" else "binary"}
@@ -70,7 +74,7 @@ class JinaAiService(RemoteService):
 
     def parse(self, call: Call, response: UpstreamResponse, inputs: list[str]) -> Partial:
         """OpenAI-shaped embeddings, or ``results[].relevance_score``."""
-        if call.task_type == TaskType.TEXT_EMBEDDING:
+        if call.task_type in EMBED:
             return parse_embeddings(response)
         data = json_body(response)
         return ranked(call, [(int(r["index"]), float(r["relevance_score"])) for r in data["results"]], inputs)

@@ -12,6 +12,7 @@ from models.results import TaskType
 from models.services.remote.errors import UpstreamResponse
 from models.services.remote.openai import bearer
 from models.services.remote.openai_compat import (
+    MAX_TOKENS_DIALECT,
     chat_body,
     embeddings_body,
     openai_stream_chunks,
@@ -23,6 +24,9 @@ from models.services.remote.settings import Setting, tasks
 from models.services.remote.transport import HttpCall
 
 BASE_URL = "https://api.mistral.ai"
+# Mistral's chat API takes ``max_tokens`` (as Elasticsearch sends it), not ``n`` or ``stream_options``, and
+# reasons through dedicated models rather than a ``reasoning_effort`` parameter.
+DIALECT = MAX_TOKENS_DIALECT
 
 
 class MistralService(RemoteService):
@@ -49,8 +53,7 @@ class MistralService(RemoteService):
         if call.task_type == TaskType.TEXT_EMBEDDING:
             body = embeddings_body(call.settings["model"], inputs)
             return HttpCall("POST", self._url(call, "/v1/embeddings"), bearer(call), body)
-        body = chat_body(call, call.settings["model"], inputs[0])
-        body.pop("n", None)
+        body = chat_body(call, call.settings["model"], inputs[0], dialect=DIALECT)
         return HttpCall("POST", self._url(call, "/v1/chat/completions"), bearer(call), body)
 
     def parse(self, call: Call, response: UpstreamResponse, inputs: list[str]) -> Partial:
@@ -59,8 +62,7 @@ class MistralService(RemoteService):
 
     async def build_stream(self, call: Call) -> HttpCall:
         """Streamed chat completion."""
-        body = chat_body(call, call.settings["model"], stream=True)
-        body.pop("stream_options", None)
+        body = chat_body(call, call.settings["model"], stream=True, dialect=DIALECT)
         return HttpCall("POST", self._url(call, "/v1/chat/completions"), bearer(call), body)
 
     def stream_chunks(self, call: Call, event: str, data: str) -> list[dict[str, Any]] | None:

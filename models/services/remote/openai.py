@@ -18,7 +18,7 @@ from models.services.remote.openai_compat import (
     parse_chat,
     parse_embeddings,
 )
-from models.services.remote.service import Call, Partial, RemoteService
+from models.services.remote.service import DENSE_TASKS, Call, Partial, RemoteService
 from models.services.remote.settings import Setting, tasks
 from models.services.remote.tokens import client_credentials
 from models.services.remote.transport import HttpCall
@@ -40,7 +40,8 @@ class OpenAiService(RemoteService):
     """Elasticsearch's ``openai`` service."""
 
     name = "openai"
-    task_types = frozenset({TaskType.TEXT_EMBEDDING, TaskType.COMPLETION, TaskType.CHAT_COMPLETION})
+    task_types = frozenset({TaskType.TEXT_EMBEDDING, TaskType.EMBEDDING, TaskType.COMPLETION,
+                            TaskType.CHAT_COMPLETION})
     service_schema: ClassVar[dict[str, Setting]] = {
         "api_key": Setting(str, secret=True),
         "client_id": Setting(str),  # OAuth 2.0 client credentials, instead of an api_key
@@ -50,16 +51,18 @@ class OpenAiService(RemoteService):
         "model_id": Setting(str, required=True),
         "organization_id": Setting(str),
         "url": Setting(str),
-        "max_input_tokens": Setting(int, minimum=1, tasks=tasks(TaskType.TEXT_EMBEDDING)),
+        "max_input_tokens": Setting(int, minimum=1, tasks=DENSE_TASKS),
     }
     task_schema: ClassVar[dict[str, Setting]] = {"user": Setting(str), "headers": Setting(dict)}
     default_rpm: ClassVar[int | dict[TaskType, int]] = {
-        TaskType.TEXT_EMBEDDING: 3000, TaskType.COMPLETION: 500, TaskType.CHAT_COMPLETION: 500,
+        TaskType.TEXT_EMBEDDING: 3000, TaskType.EMBEDDING: 3000, TaskType.COMPLETION: 500,
+        TaskType.CHAT_COMPLETION: 500,
     }
     max_batch = 2048
     max_batch_tokens = 300_000
     sends_dimensions = True
     streaming_tasks = CHAT_TASKS
+    takes_reasoning = True  # o-series and gpt-5 models take reasoning_effort
 
     def check(self, task_type: TaskType, settings: dict[str, Any], secrets: dict[str, str],
               problems: list[str]) -> None:
@@ -87,7 +90,7 @@ class OpenAiService(RemoteService):
 
     async def build(self, call: Call, inputs: list[str]) -> HttpCall:
         """Embeddings or a (non-streamed) chat completion."""
-        if call.task_type == TaskType.TEXT_EMBEDDING:
+        if call.task_type in DENSE_TASKS:
             body = embeddings_body(call.settings["model_id"], inputs, dimensions=call.settings.get("dimensions"),
                                    user=call.task_settings.get("user"))
             return HttpCall("POST", call.settings.get("url") or EMBEDDINGS_URL, await self._headers(call), body)
@@ -96,7 +99,7 @@ class OpenAiService(RemoteService):
 
     def parse(self, call: Call, response: UpstreamResponse, inputs: list[str]) -> Partial:
         """Vectors (float or base64) or the completion text."""
-        if call.task_type == TaskType.TEXT_EMBEDDING:
+        if call.task_type in DENSE_TASKS:
             return parse_embeddings(response)
         return parse_chat(response)
 

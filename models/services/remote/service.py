@@ -32,6 +32,7 @@ from models.results import (
 )
 from models.services.base import EndpointConfig, InferenceRequest, InferenceService
 from models.services.remote.batching import split
+from models.services.remote.configuration import service_configuration
 from models.services.remote.errors import (
     DEFAULT_RETRY_STATUSES,
     SERVER_ERROR_OBJECT,
@@ -39,14 +40,15 @@ from models.services.remote.errors import (
     UpstreamResponse,
 )
 from models.services.remote.secret import Secret, fingerprint
-from models.services.remote.settings import Setting, parse_rate_limit, parse_settings, tasks
+from models.services.remote.settings import Setting, parse_rate_limit, parse_settings
 from models.services.remote.sse import sse_events
 from models.services.remote.transport import CallContext, HttpCall, iterate, transport
 
-EMBEDDING_TASKS = frozenset({TaskType.TEXT_EMBEDDING, TaskType.SPARSE_EMBEDDING})
+DENSE_TASKS = frozenset({TaskType.TEXT_EMBEDDING, TaskType.EMBEDDING})
+EMBEDDING_TASKS = DENSE_TASKS | {TaskType.SPARSE_EMBEDDING}
 COMMON_EMBEDDING_SETTINGS = {
-    "dimensions": Setting(int, minimum=1, tasks=tasks(TaskType.TEXT_EMBEDDING)),
-    "similarity": Setting(str, choices=("cosine", "dot_product", "l2_norm"), tasks=tasks(TaskType.TEXT_EMBEDDING)),
+    "dimensions": Setting(int, minimum=1, tasks=DENSE_TASKS),
+    "similarity": Setting(str, choices=("cosine", "dot_product", "l2_norm"), tasks=DENSE_TASKS),
 }
 URL_SETTING = Setting(str)  # our documented override: where requests go instead of the provider's host
 VALIDATION_INPUT = "how big"  # what Elasticsearch sends in its validation call
@@ -113,6 +115,26 @@ def ranked(call: Call, items: list[tuple[int, float]], documents: list[str]) -> 
     return RerankResults([RankedDocument(i, float(s), documents[i] if want_docs else None) for i, s in items])
 
 
+REASONING_EFFORTS = ("xhigh", "high", "medium", "low", "minimal", "none")
+REASONING_KEYS = frozenset({"effort", "enabled", "exclude", "summary"})
+
+
+def check_reasoning(chat: dict[str, Any] | None, service: str, supported: bool) -> None:
+    """Validate the unified request's ``reasoning``; a provider that cannot take it refuses the request instead of
+    answering without reasoning (Elasticsearch drops it silently)."""
+    reasoning = (chat or {}).get("reasoning")
+    if reasoning is None:
+        return
+    if not isinstance(reasoning, dict) or set(reasoning) - REASONING_KEYS:
+        raise ValidationException([f"[reasoning] must be an object with [{', '.join(sorted(REASONING_KEYS))}]"])
+    effort = reasoning.get("effort")
+    if effort is not None and effort not in REASONING_EFFORTS:
+        raise ValidationException([f"[reasoning.effort] must be one of [{', '.join(REASONING_EFFORTS)}]"])
+    if (effort is not None or reasoning.get("enabled")) and not supported:
+        raise ValidationException([f"[reasoning] is not supported by the [{service}] service"])
+    # ``summary`` is a hint on the detail of a summary; chat-completions APIs return none, so it has no effect here.
+
+
 class RemoteService(InferenceService):
     """Shared behaviour of remote services; subclasses declare settings and wire formats."""
 
@@ -125,6 +147,7 @@ class RemoteService(InferenceService):
     model_setting: ClassVar[str] = "model_id"
     sends_dimensions: ClassVar[bool] = False  # the provider takes the requested dimensions as a parameter
     streaming_tasks: ClassVar[frozenset[TaskType]] = frozenset()
+    takes_reasoning: ClassVar[bool] = False  # the chat API takes the unified request's ``reasoning``
 
     # ---- provider hooks -------------------------------------------------------------------------------
 
@@ -156,6 +179,23 @@ class RemoteService(InferenceService):
         """Inputs per embedding request (a setting may lower the provider's cap)."""
         return self.max_batch
 
+    def element_type(self, settings: dict[str, Any]) -> str:
+        """``float``, ``byte`` or ``bit``: what the endpoint's dense vectors hold (``embedding_type`` decides)."""
+        return "float"
+
+    def full_schema(self, task_type: TaskType | None = None) -> dict[str, Setting]:
+        """The service settings a PUT of ``task_type`` accepts (every task type's when None)."""
+        schema = dict(self.service_schema)
+        if self.task_types & DENSE_TASKS and (task_type is None or task_type in DENSE_TASKS):
+            schema = {**COMMON_EMBEDDING_SETTINGS, **schema}
+        schema.setdefault("url", URL_SETTING)
+        return schema
+
+    def configuration(self, updatable: frozenset[str]) -> dict[str, Any]:
+        """This service in ``GET _inference/_services``, generated from the settings that validate a PUT."""
+        return service_configuration(self.name, self.name, self.task_types, self.full_schema(), updatable,
+                                     self.default_rpm)
+
     # ---- InferenceService --------------------------------------------------------------------------------
 
     def rpm_default(self, task_type: TaskType) -> int:
@@ -170,10 +210,7 @@ class RemoteService(InferenceService):
         problems: list[str] = []
         if task_type not in self.task_types:
             raise StatusException(f"The [{self.name}] service does not support task type [{task_type}]")
-        schema = dict(self.service_schema)
-        if task_type == TaskType.TEXT_EMBEDDING:
-            schema = {**COMMON_EMBEDDING_SETTINGS, **schema}
-        schema.setdefault("url", URL_SETTING)
+        schema = self.full_schema(task_type)
         given = dict(service_settings or {})
         rate_limit = parse_rate_limit(given.pop("rate_limit", None), self.rpm_default(task_type), problems)
         public, secrets = parse_settings(self.name, task_type, given, schema, "service_settings", problems)
@@ -205,7 +242,8 @@ class RemoteService(InferenceService):
                 status=400, caused_by=exc,
             ) from None
         if isinstance(result, TextEmbeddingResults) and not self.sends_dimensions:
-            endpoint.service_settings.setdefault("dimensions", int(result.embeddings.shape[1]))
+            per_value = 8 if result.element_type == "bit" else 1  # a bit vector packs 8 dimensions per value
+            endpoint.service_settings.setdefault("dimensions", int(result.embeddings.shape[1]) * per_value)
 
     def infer(self, endpoint: EndpointConfig, request: InferenceRequest) -> InferenceResults:
         """Split into provider-sized requests, send them concurrently under the rate limit, reassemble."""
@@ -233,6 +271,7 @@ class RemoteService(InferenceService):
             call.chat = {"messages": [{"role": "user", "content": request.inputs[0]}]}
         if call.task_type == TaskType.CHAT_COMPLETION and not (call.chat or {}).get("messages"):
             raise ValidationException(["[messages] must not be empty"])
+        check_reasoning(call.chat, self.name, self.takes_reasoning)
 
         async def events() -> AsyncIterator[dict[str, Any]]:
             ctx = self._context(call, request.timeout_s)
@@ -299,7 +338,8 @@ class RemoteService(InferenceService):
             if call.task_type == TaskType.SPARSE_EMBEDDING:
                 maps = [m for part in parts for m in part]
                 return SparseEmbeddingResults(maps, [False] * len(maps))
-            return TextEmbeddingResults(np.vstack(parts).astype(np.float32, copy=False))
+            return TextEmbeddingResults(np.vstack(parts).astype(np.float32, copy=False), call.task_type,
+                                        self.element_type(call.settings))
         if call.task_type == TaskType.RERANK:
             if call.query is None:
                 raise ValidationException(["Field [query] cannot be null for task type [rerank]"])
@@ -327,9 +367,10 @@ class RemoteService(InferenceService):
                 f"The provider returned [{len(part)}] results for [{len(inputs)}] inputs for request from inference "
                 f"entity id [{call.inference_id}]", 400, retryable=False)
         dims = call.settings.get("dimensions")
-        if isinstance(part, np.ndarray) and isinstance(dims, int) and part.shape[1] != dims:
+        per_value = 8 if self.element_type(call.settings) == "bit" else 1
+        if isinstance(part, np.ndarray) and isinstance(dims, int) and part.shape[1] * per_value != dims:
             raise UpstreamError(
-                f"The provider returned embeddings with [{part.shape[1]}] dimensions for inference entity id "
+                f"The provider returned embeddings with [{part.shape[1] * per_value}] dimensions for inference entity id "
                 f"[{call.inference_id}], but the endpoint is configured with [dimensions] = [{dims}]",
                 400, retryable=False)
         return part

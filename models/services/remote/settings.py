@@ -25,6 +25,8 @@ class Setting:
     tasks: frozenset[TaskType] | None = None  # task types it applies to; None = all of the service's
     choices: tuple[str, ...] | None = None
     minimum: float | None = None
+    label: str | None = None  # for ``GET _inference/_services``; derived from the name when absent
+    description: str | None = None  # likewise; the common settings' descriptions live in ``configuration``
 
     def applies(self, task_type: TaskType) -> bool:
         """Whether this setting exists for ``task_type``."""

@@ -43,6 +43,10 @@ class VoyageAiService(RemoteService):
     max_batch_tokens = 120_000
     sends_dimensions = True
 
+    def element_type(self, settings: dict[str, Any]) -> str:
+        """``int8`` → byte, ``bit`` → bit (Voyage's signed ``binary``, 8 dimensions a value), else float."""
+        return {"int8": "byte", "bit": "bit"}.get(settings.get("embedding_type", "float"), "float")
+
     def _url(self, call: Call, path: str) -> str:
         return (call.settings.get("url") or BASE_URL).rstrip("/") + path
 
