@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
+from urllib.parse import urlparse
 
 import typer
 
@@ -12,6 +13,9 @@ def serve(
     = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port (9280, so that it can run beside Elasticsearch on 9200).")] = 9280,
     log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "info",
+    dest: Annotated[str, typer.Option(
+        help="Where _bulk writes: 'embedded' (the local store), an Elasticsearch or OpenSearch URL "
+             "(http(s)://[user:pass@]host:port), or file:///path.jsonl|.parquet.")] = "embedded",
 ) -> None:
     """Serve the inference, ingest-pipeline and bulk APIs over HTTP, speaking Elasticsearch's dialect."""
     import uvicorn
@@ -22,7 +26,30 @@ def serve(
 
     api = default_api()
     check_bind(host, api.store)  # exits with a message saying what to set
-    uvicorn.run(create_app(api), host=host, port=port, log_level=log_level)
+    app = create_app(api, dest=dest)
+    _check_dest(app.state.destination)
+    uvicorn.run(app, host=host, port=port, log_level=log_level)
+
+
+def _check_dest(destination: Any) -> None:
+    """Open ``--dest`` now: a destination that can never work stops the server; one that cannot be reached yet
+    (a cluster still starting) only warns, and is tried again at each ``_bulk``. The embedded store and files
+    are opened on first use, so that the server does not hold DuckDB's single-writer lock before it needs it."""
+    if destination.dest.startswith(("embedded", "file:")):
+        return
+    from ingest.sinks import redact_url
+    from models.errors import ElasticsearchError
+    from models.services.remote.secret import scrub
+
+    try:
+        destination.sink()
+    except ElasticsearchError as exc:
+        shown, password = redact_url(destination.dest), urlparse(destination.dest).password or ""
+        reason = scrub(exc.reason, [password])
+        if exc.status not in (408, 429, 502, 503, 504):
+            typer.echo(f"error: --dest {shown}: {reason}", err=True)
+            raise typer.Exit(2) from None
+        typer.echo(f"warning: --dest {shown} is not reachable yet ({reason}); _bulk will try again", err=True)
 
 
 def register(app: typer.Typer) -> None:

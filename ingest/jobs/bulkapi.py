@@ -2,17 +2,21 @@
 
 Index and create actions go through their pipeline (the action's ``pipeline``, else the request's
 ``?pipeline=``, else the index's ``index.default_pipeline``; ``_none`` disables it), then every action is
-written with one ``Sink.write`` call. Item errors are reported, not retried: the client decides, as with
-Elasticsearch.
+written with one ``Sink.write`` call (or the ``write`` given, e.g. ``bulkwrite.write_with_retries``). Item
+errors are reported to the client, as Elasticsearch does; with ``deadletters`` every failed document is also
+recorded there with its stage and reason (a version conflict on ``create`` is not a failure to keep: the
+document is already there), so that a shipper dropping 4xx items loses nothing.
 """
 
 from __future__ import annotations
 
 import json
 import time
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
+from ingest.deadletter.store import DeadLetter, DeadLetterStore, content_of
 from ingest.jobs.documents import METADATA_COLUMNS, to_rows, vector_fields
 from ingest.jobs.indexmeta import IndexMeta
 from ingest.jobs.listsource import batches_of
@@ -130,15 +134,30 @@ def _error_result(exc: ElasticsearchError) -> ItemResult:
     return ItemResult(status=exc.status, error=exc.cause_dict())
 
 
+@dataclass
+class BulkReport:
+    """Per-pipeline counts of one request (for metrics): ``{pipeline: [documents, failed]}``; dead letters."""
+
+    pipelines: dict[str, list[int]] = field(default_factory=dict)
+    dead_lettered: int = 0
+
+
+Writer = Callable[[list[BulkAction]], list[ItemResult]]
+
+
 def run_bulk(raw: bytes, *, sink: Sink, pipelines: Any, default_index: str | None = None,
-             request_pipeline: str | None = None) -> dict[str, Any]:
-    """Execute a bulk request. ``pipelines`` is a ``PipelineService`` (or None when none is needed)."""
+             request_pipeline: str | None = None, write: Writer | None = None,
+             deadletters: DeadLetterStore | None = None, job_id: str = "bulk-api",
+             report: BulkReport | None = None) -> dict[str, Any]:
+    """Execute a bulk request. ``pipelines`` is a ``PipelineService`` (or None when none is needed);
+    ``write`` defaults to ``sink.write``; failed documents go to ``deadletters`` under ``job_id``."""
     start = time.monotonic()
     if default_index is not None:
         validate_index_name(default_index)
     lines = parse_bulk(raw, default_index)
     meta = IndexMeta()
     results: list[ItemResult | None] = [None] * len(lines)
+    attempted: set[int] = set()
     sources: list[dict[str, Any] | None] = [ln.body for ln in lines]
     targets: list[str | None] = [ln.index for ln in lines]
     ids: list[str | None] = [ln.id for ln in lines]
@@ -163,12 +182,29 @@ def run_bulk(raw: bytes, *, sink: Sink, pipelines: Any, default_index: str | Non
         for n in range(len(lines)):
             if sources[n] is _DROPPED:
                 results[n] = ItemResult(200, None, id=ids[n], result="noop")
-        _ensure_indices(sink, meta, [(targets[n], sources[n]) for n in writable if lines[n].op != "delete"])
+        attempted = set(writable)  # failures from here on are the sink's: dead-lettered as they were sent
+        refused = _ensure_indices(sink, meta, [(targets[n], sources[n]) for n in writable if lines[n].op != "delete"])
+        for n in writable:
+            if str(targets[n]) in refused and lines[n].op != "delete":
+                results[n] = _error_result(refused[str(targets[n])])
+        writable = [n for n in writable if results[n] is None]
         actions = [BulkAction(lines[n].op, str(targets[n]), ids[n], sources[n]) for n in writable]  # type: ignore[arg-type]
-        for n, res in zip(writable, sink.write(actions) if actions else [], strict=True):
+        for n, res in zip(writable, (write or sink.write)(actions) if actions else [], strict=True):
             results[n] = res
     finally:
         meta.close()
+    if report is not None:
+        for name, members in groups.items():
+            counts = report.pipelines.setdefault(name, [0, 0])
+            counts[0] += len(members)
+            counts[1] += sum(1 for n in members if _failed(results[n]))
+    if deadletters is not None:
+        letters = [_letter(job_id, lines[n], targets[n], ids[n], sources[n], res, n in attempted)
+                   for n, res in enumerate(results)
+                   if res is not None and res.error is not None and res.status != 409]
+        deadletters.add(letters)
+        if report is not None:
+            report.dead_lettered += len(letters)
     items = [_item(ln.op, targets[n], ids[n], results[n]) for n, ln in enumerate(lines)]  # type: ignore[arg-type]
     return {
         "errors": any(r is not None and r.error is not None for r in results),
@@ -178,6 +214,23 @@ def run_bulk(raw: bytes, *, sink: Sink, pipelines: Any, default_index: str | Non
 
 
 _DROPPED: Any = {"__dropped__": True}
+
+
+def _failed(res: ItemResult | None) -> bool:
+    return res is not None and res.error is not None
+
+
+def _letter(job_id: str, line: BulkLine, index: str | None, doc_id: str | None, source: Any, res: ItemResult,
+            written: bool) -> DeadLetter:
+    """A failed item: what the sink refused is kept as sent (enriched, so a replay needs no pipeline); what
+    failed before (index name, pipeline) is kept as the client sent it."""
+    error = res.error or {}
+    content = content_of(source if written else line.body if line.body is not None else {"_id": doc_id})
+    return DeadLetter(
+        job_id=job_id, stage="write" if written else "pipeline", content=content,
+        error_type=str(error.get("type", "exception")), reason=str(error.get("reason", error)), index=index,
+        doc_id=doc_id, status=res.status, doc_key=f"{index}/{doc_id}" if doc_id else "",
+    )
 
 
 def _run_pipeline(name: str, members: list[int], lines: list[BulkLine], pipelines: Any,
@@ -235,18 +288,26 @@ def _with_keys(body: dict[str, Any], index: str | None, doc_id: str | None) -> d
     return {**body, **keys}
 
 
-def _ensure_indices(sink: Sink, meta: IndexMeta, docs: list[tuple[str | None, Any]]) -> None:
+def _ensure_indices(sink: Sink, meta: IndexMeta, docs: list[tuple[str | None, Any]]) -> dict[str, ElasticsearchError]:
+    """Create or extend the target indices; an index the sink refuses (a conflicting mapping, a cluster that
+    cannot be reached) fails its documents alone: its error is returned by index name."""
+    refused: dict[str, ElasticsearchError] = {}
     seen: dict[str, dict[str, FieldHint]] = {}
     for index, doc in docs:
         hints = seen.setdefault(str(index), {})
         for path, (kind, dims) in vector_fields(doc or {}).items():
             hints.setdefault(path, FieldHint(kind, dims, "cosine" if kind == "dense" else None))  # type: ignore[arg-type]
     for index, hints in seen.items():
-        sink.ensure_index(index, hints)
+        try:
+            sink.ensure_index(index, hints)
+        except ElasticsearchError as exc:
+            refused[index] = exc
+            continue
         if not meta.exists(index) or hints:
             known = meta.fields(index)
             new = {p: {"kind": h.kind, "dims": h.dims, "endpoint": None} for p, h in hints.items() if p not in known}
             meta.record_fields(index, new)
+    return refused
 
 
 def create_index(name: str, body: dict[str, Any], sink: Sink) -> dict[str, Any]:

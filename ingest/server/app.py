@@ -10,6 +10,8 @@ from __future__ import annotations
 import logging
 import platform
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -19,6 +21,7 @@ from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from ingest.server.destination import Destination
 from ingest.server.dialect import (
     PRODUCT_HEADER,
     ContentTooLong,
@@ -54,11 +57,14 @@ def create_app(
     *,
     authenticator: Authenticator | None = None,
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+    dest: str = "embedded",
 ) -> FastAPI:
-    """Build the FastAPI app. ``api`` defaults to the process-wide :func:`models.api.default_api`."""
-    app = FastAPI(title="ingest", version="0.1.0",
+    """Build the FastAPI app. ``api`` defaults to the process-wide :func:`models.api.default_api`; ``dest``
+    is where ``_bulk`` writes (an ``open_sink`` string: ``embedded``, an Elasticsearch/OpenSearch URL, a file)."""
+    app = FastAPI(title="ingest", version="0.1.0", lifespan=_lifespan,
                   description="Elasticsearch's inference API, ingest pipelines and bulk ingest")
     app.state.api = api or default_api()
+    app.state.destination = Destination(app.state.api, dest)
     app.state.authenticator = authenticator or Authenticator(app.state.api.store)
     app.state.max_body_bytes = max_body_bytes
     app.state.cluster_uuid = uuid.uuid5(uuid.NAMESPACE_URL, str(app.state.api.store.path)).hex[:22]
@@ -117,6 +123,12 @@ def create_app(
     for module in (stream, inference, ml, pipelines, bulk, security_routes):
         app.include_router(module.router)
     return app
+
+
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    yield
+    app.state.destination.close()  # flushes and releases the sink (DuckDB file, cluster connections)
 
 
 class DialectMiddleware:

@@ -10,7 +10,9 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+from ingest.server.destination import Destination
 from ingest.server.routes import bulk
+from models.api import InferenceAPI
 
 
 def _ndjson(*objs: dict) -> bytes:
@@ -26,10 +28,10 @@ def client(ingest_home: Path) -> Iterator[TestClient]:
     def probe() -> dict:
         return {"probe": True}
 
-    bulk.set_sink(None)
+    app.state.destination = Destination(InferenceAPI())
     with TestClient(app) as c:
         yield c
-    bulk.set_sink(None)
+    app.state.destination.close()
 
 
 def test_bulk_index_create_update_delete_and_read_back(client: TestClient) -> None:
