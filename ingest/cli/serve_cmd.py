@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging.config
 from typing import Annotated, Any
 from urllib.parse import urlparse
 
@@ -13,6 +14,9 @@ def serve(
     = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port (9280, so that it can run beside Elasticsearch on 9200).")] = 9280,
     log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "info",
+    log_format: Annotated[str, typer.Option(
+        help="text, or json: one ECS-style object per line (@timestamp, log.level, message, http.*, url.path).")]
+    = "text",
     dest: Annotated[str, typer.Option(
         help="Where _bulk writes: 'embedded' (the local store), an Elasticsearch or OpenSearch URL "
              "(http(s)://[user:pass@]host:port), or file:///path.jsonl|.parquet.")] = "embedded",
@@ -21,14 +25,19 @@ def serve(
     import uvicorn
 
     from ingest.server.app import create_app
+    from ingest.server.logs import log_config
     from ingest.server.security import check_bind
     from models.api import default_api
 
     api = default_api()
     check_bind(host, api.store)  # exits with a message saying what to set
+    if log_format not in ("text", "json"):
+        typer.echo(f"error: --log-format must be text or json, not [{log_format}]", err=True)
+        raise typer.Exit(2)
+    logging.config.dictConfig(log_config(log_format, log_level, [urlparse(dest).password or ""]))
     app = create_app(api, dest=dest)
     _check_dest(app.state.destination)
-    uvicorn.run(app, host=host, port=port, log_level=log_level)
+    uvicorn.run(app, host=host, port=port, log_level=log_level, log_config=None, access_log=False)
 
 
 def _check_dest(destination: Any) -> None:
@@ -46,10 +55,11 @@ def _check_dest(destination: Any) -> None:
     except ElasticsearchError as exc:
         shown, password = redact_url(destination.dest), urlparse(destination.dest).password or ""
         reason = scrub(exc.reason, [password])
+        log = logging.getLogger("ingest.serve")  # in the chosen --log-format, like every other line
         if exc.status not in (408, 429, 502, 503, 504):
-            typer.echo(f"error: --dest {shown}: {reason}", err=True)
+            log.error("--dest %s: %s", shown, reason)
             raise typer.Exit(2) from None
-        typer.echo(f"warning: --dest {shown} is not reachable yet ({reason}); _bulk will try again", err=True)
+        log.warning("--dest %s is not reachable yet (%s); _bulk will try again", shown, reason)
 
 
 def register(app: typer.Typer) -> None:

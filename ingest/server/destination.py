@@ -21,6 +21,7 @@ from models.errors import ElasticsearchError
 
 if TYPE_CHECKING:
     from ingest.deadletter.store import DeadLetterStore
+    from ingest.server.metrics import ServerMetrics
     from models.api import InferenceAPI
     from processors import PipelineService
 
@@ -32,8 +33,8 @@ class Destination:
     """The app's sink, pipelines and dead letters. ``dest`` is an ``open_sink`` string; ``sink`` overrides it."""
 
     def __init__(self, api: InferenceAPI, dest: str = "embedded", *, sink: Sink | None = None,
-                 policy: JobConfig | None = None) -> None:
-        self.api, self.dest = api, dest
+                 policy: JobConfig | None = None, metrics: ServerMetrics | None = None) -> None:
+        self.api, self.dest, self.metrics = api, dest, metrics
         self.policy = policy or JobConfig(source="_bulk", index="", dest=dest, backoff_initial_s=0.2,
                                           backoff_max_s=5.0)
         self._sink = sink
@@ -70,10 +71,10 @@ class Destination:
             return self._deadletters
 
     def bulk(self, raw: bytes, *, index: str | None, pipeline: str | None, refresh: str | None,
-             timeout_s: float = DEFAULT_TIMEOUT_S, report: BulkReport | None = None,
-             stats: WriteStats | None = None) -> dict[str, Any]:
+             timeout_s: float = DEFAULT_TIMEOUT_S) -> dict[str, Any]:
         """Run one ``_bulk`` request; blocking (call it from a worker thread)."""
         deadline = time.monotonic() + timeout_s
+        report, stats = BulkReport(), WriteStats()
         sink = self._patient_sink(deadline)
 
         def write(actions: list[BulkAction]) -> list[ItemResult]:
@@ -86,6 +87,8 @@ class Destination:
             written = [next(iter(item.values())) for item in body["items"]]
             for target in {it.get("_index") for it in written if "error" not in it} - {None}:
                 sink.refresh(str(target))
+        if self.metrics is not None:
+            self.metrics.observe_bulk(body, report, stats)
         return body
 
     def _patient_sink(self, deadline: float) -> Sink:
