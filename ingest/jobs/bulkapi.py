@@ -5,7 +5,8 @@ Index and create actions go through their pipeline (the action's ``pipeline``, e
 written with one ``Sink.write`` call (or the ``write`` given, e.g. ``bulkwrite.write_with_retries``). Item
 errors are reported to the client, as Elasticsearch does; with ``deadletters`` every failed document is also
 recorded there with its stage and reason (a version conflict on ``create`` is not a failure to keep: the
-document is already there), so that a shipper dropping 4xx items loses nothing.
+document is already there; failed updates and deletes are not documents to replay), so that a shipper dropping
+4xx items loses nothing.
 """
 
 from __future__ import annotations
@@ -201,7 +202,8 @@ def run_bulk(raw: bytes, *, sink: Sink, pipelines: Any, default_index: str | Non
     if deadletters is not None:
         letters = [_letter(job_id, lines[n], targets[n], ids[n], sources[n], res, n in attempted)
                    for n, res in enumerate(results)
-                   if res is not None and res.error is not None and res.status != 409]
+                   if res is not None and res.error is not None and res.status != 409
+                   and lines[n].op in ("index", "create")]
         deadletters.add(letters)
         if report is not None:
             report.dead_lettered += len(letters)
@@ -275,12 +277,24 @@ def _run_pipeline(name: str, members: list[int], lines: list[BulkLine], pipeline
             n = rows[result.source_rows[j]]
             original = lines[n].body or {}
             meta = {k: doc.pop(k, None) for k in METADATA_COLUMNS}
-            # Arrow fills keys other documents had with nulls; keep only those the document really has.
-            sources[n] = {k: v for k, v in doc.items() if v is not None or k in original}
+            # Arrow fills keys other documents had with nulls (nested ones too); keep only those the document
+            # really has.
+            sources[n] = _without_filled_nulls(doc, original)
             if meta["_index"]:
                 targets[n] = str(meta["_index"])
             if meta["_id"] is not None:
                 ids[n] = str(meta["_id"])
+
+
+def _without_filled_nulls(doc: dict[str, Any], original: Any) -> dict[str, Any]:
+    """``doc`` without the nulls Arrow added: a null is kept only where the original had that key."""
+    known = original if isinstance(original, dict) else {}
+    out: dict[str, Any] = {}
+    for key, value in doc.items():
+        if value is None and key not in known:
+            continue
+        out[key] = _without_filled_nulls(value, known.get(key)) if isinstance(value, dict) else value
+    return out
 
 
 def _with_keys(body: dict[str, Any], index: str | None, doc_id: str | None) -> dict[str, Any]:

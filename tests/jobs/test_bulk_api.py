@@ -87,3 +87,19 @@ def test_index_names_are_validated_and_underscore_paths_not_shadowed(client: Tes
     assert again.status_code == 400 and again.json()["error"]["type"] == "resource_already_exists_exception"
     gone = client.get("/nothing-here/_count")
     assert gone.status_code == 404 and gone.json()["error"]["type"] == "index_not_found_exception"
+
+
+def test_documents_of_one_pipeline_batch_keep_fields_the_first_one_lacks(client: TestClient) -> None:
+    """Arrow takes a batch's columns from its first row: a field only later documents have was silently
+    dropped (top level), and nested keys of other documents came back as nulls."""
+    from models.api import InferenceAPI
+    from models.store import Store
+    from processors import PipelineService
+
+    PipelineService(Store(), InferenceAPI()).put("tag", {"processors": [{"set": {"field": "tag", "value": "t"}}]})
+    body = _ndjson({"index": {"_index": "mixed", "_id": "1"}}, {"a": 1, "obj": {"x": 1}},
+                   {"index": {"_index": "mixed", "_id": "2"}}, {"b": 2, "obj": {"y": 2}})
+    out = client.post("/_bulk?pipeline=tag", content=body).json()
+    assert out["errors"] is False
+    assert client.get("/mixed/_doc/1").json()["_source"] == {"a": 1, "obj": {"x": 1}, "tag": "t"}
+    assert client.get("/mixed/_doc/2").json()["_source"] == {"b": 2, "obj": {"y": 2}, "tag": "t"}

@@ -135,3 +135,39 @@ def test_serve_starts_while_the_cluster_is_not_up_yet(ingest_home: Path) -> None
         _out, err = server.communicate(timeout=30)
     assert "is not reachable yet" in err and "hunter22" not in err
     assert [x.doc_id for x in DeadLetterStore().entries(JOB_ID)] == ["1"]
+
+
+def test_bulk_failures_are_dead_lettered_and_replayed_into_their_own_indices(
+    tiny_endpoints: dict[str, str]
+) -> None:
+    """Pipeline failures of one _bulk across two indices are recorded under bulk-api (failed updates are not:
+    they are no document); a replay sends each document back to its own index."""
+    from fastapi.testclient import TestClient
+
+    from ingest.deadletter.replay import replay
+    from ingest.sinks import open_sink
+
+    api = InferenceAPI()
+    PipelineService(api.store, api).put("tiny", pipeline_body())
+    app = create_app(api)
+    with TestClient(app) as client:
+        body = (b'{"index":{"_index":"one","_id":"1"}}\n{"no_text":1}\n'
+                b'{"create":{"_index":"two","_id":"2"}}\n{"no_text":2}\n'
+                b'{"index":{"_index":"two","_id":"3"}}\n{"text":"a dog"}\n'
+                b'{"update":{"_index":"two","_id":"missing"}}\n{"doc":{"x":1}}\n')
+        out = client.post("/_bulk?pipeline=tiny", content=body, headers={"content-type": "application/x-ndjson"})
+        statuses = [next(iter(it.values()))["status"] for it in out.json()["items"]]
+        assert statuses[2] == 201 and statuses[0] >= 400 and statuses[1] >= 400 and statuses[3] == 404
+    api.close()
+    store = DeadLetterStore()
+    letters = store.entries(JOB_ID)
+    assert sorted((x.index, x.doc_id, x.stage) for x in letters) == [("one", "1", "pipeline"), ("two", "2", "pipeline")]
+    report = replay(store, job_id=JOB_ID)
+    assert report.replayed == 2 and report.indexed == 2 and store.count(JOB_ID) == 0
+    sink = open_sink("embedded")
+    try:
+        assert sink.get("one", "1") == {"no_text": 1}  # type: ignore[attr-defined]
+        assert sink.get("two", "2") == {"no_text": 2}  # type: ignore[attr-defined]
+        assert sink.get("one", "2") is None  # type: ignore[attr-defined]
+    finally:
+        sink.close()
