@@ -99,3 +99,26 @@ def test_shell_completion_the_readme_describes_exists() -> None:
     assert proc.returncode == 0, proc.stderr
     assert "_INGEST_COMPLETE=complete_bash" in proc.stdout
     assert "`ingest --install-completion`" in (ROOT / "README.md").read_text(encoding="utf-8")
+
+
+@pytest.mark.realmodel
+@pytest.mark.slow
+def test_the_ten_minute_walkthrough_works_with_the_real_models(ingest_home: Path) -> None:
+    """The README's steps 3-4 with E5 and the sparse encoder: store docs/examples/pipeline.yaml, run it over
+    docs/examples/my-docs.jsonl, and find what the README says the queries find."""
+    from ingest.jobs import JobConfig, run_job
+    from ingest.jobs.search import search
+    from models.api import default_api
+    from processors import PipelineService
+
+    api = default_api()
+    body = yaml.safe_load((ROOT / "docs" / "examples" / "pipeline.yaml").read_text(encoding="utf-8"))
+    PipelineService(api.store, api).put("my-pipeline", body)
+    summary = run_job(JobConfig(source=str(ROOT / "docs" / "examples" / "my-docs.jsonl"), index="my-docs",
+                                pipeline="my-pipeline", id_field="id"))
+    assert (summary.read, summary.indexed, summary.failed) == (3, 3, 0)
+    dense = search("my-docs", "forgot my password", field="content_e5", k=3)["hits"]["hits"]
+    assert dense[0]["_id"] == "1" and dense[0]["_source"]["title"] == "Reset your password"  # trimmed
+    assert "content" not in dense[0]["_source"] and len(dense[0]["_source"]["content_e5"]) == 384
+    sparse = search("my-docs", "headphones for planes", field="content_elser", k=1)["hits"]["hits"]
+    assert sparse[0]["_id"] == "2"

@@ -132,3 +132,23 @@ def test_metrics_count_requests_pipelines_inference_deployments_and_dead_letters
     assert _get(after, "ingest_deployment_allocations", deployment_id="tiny-dense") >= 1
     assert _get(after, "ingest_deployment_queue_depth", deployment_id="tiny-dense") == 0
     assert delta("ingest_deployment_inferences_total", deployment_id="tiny-dense") >= 2
+
+
+def test_text_logs_have_an_access_line_per_request_and_a_bad_format_is_refused(ingest_home: Path) -> None:
+    bad = subprocess.run([sys.executable, "-m", "ingest.cli.main", "serve", "--log-format", "xml"], cwd=ROOT,
+                         env={**os.environ, "PYTHONPATH": str(ROOT)}, capture_output=True, text=True, timeout=60)
+    assert bad.returncode == 2 and "--log-format must be text or json" in bad.stderr
+    port = _free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "ingest.cli.main", "serve", "--port", str(port)],
+        cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        text=True)
+    try:
+        _wait_up(server, f"http://127.0.0.1:{port}")
+        assert httpx.get(f"http://127.0.0.1:{port}/_ingest/pipeline/nope?pretty", timeout=30).status_code == 404
+    finally:
+        server.send_signal(signal.SIGINT)
+        _out, err = server.communicate(timeout=30)
+    assert server.returncode == 0, err
+    assert 'INFO:     127.0.0.1 "GET /_ingest/pipeline/nope" 404 ' in err
+    assert "?pretty" not in err and not err.lstrip().startswith("{")
