@@ -82,6 +82,11 @@ def test_bulk_through_the_server_lands_enriched_in_the_cluster(
             assert es.indices.create(index="dest-b", settings={"index": {"default_pipeline": "tiny"}}).body[
                 "acknowledged"]
             es.bulk(operations=[{"index": {"_index": "dest-b", "_id": "x"}}, {"text": "a dog"}], refresh=True)
+            # Reads through this server are the cluster's answers.
+            assert es.count(index="dest-b")["count"] == 1
+            got = es.get(index="dest-b", id="x")
+            assert got["found"] and got["_source"]["tokens"] and got["_source"]["source"] == "jobs-test"
+            assert httpx.get(f"{url}/dest-b/_doc/nope", timeout=30).json()["found"] is False
     finally:
         api.close()
     stored = _ids(cluster, "dest-a")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from typing import Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
@@ -54,6 +55,16 @@ def _embedded(dest: Destination) -> Any:
     if not hasattr(sink, "count") or not hasattr(sink, "get"):
         raise IllegalArgumentException("this API is only available on the embedded store")
     return sink
+
+
+def _from_cluster(dest: Destination, path: str) -> JSONResponse | None:
+    """The cluster's own answer to a read (``--dest`` is a cluster), or None for the embedded store."""
+    sink = dest.sink()
+    ask = getattr(sink, "request", None)
+    if not callable(ask):
+        return None
+    status, body = ask("GET", path, ignore=(404,))
+    return JSONResponse(body, status_code=status)
 
 
 _UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
@@ -139,8 +150,11 @@ def _has_index(store: Any, index: str) -> bool:
 
 @router.get("/{index:index}/_doc/{doc_id}")
 def get_doc(index: str, doc_id: str, request: Request) -> JSONResponse:
-    """Fetch one document from the embedded store."""
+    """Fetch one document from the embedded store, or from the ``--dest`` cluster."""
     try:
+        forwarded = _from_cluster(destination(request), f"/{index}/_doc/{quote(doc_id, safe='')}")
+        if forwarded is not None:
+            return forwarded
         store = _embedded(destination(request))
         if not _has_index(store, index):
             raise _index_not_found(index)
@@ -156,8 +170,11 @@ def get_doc(index: str, doc_id: str, request: Request) -> JSONResponse:
 @router.get("/{index:index}/_count")
 @router.post("/{index:index}/_count")
 def count(index: str, request: Request) -> JSONResponse:
-    """Document count of an embedded index."""
+    """Document count of an embedded index, or of the ``--dest`` cluster's."""
     try:
+        forwarded = _from_cluster(destination(request), f"/{index}/_count")
+        if forwarded is not None:
+            return forwarded
         store = _embedded(destination(request))
         if not _has_index(store, index):
             raise _index_not_found(index)
