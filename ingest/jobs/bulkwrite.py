@@ -51,7 +51,7 @@ def write_with_retries(
                 raise
             error = exc if isinstance(exc, ElasticsearchError) else ElasticsearchError(
                 f"the destination is unreachable: {exc}", status=503, error_type="unavailable_shards_exception")
-            if is_transient(exc) and _pause(deadline, backoff_s(outages + 1, policy), sleep):
+            if is_transient(exc) and pause(deadline, backoff_s(outages + 1, policy), sleep):
                 outages += 1
                 stats.retried_requests += 1
                 continue
@@ -69,16 +69,17 @@ def write_with_retries(
         item_rounds += 1
         if not retry or item_rounds > policy.max_retries:
             break
-        if not _pause(deadline, backoff_s(item_rounds, policy), sleep):
+        if not pause(deadline, backoff_s(item_rounds, policy), sleep):
             break
         stats.retried_items += len(retry)
         pending = retry
     return [r if r is not None else ItemResult(500, {"type": "exception", "reason": "not written"}) for r in results]
 
 
-def _pause(deadline: float, wait_s: float, sleep: Callable[[float], None]) -> bool:
-    """Sleep ``wait_s`` if the deadline leaves room for it and one more try; False otherwise."""
-    if time.monotonic() + wait_s >= deadline:
+def pause(deadline: float, wait_s: float, sleep: Callable[[float], None] = time.sleep) -> bool:
+    """Sleep ``wait_s``, cut short at the deadline, before one more try; False (no sleep) once it has passed."""
+    remaining = deadline - time.monotonic()
+    if remaining <= 0:
         return False
-    sleep(wait_s)
+    sleep(min(wait_s, remaining))
     return True

@@ -13,7 +13,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from ingest.jobs.bulkapi import BulkReport, run_bulk
-from ingest.jobs.bulkwrite import WriteStats, write_with_retries
+from ingest.jobs.bulkwrite import WriteStats, pause, write_with_retries
 from ingest.jobs.config import JobConfig
 from ingest.jobs.stages import backoff_s, is_transient
 from ingest.sinks.base import BulkAction, FieldHint, ItemResult, Sink
@@ -102,10 +102,8 @@ class Destination:
                 attempt += 1
                 if not is_transient(exc):
                     raise
-                wait = backoff_s(attempt, self.policy)
-                if time.monotonic() + wait >= deadline:
+                if not pause(deadline, backoff_s(attempt, self.policy)):
                     return _Unreachable(exc)
-                time.sleep(wait)
 
     def close(self) -> None:
         """Close the sink and the stores this object opened."""
