@@ -103,3 +103,11 @@ def test_documents_of_one_pipeline_batch_keep_fields_the_first_one_lacks(client:
     assert out["errors"] is False
     assert client.get("/mixed/_doc/1").json()["_source"] == {"a": 1, "obj": {"x": 1}, "tag": "t"}
     assert client.get("/mixed/_doc/2").json()["_source"] == {"b": 2, "obj": {"y": 2}, "tag": "t"}
+
+
+def test_bulk_timeout_parameter_is_an_elasticsearch_time_value(client: TestClient) -> None:
+    from ingest.server.routes.bulk import parse_timeout
+
+    assert [parse_timeout(v) for v in (None, "30s", "1m", "500ms", "0", "-1")] == [60.0, 30.0, 60.0, 0.5, 0.0, 86400.0]
+    bad = client.post("/_bulk?timeout=soon", content=_ndjson({"index": {"_index": "t"}}, {"a": 1}))
+    assert bad.status_code == 400 and "failed to parse setting [timeout] with value [soon]" in bad.json()["error"]["reason"]

@@ -74,6 +74,8 @@ def parse_timeout(value: str | None) -> float:
     """Elasticsearch's time value (``30s``, ``1m``, ``500ms``) in seconds; the bulk default when absent."""
     if value is None:
         return DEFAULT_TIMEOUT_S
+    if value in ("0", "-1"):  # Elasticsearch's special values: no wait, wait without limit
+        return 0.0 if value == "0" else 86400.0
     for unit in ("ms", "s", "m", "h", "d"):
         number = value[: -len(unit)]
         if value.endswith(unit) and number.replace(".", "", 1).isdigit():
