@@ -113,10 +113,13 @@ def parse_bulk(raw: bytes, default_index: str | None) -> list[BulkLine]:
     return out
 
 
-def _pipeline_for(line: BulkLine, request_pipeline: str | None, meta: IndexMeta) -> str | None:
+def _pipeline_for(line: BulkLine, request_pipeline: str | None, meta: IndexMeta,
+                  defaults: dict[str, str | None]) -> str | None:
     name = line.pipeline or request_pipeline
     if name is None and line.index:
-        name = meta.default_pipeline(line.index)
+        if line.index not in defaults:  # one settings lookup per index and request, not per document
+            defaults[line.index] = meta.default_pipeline(line.index)
+        name = defaults[line.index]
     return None if name in (None, "_none") else name
 
 
@@ -163,18 +166,25 @@ def run_bulk(raw: bytes, *, sink: Sink, pipelines: Any, default_index: str | Non
     targets: list[str | None] = [ln.index for ln in lines]
     ids: list[str | None] = [ln.id for ln in lines]
     groups: dict[str, list[int]] = {}
+    defaults: dict[str, str | None] = {}
+    valid: dict[str, ElasticsearchError | None] = {}
     try:
         for n, line in enumerate(lines):
             if line.index is None:
                 results[n] = _error_result(ActionRequestValidationException(["index is missing"]))
                 continue
-            try:
-                validate_index_name(line.index)
-            except ElasticsearchError as exc:
-                results[n] = _error_result(exc)
+            if line.index not in valid:  # once per index and request
+                try:
+                    validate_index_name(line.index)
+                    valid[line.index] = None
+                except ElasticsearchError as exc:
+                    valid[line.index] = exc
+            invalid = valid[line.index]
+            if invalid is not None:
+                results[n] = _error_result(invalid)
                 continue
             if line.op in ("index", "create"):
-                name = _pipeline_for(line, request_pipeline, meta)
+                name = _pipeline_for(line, request_pipeline, meta, defaults)
                 if name is not None:
                     groups.setdefault(name, []).append(n)
         for name, members in groups.items():
