@@ -8,6 +8,7 @@ nothing lives at module level, so two apps in one process (tests, an embedding a
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from typing import TYPE_CHECKING, Any
@@ -25,6 +26,7 @@ if TYPE_CHECKING:
     from models.api import InferenceAPI
     from processors import PipelineService
 
+log = logging.getLogger(__name__)
 DEFAULT_TIMEOUT_S = 60.0  # Elasticsearch's bulk ``timeout`` default (1m)
 JOB_ID = "bulk-api"  # the dead-letter job id of documents refused through the REST ``_bulk``
 
@@ -86,7 +88,10 @@ class Destination:
         if refresh not in (None, "false"):
             written = [next(iter(item.values())) for item in body["items"]]
             for target in {it.get("_index") for it in written if "error" not in it} - {None}:
-                sink.refresh(str(target))
+                try:
+                    sink.refresh(str(target))
+                except ElasticsearchError as exc:  # the documents are written: say so, not fail the request
+                    log.warning("refresh of [%s] after _bulk failed: %s", target, exc.reason)
         if self.metrics is not None:
             self.metrics.observe_bulk(body, report, stats)
         return body
