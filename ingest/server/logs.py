@@ -78,8 +78,8 @@ class RedactingTextFormatter(logging.Formatter):
 
 
 def log_config(log_format: LogFormat | str, level: str, secrets: Iterable[str] = ()) -> dict[str, Any]:
-    """A ``logging.config.dictConfig`` for uvicorn's ``log_config``: every logger (uvicorn's, ours, the
-    libraries') to stderr in the chosen format."""
+    """A ``logging.config.dictConfig``: every logger (uvicorn's, ours, the libraries') to stderr in the chosen
+    format; ours and uvicorn's at ``level``, the libraries' at WARNING unless ``level`` is debug."""
     if log_format not in ("text", "json"):
         raise ValueError(f"unknown log format [{log_format}]: expected text or json")
     redactor = Redactor(secrets)
@@ -92,7 +92,9 @@ def log_config(log_format: LogFormat | str, level: str, secrets: Iterable[str] =
         "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "default",
                                 "stream": "ext://sys.stderr"}},
         "loggers": {
-            "": {"handlers": ["stderr"], "level": level},
+            # Libraries (the cluster clients log every request at INFO) speak from WARNING unless debugging.
+            "": {"handlers": ["stderr"], "level": level if level in ("DEBUG", "TRACE") else "WARNING"},
+            **{name: {"level": level} for name in ("ingest", "models", "processors")},
             "uvicorn": {"handlers": [], "level": level, "propagate": True},
             "uvicorn.error": {"handlers": [], "level": level, "propagate": True},
             "uvicorn.access": {"handlers": [], "level": "WARNING", "propagate": False},
