@@ -35,6 +35,7 @@ def serve(
         typer.echo(f"error: --log-format must be text or json, not [{log_format}]", err=True)
         raise typer.Exit(2)
     logging.config.dictConfig(log_config(log_format, log_level, [urlparse(dest).password or ""]))
+    logging.captureWarnings(True)  # Python warnings as log lines too, so JSON output stays one object a line
     app = create_app(api, dest=dest)
     _check_dest(app.state.destination)
     uvicorn.run(app, host=host, port=port, log_level=log_level, log_config=None, access_log=False)
