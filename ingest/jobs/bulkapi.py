@@ -349,12 +349,30 @@ def create_index(name: str, body: dict[str, Any], sink: Sink) -> dict[str, Any]:
         settings = _flatten({"index": {}, **(body.get("settings") or {})})
         settings = {k if k.startswith("index.") else f"index.{k}": v for k, v in settings.items()}
         hints = _hints_from_mappings(body.get("mappings") or {})
+        forward = getattr(sink, "request", None)
+        if callable(forward):
+            # A cluster gets the whole request (its shards, analysis, mappings) but the default pipeline, which
+            # runs here; its answer (e.g. the index already exists there) is the client's answer.
+            # The sink's own settings for new indices (OpenSearch: index.knn) unless the request sets them.
+            extra = {k: v for k, v in _flatten(sink.index_settings()).items() if k not in settings}  # type: ignore[attr-defined]
+            cluster = _without_default_pipeline(body)
+            forward("PUT", f"/{name}", body={**cluster, "settings": {**(cluster.get("settings") or {}), **extra}})
         sink.ensure_index(name, hints)
         meta.put_settings(name, settings)
         meta.record_fields(name, {p: {"kind": h.kind, "dims": h.dims, "endpoint": None} for p, h in hints.items()})
     finally:
         meta.close()
     return {"acknowledged": True, "shards_acknowledged": True, "index": name}
+
+
+def _without_default_pipeline(body: dict[str, Any]) -> dict[str, Any]:
+    """The create-index body without ``index.default_pipeline`` in any of its spellings."""
+    settings = dict(body.get("settings") or {})
+    for key in ("default_pipeline", "index.default_pipeline"):
+        settings.pop(key, None)
+    if isinstance(settings.get("index"), dict):
+        settings["index"] = {k: v for k, v in settings["index"].items() if k != "default_pipeline"}
+    return {**body, "settings": settings} if "settings" in body else body
 
 
 def _flatten(obj: dict[str, Any], prefix: str = "") -> dict[str, Any]:

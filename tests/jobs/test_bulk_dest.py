@@ -79,9 +79,15 @@ def test_bulk_through_the_server_lands_enriched_in_the_cluster(
                                                                       "document_parsing_exception")
 
             # The index's default pipeline, set through this server, runs here before the cluster sees it.
-            assert es.indices.create(index="dest-b", settings={"index": {"default_pipeline": "tiny"}}).body[
-                "acknowledged"]
-            es.bulk(operations=[{"index": {"_index": "dest-b", "_id": "x"}}, {"text": "a dog"}], refresh=True)
+            assert es.indices.create(index="dest-b", settings={"index": {"default_pipeline": "tiny"}},
+                                     mappings={"properties": {"text": {"type": "keyword"}}}).body["acknowledged"]
+            # The cluster got the mapping, not the pipeline setting (the pipeline runs here).
+            mapping = httpx.get(f"{cluster}/dest-b/_mapping", timeout=30).json()["dest-b"]["mappings"]
+            assert mapping["properties"]["text"] == {"type": "keyword"}
+            settings = httpx.get(f"{cluster}/dest-b/_settings", timeout=30).json()["dest-b"]["settings"]["index"]
+            assert "default_pipeline" not in settings
+            into_b = es.bulk(operations=[{"index": {"_index": "dest-b", "_id": "x"}}, {"text": "a dog"}], refresh=True)
+            assert into_b["errors"] is False, into_b
             # Reads through this server are the cluster's answers.
             assert es.count(index="dest-b")["count"] == 1
             got = es.get(index="dest-b", id="x")
