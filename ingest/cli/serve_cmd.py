@@ -19,7 +19,7 @@ def serve(
     = "text",
     dest: Annotated[str, typer.Option(
         help="Where _bulk writes: 'embedded' (the local store), an Elasticsearch or OpenSearch URL "
-             "(http(s)://[user:pass@]host:port), or file:///path.jsonl|.parquet.")] = "embedded",
+             "(http(s)://host:port, credentials as user:password@host), or file:///path.jsonl|.parquet.")] = "embedded",
 ) -> None:
     """Serve the inference, ingest-pipeline and bulk APIs over HTTP, speaking Elasticsearch's dialect."""
     import uvicorn
