@@ -13,7 +13,7 @@ def serve(
     host: Annotated[str, typer.Option(help="Address to listen on; non-loopback addresses need authentication.")]
     = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port (9280, so that it can run beside Elasticsearch on 9200).")] = 9280,
-    log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "info",
+    log_level: Annotated[str, typer.Option(help="Log level: debug, info, warning, error (libraries log from warning unless debug).")] = "info",
     log_format: Annotated[str, typer.Option(
         help="text, or json: one ECS-style object per line (@timestamp, log.level, message, http.*, url.path).")]
     = "text",
