@@ -9,7 +9,8 @@ from __future__ import annotations
 import contextlib
 import logging
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -42,8 +43,16 @@ def parse_input_type(value: str | None) -> InputType | None:
     return found
 
 
+# Called after every ``infer``: (inference id, number of inputs, seconds, the error raised or None).
+InferenceObserver = Callable[[str, int, float, BaseException | None], None]
+
+
 class InferenceAPI:
-    """Inference endpoints backed by a :class:`Store`, with the local deployments of this process."""
+    """Inference endpoints backed by a :class:`Store`, with the local deployments of this process.
+
+    ``observers`` are told about every ``infer`` call (the server's metrics); one failing is logged, never
+    raised into the inference.
+    """
 
     def __init__(self, store: Store | None = None, *, deployments: DeploymentManager | None = None) -> None:
         self.store = store or Store()
@@ -55,6 +64,7 @@ class InferenceAPI:
         self.registry = EndpointRegistry(self.store, self.services)
         self._locks_guard = threading.Lock()
         self._locks: dict[str, threading.Lock] = {}
+        self.observers: list[InferenceObserver] = []
 
     @contextlib.contextmanager
     def _locked(self, inference_id: str) -> Iterator[None]:
@@ -189,7 +199,21 @@ class InferenceAPI:
             top_n=top_n,
             timeout_s=timeout_s,
         )
-        return self.registry.service(config.service, inference_id).infer(config, request)
+        start = time.monotonic()
+        try:
+            results = self.registry.service(config.service, inference_id).infer(config, request)
+        except BaseException as exc:
+            self._observe(inference_id, len(texts), time.monotonic() - start, exc)
+            raise
+        self._observe(inference_id, len(texts), time.monotonic() - start, None)
+        return results
+
+    def _observe(self, inference_id: str, inputs: int, seconds: float, error: BaseException | None) -> None:
+        for observer in list(self.observers):
+            try:
+                observer(inference_id, inputs, seconds, error)
+            except Exception:
+                log.exception("inference observer failed")
 
     def stream(
         self,

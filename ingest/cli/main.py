@@ -22,7 +22,7 @@ app = typer.Typer(
     name="ingest",
     help="Elasticsearch's inference API, ingest pipelines and bulk ingest, run where you choose.",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,  # --install-completion / --show-completion (bash, zsh, fish, PowerShell)
     pretty_exceptions_enable=False,
 )
 

@@ -58,6 +58,9 @@ def replay(
             if not isinstance(doc, dict):
                 report.unreadable += 1
                 continue
+            if index is None and letter.index and "_index" not in doc:
+                # Each document back to its own index: one job (the server's bulk-api) can span several.
+                doc = {**doc, "_index": letter.index}
             docs.append(doc)
             ids.append(letter.doc_id)
             taken.append(letter)

@@ -2,17 +2,22 @@
 
 Index and create actions go through their pipeline (the action's ``pipeline``, else the request's
 ``?pipeline=``, else the index's ``index.default_pipeline``; ``_none`` disables it), then every action is
-written with one ``Sink.write`` call. Item errors are reported, not retried: the client decides, as with
-Elasticsearch.
+written with one ``Sink.write`` call (or the ``write`` given, e.g. ``bulkwrite.write_with_retries``). Item
+errors are reported to the client, as Elasticsearch does; with ``deadletters`` every failed document is also
+recorded there with its stage and reason (a version conflict on ``create`` is not a failure to keep: the
+document is already there; failed updates and deletes are not documents to replay), so that a shipper dropping
+4xx items loses nothing.
 """
 
 from __future__ import annotations
 
 import json
 import time
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
+from ingest.deadletter.store import DeadLetter, DeadLetterStore, content_of
 from ingest.jobs.documents import METADATA_COLUMNS, to_rows, vector_fields
 from ingest.jobs.indexmeta import IndexMeta
 from ingest.jobs.listsource import batches_of
@@ -108,10 +113,13 @@ def parse_bulk(raw: bytes, default_index: str | None) -> list[BulkLine]:
     return out
 
 
-def _pipeline_for(line: BulkLine, request_pipeline: str | None, meta: IndexMeta) -> str | None:
+def _pipeline_for(line: BulkLine, request_pipeline: str | None, meta: IndexMeta,
+                  defaults: dict[str, str | None]) -> str | None:
     name = line.pipeline or request_pipeline
     if name is None and line.index:
-        name = meta.default_pipeline(line.index)
+        if line.index not in defaults:  # one settings lookup per index and request, not per document
+            defaults[line.index] = meta.default_pipeline(line.index)
+        name = defaults[line.index]
     return None if name in (None, "_none") else name
 
 
@@ -130,31 +138,53 @@ def _error_result(exc: ElasticsearchError) -> ItemResult:
     return ItemResult(status=exc.status, error=exc.cause_dict())
 
 
+@dataclass
+class BulkReport:
+    """Per-pipeline counts of one request (for metrics): ``{pipeline: [documents, failed]}``; dead letters."""
+
+    pipelines: dict[str, list[int]] = field(default_factory=dict)
+    dead_lettered: int = 0
+
+
+Writer = Callable[[list[BulkAction]], list[ItemResult]]
+
+
 def run_bulk(raw: bytes, *, sink: Sink, pipelines: Any, default_index: str | None = None,
-             request_pipeline: str | None = None) -> dict[str, Any]:
-    """Execute a bulk request. ``pipelines`` is a ``PipelineService`` (or None when none is needed)."""
+             request_pipeline: str | None = None, write: Writer | None = None,
+             deadletters: DeadLetterStore | None = None, job_id: str = "bulk-api",
+             report: BulkReport | None = None) -> dict[str, Any]:
+    """Execute a bulk request. ``pipelines`` is a ``PipelineService`` (or None when none is needed);
+    ``write`` defaults to ``sink.write``; failed documents go to ``deadletters`` under ``job_id``."""
     start = time.monotonic()
     if default_index is not None:
         validate_index_name(default_index)
     lines = parse_bulk(raw, default_index)
     meta = IndexMeta()
     results: list[ItemResult | None] = [None] * len(lines)
+    attempted: set[int] = set()
     sources: list[dict[str, Any] | None] = [ln.body for ln in lines]
     targets: list[str | None] = [ln.index for ln in lines]
     ids: list[str | None] = [ln.id for ln in lines]
     groups: dict[str, list[int]] = {}
+    defaults: dict[str, str | None] = {}
+    valid: dict[str, ElasticsearchError | None] = {}
     try:
         for n, line in enumerate(lines):
             if line.index is None:
                 results[n] = _error_result(ActionRequestValidationException(["index is missing"]))
                 continue
-            try:
-                validate_index_name(line.index)
-            except ElasticsearchError as exc:
-                results[n] = _error_result(exc)
+            if line.index not in valid:  # once per index and request
+                try:
+                    validate_index_name(line.index)
+                    valid[line.index] = None
+                except ElasticsearchError as exc:
+                    valid[line.index] = exc
+            invalid = valid[line.index]
+            if invalid is not None:
+                results[n] = _error_result(invalid)
                 continue
             if line.op in ("index", "create"):
-                name = _pipeline_for(line, request_pipeline, meta)
+                name = _pipeline_for(line, request_pipeline, meta, defaults)
                 if name is not None:
                     groups.setdefault(name, []).append(n)
         for name, members in groups.items():
@@ -163,12 +193,30 @@ def run_bulk(raw: bytes, *, sink: Sink, pipelines: Any, default_index: str | Non
         for n in range(len(lines)):
             if sources[n] is _DROPPED:
                 results[n] = ItemResult(200, None, id=ids[n], result="noop")
-        _ensure_indices(sink, meta, [(targets[n], sources[n]) for n in writable if lines[n].op != "delete"])
+        attempted = set(writable)  # failures from here on are the sink's: dead-lettered as they were sent
+        refused = _ensure_indices(sink, meta, [(targets[n], sources[n]) for n in writable if lines[n].op != "delete"])
+        for n in writable:
+            if str(targets[n]) in refused and lines[n].op != "delete":
+                results[n] = _error_result(refused[str(targets[n])])
+        writable = [n for n in writable if results[n] is None]
         actions = [BulkAction(lines[n].op, str(targets[n]), ids[n], sources[n]) for n in writable]  # type: ignore[arg-type]
-        for n, res in zip(writable, sink.write(actions) if actions else [], strict=True):
+        for n, res in zip(writable, (write or sink.write)(actions) if actions else [], strict=True):
             results[n] = res
     finally:
         meta.close()
+    if report is not None:
+        for name, members in groups.items():
+            counts = report.pipelines.setdefault(name, [0, 0])
+            counts[0] += len(members)
+            counts[1] += sum(1 for n in members if _failed(results[n]))
+    if deadletters is not None:
+        letters = [_letter(job_id, lines[n], targets[n], ids[n], sources[n], res, n in attempted)
+                   for n, res in enumerate(results)
+                   if res is not None and res.error is not None and res.status != 409
+                   and lines[n].op in ("index", "create")]
+        deadletters.add(letters)
+        if report is not None:
+            report.dead_lettered += len(letters)
     items = [_item(ln.op, targets[n], ids[n], results[n]) for n, ln in enumerate(lines)]  # type: ignore[arg-type]
     return {
         "errors": any(r is not None and r.error is not None for r in results),
@@ -178,6 +226,23 @@ def run_bulk(raw: bytes, *, sink: Sink, pipelines: Any, default_index: str | Non
 
 
 _DROPPED: Any = {"__dropped__": True}
+
+
+def _failed(res: ItemResult | None) -> bool:
+    return res is not None and res.error is not None
+
+
+def _letter(job_id: str, line: BulkLine, index: str | None, doc_id: str | None, source: Any, res: ItemResult,
+            written: bool) -> DeadLetter:
+    """A failed item: what the sink refused is kept as sent (enriched, so a replay needs no pipeline); what
+    failed before (index name, pipeline) is kept as the client sent it."""
+    error = res.error or {}
+    content = content_of(source if written else line.body if line.body is not None else {"_id": doc_id})
+    return DeadLetter(
+        job_id=job_id, stage="write" if written else "pipeline", content=content,
+        error_type=str(error.get("type", "exception")), reason=str(error.get("reason", error)), index=index,
+        doc_id=doc_id, status=res.status, doc_key=f"{index}/{doc_id}" if doc_id else "",
+    )
 
 
 def _run_pipeline(name: str, members: list[int], lines: list[BulkLine], pipelines: Any,
@@ -222,12 +287,24 @@ def _run_pipeline(name: str, members: list[int], lines: list[BulkLine], pipeline
             n = rows[result.source_rows[j]]
             original = lines[n].body or {}
             meta = {k: doc.pop(k, None) for k in METADATA_COLUMNS}
-            # Arrow fills keys other documents had with nulls; keep only those the document really has.
-            sources[n] = {k: v for k, v in doc.items() if v is not None or k in original}
+            # Arrow fills keys other documents had with nulls (nested ones too); keep only those the document
+            # really has.
+            sources[n] = _without_filled_nulls(doc, original)
             if meta["_index"]:
                 targets[n] = str(meta["_index"])
             if meta["_id"] is not None:
                 ids[n] = str(meta["_id"])
+
+
+def _without_filled_nulls(doc: dict[str, Any], original: Any) -> dict[str, Any]:
+    """``doc`` without the nulls Arrow added: a null is kept only where the original had that key."""
+    known = original if isinstance(original, dict) else {}
+    out: dict[str, Any] = {}
+    for key, value in doc.items():
+        if value is None and key not in known:
+            continue
+        out[key] = _without_filled_nulls(value, known.get(key)) if isinstance(value, dict) else value
+    return out
 
 
 def _with_keys(body: dict[str, Any], index: str | None, doc_id: str | None) -> dict[str, Any]:
@@ -235,18 +312,26 @@ def _with_keys(body: dict[str, Any], index: str | None, doc_id: str | None) -> d
     return {**body, **keys}
 
 
-def _ensure_indices(sink: Sink, meta: IndexMeta, docs: list[tuple[str | None, Any]]) -> None:
+def _ensure_indices(sink: Sink, meta: IndexMeta, docs: list[tuple[str | None, Any]]) -> dict[str, ElasticsearchError]:
+    """Create or extend the target indices; an index the sink refuses (a conflicting mapping, a cluster that
+    cannot be reached) fails its documents alone: its error is returned by index name."""
+    refused: dict[str, ElasticsearchError] = {}
     seen: dict[str, dict[str, FieldHint]] = {}
     for index, doc in docs:
         hints = seen.setdefault(str(index), {})
         for path, (kind, dims) in vector_fields(doc or {}).items():
             hints.setdefault(path, FieldHint(kind, dims, "cosine" if kind == "dense" else None))  # type: ignore[arg-type]
     for index, hints in seen.items():
-        sink.ensure_index(index, hints)
+        try:
+            sink.ensure_index(index, hints)
+        except ElasticsearchError as exc:
+            refused[index] = exc
+            continue
         if not meta.exists(index) or hints:
             known = meta.fields(index)
             new = {p: {"kind": h.kind, "dims": h.dims, "endpoint": None} for p, h in hints.items() if p not in known}
             meta.record_fields(index, new)
+    return refused
 
 
 def create_index(name: str, body: dict[str, Any], sink: Sink) -> dict[str, Any]:
@@ -264,12 +349,30 @@ def create_index(name: str, body: dict[str, Any], sink: Sink) -> dict[str, Any]:
         settings = _flatten({"index": {}, **(body.get("settings") or {})})
         settings = {k if k.startswith("index.") else f"index.{k}": v for k, v in settings.items()}
         hints = _hints_from_mappings(body.get("mappings") or {})
+        forward = getattr(sink, "request", None)
+        if callable(forward):
+            # A cluster gets the whole request (its shards, analysis, mappings) but the default pipeline, which
+            # runs here; its answer (e.g. the index already exists there) is the client's answer.
+            # The sink's own settings for new indices (OpenSearch: index.knn) unless the request sets them.
+            extra = {k: v for k, v in _flatten(sink.index_settings()).items() if k not in settings}  # type: ignore[attr-defined]
+            cluster = _without_default_pipeline(body)
+            forward("PUT", f"/{name}", body={**cluster, "settings": {**(cluster.get("settings") or {}), **extra}})
         sink.ensure_index(name, hints)
         meta.put_settings(name, settings)
         meta.record_fields(name, {p: {"kind": h.kind, "dims": h.dims, "endpoint": None} for p, h in hints.items()})
     finally:
         meta.close()
     return {"acknowledged": True, "shards_acknowledged": True, "index": name}
+
+
+def _without_default_pipeline(body: dict[str, Any]) -> dict[str, Any]:
+    """The create-index body without ``index.default_pipeline`` in any of its spellings."""
+    settings = dict(body.get("settings") or {})
+    for key in ("default_pipeline", "index.default_pipeline"):
+        settings.pop(key, None)
+    if isinstance(settings.get("index"), dict):
+        settings["index"] = {k: v for k, v in settings["index"].items() if k != "default_pipeline"}
+    return {**body, "settings": settings} if "settings" in body else body
 
 
 def _flatten(obj: dict[str, Any], prefix: str = "") -> dict[str, Any]:

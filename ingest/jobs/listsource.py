@@ -33,7 +33,10 @@ def batches_of(docs: list[dict[str, Any]], ids: list[str | None] | None = None) 
     Returns the batches and never raises for a single document Arrow can represent; one it cannot is left out
     (the caller compares counts).
     """
-    rows = [dict(d) for d in docs]
+    # Every row gets every key: Arrow takes a batch's columns from its first row alone, so a field absent
+    # there would be silently dropped from every later document.
+    keys = dict.fromkeys(k for d in docs for k in d)
+    rows = [{k: d.get(k) for k in keys} for d in docs]
     if ids is not None:
         for row, doc_id in zip(rows, ids, strict=True):
             row["_id"] = doc_id

@@ -10,6 +10,8 @@ from __future__ import annotations
 import logging
 import platform
 import uuid
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -19,6 +21,7 @@ from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from ingest.server.destination import Destination
 from ingest.server.dialect import (
     PRODUCT_HEADER,
     ContentTooLong,
@@ -27,7 +30,9 @@ from ingest.server.dialect import (
     error_response,
     es_response,
 )
-from ingest.server.routes import bulk, inference, ml, pipelines, stream
+from ingest.server.metrics import ServerMetrics
+from ingest.server.observe import ObserveMiddleware
+from ingest.server.routes import bulk, inference, ml, pipelines, prometheus, stream
 from ingest.server.routes import security as security_routes
 from ingest.server.security import Authenticator
 from models.api import InferenceAPI, default_api
@@ -54,16 +59,22 @@ def create_app(
     *,
     authenticator: Authenticator | None = None,
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+    dest: str = "embedded",
 ) -> FastAPI:
-    """Build the FastAPI app. ``api`` defaults to the process-wide :func:`models.api.default_api`."""
-    app = FastAPI(title="ingest", version="0.1.0",
+    """Build the FastAPI app. ``api`` defaults to the process-wide :func:`models.api.default_api`; ``dest``
+    is where ``_bulk`` writes (an ``open_sink`` string: ``embedded``, an Elasticsearch/OpenSearch URL, a file)."""
+    app = FastAPI(title="ingest", version="0.1.0", lifespan=_lifespan,
                   description="Elasticsearch's inference API, ingest pipelines and bulk ingest")
     app.state.api = api or default_api()
+    app.state.metrics = ServerMetrics(app.state.api.deployments, _deadletter_count(app))
+    app.state.destination = Destination(app.state.api, dest, metrics=app.state.metrics)
+    app.state.api.observers.append(app.state.metrics.observe_inference)
     app.state.authenticator = authenticator or Authenticator(app.state.api.store)
     app.state.max_body_bytes = max_body_bytes
     app.state.cluster_uuid = uuid.uuid5(uuid.NAMESPACE_URL, str(app.state.api.store.path)).hex[:22]
 
     app.add_middleware(DialectMiddleware, max_body_bytes=max_body_bytes)
+    app.add_middleware(ObserveMiddleware)  # outermost: times and logs every answer, refusals included
 
     @app.exception_handler(ElasticsearchError)
     async def es_error(request: Request, exc: ElasticsearchError) -> Response:
@@ -114,9 +125,21 @@ def create_app(
         return Response(status_code=200, headers=PRODUCT_HEADER)
 
     # stream first, so that "_stream" is never taken for an inference id
-    for module in (stream, inference, ml, pipelines, bulk, security_routes):
+    for module in (stream, inference, ml, pipelines, prometheus, bulk, security_routes):
         app.include_router(module.router)
     return app
+
+
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    yield
+    app.state.destination.close()  # flushes and releases the sink (DuckDB file, cluster connections)
+    if app.state.metrics.observe_inference in app.state.api.observers:
+        app.state.api.observers.remove(app.state.metrics.observe_inference)
+
+
+def _deadletter_count(app: FastAPI) -> Callable[[], int]:
+    return lambda: app.state.destination.deadletters().count()
 
 
 class DialectMiddleware:

@@ -9,7 +9,17 @@ from urllib.parse import unquote, urlparse
 from ingest.sinks.base import BulkAction, FieldHint, ItemResult, Sink
 from models.errors import IllegalArgumentException
 
-__all__ = ["BulkAction", "FieldHint", "ItemResult", "Sink", "open_sink"]
+__all__ = ["BulkAction", "FieldHint", "ItemResult", "Sink", "open_sink", "redact_url"]
+
+
+def redact_url(url: str) -> str:
+    """``url`` with the password of its ``user:password@`` part redacted, for messages and logs."""
+    parsed = urlparse(url)
+    if parsed.password is None:
+        return url
+    from models.services.remote.secret import REDACTED
+
+    return url.replace(f":{parsed.password}@", f":{REDACTED}@", 1)
 
 
 def open_sink(dest: str, **options: Any) -> Sink:
@@ -39,6 +49,6 @@ def open_sink(dest: str, **options: Any) -> Sink:
 
         return FileSink(Path(unquote(urlparse(dest).path)), **options)
     raise IllegalArgumentException(
-        f"unknown destination [{dest}]: expected 'embedded', 'embedded:///path.duckdb', "
+        f"unknown destination [{redact_url(dest)}]: expected 'embedded', 'embedded:///path.duckdb', "
         "'http(s)://host:port' or 'file:///path.parquet|.jsonl'"
     )

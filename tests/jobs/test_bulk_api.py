@@ -10,7 +10,9 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+from ingest.server.destination import Destination
 from ingest.server.routes import bulk
+from models.api import InferenceAPI
 
 
 def _ndjson(*objs: dict) -> bytes:
@@ -26,10 +28,10 @@ def client(ingest_home: Path) -> Iterator[TestClient]:
     def probe() -> dict:
         return {"probe": True}
 
-    bulk.set_sink(None)
+    app.state.destination = Destination(InferenceAPI())
     with TestClient(app) as c:
         yield c
-    bulk.set_sink(None)
+    app.state.destination.close()
 
 
 def test_bulk_index_create_update_delete_and_read_back(client: TestClient) -> None:
@@ -85,3 +87,27 @@ def test_index_names_are_validated_and_underscore_paths_not_shadowed(client: Tes
     assert again.status_code == 400 and again.json()["error"]["type"] == "resource_already_exists_exception"
     gone = client.get("/nothing-here/_count")
     assert gone.status_code == 404 and gone.json()["error"]["type"] == "index_not_found_exception"
+
+
+def test_documents_of_one_pipeline_batch_keep_fields_the_first_one_lacks(client: TestClient) -> None:
+    """Arrow takes a batch's columns from its first row: a field only later documents have was silently
+    dropped (top level), and nested keys of other documents came back as nulls."""
+    from models.api import InferenceAPI
+    from models.store import Store
+    from processors import PipelineService
+
+    PipelineService(Store(), InferenceAPI()).put("tag", {"processors": [{"set": {"field": "tag", "value": "t"}}]})
+    body = _ndjson({"index": {"_index": "mixed", "_id": "1"}}, {"a": 1, "obj": {"x": 1}},
+                   {"index": {"_index": "mixed", "_id": "2"}}, {"b": 2, "obj": {"y": 2}})
+    out = client.post("/_bulk?pipeline=tag", content=body).json()
+    assert out["errors"] is False
+    assert client.get("/mixed/_doc/1").json()["_source"] == {"a": 1, "obj": {"x": 1}, "tag": "t"}
+    assert client.get("/mixed/_doc/2").json()["_source"] == {"b": 2, "obj": {"y": 2}, "tag": "t"}
+
+
+def test_bulk_timeout_parameter_is_an_elasticsearch_time_value(client: TestClient) -> None:
+    from ingest.server.routes.bulk import parse_timeout
+
+    assert [parse_timeout(v) for v in (None, "30s", "1m", "500ms", "0", "-1")] == [60.0, 30.0, 60.0, 0.5, 0.0, 86400.0]
+    bad = client.post("/_bulk?timeout=soon", content=_ndjson({"index": {"_index": "t"}}, {"a": 1}))
+    assert bad.status_code == 400 and "failed to parse setting [timeout] with value [soon]" in bad.json()["error"]["reason"]

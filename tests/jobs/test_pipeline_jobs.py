@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from ingest.jobs import JobConfig, run_job
+from ingest.server.destination import Destination
 from ingest.server.routes import bulk
 from ingest.sinks import open_sink
 from tests.jobs.conftest import pipeline_body
@@ -101,7 +102,7 @@ def test_bulk_runs_the_request_pipeline_and_the_index_default(tiny_endpoints: di
     PipelineService(Store(), InferenceAPI()).put("tiny", pipeline_body())
     app = FastAPI()
     app.include_router(bulk.router)
-    bulk.set_sink(None)
+    app.state.destination = Destination(InferenceAPI())
     with TestClient(app) as client:
         out = client.post("/_bulk?pipeline=tiny", content=b'{"index":{"_index":"a","_id":"1"}}\n{"text":"the cat"}\n'
                           b'{"index":{"_index":"a","_id":"2"}}\n{"other":"no text field"}\n').json()
@@ -117,4 +118,4 @@ def test_bulk_runs_the_request_pipeline_and_the_index_default(tiny_endpoints: di
         assert missing["items"][0]["index"]["status"] == 400
         assert missing["items"][0]["index"]["error"] == {
             "type": "illegal_argument_exception", "reason": "pipeline with id [nope] does not exist"}
-    bulk.set_sink(None)
+    app.state.destination.close()

@@ -1,25 +1,25 @@
 """Streaming ingest over HTTP: ``_bulk``, ``PUT /{index}``, ``GET /{index}/_doc/{id}``, ``GET /{index}/_count``.
 
-Documents are written to the server's sink: ``$INGEST_BULK_DEST`` (default ``embedded``), opened on first
-use. Index-scoped paths use the ``index`` path convertor, which refuses names starting with ``_`` so these
-catch-all routes never shadow ``/_inference``, ``/_ingest``, ``/_ml`` and the like, whatever the order in
-which routers are included. ``PUT /_something`` is answered with Elasticsearch's invalid index name error.
+Documents are written to the app's destination (``app.state.destination``, an
+``ingest.server.destination.Destination``: ``ingest serve --dest URL``, default the embedded store). Index-scoped
+paths use the ``index`` path convertor, which refuses names starting with ``_`` so these catch-all routes never
+shadow ``/_inference``, ``/_ingest``, ``/_ml`` and the like, whatever the order in which routers are included.
+``PUT /_something`` is answered with Elasticsearch's invalid index name error.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import threading
 from typing import Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 from starlette.convertors import Convertor, register_url_convertor
 
-from ingest.jobs.bulkapi import create_index, run_bulk, validate_index_name
-from ingest.sinks.base import Sink
+from ingest.jobs.bulkapi import create_index, validate_index_name
+from ingest.server.destination import DEFAULT_TIMEOUT_S, Destination
 from models.errors import ElasticsearchError, IllegalArgumentException, ParsingException
 
 
@@ -38,78 +38,65 @@ class IndexNameConvertor(Convertor[str]):
 register_url_convertor("index", IndexNameConvertor())
 
 router = APIRouter(tags=["bulk"])
-_lock = threading.Lock()
-_state: dict[str, Any] = {}
 
 
-def set_sink(sink: Sink | None) -> None:
-    """Use this sink for the routes (an embedding application, tests); None reopens from the environment."""
-    with _lock:
-        old = _state.pop("sink", None)
-        if old is not None and old is not sink:
-            old.close()
-        if sink is not None:
-            _state["sink"] = sink
-
-
-def _sink() -> Sink:
-    with _lock:
-        if "sink" not in _state:
-            from ingest.sinks import open_sink
-
-            _state["sink"] = open_sink(os.environ.get("INGEST_BULK_DEST", "embedded"))
-        return _state["sink"]
-
-
-def _pipelines() -> Any:
-    with _lock:
-        if "pipelines" not in _state:
-            from ingest.jobs.cache import CachingInference, EmbeddingCache
-            from models.api import default_api
-            from models.store import Store
-            from processors import PipelineService
-
-            inference = CachingInference(default_api(), EmbeddingCache())
-            _state["pipelines"] = PipelineService(Store(), inference)
-        return _state["pipelines"]
+def destination(request: Request) -> Destination:
+    """The app's destination (set by ``create_app``)."""
+    dest: Destination = request.app.state.destination
+    return dest
 
 
 def _error(exc: ElasticsearchError) -> JSONResponse:
     return JSONResponse(exc.to_dict(), status_code=exc.status)
 
 
-def _embedded() -> Any:
-    sink = _sink()
+def _embedded(dest: Destination) -> Any:
+    sink = dest.sink()
     if not hasattr(sink, "count") or not hasattr(sink, "get"):
         raise IllegalArgumentException("this API is only available on the embedded store")
     return sink
 
 
+def _from_cluster(dest: Destination, path: str) -> JSONResponse | None:
+    """The cluster's own answer to a read (``--dest`` is a cluster), or None for the embedded store."""
+    sink = dest.sink()
+    ask = getattr(sink, "request", None)
+    if not callable(ask):
+        return None
+    status, body = ask("GET", path, ignore=(404,))
+    return JSONResponse(body, status_code=status)
+
+
+_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
+
+
+def parse_timeout(value: str | None) -> float:
+    """Elasticsearch's time value (``30s``, ``1m``, ``500ms``) in seconds; the bulk default when absent."""
+    if value is None:
+        return DEFAULT_TIMEOUT_S
+    if value in ("0", "-1"):  # Elasticsearch's special values: no wait, wait without limit
+        return 0.0 if value == "0" else 86400.0
+    for unit in ("ms", "s", "m", "h", "d"):
+        number = value[: -len(unit)]
+        if value.endswith(unit) and number.replace(".", "", 1).isdigit():
+            return float(number) * _UNITS[unit]
+    raise IllegalArgumentException(
+        f"failed to parse setting [timeout] with value [{value}] as a time value: unit is missing or unrecognized")
+
+
 async def _bulk(request: Request, index: str | None) -> JSONResponse:
     raw = await request.body()
     params = request.query_params
+    dest = destination(request)
     try:
-        # Inference and DuckDB block: run them on the thread pool, not the event loop.
-        body = await run_in_threadpool(_bulk_sync, raw, index, params.get("pipeline"), params.get("refresh"))
+        timeout_s = parse_timeout(params.get("timeout"))
+        # Inference, DuckDB and the cluster's answers block: run them on the thread pool, not the event loop.
+        body = await run_in_threadpool(
+            lambda: dest.bulk(raw, index=index, pipeline=params.get("pipeline"), refresh=params.get("refresh"),
+                              timeout_s=timeout_s))
     except ElasticsearchError as exc:
         return _error(exc)
     return JSONResponse(body)
-
-
-def _bulk_sync(raw: bytes, index: str | None, pipeline: str | None, refresh: str | None) -> dict[str, Any]:
-    sink = _sink()
-    body = run_bulk(raw, sink=sink, pipelines=_PipelinesProxy(), default_index=index, request_pipeline=pipeline)
-    if refresh not in (None, "false"):
-        for target in {next(iter(item.values())).get("_index") for item in body["items"]} - {None}:
-            sink.refresh(str(target))
-    return body
-
-
-class _PipelinesProxy:
-    """Loads the pipeline service only when a request needs a pipeline."""
-
-    def load(self, pipeline_id: str) -> Any:
-        return _pipelines().load(pipeline_id)
 
 
 @router.post("/_bulk")
@@ -135,7 +122,8 @@ async def put_index(index: str, request: Request) -> JSONResponse:
         body = json.loads(raw) if raw.strip() else {}
         if not isinstance(body, dict):
             raise ParsingException("request body must be a JSON object")
-        return JSONResponse(await run_in_threadpool(create_index, index, body, _sink()))
+        sink = destination(request).sink()
+        return JSONResponse(await run_in_threadpool(create_index, index, body, sink))
     except ValueError as exc:
         return _error(ParsingException(f"failed to parse the request body: {exc}"))
     except ElasticsearchError as exc:
@@ -163,10 +151,13 @@ def _has_index(store: Any, index: str) -> bool:
 
 
 @router.get("/{index:index}/_doc/{doc_id}")
-def get_doc(index: str, doc_id: str) -> JSONResponse:
-    """Fetch one document from the embedded store."""
+def get_doc(index: str, doc_id: str, request: Request) -> JSONResponse:
+    """Fetch one document from the embedded store, or from the ``--dest`` cluster."""
     try:
-        store = _embedded()
+        forwarded = _from_cluster(destination(request), f"/{index}/_doc/{quote(doc_id, safe='')}")
+        if forwarded is not None:
+            return forwarded
+        store = _embedded(destination(request))
         if not _has_index(store, index):
             raise _index_not_found(index)
         source = store.get(index, doc_id)
@@ -180,10 +171,13 @@ def get_doc(index: str, doc_id: str) -> JSONResponse:
 
 @router.get("/{index:index}/_count")
 @router.post("/{index:index}/_count")
-def count(index: str) -> JSONResponse:
-    """Document count of an embedded index."""
+def count(index: str, request: Request) -> JSONResponse:
+    """Document count of an embedded index, or of the ``--dest`` cluster's."""
     try:
-        store = _embedded()
+        forwarded = _from_cluster(destination(request), f"/{index}/_count")
+        if forwarded is not None:
+            return forwarded
+        store = _embedded(destination(request))
         if not _has_index(store, index):
             raise _index_not_found(index)
         n = store.count(index)

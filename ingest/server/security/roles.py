@@ -22,6 +22,7 @@ GRANTED_BY = {
     "write": ["write", "all"],
     "manage_own_api_key": ["manage_own_api_key", "manage_api_key", "manage_security", "all"],
     "manage_security": ["manage_security", "all"],
+    "monitor": ["monitor", "manage", "all"],
 }
 
 
@@ -51,6 +52,8 @@ def required(method: str, path: str) -> tuple[str, str] | None:
         if method in ("PUT", "DELETE"):
             return "manage_pipeline", f"cluster:admin/ingest/pipeline/{method.lower()}"
         return "read_pipeline", "cluster:admin/ingest/pipeline/get"
+    if head == "_prometheus":  # OpenSearch's Prometheus exporter names it so
+        return "monitor", "cluster:monitor/prometheus/metrics"
     if head == "_security":
         if parts[1:2] == ["_authenticate"]:
             return None

@@ -1,0 +1,153 @@
+"""Where the server's ``_bulk`` writes: the destination (``ingest serve --dest``), owned by the app.
+
+``Destination`` holds the sink (opened on first use), the pipeline service over the app's ``InferenceAPI``
+(with the skip-unchanged embedding cache) and the dead-letter store, and runs a ``_bulk`` request through
+them with the job machinery's per-item retries (``ingest.jobs.bulkwrite``). One per app, closed with it:
+nothing lives at module level, so two apps in one process (tests, an embedding application) never share a sink.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from typing import TYPE_CHECKING, Any
+
+from ingest.jobs.bulkapi import BulkReport, run_bulk
+from ingest.jobs.bulkwrite import WriteStats, pause, write_with_retries
+from ingest.jobs.config import JobConfig
+from ingest.jobs.stages import backoff_s, is_transient
+from ingest.sinks.base import BulkAction, FieldHint, ItemResult, Sink
+from models.errors import ElasticsearchError
+
+if TYPE_CHECKING:
+    from ingest.deadletter.store import DeadLetterStore
+    from ingest.server.metrics import ServerMetrics
+    from models.api import InferenceAPI
+    from processors import PipelineService
+
+log = logging.getLogger(__name__)
+DEFAULT_TIMEOUT_S = 60.0  # Elasticsearch's bulk ``timeout`` default (1m)
+JOB_ID = "bulk-api"  # the dead-letter job id of documents refused through the REST ``_bulk``
+
+
+class Destination:
+    """The app's sink, pipelines and dead letters. ``dest`` is an ``open_sink`` string; ``sink`` overrides it."""
+
+    def __init__(self, api: InferenceAPI, dest: str = "embedded", *, sink: Sink | None = None,
+                 policy: JobConfig | None = None, metrics: ServerMetrics | None = None) -> None:
+        self.api, self.dest, self.metrics = api, dest, metrics
+        self.policy = policy or JobConfig(source="_bulk", index="", dest=dest, backoff_initial_s=0.2,
+                                          backoff_max_s=5.0)
+        self._sink = sink
+        self._pipelines: PipelineService | None = None
+        self._deadletters: DeadLetterStore | None = None
+        self._lock = threading.Lock()
+
+    def sink(self) -> Sink:
+        """The destination's sink, opened on first use (a cluster is contacted then, not at startup)."""
+        with self._lock:
+            if self._sink is None:
+                from ingest.sinks import open_sink
+
+                self._sink = open_sink(self.dest)
+            return self._sink
+
+    def pipelines(self) -> PipelineService:
+        """The pipeline service over the app's API, loaded when a request first needs a pipeline."""
+        with self._lock:
+            if self._pipelines is None:
+                from ingest.jobs.cache import CachingInference, EmbeddingCache
+                from processors import PipelineService
+
+                self._pipelines = PipelineService(self.api.store, CachingInference(self.api, EmbeddingCache()))
+            return self._pipelines
+
+    def deadletters(self) -> DeadLetterStore:
+        """The dead-letter store (``$INGEST_HOME/deadletter.sqlite``)."""
+        with self._lock:
+            if self._deadletters is None:
+                from ingest.deadletter.store import DeadLetterStore
+
+                self._deadletters = DeadLetterStore()
+            return self._deadletters
+
+    def bulk(self, raw: bytes, *, index: str | None, pipeline: str | None, refresh: str | None,
+             timeout_s: float = DEFAULT_TIMEOUT_S) -> dict[str, Any]:
+        """Run one ``_bulk`` request; blocking (call it from a worker thread)."""
+        deadline = time.monotonic() + timeout_s
+        report, stats = BulkReport(), WriteStats()
+        sink = self._patient_sink(deadline)
+
+        def write(actions: list[BulkAction]) -> list[ItemResult]:
+            return write_with_retries(sink, actions, policy=self.policy, deadline=deadline, stats=stats)
+
+        body = run_bulk(raw, sink=sink, pipelines=_LazyPipelines(self), default_index=index,
+                        request_pipeline=pipeline, write=write, deadletters=self.deadletters(), job_id=JOB_ID,
+                        report=report)
+        if refresh not in (None, "false"):
+            written = [next(iter(item.values())) for item in body["items"]]
+            for target in {it.get("_index") for it in written if "error" not in it} - {None}:
+                try:
+                    sink.refresh(str(target))
+                except ElasticsearchError as exc:  # the documents are written: say so, not fail the request
+                    log.warning("refresh of [%s] after _bulk failed: %s", target, exc.reason)
+        if self.metrics is not None:
+            self.metrics.observe_bulk(body, report, stats)
+        return body
+
+    def _patient_sink(self, deadline: float) -> Sink:
+        """The sink; a cluster that cannot be reached yet is waited for until ``deadline``, then stood in for
+        by ``_Unreachable`` so that every document gets its per-item 503 (and a dead letter)."""
+        attempt = 0
+        while True:
+            try:
+                return self.sink()
+            except ElasticsearchError as exc:
+                attempt += 1
+                if not is_transient(exc):
+                    raise
+                if not pause(deadline, backoff_s(attempt, self.policy)):
+                    return _Unreachable(exc)
+
+    def close(self) -> None:
+        """Close the sink and the stores this object opened."""
+        with self._lock:
+            sink, self._sink = self._sink, None
+            letters, self._deadletters = self._deadletters, None
+        if sink is not None:
+            sink.close()
+        if letters is not None:
+            letters.close()
+
+
+class _Unreachable(Sink):
+    """Stands in for a destination that could not be opened: every operation fails with its error."""
+
+    def __init__(self, error: ElasticsearchError) -> None:
+        self.error = error
+
+    def ensure_index(self, index: str, hints: dict[str, FieldHint]) -> None:
+        raise self.error
+
+    def write(self, actions: list[BulkAction]) -> list[ItemResult]:
+        raise self.error
+
+    def fetch(self, index: str, ids: list[str]) -> dict[str, dict[str, Any]]:
+        raise self.error
+
+    def refresh(self, index: str) -> None:
+        raise self.error
+
+    def close(self) -> None:
+        """Nothing was opened."""
+
+
+class _LazyPipelines:
+    """Loads the pipeline service only when a request names a pipeline."""
+
+    def __init__(self, destination: Destination) -> None:
+        self._destination = destination
+
+    def load(self, pipeline_id: str) -> Any:
+        return self._destination.pipelines().load(pipeline_id)
