@@ -8,7 +8,6 @@ which routers are included. ``PUT /_something`` is answered with Elasticsearch's
 
 from __future__ import annotations
 
-import json
 import os
 import threading
 from typing import Any
@@ -19,6 +18,8 @@ from starlette.concurrency import run_in_threadpool
 from starlette.convertors import Convertor, register_url_convertor
 
 from ingest.jobs.bulkapi import create_index, run_bulk, validate_index_name
+from ingest.server.dialect import json_body
+from ingest.server.limits import SimpleError, body_format
 from ingest.sinks.base import Sink
 from models.errors import ElasticsearchError, IllegalArgumentException, ParsingException
 
@@ -86,6 +87,10 @@ def _embedded() -> Any:
 
 
 async def _bulk(request: Request, index: str | None) -> JSONResponse:
+    if body_format(request.headers.get("content-type")) == "yaml":
+        vendor = "VND_" if "vnd.elasticsearch" in request.headers.get("content-type", "") else ""
+        return _error(SimpleError(f"Content-Type [{vendor}YAML] does not support stream parsing. Use JSON or SMILE "
+                                  "instead", status=406))
     raw = await request.body()
     params = request.query_params
     try:
@@ -129,15 +134,12 @@ async def index_bulk(index: str, request: Request) -> JSONResponse:
 @router.put("/{index}")
 async def put_index(index: str, request: Request) -> JSONResponse:
     """Create an index, with ``settings.index.default_pipeline`` and vector mappings."""
-    raw = await request.body()
     try:
         validate_index_name(index)
-        body = json.loads(raw) if raw.strip() else {}
+        body = await json_body(request, required=False) or {}
         if not isinstance(body, dict):
             raise ParsingException("request body must be a JSON object")
         return JSONResponse(await run_in_threadpool(create_index, index, body, _sink()))
-    except ValueError as exc:
-        return _error(ParsingException(f"failed to parse the request body: {exc}"))
     except ElasticsearchError as exc:
         return _error(exc)
 

@@ -1,0 +1,87 @@
+"""JSON parsing with Elasticsearch's limits: nesting depth (Jackson's 1000 levels) and lone surrogates.
+
+Python's decoder recurses, so a deeply nested body would otherwise end in ``RecursionError`` (a 500). The
+depth is checked first by a scan that only runs when the text holds more brackets than the limit.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from models.errors import ParsingException
+
+MAX_NESTING_DEPTH = 1000  # Jackson's StreamReadConstraints default, which Elasticsearch keeps
+_STRUCTURE = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"|[\[\]{}]')
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
+_OPEN = frozenset(b"[{")
+
+
+def _location(raw: bytes, pos: int) -> str:
+    line = raw.count(b"\n", 0, pos) + 1
+    column = pos - raw.rfind(b"\n", 0, pos)
+    return f"[{line}:{column}]"
+
+
+def depth_error(raw: bytes, max_depth: int = MAX_NESTING_DEPTH) -> ParsingException | None:
+    """The ``x_content_parse_exception`` for a text nested deeper than ``max_depth``, else None."""
+    if raw.count(b"[") + raw.count(b"{") <= max_depth:
+        return None
+    depth = 0
+    for match in _STRUCTURE.finditer(raw):
+        char = match.group()[0]
+        if char in _OPEN:
+            depth += 1
+            if depth > max_depth:
+                return ParsingException(
+                    f"{_location(raw, match.start())} Document nesting depth ({depth}) exceeds the maximum allowed "
+                    f"({max_depth}, from `StreamReadConstraints.getMaxNestingDepth()`)",
+                    error_type="x_content_parse_exception",
+                )
+        elif char != ord('"'):
+            depth -= 1
+    return None
+
+
+def loads(raw: bytes | str, max_depth: int = MAX_NESTING_DEPTH) -> Any:
+    """Parse JSON, raising Elasticsearch's ``x_content_parse_exception`` (400) for malformed or too deep text."""
+    data = raw.encode("utf-8", "surrogatepass") if isinstance(raw, str) else raw
+    error = depth_error(data, max_depth)
+    if error is not None:
+        raise error
+    try:
+        return json.loads(data)
+    except UnicodeDecodeError:
+        raise ParsingException("request body is not valid UTF-8", error_type="x_content_parse_exception") from None
+    except json.JSONDecodeError as exc:
+        raise ParsingException(f"[{exc.lineno}:{exc.colno}] Unexpected character: {exc.msg}",
+                               error_type="x_content_parse_exception") from None
+    except RecursionError:  # within the limit, but deeper than this thread's stack allows
+        raise ParsingException(
+            f"Document nesting depth exceeds what this server can parse (limit {max_depth})",
+            error_type="x_content_parse_exception",
+        ) from None
+
+
+def may_hold_lone_surrogate(raw: bytes) -> bool:
+    """Whether JSON text has a ``\\uD800``–``\\uDFFF`` escape (the only way a lone surrogate gets in)."""
+    return _SURROGATE_ESCAPE.search(raw) is not None
+
+
+def lone_surrogate(value: Any) -> str | None:
+    """The first string (key or value) in a parsed JSON value holding an unpaired surrogate, else None."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError:
+                return item
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return None

@@ -1,0 +1,113 @@
+"""Issue 11, item 8: bad input fails its own ``_bulk`` item with Elasticsearch's 400, never the request.
+
+Through real HTTP (uvicorn on 127.0.0.1), on the embedded store.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from ingest.server.routes import bulk
+from tests.servers import serve
+
+NDJSON = {"Content-Type": "application/x-ndjson"}
+
+
+@pytest.fixture()
+def url(ingest_home: Path) -> Iterator[str]:
+    from ingest.server.app import create_app
+    from models.api import InferenceAPI
+
+    api = InferenceAPI()
+    bulk.set_sink(None)
+    try:
+        with serve(create_app(api)) as base:
+            yield base
+    finally:
+        bulk.set_sink(None)
+        api.close()
+
+
+def _line(obj: object) -> bytes:
+    return json.dumps(obj).encode() + b"\n"
+
+
+def _items(r: httpx.Response) -> list[dict]:
+    assert r.status_code == 200, r.text
+    return [next(iter(item.values())) for item in r.json()["items"]]
+
+
+def test_lone_surrogate_fails_only_its_item(url: str) -> None:
+    body = (_line({"index": {"_index": "s", "_id": "1"}}) + b'{"t": "ok"}\n'
+            + _line({"index": {"_index": "s", "_id": "2"}}) + b'{"t": "bad \\ud800 half"}\n'
+            + _line({"index": {"_index": "s", "_id": "3"}}) + b'{"t": "pair \\ud83d\\ude00 ok"}\n')
+    items = _items(httpx.post(f"{url}/_bulk?refresh=true", content=body, headers=NDJSON))
+    assert [i["status"] for i in items] == [201, 400, 201]
+    assert items[1]["error"]["type"] == "document_parsing_exception"
+    assert "unpaired UTF-16 surrogate" in items[1]["error"]["reason"]
+    assert httpx.get(f"{url}/s/_count").json()["count"] == 2
+    assert httpx.get(f"{url}/s/_doc/3").json()["_source"] == {"t": "pair \U0001f600 ok"}
+
+
+def test_invalid_ids_fail_only_their_items(url: str) -> None:
+    body = b"".join([
+        _line({"index": {"_index": "ids", "_id": {"a": 1}}}), _line({"n": 1}),
+        _line({"index": {"_index": "ids", "_id": ""}}), _line({"n": 2}),
+        _line({"index": {"_index": "ids", "_id": "x" * 513}}), _line({"n": 3}),
+        _line({"index": {"_index": "ids", "_id": "y" * 512}}), _line({"n": 4}),
+        _line({"index": {"_index": "ids", "_id": 7}}), _line({"n": 5}),
+        _line({"delete": {"_index": "ids", "_id": ["z"]}}),
+    ])
+    items = _items(httpx.post(f"{url}/_bulk?refresh=true", content=body, headers=NDJSON))
+    assert [i["status"] for i in items] == [400, 400, 400, 201, 201, 400]
+    assert items[0]["error"] == {
+        "type": "illegal_argument_exception",
+        "reason": "Malformed action/metadata line [1], expected a simple value for field [_id] but found "
+                  "[START_OBJECT]"}
+    assert items[1]["error"] == {"type": "illegal_argument_exception",
+                                 "reason": "if _id is specified it must not be empty"}
+    assert items[2]["error"]["type"] == "action_request_validation_exception"
+    assert items[2]["error"]["reason"] == (f"Validation Failed: 1: id [{'x' * 513}] is too long, must be no longer "
+                                           "than 512 bytes but was: 513;")
+    assert items[5]["error"]["reason"].endswith("expected a simple value for field [_id] but found [START_ARRAY]")
+    assert httpx.get(f"{url}/ids/_doc/7").json()["_source"] == {"n": 5}  # a number is its JSON text, not repr
+    assert httpx.get(f"{url}/ids/_count").json()["count"] == 2
+
+
+@pytest.mark.parametrize("field", ["_id", "_source", "_version", "_index", "_seq_no", "_routing"])
+def test_metadata_fields_inside_source_fail_only_their_item(url: str, field: str) -> None:
+    body = (_line({"index": {"_index": "m", "_id": "1"}}) + _line({field: "x", "a": 1})
+            + _line({"create": {"_index": "m", "_id": "2"}}) + _line({"a": 2, "_doc_count": 3}))
+    items = _items(httpx.post(f"{url}/_bulk?refresh=true", content=body, headers=NDJSON))
+    assert [i["status"] for i in items] == [400, 201]
+    assert items[0]["error"] == {
+        "type": "document_parsing_exception",
+        "reason": f"Field [{field}] is a metadata field and cannot be added inside a document. Use the index API "
+                  "request parameters."}
+    assert httpx.get(f"{url}/m/_count").json()["count"] == 1
+
+
+def test_malformed_source_fails_only_its_item(url: str) -> None:
+    body = (_line({"index": {"_index": "p", "_id": "1"}}) + b'{"a": \n'
+            + _line({"index": {"_index": "p", "_id": "2"}}) + b"[1, 2]\n"
+            + _line({"index": {"_index": "p", "_id": "3"}}) + _line({"a": 3}))
+    items = _items(httpx.post(f"{url}/_bulk?refresh=true", content=body, headers=NDJSON))
+    assert [i["status"] for i in items] == [400, 400, 201]
+    assert items[0]["error"]["type"] == "document_parsing_exception"
+    assert items[0]["error"]["reason"].startswith("failed to parse: [1:")
+    assert items[1]["error"]["reason"] == "[1:1] Malformed content, must start with an object"
+
+
+def test_a_pipeline_setting_a_bad_id_fails_only_that_item(url: str) -> None:
+    pipeline = {"processors": [{"set": {"field": "_id", "value": "{{{name}}}"}}]}
+    assert httpx.put(f"{url}/_ingest/pipeline/ids", json=pipeline).status_code == 200
+    body = (_line({"index": {"_index": "q"}}) + _line({"name": "ok"})
+            + _line({"index": {"_index": "q"}}) + _line({"name": "n" * 600}))
+    items = _items(httpx.post(f"{url}/_bulk?pipeline=ids&refresh=true", content=body, headers=NDJSON))
+    assert [i["status"] for i in items] == [201, 400]
+    assert "is too long, must be no longer than 512 bytes but was: 600" in items[1]["error"]["reason"]
