@@ -121,10 +121,14 @@ logging.getLogger("httpx").addFilter(_RedactQuery())
 
 
 def _scrubbed(error: ElasticsearchError, secrets: list[str]) -> ElasticsearchError:
+    """The error with secrets (and their fragments) removed from its reason, its causes and its extra fields."""
     clean = scrub(error.reason, secrets)
     if clean != error.reason:
         error.reason = clean
         error.args = (clean,)
+    error.extra = {k: scrub(v, secrets) if isinstance(v, str) else v for k, v in error.extra.items()}
+    if error.caused_by is not None:
+        _scrubbed(error.caused_by, secrets)
     return error
 
 
