@@ -69,6 +69,22 @@ def may_hold_lone_surrogate(raw: bytes) -> bool:
     return _SURROGATE_ESCAPE.search(raw) is not None
 
 
+def well_formed(value: Any) -> Any:
+    """``value`` with every lone surrogate in its strings replaced by U+FFFD, as the local models' tokenizer does
+    (valid pairs are joined); the same object when nothing needed replacing."""
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return value.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
+        return value
+    if isinstance(value, list):
+        return [well_formed(v) for v in value]
+    if isinstance(value, dict):
+        return {well_formed(k): well_formed(v) for k, v in value.items()}
+    return value
+
+
 def lone_surrogate(value: Any) -> str | None:
     """The first string (key or value) in a parsed JSON value holding an unpaired surrogate, else None."""
     stack = [value]

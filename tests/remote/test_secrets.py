@@ -111,3 +111,23 @@ def test_scrub_removes_every_fragment_of_eight_or_more_characters() -> None:
     assert scrub(f"x {key[:-1]} y {key[4:12]} z {key[:7]}", [key]) == f"x {REDACTED} y {REDACTED} z {key[:7]}"
     assert scrub("pin 1234 and 12345", ["1234"]) == f"pin {REDACTED} and {REDACTED}5"  # short secrets: whole only
     assert scrub("nothing here", [key, ""]) == "nothing here"
+
+
+def test_lone_surrogates_reach_a_remote_provider_as_replacement_characters(ingest_home: Path) -> None:
+    """Issue 11: a lone surrogate in the input of a remote endpoint was a 500; the local models send U+FFFD."""
+    from ingest.server.app import create_app
+    from tests.servers import serve
+
+    api = InferenceAPI()
+    try:
+        with FakeServer(FakeOpenAI(OPENAI_KEY)) as server, serve(create_app(api)) as url:
+            settings = {"api_key": OPENAI_KEY, "model_id": "m", "url": server.url + "/v1/embeddings"}
+            api.put("sur", {"service": "openai", "service_settings": settings}, task_type="text_embedding")
+            body = b'{"input": ["half \\ud800 here", "pair \\ud83d\\ude00"]}'
+            r = httpx.post(f"{url}/_inference/sur", content=body, headers={"Content-Type": "application/json"})
+            assert r.status_code == 200, r.text
+            assert len(r.json()["text_embedding"]) == 2
+            sent = server.requests[-1].json()["input"]
+            assert sent == ["half \ufffd here", "pair \U0001f600"]
+    finally:
+        api.close()
