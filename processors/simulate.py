@@ -4,13 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from models.errors import ElasticsearchError
+from models.errors import ElasticsearchError, IllegalArgumentException
 from processors.arrow_exec import ingest_timestamp
 from processors.document import METADATA_KEYS, IngestDocument
 from processors.errors import ParseException
+from processors.painless.limits import shared_budget
 from processors.pipeline import Pipeline
 
 SIMULATED_PIPELINE_ID = "_simulate_pipeline"
+# One _simulate is bounded as a whole, not only script by script: documents, script allocations and seconds.
+MAX_SIMULATE_DOCS = 10_000
+MAX_SIMULATE_SCRIPT_BYTES = 512 * 1024 * 1024
+MAX_SIMULATE_SCRIPT_SECONDS = 30.0
 # ``_type`` is still accepted (and ignored) in simulate documents, as Elasticsearch does.
 _DOC_KEYS = {"_index", "_id", "_routing", "_version", "_version_type", "_if_seq_no", "_if_primary_term",
              "_source", "_type"}
@@ -25,6 +30,9 @@ def parse_docs(body: dict[str, Any]) -> list[IngestDocument]:
         raise ParseException("[docs] property isn't a list", extra={"property_name": "docs"})
     if not docs:
         raise ParseException("must specify at least one document in [docs]", extra={"property_name": "docs"})
+    if len(docs) > MAX_SIMULATE_DOCS:
+        raise IllegalArgumentException(
+            f"[docs] holds [{len(docs)}] documents, more than the [{MAX_SIMULATE_DOCS}] a simulate request may run")
     timestamp = ingest_timestamp()
     out = []
     for entry in docs:
@@ -85,7 +93,8 @@ def simulate(pipeline: Pipeline, body: dict[str, Any], verbose: bool) -> dict[st
     if verbose:
         for doc in docs:
             doc.trace = []
-    failures = pipeline.execute_docs(docs)
+    with shared_budget(MAX_SIMULATE_SCRIPT_BYTES, MAX_SIMULATE_SCRIPT_SECONDS):
+        failures = pipeline.execute_docs(docs)
     results: list[Any] = []
     for doc, failure in zip(docs, failures, strict=True):
         if verbose:
