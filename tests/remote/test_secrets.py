@@ -131,3 +131,23 @@ def test_lone_surrogates_reach_a_remote_provider_as_replacement_characters(inges
             assert sent == ["half \ufffd here", "pair \U0001f600"]
     finally:
         api.close()
+
+
+def test_an_error_event_mid_stream_leaks_no_key_fragment(ingest_home: Path) -> None:
+    from ingest.server.app import create_app
+    from tests.servers import serve
+
+    fake = FakeOpenAI(OPENAI_KEY)
+    fake.stream_error_after = 1
+    fake.stream_error_message = f"quota exceeded for {OPENAI_KEY[2:-2]}"
+    api = InferenceAPI()
+    try:
+        with FakeServer(fake) as server, serve(create_app(api)) as url:
+            settings = {"api_key": OPENAI_KEY, "model_id": "m", "url": server.url + "/v1/chat/completions"}
+            api.put("comp", {"service": "openai", "service_settings": settings}, task_type="completion")
+            r = httpx.post(f"{url}/_inference/completion/comp/_stream", json={"input": "q"}, timeout=30)
+            assert "event: error" in r.text and "quota exceeded for ::es_redacted::" in r.text
+            for i in range(len(OPENAI_KEY) - 7):
+                assert OPENAI_KEY[i:i + 8] not in r.text
+    finally:
+        api.close()

@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable
 
+from models.errors import ElasticsearchError
+
 REDACTED = "::es_redacted::"
 
 
@@ -77,3 +79,16 @@ def scrub(text: str, secrets: Iterable[str]) -> str:
             out.append(text[i])
             i += 1
     return "".join(out)
+
+
+def scrub_error(error: ElasticsearchError, secrets: Iterable[str]) -> ElasticsearchError:
+    """``error`` with secrets (and their fragments) removed from its reason, its causes and its extra fields."""
+    values = list(secrets)
+    clean = scrub(error.reason, values)
+    if clean != error.reason:
+        error.reason = clean
+        error.args = (clean,)
+    error.extra = {k: scrub(v, values) if isinstance(v, str) else v for k, v in error.extra.items()}
+    if error.caused_by is not None:
+        scrub_error(error.caused_by, values)
+    return error

@@ -39,7 +39,7 @@ from models.services.remote.errors import (
     UpstreamError,
     UpstreamResponse,
 )
-from models.services.remote.secret import Secret, fingerprint
+from models.services.remote.secret import Secret, fingerprint, scrub_error
 from models.services.remote.settings import Setting, parse_rate_limit, parse_settings, tasks
 from models.services.remote.sse import sse_events
 from models.services.remote.transport import CallContext, HttpCall, iterate, transport
@@ -246,6 +246,8 @@ class RemoteService(InferenceService):
                         break
                     for chunk in chunks:
                         yield chunk
+            except ElasticsearchError as exc:  # an error event mid-stream may quote the request too
+                raise scrub_error(exc, ctx.secrets) from None
             finally:
                 await response.aclose()
 
