@@ -58,12 +58,16 @@ def es_response(request: Request, body: Any, status: int = 200, headers: dict[st
     if pretty:
         text += "\n"
     try:
+        data = text.encode()
+    except UnicodeEncodeError:  # a lone surrogate from stored data: escaped, so the answer stays valid UTF-8
+        data = json.dumps(body, indent=2 if pretty else None, separators=None if pretty else (",", ":")).encode()
+    try:
         version = compat_version(request)
     except MediaTypeError:
         version = None
     media = (f"application/vnd.elasticsearch+json;compatible-with={version}" if version
              else "application/json")
-    return Response(text.encode(), status_code=status, media_type=media,
+    return Response(data, status_code=status, media_type=media,
                     headers={**PRODUCT_HEADER, **(headers or {})})
 
 
@@ -137,7 +141,10 @@ async def json_body(request: Request, *, required: bool = True) -> Any:
         return None
     if body_format(request.headers.get("content-type")) == "yaml":
         return _yaml(raw)
-    return jsonparse.loads(raw)
+    value = jsonparse.loads(raw)
+    if jsonparse.may_hold_lone_surrogate(raw):  # "\ud800" parses, but is no text: U+FFFD, as the models do
+        value = jsonparse.well_formed(value)
+    return value
 
 
 def _yaml(raw: bytes) -> Any:

@@ -238,3 +238,20 @@ def test_bad_max_content_length_setting_is_refused(monkeypatch: pytest.MonkeyPat
     monkeypatch.setenv("INGEST_HTTP_MAX_CONTENT_LENGTH", "100")
     with pytest.raises(IllegalArgumentException, match=r"as a size in bytes: unit is missing"):
         max_content_length()
+
+
+@pytest.mark.parametrize(("method", "path", "body"), [
+    ("POST", "/_ingest/pipeline/_simulate",
+     b'{"pipeline": {"processors": [{"set": {"field": "b", "value": 1}}]}, "docs": [{"_source": {"a": "\\ud800"}}]}'),
+    ("PUT", "/_inference/text_embedding/e1", b'{"service": "elasticsearch", "service_settings": {"model_id": "\\udc00"}}'),
+    ("PUT", "/_ingest/pipeline/s", b'{"description": "half \\ud800", "processors": []}'),
+])
+def test_lone_surrogates_in_a_body_are_never_a_500(live_server: tuple[str, object], method: str, path: str,
+                                                   body: bytes) -> None:
+    """JSON can carry "\\ud800", UTF-8 cannot: such text becomes U+FFFD, as the local models make it."""
+    url, _ = live_server
+    r = httpx.request(method, f"{url}{path}", content=body, headers=JSON)
+    assert r.status_code < 500, r.text
+    r.content.decode("utf-8")  # the answer is valid UTF-8
+    if "_simulate" in path:
+        assert r.json()["docs"][0]["doc"]["_source"]["a"] == "\ufffd"
