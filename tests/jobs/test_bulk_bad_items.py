@@ -111,3 +111,16 @@ def test_a_pipeline_setting_a_bad_id_fails_only_that_item(url: str) -> None:
     items = _items(httpx.post(f"{url}/_bulk?pipeline=ids&refresh=true", content=body, headers=NDJSON))
     assert [i["status"] for i in items] == [201, 400]
     assert "is too long, must be no longer than 512 bytes but was: 600" in items[1]["error"]["reason"]
+
+
+def test_a_job_dead_letters_a_lone_surrogate_line_and_writes_the_rest(ingest_home: Path, tmp_path: Path) -> None:
+    """The job path: the whole file failed with a UnicodeEncodeError, nothing indexed (now: that line 400)."""
+    from tests.jobs.helpers import ingest, summary_of
+
+    source = tmp_path / "docs.jsonl"
+    source.write_bytes(b'{"text": "ok 1"}\n{"text": "bad \\ud800 x"}\n{"text": "ok 2"}\n')
+    summary = summary_of(ingest("run", "--source", str(source), "--index", "t"))
+    assert (summary["indexed"], summary["failed"]) == (2, 1)
+    letters = [json.loads(line) for line in ingest("dead-letter", "list").stdout.splitlines() if line.startswith("{")]
+    assert len(letters) == 1 and letters[0]["status"] == 400
+    assert "unpaired UTF-16 surrogate" in letters[0]["error"]["reason"]
