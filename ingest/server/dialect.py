@@ -19,7 +19,7 @@ from models.errors import ElasticsearchError, IllegalArgumentException, ParsingE
 
 PRODUCT_HEADER = {"X-Elastic-Product": "Elasticsearch"}
 GLOBAL_PARAMS = frozenset({"pretty", "human", "error_trace", "filter_path"})
-_COMPAT = re.compile(r"application/vnd\.elasticsearch\+json\s*;\s*compatible-with\s*=\s*(\d+)", re.I)
+_COMPAT = re.compile(r"application/vnd\.elasticsearch\+(?:json|x-ndjson|yaml)\s*;\s*compatible-with\s*=\s*(\d+)", re.I)
 SUPPORTED_COMPAT = ("8", "9")
 
 

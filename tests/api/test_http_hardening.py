@@ -255,3 +255,26 @@ def test_lone_surrogates_in_a_body_are_never_a_500(live_server: tuple[str, objec
     r.content.decode("utf-8")  # the answer is valid UTF-8
     if "_simulate" in path:
         assert r.json()["docs"][0]["doc"]["_source"]["a"] == "\ufffd"
+
+
+def test_vendor_ndjson_bulk_and_its_compat_version(live_server: tuple[str, object]) -> None:
+    url, _ = live_server
+    body = _ndjson({"index": {"_index": "v", "_id": "1"}}, {"a": 1})
+    media = "application/vnd.elasticsearch+x-ndjson; compatible-with={}"
+    r = httpx.post(f"{url}/_bulk", content=body, headers={"Content-Type": media.format(9)})
+    assert r.status_code == 200 and r.json()["errors"] is False
+    r = httpx.post(f"{url}/_bulk", content=body, headers={"Content-Type": media.format(7)})
+    assert r.status_code == 400 and r.json()["error"]["type"] == "media_type_header_exception"
+
+
+def test_the_official_client_gets_per_item_errors(live_server: tuple[str, object]) -> None:
+    from elasticsearch import Elasticsearch
+
+    url, _ = live_server
+    es = Elasticsearch(url)
+    out = es.bulk(operations=[{"index": {"_index": "oc", "_id": ""}}, {"a": 1},
+                              {"index": {"_index": "oc", "_id": "2"}}, {"_source": {"x": 1}},
+                              {"index": {"_index": "oc", "_id": "3"}}, {"a": 3}], refresh=True)
+    assert out["errors"] is True
+    assert [item["index"]["status"] for item in out["items"]] == [400, 400, 201]
+    assert es.count(index="oc")["count"] == 1
