@@ -93,3 +93,16 @@ def test_a_simulate_is_bounded_in_documents_and_total_work(monkeypatch: pytest.M
     assert "doc" in out[0] and "doc" in out[1]
     assert out[2]["error"]["caused_by"]["type"] == "circuit_breaking_exception"
     assert "request script allocations" in out[2]["error"]["caused_by"]["reason"]
+
+
+def test_integers_wrap_like_java_longs_instead_of_growing() -> None:
+    """``x = x * x`` in a loop made a Python integer of 2^30 bits, then one multiplication ran for minutes."""
+    expected = 3
+    for _ in range(64):
+        expected = expected * expected % (1 << 64)
+    expected -= (1 << 64) if expected >= (1 << 63) else 0
+    start = time.monotonic()
+    assert _run("def x = 3; for (def i = 0; i < 64; i++) { x = x * x } return x") == expected
+    assert time.monotonic() - start < 2
+    assert _run("return 9223372036854775807 + 1") == -(1 << 63)
+    assert _run("return 2 * 3 - 10") == -4
