@@ -10,7 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 from processors.document import java_type
-from processors.painless.limits import Frame, join_chars, method_result_chars, text_size
+from processors.painless.limits import Frame, join_chars, text_size
 from processors.painless.ops import BINARY, add, error, npe, truth
 from processors.painless.parser import Node
 
@@ -346,14 +346,12 @@ def _call(obj: Node, name: str, args: list[Node], nullsafe: bool) -> Fn:
         if receiver is None and nullsafe:
             return None
         values = [f(frame) for f in fns]
-        chars = method_result_chars(receiver, name, values)
-        if chars is not None:  # methods that can grow text are checked before they build it
-            frame.memory.string(chars, f"{java_type(receiver)}.{name}")
+        counted = frame.memory.before_call(receiver, name, values)  # what can grow is checked before it is built
         size = len(receiver) if isinstance(receiver, (list, dict)) else 0
         result = call_method(receiver, name, values)
         if isinstance(receiver, (list, dict)) and len(receiver) > size:
             frame.memory.collection(receiver, f"{java_type(receiver)}.{name}", len(receiver) - size)
-        elif isinstance(receiver, str) and chars is None and result is not receiver:
+        elif isinstance(receiver, str) and not counted and result is not receiver:
             frame.memory.result(result, f"String.{name}")
         return result
     return run

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from models.errors import ElasticsearchError
+from processors.document import java_type
 from processors.painless.ops import error
 
 MAX_LOOP_ITERATIONS = 1_000_000
@@ -88,6 +89,23 @@ class Allocation:
             raise breaker(what, chars, MAX_STRING_CHARS, "characters")
         self.add(chars, what)
 
+    def before_call(self, receiver: Any, name: str, args: list[Any]) -> bool:
+        """Check (and count) the string or list a method is about to build; True when its result is counted."""
+        what = f"{java_type(receiver)}.{name}"
+        chars = method_result_chars(receiver, name, args)
+        if chars is not None:
+            self.string(chars, what)
+        count = method_result_elements(receiver, name, args)
+        if count is not None:
+            self.elements(count, what)
+        return chars is not None or count is not None
+
+    def elements(self, count: int, what: str) -> None:
+        """Check and count a list of ``count`` elements about to be built."""
+        if count > MAX_COLLECTION_SIZE:
+            raise breaker(what, count, MAX_COLLECTION_SIZE, "elements")
+        self.add(count * _ELEMENT_BYTES, what)
+
     def collection(self, value: Any, what: str, grown: int = 1) -> None:
         """Check a list or map that has just grown by ``grown`` elements, and count them."""
         if len(value) > MAX_COLLECTION_SIZE:
@@ -136,6 +154,13 @@ def method_result_chars(receiver: Any, name: str, args: list[Any]) -> int | None
         return None
     if isinstance(receiver, list) and name == "join" and len(args) == 1:
         return join_chars(args[0], receiver)
+    return None
+
+
+def method_result_elements(receiver: Any, name: str, args: list[Any]) -> int | None:
+    """Elements of the list a method is about to build (``splitOnToken``), else None."""
+    if isinstance(receiver, str) and name == "splitOnToken" and args and isinstance(args[0], str) and args[0]:
+        return receiver.count(args[0]) + 1
     return None
 
 

@@ -72,6 +72,8 @@ def test_string_methods_are_checked_before_they_build() -> None:
 def test_collections_are_bounded() -> None:
     reason = _breaker("def l = ['x']; for (def i = 0; i < 25; i++) { l.addAll(l) }")
     assert f"larger than the limit of [{limits.MAX_COLLECTION_SIZE}] elements" in reason
+    reason = _breaker("ctx.parts = ctx.s.splitOnToken(',')", {"s": "a," * 2_000_000})
+    assert "String.splitOnToken" in reason and "elements" in reason
 
 
 def test_total_allocation_per_run_is_bounded() -> None:
