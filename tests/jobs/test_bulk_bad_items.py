@@ -124,3 +124,21 @@ def test_a_job_dead_letters_a_lone_surrogate_line_and_writes_the_rest(ingest_hom
     letters = [json.loads(line) for line in ingest("dead-letter", "list").stdout.splitlines() if line.startswith("{")]
     assert len(letters) == 1 and letters[0]["status"] == 400
     assert "unpaired UTF-16 surrogate" in letters[0]["error"]["reason"]
+
+
+def test_a_job_refuses_metadata_fields_and_bad_ids_per_document(ingest_home: Path, tmp_path: Path) -> None:
+    """The job path shares the bulk rules: a ``_version`` field or an over-512-byte id fails that document only."""
+    from tests.jobs.helpers import ingest, summary_of
+
+    source = tmp_path / "docs.jsonl"
+    rows = [{"key": "a", "text": "ok"}, {"key": "b", "text": "x", "_version": 3}, {"key": "c" * 600, "text": "long"},
+            {"key": "d", "text": "ok too"}]
+    source.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    summary = summary_of(ingest("run", "--source", str(source), "--index", "meta", "--id-field", "key"))
+    assert (summary["indexed"], summary["failed"]) == (2, 2)
+    letters = [json.loads(line) for line in ingest("dead-letter", "list").stdout.splitlines() if line.startswith("{")]
+    reasons = sorted(letter["error"]["reason"] for letter in letters)
+    assert reasons[0] == ("Field [_version] is a metadata field and cannot be added inside a document. Use the "
+                          "index API request parameters.")
+    assert "is too long, must be no longer than 512 bytes but was: 600" in reasons[1]
+    assert all(letter["status"] == 400 for letter in letters)
