@@ -1,7 +1,8 @@
 """JSON parsing with Elasticsearch's limits: nesting depth (Jackson's 1000 levels) and lone surrogates.
 
-Python's decoder recurses, so a deeply nested body would otherwise end in ``RecursionError`` (a 500). The
-depth is checked first by a scan that only runs when the text holds more brackets than the limit.
+Python's decoder recurses, so a deeply nested body would otherwise end in ``RecursionError`` (a 500). Its
+stack gives out a little before 1000 levels, so the depth is only scanned (for Elasticsearch's message and
+position) after the decoder has given up: well-formed text pays nothing.
 """
 
 from __future__ import annotations
@@ -47,9 +48,6 @@ def depth_error(raw: bytes, max_depth: int = MAX_NESTING_DEPTH) -> ParsingExcept
 def loads(raw: bytes | str, max_depth: int = MAX_NESTING_DEPTH) -> Any:
     """Parse JSON, raising Elasticsearch's ``x_content_parse_exception`` (400) for malformed or too deep text."""
     data = raw.encode("utf-8", "surrogatepass") if isinstance(raw, str) else raw
-    error = depth_error(data, max_depth)
-    if error is not None:
-        raise error
     try:
         return json.loads(data)
     except UnicodeDecodeError:
@@ -57,11 +55,13 @@ def loads(raw: bytes | str, max_depth: int = MAX_NESTING_DEPTH) -> Any:
     except json.JSONDecodeError as exc:
         raise ParsingException(f"[{exc.lineno}:{exc.colno}] Unexpected character: {exc.msg}",
                                error_type="x_content_parse_exception") from None
-    except RecursionError:  # within the limit, but deeper than this thread's stack allows
-        raise ParsingException(
-            f"Document nesting depth exceeds what this server can parse (limit {max_depth})",
-            error_type="x_content_parse_exception",
-        ) from None
+    except RecursionError:
+        pass
+    # Outside the except block, so that the scan does not run on a stack that has just overflowed.
+    raise depth_error(data, max_depth) or ParsingException(  # within the limit, but deeper than the stack allows
+        f"Document nesting depth exceeds what this server can parse (limit {max_depth})",
+        error_type="x_content_parse_exception",
+    )
 
 
 def may_hold_lone_surrogate(raw: bytes) -> bool:

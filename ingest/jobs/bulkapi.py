@@ -94,13 +94,12 @@ def parse_bulk(raw: bytes, default_index: str | None) -> list[BulkLine]:
 
 
 def _action(line: bytes, number: int) -> tuple[str, dict[str, Any]]:
-    depth = jsonparse.depth_error(line)
-    if depth is not None:
-        raise depth
     try:
-        action = json.loads(line)
-    except ValueError as exc:
-        raise IllegalArgumentException(f"Malformed action/metadata line [{number}], {exc}") from None
+        action = jsonparse.loads(line)
+    except ParsingException as exc:
+        if "nesting depth" in exc.reason:
+            raise
+        raise IllegalArgumentException(f"Malformed action/metadata line [{number}], {exc.reason}") from None
     if not isinstance(action, dict) or len(action) != 1:
         raise IllegalArgumentException(
             f"Malformed action/metadata line [{number}], expected START_OBJECT or END_OBJECT"
