@@ -45,6 +45,22 @@ def depth_error(raw: bytes, max_depth: int = MAX_NESTING_DEPTH) -> ParsingExcept
     return None
 
 
+def nesting_depth(value: Any) -> int:
+    """How deeply a parsed value nests objects and arrays (without recursing)."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            children: Any = item.values()
+        elif isinstance(item, list):
+            children = item
+        else:
+            continue
+        deepest = max(deepest, depth)
+        stack.extend((child, depth + 1) for child in children)
+    return deepest
+
+
 def loads(raw: bytes | str, max_depth: int = MAX_NESTING_DEPTH) -> Any:
     """Parse JSON, raising Elasticsearch's ``x_content_parse_exception`` (400) for malformed or too deep text."""
     data = raw.encode("utf-8", "surrogatepass") if isinstance(raw, str) else raw

@@ -148,6 +148,7 @@ async def json_body(request: Request, *, required: bool = True) -> Any:
 
 
 def _yaml(raw: bytes) -> Any:
+    """A YAML body as the JSON value it stands for (timestamps stay strings, as Elasticsearch's parser keeps them)."""
     import yaml
 
     class NoAliasLoader(yaml.SafeLoader):
@@ -158,16 +159,23 @@ def _yaml(raw: bytes) -> Any:
                 raise yaml.YAMLError("YAML aliases are not supported in request bodies")
             return super().compose_node(parent, index)
 
+    def timestamp_as_text(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> str:
+        return str(loader.construct_scalar(node))
+
+    NoAliasLoader.add_constructor("tag:yaml.org,2002:timestamp", timestamp_as_text)
+    too_deep = ParsingException(
+        f"Document nesting depth exceeds the maximum allowed ({jsonparse.MAX_NESTING_DEPTH})",
+        error_type="x_content_parse_exception",
+    )
     try:
         value = yaml.load(raw, Loader=NoAliasLoader)  # a SafeLoader subclass
     except RecursionError:
-        raise ParsingException(
-            f"Document nesting depth exceeds the maximum allowed ({jsonparse.MAX_NESTING_DEPTH})",
-            error_type="x_content_parse_exception",
-        ) from None
+        raise too_deep from None
     except yaml.YAMLError as exc:
         raise ParsingException(f"failed to parse the YAML body: {exc}", error_type="x_content_parse_exception") from None
-    error = jsonparse.depth_error(json.dumps(value).encode())
-    if error is not None:
-        raise error
-    return value
+    if jsonparse.nesting_depth(value) > jsonparse.MAX_NESTING_DEPTH:
+        raise too_deep
+    try:  # binary and set values become their JSON text, as every other value a route can store
+        return json.loads(json.dumps(value, default=str))
+    except RecursionError:
+        raise too_deep from None

@@ -67,6 +67,13 @@ def test_yaml_bodies_are_parsed_and_refused_for_bulk(live_server: tuple[str, obj
     r = httpx.put(f"{url}/_ingest/pipeline/y", content=yaml_body, headers={"Content-Type": "application/yaml"})
     assert r.status_code == 200, r.text
     assert httpx.get(f"{url}/_ingest/pipeline/y").json()["y"]["description"] == "from yaml"
+    dated = b"description: 2024-01-01\nprocessors: []\n"
+    r = httpx.put(f"{url}/_ingest/pipeline/d", content=dated, headers={"Content-Type": "application/yaml"})
+    assert r.status_code == 200, r.text
+    assert httpx.get(f"{url}/_ingest/pipeline/d").json()["d"]["description"] == "2024-01-01"
+    deep = b"processors: " + b"[" * 1200 + b"]" * 1200 + b"\n"
+    r = httpx.put(f"{url}/_ingest/pipeline/e", content=deep, headers={"Content-Type": "application/yaml"})
+    assert r.status_code == 400 and r.json()["error"]["type"] == "x_content_parse_exception"
     bomb = b"a: &a [x, x]\nb: &b [*a, *a]\nprocessors: [*b]\n"
     r = httpx.put(f"{url}/_ingest/pipeline/z", content=bomb, headers={"Content-Type": "application/yaml"})
     assert r.status_code == 400 and r.json()["error"]["type"] == "x_content_parse_exception"
