@@ -84,9 +84,13 @@ def parse_bulk(raw: bytes, default_index: str | None) -> list[BulkLine]:
             if i >= len(lines):
                 raise IllegalArgumentException(f"Malformed action/metadata line [{number}], no source for it")
             body, error = _source(lines[i])
-        doc_id, id_error = _doc_id(meta.get("_id"), number)
+        doc_id, bad_id = _doc_id(meta.get("_id"), number)
+        if jsonparse.may_hold_lone_surrogate(lines[i - (op != "delete")]) and jsonparse.lone_surrogate(meta):
+            bad_id = IllegalArgumentException(
+                f"Malformed action/metadata line [{number}], a value holds an unpaired UTF-16 surrogate")
+            doc_id = None
         index = meta.get("_index") or default_index
-        out.append(BulkLine(op, index, doc_id, meta.get("pipeline"), body, id_error or error))
+        out.append(BulkLine(op, index, doc_id, meta.get("pipeline"), body, bad_id or error))
         i += 1
     if not out:
         raise ActionRequestValidationException(["no requests added"])

@@ -51,6 +51,11 @@ def test_lone_surrogate_fails_only_its_item(url: str) -> None:
     assert items[1]["error"]["type"] == "document_parsing_exception"
     assert "unpaired UTF-16 surrogate" in items[1]["error"]["reason"]
     assert httpx.get(f"{url}/s/_count").json()["count"] == 2
+    body = (b'{"index": {"_index": "s\\udc00", "_id": "4"}}\n{"t": "x"}\n'
+            + b'{"delete": {"_index": "s", "_id": "\\ud800"}}\n' + _line({"index": {"_index": "s"}}) + b'{"t": "y"}\n')
+    items = _items(httpx.post(f"{url}/_bulk", content=body, headers=NDJSON))
+    assert [i["status"] for i in items] == [400, 400, 201]
+    assert items[0]["error"]["reason"].endswith("a value holds an unpaired UTF-16 surrogate")
     assert httpx.get(f"{url}/s/_doc/3").json()["_source"] == {"t": "pair \U0001f600 ok"}
 
 

@@ -8,6 +8,7 @@ which routers are included. ``PUT /_something`` is answered with Elasticsearch's
 
 from __future__ import annotations
 
+import json
 import os
 import threading
 from typing import Any
@@ -37,6 +38,17 @@ class IndexNameConvertor(Convertor[str]):
 
 
 register_url_convertor("index", IndexNameConvertor())
+
+class SafeJSON(JSONResponse):
+    """JSON that stays valid UTF-8 when a value holds a lone surrogate (escaped, rather than a 500)."""
+
+    def render(self, content: Any) -> bytes:
+        """Starlette's rendering, or ASCII-escaped JSON when the text cannot be UTF-8."""
+        try:
+            return super().render(content)
+        except UnicodeEncodeError:
+            return json.dumps(content, separators=(",", ":")).encode()
+
 
 router = APIRouter(tags=["bulk"])
 _lock = threading.Lock()
@@ -76,7 +88,7 @@ def _pipelines() -> Any:
 
 
 def _error(exc: ElasticsearchError) -> JSONResponse:
-    return JSONResponse(exc.to_dict(), status_code=exc.status)
+    return SafeJSON(exc.to_dict(), status_code=exc.status)
 
 
 def _embedded() -> Any:
@@ -98,7 +110,7 @@ async def _bulk(request: Request, index: str | None) -> JSONResponse:
         body = await run_in_threadpool(_bulk_sync, raw, index, params.get("pipeline"), params.get("refresh"))
     except ElasticsearchError as exc:
         return _error(exc)
-    return JSONResponse(body)
+    return SafeJSON(body)
 
 
 def _bulk_sync(raw: bytes, index: str | None, pipeline: str | None, refresh: str | None) -> dict[str, Any]:
@@ -139,7 +151,7 @@ async def put_index(index: str, request: Request) -> JSONResponse:
         body = await json_body(request, required=False) or {}
         if not isinstance(body, dict):
             raise ParsingException("request body must be a JSON object")
-        return JSONResponse(await run_in_threadpool(create_index, index, body, _sink()))
+        return SafeJSON(await run_in_threadpool(create_index, index, body, _sink()))
     except ElasticsearchError as exc:
         return _error(exc)
 
@@ -175,8 +187,8 @@ def get_doc(index: str, doc_id: str) -> JSONResponse:
     except ElasticsearchError as exc:
         return _error(exc)
     if source is None:
-        return JSONResponse({"_index": index, "_id": doc_id, "found": False}, status_code=404)
-    return JSONResponse({"_index": index, "_id": doc_id, "_version": 1, "_seq_no": 0, "_primary_term": 1,
+        return SafeJSON({"_index": index, "_id": doc_id, "found": False}, status_code=404)
+    return SafeJSON({"_index": index, "_id": doc_id, "_version": 1, "_seq_no": 0, "_primary_term": 1,
                          "found": True, "_source": source})
 
 
@@ -191,4 +203,4 @@ def count(index: str) -> JSONResponse:
         n = store.count(index)
     except ElasticsearchError as exc:
         return _error(exc)
-    return JSONResponse({"count": n, "_shards": {"total": 1, "successful": 1, "skipped": 0, "failed": 0}})
+    return SafeJSON({"count": n, "_shards": {"total": 1, "successful": 1, "skipped": 0, "failed": 0}})
