@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from models.errors import ElasticsearchError, IllegalArgumentException
@@ -16,6 +17,8 @@ SIMULATED_PIPELINE_ID = "_simulate_pipeline"
 MAX_SIMULATE_DOCS = 10_000
 MAX_SIMULATE_SCRIPT_BYTES = 512 * 1024 * 1024
 MAX_SIMULATE_SCRIPT_SECONDS = 30.0
+# verbose keeps a copy of each document after each processor: about (source bytes x processors) of memory
+MAX_VERBOSE_SNAPSHOT_BYTES = 1024 * 1024 * 1024
 # ``_type`` is still accepted (and ignored) in simulate documents, as Elasticsearch does.
 _DOC_KEYS = {"_index", "_id", "_routing", "_version", "_version_type", "_if_seq_no", "_if_primary_term",
              "_source", "_type"}
@@ -91,6 +94,7 @@ def simulate(pipeline: Pipeline, body: dict[str, Any], verbose: bool) -> dict[st
     """Run ``pipeline`` on the request's docs and render the response (verbose: per-processor results)."""
     docs = parse_docs(body)
     if verbose:
+        _check_verbose_cost(pipeline, body["docs"])
         for doc in docs:
             doc.trace = []
     with shared_budget(MAX_SIMULATE_SCRIPT_BYTES, MAX_SIMULATE_SCRIPT_SECONDS):
@@ -106,6 +110,17 @@ def simulate(pipeline: Pipeline, body: dict[str, Any], verbose: bool) -> dict[st
         else:
             results.append({"doc": render_doc(doc)})
     return {"docs": results}
+
+
+def _check_verbose_cost(pipeline: Pipeline, docs: list[Any]) -> None:
+    steps = len(pipeline.processors) + len(pipeline.on_failure)
+    size = len(json.dumps(docs, default=str))
+    if size * steps > MAX_VERBOSE_SNAPSHOT_BYTES:
+        raise IllegalArgumentException(
+            f"a verbose simulate of [{size}] bytes of documents through [{steps}] processors would keep about "
+            f"[{size * steps}] bytes of snapshots, more than the limit of [{MAX_VERBOSE_SNAPSHOT_BYTES}]; "
+            "simulate fewer documents or without verbose"
+        )
 
 
 def metadata_keys() -> tuple[str, ...]:

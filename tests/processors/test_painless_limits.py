@@ -108,3 +108,16 @@ def test_integers_wrap_like_java_longs_instead_of_growing() -> None:
     assert time.monotonic() - start < 2
     assert _run("return 9223372036854775807 + 1") == -(1 << 63)
     assert _run("return 2 * 3 - 10") == -4
+
+
+def test_a_verbose_simulate_is_bounded_by_the_snapshots_it_would_keep(monkeypatch: pytest.MonkeyPatch) -> None:
+    from processors.pipeline import parse_pipeline
+
+    pipeline = parse_pipeline("p", {"processors": [{"set": {"field": f"f{i}", "value": i}} for i in range(50)]})
+    docs = [{"_source": {"s": "w" * 10_000}} for _ in range(3)]
+    assert len(simulate_module.simulate(pipeline, {"docs": docs}, True)["docs"]) == 3
+    monkeypatch.setattr(simulate_module, "MAX_VERBOSE_SNAPSHOT_BYTES", 1_000_000)  # < 30 kB x 50 processors
+    with pytest.raises(Exception, match=r"through \[50\] processors would keep about"):
+        simulate_module.simulate(pipeline, {"docs": docs}, True)
+    assert len(simulate_module.simulate(pipeline, {"docs": docs}, False)["docs"]) == 3  # not verbose: no snapshots
+
