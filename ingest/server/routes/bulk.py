@@ -56,8 +56,11 @@ _state: dict[str, Any] = {}
 
 
 def set_sink(sink: Sink | None) -> None:
-    """Use this sink for the routes (an embedding application, tests); None reopens from the environment."""
+    """Use this sink for the routes (an embedding application, tests); None reopens the sink and the pipeline
+    service from the environment (a new ``$INGEST_HOME``)."""
     with _lock:
+        if sink is None:
+            _state.pop("pipelines", None)
         old = _state.pop("sink", None)
         if old is not None and old is not sink:
             old.close()
