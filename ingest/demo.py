@@ -31,11 +31,12 @@ def run_demo(sample_dir: Path, *, index: str = "sample", k: int = 3, out: Any = 
     """Ingest the sample data and print the hits of each query for both vector fields; returns the results."""
     from ingest.jobs import JobConfig, run_job
     from ingest.jobs.search import search
-    from models.home import ingest_home
+    from models.home import ingest_home, open_private
 
     out = out or sys.stdout
     pipeline_file = ingest_home() / "sample-pipeline.json"
-    pipeline_file.write_text(json.dumps(SAMPLE_PIPELINE), encoding="utf-8")
+    with open_private(pipeline_file) as fh:
+        fh.write(json.dumps(SAMPLE_PIPELINE))
     summary = run_job(JobConfig(source=str(sample_dir / "documents.jsonl"), index=index,
                                 pipeline=str(pipeline_file), id_field="id", job_id="demo"))
     out.write(f"indexed {summary.indexed} documents into [{index}] in {summary.elapsed_s:.1f}s "

@@ -27,7 +27,7 @@ from models.catalogue import ModelSpec
 from models.convert.build import MODEL_FILE, TOKENIZER_FILE, SourceFiles, convert
 from models.convert.hf import UnsupportedModelError
 from models.errors import ModelError
-from models.home import models_dir
+from models.home import models_dir, private_file, private_tree
 
 # Bump when the graph or tokenizer builders change in a way that changes the built files.
 BUILDER_VERSION = 7
@@ -146,7 +146,7 @@ def _load(folder: Path, spec: ModelSpec, quantize: bool) -> BuiltModel | None:
 def _build_lock(folder: Path) -> Iterator[None]:
     lock_path = folder.with_name(f".{folder.name}.lock")
     try:
-        fh = open(lock_path, "a+b")  # noqa: SIM115 - closed by the with below
+        fh = open(private_file(lock_path), "a+b")  # noqa: SIM115 - closed by the with below
     except OSError as exc:
         raise ModelError(f"cannot write to the model cache [{folder.parent}]: {exc}") from exc
     with fh:
@@ -186,7 +186,6 @@ def _quantize(base: BuiltModel, out_dir: Path, progress: Callable[[str], None]) 
 def _write(folder: Path, spec: ModelSpec, quantize: bool, progress: Callable[[str], None]) -> BuiltModel:
     try:
         tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", suffix=".tmp", dir=folder.parent))
-        tmp.chmod(0o755)  # mkdtemp makes it private; the cache may be shared
     except OSError as exc:
         raise ModelError(f"cannot write to the model cache [{folder.parent}]: {exc}") from exc
     try:
@@ -216,6 +215,7 @@ def _write(folder: Path, spec: ModelSpec, quantize: bool, progress: Callable[[st
         for name in (MODEL_FILE, TOKENIZER_FILE, MANIFEST):
             with open(tmp / name, "rb") as fh:
                 os.fsync(fh.fileno())
+        private_tree(tmp)  # ONNX and tokenizer files are written with the umask's mode
         if folder.exists():  # an outdated or damaged build: move it aside, then swap
             trash = folder.with_name(f".{folder.name}.{os.getpid()}.old")
             os.replace(folder, trash)

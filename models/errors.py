@@ -87,6 +87,13 @@ class ParsingException(ElasticsearchError):
     error_type = "parsing_exception"
 
 
+class DocumentParsingException(ElasticsearchError):
+    """``document_parsing_exception`` (400): one document's source cannot be indexed."""
+
+    status = 400
+    error_type = "document_parsing_exception"
+
+
 class ResourceNotFoundException(ElasticsearchError):
     """``resource_not_found_exception`` (404)."""
 

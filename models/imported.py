@@ -30,7 +30,7 @@ from models.errors import (
     ResourceAlreadyExistsException,
     ResourceNotFoundException,
 )
-from models.home import ingest_home
+from models.home import ingest_home, private_dir, private_tree
 from models.results import TaskType
 
 SPEC_FILE = "spec.json"
@@ -202,8 +202,7 @@ def import_model(path: Path, model_id: str, task_type: TaskType) -> ModelSpec:
     except Exception as exc:  # tokenizers raises a bare Exception on parse errors
         raise IllegalArgumentException(f"[{tokenizer_file}] is not a valid tokenizer.json: {exc}") from exc
 
-    root = imported_dir()
-    root.mkdir(parents=True, exist_ok=True)
+    root = private_dir(imported_dir())
     stage = Path(tempfile.mkdtemp(prefix=f".{model_id}.", dir=root))
     try:
         try:
@@ -245,6 +244,7 @@ def import_model(path: Path, model_id: str, task_type: TaskType) -> ModelSpec:
             similarity="dot_product" if task == TaskType.SPARSE_EMBEDDING else "cosine",
         )
         (stage / SPEC_FILE).write_text(spec_json.model_dump_json(indent=2), encoding="utf-8")
+        private_tree(stage)
         try:
             os.rename(stage, final)  # atomic; fails if another import of the same id won the race
         except OSError as exc:

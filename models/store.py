@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import fnmatch
 import json
-import os
 import sqlite3
 import threading
 import time
@@ -21,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from models.errors import IllegalArgumentException, ResourceAlreadyExistsException
-from models.home import ingest_home
+from models.home import ingest_home, private_file
 from models.results import TaskType
 from models.services.base import EndpointConfig
 
@@ -88,22 +87,14 @@ class UserRecord:
     role: str
 
 
-def _create_private(path: Path) -> None:
-    """Create ``path`` readable by its owner only, before SQLite opens it (umask must not widen it)."""
-    fd = os.open(path, os.O_CREAT | os.O_RDWR, 0o600)
-    os.close(fd)
-    os.chmod(path, 0o600)
-
-
 class Store:
     """The registry database. Cheap to construct; connections are opened per thread."""
 
     def __init__(self, path: Path | None = None) -> None:
         self.path = Path(path) if path is not None else ingest_home() / "registry.sqlite"
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         self.secrets_path = self.path.with_name(self.path.stem + ".secrets.sqlite")
-        if not self.secrets_path.exists():
-            _create_private(self.secrets_path)
+        private_file(self.path)  # 0600 before SQLite creates it (its -wal/-shm files copy the mode)
+        private_file(self.secrets_path)
         self._local = threading.local()
         # executescript manages its own transaction; CREATE ... IF NOT EXISTS is safe to race.
         self._conn().executescript(_SCHEMA)

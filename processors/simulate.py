@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
-from models.errors import ElasticsearchError
+from models.errors import ElasticsearchError, IllegalArgumentException
 from processors.arrow_exec import ingest_timestamp
 from processors.base import SecurityUser
 from processors.document import METADATA_KEYS, IngestDocument
 from processors.errors import ParseException
+from processors.painless.limits import shared_budget
 from processors.pipeline import Pipeline
 
 SIMULATED_PIPELINE_ID = "_simulate_pipeline"
+# One _simulate is bounded as a whole, not only script by script: documents, script allocations and seconds.
+MAX_SIMULATE_DOCS = 10_000
+MAX_SIMULATE_SCRIPT_BYTES = 512 * 1024 * 1024
+MAX_SIMULATE_SCRIPT_SECONDS = 30.0
+# verbose keeps a copy of each document after each processor: about (source bytes x processors) of memory
+MAX_VERBOSE_SNAPSHOT_BYTES = 1024 * 1024 * 1024
 # ``_type`` is still accepted (and ignored) in simulate documents, as Elasticsearch does.
 _DOC_KEYS = {"_index", "_id", "_routing", "_version", "_version_type", "_if_seq_no", "_if_primary_term",
              "_source", "_type"}
@@ -26,6 +34,9 @@ def parse_docs(body: dict[str, Any]) -> list[IngestDocument]:
         raise ParseException("[docs] property isn't a list", extra={"property_name": "docs"})
     if not docs:
         raise ParseException("must specify at least one document in [docs]", extra={"property_name": "docs"})
+    if len(docs) > MAX_SIMULATE_DOCS:
+        raise IllegalArgumentException(
+            f"[docs] holds [{len(docs)}] documents, more than the [{MAX_SIMULATE_DOCS}] a simulate request may run")
     timestamp = ingest_timestamp()
     out = []
     for entry in docs:
@@ -86,9 +97,11 @@ def simulate(pipeline: Pipeline, body: dict[str, Any], verbose: bool,
     ``user``: who the request runs as)."""
     docs = parse_docs(body)
     if verbose:
+        _check_verbose_cost(pipeline, body["docs"])
         for doc in docs:
             doc.trace = []
-    failures = pipeline.execute_docs(docs, pipeline.env(user=user))
+    with shared_budget(MAX_SIMULATE_SCRIPT_BYTES, MAX_SIMULATE_SCRIPT_SECONDS):
+        failures = pipeline.execute_docs(docs, pipeline.env(user=user))
     results: list[Any] = []
     for doc, failure in zip(docs, failures, strict=True):
         if verbose:
@@ -100,6 +113,17 @@ def simulate(pipeline: Pipeline, body: dict[str, Any], verbose: bool,
         else:
             results.append({"doc": render_doc(doc)})
     return {"docs": results}
+
+
+def _check_verbose_cost(pipeline: Pipeline, docs: list[Any]) -> None:
+    steps = len(pipeline.processors) + len(pipeline.on_failure)
+    size = len(json.dumps(docs, default=str))
+    if size * steps > MAX_VERBOSE_SNAPSHOT_BYTES:
+        raise IllegalArgumentException(
+            f"a verbose simulate of [{size}] bytes of documents through [{steps}] processors would keep about "
+            f"[{size * steps}] bytes of snapshots, more than the limit of [{MAX_VERBOSE_SNAPSHOT_BYTES}]; "
+            "simulate fewer documents or without verbose"
+        )
 
 
 def metadata_keys() -> tuple[str, ...]:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from models.home import ingest_home
+from models.home import ingest_home, private_file
 
 Stage = Literal["read", "pipeline", "write"]
 
@@ -76,7 +76,7 @@ class DeadLetterStore:
     def __init__(self, path: Path | None = None) -> None:
         self.path = path or ingest_home() / "deadletter.sqlite"
         self._lock = threading.Lock()
-        self._db = sqlite3.connect(self.path, check_same_thread=False, timeout=30, isolation_level=None)
+        self._db = sqlite3.connect(private_file(self.path), check_same_thread=False, timeout=30, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(_SCHEMA)

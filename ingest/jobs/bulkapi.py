@@ -18,14 +18,17 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ingest.deadletter.store import DeadLetter, DeadLetterStore, content_of
-from ingest.jobs.documents import METADATA_COLUMNS, to_rows, vector_fields
+from ingest.jobs.documents import METADATA_COLUMNS, id_error, metadata_field_error, to_rows, vector_fields
 from ingest.jobs.indexmeta import IndexMeta
 from ingest.jobs.listsource import batches_of
 from ingest.sinks.base import BulkAction, FieldHint, ItemResult, Sink
+from models import jsonparse
 from models.errors import (
     ActionRequestValidationException,
+    DocumentParsingException,
     ElasticsearchError,
     IllegalArgumentException,
+    ParsingException,
     ResourceNotFoundException,
 )
 
@@ -59,17 +62,19 @@ def validate_index_name(name: str) -> None:
 
 @dataclass
 class BulkLine:
-    """One parsed action: op, metadata, body (None for delete)."""
+    """One parsed action: op, metadata, body (None for delete), and the error refusing this item alone."""
 
     op: str
     index: str | None
     id: str | None
     pipeline: str | None
     body: dict[str, Any] | None
+    error: ElasticsearchError | None = None
 
 
 def parse_bulk(raw: bytes, default_index: str | None) -> list[BulkLine]:
-    """Parse bulk NDJSON, raising Elasticsearch's errors for malformed action lines."""
+    """Parse bulk NDJSON. Malformed action lines fail the request (as in Elasticsearch); a bad ``_id`` or
+    source fails only its item."""
     if raw and not raw.endswith(b"\n"):
         raise IllegalArgumentException("The bulk request must be terminated by a newline [\\n]")
     lines = [ln for ln in raw.split(b"\n") if ln.strip()]
@@ -77,40 +82,78 @@ def parse_bulk(raw: bytes, default_index: str | None) -> list[BulkLine]:
     i = 0
     while i < len(lines):
         number = i + 1
-        try:
-            action = json.loads(lines[i])
-        except ValueError as exc:
-            raise IllegalArgumentException(f"Malformed action/metadata line [{number}], {exc}") from None
-        if not isinstance(action, dict) or len(action) != 1:
-            raise IllegalArgumentException(
-                f"Malformed action/metadata line [{number}], expected START_OBJECT or END_OBJECT"
-            )
-        op, meta = next(iter(action.items()))
-        if op not in OPS:
-            raise IllegalArgumentException(
-                f"Malformed action/metadata line [{number}], expected field [create], [delete], [index] or "
-                f"[update] but found [{op}]"
-            )
-        if not isinstance(meta, dict):
-            raise IllegalArgumentException(f"Malformed action/metadata line [{number}], expected START_OBJECT")
-        body = None
+        op, meta = _action(lines[i], number)
+        body, error = None, None
         if op != "delete":
             i += 1
             if i >= len(lines):
                 raise IllegalArgumentException(f"Malformed action/metadata line [{number}], no source for it")
-            try:
-                body = json.loads(lines[i])
-            except ValueError as exc:
-                raise IllegalArgumentException(f"failed to parse the source of line [{i + 1}]: {exc}") from None
-            if not isinstance(body, dict):
-                raise IllegalArgumentException(f"the source of line [{i + 1}] is not a JSON object")
+            body, error = _source(lines[i])
+        doc_id, bad_id = _doc_id(meta.get("_id"), number)
+        if jsonparse.may_hold_lone_surrogate(lines[i - (op != "delete")]) and jsonparse.lone_surrogate(meta):
+            bad_id = IllegalArgumentException(
+                f"Malformed action/metadata line [{number}], a value holds an unpaired UTF-16 surrogate")
+            doc_id = None
         index = meta.get("_index") or default_index
-        doc_id = meta.get("_id")
-        out.append(BulkLine(op, index, None if doc_id is None else str(doc_id), meta.get("pipeline"), body))
+        out.append(BulkLine(op, index, doc_id, meta.get("pipeline"), body, bad_id or error))
         i += 1
     if not out:
         raise ActionRequestValidationException(["no requests added"])
     return out
+
+
+def _action(line: bytes, number: int) -> tuple[str, dict[str, Any]]:
+    try:
+        action = jsonparse.loads(line)
+    except ParsingException as exc:
+        if "nesting depth" in exc.reason:
+            raise
+        raise IllegalArgumentException(f"Malformed action/metadata line [{number}], {exc.reason}") from None
+    if not isinstance(action, dict) or len(action) != 1:
+        raise IllegalArgumentException(
+            f"Malformed action/metadata line [{number}], expected START_OBJECT or END_OBJECT"
+        )
+    op, meta = next(iter(action.items()))
+    if op not in OPS:
+        raise IllegalArgumentException(
+            f"Malformed action/metadata line [{number}], expected field [create], [delete], [index] or "
+            f"[update] but found [{op}]"
+        )
+    if not isinstance(meta, dict):
+        raise IllegalArgumentException(f"Malformed action/metadata line [{number}], expected START_OBJECT")
+    return op, meta
+
+
+def _source(line: bytes) -> tuple[dict[str, Any] | None, ElasticsearchError | None]:
+    """The parsed source of an index/create/update line, or the item's ``document_parsing_exception``."""
+    try:
+        body = jsonparse.loads(line)
+    except ParsingException as exc:
+        return None, DocumentParsingException(f"failed to parse: {exc.reason}")
+    if not isinstance(body, dict):
+        return None, DocumentParsingException("[1:1] Malformed content, must start with an object")
+    if jsonparse.may_hold_lone_surrogate(line):
+        bad = jsonparse.lone_surrogate(body)
+        if bad is not None:
+            preview = bad[:64].encode("utf-8", "backslashreplace").decode()
+            return None, DocumentParsingException(
+                f"failed to parse: the string [{preview}] holds an unpaired UTF-16 surrogate, which is not valid "
+                "Unicode text"
+            )
+    return body, None
+
+
+def _doc_id(raw: Any, number: int) -> tuple[str | None, ElasticsearchError | None]:
+    """The action's ``_id`` as Elasticsearch reads it: numbers and booleans as their JSON text."""
+    if raw is None:
+        return None, None
+    if isinstance(raw, (dict, list)):
+        token = "START_OBJECT" if isinstance(raw, dict) else "START_ARRAY"
+        return None, IllegalArgumentException(
+            f"Malformed action/metadata line [{number}], expected a simple value for field [_id] but found [{token}]"
+        )
+    doc_id = raw if isinstance(raw, str) else json.dumps(raw)
+    return doc_id, id_error(doc_id)
 
 
 def _pipeline_for(line: BulkLine, request_pipeline: str | None, meta: IndexMeta,
@@ -170,6 +213,9 @@ def run_bulk(raw: bytes, *, sink: Sink, pipelines: Any, default_index: str | Non
     valid: dict[str, ElasticsearchError | None] = {}
     try:
         for n, line in enumerate(lines):
+            if line.error is not None:
+                results[n] = _error_result(line.error)
+                continue
             if line.index is None:
                 results[n] = _error_result(ActionRequestValidationException(["index is missing"]))
                 continue
@@ -189,6 +235,11 @@ def run_bulk(raw: bytes, *, sink: Sink, pipelines: Any, default_index: str | Non
                     groups.setdefault(name, []).append(n)
         for name, members in groups.items():
             _run_pipeline(name, members, lines, pipelines, results, sources, targets, ids, sink)
+        for n in range(len(lines)):  # what a pipeline may have set is checked as the action's own metadata
+            if results[n] is None and sources[n] is not _DROPPED:
+                error = _write_error(lines[n].op, ids[n], sources[n])
+                if error is not None:
+                    results[n] = _error_result(error)
         writable = [n for n in range(len(lines)) if results[n] is None and sources[n] is not _DROPPED]
         for n in range(len(lines)):
             if sources[n] is _DROPPED:
@@ -243,6 +294,11 @@ def _letter(job_id: str, line: BulkLine, index: str | None, doc_id: str | None, 
         error_type=str(error.get("type", "exception")), reason=str(error.get("reason", error)), index=index,
         doc_id=doc_id, status=res.status, doc_key=f"{index}/{doc_id}" if doc_id else "",
     )
+def _write_error(op: str, doc_id: str | None, source: dict[str, Any] | None) -> ElasticsearchError | None:
+    error = id_error(doc_id) if doc_id is not None else None
+    if error is None and op in ("index", "create") and source:
+        error = metadata_field_error(source)
+    return error
 
 
 def _run_pipeline(name: str, members: list[int], lines: list[BulkLine], pipelines: Any,

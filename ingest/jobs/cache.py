@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from ingest.jobs.faults import fault
-from models.home import ingest_home
+from models.home import ingest_home, private_file
 from models.results import SparseEmbeddingResults, TextEmbeddingResults
 
 _SCHEMA = """
@@ -40,7 +40,7 @@ class EmbeddingCache:
     def __init__(self, path: Path | None = None) -> None:
         self.path = path or ingest_home() / "embedding_cache.sqlite"
         self._lock = threading.Lock()
-        self._db = sqlite3.connect(self.path, check_same_thread=False, timeout=30, isolation_level=None)
+        self._db = sqlite3.connect(private_file(self.path), check_same_thread=False, timeout=30, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(_SCHEMA)

@@ -13,14 +13,12 @@ from pathlib import Path
 from typing import Any
 
 from models.errors import ResourceNotFoundException
-from models.home import ingest_home
+from models.home import ingest_home, open_private, private_dir
 
 
 def jobs_dir() -> Path:
     """Folder of the checkpoint files."""
-    path = ingest_home() / "jobs"
-    path.mkdir(parents=True, exist_ok=True)
-    return path
+    return private_dir(ingest_home() / "jobs")
 
 
 class Checkpoints:
@@ -48,7 +46,7 @@ class Checkpoints:
         """Write durably: temp file, fsync, rename (a kill leaves the old or the new file, never half)."""
         state = {**state, "job_id": self.job_id, "updated": time.time()}
         tmp = self.path.with_suffix(".tmp")
-        with open(tmp, "w", encoding="utf-8") as fh:
+        with open_private(tmp) as fh:
             json.dump(state, fh)
             fh.flush()
             os.fsync(fh.fileno())

@@ -10,7 +10,20 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from models.errors import (
+    ActionRequestValidationException,
+    DocumentParsingException,
+    ElasticsearchError,
+    IllegalArgumentException,
+)
+
 METADATA_COLUMNS = ("_index", "_id", "_routing")
+MAX_ID_BYTES = 512
+# Elasticsearch's metadata fields, which a document's source may not hold (_doc_count may: it is data).
+METADATA_FIELDS = frozenset({
+    "_id", "_index", "_source", "_version", "_seq_no", "_primary_term", "_routing", "_ignored", "_ignored_source",
+    "_field_names", "_nested_path", "_tier", "_data_stream_timestamp", "_tsid", "_ts_routing_hash", "_feature",
+})
 # JSON text of a float is ~2.5x its 4 bytes; strings cost their bytes plus quoting.
 _FLOAT_JSON_BYTES = 10
 _FIELD_OVERHEAD = 8
@@ -146,3 +159,26 @@ def vector_fields(doc: dict[str, Any], prefix: str = "") -> dict[str, tuple[str,
         elif isinstance(value, dict) and prefix.count(".") < 3:
             found.update(vector_fields(value, prefix + key + "."))
     return found
+
+
+def id_error(doc_id: str) -> ElasticsearchError | None:
+    """Elasticsearch's refusal of an empty or over-512-byte ``_id`` (None when the id is valid)."""
+    if doc_id == "":
+        return IllegalArgumentException("if _id is specified it must not be empty")
+    size = len(doc_id.encode("utf-8", "surrogatepass"))
+    if size > MAX_ID_BYTES:
+        return ActionRequestValidationException(
+            [f"id [{doc_id}] is too long, must be no longer than {MAX_ID_BYTES} bytes but was: {size}"]
+        )
+    return None
+
+
+def metadata_field_error(source: dict[str, Any]) -> ElasticsearchError | None:
+    """Elasticsearch's refusal of a metadata field (``_id``, ``_source``, ...) at the top of a document."""
+    for key in source:
+        if key in METADATA_FIELDS:
+            return DocumentParsingException(
+                f"Field [{key}] is a metadata field and cannot be added inside a document. Use the index API request "
+                "parameters."
+            )
+    return None

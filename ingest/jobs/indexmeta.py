@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from ingest.sinks.base import FieldHint, Sink
-from models.home import ingest_home
+from models.home import ingest_home, private_file
 
 
 class IndexMeta:
@@ -21,7 +21,7 @@ class IndexMeta:
 
     def __init__(self, path: Path | None = None) -> None:
         self.path = path or ingest_home() / "indices.sqlite"
-        self._db = sqlite3.connect(self.path, check_same_thread=False, timeout=30, isolation_level=None)
+        self._db = sqlite3.connect(private_file(self.path), check_same_thread=False, timeout=30, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute(
             "CREATE TABLE IF NOT EXISTS indices (name TEXT PRIMARY KEY, settings TEXT NOT NULL DEFAULT '{}',"

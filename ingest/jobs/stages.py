@@ -13,7 +13,16 @@ import pyarrow as pa
 from ingest.deadletter.store import DeadLetter, DeadLetterStore, content_of
 from ingest.jobs.acks import AckTracker
 from ingest.jobs.config import JobConfig
-from ingest.jobs.documents import METADATA_COLUMNS, content_ids, estimate_sizes, field_ids, to_rows
+from ingest.jobs.documents import (
+    METADATA_COLUMNS,
+    METADATA_FIELDS,
+    content_ids,
+    estimate_sizes,
+    field_ids,
+    id_error,
+    metadata_field_error,
+    to_rows,
+)
 from ingest.jobs.faults import fault
 from ingest.sinks.base import BulkAction, ItemResult
 from ingest.sources.base import SourceError
@@ -161,6 +170,9 @@ def prepare_batch(
     out_table = out_table.drop_columns(list(meta))
     sizes = estimate_sizes(out_table)
     prepared = Prepared(seq, out_table, batch, [], [], [], [], [])
+    # Elasticsearch's metadata fields may not be document fields: a row holding one is refused, as by _bulk.
+    reserved = {name: out_table.column(name).is_valid().to_pylist()
+                for name in out_table.schema.names if name in METADATA_FIELDS}
     for j, src in enumerate(source_rows):
         meta_id = meta["_id"][j] if "_id" in meta else None
         doc_id = str(meta_id) if meta_id is not None else ids[src]
@@ -168,6 +180,10 @@ def prepare_batch(
             reason = f"field [{config.id_field}] is missing or not a scalar; it is needed as the document id"
             letters.append(_letter(config, job_id, "pipeline", _row(batch, src), None,
                                    {"type": "illegal_argument_exception", "reason": reason}, 400))
+            continue
+        refused = id_error(doc_id) or metadata_field_error({k: 1 for k, valid in reserved.items() if valid[j]})
+        if refused is not None:
+            letters.append(_letter(config, job_id, "write", _row(batch, src), doc_id, refused))
             continue
         size = int(sizes[j])
         if size > config.bulk_bytes:

@@ -22,14 +22,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ingest.server.destination import Destination
-from ingest.server.dialect import (
-    PRODUCT_HEADER,
-    ContentTooLong,
-    check_params,
-    compat_version,
-    error_response,
-    es_response,
-)
+from ingest.server.dialect import PRODUCT_HEADER, check_params, compat_version, error_response, es_response
+from ingest.server.limits import LimitedReceive, check_content_type, check_declared_length, max_content_length
 from ingest.server.metrics import ServerMetrics
 from ingest.server.observe import ObserveMiddleware
 from ingest.server.routes import bulk, inference, ml, pipelines, prometheus, stream
@@ -40,7 +34,6 @@ from models.errors import ActionRequestValidationException, ElasticsearchError
 
 log = logging.getLogger(__name__)
 
-DEFAULT_MAX_BODY_BYTES = 100 * 1024 * 1024  # Elasticsearch's http.max_content_length
 VERSION = {
     "number": "9.1.0",
     "build_flavor": "default",
@@ -58,11 +51,14 @@ def create_app(
     api: InferenceAPI | None = None,
     *,
     authenticator: Authenticator | None = None,
-    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+    max_body_bytes: int | None = None,
     dest: str = "embedded",
 ) -> FastAPI:
-    """Build the FastAPI app. ``api`` defaults to the process-wide :func:`models.api.default_api`; ``dest``
-    is where ``_bulk`` writes (an ``open_sink`` string: ``embedded``, an Elasticsearch/OpenSearch URL, a file)."""
+    """Build the FastAPI app. ``api`` defaults to the process-wide :func:`models.api.default_api`;
+    ``max_body_bytes`` to ``http.max_content_length`` (``$INGEST_HTTP_MAX_CONTENT_LENGTH``, 100mb); ``dest`` is
+    where ``_bulk`` writes (an ``open_sink`` string: ``embedded``, an Elasticsearch/OpenSearch URL, a file)."""
+    if max_body_bytes is None:
+        max_body_bytes = max_content_length()
     app = FastAPI(title="ingest", version="0.1.0", lifespan=_lifespan,
                   description="Elasticsearch's inference API, ingest pipelines and bulk ingest")
     app.state.api = api or default_api()
@@ -161,11 +157,8 @@ class DialectMiddleware:
         request = Request(scope)
         try:
             compat_version(request)
-            length = request.headers.get("content-length")
-            if length is not None and length.isdigit() and int(length) > self.max_body_bytes:
-                raise ContentTooLong(
-                    f"Request content length [{length}] exceeds the limit of [{self.max_body_bytes}] bytes"
-                )
+            check_declared_length(request.headers, self.max_body_bytes)
+            check_content_type(request.headers)
             authenticator = request.app.state.authenticator
             principal = authenticator.authenticate(request)
             authenticator.authorize(principal, request)
@@ -174,14 +167,18 @@ class DialectMiddleware:
             await error_response(request, exc)(scope, receive, send)
             return
 
+        limited = LimitedReceive(receive, self.max_body_bytes)
+
         async def send_with_product(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = MutableHeaders(scope=message)
                 for key, value in PRODUCT_HEADER.items():
                     headers[key] = value
+                if limited.exceeded:  # the rest of the body is never read: close rather than drain it
+                    headers["connection"] = "close"
             await send(message)
 
-        await self.app(scope, receive, send_with_product)
+        await self.app(scope, limited, send_with_product)
 
 
 def _allowed_methods(app: FastAPI, path: str) -> list[str]:

@@ -13,11 +13,13 @@ from typing import Any
 from fastapi import Request
 from fastapi.responses import Response
 
+from ingest.server.limits import ContentTooLong, body_format
+from models import jsonparse
 from models.errors import ElasticsearchError, IllegalArgumentException, ParsingException
 
 PRODUCT_HEADER = {"X-Elastic-Product": "Elasticsearch"}
 GLOBAL_PARAMS = frozenset({"pretty", "human", "error_trace", "filter_path"})
-_COMPAT = re.compile(r"application/vnd\.elasticsearch\+json\s*;\s*compatible-with\s*=\s*(\d+)", re.I)
+_COMPAT = re.compile(r"application/vnd\.elasticsearch\+(?:json|x-ndjson|yaml)\s*;\s*compatible-with\s*=\s*(\d+)", re.I)
 SUPPORTED_COMPAT = ("8", "9")
 
 
@@ -26,13 +28,6 @@ class MediaTypeError(ElasticsearchError):
 
     status = 400
     error_type = "media_type_header_exception"
-
-
-class ContentTooLong(ElasticsearchError):
-    """413: the body is larger than the server accepts."""
-
-    status = 413
-    error_type = "content_too_long_exception"
 
 
 def compat_version(request: Request) -> str | None:
@@ -63,21 +58,27 @@ def es_response(request: Request, body: Any, status: int = 200, headers: dict[st
     if pretty:
         text += "\n"
     try:
+        data = text.encode()
+    except UnicodeEncodeError:  # a lone surrogate from stored data: escaped, so the answer stays valid UTF-8
+        data = json.dumps(body, indent=2 if pretty else None, separators=None if pretty else (",", ":")).encode()
+    try:
         version = compat_version(request)
     except MediaTypeError:
         version = None
     media = (f"application/vnd.elasticsearch+json;compatible-with={version}" if version
              else "application/json")
-    return Response(text.encode(), status_code=status, media_type=media,
+    return Response(data, status_code=status, media_type=media,
                     headers={**PRODUCT_HEADER, **(headers or {})})
 
 
 def error_response(request: Request, exc: ElasticsearchError) -> Response:
     """The error envelope; with ``?error_trace=true`` the Python stack trace is added as ``stack_trace``."""
     body = exc.to_dict()
-    if _flag(request, "error_trace"):
+    if _flag(request, "error_trace") and isinstance(body["error"], dict):
         body["error"]["stack_trace"] = "".join(traceback.format_exception(exc))
     headers = {}
+    if isinstance(exc, ContentTooLong):  # the rest of the body is never read: close rather than drain it
+        headers["Connection"] = "close"
     www = exc.extra.get("header", {}).get("WWW-Authenticate") if isinstance(exc.extra.get("header"), dict) else None
     if www:
         headers["WWW-Authenticate"] = ", ".join(www)
@@ -131,19 +132,50 @@ def time_param(request: Request, name: str, default_s: float) -> float:
 
 
 async def json_body(request: Request, *, required: bool = True) -> Any:
-    """The request body parsed as JSON, with Elasticsearch's errors for a missing, oversized or malformed body."""
+    """The request body parsed as JSON (or YAML, by its Content-Type), with Elasticsearch's errors for a missing,
+    oversized, malformed or too deeply nested body. The size limit is enforced while the body streams in."""
     raw = await request.body()
-    limit = getattr(request.app.state, "max_body_bytes", None)
-    if limit is not None and len(raw) > limit:  # chunked bodies carry no Content-Length for the middleware
-        raise ContentTooLong(f"Request content length exceeds the limit of [{limit}] bytes")
     if not raw.strip():
         if required:
             raise ParsingException("request body is required", error_type="parse_exception")
         return None
+    if body_format(request.headers.get("content-type")) == "yaml":
+        return _yaml(raw)
+    value = jsonparse.loads(raw)
+    if jsonparse.may_hold_lone_surrogate(raw):  # "\ud800" parses, but is no text: U+FFFD, as the models do
+        value = jsonparse.well_formed(value)
+    return value
+
+
+def _yaml(raw: bytes) -> Any:
+    """A YAML body as the JSON value it stands for (timestamps stay strings, as Elasticsearch's parser keeps them)."""
+    import yaml
+
+    class NoAliasLoader(yaml.SafeLoader):
+        """Refuses aliases: a few lines of nested aliases expand to gigabytes (the "billion laughs")."""
+
+        def compose_node(self, parent: Any, index: Any) -> Any:
+            if self.check_event(yaml.AliasEvent):
+                raise yaml.YAMLError("YAML aliases are not supported in request bodies")
+            return super().compose_node(parent, index)
+
+    def timestamp_as_text(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> str:
+        return str(loader.construct_scalar(node))
+
+    NoAliasLoader.add_constructor("tag:yaml.org,2002:timestamp", timestamp_as_text)
+    too_deep = ParsingException(
+        f"Document nesting depth exceeds the maximum allowed ({jsonparse.MAX_NESTING_DEPTH})",
+        error_type="x_content_parse_exception",
+    )
     try:
-        return json.loads(raw)
-    except UnicodeDecodeError:
-        raise ParsingException("request body is not valid UTF-8", error_type="x_content_parse_exception") from None
-    except json.JSONDecodeError as exc:
-        raise ParsingException(f"[{exc.lineno}:{exc.colno}] Unexpected character: {exc.msg}",
-                               error_type="x_content_parse_exception") from None
+        value = yaml.load(raw, Loader=NoAliasLoader)  # a SafeLoader subclass
+    except RecursionError:
+        raise too_deep from None
+    except yaml.YAMLError as exc:
+        raise ParsingException(f"failed to parse the YAML body: {exc}", error_type="x_content_parse_exception") from None
+    if jsonparse.nesting_depth(value) > jsonparse.MAX_NESTING_DEPTH:
+        raise too_deep
+    try:  # binary and set values become their JSON text, as every other value a route can store
+        return json.loads(json.dumps(value, default=str))
+    except RecursionError:
+        raise too_deep from None

@@ -13,6 +13,7 @@ from typing import Any
 import pyarrow as pa
 
 from ingest.sources.base import SourceError
+from models.jsonparse import lone_surrogate, may_hold_lone_surrogate
 
 
 def parse_line(raw: bytes, location: str) -> dict[str, Any] | SourceError | None:
@@ -32,6 +33,9 @@ def parse_line(raw: bytes, location: str) -> dict[str, Any] | SourceError | None
         return SourceError(location, raw.rstrip(b"\r\n"), "invalid JSON: nested too deeply")
     if not isinstance(doc, dict):
         return SourceError(location, raw.rstrip(b"\r\n"), f"a document must be a JSON object, got {type(doc).__name__}")
+    if may_hold_lone_surrogate(stripped) and lone_surrogate(doc) is not None:  # as _bulk refuses the item
+        return SourceError(location, raw.rstrip(b"\r\n"),
+                           "invalid text: an unpaired UTF-16 surrogate escape, which is not valid Unicode")
     return doc
 
 

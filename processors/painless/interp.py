@@ -1,41 +1,20 @@
 """Interpreting the Painless-subset syntax tree: each node becomes a Python closure (no eval/exec).
 
-Loops are bounded by iteration count and every script by wall-clock time, so a bad script cannot hang ingest.
+Loops are bounded by iteration count and every script by wall-clock time, so a bad script cannot hang ingest;
+strings, collections and the bytes a run allocates are bounded too (``limits.py``), so it cannot exhaust memory.
 """
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from typing import Any
 
 from processors.document import java_type
+from processors.painless.limits import Frame, join_chars, text_size
 from processors.painless.ops import BINARY, add, error, npe, truth
 from processors.painless.parser import Node
 
-MAX_LOOP_ITERATIONS = 1_000_000
-MAX_SECONDS = 5.0
-
 Fn = Callable[["Frame"], Any]
-
-
-class Frame:
-    """Variables of one script run, plus the limits' counters."""
-
-    __slots__ = ("deadline", "steps", "vars")
-
-    def __init__(self, variables: dict[str, Any]) -> None:
-        self.vars = variables
-        self.steps = 0
-        self.deadline = time.monotonic() + MAX_SECONDS
-
-    def tick(self) -> None:
-        self.steps += 1
-        if self.steps > MAX_LOOP_ITERATIONS:
-            raise error("painless_error", f"The maximum number of statements that can be executed in a loop has "
-                                           f"been reached ({MAX_LOOP_ITERATIONS}).")
-        if self.steps % 1024 == 0 and time.monotonic() > self.deadline:
-            raise error("painless_error", f"script ran for more than {MAX_SECONDS} seconds")
 
 
 class _Return(Exception):
@@ -235,7 +214,10 @@ def _store(target: Node) -> Callable[[Frame, Any], None]:
     def set_item(frame: Frame, value: Any) -> None:
         obj, key = holder(frame), key_fn(frame)
         if isinstance(obj, dict):
+            grown = key not in obj
             obj[key] = value
+            if grown:
+                frame.memory.collection(obj, "map entries")
         elif isinstance(obj, list) and isinstance(key, int):
             try:
                 obj[key] = value
@@ -261,7 +243,10 @@ def _assign(op: str, target: Node, value: Node) -> Fn:
     binop = BINARY[op[0]]
 
     def run_compound(frame: Frame) -> Any:
-        result = binop(current(frame), v(frame))
+        x, y = current(frame), v(frame)
+        if op == "+=":
+            frame.concat(x, y)
+        result = binop(x, y)
         setter(frame, result)
         return result
     return run_compound
@@ -281,7 +266,14 @@ def _incdec(op: str, target: Node, prefix: bool) -> Fn:
 
 def _binary(op: str, left: Node, right: Node) -> Fn:
     fn, a, b = BINARY[op], compile_node(left), compile_node(right)
-    return lambda frame: fn(a(frame), b(frame))
+    if op != "+":
+        return lambda frame: fn(a(frame), b(frame))
+
+    def plus(frame: Frame) -> Any:
+        x, y = a(frame), b(frame)
+        frame.concat(x, y)
+        return fn(x, y)
+    return plus
 
 
 def _and(left: Node, right: Node) -> Fn:
@@ -325,12 +317,20 @@ def _cast(type_name: str, operand: Node) -> Fn:
 
 def _listinit(items: list[Node]) -> Fn:
     fns = [compile_node(i) for i in items]
-    return lambda frame: [f(frame) for f in fns]
+
+    def run(frame: Frame) -> Any:
+        frame.memory.add(len(fns) * 8, "list initializer")
+        return [f(frame) for f in fns]
+    return run
 
 
 def _mapinit(pairs: list[tuple[Node, Node]]) -> Fn:
     fns = [(compile_node(k), compile_node(v)) for k, v in pairs]
-    return lambda frame: {k(frame): v(frame) for k, v in fns}
+
+    def run(frame: Frame) -> Any:
+        frame.memory.add(len(fns) * 16, "map initializer")
+        return {k(frame): v(frame) for k, v in fns}
+    return run
 
 
 def _new(kind: str) -> Fn:
@@ -345,14 +345,30 @@ def _call(obj: Node, name: str, args: list[Node], nullsafe: bool) -> Fn:
         receiver = o(frame)
         if receiver is None and nullsafe:
             return None
-        return call_method(receiver, name, [f(frame) for f in fns])
+        values = [f(frame) for f in fns]
+        counted = frame.memory.before_call(receiver, name, values)  # what can grow is checked before it is built
+        size = len(receiver) if isinstance(receiver, (list, dict)) else 0
+        result = call_method(receiver, name, values)
+        if isinstance(receiver, (list, dict)) and len(receiver) > size:
+            frame.memory.collection(receiver, f"{java_type(receiver)}.{name}", len(receiver) - size)
+        elif isinstance(receiver, str) and not counted and result is not receiver:
+            frame.memory.result(result, f"String.{name}")
+        return result
     return run
 
 
 def _static(cls: str, name: str, args: list[Node]) -> Fn:
     from processors.painless.methods import call_static
     fns = [compile_node(a) for a in args]
-    return lambda frame: call_static(cls, name, [f(frame) for f in fns])
+
+    def run(frame: Frame) -> Any:
+        values = [f(frame) for f in fns]
+        if cls == "String" and name == "join" and len(values) == 2:
+            frame.memory.string(join_chars(values[0], values[1]), "String.join")
+        elif name in ("valueOf", "toString") and values:
+            frame.memory.string(text_size(values[0]), f"{cls}.{name}")
+        return call_static(cls, name, values)
+    return run
 
 
 _COMPILERS: dict[str, Callable[..., Fn]] = {

@@ -36,21 +36,28 @@ def _numeric(a: Any, b: Any, op: str) -> None:
             raise error("class_cast_exception", f"Cannot apply [{op}] operation to type [{java_type(x)}]")
 
 
+def _long(value: Any) -> Any:
+    """Java's long overflow: integers wrap at 64 bits (Python's would grow without bound, in memory and time)."""
+    if isinstance(value, int) and not -(1 << 63) <= value < (1 << 63):
+        return ((value + (1 << 63)) & ((1 << 64) - 1)) - (1 << 63)
+    return value
+
+
 def add(a: Any, b: Any) -> Any:
     if isinstance(a, str) or isinstance(b, str):
         return (java_string(a) if a is not None else "null") + (java_string(b) if b is not None else "null")
     _numeric(a, b, "+")
-    return a + b
+    return _long(a + b)
 
 
 def _sub(a: Any, b: Any) -> Any:
     _numeric(a, b, "-")
-    return a - b
+    return _long(a - b)
 
 
 def _mul(a: Any, b: Any) -> Any:
     _numeric(a, b, "*")
-    return a * b
+    return _long(a * b)
 
 
 def _div(a: Any, b: Any) -> Any:

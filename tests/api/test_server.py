@@ -16,6 +16,7 @@ from ingest.server.security.keys import create_api_key, put_user
 from models.api import InferenceAPI
 
 COMPAT9 = "application/vnd.elasticsearch+json; compatible-with=9"
+JSON = {"Content-Type": "application/json"}
 
 
 @pytest.fixture()
@@ -57,11 +58,11 @@ def test_errors_use_the_envelope(client: TestClient) -> None:
     assert r.status_code == 405
     assert "GET" in r.headers["allow"]
     _is_envelope(r.json(), 405, "method_not_allowed_exception")
-    r = client.put("/_inference/x", content=b'{"service": ')
+    r = client.put("/_inference/x", content=b'{"service": ', headers=JSON)
     _is_envelope(r.json(), 400, "x_content_parse_exception")
     r = client.put("/_inference/x", content=b"")
     _is_envelope(r.json(), 400, "parse_exception")
-    r = client.put("/_inference/x", content=json.dumps({"service": "x" * 20_000}))
+    r = client.put("/_inference/x", content=json.dumps({"service": "x" * 20_000}), headers=JSON)
     assert r.status_code == 413
     _is_envelope(r.json(), 413, "content_too_long_exception")
     r = client.get("/_inference?colour=red")

@@ -37,6 +37,7 @@ class FakeOpenAI:
     auth: str = "bearer"  # "bearer" or "api-key" (Azure)
     require_model: bool = True  # Azure takes the model from the deployment in the path
     stream_error_after: int | None = None  # send an error object mid-stream after this many chunks
+    stream_error_message: str = "The server had an error while processing your request."
     oauth_clients: dict[str, str] = field(default_factory=dict)  # client_id -> secret, for POST /oauth/token
     chat_keys: frozenset[str] = frozenset(CHAT_KEYS)  # the chat body fields this provider documents
     reasoning_key: str | None = None  # stream a reasoning model's thinking first, in this delta field
@@ -139,6 +140,6 @@ class FakeOpenAI:
                            "usage": {"prompt_tokens": 3, "completion_tokens": 4, "total_tokens": 7}})
         if self.stream_error_after is not None:
             chunks = [*chunks[: self.stream_error_after],
-                      {"error": {"message": "The server had an error while processing your request.",
+                      {"error": {"message": self.stream_error_message,
                                  "type": "server_error"}}]
         return Reply(200, chunks=sse(chunks), chunk_delay_s=self.chunk_delay_s)

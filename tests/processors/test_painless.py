@@ -8,7 +8,7 @@ import pytest
 
 from processors.document import IngestDocument
 from processors.errors import ScriptException
-from processors.painless import compile_script, interp
+from processors.painless import compile_script, limits
 
 
 def _run(source: str, ctx: dict[str, Any] | None = None, params: dict[str, Any] | None = None) -> Any:
@@ -91,14 +91,14 @@ def test_runtime_errors_are_script_exceptions() -> None:
 
 
 def test_loops_are_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(interp, "MAX_LOOP_ITERATIONS", 1000)
+    monkeypatch.setattr(limits, "MAX_LOOP_ITERATIONS", 1000)
     with pytest.raises(ScriptException) as info:
         _run("while (true) { }")
     assert "maximum number of statements" in info.value.caused_by.reason  # type: ignore[union-attr]
 
 
 def test_time_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(interp, "MAX_SECONDS", 0.0)
+    monkeypatch.setattr(limits, "MAX_SECONDS", 0.0)
     with pytest.raises(ScriptException) as info:
         _run("def i = 0; while (i < 100000) { i++ }")
     assert "seconds" in info.value.caused_by.reason  # type: ignore[union-attr]

@@ -7,6 +7,7 @@ import logging
 import traceback
 from pathlib import Path
 
+import httpx
 import pytest
 
 from models.api import InferenceAPI
@@ -76,3 +77,77 @@ def test_nothing_captured_contains_a_key(ingest_home: Path, caplog: pytest.LogCa
     assert "HTTP Request: POST" in haystack and "?[redacted]" in haystack  # httpx logged URLs, query dropped
     for secret in (OPENAI_KEY, WRONG_KEY, CUSTOM_KEY, private_key):
         assert secret not in haystack
+
+
+def test_a_provider_echoing_most_of_the_key_leaks_no_fragment(ingest_home: Path, caplog: pytest.LogCaptureFixture
+                                                             ) -> None:
+    """Issue 11: an upstream error quoting the key minus its last character returned 27 of its 28 characters."""
+    from ingest.server.app import create_app
+    from tests.servers import serve
+
+    caplog.set_level(logging.DEBUG)
+    api = InferenceAPI()
+    try:
+        with FakeServer(FakeOpenAI(OPENAI_KEY)) as server, serve(create_app(api)) as url:
+            settings = {"api_key": OPENAI_KEY, "model_id": "m", "url": server.url + "/v1/embeddings"}
+            api.put("echo", {"service": "openai", "service_settings": settings}, task_type="text_embedding")
+            echoes = [OPENAI_KEY[:-1], OPENAI_KEY[1:], OPENAI_KEY[3:14]]
+            message = "bad key " + " / ".join(echoes)
+            server.faults.append(Fault(status=400, body={"error": {"message": message}}))
+            r = httpx.post(f"{url}/_inference/echo", json={"input": "x"})
+            assert r.status_code == 400
+            assert "bad key ::es_redacted::" in r.text
+            haystack = r.text + caplog.text
+            for i in range(len(OPENAI_KEY) - 7):
+                assert OPENAI_KEY[i:i + 8] not in haystack
+    finally:
+        api.close()
+
+
+def test_scrub_removes_every_fragment_of_eight_or_more_characters() -> None:
+    from models.services.remote.secret import REDACTED, scrub
+
+    key = "abcdefghijklmnop"
+    assert scrub(f"x {key[:-1]} y {key[4:12]} z {key[:7]}", [key]) == f"x {REDACTED} y {REDACTED} z {key[:7]}"
+    assert scrub("pin 1234 and 12345", ["1234"]) == f"pin {REDACTED} and {REDACTED}5"  # short secrets: whole only
+    assert scrub("nothing here", [key, ""]) == "nothing here"
+
+
+def test_lone_surrogates_reach_a_remote_provider_as_replacement_characters(ingest_home: Path) -> None:
+    """Issue 11: a lone surrogate in the input of a remote endpoint was a 500; the local models send U+FFFD."""
+    from ingest.server.app import create_app
+    from tests.servers import serve
+
+    api = InferenceAPI()
+    try:
+        with FakeServer(FakeOpenAI(OPENAI_KEY)) as server, serve(create_app(api)) as url:
+            settings = {"api_key": OPENAI_KEY, "model_id": "m", "url": server.url + "/v1/embeddings"}
+            api.put("sur", {"service": "openai", "service_settings": settings}, task_type="text_embedding")
+            body = b'{"input": ["half \\ud800 here", "pair \\ud83d\\ude00"]}'
+            r = httpx.post(f"{url}/_inference/sur", content=body, headers={"Content-Type": "application/json"})
+            assert r.status_code == 200, r.text
+            assert len(r.json()["text_embedding"]) == 2
+            sent = server.requests[-1].json()["input"]
+            assert sent == ["half \ufffd here", "pair \U0001f600"]
+    finally:
+        api.close()
+
+
+def test_an_error_event_mid_stream_leaks_no_key_fragment(ingest_home: Path) -> None:
+    from ingest.server.app import create_app
+    from tests.servers import serve
+
+    fake = FakeOpenAI(OPENAI_KEY)
+    fake.stream_error_after = 1
+    fake.stream_error_message = f"quota exceeded for {OPENAI_KEY[2:-2]}"
+    api = InferenceAPI()
+    try:
+        with FakeServer(fake) as server, serve(create_app(api)) as url:
+            settings = {"api_key": OPENAI_KEY, "model_id": "m", "url": server.url + "/v1/chat/completions"}
+            api.put("comp", {"service": "openai", "service_settings": settings}, task_type="completion")
+            r = httpx.post(f"{url}/_inference/completion/comp/_stream", json={"input": "q"}, timeout=30)
+            assert "event: error" in r.text and "quota exceeded for ::es_redacted::" in r.text
+            for i in range(len(OPENAI_KEY) - 7):
+                assert OPENAI_KEY[i:i + 8] not in r.text
+    finally:
+        api.close()

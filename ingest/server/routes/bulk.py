@@ -20,6 +20,8 @@ from starlette.convertors import Convertor, register_url_convertor
 
 from ingest.jobs.bulkapi import create_index, validate_index_name
 from ingest.server.destination import DEFAULT_TIMEOUT_S, Destination
+from ingest.server.dialect import json_body
+from ingest.server.limits import SimpleError, body_format
 from models.errors import ElasticsearchError, IllegalArgumentException, ParsingException
 
 
@@ -37,6 +39,17 @@ class IndexNameConvertor(Convertor[str]):
 
 register_url_convertor("index", IndexNameConvertor())
 
+class SafeJSON(JSONResponse):
+    """JSON that stays valid UTF-8 when a value holds a lone surrogate (escaped, rather than a 500)."""
+
+    def render(self, content: Any) -> bytes:
+        """Starlette's rendering, or ASCII-escaped JSON when the text cannot be UTF-8."""
+        try:
+            return super().render(content)
+        except UnicodeEncodeError:
+            return json.dumps(content, separators=(",", ":")).encode()
+
+
 router = APIRouter(tags=["bulk"])
 
 
@@ -47,7 +60,7 @@ def destination(request: Request) -> Destination:
 
 
 def _error(exc: ElasticsearchError) -> JSONResponse:
-    return JSONResponse(exc.to_dict(), status_code=exc.status)
+    return SafeJSON(exc.to_dict(), status_code=exc.status)
 
 
 def _embedded(dest: Destination) -> Any:
@@ -85,6 +98,10 @@ def parse_timeout(value: str | None) -> float:
 
 
 async def _bulk(request: Request, index: str | None) -> JSONResponse:
+    if body_format(request.headers.get("content-type")) == "yaml":
+        vendor = "VND_" if "vnd.elasticsearch" in request.headers.get("content-type", "") else ""
+        return _error(SimpleError(f"Content-Type [{vendor}YAML] does not support stream parsing. Use JSON or SMILE "
+                                  "instead", status=406))
     raw = await request.body()
     params = request.query_params
     dest = destination(request)
@@ -96,7 +113,7 @@ async def _bulk(request: Request, index: str | None) -> JSONResponse:
                               timeout_s=timeout_s))
     except ElasticsearchError as exc:
         return _error(exc)
-    return JSONResponse(body)
+    return SafeJSON(body)
 
 
 @router.post("/_bulk")
@@ -116,14 +133,13 @@ async def index_bulk(index: str, request: Request) -> JSONResponse:
 @router.put("/{index}")
 async def put_index(index: str, request: Request) -> JSONResponse:
     """Create an index, with ``settings.index.default_pipeline`` and vector mappings."""
-    raw = await request.body()
     try:
         validate_index_name(index)
-        body = json.loads(raw) if raw.strip() else {}
+        body = await json_body(request, required=False) or {}
         if not isinstance(body, dict):
             raise ParsingException("request body must be a JSON object")
         sink = destination(request).sink()
-        return JSONResponse(await run_in_threadpool(create_index, index, body, sink))
+        return SafeJSON(await run_in_threadpool(create_index, index, body, sink))
     except ValueError as exc:
         return _error(ParsingException(f"failed to parse the request body: {exc}"))
     except ElasticsearchError as exc:
@@ -164,8 +180,8 @@ def get_doc(index: str, doc_id: str, request: Request) -> JSONResponse:
     except ElasticsearchError as exc:
         return _error(exc)
     if source is None:
-        return JSONResponse({"_index": index, "_id": doc_id, "found": False}, status_code=404)
-    return JSONResponse({"_index": index, "_id": doc_id, "_version": 1, "_seq_no": 0, "_primary_term": 1,
+        return SafeJSON({"_index": index, "_id": doc_id, "found": False}, status_code=404)
+    return SafeJSON({"_index": index, "_id": doc_id, "_version": 1, "_seq_no": 0, "_primary_term": 1,
                          "found": True, "_source": source})
 
 
@@ -183,4 +199,4 @@ def count(index: str, request: Request) -> JSONResponse:
         n = store.count(index)
     except ElasticsearchError as exc:
         return _error(exc)
-    return JSONResponse({"count": n, "_shards": {"total": 1, "successful": 1, "skipped": 0, "failed": 0}})
+    return SafeJSON({"count": n, "_shards": {"total": 1, "successful": 1, "skipped": 0, "failed": 0}})

@@ -32,7 +32,7 @@ from ingest.sinks.embedded.documents import join
 from ingest.sinks.embedded.vectors import arrow_column, column_type, dense_score_sql
 from ingest.sinks.items import check_action, index_name_problem, index_not_found, invalid_index_name, new_id
 from models.errors import ElasticsearchError, IllegalArgumentException, StatusException
-from models.home import ingest_home
+from models.home import ingest_home, private_dir, tighten
 
 
 def _q(name: str) -> str:
@@ -44,7 +44,7 @@ class EmbeddedStore(Sink):
 
     def __init__(self, path: Path | None = None, *, memory_limit: str | None = None) -> None:
         self.path = Path(path) if path else ingest_home() / "indices.duckdb"
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        private_dir(self.path.parent)
         limit = memory_limit or os.environ.get("INGEST_DUCKDB_MEMORY_LIMIT", "512MB")
         try:
             self._con: duckdb.DuckDBPyConnection | None = duckdb.connect(
@@ -54,6 +54,8 @@ class EmbeddedStore(Sink):
             raise StatusException(f"cannot open the embedded store [{self.path}]: {exc}", status=503) from exc
         self._lock = threading.RLock()
         self._con.execute("CREATE TABLE IF NOT EXISTS _indices (name VARCHAR PRIMARY KEY, fields JSON NOT NULL)")
+        self._files = (self.path, self.path.with_name(self.path.name + ".wal"))
+        tighten(*self._files)  # DuckDB creates its files with the umask's mode
         self._layouts: dict[str, dict[str, FieldHint]] = {}
         for name, fields in self._con.execute("SELECT name, fields FROM _indices").fetchall():
             self._layouts[name] = {p: FieldHint(**h) for p, h in json.loads(fields).items()}
@@ -211,7 +213,7 @@ class EmbeddedStore(Sink):
             self.con.unregister(rows)
 
     def _transaction(self) -> _Transaction:
-        return _Transaction(self.con)
+        return _Transaction(self.con, self._files)
 
     def refresh(self, index: str) -> None:
         """Nothing to do: committed writes are visible at once."""
@@ -288,8 +290,9 @@ def _es_type(hint: FieldHint) -> str:
 class _Transaction:
     """BEGIN … COMMIT, rolled back on any error (DuckDB errors become a 500 ``exception``)."""
 
-    def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
+    def __init__(self, con: duckdb.DuckDBPyConnection, files: tuple[Path, ...] = ()) -> None:
         self.con = con
+        self.files = files
 
     def __enter__(self) -> None:
         self.con.execute("BEGIN TRANSACTION")
@@ -297,6 +300,7 @@ class _Transaction:
     def __exit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> None:
         if exc is None:
             self.con.execute("COMMIT")
+            tighten(*self.files)  # a WAL DuckDB has just (re)created
             return
         self.con.execute("ROLLBACK")
         if isinstance(exc, duckdb.Error) and not isinstance(exc, ElasticsearchError):

@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable
 
+from models.errors import ElasticsearchError
+
 REDACTED = "::es_redacted::"
 
 
@@ -48,9 +50,45 @@ def fingerprint(values: Iterable[str]) -> str:
     return digest.hexdigest()[:16]
 
 
+FRAGMENT_CHARS = 8  # any run this long copied out of a secret is redacted (an echo minus one char still leaks)
+
+
 def scrub(text: str, secrets: Iterable[str]) -> str:
-    """Replace every occurrence of each secret (and of its longer fragments) in ``text`` with a redaction."""
-    for value in sorted({s for s in secrets if s}, key=len, reverse=True):
-        if len(value) >= 4:
-            text = text.replace(value, REDACTED)
-    return text
+    """Redact every secret in ``text``, and every fragment of one: any run of 8+ characters that also occurs
+    in a secret. Secrets shorter than that (4-7 chars) are redacted where they occur whole."""
+    values = {s for s in secrets if s and len(s) >= 4}
+    if not values:
+        return text
+    marked = bytearray(len(text))
+    for value in values:
+        width = min(len(value), FRAGMENT_CHARS)
+        grams = {value[i:i + width] for i in range(len(value) - width + 1)}
+        for i in range(len(text) - width + 1):
+            if text[i:i + width] in grams:
+                marked[i:i + width] = b"\x01" * width
+    if not any(marked):
+        return text
+    out: list[str] = []
+    i = 0
+    while i < len(text):
+        if marked[i]:
+            while i < len(text) and marked[i]:
+                i += 1
+            out.append(REDACTED)
+        else:
+            out.append(text[i])
+            i += 1
+    return "".join(out)
+
+
+def scrub_error(error: ElasticsearchError, secrets: Iterable[str]) -> ElasticsearchError:
+    """``error`` with secrets (and their fragments) removed from its reason, its causes and its extra fields."""
+    values = list(secrets)
+    clean = scrub(error.reason, values)
+    if clean != error.reason:
+        error.reason = clean
+        error.args = (clean,)
+    error.extra = {k: scrub(v, values) if isinstance(v, str) else v for k, v in error.extra.items()}
+    if error.caused_by is not None:
+        scrub_error(error.caused_by, values)
+    return error

@@ -21,6 +21,7 @@ import httpx
 import numpy as np
 
 from models.errors import ElasticsearchError, StatusException, ValidationException
+from models.jsonparse import well_formed
 from models.results import (
     CompletionResults,
     InferenceResults,
@@ -39,7 +40,7 @@ from models.services.remote.errors import (
     UpstreamError,
     UpstreamResponse,
 )
-from models.services.remote.secret import Secret, fingerprint
+from models.services.remote.secret import Secret, fingerprint, scrub_error
 from models.services.remote.settings import Setting, parse_rate_limit, parse_settings
 from models.services.remote.sse import sse_events
 from models.services.remote.transport import CallContext, HttpCall, iterate, transport
@@ -254,7 +255,8 @@ class RemoteService(InferenceService):
                 "only supports streaming; use POST _inference/chat_completion/<id>/_stream", status=400)
         if not request.inputs:
             raise ValidationException(["[input] must not be empty"])
-        return transport().run(self._infer_async(call, list(request.inputs), request.timeout_s), request.timeout_s)
+        inputs = well_formed(list(request.inputs))  # lone surrogates cannot be sent as UTF-8: U+FFFD, as locally
+        return transport().run(self._infer_async(call, inputs, request.timeout_s), request.timeout_s)
 
     def stream(self, endpoint: EndpointConfig, request: InferenceRequest) -> Iterator[dict[str, Any]]:
         """Relay the provider's stream as Elasticsearch chunks.
@@ -268,7 +270,7 @@ class RemoteService(InferenceService):
         if call.task_type == TaskType.COMPLETION:
             if not request.inputs:
                 raise ValidationException(["[input] must not be empty"])
-            call.chat = {"messages": [{"role": "user", "content": request.inputs[0]}]}
+            call.chat = {"messages": [{"role": "user", "content": well_formed(request.inputs[0])}]}
         if call.task_type == TaskType.CHAT_COMPLETION and not (call.chat or {}).get("messages"):
             raise ValidationException(["[messages] must not be empty"])
         check_reasoning(call.chat, self.name, self.takes_reasoning)
@@ -283,6 +285,8 @@ class RemoteService(InferenceService):
                         break
                     for chunk in chunks:
                         yield chunk
+            except ElasticsearchError as exc:  # an error event mid-stream may quote the request too
+                raise scrub_error(exc, ctx.secrets) from None
             finally:
                 await response.aclose()
 
@@ -303,8 +307,9 @@ class RemoteService(InferenceService):
                 input_type = InputType(merged["input_type"].lower())
             except ValueError:
                 raise ValidationException([f"Invalid input_type [{merged['input_type']}]"]) from None
-        return Call(endpoint, endpoint.task_type, merged, input_type, request.query, request.return_documents,
-                    request.top_n, request.chat, {k: Secret(v) for k, v in endpoint.secret_settings.items()})
+        return Call(endpoint, endpoint.task_type, merged, input_type, well_formed(request.query),
+                    request.return_documents, request.top_n, well_formed(request.chat),
+                    {k: Secret(v) for k, v in endpoint.secret_settings.items()})
 
     def group_key(self, call: Call) -> tuple[str, ...]:
         """Rate-limit group: service + credentials + model (not the endpoint id), as Elasticsearch groups."""

@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable
 import httpx
 
 from models.services.remote.errors import UpstreamResponse, classify, connection_error
-from models.services.remote.secret import fingerprint, scrub
+from models.services.remote.secret import fingerprint, scrub_error
 from models.services.remote.transport import HttpCall, transport
 
 _EARLY_S = 60.0  # refresh this long before the token expires
@@ -59,9 +59,7 @@ async def exchange(inference_id: str, call: HttpCall, secrets: list[str], timeou
     if resp.status_code >= 300:
         error = classify(inference_id, UpstreamResponse(resp.status_code, {k.lower(): v for k, v in resp.headers.items()},
                                                         resp.content, url), frozenset({429, 500, 503}))
-        error.reason = scrub(error.reason, secrets)
-        error.args = (error.reason,)
-        raise error
+        raise scrub_error(error, secrets)
     data = json.loads(resp.content)
     if not isinstance(data, dict) or not isinstance(data.get("access_token"), str):
         raise ValueError("the token response has no access_token")

@@ -37,7 +37,7 @@ from models.services.remote.errors import (
     timeout_error,
 )
 from models.services.remote.ratelimit import QUEUE_CAPACITY, RateLimiters, RateLimitGroup
-from models.services.remote.secret import scrub
+from models.services.remote.secret import scrub_error
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
@@ -120,14 +120,6 @@ class _RedactQuery(logging.Filter):
 logging.getLogger("httpx").addFilter(_RedactQuery())
 
 
-def _scrubbed(error: ElasticsearchError, secrets: list[str]) -> ElasticsearchError:
-    clean = scrub(error.reason, secrets)
-    if clean != error.reason:
-        error.reason = clean
-        error.args = (clean,)
-    return error
-
-
 class Transport:
     """The process-wide loop thread, HTTP client and rate-limit groups."""
 
@@ -184,7 +176,7 @@ class Transport:
                 error: UpstreamError = exc
             except (ValueError, KeyError, TypeError, IndexError, AttributeError) as exc:
                 error = parse_error(ctx.inference_id, f"{type(exc).__name__}: {str(exc)[:200]}")
-            _scrubbed(error, ctx.secrets)
+            scrub_error(error, ctx.secrets)
             delay = SETTINGS.backoff(attempt)
             if not error.retryable or delay >= ctx.remaining():
                 raise error
@@ -210,7 +202,7 @@ class Transport:
             error = await self._one_attempt(ctx, call, stream)
             if not isinstance(error, ElasticsearchError):
                 return error
-            last = _scrubbed(error, ctx.secrets)
+            last = scrub_error(error, ctx.secrets)
             retryable = isinstance(error, UpstreamError) and error.retryable
             if not retryable:
                 raise last
