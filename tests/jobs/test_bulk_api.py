@@ -11,6 +11,9 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from ingest.server.routes import bulk
+from ingest.server.security import Authenticator
+from ingest.server.security.middleware import install
+from models.store import Store
 
 
 def _ndjson(*objs: dict) -> bytes:
@@ -25,6 +28,8 @@ def client(ingest_home: Path) -> Iterator[TestClient]:
     @app.get("/_probe/_count")  # registered after the catch-all routes: must still be reachable
     def probe() -> dict:
         return {"probe": True}
+
+    install(app, Authenticator(Store()))
 
     bulk.set_sink(None)
     with TestClient(app) as c:

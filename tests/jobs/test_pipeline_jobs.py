@@ -11,6 +11,8 @@ from fastapi.testclient import TestClient
 
 from ingest.jobs import JobConfig, run_job
 from ingest.server.routes import bulk
+from ingest.server.security import Authenticator
+from ingest.server.security.middleware import install
 from ingest.sinks import open_sink
 from tests.jobs.conftest import pipeline_body
 from tests.jobs.helpers import docs, ingest, write_jsonl
@@ -101,6 +103,7 @@ def test_bulk_runs_the_request_pipeline_and_the_index_default(tiny_endpoints: di
     PipelineService(Store(), InferenceAPI()).put("tiny", pipeline_body())
     app = FastAPI()
     app.include_router(bulk.router)
+    install(app, Authenticator(Store()))
     bulk.set_sink(None)
     with TestClient(app) as client:
         out = client.post("/_bulk?pipeline=tiny", content=b'{"index":{"_index":"a","_id":"1"}}\n{"text":"the cat"}\n'

@@ -19,6 +19,9 @@ from starlette.concurrency import run_in_threadpool
 from starlette.convertors import Convertor, register_url_convertor
 
 from ingest.jobs.bulkapi import create_index, run_bulk, validate_index_name
+from ingest.server.security import declare as need
+from ingest.server.security.authn import Principal
+from ingest.server.security.bulkauth import AuthorizedSink
 from ingest.sinks.base import Sink
 from models.errors import ElasticsearchError, IllegalArgumentException, ParsingException
 
@@ -90,14 +93,16 @@ async def _bulk(request: Request, index: str | None) -> JSONResponse:
     params = request.query_params
     try:
         # Inference and DuckDB block: run them on the thread pool, not the event loop.
-        body = await run_in_threadpool(_bulk_sync, raw, index, params.get("pipeline"), params.get("refresh"))
+        body = await run_in_threadpool(_bulk_sync, raw, index, params.get("pipeline"), params.get("refresh"),
+                                       need.principal_of(request))
     except ElasticsearchError as exc:
         return _error(exc)
     return JSONResponse(body)
 
 
-def _bulk_sync(raw: bytes, index: str | None, pipeline: str | None, refresh: str | None) -> dict[str, Any]:
-    sink = _sink()
+def _bulk_sync(raw: bytes, index: str | None, pipeline: str | None, refresh: str | None,
+               principal: Principal) -> dict[str, Any]:
+    sink = AuthorizedSink(_sink(), principal)  # each item is checked against its final index
     body = run_bulk(raw, sink=sink, pipelines=_PipelinesProxy(), default_index=index, request_pipeline=pipeline)
     if refresh not in (None, "false"):
         for target in {next(iter(item.values())).get("_index") for item in body["items"]} - {None}:
@@ -112,21 +117,21 @@ class _PipelinesProxy:
         return _pipelines().load(pipeline_id)
 
 
-@router.post("/_bulk")
-@router.put("/_bulk")
+@router.post("/_bulk", dependencies=[need.bulk()])
+@router.put("/_bulk", dependencies=[need.bulk()])
 async def bulk(request: Request) -> JSONResponse:
     """Elasticsearch's ``_bulk``."""
     return await _bulk(request, None)
 
 
-@router.post("/{index:index}/_bulk")
-@router.put("/{index:index}/_bulk")
+@router.post("/{index:index}/_bulk", dependencies=[need.bulk()])
+@router.put("/{index:index}/_bulk", dependencies=[need.bulk()])
 async def index_bulk(index: str, request: Request) -> JSONResponse:
     """``_bulk`` with a default index."""
     return await _bulk(request, index)
 
 
-@router.put("/{index}")
+@router.put("/{index}", dependencies=[need.index("create_index", "indices:admin/create")])
 async def put_index(index: str, request: Request) -> JSONResponse:
     """Create an index, with ``settings.index.default_pipeline`` and vector mappings."""
     raw = await request.body()
@@ -162,7 +167,7 @@ def _has_index(store: Any, index: str) -> bool:
     return bool(exists(index)) if callable(exists) else True
 
 
-@router.get("/{index:index}/_doc/{doc_id}")
+@router.get("/{index:index}/_doc/{doc_id}", dependencies=[need.index("read", "indices:data/read/get")])
 def get_doc(index: str, doc_id: str) -> JSONResponse:
     """Fetch one document from the embedded store."""
     try:
@@ -178,8 +183,8 @@ def get_doc(index: str, doc_id: str) -> JSONResponse:
                          "found": True, "_source": source})
 
 
-@router.get("/{index:index}/_count")
-@router.post("/{index:index}/_count")
+@router.get("/{index:index}/_count", dependencies=[need.index("read", "indices:data/read/search")])
+@router.post("/{index:index}/_count", dependencies=[need.index("read", "indices:data/read/search")])
 def count(index: str) -> JSONResponse:
     """Document count of an embedded index."""
     try:

@@ -1,0 +1,171 @@
+"""``/_security/role`` and ``/_security/user``: custom roles and native users (``manage_security``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.concurrency import run_in_threadpool
+
+from ingest.server.dialect import check_params, es_response, json_body
+from ingest.server.security import declare as need
+from ingest.server.security.keys import put_user, user_details, user_roles
+from ingest.server.security.roles import RESERVED, RoleDescriptor
+from models.endpoints.requests import parse_body
+from models.errors import IllegalArgumentException
+from models.store import Store
+
+router = APIRouter(tags=["security"])
+_MANAGE = "manage_security"
+
+
+class UserBody(BaseModel):
+    """Body of ``PUT /_security/user/{username}``."""
+
+    model_config = ConfigDict(extra="forbid")
+    password: str | None = None
+    roles: list[str] = Field(default_factory=list)
+    full_name: str | None = None
+    email: str | None = None
+    metadata: dict[str, Any] = Field(default_factory=dict)
+    enabled: bool = True
+
+
+def _store(request: Request) -> Store:
+    store: Store = request.app.state.api.store
+    return store
+
+
+def _all_roles(store: Store) -> dict[str, RoleDescriptor]:
+    custom = {n: RoleDescriptor.model_validate_json(d) for n, d in store.get_roles().items()}
+    return {**RESERVED, **custom}
+
+
+def _pick(names: str | None, found: dict[str, Any]) -> dict[str, Any]:
+    if names is None:
+        return found
+    wanted = [n for n in names.split(",") if n]
+    return {n: found[n] for n in wanted if n in found}
+
+
+# -- roles -------------------------------------------------------------------------------------------
+
+async def _put_role(request: Request, name: str) -> Response:
+    check_params(request, ("refresh",))
+    if name in RESERVED:
+        raise IllegalArgumentException(f"Role [{name}] is reserved and may not be used.")
+    role = parse_body(RoleDescriptor, await json_body(request)).check()
+    created = await run_in_threadpool(_store(request).put_role, name, role.model_dump_json(exclude_defaults=True))
+    request.app.state.authenticator.audit("put_role", request=request, principal=need.principal_of(request),
+                                          put={"role": {"name": name, "role_descriptor": role.public()}})
+    return es_response(request, {"role": {"created": created}})
+
+
+@router.put("/_security/role/{name}", dependencies=[need.cluster(_MANAGE, "cluster:admin/xpack/security/role/put")])
+async def put_role(request: Request, name: str) -> Response:
+    """Create or replace a custom role."""
+    return await _put_role(request, name)
+
+
+@router.post("/_security/role/{name}", dependencies=[need.cluster(_MANAGE, "cluster:admin/xpack/security/role/put")])
+async def post_role(request: Request, name: str) -> Response:
+    """Create or replace a custom role."""
+    return await _put_role(request, name)
+
+
+async def _get_roles(request: Request, names: str | None) -> Response:
+    check_params(request, ())
+    roles = await run_in_threadpool(_all_roles, _store(request))
+    found = _pick(names, {n: r.public() for n, r in roles.items()})
+    return es_response(request, found, status=200 if found or names is None else 404)
+
+
+@router.get("/_security/role", dependencies=[need.cluster(_MANAGE, "cluster:admin/xpack/security/role/get")])
+async def get_roles(request: Request) -> Response:
+    """Every role, built-in ones included (``metadata._reserved``)."""
+    return await _get_roles(request, None)
+
+
+@router.get("/_security/role/{name}", dependencies=[need.cluster(_MANAGE, "cluster:admin/xpack/security/role/get")])
+async def get_role(request: Request, name: str) -> Response:
+    """Roles by name (comma-separated); 404 with ``{}`` when none exists."""
+    return await _get_roles(request, name)
+
+
+@router.delete("/_security/role/{name}",
+               dependencies=[need.cluster(_MANAGE, "cluster:admin/xpack/security/role/delete")])
+async def delete_role(request: Request, name: str) -> Response:
+    """Delete a custom role; keys and users naming it lose what it granted."""
+    check_params(request, ("refresh",))
+    if name in RESERVED:
+        raise IllegalArgumentException(f"role [{name}] is reserved and cannot be deleted")
+    found = await run_in_threadpool(_store(request).delete_role, name)
+    if found:
+        request.app.state.authenticator.audit("delete_role", request=request, principal=need.principal_of(request),
+                                              delete={"role": {"name": name}})
+    return es_response(request, {"found": found}, status=200 if found else 404)
+
+
+# -- users -------------------------------------------------------------------------------------------
+
+async def _put_user(request: Request, username: str) -> Response:
+    check_params(request, ("refresh",))
+    body = parse_body(UserBody, await json_body(request))
+    details = {"full_name": body.full_name, "email": body.email, "metadata": body.metadata, "enabled": body.enabled}
+    created = await run_in_threadpool(put_user, _store(request), username, body.password, body.roles, details)
+    authenticator = request.app.state.authenticator
+    authenticator.clear_cache()
+    authenticator.audit("put_user", request=request, principal=need.principal_of(request),
+                        put={"user": {"name": username, "enabled": body.enabled, "roles": body.roles}})
+    return es_response(request, {"created": created})
+
+
+@router.put("/_security/user/{username}",
+            dependencies=[need.cluster(_MANAGE, "cluster:admin/xpack/security/user/put")])
+async def put_user_route(request: Request, username: str) -> Response:
+    """Create or update a native user."""
+    return await _put_user(request, username)
+
+
+@router.post("/_security/user/{username}",
+             dependencies=[need.cluster(_MANAGE, "cluster:admin/xpack/security/user/put")])
+async def post_user_route(request: Request, username: str) -> Response:
+    """Create or update a native user."""
+    return await _put_user(request, username)
+
+
+async def _get_users(request: Request, names: str | None) -> Response:
+    check_params(request, ("with_profile_uid",))
+    users = await run_in_threadpool(_store(request).list_users)
+    found = _pick(names, {u.username: {"username": u.username, "roles": user_roles(u), **user_details(u)}
+                          for u in users})
+    return es_response(request, found, status=200 if found or names is None else 404)
+
+
+@router.get("/_security/user", dependencies=[need.cluster(_MANAGE, "cluster:admin/xpack/security/user/get")])
+async def get_users(request: Request) -> Response:
+    """Every native user (never their password hashes)."""
+    return await _get_users(request, None)
+
+
+@router.get("/_security/user/{username}",
+            dependencies=[need.cluster(_MANAGE, "cluster:admin/xpack/security/user/get")])
+async def get_user(request: Request, username: str) -> Response:
+    """Users by name (comma-separated); 404 with ``{}`` when none exists."""
+    return await _get_users(request, username)
+
+
+@router.delete("/_security/user/{username}",
+               dependencies=[need.cluster(_MANAGE, "cluster:admin/xpack/security/user/delete")])
+async def delete_user(request: Request, username: str) -> Response:
+    """Delete a native user."""
+    check_params(request, ("refresh",))
+    found = await run_in_threadpool(_store(request).delete_user, username)
+    authenticator = request.app.state.authenticator
+    authenticator.clear_cache()
+    if found:
+        authenticator.audit("delete_user", request=request, principal=need.principal_of(request),
+                            delete={"user": {"name": username}})
+    return es_response(request, {"found": found}, status=200 if found else 404)
