@@ -1,0 +1,211 @@
+"""The attacks of issue 11 that concern authentication and authorisation, each a regression test."""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from ingest.server.app import create_app
+from ingest.server.security import authn
+from ingest.server.security.keys import CreatedKey, create_role_key, put_user
+from models.api import InferenceAPI
+
+
+@pytest.fixture()
+def api(ingest_home: Path) -> Iterator[InferenceAPI]:
+    api = InferenceAPI()
+    api.store.put_setting("security.enabled", "true")
+    yield api
+    api.close()
+
+
+@pytest.fixture()
+def client(api: InferenceAPI) -> TestClient:
+    return TestClient(create_app(api))
+
+
+def _key(key: CreatedKey) -> dict[str, str]:
+    return {"Authorization": f"ApiKey {key.encoded}"}
+
+
+def _basic(user: str, password: str) -> dict[str, str]:
+    return {"Authorization": "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()}
+
+
+SUPER_DESCRIPTORS = {"root": {"cluster": ["all"], "indices": [{"names": ["*"], "privileges": ["all"]}]}}
+
+
+def test_inference_user_cannot_mint_a_superuser_key(api: InferenceAPI, client: TestClient) -> None:
+    user = create_role_key(api.store, "u", "inference_user")
+    r = client.post("/_security/api_key", headers=_key(user), json={"name": "x", "role_descriptors": SUPER_DESCRIPTORS})
+    assert r.status_code == 403 and "api_key/create" in r.json()["error"]["reason"]
+    # the old body field that named a role is gone
+    r = client.post("/_security/api_key", headers=_key(user), json={"name": "x", "role": "superuser"})
+    assert r.status_code in (400, 403)
+
+
+def test_a_key_never_exceeds_its_creator(api: InferenceAPI, client: TestClient) -> None:
+    api.store.put_role("self_service", json.dumps({"cluster": ["monitor_inference", "manage_own_api_key"]}))
+    put_user(api.store, "bob", "bob-password", ["self_service"])
+    r = client.post("/_security/api_key", headers=_basic("bob", "bob-password"),
+                    json={"name": "escalate", "role_descriptors": SUPER_DESCRIPTORS})
+    assert r.status_code == 200
+    minted = {"Authorization": f"ApiKey {r.json()['encoded']}"}
+    assert client.get("/_inference", headers=minted).status_code == 200  # what bob may do
+    assert client.put("/_inference/x", headers=minted, json={}).status_code == 403  # what bob may not
+    assert client.put("/_security/role/evil", headers=minted, json={"cluster": ["all"]}).status_code == 403
+    # a key made by that key, asking for everything again, is bounded by both
+    r = client.post("/_security/api_key", headers=minted, json={"name": "again", "role_descriptors": SUPER_DESCRIPTORS})
+    assert r.status_code == 200
+    derived = {"Authorization": f"ApiKey {r.json()['encoded']}"}
+    assert client.put("/_inference/x", headers=derived, json={}).status_code == 403
+    assert client.get("/_inference", headers=derived).status_code == 200
+    # a key with narrower descriptors loses what they do not grant
+    r = client.post("/_security/api_key", headers=_basic("bob", "bob-password"),
+                    json={"name": "narrow", "role_descriptors": {"r": {"cluster": ["monitor_ml"]}}})
+    narrow = {"Authorization": f"ApiKey {r.json()['encoded']}"}
+    assert client.get("/_inference", headers=narrow).status_code == 403
+
+
+def test_manage_own_api_key_sees_and_invalidates_only_own_keys(api: InferenceAPI, client: TestClient) -> None:
+    admin = create_role_key(api.store, "admin", "superuser")
+    api.store.put_role("self_service", json.dumps({"cluster": ["monitor_inference", "manage_own_api_key"]}))
+    put_user(api.store, "carol", "carol-password", ["self_service"])
+    carol = _basic("carol", "carol-password")
+    mine = client.post("/_security/api_key", headers=carol, json={"name": "carol-key"}).json()
+    assert client.get("/_security/api_key", headers=carol).status_code == 403  # must ask for own keys
+    listed = client.get("/_security/api_key?owner=true", headers=carol).json()["api_keys"]
+    assert [k["id"] for k in listed] == [mine["id"]] and listed[0]["username"] == "carol"
+    assert client.get("/_security/api_key?username=elastic", headers=carol).status_code == 403
+    assert client.get(f"/_security/api_key?id={admin.id}", headers=carol).status_code == 403
+    r = client.request("DELETE", "/_security/api_key", headers=carol, json={"ids": [admin.id]})
+    assert r.status_code == 403
+    r = client.request("DELETE", "/_security/api_key", headers=carol, json={"owner": True, "ids": [admin.id]})
+    assert r.json()["invalidated_api_keys"] == []
+    r = client.request("DELETE", "/_security/api_key", headers=carol, json={"owner": True})
+    assert r.json()["invalidated_api_keys"] == [mine["id"]]
+    assert client.get("/_inference", headers=_key(admin)).status_code == 200
+    # a key with manage_own_api_key sees itself only
+    key = {"Authorization": f"ApiKey {client.post('/_security/api_key', headers=carol, json={'name': 'k2'}).json()['encoded']}"}
+    own = client.get("/_security/api_key?owner=true", headers=key).json()["api_keys"]
+    assert [k["name"] for k in own] == ["k2"]
+    query = client.post("/_security/_query/api_key", headers=carol, json={"query": {"match_all": {}}}).json()
+    assert {k["username"] for k in query["api_keys"]} == {"carol"}
+    # manage_api_key sees everyone's
+    everyone = client.get("/_security/api_key", headers=_key(admin)).json()["api_keys"]
+    assert {"admin", "carol-key", "k2"} <= {k["name"] for k in everyone}
+
+
+def test_post_pipeline_needs_manage_pipeline(api: InferenceAPI, client: TestClient) -> None:
+    api.store.put_role("reader", json.dumps({"cluster": ["read_pipeline"]}))
+    reader = create_role_key(api.store, "r", "reader")
+    body = {"processors": [{"set": {"field": "a", "value": 1}}]}
+    for method in ("POST", "PUT"):
+        r = client.request(method, "/_ingest/pipeline/p1", headers=_key(reader), json=body)
+        assert r.status_code == 403 and "cluster:admin/ingest/pipeline/put" in r.json()["error"]["reason"]
+    assert client.get("/_ingest/pipeline", headers=_key(reader)).status_code == 200
+    assert api.store.get_pipelines() == {}
+
+
+def test_revoking_the_last_key_keeps_the_server_closed(api: InferenceAPI, client: TestClient) -> None:
+    only = create_role_key(api.store, "only", "superuser")
+    r = client.request("DELETE", "/_security/api_key", headers=_key(only), json={"ids": [only.id]})
+    assert r.json()["invalidated_api_keys"] == [only.id]
+    assert not api.store.has_credentials()
+    r = client.get("/_inference")
+    assert r.status_code == 401
+    assert client.put("/_security/role/x", json={"cluster": ["all"]}).status_code == 401
+    assert client.get("/_inference", headers=_key(only)).status_code == 401
+
+
+def test_unknown_users_pay_for_a_hash(api: InferenceAPI, client: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[str] = []
+    real = authn.verify_password
+
+    def counting(password: str, stored: str) -> bool:
+        calls.append(stored)
+        return real(password, stored)
+
+    monkeypatch.setattr(authn, "verify_password", counting)
+    put_user(api.store, "dave", "dave-password", ["inference_user"])
+    assert client.get("/_inference", headers=_basic("nobody", "whatever")).status_code == 401
+    assert client.get("/_inference", headers=_basic("dave", "wrong-one")).status_code == 401
+    assert len(calls) == 2 and calls[0].startswith("pbkdf2$")  # the unknown user was hashed too
+    # verified logins are cached, and a password change invalidates the cached login
+    assert client.get("/_inference", headers=_basic("dave", "dave-password")).status_code == 200
+    assert client.get("/_inference", headers=_basic("dave", "dave-password")).status_code == 200
+    assert len(calls) == 3
+    put_user(api.store, "dave", "new-password", ["inference_user"])
+    assert client.get("/_inference", headers=_basic("dave", "dave-password")).status_code == 401
+
+
+def test_bulk_items_are_checked_against_their_index(api: InferenceAPI, client: TestClient) -> None:
+    from ingest.server.routes import bulk
+
+    api.store.put_role("logs_writer", json.dumps({"indices": [{"names": ["logs-*"], "privileges": ["write"]}]}))
+    writer = create_role_key(api.store, "w", "logs_writer")
+    bulk.set_sink(None)
+    try:
+        lines = [{"index": {"_index": "logs-a", "_id": "1"}}, {"m": 1},
+                 {"index": {"_index": "secrets", "_id": "1"}}, {"m": 2},
+                 {"delete": {"_index": "secrets", "_id": "9"}}]
+        raw = "".join(json.dumps(x) + "\n" for x in lines)
+        r = client.post("/_bulk", headers={**_key(writer), "Content-Type": "application/x-ndjson"}, content=raw)
+        assert r.status_code == 200
+        items = [next(iter(i.values())) for i in r.json()["items"]]
+        assert [i["status"] for i in items] == [201, 403, 403]
+        assert items[1]["error"]["type"] == "security_exception"
+        assert "on indices [secrets]" in items[1]["error"]["reason"]
+        root = create_role_key(api.store, "root", "superuser")
+        assert client.get("/secrets/_count", headers=_key(root)).status_code == 404  # never created
+        assert client.get("/logs-a/_count", headers=_key(root)).json()["count"] == 1
+        assert client.get("/logs-a/_count", headers=_key(writer)).status_code == 403  # write is not read
+    finally:
+        bulk.set_sink(None)
+
+
+def test_roles_and_users_api(api: InferenceAPI, client: TestClient) -> None:
+    root = create_role_key(api.store, "root", "superuser")
+    r = client.put("/_security/role/superuser", headers=_key(root), json={"cluster": ["all"]})
+    assert r.status_code == 400 and "reserved" in r.json()["error"]["reason"]
+    r = client.put("/_security/role/bad", headers=_key(root), json={"cluster": ["fly"]})
+    assert r.status_code == 400 and "unknown cluster privilege [fly]" in r.json()["error"]["reason"]
+    assert client.put("/_security/role/ops", headers=_key(root),
+                      json={"cluster": ["monitor_inference"]}).json() == {"role": {"created": True}}
+    roles = client.get("/_security/role", headers=_key(root)).json()
+    assert roles["ops"]["cluster"] == ["monitor_inference"] and roles["inference_user"]["metadata"]["_reserved"]
+    assert client.get("/_security/role/nope", headers=_key(root)).status_code == 404
+    r = client.put("/_security/user/erin", headers=_key(root), json={"password": "erin-pass", "roles": ["ops"]})
+    assert r.json() == {"created": True}
+    users = client.get("/_security/user", headers=_key(root)).json()
+    assert users["erin"]["roles"] == ["ops"] and "password" not in json.dumps(users)
+    me = client.get("/_security/_authenticate", headers=_basic("erin", "erin-pass")).json()
+    assert me["username"] == "erin" and me["roles"] == ["ops"] and me["authentication_realm"]["type"] == "native"
+    assert client.delete("/_security/role/ops", headers=_key(root)).json() == {"found": True}
+    assert client.get("/_inference", headers=_basic("erin", "erin-pass")).status_code == 403  # role gone
+    assert client.delete("/_security/user/erin", headers=_key(root)).json() == {"found": True}
+    assert client.get("/_inference", headers=_basic("erin", "erin-pass")).status_code == 401
+
+
+def test_api_key_info_and_expiry(api: InferenceAPI, client: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    root = create_role_key(api.store, "root", "superuser")
+    made: dict[str, Any] = client.post("/_security/api_key", headers=_key(root), json={
+        "name": "short", "expiration": "1d", "metadata": {"team": "a"},
+        "role_descriptors": {"r": {"cluster": ["monitor_inference"]}}}).json()
+    assert set(made) == {"id", "name", "api_key", "encoded", "expiration"}
+    info = client.get(f"/_security/api_key?id={made['id']}&with_limited_by=true", headers=_key(root)).json()
+    key = info["api_keys"][0]
+    assert key["metadata"] == {"team": "a"} and key["role_descriptors"]["r"]["cluster"] == ["monitor_inference"]
+    assert key["invalidated"] is False and key["expiration"] == made["expiration"] and "limited_by" in key
+    assert made["api_key"] not in json.dumps(info)
+    import time as time_module
+
+    later = time_module.time() + 2 * 86400
+    monkeypatch.setattr("ingest.server.security.keys.time.time", lambda: later)
+    assert client.get("/_inference", headers={"Authorization": f"ApiKey {made['encoded']}"}).status_code == 401
