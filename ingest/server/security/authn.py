@@ -1,9 +1,9 @@
 """Authentication: who is calling (API key, basic auth, or anonymous while security is disabled).
 
 The home's security setting is re-read at most once a second, so a running server notices ``ingest security
-enable|disable`` at once. Password hashing (PBKDF2, tens of milliseconds) runs on a dedicated small thread pool,
-never on the event loop nor on the pool that serves requests, so a flood of wrong passwords queues behind itself
-instead of delaying other clients; verified logins are cached (hashed, bounded, short TTL) and every cache hit is
+enable|disable`` at once. Password hashing (PBKDF2, tens of milliseconds) runs on a dedicated one-thread pool at
+the lowest CPU priority, never on the event loop nor on the pool that serves requests, so a flood of wrong
+passwords queues behind itself instead of delaying other clients; verified logins are cached (hashed, bounded, short TTL) and every cache hit is
 checked against the user's current password hash, so a password change or a removed user takes effect at once.
 Unknown users are checked against a dummy hash: they cost what a wrong password costs.
 """
@@ -13,8 +13,10 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import contextlib
 import hashlib
 import ipaddress
+import os
 import threading
 import time
 from collections import OrderedDict
@@ -102,6 +104,13 @@ def unauthenticated(reason: str) -> SecurityException:
     return SecurityException(reason, status=401, extra={"header": {"WWW-Authenticate": list(_WWW)}})
 
 
+def _lower_priority() -> None:
+    """Run this (hashing) thread at the lowest CPU priority: requests that need no hashing go first."""
+    # Elsewhere than Linux this may fail: the dedicated pool still bounds hashing to its one thread.
+    with contextlib.suppress(AttributeError, OSError):
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)  # Linux: a thread's own nice value
+
+
 class _LoginCache:
     """Verified (user, password) pairs: sha256 of both -> (the hash they matched, expiry). Bounded LRU."""
 
@@ -141,7 +150,8 @@ class Authenticator:
                  cache_ttl_s: float = 300.0, settings_ttl_s: float = 1.0) -> None:
         self.store = store
         self.bind_host: str | None = None  # set by `ingest serve`; a non-loopback bind needs security
-        self._hasher = ThreadPoolExecutor(max_workers=hash_threads, thread_name_prefix="ingest-auth-hash")
+        self._hasher = ThreadPoolExecutor(max_workers=hash_threads, thread_name_prefix="ingest-auth-hash",
+                                          initializer=_lower_priority)
         self._cache = _LoginCache(cache_size, cache_ttl_s)
         self._settings_ttl_s = settings_ttl_s
         self._state: tuple[float, SecurityState] | None = None
