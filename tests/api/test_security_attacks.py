@@ -209,3 +209,30 @@ def test_api_key_info_and_expiry(api: InferenceAPI, client: TestClient, monkeypa
     later = time_module.time() + 2 * 86400
     monkeypatch.setattr("ingest.server.security.keys.time.time", lambda: later)
     assert client.get("/_inference", headers={"Authorization": f"ApiKey {made['encoded']}"}).status_code == 401
+
+
+def test_audit_log_records_failures_denials_and_changes(api: InferenceAPI, client: TestClient) -> None:
+    import stat
+
+    api.store.put_setting("security.audit", "true")
+    root = create_role_key(api.store, "root", "superuser")
+    user = create_role_key(api.store, "user", "inference_user")
+    assert client.get("/_inference", headers=_basic("mallory", "guess")).status_code == 401
+    assert client.put("/_inference/x", headers=_key(user), json={}).status_code == 403
+    made = client.post("/_security/api_key", headers=_key(root), json={"name": "audited"}).json()
+    client.put("/_security/role/r1", headers=_key(root), json={"cluster": ["monitor"]})
+    client.put("/_security/user/u1", headers=_key(root), json={"password": "u1-password", "roles": ["r1"]})
+    log = api.store.path.parent / "logs" / "audit.json"
+    assert stat.S_IMODE(log.stat().st_mode) == 0o600
+    assert stat.S_IMODE(log.parent.stat().st_mode) == 0o700
+    text = log.read_text()
+    events = [json.loads(line) for line in text.splitlines()]
+    by_action = {e["event.action"]: e for e in events}
+    assert by_action["authentication_failed"]["url.path"] == "/_inference"
+    denied = by_action["access_denied"]
+    assert denied["action"] == "cluster:admin/xpack/inference/put" and denied["apikey.id"] == user.id
+    assert by_action["create_apikey"]["event.type"] == "security_config_change"
+    assert by_action["create_apikey"]["apikey"]["id"] == made["id"]
+    assert {"put_role", "put_user"} <= set(by_action)
+    for secret in (made["api_key"], root.api_key, "u1-password", "guess"):
+        assert secret not in text

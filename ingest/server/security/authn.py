@@ -160,15 +160,19 @@ class Authenticator:
 
     # -- settings and audit --------------------------------------------------------------------------
 
-    def state(self) -> SecurityState:
-        """The security settings, re-read from the home at most every ``settings_ttl_s``."""
-        now = time.monotonic()
+    def _fresh_state(self) -> SecurityState | None:
         with self._lock:
-            if self._state is not None and now - self._state[0] < self._settings_ttl_s:
+            if self._state is not None and time.monotonic() - self._state[0] < self._settings_ttl_s:
                 return self._state[1]
-        state = SecurityState.read(self.store)
-        with self._lock:
-            self._state = (now, state)
+        return None
+
+    def state(self) -> SecurityState:
+        """The security settings, re-read from the home at most every ``settings_ttl_s`` (blocking: SQLite)."""
+        state = self._fresh_state()
+        if state is None:
+            state = SecurityState.read(self.store)
+            with self._lock:
+                self._state = (time.monotonic(), state)
         return state
 
     def audit(self, event: str, **fields: Any) -> None:
@@ -184,7 +188,9 @@ class Authenticator:
 
     async def authenticate(self, request: Request) -> Principal:
         """The request's principal; 401 ``security_exception`` when credentials are missing or wrong."""
-        state = await run_in_threadpool(self.state)
+        state = self._fresh_state()
+        if state is None:
+            state = await run_in_threadpool(self.state)
         if not state.enabled:
             self._check_open(request)
             return ANONYMOUS
