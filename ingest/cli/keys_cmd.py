@@ -32,6 +32,7 @@ def create(
 ) -> None:
     """Create an API key; prints it once (as Elasticsearch's create-API-key response) on stdout."""
     from ingest.server.dialect import parse_time
+    from ingest.server.security.audit import audit_local
     from ingest.server.security.keys import create_role_key
     from models.store import Store
 
@@ -41,6 +42,7 @@ def create(
         key = create_role_key(store, name, role, seconds)
     except ElasticsearchError as exc:
         fail(exc)
+    audit_local(store, "create_apikey", apikey={"id": key.id, "name": key.name, "role": role})
     typer.echo(json.dumps(key.body()))
     typer.echo("Use it as: Authorization: ApiKey <encoded>. It is not shown again.", err=True)
     _warn_if_disabled(store)
@@ -68,7 +70,11 @@ def revoke(
     if not key_id and not name:
         typer.echo("give --id or --name", err=True)
         raise typer.Exit(code=2)
-    done = Store().invalidate_api_keys(key_id=key_id, name=name)
+    from ingest.server.security.audit import audit_local
+
+    store = Store()
+    done = store.invalidate_api_keys(key_id=key_id, name=name)
+    audit_local(store, "invalidate_apikeys", apikey={"ids": done})
     typer.echo(json.dumps({"invalidated_api_keys": done, "error_count": 0}))
     if not done:
         raise typer.Exit(code=1)
@@ -82,6 +88,7 @@ def add_user(
                                           help="Read from the terminal when not given.")] = "",
 ) -> None:
     """Create or replace a basic-auth user (password stored as a PBKDF2 hash)."""
+    from ingest.server.security.audit import audit_local
     from ingest.server.security.keys import put_user
     from models.store import Store
 
@@ -91,6 +98,7 @@ def add_user(
         created = put_user(store, username, password, roles)
     except ElasticsearchError as exc:
         fail(exc)
+    audit_local(store, "put_user", put={"user": {"name": username, "roles": roles}})
     typer.echo(json.dumps({"created": created, "username": username, "roles": roles}))
     _warn_if_disabled(store)
 
@@ -98,9 +106,13 @@ def add_user(
 @keys.command("remove-user")
 def remove_user(username: str) -> None:
     """Delete a basic-auth user."""
+    from ingest.server.security.audit import audit_local
     from models.store import Store
 
-    found = Store().delete_user(username)
+    store = Store()
+    found = store.delete_user(username)
+    if found:
+        audit_local(store, "delete_user", delete={"user": {"name": username}})
     typer.echo(json.dumps({"found": found}))
     if not found:
         raise typer.Exit(code=1)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import time
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
@@ -17,22 +17,15 @@ _HELP = "Enable, disable and inspect security (authentication, TLS, audit) of th
 security = typer.Typer(help=_HELP, no_args_is_help=True)
 
 
-def _audit(store_path: object, action: str, **fields: Any) -> None:
-    from pathlib import Path
-
-    from ingest.server.security.audit import AuditLog
-
-    AuditLog(Path(str(store_path)).parent / "logs" / "audit.json").write(action, **fields)
-
-
 @security.command("enable")
 def enable(
-    audit: Annotated[bool, typer.Option("--audit/--no-audit", help="Write the audit log "
-                                        "($INGEST_HOME/logs/audit.json): authentication failures, access denials, "
-                                        "security changes.")] = False,
+    audit: Annotated[bool | None, typer.Option("--audit/--no-audit", help="Write the audit log "
+                                               "($INGEST_HOME/logs/audit.json): authentication failures, access "
+                                               "denials, security changes (default: unchanged).")] = None,
     new_certificates: Annotated[bool, typer.Option(help="Replace the HTTP CA and certificate.")] = False,
 ) -> None:
     """Require credentials on every request; print a new superuser API key (once) and the HTTP CA fingerprint."""
+    from ingest.server.security.audit import audit_local
     from ingest.server.security.keys import create_role_key
     from ingest.server.security.tls import generate, home_certs
     from models.store import Store
@@ -41,11 +34,12 @@ def enable(
     certs = home_certs(store.path.parent)
     if new_certificates or not certs.exist():
         generate(certs)
-    store.put_setting("security.audit", "true" if audit else "false")
+    was_audited = store.get_setting("security.audit") == "true"
+    if audit is not None:
+        store.put_setting("security.audit", "true" if audit else "false")
     store.put_setting("security.enabled", "true")
     key = create_role_key(store, f"ingest-security-enable-{int(time.time())}", "superuser")
-    if audit:
-        _audit(store.path, "security_enable", apikey={"id": key.id, "name": key.name})
+    audit_local(store, "security_enable", force=was_audited, apikey={"id": key.id, "name": key.name}, audit=audit)
     typer.echo(json.dumps(key.body()))
     typer.echo(f"Security is enabled in {store.path.parent}. The superuser API key above is shown once: use it as "
                f"`Authorization: ApiKey <encoded>` (or api_key=<encoded> in the official client).\n"
@@ -56,11 +50,11 @@ def enable(
 @security.command("disable")
 def disable() -> None:
     """Open the server to anyone on this machine (loopback only; non-loopback servers refuse every request)."""
+    from ingest.server.security.audit import audit_local
     from models.store import Store
 
     store = Store()
-    if store.get_setting("security.audit") == "true":
-        _audit(store.path, "security_disable")
+    audit_local(store, "security_disable")
     store.put_setting("security.enabled", "false")
     typer.echo(json.dumps({"enabled": False}))
     typer.echo("Security is disabled: servers of this home accept requests without credentials from this machine "

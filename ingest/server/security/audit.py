@@ -17,8 +17,11 @@ from typing import Any
 
 from starlette.requests import Request
 
+from models.store import Store
+
 CONFIG_CHANGES = frozenset({"create_apikey", "invalidate_apikeys", "put_role", "delete_role", "put_user",
                             "delete_user", "security_enable", "security_disable"})
+_ORIGIN = "origin.type"
 
 
 class AuditLog:
@@ -61,3 +64,10 @@ class AuditLog:
                 os.write(fd, line)
             finally:
                 os.close(fd)
+
+
+def audit_local(store: Store, event_action: str, *, force: bool = False, **fields: Any) -> None:
+    """Audit a change made from the local CLI (``origin.type: local_cli``) when the home's audit log is on."""
+    if force or store.get_setting("security.audit") == "true":
+        extra: dict[str, Any] = {_ORIGIN: "local_cli", **fields}
+        AuditLog(store.path.parent / "logs" / "audit.json").write(event_action, **extra)

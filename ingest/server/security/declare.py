@@ -71,14 +71,14 @@ def principal_of(request: Request) -> Principal:
 def denied(request: Request | None, principal: Principal, action: str,
            indices: list[str] | None = None) -> SecurityException:
     """Elasticsearch's 403 for ``action`` (on ``indices`` when it is an index action); audited."""
-    roles = ",".join(principal.roles)
+    # Elasticsearch names a user's roles; an API key's descriptors have no roles to name.
+    who = principal.describe() + ("" if principal.api_key else f" with effective roles [{','.join(principal.roles)}]")
     if indices is not None:
-        reason = (f"action [{action}] is unauthorized for {principal.describe()} with effective roles [{roles}] "
-                  f"on indices [{','.join(indices)}], this action is granted by the index privileges "
-                  f"[{','.join(index_granted_by(action))}]")
+        reason = (f"action [{action}] is unauthorized for {who} on indices [{','.join(indices)}], this action is "
+                  f"granted by the index privileges [{','.join(index_granted_by(action))}]")
     else:
-        reason = (f"action [{action}] is unauthorized for {principal.describe()} with effective roles [{roles}], "
-                  f"this action is granted by the cluster privileges [{','.join(cluster_granted_by(action))}]")
+        reason = (f"action [{action}] is unauthorized for {who}, this action is granted by the cluster privileges "
+                  f"[{','.join(cluster_granted_by(action))}]")
     if request is not None:
         authenticator = getattr(request.app.state, "authenticator", None)
         if authenticator is not None:

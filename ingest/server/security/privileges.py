@@ -14,7 +14,7 @@ import re
 
 _SECURITY = ("cluster:admin/xpack/security/*",)
 
-# name -> (granted patterns, excluded patterns); order is the order of Elasticsearch's 403 messages.
+# name -> (granted patterns, excluded patterns); narrowest first, the order of Elasticsearch's 403 messages.
 CLUSTER: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "none": ((), ()),
     "monitor_inference": (("cluster:monitor/xpack/inference*",
@@ -40,17 +40,17 @@ CLUSTER: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "all": (("cluster:*", "indices:admin/template/*", "indices:admin/index_template/*"), ()),
 }
 
-INDEX: dict[str, tuple[str, ...]] = {
+INDEX: dict[str, tuple[str, ...]] = {  # narrowest first, the order of Elasticsearch's 403 messages
     "none": (),
     "read": ("indices:data/read/*",),
     "view_index_metadata": ("indices:admin/get", "indices:admin/mappings/get", "indices:admin/settings/get",
                             "indices:monitor/stats", "indices:admin/resolve/index"),
-    "create": ("indices:data/write/index*", "indices:data/write/bulk*", "indices:admin/auto_create"),
     "create_doc": ("indices:data/write/index:op_type/create", "indices:data/write/bulk*",
                    "indices:admin/auto_create"),
+    "create": ("indices:data/write/index*", "indices:data/write/bulk*", "indices:admin/auto_create"),
+    "delete": ("indices:data/write/delete*", "indices:data/write/bulk*"),
     "index": ("indices:data/write/index*", "indices:data/write/update*", "indices:data/write/bulk*",
               "indices:admin/auto_create"),
-    "delete": ("indices:data/write/delete*", "indices:data/write/bulk*"),
     "write": ("indices:data/write/*", "indices:admin/mapping/put", "indices:admin/auto_create"),
     "create_index": ("indices:admin/create", "indices:admin/auto_create"),
     "manage": ("indices:monitor/*", "indices:admin/*"),
@@ -76,13 +76,13 @@ def index_grants(privilege: str, action: str) -> bool:
 
 
 def cluster_granted_by(action: str) -> list[str]:
-    """The predefined cluster privileges that grant ``action``, for 403 messages (sorted as Elasticsearch does)."""
-    return sorted(name for name in CLUSTER if cluster_grants(name, action))
+    """The predefined cluster privileges that grant ``action``, for 403 messages (narrowest first)."""
+    return [name for name in CLUSTER if cluster_grants(name, action)]
 
 
 def index_granted_by(action: str) -> list[str]:
-    """The predefined index privileges that grant ``action``."""
-    return sorted(name for name in INDEX if index_grants(name, action))
+    """The predefined index privileges that grant ``action`` (narrowest first)."""
+    return [name for name in INDEX if index_grants(name, action)]
 
 
 def unknown_cluster(names: list[str]) -> list[str]:
