@@ -236,3 +236,56 @@ def test_audit_log_records_failures_denials_and_changes(api: InferenceAPI, clien
     assert {"put_role", "put_user"} <= set(by_action)
     for secret in (made["api_key"], root.api_key, "u1-password", "guess"):
         assert secret not in text
+
+
+def test_passwords_are_hashed_off_the_event_loop(api: InferenceAPI, client: TestClient,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    import threading
+
+    threads: list[str] = []
+    real = authn.verify_password
+
+    def recording(password: str, stored: str) -> bool:
+        threads.append(threading.current_thread().name)
+        return real(password, stored)
+
+    monkeypatch.setattr(authn, "verify_password", recording)
+    put_user(api.store, "gina", "gina-password", ["inference_user"])
+    assert client.get("/_inference", headers=_basic("gina", "bad-password")).status_code == 401
+    assert client.get("/_inference", headers=_basic("gina", "gina-password")).status_code == 200
+    assert len(threads) == 2 and all(name.startswith("ingest-auth-hash") for name in threads)
+
+
+def test_home_with_keys_from_before_the_setting_is_migrated_as_enabled(tmp_path: Path) -> None:
+    import hashlib
+    import sqlite3
+
+    from ingest.server.security.authn import SecurityState
+    from ingest.server.security.keys import key_permission, verify_api_key
+    from models.store import Store
+
+    path = tmp_path / "registry.sqlite"
+    conn = sqlite3.connect(path)
+    conn.executescript("""
+        CREATE TABLE api_keys (id TEXT PRIMARY KEY, name TEXT NOT NULL, key_hash TEXT NOT NULL, role TEXT NOT NULL,
+                               created_at REAL NOT NULL, expires_at REAL, invalidated INTEGER NOT NULL DEFAULT 0);
+        CREATE TABLE users (username TEXT PRIMARY KEY, password_hash TEXT NOT NULL, role TEXT NOT NULL);
+    """)
+    salt = "00112233"
+    conn.execute("INSERT INTO api_keys VALUES ('old', 'legacy', ?, 'inference_user', 0, NULL, 1)",
+                 (salt + "$" + hashlib.sha256((salt + "secret").encode()).hexdigest(),))
+    conn.commit()
+    conn.close()
+    store = Store(path)
+    assert SecurityState.read(store).enabled  # even though its only key is revoked: never opened by upgrading
+    conn = sqlite3.connect(path)
+    conn.execute("UPDATE api_keys SET invalidated = 0")
+    conn.commit()
+    conn.close()
+    record = verify_api_key(store, "old", "secret")
+    assert record is not None and record.owner == "elastic"
+    permission = key_permission(record)
+    assert permission.cluster("cluster:monitor/xpack/inference") and not permission.cluster(
+        "cluster:admin/xpack/inference/put")
+    fresh = Store(tmp_path / "fresh.sqlite")
+    assert not SecurityState.read(fresh).enabled

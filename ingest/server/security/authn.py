@@ -43,6 +43,7 @@ from models.store import Store
 _WWW = ['Basic realm="security", charset="UTF-8"', "ApiKey"]
 NATIVE = ("default_native", "native")
 API_KEY_REALM = "_es_api_key"
+MAX_QUEUED = 1000  # password verifications waiting for the hashing thread (Elasticsearch's crypto queue size)
 
 
 @dataclass(frozen=True)
@@ -156,6 +157,7 @@ class Authenticator:
         self._settings_ttl_s = settings_ttl_s
         self._state: tuple[float, SecurityState] | None = None
         self._lock = threading.Lock()
+        self._queued = 0
         self._audit = AuditLog(store.path.parent / "logs" / "audit.json")
 
     # -- settings and audit --------------------------------------------------------------------------
@@ -245,8 +247,7 @@ class Authenticator:
         token = _LoginCache.token(username, password)
         ok = user is not None and self._cache.hit(token, stored)
         if not ok:
-            loop = asyncio.get_running_loop()
-            ok = await loop.run_in_executor(self._hasher, verify_password, password, stored) and user is not None
+            ok = await self._hash_check(password, stored) and user is not None
             if ok:
                 self._cache.add(token, stored)
         if not ok or user is None or not user_details(user).get("enabled", True):
@@ -255,6 +256,20 @@ class Authenticator:
         layer = await run_in_threadpool(resolve_roles, self.store, roles)
         return Principal(username, tuple(roles), NATIVE, Permission((layer or (RoleDescriptor(),),)),
                          None, user_details(user))
+
+    async def _hash_check(self, password: str, stored: str) -> bool:
+        """PBKDF2 on the hashing thread; beyond ``MAX_QUEUED`` waiting checks, 429 instead of an endless queue."""
+        with self._lock:
+            if self._queued >= MAX_QUEUED:
+                raise ElasticsearchError(
+                    f"rejected execution of password verification: [{MAX_QUEUED}] verifications are already "
+                    "queued", status=429, error_type="es_rejected_execution_exception")
+            self._queued += 1
+        try:
+            return await asyncio.get_running_loop().run_in_executor(self._hasher, verify_password, password, stored)
+        finally:
+            with self._lock:
+                self._queued -= 1
 
     def close(self) -> None:
         """Stop the hashing threads."""
