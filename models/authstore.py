@@ -87,6 +87,8 @@ class SecurityTables:
         A home that already has API keys or users (made when their existence switched authentication on) is
         migrated as security-enabled, so that upgrading never opens a server that was closed.
         """
+        if not _needs_migration(self._conn()):  # the usual case: no write lock taken when opening a store
+            return
         with self._write() as conn:
             for table, columns in (("api_keys", _KEY_COLUMNS), ("users", _USER_COLUMNS)):
                 have = {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}
@@ -196,6 +198,14 @@ class SecurityTables:
         with self._write() as conn:
             cur = conn.execute("DELETE FROM roles WHERE name = ?", (name,))
         return cur.rowcount > 0
+
+
+def _needs_migration(conn: sqlite3.Connection) -> bool:
+    for table, columns in (("api_keys", _KEY_COLUMNS), ("users", _USER_COLUMNS)):
+        have = {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}
+        if any(column.split()[0] not in have for column in columns):
+            return True
+    return conn.execute("SELECT 1 FROM settings WHERE name = 'security.enabled'").fetchone() is None
 
 
 def _key_from_row(row: tuple[Any, ...]) -> ApiKeyRecord:

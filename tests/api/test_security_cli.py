@@ -167,3 +167,21 @@ def test_non_loopback_server_stops_serving_when_security_is_disabled(tmp_path: P
     actions = [e["event.action"] for e in events]
     assert "security_enable" in actions and "security_disable" in actions and "authentication_failed" in actions
     assert key["api_key"] not in audit.read_text()
+
+
+def test_serve_with_own_certificate_and_key(tmp_path: Path) -> None:
+    from ingest.server.security.tls import HttpCerts, generate
+
+    home = tmp_path / "home"
+    key, _ = _enable(home)
+    own = HttpCerts(tmp_path / "own")
+    generate(own, hosts=["127.0.0.1", "localhost"])
+    half = _cli(home, "serve", "--ssl-certificate", str(own.cert), "--port", "1")
+    assert half.returncode != 0 and "go together" in half.stderr
+    with _server(home, "--ssl-certificate", str(own.cert), "--ssl-key", str(own.key)) as (port, _):
+        # full verification (chain and host name) against the operator's own CA
+        es = Elasticsearch(f"https://127.0.0.1:{port}", api_key=key["encoded"], ca_certs=str(own.ca))
+        assert es.info()["version"]["number"]
+        with pytest.raises(TlsError):  # not the home's CA
+            Elasticsearch(f"https://127.0.0.1:{port}", api_key=key["encoded"],
+                          ca_certs=str(home / "certs" / "http_ca.crt"), max_retries=0).info()
