@@ -8,6 +8,7 @@ key id), as in Elasticsearch; ``manage_api_key`` covers every key.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -69,15 +70,16 @@ def owner_of(p: Principal) -> tuple[str, str]:
 
 
 def _is_own(p: Principal) -> Callable[[ApiKeyRecord], bool]:
-    if p.api_key:
-        return lambda k: k.id == p.api_key[0]  # type: ignore[index]
-    return lambda k: (k.owner, k.realm) == owner_of(p)
+    """A user owns the keys it created (and those its keys created); an API key owns only itself."""
+    if p.api_key is not None:
+        own_id = p.api_key[0]
+        return lambda k: k.id == own_id
+    owner = owner_of(p)
+    return lambda k: (k.owner, k.realm) == owner
 
 
 def key_info(k: ApiKeyRecord, with_limited_by: bool = False) -> dict[str, Any]:
     """A key as Elasticsearch lists it (never its secret or hash)."""
-    import json
-
     info: dict[str, Any] = {
         "id": k.id, "name": k.name, "type": "rest", "creation": int(k.created_at * 1000),
         "invalidated": k.invalidated, "username": k.owner, "realm": k.realm,
@@ -168,14 +170,14 @@ async def get_keys(request: Request) -> Response:
     name = q.get("name")
     keys = [k for k in await run_in_threadpool(_store(request).list_api_keys)
             if (not (owner or restricted) or own(k))
-            and q.get("id") in (None, k.id) and (name is None or need_match(name, k.name))
+            and q.get("id") in (None, k.id) and (name is None or _name_matches(name, k.name))
             and q.get("username") in (None, k.owner) and q.get("realm_name") in (None, k.realm)
             and not (bool_param(request, "active_only") and k.invalidated)]
     with_limited_by = bool_param(request, "with_limited_by")
     return es_response(request, {"api_keys": [key_info(k, with_limited_by) for k in keys]})
 
 
-def need_match(pattern: str, value: str) -> bool:
+def _name_matches(pattern: str, value: str) -> bool:
     """Elasticsearch's key-name matching: exact, or a trailing-``*`` prefix."""
     return value.startswith(pattern[:-1]) if pattern.endswith("*") else value == pattern
 
@@ -196,7 +198,7 @@ async def invalidate(request: Request) -> Response:
     store = _store(request)
     matched = [k for k in await run_in_threadpool(store.list_api_keys)
                if (not (body.owner or restricted) or own(k)) and (not ids or k.id in ids)
-               and (body.name is None or need_match(body.name, k.name))
+               and (body.name is None or _name_matches(body.name, k.name))
                and body.username in (None, k.owner) and body.realm_name in (None, k.realm)]
     done = await run_in_threadpool(store.invalidate_api_keys, None, None, [k.id for k in matched])
     before = [k.id for k in matched if k.invalidated]
