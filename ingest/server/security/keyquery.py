@@ -59,6 +59,8 @@ def matches(info: dict[str, Any], query: dict[str, Any]) -> bool:
                 and (not shoulds or any(matches(info, q) for q in shoulds)))
     if kind == "exists":
         return _value(info, str((spec or {}).get("field"))) is not None
+    if kind not in ("term", "terms", "prefix", "wildcard", "range"):
+        raise IllegalArgumentException(f"Query type [{kind}] is not currently supported in this context")
     field, arg = _one(spec, kind)
     value = _value(info, field)
     if kind == "term":
@@ -73,10 +75,14 @@ def matches(info: dict[str, Any], query: dict[str, Any]) -> bool:
         if value is None or not isinstance(spec[field], dict):
             return False
         bounds = spec[field]
-        return all(op not in bounds or check(value, bounds[op]) for op, check in (
-            ("gt", lambda a, b: a > b), ("gte", lambda a, b: a >= b), ("lt", lambda a, b: a < b),
-            ("lte", lambda a, b: a <= b)))
-    raise IllegalArgumentException(f"Query type [{kind}] is not currently supported in this context")
+        try:
+            return all(op not in bounds or check(value, bounds[op]) for op, check in (
+                ("gt", lambda a, b: a > b), ("gte", lambda a, b: a >= b), ("lt", lambda a, b: a < b),
+                ("lte", lambda a, b: a <= b)))
+        except TypeError:  # e.g. date math: only epoch milliseconds are understood here
+            raise IllegalArgumentException(f"[range] bounds of [{field}] must be numbers (epoch milliseconds)") \
+                from None
+    return False
 
 
 def _sort_key(field: str) -> Any:
