@@ -174,6 +174,7 @@ def test_roles_and_users_api(api: InferenceAPI, client: TestClient) -> None:
     root = create_role_key(api.store, "root", "superuser")
     r = client.put("/_security/role/superuser", headers=_key(root), json={"cluster": ["all"]})
     assert r.status_code == 400 and "reserved" in r.json()["error"]["reason"]
+    assert client.put("/_security/role/%20padded", headers=_key(root), json={}).status_code == 400
     r = client.put("/_security/role/bad", headers=_key(root), json={"cluster": ["fly"]})
     assert r.status_code == 400 and "unknown cluster privilege [fly]" in r.json()["error"]["reason"]
     assert client.put("/_security/role/ops", headers=_key(root),

@@ -114,6 +114,9 @@ def test_route_by_role_matrix(setup: tuple[TestClient, InferenceAPI, dict[str, A
                     assert error["type"] == "security_exception" and f"action [{need.action}]" in error["reason"]
             checked += 1
     assert checked >= 45 * len(ROLES)
+    # FastAPI's own documents (not API routes) still need credentials, and unknown paths answer 401 before 404
+    for path in ("/openapi.json", "/docs", "/no/such/path"):
+        assert client.get(path).status_code == 401, path
 
 
 # Hand-written expectations for the built-in roles, independent of the declarations above.

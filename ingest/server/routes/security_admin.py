@@ -56,6 +56,11 @@ async def _put_role(request: Request, name: str) -> Response:
     check_params(request, ("refresh",))
     if name in RESERVED:
         raise IllegalArgumentException(f"Role [{name}] is reserved and may not be used.")
+    if not name or len(name) > 507 or name != name.strip() or not name.isprintable() or not name.isascii():
+        raise IllegalArgumentException(
+            f"Validation Failed: 1: Invalid role name [{name}]... Role names must be at least [1] and no more than "
+            "[507] characters. They can contain alphanumeric characters (a-z, A-Z, 0-9), spaces, punctuation, and "
+            "printable symbols in the Basic Latin (ASCII) block. Leading or trailing whitespace is not allowed.;")
     role = parse_body(RoleDescriptor, await json_body(request)).check()
     created = await run_in_threadpool(_store(request).put_role, name, role.model_dump_json(exclude_defaults=True))
     request.app.state.authenticator.audit("put_role", request=request, principal=need.principal_of(request),
