@@ -15,6 +15,7 @@ from ingest.server.app import create_app
 from ingest.server.security import authn
 from ingest.server.security.keys import CreatedKey, create_role_key, put_user
 from models.api import InferenceAPI
+from models.errors import ElasticsearchError
 
 
 @pytest.fixture()
@@ -290,3 +291,35 @@ def test_home_with_keys_from_before_the_setting_is_migrated_as_enabled(tmp_path:
         "cluster:admin/xpack/inference/put")
     fresh = Store(tmp_path / "fresh.sqlite")
     assert not SecurityState.read(fresh).enabled
+
+
+def test_one_client_cannot_fill_the_hashing_queue(api: InferenceAPI, monkeypatch: pytest.MonkeyPatch) -> None:
+    import asyncio
+    import threading
+
+    from ingest.server.security.authn import MAX_QUEUED_PER_CLIENT, Authenticator
+
+    release = threading.Event()
+
+    def slow(password: str, stored: str) -> bool:
+        release.wait(10)
+        return False
+
+    monkeypatch.setattr(authn, "verify_password", slow)
+    auth = Authenticator(api.store)
+
+    async def flood() -> tuple[list[object], bool]:
+        tasks = [asyncio.create_task(auth._hash_check("x", "h", "10.0.0.9")) for _ in range(MAX_QUEUED_PER_CLIENT)]
+        await asyncio.sleep(0.05)
+        with pytest.raises(ElasticsearchError) as info:
+            await auth._hash_check("x", "h", "10.0.0.9")
+        assert info.value.status == 429 and info.value.error_type == "es_rejected_execution_exception"
+        other = asyncio.create_task(auth._hash_check("x", "h", "10.0.0.10"))  # another client still queues
+        await asyncio.sleep(0.05)
+        release.set()
+        return list(await asyncio.gather(*tasks)), await other
+
+    done, other = asyncio.run(flood())
+    assert done == [False] * MAX_QUEUED_PER_CLIENT and other is False
+    assert auth._queued == 0 and auth._queued_by == {}
+    auth.close()

@@ -44,6 +44,7 @@ _WWW = ['Basic realm="security", charset="UTF-8"', "ApiKey"]
 NATIVE = ("default_native", "native")
 API_KEY_REALM = "_es_api_key"
 MAX_QUEUED = 1000  # password verifications waiting for the hashing thread (Elasticsearch's crypto queue size)
+MAX_QUEUED_PER_CLIENT = 8  # ... of which one client address may hold: a flood from one host cannot starve logins
 
 
 @dataclass(frozen=True)
@@ -158,6 +159,7 @@ class Authenticator:
         self._state: tuple[float, SecurityState] | None = None
         self._lock = threading.Lock()
         self._queued = 0
+        self._queued_by: dict[str, int] = {}
         self._audit = AuditLog(store.path.parent / "logs" / "audit.json")
 
     # -- settings and audit --------------------------------------------------------------------------
@@ -205,7 +207,8 @@ class Authenticator:
             if scheme.lower() == "apikey":
                 return await run_in_threadpool(self._api_key, value.strip(), path)
             if scheme.lower() == "basic":
-                return await self._basic(value.strip(), path)
+                client = request.scope.get("client")
+                return await self._basic(value.strip(), path, str(client[0]) if client else "")
             raise unauthenticated(f"unable to authenticate with provided credentials and anonymous access is not "
                                   f"allowed for this request [{path}]")
         except ElasticsearchError as exc:
@@ -237,7 +240,7 @@ class Authenticator:
         return Principal(record.owner, (), (API_KEY_REALM, API_KEY_REALM), key_permission(record),
                          (record.id, record.name), {"owner_realm": record.realm})
 
-    async def _basic(self, value: str, path: str) -> Principal:
+    async def _basic(self, value: str, path: str, client: str) -> Principal:
         try:
             username, _, password = base64.b64decode(value, validate=True).decode().partition(":")
         except (binascii.Error, UnicodeDecodeError):
@@ -247,7 +250,7 @@ class Authenticator:
         token = _LoginCache.token(username, password)
         ok = user is not None and self._cache.hit(token, stored)
         if not ok:
-            ok = await self._hash_check(password, stored) and user is not None
+            ok = await self._hash_check(password, stored, client) and user is not None
             if ok:
                 self._cache.add(token, stored)
         if not ok or user is None or not user_details(user).get("enabled", True):
@@ -257,19 +260,29 @@ class Authenticator:
         return Principal(username, tuple(roles), NATIVE, Permission((layer or (RoleDescriptor(),),)),
                          None, user_details(user))
 
-    async def _hash_check(self, password: str, stored: str) -> bool:
-        """PBKDF2 on the hashing thread; beyond ``MAX_QUEUED`` waiting checks, 429 instead of an endless queue."""
+    async def _hash_check(self, password: str, stored: str, client: str) -> bool:
+        """PBKDF2 on the hashing thread. 429 instead of an endless queue: at most ``MAX_QUEUED`` checks wait, and
+        at most ``MAX_QUEUED_PER_CLIENT`` of them from one client address."""
         with self._lock:
-            if self._queued >= MAX_QUEUED:
+            mine = self._queued_by.get(client, 0)
+            if self._queued >= MAX_QUEUED or mine >= MAX_QUEUED_PER_CLIENT:
+                limit = MAX_QUEUED if self._queued >= MAX_QUEUED else MAX_QUEUED_PER_CLIENT
                 raise ElasticsearchError(
-                    f"rejected execution of password verification: [{MAX_QUEUED}] verifications are already "
-                    "queued", status=429, error_type="es_rejected_execution_exception")
+                    f"rejected execution of password verification: [{limit}] verifications are already queued"
+                    + ("" if limit == MAX_QUEUED else " for this client"),
+                    status=429, error_type="es_rejected_execution_exception")
             self._queued += 1
+            self._queued_by[client] = mine + 1
         try:
             return await asyncio.get_running_loop().run_in_executor(self._hasher, verify_password, password, stored)
         finally:
             with self._lock:
                 self._queued -= 1
+                left = self._queued_by[client] - 1
+                if left:
+                    self._queued_by[client] = left
+                else:
+                    del self._queued_by[client]
 
     def close(self) -> None:
         """Stop the hashing threads."""
