@@ -323,3 +323,32 @@ def test_one_client_cannot_fill_the_hashing_queue(api: InferenceAPI, monkeypatch
     assert done == [False] * MAX_QUEUED_PER_CLIENT and other is False
     assert auth._queued == 0 and auth._queued_by == {}
     auth.close()
+
+
+def test_has_privileges_and_own_privileges(api: InferenceAPI, client: TestClient) -> None:
+    api.store.put_role("self_service", json.dumps({"cluster": ["monitor_inference", "manage_own_api_key"],
+                                                   "indices": [{"names": ["docs-*"], "privileges": ["read"]}]}))
+    put_user(api.store, "hank", "hank-password", ["self_service"])
+    hank = _basic("hank", "hank-password")
+    body = {"cluster": ["monitor_inference", "manage_inference", "manage_own_api_key", "all"],
+            "index": [{"names": ["docs-1", "other"], "privileges": ["read", "write"]}]}
+    r = client.post("/_security/user/_has_privileges", headers=hank, json=body).json()
+    assert r["username"] == "hank" and r["has_all_requested"] is False
+    assert r["cluster"] == {"monitor_inference": True, "manage_inference": False, "manage_own_api_key": True,
+                            "all": False}
+    assert r["index"] == {"docs-1": {"read": True, "write": False}, "other": {"read": False, "write": False}}
+    mine = client.get("/_security/user/_privileges", headers=hank).json()
+    assert mine["cluster"] == ["manage_own_api_key", "monitor_inference"]
+    assert mine["indices"][0]["names"] == ["docs-*"]
+    root = create_role_key(api.store, "root", "superuser")
+    r = client.post("/_security/user/_has_privileges", headers=_key(root), json=body).json()
+    assert r["has_all_requested"] is True
+    bad = client.post("/_security/user/_has_privileges", headers=hank, json={"cluster": ["fly"]})
+    assert bad.status_code == 400
+    assert client.get("/_security/user/_privileges", headers=_key(root)).status_code == 400  # as Elasticsearch
+    # manage (everything but security) does not hold manage_security; manage_api_key holds manage_own_api_key
+    api.store.put_role("ops", json.dumps({"cluster": ["manage", "manage_api_key"]}))
+    put_user(api.store, "ivy", "ivy-password", ["ops"])
+    r = client.post("/_security/user/_has_privileges", headers=_basic("ivy", "ivy-password"),
+                    json={"cluster": ["manage_security", "manage_inference", "manage_own_api_key"]}).json()
+    assert r["cluster"] == {"manage_security": False, "manage_inference": True, "manage_own_api_key": True}

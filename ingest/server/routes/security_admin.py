@@ -12,7 +12,8 @@ from starlette.concurrency import run_in_threadpool
 from ingest.server.dialect import check_params, es_response, json_body
 from ingest.server.security import declare as need
 from ingest.server.security.keys import put_user, user_details, user_roles
-from ingest.server.security.roles import RESERVED, RoleDescriptor
+from ingest.server.security.privileges import CLUSTER, INDEX
+from ingest.server.security.roles import RESERVED, IndicesPrivileges, Permission, RoleDescriptor
 from models.endpoints.requests import parse_body
 from models.errors import IllegalArgumentException
 from models.store import Store
@@ -111,6 +112,77 @@ async def delete_role(request: Request, name: str) -> Response:
         request.app.state.authenticator.audit("delete_role", request=request, principal=need.principal_of(request),
                                               delete={"role": {"name": name}})
     return es_response(request, {"found": found}, status=200 if found else 404)
+
+
+# -- the caller's privileges (registered before /_security/user/{username}, which would take "_privileges") --
+
+class HasPrivilegesBody(BaseModel):
+    """Body of ``_has_privileges``."""
+
+    model_config = ConfigDict(extra="forbid")
+    cluster: list[str] = Field(default_factory=list)
+    index: list[IndicesPrivileges] = Field(default_factory=list)
+    application: list[dict[str, Any]] = Field(default_factory=list)
+
+
+def _holds_cluster(permission: Permission, privilege: str) -> bool:
+    # A privilege is held when every action pattern it grants is granted (patterns compared as Elasticsearch's
+    # automatons would be for these simple wildcards).
+    granted, _ = CLUSTER.get(privilege, ((privilege,), ()))
+    return bool(granted) and all(permission.cluster(pattern) for pattern in granted)
+
+
+def _holds_index(permission: Permission, privilege: str, index_name: str) -> bool:
+    patterns = INDEX.get(privilege, (privilege,))
+    return bool(patterns) and all(permission.index(pattern, index_name) for pattern in patterns)
+
+
+async def _has_privileges(request: Request) -> Response:
+    check_params(request, ())
+    p = need.principal_of(request)
+    body = parse_body(HasPrivilegesBody, await json_body(request))
+    RoleDescriptor(cluster=body.cluster, indices=body.index).check()  # unknown names: Elasticsearch's 400
+    cluster = {name: _holds_cluster(p.permission, name) for name in body.cluster}
+    index: dict[str, dict[str, bool]] = {}
+    for entry in body.index:
+        for name in entry.names:
+            index.setdefault(name, {}).update({priv: _holds_index(p.permission, priv, name)
+                                               for priv in entry.privileges})
+    everything = all(cluster.values()) and all(all(v.values()) for v in index.values())
+    return es_response(request, {"username": p.username, "has_all_requested": everything, "cluster": cluster,
+                                 "index": index, "application": {}})
+
+
+_HAS = "cluster:admin/xpack/security/user/has_privileges"
+
+
+@router.get("/_security/user/_has_privileges", dependencies=[need.authenticated(_HAS)])
+async def has_privileges_get(request: Request) -> Response:
+    """Whether the caller holds the given cluster and index privileges."""
+    return await _has_privileges(request)
+
+
+@router.post("/_security/user/_has_privileges", dependencies=[need.authenticated(_HAS)])
+async def has_privileges_post(request: Request) -> Response:
+    """Whether the caller holds the given cluster and index privileges."""
+    return await _has_privileges(request)
+
+
+@router.get("/_security/user/_privileges",
+            dependencies=[need.authenticated("cluster:admin/xpack/security/user/list_privileges")])
+async def my_privileges(request: Request) -> Response:
+    """The caller's privileges (a user's roles merged; an API key: see the API key's own information)."""
+    check_params(request, ())
+    p = need.principal_of(request)
+    if len(p.permission.layers) > 1:
+        raise IllegalArgumentException("Cannot retrieve privileges for API keys with assigned role descriptors. "
+                                       "Please use the Get API key information API https://ela.st/es-api-get-api-key")
+    roles = p.permission.layers[0]
+    cluster = sorted({c for r in roles for c in r.cluster})
+    indices = [{"names": e.names, "privileges": e.privileges, "allow_restricted_indices": e.allow_restricted_indices}
+               for r in roles for e in r.indices]
+    return es_response(request, {"cluster": cluster, "global": [], "indices": indices, "applications": [],
+                                 "run_as": []})
 
 
 # -- users -------------------------------------------------------------------------------------------
