@@ -185,3 +185,13 @@ def test_serve_with_own_certificate_and_key(tmp_path: Path) -> None:
         with pytest.raises(TlsError):  # not the home's CA
             Elasticsearch(f"https://127.0.0.1:{port}", api_key=key["encoded"],
                           ca_certs=str(home / "certs" / "http_ca.crt"), max_retries=0).info()
+
+
+def test_no_ssl_on_a_public_address_is_explicit_and_warned(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    key, _ = _enable(home)
+    with _server(home, "--host", "0.0.0.0", "--no-ssl") as (port, proc):
+        assert Elasticsearch(f"http://127.0.0.1:{port}", api_key=key["encoded"]).info()
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=15)
+    assert "WARNING: serving plain HTTP on [0.0.0.0]" in err
