@@ -151,6 +151,7 @@ def test_bulk_items_are_checked_against_their_index(api: InferenceAPI, client: T
 
     api.store.put_role("logs_writer", json.dumps({"indices": [{"names": ["logs-*"], "privileges": ["write"]}]}))
     writer = create_role_key(api.store, "w", "logs_writer")
+    api.store.put_setting("security.audit", "true")
     bulk.set_sink(None)
     try:
         lines = [{"index": {"_index": "logs-a", "_id": "1"}}, {"m": 1},
@@ -163,6 +164,10 @@ def test_bulk_items_are_checked_against_their_index(api: InferenceAPI, client: T
         assert [i["status"] for i in items] == [201, 403, 403]
         assert items[1]["error"]["type"] == "security_exception"
         assert "on indices [secrets]" in items[1]["error"]["reason"]
+        assert items[2]["error"]["reason"].startswith("action [indices:data/write/delete] is unauthorized for API key")
+        events = [json.loads(x) for x in (api.store.path.parent / "logs" / "audit.json").read_text().splitlines()]
+        assert [(e["action"], e["indices"]) for e in events if e["event.action"] == "access_denied"] == [
+            ("indices:data/write/index", ["secrets"]), ("indices:data/write/delete", ["secrets"])]
         root = create_role_key(api.store, "root", "superuser")
         assert client.get("/secrets/_count", headers=_key(root)).status_code == 404  # never created
         assert client.get("/logs-a/_count", headers=_key(root)).json()["count"] == 1

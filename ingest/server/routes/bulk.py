@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import threading
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -20,7 +21,6 @@ from starlette.convertors import Convertor, register_url_convertor
 
 from ingest.jobs.bulkapi import create_index, run_bulk, validate_index_name
 from ingest.server.security import declare as need
-from ingest.server.security.authn import Principal
 from ingest.server.security.bulkauth import AuthorizedSink
 from ingest.sinks.base import Sink
 from models.errors import ElasticsearchError, IllegalArgumentException, ParsingException
@@ -94,15 +94,15 @@ async def _bulk(request: Request, index: str | None) -> JSONResponse:
     try:
         # Inference and DuckDB block: run them on the thread pool, not the event loop.
         body = await run_in_threadpool(_bulk_sync, raw, index, params.get("pipeline"), params.get("refresh"),
-                                       need.principal_of(request))
+                                       AuthorizedSink.checker(need.principal_of(request), request))
     except ElasticsearchError as exc:
         return _error(exc)
     return JSONResponse(body)
 
 
 def _bulk_sync(raw: bytes, index: str | None, pipeline: str | None, refresh: str | None,
-               principal: Principal) -> dict[str, Any]:
-    sink = AuthorizedSink(_sink(), principal)  # each item is checked against its final index
+               authorized: Callable[[Sink], Sink]) -> dict[str, Any]:
+    sink = authorized(_sink())  # each item is checked against its final index
     body = run_bulk(raw, sink=sink, pipelines=_PipelinesProxy(), default_index=index, request_pipeline=pipeline)
     if refresh not in (None, "false"):
         for target in {next(iter(item.values())).get("_index") for item in body["items"]} - {None}:

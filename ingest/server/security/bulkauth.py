@@ -8,7 +8,10 @@ every writing index privilege includes).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
+
+from starlette.requests import Request
 
 from ingest.server.security.authn import Principal
 from ingest.server.security.declare import denied
@@ -25,9 +28,15 @@ ITEM_ACTIONS = {
 class AuthorizedSink(Sink):
     """A sink that writes only what ``principal`` may write; everything else is delegated unchanged."""
 
-    def __init__(self, inner: Sink, principal: Principal) -> None:
+    def __init__(self, inner: Sink, principal: Principal, request: Request | None = None) -> None:
         self.inner = inner
         self.principal = principal
+        self.request = request  # for the audit log's access_denied events
+
+    @staticmethod
+    def checker(principal: Principal, request: Request | None = None) -> Callable[[Sink], Sink]:
+        """Wraps a sink for ``principal`` (what the ``_bulk`` route hands to its worker thread)."""
+        return lambda sink: AuthorizedSink(sink, principal, request)
 
     def ensure_index(self, index: str, hints: dict[str, FieldHint]) -> None:
         """Create or extend ``index`` only for a caller who may create it (its items fail with 403 otherwise)."""
@@ -44,8 +53,8 @@ class AuthorizedSink(Sink):
                 results.append(None)
                 allowed.append(action)
             else:
-                results.append(ItemResult(403, denied(None, self.principal, name, [action.index]).cause_dict(),
-                                          id=action.id))
+                error = denied(self.request, self.principal, name, [action.index])
+                results.append(ItemResult(403, error.cause_dict(), id=action.id))
         written = iter(self.inner.write(allowed) if allowed else [])
         return [r if r is not None else next(written) for r in results]
 
