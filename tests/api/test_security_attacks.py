@@ -236,6 +236,7 @@ def test_audit_log_records_failures_denials_and_changes(api: InferenceAPI, clien
     events = [json.loads(line) for line in text.splitlines()]
     by_action = {e["event.action"]: e for e in events}
     assert by_action["authentication_failed"]["url.path"] == "/_inference"
+    assert by_action["authentication_failed"]["user.name"] == "mallory"
     denied = by_action["access_denied"]
     assert denied["action"] == "cluster:admin/xpack/inference/put" and denied["apikey.id"] == user.id
     assert by_action["create_apikey"]["event.type"] == "security_config_change"

@@ -106,6 +106,18 @@ def unauthenticated(reason: str) -> SecurityException:
     return SecurityException(reason, status=401, extra={"header": {"WWW-Authenticate": list(_WWW)}})
 
 
+def _claimed(header: str) -> dict[str, str]:
+    """Who a failed request said it was (Elasticsearch audits the user name or key id, never the secret)."""
+    scheme, _, value = header.partition(" ")
+    try:
+        first = base64.b64decode(value.strip(), validate=True).decode().partition(":")[0]
+    except (binascii.Error, UnicodeDecodeError):
+        return {}
+    if scheme.lower() == "basic":
+        return {"user.name": first}
+    return {"apikey.id": first} if scheme.lower() == "apikey" else {}
+
+
 def _lower_priority() -> None:
     """Run this (hashing) thread at the lowest CPU priority: requests that need no hashing go first."""
     # Elsewhere than Linux this may fail: the dedicated pool still bounds hashing to its one thread.
@@ -212,7 +224,7 @@ class Authenticator:
             raise unauthenticated(f"unable to authenticate with provided credentials and anonymous access is not "
                                   f"allowed for this request [{path}]")
         except ElasticsearchError as exc:
-            self.audit("authentication_failed", request=request, reason=exc.reason)
+            self.audit("authentication_failed", request=request, reason=exc.reason, **_claimed(header or ""))
             raise
 
     def _check_open(self, request: Request) -> None:
