@@ -192,8 +192,11 @@ class Authenticator:
         return state
 
     def audit(self, event: str, **fields: Any) -> None:
-        """Write one audit event when the audit log is enabled."""
-        if self.state().audit:
+        """Write one audit event when the audit log is enabled (one appended line; called on the event loop, so it
+        uses the settings the request was authenticated with rather than reading them again)."""
+        with self._lock:
+            known = self._state[1] if self._state is not None else None
+        if (known or self.state()).audit:
             self._audit.write(event, **fields)
 
     def clear_cache(self) -> None:
