@@ -358,3 +358,19 @@ def test_has_privileges_and_own_privileges(api: InferenceAPI, client: TestClient
     r = client.post("/_security/user/_has_privileges", headers=_basic("ivy", "ivy-password"),
                     json={"cluster": ["manage_security", "manage_inference", "manage_own_api_key"]}).json()
     assert r["cluster"] == {"manage_security": False, "manage_inference": True, "manage_own_api_key": True}
+
+
+def test_change_password(api: InferenceAPI, client: TestClient) -> None:
+    put_user(api.store, "jo", "jo-password", ["inference_user"])
+    put_user(api.store, "kim", "kim-password", ["inference_user"])
+    jo = _basic("jo", "jo-password")
+    assert client.get("/_inference", headers=jo).status_code == 200  # cached login
+    assert client.post("/_security/user/kim/_password", headers=jo, json={"password": "hijacked"}).status_code == 403
+    assert client.post("/_security/user/_password", headers=jo, json={"password": "jo-new-password"}).json() == {}
+    assert client.get("/_inference", headers=jo).status_code == 401  # the cached login is gone with the password
+    assert client.get("/_inference", headers=_basic("jo", "jo-new-password")).status_code == 200
+    root = create_role_key(api.store, "root", "superuser")
+    assert client.put("/_security/user/kim/_password", headers=_key(root), json={"password": "kim-2-pass"}).json() == {}
+    assert client.get("/_inference", headers=_basic("kim", "kim-2-pass")).status_code == 200
+    assert client.put("/_security/user/ghost/_password", headers=_key(root),
+                      json={"password": "whatever1"}).status_code == 404

@@ -185,6 +185,48 @@ async def my_privileges(request: Request) -> Response:
                                  "run_as": []})
 
 
+class PasswordBody(BaseModel):
+    """Body of ``_password``."""
+
+    model_config = ConfigDict(extra="forbid")
+    password: str
+
+
+_PASSWORD = "cluster:admin/xpack/security/user/change_password"
+
+
+async def _change_password(request: Request, username: str | None) -> Response:
+    check_params(request, ("refresh",))
+    p = need.principal_of(request)
+    target = username or p.username
+    body = parse_body(PasswordBody, await json_body(request))
+    store = _store(request)
+    user = await run_in_threadpool(store.get_user, target)
+    if user is None:
+        from models.errors import ResourceNotFoundException
+
+        raise ResourceNotFoundException(f"user [{target}] does not exist")
+    await run_in_threadpool(put_user, store, target, body.password, user_roles(user), user_details(user))
+    authenticator = request.app.state.authenticator
+    authenticator.clear_cache()
+    authenticator.audit("change_password", request=request, principal=p, change={"password": {"user": target}})
+    return es_response(request, {})
+
+
+@router.put("/_security/user/_password", dependencies=[need.own_user(_MANAGE, _PASSWORD)])
+@router.post("/_security/user/_password", dependencies=[need.own_user(_MANAGE, _PASSWORD)])
+async def change_own_password(request: Request) -> Response:
+    """Change the caller's own password."""
+    return await _change_password(request, None)
+
+
+@router.put("/_security/user/{username}/_password", dependencies=[need.own_user(_MANAGE, _PASSWORD)])
+@router.post("/_security/user/{username}/_password", dependencies=[need.own_user(_MANAGE, _PASSWORD)])
+async def change_password(request: Request, username: str) -> Response:
+    """Change a user's password (``manage_security``, or the user itself)."""
+    return await _change_password(request, username)
+
+
 # -- users -------------------------------------------------------------------------------------------
 
 async def _put_user(request: Request, username: str) -> Response:

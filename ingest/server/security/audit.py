@@ -20,7 +20,7 @@ from starlette.requests import Request
 from models.store import Store
 
 CONFIG_CHANGES = frozenset({"create_apikey", "invalidate_apikeys", "put_role", "delete_role", "put_user",
-                            "delete_user", "security_enable", "security_disable"})
+                            "delete_user", "change_password", "security_enable", "security_disable"})
 _ORIGIN = "origin.type"
 
 

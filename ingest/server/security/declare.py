@@ -14,6 +14,7 @@ Every route passes one declaration in ``dependencies=[...]``::
 - ``bulk(action)``: any authenticated caller; the route checks each item's index itself (``allowed_on_index``).
 - ``api_keys(action)``: ``manage_api_key`` (all keys) or ``manage_own_api_key`` (the route then restricts the
   request to the caller's own keys, see ``only_own_keys``).
+- ``own_user(privilege, action)``: a native user on itself, or ``privilege`` (``_password``).
 - ``authenticated(action)``: any authenticated caller (``_authenticate``).
 
 ``create_app`` refuses to build an app with a route lacking a declaration, and ``tests/api/test_security_matrix``
@@ -42,7 +43,7 @@ from models.errors import SecurityException
 class Requirement:
     """A route's declaration; calling it (as a FastAPI dependency) checks the request's principal."""
 
-    kind: str  # "cluster", "index", "bulk", "api_keys", "authenticated"
+    kind: str  # "cluster", "index", "bulk", "api_keys", "own_user", "authenticated"
     action: str
     privilege: str | None = None
     param: str | None = None
@@ -53,6 +54,11 @@ class Requirement:
             raise denied(request, principal, self.action)
         if self.kind == "api_keys" and not principal.permission.cluster(self.action):
             raise denied(request, principal, self.action)
+        if self.kind == "own_user":
+            target = request.path_params.get(self.param or "username")
+            own = principal.api_key is None and principal.realm[1] == "native" and target in (None, principal.username)
+            if not own and not principal.permission.cluster(self.action):
+                raise denied(request, principal, self.action)
         if self.kind == "index":
             names = str(request.path_params.get(self.param or "index", "")).split(",")
             refused = [n for n in names if not principal.permission.index(self.action, n)]
@@ -109,6 +115,14 @@ def bulk(action: str = "indices:data/write/bulk") -> Any:
 def api_keys(action: str) -> Any:
     """Declare an API key action (own keys with ``manage_own_api_key``, any with ``manage_api_key``)."""
     return Depends(Requirement("api_keys", action, "manage_own_api_key"))
+
+
+def own_user(privilege: str, action: str, param: str = "username") -> Any:
+    """Declare a user action any native user may perform on itself (path parameter ``param`` absent or its own
+    name), and ``privilege`` on anyone (changing a password)."""
+    if not cluster_grants(privilege, action):
+        raise ValueError(f"cluster privilege [{privilege}] does not grant [{action}]")
+    return Depends(Requirement("own_user", action, privilege, param))
 
 
 def authenticated(action: str) -> Any:
