@@ -118,6 +118,20 @@ def test_official_client_https_fingerprint_api_key_and_basic_auth(tmp_path: Path
         made = es.security.create_api_key(name="ci", role_descriptors={"r": {"cluster": ["monitor_inference"]}})
         ci = Elasticsearch(url, api_key=made["encoded"], ssl_assert_fingerprint=fingerprint)
         assert "endpoints" in ci.inference.get()
+        # the rest of the security API through the client's own methods
+        assert es.security.put_role(name="ops", cluster=["monitor_inference"],
+                                    indices=[{"names": ["logs-*"], "privileges": ["read"]}])["role"]["created"]
+        assert es.security.get_role(name="ops")["ops"]["indices"][0]["names"] == ["logs-*"]
+        assert [k["id"] for k in es.security.get_api_key(id=made["id"])["api_keys"]] == [made["id"]]
+        found = es.security.query_api_keys(query={"term": {"name": "ci"}})
+        assert found["total"] == 1 and found["api_keys"][0]["id"] == made["id"]
+        held = as_frank.security.has_privileges(cluster=["monitor_inference", "manage_inference"])
+        assert held["cluster"] == {"monitor_inference": True, "manage_inference": False}
+        assert as_frank.security.get_user_privileges()["cluster"] == ["monitor_inference"]
+        as_frank.security.change_password(password="frank-password-2")
+        assert es.security.invalidate_api_key(ids=[made["id"]])["invalidated_api_keys"] == [made["id"]]
+        with pytest.raises(AuthenticationException):
+            ci.inference.get()
 
 
 def test_revoking_every_key_from_the_cli_keeps_the_server_closed(tmp_path: Path) -> None:
