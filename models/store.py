@@ -1,4 +1,4 @@
-"""Persistent state shared by every ingest process on a machine: endpoints, pipelines, API keys.
+"""Persistent state shared by every ingest process on a machine: endpoints, pipelines, security (``authstore``).
 
 One SQLite database in WAL mode at ``$INGEST_HOME/registry.sqlite`` lets a server and a batch job read and
 write at the same time; writers take ``BEGIN IMMEDIATE`` so concurrent PUTs serialise instead of interleaving.
@@ -15,10 +15,10 @@ import sqlite3
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from models.authstore import SECURITY_SCHEMA, ApiKeyRecord, SecurityTables, UserRecord
 from models.errors import IllegalArgumentException, ResourceAlreadyExistsException
 from models.home import ingest_home, private_file
 from models.results import TaskType
@@ -44,50 +44,16 @@ CREATE TABLE IF NOT EXISTS pipeline_refs (
     PRIMARY KEY (pipeline_id, endpoint_id)
 );
 CREATE INDEX IF NOT EXISTS pipeline_refs_endpoint ON pipeline_refs (endpoint_id);
-CREATE TABLE IF NOT EXISTS api_keys (
-    id TEXT PRIMARY KEY,
-    name TEXT NOT NULL,
-    key_hash TEXT NOT NULL,
-    role TEXT NOT NULL,
-    created_at REAL NOT NULL,
-    expires_at REAL,
-    invalidated INTEGER NOT NULL DEFAULT 0
-);
-CREATE TABLE IF NOT EXISTS users (
-    username TEXT PRIMARY KEY,
-    password_hash TEXT NOT NULL,
-    role TEXT NOT NULL
-);
 """
+
+__all__ = ["ApiKeyRecord", "SecurityTables", "Store", "UserRecord"]
 
 _SECRETS_SCHEMA = """
 CREATE TABLE IF NOT EXISTS secrets (inference_id TEXT PRIMARY KEY, data TEXT NOT NULL);
 """
 
 
-@dataclass(frozen=True)
-class ApiKeyRecord:
-    """A stored API key; ``key_hash`` is a salted hash, never the key itself."""
-
-    id: str
-    name: str
-    key_hash: str
-    role: str
-    created_at: float
-    expires_at: float | None
-    invalidated: bool
-
-
-@dataclass(frozen=True)
-class UserRecord:
-    """A basic-auth user; ``password_hash`` is a PBKDF2 hash."""
-
-    username: str
-    password_hash: str
-    role: str
-
-
-class Store:
+class Store(SecurityTables):
     """The registry database. Cheap to construct; connections are opened per thread."""
 
     def __init__(self, path: Path | None = None) -> None:
@@ -97,7 +63,8 @@ class Store:
         private_file(self.secrets_path)
         self._local = threading.local()
         # executescript manages its own transaction; CREATE ... IF NOT EXISTS is safe to race.
-        self._conn().executescript(_SCHEMA)
+        self._conn().executescript(_SCHEMA + SECURITY_SCHEMA)
+        self._migrate_security()
         self._conn(secrets=True).executescript(_SECRETS_SCHEMA)
 
     # -- connections ---------------------------------------------------------------------------------
@@ -270,62 +237,6 @@ class Store:
         ).fetchall()
         return [r[0] for r in rows]
 
-    # -- API keys and users (meaning in ingest.server.security) ---------------------------------------
-
-    def insert_api_key(self, record: ApiKeyRecord) -> None:
-        """Persist a new API key (hashed)."""
-        with self._write() as conn:
-            conn.execute(
-                "INSERT INTO api_keys VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (record.id, record.name, record.key_hash, record.role, record.created_at, record.expires_at,
-                 int(record.invalidated)),
-            )
-
-    def get_api_key(self, key_id: str) -> ApiKeyRecord | None:
-        """The key with this id, or None."""
-        row = self._conn().execute("SELECT * FROM api_keys WHERE id = ?", (key_id,)).fetchone()
-        return None if row is None else _key_from_row(row)
-
-    def list_api_keys(self) -> list[ApiKeyRecord]:
-        """Every key, oldest first."""
-        rows = self._conn().execute("SELECT * FROM api_keys ORDER BY created_at").fetchall()
-        return [_key_from_row(r) for r in rows]
-
-    def invalidate_api_keys(self, key_id: str | None = None, name: str | None = None) -> list[str]:
-        """Mark keys invalid by id or by name; returns the ids invalidated now."""
-        with self._write() as conn:
-            rows = conn.execute(
-                "SELECT id FROM api_keys WHERE invalidated = 0 AND (id = ? OR name = ?)", (key_id, name)
-            ).fetchall()
-            ids = [r[0] for r in rows]
-            conn.executemany("UPDATE api_keys SET invalidated = 1 WHERE id = ?", [(i,) for i in ids])
-        return ids
-
-    def put_user(self, record: UserRecord) -> None:
-        """Create or replace a basic-auth user."""
-        with self._write() as conn:
-            conn.execute(
-                "INSERT OR REPLACE INTO users VALUES (?, ?, ?)", (record.username, record.password_hash, record.role)
-            )
-
-    def get_user(self, username: str) -> UserRecord | None:
-        """The user, or None."""
-        row = self._conn().execute("SELECT * FROM users WHERE username = ?", (username,)).fetchone()
-        return None if row is None else UserRecord(*row)
-
-    def delete_user(self, username: str) -> bool:
-        """Remove a user; False if absent."""
-        with self._write() as conn:
-            cur = conn.execute("DELETE FROM users WHERE username = ?", (username,))
-        return cur.rowcount > 0
-
-    def has_credentials(self) -> bool:
-        """True when at least one user or valid API key exists (authentication is configured)."""
-        conn = self._conn()
-        users = conn.execute("SELECT COUNT(*) FROM users").fetchone()[0]
-        keys = conn.execute("SELECT COUNT(*) FROM api_keys WHERE invalidated = 0").fetchone()[0]
-        return bool(users or keys)
-
 
 def _config_json(config: EndpointConfig) -> str:
     return json.dumps(
@@ -335,11 +246,6 @@ def _config_json(config: EndpointConfig) -> str:
             "chunking_settings": config.chunking_settings,
         }
     )
-
-
-def _key_from_row(row: tuple[Any, ...]) -> ApiKeyRecord:
-    kid, name, key_hash, role, created, expires, invalidated = row
-    return ApiKeyRecord(kid, name, key_hash, role, created, expires, bool(invalidated))
 
 
 def _matches_any(value: str, patterns: list[str]) -> bool:

@@ -12,7 +12,16 @@ from models.errors import ElasticsearchError
 
 keys = typer.Typer(help="Create, list and revoke API keys and users for `ingest serve`.", no_args_is_help=True)
 
-ROLE_HELP = "Built-in role: inference_admin (manage + monitor) or inference_user (monitor and inference calls)."
+ROLE_HELP = ("A built-in role (superuser, inference_admin, inference_user, ingest_admin, editor, viewer) or a role "
+             "created with PUT /_security/role/{name}; users take a comma-separated list.")
+
+
+def _warn_if_disabled(store: object) -> None:
+    from ingest.server.security.authn import SecurityState
+
+    if not SecurityState.read(store).enabled:  # type: ignore[arg-type]
+        typer.echo("Note: security is disabled in this INGEST_HOME, so the server does not ask for credentials; "
+                   "run `ingest security enable`.", err=True)
 
 
 @keys.command("create")
@@ -23,28 +32,31 @@ def create(
 ) -> None:
     """Create an API key; prints it once (as Elasticsearch's create-API-key response) on stdout."""
     from ingest.server.dialect import parse_time
-    from ingest.server.security.keys import create_api_key
+    from ingest.server.security.audit import audit_local
+    from ingest.server.security.keys import create_role_key
     from models.store import Store
 
+    store = Store()
     try:
         seconds = parse_time(expiration, "expiration") if expiration else None
-        key = create_api_key(Store(), name, role, seconds)
+        key = create_role_key(store, name, role, seconds)
     except ElasticsearchError as exc:
         fail(exc)
-    body: dict[str, object] = {"id": key.id, "name": key.name, "api_key": key.api_key, "encoded": key.encoded, "role": key.role}
-    if key.expiration:
-        body["expiration"] = key.expiration
-    typer.echo(json.dumps(body))
+    audit_local(store, "create_apikey", apikey={"id": key.id, "name": key.name, "role": role})
+    typer.echo(json.dumps(key.body()))
     typer.echo("Use it as: Authorization: ApiKey <encoded>. It is not shown again.", err=True)
+    _warn_if_disabled(store)
 
 
 @keys.command("list")
 def list_keys() -> None:
-    """List keys (ids, names, roles; never the secrets)."""
+    """List keys (ids, names, owners, roles; never the secrets)."""
+    from ingest.server.security.keys import descriptors_of
     from models.store import Store
 
     for k in Store().list_api_keys():
-        typer.echo(json.dumps({"id": k.id, "name": k.name, "role": k.role, "invalidated": k.invalidated}))
+        typer.echo(json.dumps({"id": k.id, "name": k.name, "username": k.owner, "roles": sorted(descriptors_of(k)),
+                               "invalidated": k.invalidated}))
 
 
 @keys.command("revoke")
@@ -58,7 +70,11 @@ def revoke(
     if not key_id and not name:
         typer.echo("give --id or --name", err=True)
         raise typer.Exit(code=2)
-    done = Store().invalidate_api_keys(key_id=key_id, name=name)
+    from ingest.server.security.audit import audit_local
+
+    store = Store()
+    done = store.invalidate_api_keys(key_id=key_id, name=name)
+    audit_local(store, "invalidate_apikeys", apikey={"ids": done})
     typer.echo(json.dumps({"invalidated_api_keys": done, "error_count": 0}))
     if not done:
         raise typer.Exit(code=1)
@@ -72,22 +88,31 @@ def add_user(
                                           help="Read from the terminal when not given.")] = "",
 ) -> None:
     """Create or replace a basic-auth user (password stored as a PBKDF2 hash)."""
+    from ingest.server.security.audit import audit_local
     from ingest.server.security.keys import put_user
     from models.store import Store
 
+    store = Store()
+    roles = [r.strip() for r in role.split(",") if r.strip()]
     try:
-        put_user(Store(), username, password, role)
+        created = put_user(store, username, password, roles)
     except ElasticsearchError as exc:
         fail(exc)
-    typer.echo(json.dumps({"created": True, "username": username, "role": role}))
+    audit_local(store, "put_user", put={"user": {"name": username, "roles": roles}})
+    typer.echo(json.dumps({"created": created, "username": username, "roles": roles}))
+    _warn_if_disabled(store)
 
 
 @keys.command("remove-user")
 def remove_user(username: str) -> None:
     """Delete a basic-auth user."""
+    from ingest.server.security.audit import audit_local
     from models.store import Store
 
-    found = Store().delete_user(username)
+    store = Store()
+    found = store.delete_user(username)
+    if found:
+        audit_local(store, "delete_user", delete={"user": {"name": username}})
     typer.echo(json.dumps({"found": found}))
     if not found:
         raise typer.Exit(code=1)

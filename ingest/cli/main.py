@@ -15,6 +15,7 @@ from ingest.cli import (
     keys_cmd,
     models_cmd,
     pipelines_cmd,
+    security_cmd,
     serve_cmd,
 )
 
@@ -26,7 +27,8 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-for module in (models_cmd, infer_cmd, serve_cmd, pipelines_cmd, jobs_cmd, deadletter_cmd, keys_cmd):
+for module in (models_cmd, infer_cmd, serve_cmd, pipelines_cmd, jobs_cmd, deadletter_cmd, keys_cmd,
+               security_cmd):
     module.register(app)
 
 

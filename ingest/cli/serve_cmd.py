@@ -1,8 +1,14 @@
-"""``ingest serve``: the Elasticsearch-compatible REST server (FastAPI on uvicorn)."""
+"""``ingest serve``: the Elasticsearch-compatible REST server (FastAPI on uvicorn).
+
+A non-loopback address needs security enabled (``ingest security enable``) and serves HTTPS, with the home's
+certificate or ``--ssl-certificate``/``--ssl-key``, unless ``--no-ssl`` says otherwise; loopback serves HTTP
+unless ``--ssl`` or a certificate is given.
+"""
 
 from __future__ import annotations
 
 import logging.config
+from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlparse
 
@@ -10,8 +16,8 @@ import typer
 
 
 def serve(
-    host: Annotated[str, typer.Option(help="Address to listen on; non-loopback addresses need authentication.")]
-    = "127.0.0.1",
+    host: Annotated[str, typer.Option(help="Address to listen on; non-loopback addresses need "
+                                           "`ingest security enable` and serve HTTPS.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port (9280, so that it can run beside Elasticsearch on 9200).")] = 9280,
     log_level: Annotated[str, typer.Option(help="Log level: debug, info, warning, error (libraries log from warning unless debug).")] = "info",
     log_format: Annotated[str, typer.Option(
@@ -20,25 +26,57 @@ def serve(
     dest: Annotated[str, typer.Option(
         help="Where _bulk writes: 'embedded' (the local store), an Elasticsearch or OpenSearch URL "
              "(http(s)://host:port, credentials as user:password@host), or file:///path.jsonl|.parquet.")] = "embedded",
+    ssl: Annotated[bool | None, typer.Option(
+        "--ssl/--no-ssl", help="Serve HTTPS (default: on for non-loopback addresses, off on loopback). "
+        "--no-ssl on a non-loopback address sends credentials in clear text: only behind a TLS proxy.")] = None,
+    ssl_certificate: Annotated[Path | None, typer.Option(help="PEM certificate (chain) to serve; default: the "
+                                                              "one `ingest security enable` generated.")] = None,
+    ssl_key: Annotated[Path | None, typer.Option(help="PEM private key of --ssl-certificate.")] = None,
+    max_content_length: Annotated[str | None, typer.Option(
+        help="http.max_content_length: the largest request body accepted, as an Elasticsearch byte size (e.g. 10mb); "
+             "default $INGEST_HTTP_MAX_CONTENT_LENGTH or 100mb.")] = None,
 ) -> None:
-    """Serve the inference, ingest-pipeline and bulk APIs over HTTP, speaking Elasticsearch's dialect."""
+    """Serve the inference, ingest-pipeline and bulk APIs over HTTP(S), speaking Elasticsearch's dialect."""
     import uvicorn
 
     from ingest.server.app import create_app
+    from ingest.server.limits import parse_byte_size
     from ingest.server.logs import log_config
-    from ingest.server.security import check_bind
+    from ingest.server.security import check_bind, is_loopback
+    from ingest.server.security.tls import home_certs
     from models.api import default_api
+    from models.errors import ElasticsearchError
 
     api = default_api()
-    check_bind(host, api.store)  # exits with a message saying what to set
+    check_bind(host, api.store)  # exits with a message saying what to run
     if log_format not in ("text", "json"):
         typer.echo(f"error: --log-format must be text or json, not [{log_format}]", err=True)
         raise typer.Exit(2)
+    if (ssl_certificate is None) != (ssl_key is None):
+        raise SystemExit("--ssl-certificate and --ssl-key go together")
+    try:
+        limit = parse_byte_size(max_content_length, "http.max_content_length") if max_content_length else None
+    except ElasticsearchError as exc:
+        typer.echo(f"error: --max-content-length: {exc.reason}", err=True)
+        raise typer.Exit(2) from None
+    use_ssl = ssl if ssl is not None else (ssl_certificate is not None or not is_loopback(host))
+    if use_ssl and ssl_certificate is None:
+        certs = home_certs(api.store.path.parent)
+        if not certs.exist():
+            raise SystemExit("HTTPS needs a certificate: run `ingest security enable` (generates one under "
+                             "$INGEST_HOME/certs) or pass --ssl-certificate and --ssl-key; --no-ssl to serve HTTP.")
+        ssl_certificate, ssl_key = certs.cert, certs.key
+    if not use_ssl and not is_loopback(host):
+        typer.echo(f"WARNING: serving plain HTTP on [{host}] (--no-ssl): credentials cross the network in clear "
+                   "text.", err=True)
     logging.config.dictConfig(log_config(log_format, log_level, [urlparse(dest).password or ""]))
     logging.captureWarnings(True)  # Python warnings as log lines too, so JSON output stays one object a line
-    app = create_app(api, dest=dest)
+    app = create_app(api, dest=dest, max_body_bytes=limit)
+    app.state.authenticator.bind_host = host
     _check_dest(app.state.destination)
-    uvicorn.run(app, host=host, port=port, log_level=log_level, log_config=None, access_log=False)
+    uvicorn.run(app, host=host, port=port, log_level=log_level, log_config=None, access_log=False,
+                ssl_certfile=str(ssl_certificate) if use_ssl else None,
+                ssl_keyfile=str(ssl_key) if use_ssl else None)
 
 
 def _check_dest(destination: Any) -> None:

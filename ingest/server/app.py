@@ -2,7 +2,8 @@
 
 Every response carries ``X-Elastic-Product: Elasticsearch`` and answers in the client's media type; every
 error, including unknown routes (404), wrong methods (405), oversized bodies (413) and crashes (500), uses
-Elasticsearch's error envelope. Authentication runs before any route (see ``ingest.server.security``).
+Elasticsearch's error envelope. Authentication runs before any route, and every route declares the privilege
+it needs (see ``ingest.server.security``).
 """
 
 from __future__ import annotations
@@ -26,9 +27,11 @@ from ingest.server.dialect import PRODUCT_HEADER, check_params, compat_version, 
 from ingest.server.limits import LimitedReceive, check_content_type, check_declared_length, max_content_length
 from ingest.server.metrics import ServerMetrics
 from ingest.server.observe import ObserveMiddleware
-from ingest.server.routes import bulk, inference, ml, pipelines, prometheus, stream
+from ingest.server.routes import bulk, inference, ml, pipelines, prometheus, security_admin, stream
 from ingest.server.routes import security as security_routes
 from ingest.server.security import Authenticator
+from ingest.server.security.declare import cluster, undeclared
+from ingest.server.security.middleware import install
 from models.api import InferenceAPI, default_api
 from models.errors import ActionRequestValidationException, ElasticsearchError
 
@@ -65,10 +68,10 @@ def create_app(
     app.state.metrics = ServerMetrics(app.state.api.deployments, _deadletter_count(app))
     app.state.destination = Destination(app.state.api, dest, metrics=app.state.metrics)
     app.state.api.observers.append(app.state.metrics.observe_inference)
-    app.state.authenticator = authenticator or Authenticator(app.state.api.store)
     app.state.max_body_bytes = max_body_bytes
     app.state.cluster_uuid = uuid.uuid5(uuid.NAMESPACE_URL, str(app.state.api.store.path)).hex[:22]
 
+    install(app, authenticator or Authenticator(app.state.api.store))  # inner: after the dialect, before routing
     app.add_middleware(DialectMiddleware, max_body_bytes=max_body_bytes)
     app.add_middleware(ObserveMiddleware)  # outermost: times and logs every answer, refusals included
 
@@ -104,7 +107,7 @@ def create_app(
         log.exception("unhandled error on %s %s", request.method, request.url.path)
         return error_response(request, ElasticsearchError("internal server error; see the server log"))
 
-    @app.get("/")
+    @app.get("/", dependencies=[cluster("monitor", "cluster:monitor/main")])
     async def info(request: Request) -> Response:
         check_params(request, ())
         body = {
@@ -116,13 +119,17 @@ def create_app(
         }
         return es_response(request, body)
 
-    @app.head("/")
+    @app.head("/", dependencies=[cluster("monitor", "cluster:monitor/main")])
     async def ping(request: Request) -> Response:
         return Response(status_code=200, headers=PRODUCT_HEADER)
 
     # stream first, so that "_stream" is never taken for an inference id
-    for module in (stream, inference, ml, pipelines, prometheus, bulk, security_routes):
+    for module in (stream, inference, ml, pipelines, prometheus, bulk, security_routes, security_admin):
         app.include_router(module.router)
+    missing = undeclared(app.routes)
+    if missing:  # fail closed: a route nobody declared a privilege for must not be served
+        raise RuntimeError(f"routes without a privilege declaration (see ingest/server/security/declare.py): "
+                           f"{', '.join(missing)}")
     return app
 
 
@@ -139,7 +146,7 @@ def _deadletter_count(app: FastAPI) -> Callable[[], int]:
 
 
 class DialectMiddleware:
-    """Checks every request (media type, size, authentication) and stamps every response with the product header.
+    """Checks every request (media type, size) and stamps every response with the product header.
 
     A plain ASGI middleware rather than ``@app.middleware("http")``: Starlette's BaseHTTPMiddleware wraps the
     response stream and delays client-disconnect detection by seconds, which would keep upstream provider
@@ -159,10 +166,6 @@ class DialectMiddleware:
             compat_version(request)
             check_declared_length(request.headers, self.max_body_bytes)
             check_content_type(request.headers)
-            authenticator = request.app.state.authenticator
-            principal = authenticator.authenticate(request)
-            authenticator.authorize(principal, request)
-            scope.setdefault("state", {})["principal"] = principal
         except ElasticsearchError as exc:
             await error_response(request, exc)(scope, receive, send)
             return

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from ingest.jobs.bulkapi import BulkReport, run_bulk
@@ -73,11 +74,14 @@ class Destination:
             return self._deadletters
 
     def bulk(self, raw: bytes, *, index: str | None, pipeline: str | None, refresh: str | None,
-             timeout_s: float = DEFAULT_TIMEOUT_S) -> dict[str, Any]:
-        """Run one ``_bulk`` request; blocking (call it from a worker thread)."""
+             timeout_s: float = DEFAULT_TIMEOUT_S, authorize: Callable[[Sink], Sink] | None = None) -> dict[str, Any]:
+        """Run one ``_bulk`` request; blocking (call it from a worker thread). ``authorize`` wraps the sink so
+        that each item is checked against the caller's privileges on its final index."""
         deadline = time.monotonic() + timeout_s
         report, stats = BulkReport(), WriteStats()
         sink = self._patient_sink(deadline)
+        if authorize is not None:
+            sink = authorize(sink)
 
         def write(actions: list[BulkAction]) -> list[ItemResult]:
             return write_with_retries(sink, actions, policy=self.policy, deadline=deadline, stats=stats)

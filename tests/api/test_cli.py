@@ -28,8 +28,8 @@ def test_keys_create_list_revoke(ingest_home: Path) -> None:
     assert verify_api_key(Store(), key["id"], key["api_key"]) is None
 
 
-def test_serve_refuses_public_bind_without_auth(ingest_home: Path) -> None:
+def test_serve_refuses_public_bind_without_security(ingest_home: Path) -> None:
     result = runner.invoke(app, ["serve", "--host", "0.0.0.0", "--port", "1"])
     assert result.exit_code != 0
-    assert "without authentication" in str(result.exception) + result.output
-    assert "ingest keys create" in str(result.exception) + result.output
+    assert "while security is disabled" in str(result.exception) + result.output
+    assert "ingest security enable" in str(result.exception) + result.output

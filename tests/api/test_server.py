@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 
 from ingest.server.app import create_app
 from ingest.server.security import check_bind
-from ingest.server.security.keys import create_api_key, put_user
+from ingest.server.security.keys import create_role_key, put_user
 from models.api import InferenceAPI
 
 COMPAT9 = "application/vnd.elasticsearch+json; compatible-with=9"
@@ -92,8 +92,10 @@ def test_openapi_document_lists_routes(client: TestClient) -> None:
 
 
 def test_security_api_keys_and_roles(api: InferenceAPI, client: TestClient) -> None:
-    admin = create_api_key(api.store, "admin", "inference_admin")
-    user = create_api_key(api.store, "user", "inference_user")
+    api.store.put_setting("security.enabled", "true")
+    admin = create_role_key(api.store, "admin", "inference_admin")
+    user = create_role_key(api.store, "user", "inference_user")
+    root = create_role_key(api.store, "root", "superuser")
     r = client.get("/_inference")
     assert r.status_code == 401
     _is_envelope(r.json(), 401, "security_exception")
@@ -111,10 +113,10 @@ def test_security_api_keys_and_roles(api: InferenceAPI, client: TestClient) -> N
     r = client.put("/_inference/x", headers={"Authorization": f"ApiKey {admin.encoded}"}, json={"service": "x"})
     assert r.status_code == 400  # authorised; then the unknown service is reported
     me = client.get("/_security/_authenticate", headers={"Authorization": f"ApiKey {admin.encoded}"}).json()
-    assert me["roles"] == ["inference_admin"]
+    assert me["api_key"] == {"id": admin.id, "name": "admin"} and me["authentication_type"] == "api_key"
     # revoke the user key: it stops working
-    r = client.request("DELETE", "/_security/api_key", headers={"Authorization": f"ApiKey {admin.encoded}"},
-                       json={"id": user.id})
+    r = client.request("DELETE", "/_security/api_key", headers={"Authorization": f"ApiKey {root.encoded}"},
+                       json={"ids": [user.id]})
     assert r.json()["invalidated_api_keys"] == [user.id]
     assert client.get("/_inference", headers={"Authorization": f"ApiKey {user.encoded}"}).status_code == 401
     # keys are stored hashed
@@ -123,6 +125,7 @@ def test_security_api_keys_and_roles(api: InferenceAPI, client: TestClient) -> N
 
 
 def test_basic_auth(api: InferenceAPI, client: TestClient) -> None:
+    api.store.put_setting("security.enabled", "true")
     put_user(api.store, "alice", "s3cret-pw", "inference_user")
     good = base64.b64encode(b"alice:s3cret-pw").decode()
     bad = base64.b64encode(b"alice:nope").decode()
@@ -133,12 +136,13 @@ def test_basic_auth(api: InferenceAPI, client: TestClient) -> None:
     assert client.delete("/_inference/x", headers={"Authorization": f"Basic {good}"}).status_code == 403
 
 
-def test_non_loopback_bind_refused_without_auth(api: InferenceAPI) -> None:
+def test_non_loopback_bind_refused_without_security(api: InferenceAPI) -> None:
     check_bind("127.0.0.1", api.store)
     check_bind("::1", api.store)
-    with pytest.raises(SystemExit, match="ingest keys create"):
+    create_role_key(api.store, "k", "inference_admin")  # keys alone do not enable security any more
+    with pytest.raises(SystemExit, match="ingest security enable"):
         check_bind("0.0.0.0", api.store)
-    create_api_key(api.store, "k", "inference_admin")
+    api.store.put_setting("security.enabled", "true")
     check_bind("0.0.0.0", api.store)
 
 

@@ -12,7 +12,10 @@ from fastapi.testclient import TestClient
 
 from ingest.server.destination import Destination
 from ingest.server.routes import bulk
+from ingest.server.security import Authenticator
+from ingest.server.security.middleware import install
 from models.api import InferenceAPI
+from models.store import Store
 
 
 def _ndjson(*objs: dict) -> bytes:
@@ -29,6 +32,7 @@ def client(ingest_home: Path) -> Iterator[TestClient]:
         return {"probe": True}
 
     app.state.destination = Destination(InferenceAPI())
+    install(app, Authenticator(Store()))
     with TestClient(app) as c:
         yield c
     app.state.destination.close()

@@ -12,6 +12,8 @@ from fastapi.testclient import TestClient
 from ingest.jobs import JobConfig, run_job
 from ingest.server.destination import Destination
 from ingest.server.routes import bulk
+from ingest.server.security import Authenticator
+from ingest.server.security.middleware import install
 from ingest.sinks import open_sink
 from tests.jobs.conftest import pipeline_body
 from tests.jobs.helpers import docs, ingest, write_jsonl
@@ -103,6 +105,7 @@ def test_bulk_runs_the_request_pipeline_and_the_index_default(tiny_endpoints: di
     app = FastAPI()
     app.include_router(bulk.router)
     app.state.destination = Destination(InferenceAPI())
+    install(app, Authenticator(Store()))
     with TestClient(app) as client:
         out = client.post("/_bulk?pipeline=tiny", content=b'{"index":{"_index":"a","_id":"1"}}\n{"text":"the cat"}\n'
                           b'{"index":{"_index":"a","_id":"2"}}\n{"other":"no text field"}\n').json()

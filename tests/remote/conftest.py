@@ -33,14 +33,17 @@ def endpoint(service: str, task_type: TaskType | str, service_settings: dict[str
 
 
 def stream_router_app(api: Any) -> Any:
-    """A bare app serving only ``ingest.server.routes.stream`` (no middleware)."""
+    """A bare app serving only ``ingest.server.routes.stream`` (no dialect middleware; authentication only)."""
     from fastapi import FastAPI
 
     from ingest.server.routes import stream as stream_routes
+    from ingest.server.security import Authenticator
+    from ingest.server.security.middleware import install
 
     app = FastAPI()
     app.state.api = api
     app.include_router(stream_routes.router)
+    install(app, Authenticator(api.store))
     return app
 
 

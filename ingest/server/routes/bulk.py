@@ -22,6 +22,8 @@ from ingest.jobs.bulkapi import create_index, validate_index_name
 from ingest.server.destination import DEFAULT_TIMEOUT_S, Destination
 from ingest.server.dialect import json_body
 from ingest.server.limits import SimpleError, body_format
+from ingest.server.security import declare as need
+from ingest.server.security.bulkauth import AuthorizedSink
 from models.errors import ElasticsearchError, IllegalArgumentException, ParsingException
 
 
@@ -107,30 +109,31 @@ async def _bulk(request: Request, index: str | None) -> JSONResponse:
     dest = destination(request)
     try:
         timeout_s = parse_timeout(params.get("timeout"))
+        authorize = AuthorizedSink.checker(need.principal_of(request), request)  # each item against its index
         # Inference, DuckDB and the cluster's answers block: run them on the thread pool, not the event loop.
         body = await run_in_threadpool(
             lambda: dest.bulk(raw, index=index, pipeline=params.get("pipeline"), refresh=params.get("refresh"),
-                              timeout_s=timeout_s))
+                              timeout_s=timeout_s, authorize=authorize))
     except ElasticsearchError as exc:
         return _error(exc)
     return SafeJSON(body)
 
 
-@router.post("/_bulk")
-@router.put("/_bulk")
+@router.post("/_bulk", dependencies=[need.bulk()])
+@router.put("/_bulk", dependencies=[need.bulk()])
 async def bulk(request: Request) -> JSONResponse:
     """Elasticsearch's ``_bulk``."""
     return await _bulk(request, None)
 
 
-@router.post("/{index:index}/_bulk")
-@router.put("/{index:index}/_bulk")
+@router.post("/{index:index}/_bulk", dependencies=[need.bulk()])
+@router.put("/{index:index}/_bulk", dependencies=[need.bulk()])
 async def index_bulk(index: str, request: Request) -> JSONResponse:
     """``_bulk`` with a default index."""
     return await _bulk(request, index)
 
 
-@router.put("/{index}")
+@router.put("/{index}", dependencies=[need.index("create_index", "indices:admin/create")])
 async def put_index(index: str, request: Request) -> JSONResponse:
     """Create an index, with ``settings.index.default_pipeline`` and vector mappings."""
     try:
@@ -166,7 +169,7 @@ def _has_index(store: Any, index: str) -> bool:
     return bool(exists(index)) if callable(exists) else True
 
 
-@router.get("/{index:index}/_doc/{doc_id}")
+@router.get("/{index:index}/_doc/{doc_id}", dependencies=[need.index("read", "indices:data/read/get")])
 def get_doc(index: str, doc_id: str, request: Request) -> JSONResponse:
     """Fetch one document from the embedded store, or from the ``--dest`` cluster."""
     try:
@@ -185,8 +188,8 @@ def get_doc(index: str, doc_id: str, request: Request) -> JSONResponse:
                          "found": True, "_source": source})
 
 
-@router.get("/{index:index}/_count")
-@router.post("/{index:index}/_count")
+@router.get("/{index:index}/_count", dependencies=[need.index("read", "indices:data/read/search")])
+@router.post("/{index:index}/_count", dependencies=[need.index("read", "indices:data/read/search")])
 def count(index: str, request: Request) -> JSONResponse:
     """Document count of an embedded index, or of the ``--dest`` cluster's."""
     try:

@@ -11,6 +11,7 @@ from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
 from ingest.server.dialect import bool_param, check_params, es_response, json_body, time_param
+from ingest.server.security.declare import cluster
 from models.api import InferenceAPI
 from models.endpoints.requests import InferBody, PutEndpointBody, UpdateEndpointBody, parse_body
 
@@ -45,31 +46,33 @@ async def _services(request: Request, task_type: str | None) -> Response:
 
 
 # registered before /_inference/{inference_id} so that "_services" is never taken for an endpoint id
-@router.get("/_inference/_services")
+@router.get("/_inference/_services",
+            dependencies=[cluster("monitor_inference", "cluster:monitor/xpack/inference/services/get")])
 async def get_services(request: Request) -> Response:
     """Every service's task types and configuration schema (Kibana builds its forms from it)."""
     return await _services(request, None)
 
 
-@router.get("/_inference/_services/{task_type}")
+@router.get("/_inference/_services/{task_type}",
+            dependencies=[cluster("monitor_inference", "cluster:monitor/xpack/inference/services/get")])
 async def get_services_typed(request: Request, task_type: str) -> Response:
     """The services supporting one task type."""
     return await _services(request, task_type)
 
 
-@router.get("/_inference")
+@router.get("/_inference", dependencies=[cluster("monitor_inference", "cluster:monitor/xpack/inference/get")])
 async def get_all(request: Request) -> Response:
     """List every endpoint."""
     return await _get(request, None, None)
 
 
-@router.get("/_inference/{inference_id}")
+@router.get("/_inference/{inference_id}", dependencies=[cluster("monitor_inference", "cluster:monitor/xpack/inference/get")])
 async def get_one(request: Request, inference_id: str) -> Response:
     """One endpoint (or ``_all``)."""
     return await _get(request, inference_id, None)
 
 
-@router.get("/_inference/{task_type}/{inference_id}")
+@router.get("/_inference/{task_type}/{inference_id}", dependencies=[cluster("monitor_inference", "cluster:monitor/xpack/inference/get")])
 async def get_typed(request: Request, task_type: str, inference_id: str) -> Response:
     """One endpoint of a task type (or ``_all`` of that type)."""
     return await _get(request, inference_id, task_type)
@@ -85,13 +88,13 @@ async def _update(request: Request, inference_id: str, task_type: str | None) ->
     return es_response(request, result)
 
 
-@router.put("/_inference/{inference_id}/_update", openapi_extra=_schema(UpdateEndpointBody))
+@router.put("/_inference/{inference_id}/_update", dependencies=[cluster("manage_inference", "cluster:admin/xpack/inference/update")], openapi_extra=_schema(UpdateEndpointBody))
 async def update(request: Request, inference_id: str) -> Response:
     """Update task settings, secrets, allocations or rate limits."""
     return await _update(request, inference_id, None)
 
 
-@router.put("/_inference/{task_type}/{inference_id}/_update", openapi_extra=_schema(UpdateEndpointBody))
+@router.put("/_inference/{task_type}/{inference_id}/_update", dependencies=[cluster("manage_inference", "cluster:admin/xpack/inference/update")], openapi_extra=_schema(UpdateEndpointBody))
 async def update_typed(request: Request, task_type: str, inference_id: str) -> Response:
     """Update an endpoint of a given task type."""
     return await _update(request, inference_id, task_type)
@@ -109,13 +112,13 @@ async def _put(request: Request, inference_id: str, task_type: str | None) -> Re
     return es_response(request, result)
 
 
-@router.put("/_inference/{inference_id}", openapi_extra=_schema(PutEndpointBody))
+@router.put("/_inference/{inference_id}", dependencies=[cluster("manage_inference", "cluster:admin/xpack/inference/put")], openapi_extra=_schema(PutEndpointBody))
 async def put(request: Request, inference_id: str) -> Response:
     """Create an endpoint."""
     return await _put(request, inference_id, None)
 
 
-@router.put("/_inference/{task_type}/{inference_id}", openapi_extra=_schema(PutEndpointBody))
+@router.put("/_inference/{task_type}/{inference_id}", dependencies=[cluster("manage_inference", "cluster:admin/xpack/inference/put")], openapi_extra=_schema(PutEndpointBody))
 async def put_typed(request: Request, task_type: str, inference_id: str) -> Response:
     """Create an endpoint of a given task type."""
     return await _put(request, inference_id, task_type)
@@ -141,13 +144,13 @@ async def _infer(request: Request, inference_id: str, task_type: str | None) -> 
     return es_response(request, result.to_dict())
 
 
-@router.post("/_inference/{inference_id}", openapi_extra=_schema(InferBody))
+@router.post("/_inference/{inference_id}", dependencies=[cluster("monitor_inference", "cluster:monitor/xpack/inference")], openapi_extra=_schema(InferBody))
 async def infer(request: Request, inference_id: str) -> Response:
     """Run inference."""
     return await _infer(request, inference_id, None)
 
 
-@router.post("/_inference/{task_type}/{inference_id}", openapi_extra=_schema(InferBody))
+@router.post("/_inference/{task_type}/{inference_id}", dependencies=[cluster("monitor_inference", "cluster:monitor/xpack/inference")], openapi_extra=_schema(InferBody))
 async def infer_typed(request: Request, task_type: str, inference_id: str) -> Response:
     """Run inference, checking the endpoint's task type."""
     return await _infer(request, inference_id, task_type)
@@ -164,13 +167,13 @@ async def _delete(request: Request, inference_id: str, task_type: str | None) ->
     return es_response(request, result)
 
 
-@router.delete("/_inference/{inference_id}")
+@router.delete("/_inference/{inference_id}", dependencies=[cluster("manage_inference", "cluster:admin/xpack/inference/delete")])
 async def delete(request: Request, inference_id: str) -> Response:
     """Delete an endpoint."""
     return await _delete(request, inference_id, None)
 
 
-@router.delete("/_inference/{task_type}/{inference_id}")
+@router.delete("/_inference/{task_type}/{inference_id}", dependencies=[cluster("manage_inference", "cluster:admin/xpack/inference/delete")])
 async def delete_typed(request: Request, task_type: str, inference_id: str) -> Response:
     """Delete an endpoint of a given task type."""
     return await _delete(request, inference_id, task_type)

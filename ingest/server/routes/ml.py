@@ -7,6 +7,7 @@ from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from ingest.server.dialect import bool_param, check_params, es_response
+from ingest.server.security.declare import cluster
 from models.api import InferenceAPI
 
 router = APIRouter(tags=["ml"])
@@ -25,13 +26,13 @@ async def _stats(request: Request, model_id: str | None) -> Response:
     return es_response(request, body)
 
 
-@router.get("/_ml/trained_models/_stats")
+@router.get("/_ml/trained_models/_stats", dependencies=[cluster("monitor_ml", "cluster:monitor/xpack/ml/trained_models/stats/get")])
 async def all_stats(request: Request) -> Response:
     """Stats of every model and deployment."""
     return await _stats(request, None)
 
 
-@router.get("/_ml/trained_models/{model_id}/_stats")
+@router.get("/_ml/trained_models/{model_id}/_stats", dependencies=[cluster("monitor_ml", "cluster:monitor/xpack/ml/trained_models/stats/get")])
 async def model_stats(request: Request, model_id: str) -> Response:
     """Stats of the models / deployments matching ``model_id`` (comma-separated, wildcards allowed)."""
     return await _stats(request, model_id)

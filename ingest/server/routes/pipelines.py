@@ -9,6 +9,7 @@ from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from ingest.server.dialect import bool_param, check_params, es_response, json_body
+from ingest.server.security.declare import cluster
 from models.errors import IllegalArgumentException
 from processors import PipelineService
 from processors.grok.library import builtin_patterns
@@ -34,15 +35,15 @@ def _int_param(request: Request, name: str) -> int | None:
         raise IllegalArgumentException(f"Failed to parse int parameter [{name}] with value [{raw}]") from None
 
 
-@router.get("/_ingest/pipeline/_simulate")
-@router.post("/_ingest/pipeline/_simulate")
+@router.get("/_ingest/pipeline/_simulate", dependencies=[cluster("read_pipeline", "cluster:admin/ingest/pipeline/simulate")])
+@router.post("/_ingest/pipeline/_simulate", dependencies=[cluster("read_pipeline", "cluster:admin/ingest/pipeline/simulate")])
 async def simulate(request: Request) -> Response:
     """Simulate a pipeline given in the body."""
     return await _simulate(request, None)
 
 
-@router.get("/_ingest/pipeline/{pipeline_id}/_simulate")
-@router.post("/_ingest/pipeline/{pipeline_id}/_simulate")
+@router.get("/_ingest/pipeline/{pipeline_id}/_simulate", dependencies=[cluster("read_pipeline", "cluster:admin/ingest/pipeline/simulate")])
+@router.post("/_ingest/pipeline/{pipeline_id}/_simulate", dependencies=[cluster("read_pipeline", "cluster:admin/ingest/pipeline/simulate")])
 async def simulate_stored(request: Request, pipeline_id: str) -> Response:
     """Simulate a stored pipeline."""
     return await _simulate(request, pipeline_id)
@@ -56,8 +57,8 @@ async def _simulate(request: Request, pipeline_id: str | None) -> Response:
     return es_response(request, result)
 
 
-@router.put("/_ingest/pipeline/{pipeline_id}")
-@router.post("/_ingest/pipeline/{pipeline_id}")
+@router.put("/_ingest/pipeline/{pipeline_id}", dependencies=[cluster("manage_pipeline", "cluster:admin/ingest/pipeline/put")])
+@router.post("/_ingest/pipeline/{pipeline_id}", dependencies=[cluster("manage_pipeline", "cluster:admin/ingest/pipeline/put")])
 async def put_pipeline(request: Request, pipeline_id: str) -> Response:
     """Create or replace a pipeline."""
     check_params(request, ("if_version", "master_timeout", "timeout"))
@@ -66,13 +67,13 @@ async def put_pipeline(request: Request, pipeline_id: str) -> Response:
     return es_response(request, result)
 
 
-@router.get("/_ingest/pipeline")
+@router.get("/_ingest/pipeline", dependencies=[cluster("read_pipeline", "cluster:admin/ingest/pipeline/get")])
 async def get_all(request: Request) -> Response:
     """Every pipeline."""
     return await _get(request, None)
 
 
-@router.get("/_ingest/pipeline/{pipeline_id}")
+@router.get("/_ingest/pipeline/{pipeline_id}", dependencies=[cluster("read_pipeline", "cluster:admin/ingest/pipeline/get")])
 async def get_pipelines(request: Request, pipeline_id: str) -> Response:
     """Pipelines by id, comma list or wildcard; 404 with ``{}`` when nothing matches."""
     return await _get(request, pipeline_id)
@@ -85,7 +86,7 @@ async def _get(request: Request, ids: str | None) -> Response:
     return es_response(request, found, status=200 if found or ids is None else 404)
 
 
-@router.delete("/_ingest/pipeline/{pipeline_id}")
+@router.delete("/_ingest/pipeline/{pipeline_id}", dependencies=[cluster("manage_pipeline", "cluster:admin/ingest/pipeline/delete")])
 async def delete_pipeline(request: Request, pipeline_id: str) -> Response:
     """Delete pipelines (wildcards allowed); warns about pipelines still referenced by others."""
     check_params(request, ("master_timeout", "timeout"))
@@ -95,7 +96,7 @@ async def delete_pipeline(request: Request, pipeline_id: str) -> Response:
     return es_response(request, result, headers=headers)
 
 
-@router.get("/_ingest/processor/grok")
+@router.get("/_ingest/processor/grok", dependencies=[cluster("manage_pipeline", "cluster:admin/ingest/processor/grok/get")])
 async def grok_patterns(request: Request) -> Response:
     """The built-in grok patterns."""
     check_params(request, ("s", "ecs_compatibility"))

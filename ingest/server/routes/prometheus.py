@@ -8,11 +8,12 @@ from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from ingest.server.metrics import CONTENT_TYPE
+from ingest.server.security.declare import cluster
 
 router = APIRouter(tags=["monitoring"])
 
 
-@router.get("/_prometheus/metrics")
+@router.get("/_prometheus/metrics", dependencies=[cluster("monitor", "cluster:monitor/prometheus/metrics")])
 async def metrics(request: Request) -> Response:
     """Every metric of this server (see ``ingest.server.metrics``)."""
     # Scrape-time values read SQLite (dead letters): off the event loop.

@@ -19,6 +19,7 @@ from fastapi.responses import Response, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from ingest.server.dialect import PRODUCT_HEADER, check_params, json_body, time_param
+from ingest.server.security.declare import cluster
 from models.api import InferenceAPI
 from models.endpoints.requests import InferBody, parse_body
 from models.errors import ActionRequestValidationException, ElasticsearchError
@@ -54,7 +55,7 @@ async def relay(chunks: Iterator[dict[str, Any]], first: Any, inference_id: str)
             close()
 
 
-@router.post("/_inference/{task_type}/{inference_id}/_stream")
+@router.post("/_inference/{task_type}/{inference_id}/_stream", dependencies=[cluster("monitor_inference", "cluster:monitor/xpack/inference")])
 async def stream(request: Request, task_type: str, inference_id: str) -> Response:
     """Stream a completion or chat completion."""
     check_params(request, ("timeout",))

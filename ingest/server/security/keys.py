@@ -1,19 +1,36 @@
-"""API keys and users: creation, hashing and verification. Keys and passwords are stored hashed only."""
+"""API keys and users: creation, hashing and verification. Keys and passwords are stored hashed only.
+
+An API key stores its own ``role_descriptors`` (possibly none) and ``limited_by``: a snapshot of the creator's
+privileges at creation time (a :class:`~ingest.server.security.roles.Permission`). Its effective privileges are
+the intersection of both, so a key can never do more than whoever created it.
+"""
 
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import hmac
+import json
 import secrets
 import time
 from dataclasses import dataclass
+from typing import Any
 
-from ingest.server.security.roles import ROLES
+from ingest.server.security.roles import (
+    RESERVED,
+    SUPERUSER,
+    Permission,
+    RoleDescriptor,
+    resolve_roles,
+)
 from models.errors import IllegalArgumentException
 from models.store import ApiKeyRecord, Store, UserRecord
 
 _PBKDF2_ROUNDS = 200_000
+RESERVED_USERS = ("elastic", "kibana", "kibana_system", "logstash_system", "beats_system", "apm_system",
+                  "remote_monitoring_user")
+CLI_OWNER = ("elastic", "reserved")  # who owns the keys made from the local CLI (the operator of the home)
 
 
 @dataclass(frozen=True)
@@ -24,31 +41,63 @@ class CreatedKey:
     name: str
     api_key: str
     encoded: str
-    role: str
     expiration: int | None
+
+    def body(self) -> dict[str, Any]:
+        """Elasticsearch's create-API-key response."""
+        out: dict[str, Any] = {"id": self.id, "name": self.name, "api_key": self.api_key, "encoded": self.encoded}
+        if self.expiration:
+            out["expiration"] = self.expiration
+        return out
 
 
 def _hash_key(key: str, salt: str) -> str:
+    # Keys are 22 random bytes: a salted SHA-256 is enough (Elasticsearch's default, ssha256, is the same idea).
     return salt + "$" + hashlib.sha256((salt + key).encode()).hexdigest()
 
 
-def _check_role(role: str) -> None:
-    if role not in ROLES:
-        raise IllegalArgumentException(f"unknown role [{role}]; built-in roles are [{', '.join(ROLES)}]")
-
-
-def create_api_key(store: Store, name: str, role: str, expires_in_s: float | None = None) -> CreatedKey:
+def create_api_key(
+    store: Store, name: str, *, descriptors: dict[str, RoleDescriptor], limited_by: Permission,
+    owner: tuple[str, str], expires_in_s: float | None = None, metadata: dict[str, Any] | None = None,
+) -> CreatedKey:
     """Create and persist a key (hashed); the returned secret is never stored."""
-    _check_role(role)
     if not name or len(name) > 1024:
         raise IllegalArgumentException("api key name must be between 1 and 1024 characters")
     key_id = secrets.token_urlsafe(15)
     key = secrets.token_urlsafe(22)
     now = time.time()
     expires = now + expires_in_s if expires_in_s else None
-    store.insert_api_key(ApiKeyRecord(key_id, name, _hash_key(key, secrets.token_hex(8)), role, now, expires, False))
+    store.insert_api_key(ApiKeyRecord(
+        key_id, name, _hash_key(key, secrets.token_hex(8)), "", now, expires, False, owner[0], owner[1],
+        json.dumps({n: d.model_dump(exclude_defaults=True) for n, d in descriptors.items()}),
+        limited_by.to_json(), json.dumps(metadata or {})))
     encoded = base64.b64encode(f"{key_id}:{key}".encode()).decode()
-    return CreatedKey(key_id, name, key, encoded, role, int(expires * 1000) if expires else None)
+    return CreatedKey(key_id, name, key, encoded, int(expires * 1000) if expires else None)
+
+
+def create_role_key(store: Store, name: str, role: str, expires_in_s: float | None = None) -> CreatedKey:
+    """A key with one role (built-in or custom), made by the local operator (CLI, tests, ``security enable``)."""
+    layer = resolve_roles(store, [role])
+    if not layer:
+        raise IllegalArgumentException(f"unknown role [{role}]; built-in roles are [{', '.join(RESERVED)}]")
+    return create_api_key(store, name, descriptors={role: layer[0]}, limited_by=SUPERUSER, owner=CLI_OWNER,
+                          expires_in_s=expires_in_s)
+
+
+def descriptors_of(record: ApiKeyRecord) -> dict[str, RoleDescriptor]:
+    """The key's own role descriptors (a key made before role descriptors existed: its built-in role)."""
+    if record.role_descriptors is None:
+        return {record.role: RESERVED[record.role]} if record.role in RESERVED else {}
+    return {n: RoleDescriptor.model_validate(d) for n, d in json.loads(record.role_descriptors).items()}
+
+
+def key_permission(record: ApiKeyRecord) -> Permission:
+    """What the key may do: its descriptors (when it has any) within its creator's privileges."""
+    limits = Permission.from_json(record.limited_by).layers if record.limited_by else SUPERUSER.layers
+    own = tuple(descriptors_of(record).values())
+    if record.role_descriptors is None and not own:
+        own = (RoleDescriptor(),)  # an old key whose role no longer exists grants nothing
+    return Permission(((own,) if own else ()) + limits)
 
 
 def verify_api_key(store: Store, key_id: str, key: str) -> ApiKeyRecord | None:
@@ -67,6 +116,12 @@ def hash_password(password: str, salt: bytes | None = None) -> str:
     return f"pbkdf2${_PBKDF2_ROUNDS}${salt.hex()}${digest.hex()}"
 
 
+@functools.cache
+def dummy_hash() -> str:
+    """A hash no password matches, checked for unknown users so that they cost what a wrong password costs."""
+    return hash_password(secrets.token_urlsafe(16))
+
+
 def verify_password(password: str, stored: str) -> bool:
     """Whether ``password`` matches a :func:`hash_password` value."""
     try:
@@ -77,9 +132,36 @@ def verify_password(password: str, stored: str) -> bool:
     return hmac.compare_digest(candidate.hex(), digest)
 
 
-def put_user(store: Store, username: str, password: str, role: str) -> None:
-    """Create or replace a basic-auth user."""
-    _check_role(role)
-    if len(password) < 6:
+def user_roles(user: UserRecord) -> list[str]:
+    """The role names of a user."""
+    return [r for r in user.role.split(",") if r]
+
+
+def user_details(user: UserRecord) -> dict[str, Any]:
+    """full_name, email, metadata, enabled of a user."""
+    details: dict[str, Any] = {"full_name": None, "email": None, "metadata": {}, "enabled": True}
+    details.update(json.loads(user.details) if user.details else {})
+    return details
+
+
+def put_user(store: Store, username: str, password: str | None, roles: list[str] | str,
+             details: dict[str, Any] | None = None) -> bool:
+    """Create or replace a basic-auth user (``password`` None keeps the current one); True when created."""
+    if username in RESERVED_USERS:
+        raise IllegalArgumentException(f"user [{username}] is reserved and only the password can be changed")
+    if not username or len(username) > 507 or username != username.strip() or username.startswith("_"):
+        raise IllegalArgumentException(f"Validation Failed: 1: Invalid username [{username}]... Usernames must be "
+                                       "at least [1] and no more than [507] characters; they may not begin with _ "
+                                       "or contain leading or trailing whitespace;")
+    names = [roles] if isinstance(roles, str) else list(roles)
+    current = store.get_user(username)
+    if password is None:
+        if current is None:
+            raise IllegalArgumentException("Validation Failed: 1: password must be specified unless you are "
+                                           "updating an existing user;")
+        stored = current.password_hash
+    elif len(password) < 6:
         raise IllegalArgumentException("passwords must be at least [6] characters long")
-    store.put_user(UserRecord(username, hash_password(password), role))
+    else:
+        stored = hash_password(password)
+    return store.put_user(UserRecord(username, stored, ",".join(names), json.dumps(details or {})))
