@@ -89,13 +89,13 @@ class DeadLetterStore:
         rows = [
             (
                 d.job_id,
-                d.doc_key or d.doc_id or str(hash(d.content)),
+                _text(d.doc_key or d.doc_id or str(hash(d.content))),
                 d.stage,
-                d.index,
-                d.doc_id,
-                d.content,
+                _text(d.index),
+                _text(d.doc_id),
+                _text(d.content),
                 d.error_type,
-                d.reason,
+                _text(d.reason),
                 d.status,
                 d.created or now,
             )
@@ -167,3 +167,15 @@ def content_of(doc: Any) -> str:
     if isinstance(doc, str):
         return doc
     return json.dumps(doc, ensure_ascii=False, default=str, sort_keys=True)
+
+
+def _text(value: str | None) -> str | None:
+    """``value`` as SQLite can store it: a lone surrogate (an index name or id a client sent as ``"\\ud800"``)
+    becomes its backslash escape instead of failing the whole batch's dead letters."""
+    if value is None or value.isascii():
+        return value
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return value.encode("utf-8", "backslashreplace").decode("utf-8")
+    return value
