@@ -6,6 +6,8 @@ Results go to stdout, progress and messages to stderr.
 
 from __future__ import annotations
 
+import sys
+
 import typer
 
 from ingest.cli import (
@@ -31,8 +33,21 @@ for module in (models_cmd, infer_cmd, serve_cmd, pipelines_cmd, jobs_cmd, deadle
 
 
 def main() -> None:
-    """Run the CLI."""
-    app()
+    """Run the CLI, then stop what the command started (model deployments, provider clients).
+
+    Stopping here, before the interpreter finalises, joins the deployment threads; left running they can be
+    inside ONNX Runtime at teardown and abort the process (exit 134) after a correct answer.
+    """
+    try:
+        app()
+    finally:
+        _close_models()
+
+
+def _close_models() -> None:
+    api_module = sys.modules.get("models.api")  # never imported by commands that need no model
+    if api_module is not None:
+        api_module.close_default_api()
 
 
 if __name__ == "__main__":
