@@ -48,6 +48,9 @@ def _run(config: Any, executor: str = "local", address: str | None = None, concu
     if not summary.completed:
         sys.stderr.write(f"interrupted; continue with: --resume --job-id {summary.job_id}\n")
         raise typer.Exit(130)
+    for path in summary.unreadable_files:
+        sys.stderr.write(f"file [{path}] could not be read; it went to the dead-letter store whole "
+                         "(the other files were indexed)\n")
     if summary.failed:
         sys.stderr.write(
             f"{summary.failed} document(s) went to the dead-letter store: ingest dead-letter list --job-id {summary.job_id}\n"

@@ -98,8 +98,9 @@ def run_on_ray(
     assert commit is not None
     if completed:
         commit.save("completed")
-    summary = JobSummary(job_id=job_id, index=config.index, **{k: commit.totals[k] for k in COUNTS},
-                         **extra, elapsed_s=time.monotonic() - start, completed=completed)
+    summary = JobSummary(job_id=job_id, index=config.index, elapsed_s=time.monotonic() - start, completed=completed)
+    for key, value in [*((k, commit.totals[k]) for k in COUNTS), *extra.items()]:
+        setattr(summary, key, value)
     reporter.finish(summary.to_dict())
     return summary
 

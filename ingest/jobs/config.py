@@ -67,6 +67,7 @@ class JobSummary:
     cache_misses: int = 0
     elapsed_s: float = 0.0
     completed: bool = False
+    unreadable_files: list[str] = field(default_factory=list)  # dead-lettered whole, each counted once in failed
 
     @property
     def docs_per_s(self) -> float:

@@ -314,6 +314,7 @@ class Job:
             dropped=totals["dropped"], failed=totals["failed"], retried=self.counters.retried,
             requests_retried=self.counters.requests_retried,
             cache_hits=hits, cache_misses=misses, elapsed_s=elapsed,
+            unreadable_files=list(self.counters.unreadable_files),
         )
 
 

@@ -78,6 +78,7 @@ class Counters:
     def __init__(self) -> None:
         self.read = self.indexed = self.failed = self.dropped = self.retried = 0
         self.requests_retried = 0  # whole bulk requests repeated because the sink was unreachable/overloaded
+        self.unreadable_files: list[str] = []  # files dead-lettered whole (truncated, corrupt)
 
 
 def backoff_s(attempt: int, config: JobConfig) -> float:
@@ -122,9 +123,11 @@ def prepare_batch(
     their rows then carry ``_index`` / ``_id``, as Elasticsearch's ``ctx`` does.
     """
     letters = [
-        _letter(config, job_id, "read", e.text, None, {"type": "parsing_exception", "reason": f"{e.location}: {e.reason}"}, 400)
+        _letter(config, job_id, "read", e.text, None,
+                {"type": "parsing_exception", "reason": e.reason if e.whole_file else f"{e.location}: {e.reason}"}, 400)
         for e in read_errors
     ]
+    counters.unreadable_files += [e.location for e in read_errors if e.whole_file]
     given_ids: list[Any] | None = None
     if "_id" in batch.schema.names:
         # Ids carried by the source (an index being reindexed, a dead-letter replay) win over everything.

@@ -26,6 +26,7 @@ class SourceError:
     location: str  # human-readable, e.g. "data/a.jsonl:17" (1-based line number)
     raw: bytes
     reason: str
+    whole_file: bool = False  # the file itself is unreadable (truncated, corrupt): the rest of it is lost
 
     @property
     def text(self) -> str:
