@@ -19,6 +19,10 @@ EXIT_FAILED = 2
 
 
 def _fail(exc: BaseException) -> typer.Exit:
+    from ingest.jobs.budget import TooManyErrors
+
+    if isinstance(exc, TooManyErrors):
+        sys.stderr.write(f"ingest: {exc.reason}\n")  # a sentence for the person, then the error object
     body = exc.to_dict() if isinstance(exc, ElasticsearchError) else {
         "error": {"type": type(exc).__name__, "reason": str(exc)}, "status": 500}
     sys.stderr.write(json.dumps(body) + "\n")
@@ -74,6 +78,8 @@ def _run_on_ray(config: Any, address: str | None, concurrency: str | None) -> An
     return run_on_ray(config, address=address, reporter=default_reporter(None), concurrency=pool)
 
 
+_MAX_ERRORS_HELP = ("Stop when more than N documents (or P% of them) failed. Default: stop when the first 1,000 "
+                    "documents all failed with the same error.")
 _EXECUTOR_HELP = "local (this process) or ray (Ray Data; needs ingest[ray])."
 _ADDRESS_HELP = "Ray cluster address for --executor ray (default: RAY_ADDRESS, a running local cluster, else a new local Ray)."
 _CONCURRENCY_HELP = "--executor ray: actors N or MIN,MAX for pipelines without a local model (default 1..cluster CPUs)."
@@ -97,6 +103,7 @@ def register(app: typer.Typer) -> None:
         batch_size: int | None = typer.Option(None, "--batch-size", help="Rows per source batch."),
         source_format: str | None = typer.Option(None, "--format", help="parquet|jsonl|csv|arrow when the extension does not say."),
         skip_unchanged: bool = typer.Option(True, "--skip-unchanged/--no-skip-unchanged", help="Reuse cached embeddings of unchanged texts."),
+        max_errors: str | None = typer.Option(None, "--max-errors", metavar="N|P%", help=_MAX_ERRORS_HELP),
         executor: str = typer.Option("local", "--executor", help=_EXECUTOR_HELP),
         address: str | None = typer.Option(None, "--address", help=_ADDRESS_HELP),
         concurrency: str | None = typer.Option(None, "--concurrency", help=_CONCURRENCY_HELP),
@@ -112,7 +119,7 @@ def register(app: typer.Typer) -> None:
         _run(JobConfig(
             source=source, index=index, dest=dest, pipeline=pipeline, id_field=id_field, job_id=job_id,
             resume=resume, bulk_bytes=bulk_bytes, bulk_docs=bulk_docs, senders=senders,
-            skip_unchanged=skip_unchanged, source_options=options,
+            skip_unchanged=skip_unchanged, source_options=options, max_errors=max_errors,
         ), executor, address, concurrency)
 
     @app.command("reindex")
@@ -126,6 +133,7 @@ def register(app: typer.Typer) -> None:
         job_id: str | None = typer.Option(None, "--job-id"),
         slices: int | None = typer.Option(None, "--slices", help="Parallel point-in-time slices."),
         skip_unchanged: bool = typer.Option(True, "--skip-unchanged/--no-skip-unchanged"),
+        max_errors: str | None = typer.Option(None, "--max-errors", metavar="N|P%", help=_MAX_ERRORS_HELP),
         executor: str = typer.Option("local", "--executor", help=_EXECUTOR_HELP),
         address: str | None = typer.Option(None, "--address", help=_ADDRESS_HELP),
         concurrency: str | None = typer.Option(None, "--concurrency", help=_CONCURRENCY_HELP),
@@ -137,6 +145,7 @@ def register(app: typer.Typer) -> None:
         _run(JobConfig(
             source=f"{source_url.rstrip('/')}/{source_index}", index=index, dest=dest, pipeline=pipeline,
             job_id=job_id, resume=resume, skip_unchanged=skip_unchanged, source_options=options,
+            max_errors=max_errors,
         ), executor, address, concurrency)
 
     @app.command("search")

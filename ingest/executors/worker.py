@@ -137,7 +137,7 @@ class IngestBlocks:
             batches = piece.to_batches()
             batch = batches[0] if batches else pa.RecordBatch.from_pylist([], schema=piece.schema)
             prepared = prepare_batch(seq, batch, [], config=config, job_id=self.job_id, pipeline=self.pipeline,
-                                     tracker=tracker, deadletters=letters, counters=counters,  # type: ignore[arg-type]
+                                     tracker=tracker, deadletters=letters, counters=counters,
                                      stored=self.sink)
             if prepared is None:
                 continue
@@ -145,7 +145,7 @@ class IngestBlocks:
                 if not self.prepared:
                     self._prepare_index(chunk)
                 send_chunk(chunk, sink=self.sink, config=config, job_id=self.job_id, tracker=tracker,
-                           deadletters=letters, counters=counters)  # type: ignore[arg-type]
+                           deadletters=letters, counters=counters)
         totals = tracker.totals
         return {
             "split": split, "read": totals["read"], "indexed": totals["indexed"], "failed": totals["failed"],

@@ -10,8 +10,9 @@ from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 
-from ingest.deadletter.store import DeadLetter, DeadLetterStore, content_of
+from ingest.deadletter.store import DeadLetter, content_of
 from ingest.jobs.acks import AckTracker
+from ingest.jobs.budget import Letters
 from ingest.jobs.config import JobConfig
 from ingest.jobs.documents import METADATA_COLUMNS, content_ids, estimate_sizes, field_ids, to_rows
 from ingest.jobs.faults import fault
@@ -112,7 +113,7 @@ def prepare_batch(
     job_id: str,
     pipeline: Any,
     tracker: AckTracker,
-    deadletters: DeadLetterStore,
+    deadletters: Letters,
     counters: Counters,
     sleep: Callable[[float], None] = time.sleep,
     stored: StoredSources | None = None,
@@ -299,7 +300,7 @@ def send_chunk(
     config: JobConfig,
     job_id: str,
     tracker: AckTracker,
-    deadletters: DeadLetterStore,
+    deadletters: Letters,
     counters: Counters,
     sleep: Callable[[float], None] = time.sleep,
 ) -> None:
@@ -345,7 +346,7 @@ def send_chunk(
 
 
 def _fail(items: list[Item], error: Any, status: int | None, config: JobConfig, job_id: str,
-          tracker: AckTracker, deadletters: DeadLetterStore, counters: Counters) -> None:
+          tracker: AckTracker, deadletters: Letters, counters: Counters) -> None:
     deadletters.add([_letter(config, job_id, "write", it.original, it.action.id, error, status) for it in items])
     fault("deadletter")
     counters.failed += len(items)
