@@ -43,7 +43,11 @@ def _run(config: Any, executor: str = "local", address: str | None = None, concu
             raise IllegalArgumentException(f"unknown executor [{executor}]: expected [local] or [ray]")
         else:
             source = open_source(config.source, **config.source_options)
-            summary = run_job(config, source=source, reporter=default_reporter(source.total_rows()))
+            total, estimated = source.total_rows(), False
+            if total is None:
+                total = source.estimated_rows()
+                estimated = total is not None
+            summary = run_job(config, source=source, reporter=default_reporter(total, estimated))
     except KeyboardInterrupt:
         raise typer.Exit(130) from None
     except Exception as exc:

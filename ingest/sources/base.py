@@ -54,6 +54,10 @@ class Source(ABC):
         """Number of rows if cheaply known (for progress/ETA), else None."""
         return None
 
+    def estimated_rows(self) -> int | None:
+        """A cheap estimate of the number of rows when the exact one is unknown (for the ETA), else None."""
+        return None
+
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release files / connections / point-in-time contexts. Idempotent."""
 

@@ -99,6 +99,19 @@ class FileSource(Source):
         empty = pa.RecordBatch.from_struct_array(pa.array([], type=pa.struct([])))
         return SourceBatch(empty, after, [SourceError(str(path), str(path).encode(), reason, whole_file=True)])
 
+    def estimated_rows(self) -> int | None:
+        """Text formats: total content bytes / the mean line length of the first MiB of the first file."""
+        if self.format not in ("jsonl", "csv") or not self.files:
+            return None
+        per_line = _bytes_per_line(self.files[0])
+        if per_line is None:
+            return None
+        try:
+            total = sum(_uncompressed_size(p) for p in self.files)
+        except OSError:
+            return None
+        return max(1, round(total / per_line))
+
     def total_rows(self) -> int | None:
         """Row count from Parquet / Arrow file metadata (None for text formats)."""
         from ingest.sources import readers
@@ -112,6 +125,30 @@ class FileSource(Source):
             except _FILE_ERRORS:
                 continue  # reported when the job reaches it
         return total
+
+
+def _uncompressed_size(path: Path) -> int:
+    """Bytes of the file's content: gzip's trailer (ISIZE, exact below 4 GiB), else the file size."""
+    size = path.stat().st_size
+    if path.suffix.lower() != ".gz" or size < 18:
+        return size
+    with path.open("rb") as handle:
+        handle.seek(-4, os.SEEK_END)
+        isize = int.from_bytes(handle.read(4), "little")
+    return isize if isize >= size else size  # a wrapped ISIZE (> 4 GiB) is smaller than the file: no better guess
+
+
+def _bytes_per_line(path: Path, sample: int = 1 << 20) -> float | None:
+    import gzip
+
+    opener = gzip.open if path.suffix.lower() == ".gz" else open
+    try:
+        with opener(path, "rb") as handle:
+            head = handle.read(sample)
+    except (OSError, EOFError, zlib.error):
+        return None
+    lines = head.count(b"\n")
+    return len(head) / lines if lines else None
 
 
 def open_file_source(spec: str, *, format: str | None = None, **options: Any) -> FileSource:
