@@ -24,9 +24,37 @@ app = typer.Typer(
     name="ingest",
     help="Elasticsearch's inference API, ingest pipelines and bulk ingest, run where you choose.",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,  # --install-completion / --show-completion (bash, zsh, fish, PowerShell)
     pretty_exceptions_enable=False,
 )
+
+
+_PIPED_WIDTH = 120
+
+
+def version() -> str:
+    """The installed package's version (the source tree's pyproject when run from a checkout)."""
+    from importlib.metadata import PackageNotFoundError
+    from importlib.metadata import version as dist_version
+
+    try:
+        return dist_version("ingest")
+    except PackageNotFoundError:
+        return "unknown"
+
+
+def _show_version(value: bool) -> None:
+    if value:
+        typer.echo(f"ingest {version()}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    show_version: bool = typer.Option(False, "--version", help="Print the version and exit.", is_eager=True,
+                                      callback=_show_version),
+) -> None:
+    """Elasticsearch's inference API, ingest pipelines and bulk ingest, run where you choose."""
 
 for module in (models_cmd, infer_cmd, serve_cmd, pipelines_cmd, jobs_cmd, deadletter_cmd, keys_cmd):
     module.register(app)
@@ -38,8 +66,13 @@ def main() -> None:
     Stopping here, before the interpreter finalises, joins the deployment threads; left running they can be
     inside ONNX Runtime at teardown and abort the process (exit 134) after a correct answer.
     """
+    if not sys.stdout.isatty():
+        # Plain help when piped or redirected: Rich would fit it to 80 columns and cut option help short
+        # with "…"; Click's formatter wraps it instead, at a fixed width wide enough for the command list.
+        app.rich_markup_mode = None
+        app.info.context_settings = {"terminal_width": _PIPED_WIDTH, "max_content_width": _PIPED_WIDTH}
     try:
-        app()
+        app(prog_name="ingest")  # the same name (and completion variable) however it was started
     finally:
         _close_models()
 
