@@ -3,8 +3,8 @@
 source files ──read_parquet/read_json/read_csv (one split per file, Arrow blocks)──▶ map_batches(IngestBlocks,
 actor pool sized from the endpoint's allocations) ──▶ per-split counts + dead letters back to the driver.
 
-Workers write to the sink themselves (through the job's ``SinkOwner`` actor for the embedded store, which has one
-writing process). Blocks come back in input order (``preserve_order``), so once a result of split k+1 arrives
+Workers write to the sink themselves (through the job's ``SinkOwner`` actor for the embedded store and files,
+which have one writing process). Blocks come back in input order (``preserve_order``), so once a result of split k+1 arrives
 every row of split k has been acknowledged: the driver records split k's dead letters and commits it. A worker
 that dies is restarted by Ray and its block re-run; the block's documents keep their deterministic ids, so a
 re-run overwrites rather than duplicates.
@@ -115,7 +115,7 @@ def _execute(ray: Any, source: JobInput, pool: PoolSpec, config: JobConfig, job_
         compute=ray.data.ActorPoolStrategy(min_size=pool.min_size, max_size=pool.max_size),
         num_cpus=pool.num_cpus,
         fn_constructor_kwargs={"config": config.describe(), "owner_name": _name("sink", job_id),
-                               "via_owner": _embedded(config.dest), "split_column": source.split_column,
+                               "via_owner": _single_writer(config.dest), "split_column": source.split_column,
                                "limiter_name": _name("ratelimit", job_id) if limited else None},
     )  # Ray Data's actor defaults already restart dead actors and retry their tasks without limit
     for out in ds.iter_batches(batch_format="pyarrow", batch_size=None):
@@ -145,8 +145,10 @@ def _name(kind: str, job_id: str) -> str:
     return f"ingest-{kind}-{job_id}"
 
 
-def _embedded(dest: str) -> bool:
-    return dest == "embedded" or dest.startswith("embedded:")
+def _single_writer(dest: str) -> bool:
+    """Destinations one process must write: the embedded store (DuckDB's single writer) and files (one staging
+    store and one output per index; workers opening it each would clash or overwrite each other's export)."""
+    return dest == "embedded" or dest.startswith(("embedded:", "file:"))
 
 
 def _pipeline_endpoints(config: JobConfig) -> tuple[dict[str, Any], list[tuple[str, dict[str, Any]]]]:

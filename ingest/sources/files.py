@@ -20,7 +20,7 @@ from models.errors import IllegalArgumentException, ResourceNotFoundException
 
 DEFAULT_BATCH_SIZE = 10_000
 # what a damaged file raises from the readers (gzip: EOFError / BadGzipFile (OSError) / zlib.error; Arrow's own)
-_FILE_ERRORS = (OSError, EOFError, zlib.error, pa.ArrowException)
+FILE_ERRORS = (OSError, EOFError, zlib.error, pa.ArrowException)
 
 _SUFFIXES = {
     ".parquet": "parquet", ".pq": "parquet",
@@ -86,18 +86,15 @@ class FileSource(Source):
             try:
                 for batch, inner, errors in read(path, start, self.batch_size, **self.options):
                     yield SourceBatch(batch, {"file": n, "path": str(path), **inner}, errors)
-            except _FILE_ERRORS as exc:
+            except FILE_ERRORS as exc:
                 # A truncated gzip or a corrupt Parquet file: dead-letter the file (named, with the reason) and
                 # go on with the next one; what was read before the damage is kept.
                 yield self._unreadable(n, path, inner, exc)
 
     def _unreadable(self, n: int, path: Path, inner: dict[str, Any], exc: BaseException) -> SourceBatch:
-        done = [f"{k} {v}" for k, v in inner.items() if k in ("line", "row")]
-        lost = f"what follows {done[0]} is not indexed" if done else "none of it is indexed"
-        reason = f"file [{path}] cannot be read: {type(exc).__name__}: {exc}; {lost}"
         after = {"file": n + 1, "path": str(self.files[n + 1]) if n + 1 < len(self.files) else None}
         empty = pa.RecordBatch.from_struct_array(pa.array([], type=pa.struct([])))
-        return SourceBatch(empty, after, [SourceError(str(path), str(path).encode(), reason, whole_file=True)])
+        return SourceBatch(empty, after, [unreadable(path, inner, exc)])
 
     def estimated_rows(self) -> int | None:
         """Text formats: total content bytes / the mean line length of the first MiB of the first file."""
@@ -122,9 +119,18 @@ class FileSource(Source):
         for path in self.files:
             try:
                 total += readers.row_count(path, self.format)
-            except _FILE_ERRORS:
+            except FILE_ERRORS:
                 continue  # reported when the job reaches it
         return total
+
+
+def unreadable(path: Path, inner: dict[str, Any], exc: BaseException) -> SourceError:
+    """The dead letter of a damaged file: named, with the reason and what of it was read (``inner``: the
+    position of the last batch read from it)."""
+    done = [f"{k} {v}" for k, v in inner.items() if k in ("line", "row")]
+    lost = f"what follows {done[0]} is not indexed" if done else "none of it is indexed"
+    reason = f"file [{path}] cannot be read: {type(exc).__name__}: {exc}; {lost}"
+    return SourceError(str(path), str(path).encode(), reason, whole_file=True)
 
 
 def _uncompressed_size(path: Path) -> int:
