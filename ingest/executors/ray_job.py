@@ -23,6 +23,7 @@ from ingest.executors.commit import COUNTS, SplitCommitter, resume_state
 from ingest.executors.inputs import JobInput, job_input
 from ingest.executors.pool import LOCAL_SERVICES, PoolSpec, check_fits, pool_for_endpoints
 from ingest.executors.splits import file_splits
+from ingest.jobs.budget import ErrorBudget, parse_max_errors
 from ingest.jobs.checkpoint import Checkpoints
 from ingest.jobs.config import JobConfig, JobSummary
 from ingest.jobs.indexmeta import inference_outputs
@@ -61,6 +62,7 @@ def run_on_ray(
         file_splits(config.source, config.source_options)  # bad input fails here, before connecting to Ray
     body, endpoints = _pipeline_endpoints(config)
     deadletters = deadletters or DeadLetterStore()
+    parse_max_errors(config.max_errors)  # a bad --max-errors fails here, before connecting to Ray
     extra = dict.fromkeys(_EXTRA, 0)
     _connect(ray, address)
     owner = limiter = None
@@ -118,14 +120,37 @@ def _execute(ray: Any, source: JobInput, pool: PoolSpec, config: JobConfig, job_
                                "via_owner": _single_writer(config.dest), "split_column": source.split_column,
                                "limiter_name": _name("ratelimit", job_id) if limited else None},
     )  # Ray Data's actor defaults already restart dead actors and retry their tasks without limit
+    budget = ErrorBudget(deadletters, parse_max_errors(config.max_errors), _Live(commit), job_id)
     for out in ds.iter_batches(batch_format="pyarrow", batch_size=None):
         for row in out.to_pylist():
             # Dead letters are durable before the split they belong to can be committed.
-            deadletters.add([DeadLetter(**d) for d in json.loads(row["letters"])])
+            letters = [DeadLetter(**d) for d in json.loads(row["letters"])]
+            deadletters.add(letters)
             for key in _EXTRA:
                 extra[key] += int(row[key])
             commit.result(row)
             reporter.update({**commit.live(), "retried": extra["retried"]})
+            budget.count(letters)  # --max-errors, once the block's counts are in
+    budget.check_final()
+
+
+class _Live:
+    """The job's live counts for the error budget (``ingest.jobs.budget.Progress``)."""
+
+    def __init__(self, commit: SplitCommitter) -> None:
+        self.commit = commit
+
+    @property
+    def read(self) -> int:
+        return self.commit.live()["read"]
+
+    @property
+    def indexed(self) -> int:
+        return self.commit.live()["indexed"]
+
+    @property
+    def dropped(self) -> int:
+        return self.commit.live()["dropped"]
 
 
 def _es_cause(exc: BaseException) -> ElasticsearchError | None:

@@ -66,11 +66,16 @@ class Letters(Protocol):
 
 
 class Progress(Protocol):
-    """The live counters of the job (``stages.Counters``)."""
+    """The live counters of the job (``stages.Counters``; read only here)."""
 
-    read: int
-    indexed: int
-    dropped: int
+    @property
+    def read(self) -> int: ...
+
+    @property
+    def indexed(self) -> int: ...
+
+    @property
+    def dropped(self) -> int: ...
 
 
 def _signature(letter: DeadLetter) -> tuple[str, str, str]:
@@ -91,6 +96,10 @@ class ErrorBudget:
     def add(self, letters: list[DeadLetter]) -> None:
         """Store the letters, then check the budget."""
         self.store.add(letters)
+        self.count(letters)
+
+    def count(self, letters: list[DeadLetter]) -> None:
+        """Check the budget for letters stored elsewhere (the Ray driver stores them before it commits)."""
         with self._lock:
             for letter in letters:
                 sig = _signature(letter)

@@ -57,3 +57,17 @@ def test_file_destination_from_several_workers_goes_through_one_writer(
     assert summary_of(run.stdout, run.stderr)["indexed"] == 150
     ids = [json.loads(line)["_id"] for line in out.read_text().splitlines()]
     assert sorted(ids) == sorted(f"d{i}" for i in range(150))  # every document once
+
+
+def test_max_errors_default_stops_a_ray_job_whose_documents_all_fail_alike(
+        ray_cluster: LocalRayCluster, ingest_home: Path, tmp_path: Path) -> None:
+    data = write_splits(tmp_path / "data", files=6, per_file=400)
+    pipeline = tmp_path / "typo.json"
+    pipeline.write_text(json.dumps({"processors": [{"lowercase": {"field": "txet"}}]}), encoding="utf-8")
+    run = run_ingest(ray_cluster, "run", "--source", str(data), "--index", "typo", "--id-field", "doc_id",
+                     "--pipeline", str(pipeline), "--job-id", "ray-typo", "--executor", "ray",
+                     "--address", ray_cluster.address, "--concurrency", "1", env=environ())
+    assert run.returncode == 2, run.stderr[-3000:]
+    assert "all failed with the same error" in run.stderr and "--max-errors" in run.stderr
+    assert "field [txet] not present as part of path [txet]" in run.stderr
+    assert 1000 <= DeadLetterStore().count("ray-typo") < 2400
