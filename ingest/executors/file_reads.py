@@ -1,8 +1,9 @@
-"""JSON Lines and CSV files read by the runner's own readers inside Ray read tasks (one task per file).
+"""Files read by the runner's own readers inside Ray read tasks (one task per file).
 
-Ray's ``read_json`` / ``read_csv`` are all-or-nothing: one malformed line fails the whole Ray job. Here a read
-task only does I/O — JSONL files travel as their raw lines (with line numbers), CSV files through
-``readers.read_csv`` — and every unreadable row, or a damaged file (truncated gzip), travels as an error row.
+Ray's readers are all-or-nothing: one malformed line or one corrupt file fails the whole Ray job. Here a read
+task only does I/O — JSONL files travel as their raw lines (with line numbers), CSV and Parquet files through
+``readers.read_csv`` / ``read_parquet`` — and every unreadable row, or a damaged file (truncated gzip, corrupt
+Parquet), travels as an error row.
 The worker (``decode``) then parses lines with ``sources.rows`` exactly as the single-process runner does, so
 bad rows become dead letters with the same reasons, and mixed field types are kept (a batch per run).
 """
@@ -31,7 +32,7 @@ _LINES_PER_TABLE = 10_000
 
 
 class FileRows(Datasource):
-    """A Ray datasource over files of one format (``jsonl`` or ``csv``), one read task per file."""
+    """A Ray datasource over files of one format (``jsonl``, ``csv`` or ``parquet``), one read task per file."""
 
     def __init__(self, files: list[str], fmt: str, split_column: str, options: dict[str, Any]) -> None:
         self.files, self.format, self.split_column, self.options = files, fmt, split_column, options
@@ -80,7 +81,8 @@ def read_file(path: str, fmt: str, column: str, options: dict[str, Any]) -> Iter
             if lines:
                 yield _lines_table(path, column, lines, numbers)
             return
-        for batch, position, errors in readers.read_csv(Path(path), None, _LINES_PER_TABLE, **options):
+        read = readers.read_parquet if fmt == "parquet" else readers.read_csv
+        for batch, position, errors in read(Path(path), None, _LINES_PER_TABLE, **options):
             inner = position
             if batch.num_rows:
                 table = pa.Table.from_batches([batch])

@@ -71,3 +71,22 @@ def test_max_errors_default_stops_a_ray_job_whose_documents_all_fail_alike(
     assert "all failed with the same error" in run.stderr and "--max-errors" in run.stderr
     assert "field [txet] not present as part of path [txet]" in run.stderr
     assert 1000 <= DeadLetterStore().count("ray-typo") < 2400
+
+
+def test_corrupt_parquet_file_is_dead_lettered_and_the_others_indexed(
+        ray_cluster: LocalRayCluster, ingest_home: Path, tmp_path: Path) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    data = tmp_path / "parquet"
+    data.mkdir()
+    pq.write_table(pa.table({"doc_id": [f"a{i}" for i in range(12)], "n": list(range(12))}), data / "a.parquet")
+    (data / "b.parquet").write_bytes(b"PAR1" + b"\x00not parquet" * 40 + b"PAR1")
+    pq.write_table(pa.table({"doc_id": [f"c{i}" for i in range(8)], "n": list(range(8))}), data / "c.parquet")
+    run = run_ingest(ray_cluster, "run", "--source", str(data), "--index", "pq", "--id-field", "doc_id",
+                     "--job-id", "ray-pq", "--executor", "ray", "--address", ray_cluster.address, env=environ())
+    assert run.returncode == 1, run.stderr[-3000:]
+    summary = summary_of(run.stdout, run.stderr)
+    assert (summary["indexed"], summary["failed"]) == (20, 1)
+    (letter,) = DeadLetterStore().entries("ray-pq")
+    assert letter.reason.startswith(f"file [{data / 'b.parquet'}] cannot be read: ")
