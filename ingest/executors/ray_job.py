@@ -64,6 +64,7 @@ def run_on_ray(
     deadletters = deadletters or DeadLetterStore()
     parse_max_errors(config.max_errors)  # a bad --max-errors fails here, before connecting to Ray
     extra = dict.fromkeys(_EXTRA, 0)
+    unreadable: list[str] = []  # files dead-lettered whole
     _connect(ray, address)
     owner = limiter = None
     commit: SplitCommitter | None = None
@@ -77,7 +78,8 @@ def run_on_ray(
             pool = pool_for_endpoints(endpoints, default=concurrency or PoolSpec(1, cpus, 1.0))
             check_fits(pool, [float(n["Resources"].get("CPU", 0)) for n in ray.nodes() if n.get("Alive")])
             if source.todo:
-                _execute(ray, source, pool, config, job_id, limiter is not None, commit, extra, deadletters, reporter)
+                _execute(ray, source, pool, config, job_id, limiter is not None, commit, extra, deadletters, reporter,
+                         unreadable)
             commit.through(len(source.todo))
             completed = True
         finally:
@@ -100,7 +102,8 @@ def run_on_ray(
     assert commit is not None
     if completed:
         commit.save("completed")
-    summary = JobSummary(job_id=job_id, index=config.index, elapsed_s=time.monotonic() - start, completed=completed)
+    summary = JobSummary(job_id=job_id, index=config.index, elapsed_s=time.monotonic() - start, completed=completed,
+                         unreadable_files=unreadable)
     for key, value in [*((k, commit.totals[k]) for k in COUNTS), *extra.items()]:
         setattr(summary, key, value)
     reporter.finish(summary.to_dict())
@@ -108,7 +111,8 @@ def run_on_ray(
 
 
 def _execute(ray: Any, source: JobInput, pool: PoolSpec, config: JobConfig, job_id: str, limited: bool,
-             commit: SplitCommitter, extra: dict[str, int], deadletters: DeadLetterStore, reporter: Reporter) -> None:
+             commit: SplitCommitter, extra: dict[str, int], deadletters: DeadLetterStore, reporter: Reporter,
+             unreadable: list[str]) -> None:
     """Read → pool of ``IngestBlocks`` actors → results in input order, committed split by split."""
     from ingest.executors.worker import IngestBlocks
 
@@ -130,6 +134,7 @@ def _execute(ray: Any, source: JobInput, pool: PoolSpec, config: JobConfig, job_
                 extra[key] += int(row[key])
             commit.result(row)
             reporter.update({**commit.live(), "retried": extra["retried"]})
+            unreadable.extend(json.loads(row.get("unreadable") or "[]"))
             budget.count(letters)  # --max-errors, once the block's counts are in
     budget.check_final()
 

@@ -34,6 +34,7 @@ RESULT_SCHEMA = pa.schema([
     ("split", pa.string()), ("read", pa.int64()), ("indexed", pa.int64()), ("failed", pa.int64()),
     ("dropped", pa.int64()), ("retried", pa.int64()), ("requests_retried", pa.int64()),
     ("cache_hits", pa.int64()), ("cache_misses", pa.int64()), ("letters", pa.string()),
+    ("unreadable", pa.string()),  # JSON list of the files dead-lettered whole
 ])
 
 
@@ -156,6 +157,7 @@ class IngestBlocks:
             "cache_hits": getattr(self.inference, "hits", 0) - hits,
             "cache_misses": getattr(self.inference, "misses", 0) - misses,
             "letters": letters.to_json(),
+            "unreadable": json.dumps(counters.unreadable_files),
         }
 
     def _prepare_index(self, chunk: list[Item]) -> None:

@@ -88,5 +88,7 @@ def test_corrupt_parquet_file_is_dead_lettered_and_the_others_indexed(
     assert run.returncode == 1, run.stderr[-3000:]
     summary = summary_of(run.stdout, run.stderr)
     assert (summary["indexed"], summary["failed"]) == (20, 1)
+    assert summary["unreadable_files"] == [str(data / "b.parquet")]
+    assert f"file [{data / 'b.parquet'}] could not be read" in run.stderr
     (letter,) = DeadLetterStore().entries("ray-pq")
     assert letter.reason.startswith(f"file [{data / 'b.parquet'}] cannot be read: ")
