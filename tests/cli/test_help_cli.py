@@ -27,7 +27,9 @@ def test_piped_help_is_not_cut_off(command: list[str]) -> None:
     assert "╭" not in proc.stdout  # plain text, no boxes, when not a terminal
 
 
-def test_shell_completion_script() -> None:
-    proc = ingest("--show-completion", "bash")
-    assert proc.returncode == 0, proc.stderr
-    assert "_INGEST_COMPLETE" in proc.stdout
+def test_shell_completion_script_and_completions() -> None:
+    script = ingest(env={"_INGEST_COMPLETE": "source_bash"})
+    assert script.returncode == 0, script.stderr
+    assert "_ingest_completion()" in script.stdout and "_INGEST_COMPLETE=complete_bash" in script.stdout
+    words = ingest(env={"_INGEST_COMPLETE": "complete_bash", "COMP_WORDS": "ingest dead-letter p", "COMP_CWORD": "2"})
+    assert words.returncode == 0 and words.stdout.split() == ["purge"]

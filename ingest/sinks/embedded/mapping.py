@@ -28,6 +28,7 @@ _SLASHED = re.compile(r"\d{4}/\d{2}/\d{2}(?: \d{2}:\d{2}:\d{2})?(?: (?:Z|[+-]\d{
 ISO_FORMAT = "strict_date_optional_time||epoch_millis"
 SLASHED_FORMAT = "yyyy/MM/dd HH:mm:ss||yyyy/MM/dd||epoch_millis"
 _LONG_MIN, _LONG_MAX = -(2**63), 2**63 - 1
+_FLOAT_MAX = 3.4028234663852886e38
 
 
 class MappingError(ValueError):
@@ -104,7 +105,7 @@ def _check_number(path: str, mapped: dict[str, Any], value: Any, doc_id: str) ->
         if math.isnan(number) or math.isinf(number) or not _LONG_MIN <= number <= _LONG_MAX:
             raise _failed(path, mapped, doc_id, value, "illegal_argument_exception",
                           f"Value [{value}] is out of range for a long")
-    elif math.isinf(number) or math.isnan(number) or abs(number) > 3.4028234663852886e38:
+    elif math.isinf(number) or math.isnan(number) or abs(number) > _FLOAT_MAX:
         raise _failed(path, mapped, doc_id, value, "illegal_argument_exception",
                       f"[float] supports only finite values, but got [{value}]")
 
@@ -162,41 +163,61 @@ class _Walk:
 
 def _walk(obj: dict[str, Any], props: Properties, prefix: str, w: _Walk) -> None:
     for raw_key, value in obj.items():
-        # a dotted key is the same as nested objects, as in Elasticsearch
-        *parents, key = str(raw_key).split(".")
+        if value is None or (not prefix and raw_key == "_inference_fields"):
+            continue  # null adds nothing; _inference_fields is metadata (semantic_text's chunks)
+        key = raw_key if isinstance(raw_key, str) else str(raw_key)
         here, where = props, prefix
-        for part in parents:
-            where = f"{where}{part}"
-            node = here.get(part) or w.add(here, part, {"type": "object", "properties": {}})
-            if node["type"] != "object":
-                raise MappingError(f"Could not dynamically add mapping for field [{where}.{key}]. Existing mapping "
-                                   f"for [{where}] must be of type object but found [{node['type']}].")
-            here, where = node["properties"], where + "."
-        path = f"{where}{key}"
-        if path in w.skip:
+        if "." in key:  # a dotted key is the same as nested objects, as in Elasticsearch
+            *parents, key = key.split(".")
+            for part in parents:
+                where = f"{where}{part}"
+                node = here.get(part) or w.add(here, part, {"type": "object", "properties": {}})
+                if node["type"] != "object":
+                    raise MappingError(f"Could not dynamically add mapping for field [{where}.{key}]. Existing "
+                                       f"mapping for [{where}] must be of type object but found [{node['type']}].")
+                here, where = node["properties"], where + "."
+        if w.skip and where + key in w.skip:
             continue
-        _field(path, key, value, here, w)
+        _field(where, key, value, here, w)
 
 
-def _field(path: str, key: str, value: Any, props: Properties, w: _Walk) -> None:
-    if value is None:
-        return
-    if isinstance(value, list):
+_NUMBERS = ("long", "float")
+
+
+def _field(prefix: str, key: str, value: Any, props: Properties, w: _Walk) -> None:
+    """One value of the field ``prefix + key`` (the path is only built when needed: errors, objects)."""
+    kind_of = type(value)
+    if kind_of is list:
         for item in value:
-            _field(path, key, item, props, w)
+            if item is not None:
+                _field(prefix, key, item, props, w)
         return
     mapped = props.get(key)
-    if isinstance(value, dict):
-        if mapped is None:
-            mapped = w.add(props, key, {"type": "object", "properties": {}})
-        if mapped["type"] != "object":
-            _check_value(path, mapped, value, w.doc_id)
-        _walk(value, mapped["properties"], path + ".", w)
-        return
     if mapped is None:
-        w.add(props, key, _new_type(value))
+        if isinstance(value, dict):
+            mapped = w.add(props, key, {"type": "object", "properties": {}})
+            _walk(value, mapped["properties"], prefix + key + ".", w)
+        else:
+            w.add(props, key, _new_type(value))
         return
-    _check_value(path, mapped, value, w.doc_id)
+    kind = mapped["type"]
+    # fast paths for the common agreeing cases; everything else goes through _check_value
+    if kind == "text" and kind_of is str:
+        return
+    if kind_of is int or kind_of is float:
+        if kind == "long" and _LONG_MIN <= value <= _LONG_MAX:
+            return
+        if kind == "float" and math.isfinite(value) and abs(value) <= _FLOAT_MAX:
+            return
+    if kind == "object" and isinstance(value, dict):
+        _walk(value, mapped["properties"], prefix + key + ".", w)
+        return
+    if isinstance(value, list):  # a list subclass
+        for item in value:
+            if item is not None:
+                _field(prefix, key, item, props, w)
+        return
+    _check_value(prefix + key, mapped, value, w.doc_id)
 
 
 def map_document(doc: dict[str, Any], properties: Properties, doc_id: str, skip: set[str] | None = None) -> bool:
@@ -206,7 +227,7 @@ def map_document(doc: dict[str, Any], properties: Properties, doc_id: str, skip:
     """
     walk = _Walk(doc_id, skip or set())
     try:
-        _walk({k: v for k, v in doc.items() if k != "_inference_fields"}, properties, "", walk)
+        _walk(doc, properties, "", walk)
     except MappingError:
         walk.undo()
         raise
