@@ -57,9 +57,12 @@ def test_coerced(store: EmbeddedStore, first: dict[str, Any], later: dict[str, A
 
 
 @pytest.mark.parametrize(("first", "later", "reason", "cause"), [
+    ({"f": 1.5}, {"f": "N/A"},
+     "failed to parse field [f] of type [float] in document with id 'd1'. Preview of field's value: 'N/A'",
+     ("number_format_exception", 'For input string: "N/A"')),
     ({"n": 1}, {"n": "abc"},
      "failed to parse field [n] of type [long] in document with id 'd1'. Preview of field's value: 'abc'",
-     ("number_format_exception", 'For input string: "abc"')),
+     ("illegal_argument_exception", 'For input string: "abc"')),
     ({"n": 1}, {"n": True},
      "failed to parse field [n] of type [long] in document with id 'd1'. Preview of field's value: 'true'",
      ("illegal_argument_exception", "Current token (VALUE_TRUE) not numeric, can not use numeric value accessors")),

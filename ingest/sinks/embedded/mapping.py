@@ -10,7 +10,8 @@ Coercion, as Elasticsearch's field mappers do it: any scalar goes into ``text`` 
 text); numeric strings go into ``long``/``float`` (``"1.5"`` into a ``long`` is truncated, as ``coerce`` does);
 ``"true"``, ``"false"`` and ``""`` into ``boolean``; numbers (epoch millis) and parseable strings into ``date``.
 ``_source`` keeps the value as sent, as in Elasticsearch. The mapping is only about acceptance here: the
-embedded store searches vectors, not these fields.
+embedded store searches vectors, not these fields. Reasons are Elasticsearch's without its ``[line:col]`` prefix:
+the position in the client's JSON is not known after the pipeline.
 """
 
 from __future__ import annotations
@@ -99,8 +100,9 @@ def _check_number(path: str, mapped: dict[str, Any], value: Any, doc_id: str) ->
         try:
             number = float(str(value).strip())
         except ValueError:
-            raise _failed(path, mapped, doc_id, value, "number_format_exception",
-                          f'For input string: "{value}"') from None
+            # long: Elasticsearch's own parser (illegal_argument_exception); float: Java's (number_format_exception)
+            cause = "illegal_argument_exception" if mapped["type"] == "long" else "number_format_exception"
+            raise _failed(path, mapped, doc_id, value, cause, f'For input string: "{value}"') from None
     if mapped["type"] == "long":
         if math.isnan(number) or math.isinf(number) or not _LONG_MIN <= number <= _LONG_MAX:
             raise _failed(path, mapped, doc_id, value, "illegal_argument_exception",
