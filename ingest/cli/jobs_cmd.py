@@ -1,7 +1,8 @@
 """``ingest run``, ``ingest reindex``, ``ingest search``: bulk ingest jobs and a look at their vectors.
 
-Exit status: 0 when every document was indexed or dropped by the pipeline, 1 when any went to the
-dead-letter store (``ingest dead-letter list``), 2 when the job itself failed (the error is on stderr).
+Exit status: 0 when every document was indexed or dropped by the pipeline, 1 when any document (or a whole
+unreadable file) went to the dead-letter store (``ingest dead-letter list``), 2 when the job itself failed or was
+stopped by ``--max-errors`` (the error is on stderr), 130 when interrupted.
 """
 
 from __future__ import annotations
