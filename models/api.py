@@ -6,6 +6,7 @@ Elasticsearch's, and returns Elasticsearch's response bodies as dicts (inference
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import logging
 import threading
@@ -291,7 +292,24 @@ def default_api() -> InferenceAPI:
     home = ingest_home()
     with _default_lock:
         if _default is None or _default_home != home:
-            if _default is not None:
+            if _default is None:
+                # Before the interpreter tears down: deployment threads may be inside ONNX Runtime (loading a
+                # session); killed there at finalisation they abort the process ("terminate called ...").
+                atexit.register(close_default_api)
+            else:
                 _default.close()
             _default, _default_home = InferenceAPI(), home
         return _default
+
+
+def close_default_api() -> None:
+    """Close the process-wide API if one was made: stop its deployments (joining their threads) and services.
+
+    Idempotent. The CLI calls it when a command ends, and it runs at exit for library users, so that no
+    thread of ours is left inside native code while Python finalises.
+    """
+    global _default, _default_home
+    with _default_lock:
+        api, _default, _default_home = _default, None, None
+    if api is not None:
+        api.close()

@@ -1,7 +1,8 @@
 """``ingest run``, ``ingest reindex``, ``ingest search``: bulk ingest jobs and a look at their vectors.
 
-Exit status: 0 when every document was indexed or dropped by the pipeline, 1 when any went to the
-dead-letter store (``ingest dead-letter list``), 2 when the job itself failed (the error is on stderr).
+Exit status: 0 when every document was indexed or dropped by the pipeline, 1 when any document (or a whole
+unreadable file) went to the dead-letter store (``ingest dead-letter list``), 2 when the job itself failed or was
+stopped by ``--max-errors`` (the error is on stderr), 130 when interrupted.
 """
 
 from __future__ import annotations
@@ -19,6 +20,10 @@ EXIT_FAILED = 2
 
 
 def _fail(exc: BaseException) -> typer.Exit:
+    from ingest.jobs.budget import TooManyErrors
+
+    if isinstance(exc, TooManyErrors):
+        sys.stderr.write(f"ingest: {exc.reason}\n")  # a sentence for the person, then the error object
     body = exc.to_dict() if isinstance(exc, ElasticsearchError) else {
         "error": {"type": type(exc).__name__, "reason": str(exc)}, "status": 500}
     sys.stderr.write(json.dumps(body) + "\n")
@@ -39,7 +44,11 @@ def _run(config: Any, executor: str = "local", address: str | None = None, concu
             raise IllegalArgumentException(f"unknown executor [{executor}]: expected [local] or [ray]")
         else:
             source = open_source(config.source, **config.source_options)
-            summary = run_job(config, source=source, reporter=default_reporter(source.total_rows()))
+            total, estimated = source.total_rows(), False
+            if total is None:
+                total = source.estimated_rows()
+                estimated = total is not None
+            summary = run_job(config, source=source, reporter=default_reporter(total, estimated))
     except KeyboardInterrupt:
         raise typer.Exit(130) from None
     except Exception as exc:
@@ -48,6 +57,9 @@ def _run(config: Any, executor: str = "local", address: str | None = None, concu
     if not summary.completed:
         sys.stderr.write(f"interrupted; continue with: --resume --job-id {summary.job_id}\n")
         raise typer.Exit(130)
+    for path in summary.unreadable_files:
+        sys.stderr.write(f"file [{path}] could not be read; it went to the dead-letter store whole "
+                         "(the other files were indexed)\n")
     if summary.failed:
         sys.stderr.write(
             f"{summary.failed} document(s) went to the dead-letter store: ingest dead-letter list --job-id {summary.job_id}\n"
@@ -71,6 +83,8 @@ def _run_on_ray(config: Any, address: str | None, concurrency: str | None) -> An
     return run_on_ray(config, address=address, reporter=default_reporter(None), concurrency=pool)
 
 
+_MAX_ERRORS_HELP = ("Stop when more than N documents (or P% of them) failed. Default: stop when the first 1,000 "
+                    "documents all failed with the same error.")
 _EXECUTOR_HELP = "local (this process) or ray (Ray Data; needs ingest[ray])."
 _ADDRESS_HELP = "Ray cluster address for --executor ray (default: RAY_ADDRESS, a running local cluster, else a new local Ray)."
 _CONCURRENCY_HELP = "--executor ray: actors N or MIN,MAX for pipelines without a local model (default 1..cluster CPUs)."
@@ -94,6 +108,7 @@ def register(app: typer.Typer) -> None:
         batch_size: int | None = typer.Option(None, "--batch-size", help="Rows per source batch."),
         source_format: str | None = typer.Option(None, "--format", help="parquet|jsonl|csv|arrow when the extension does not say."),
         skip_unchanged: bool = typer.Option(True, "--skip-unchanged/--no-skip-unchanged", help="Reuse cached embeddings of unchanged texts."),
+        max_errors: str | None = typer.Option(None, "--max-errors", metavar="N|P%", help=_MAX_ERRORS_HELP),
         executor: str = typer.Option("local", "--executor", help=_EXECUTOR_HELP),
         address: str | None = typer.Option(None, "--address", help=_ADDRESS_HELP),
         concurrency: str | None = typer.Option(None, "--concurrency", help=_CONCURRENCY_HELP),
@@ -109,7 +124,7 @@ def register(app: typer.Typer) -> None:
         _run(JobConfig(
             source=source, index=index, dest=dest, pipeline=pipeline, id_field=id_field, job_id=job_id,
             resume=resume, bulk_bytes=bulk_bytes, bulk_docs=bulk_docs, senders=senders,
-            skip_unchanged=skip_unchanged, source_options=options,
+            skip_unchanged=skip_unchanged, source_options=options, max_errors=max_errors,
         ), executor, address, concurrency)
 
     @app.command("reindex")
@@ -123,6 +138,7 @@ def register(app: typer.Typer) -> None:
         job_id: str | None = typer.Option(None, "--job-id"),
         slices: int | None = typer.Option(None, "--slices", help="Parallel point-in-time slices."),
         skip_unchanged: bool = typer.Option(True, "--skip-unchanged/--no-skip-unchanged"),
+        max_errors: str | None = typer.Option(None, "--max-errors", metavar="N|P%", help=_MAX_ERRORS_HELP),
         executor: str = typer.Option("local", "--executor", help=_EXECUTOR_HELP),
         address: str | None = typer.Option(None, "--address", help=_ADDRESS_HELP),
         concurrency: str | None = typer.Option(None, "--concurrency", help=_CONCURRENCY_HELP),
@@ -134,6 +150,7 @@ def register(app: typer.Typer) -> None:
         _run(JobConfig(
             source=f"{source_url.rstrip('/')}/{source_index}", index=index, dest=dest, pipeline=pipeline,
             job_id=job_id, resume=resume, skip_unchanged=skip_unchanged, source_options=options,
+            max_errors=max_errors,
         ), executor, address, concurrency)
 
     @app.command("search")

@@ -156,6 +156,40 @@ class DeadLetterStore:
             self._db.executemany("DELETE FROM dead_letters WHERE seq = ?", [(s,) for s in seqs])
             self._db.execute("COMMIT")
 
+    def purge(self, *, job_id: str | None = None, before: float | None = None, seqs: list[int] | None = None,
+              dry_run: bool = False) -> int:
+        """Delete the entries matching every filter given (job, created before a time, sequence numbers); how many.
+
+        With no filter at all every entry goes: callers (the CLI) ask for an explicit ``--all`` first.
+        """
+        where, args = self._filters(job_id, before, seqs)
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                count = int(self._db.execute(f"SELECT count(*) FROM dead_letters{where}", args).fetchone()[0])
+                if not dry_run:
+                    self._db.execute(f"DELETE FROM dead_letters{where}", args)
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+        return count
+
+    @staticmethod
+    def _filters(job_id: str | None, before: float | None, seqs: list[int] | None) -> tuple[str, list[Any]]:
+        clauses: list[str] = []
+        args: list[Any] = []
+        if job_id is not None:
+            clauses.append("job_id = ?")
+            args.append(job_id)
+        if before is not None:
+            clauses.append("created < ?")
+            args.append(before)
+        if seqs is not None:
+            clauses.append(f"seq IN ({', '.join('?' * len(seqs)) or 'NULL'})")
+            args.extend(int(s) for s in seqs)
+        return (" WHERE " + " AND ".join(clauses) if clauses else ""), args
+
     def close(self) -> None:
         """Close the connection."""
         with self._lock:

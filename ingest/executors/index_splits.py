@@ -37,13 +37,13 @@ class SliceReader(IndexSource):
             hits, last = self._page(pit, slice_id, after)
             if not hits:
                 return
-            got = self._batch(hits, {})
-            if got.errors:
-                where = ", ".join(e.location for e in got.errors[:3])
-                raise StatusException(f"cannot convert documents of [{self.index}] to Arrow ({where}): "
-                                      f"{got.errors[0].reason}", status=400)
-            table = pa.Table.from_batches([got.batch])
-            yield table.append_column(SLICE_COLUMN, pa.array([split] * table.num_rows, pa.string()))
+            for got in self._batches(hits, {}, {}):  # one per run of agreeing field types
+                if got.errors:
+                    where = ", ".join(e.location for e in got.errors[:3])
+                    raise StatusException(f"cannot convert documents of [{self.index}] to Arrow ({where}): "
+                                          f"{got.errors[0].reason}", status=400)
+                table = pa.Table.from_batches([got.batch])
+                yield table.append_column(SLICE_COLUMN, pa.array([split] * table.num_rows, pa.string()))
             after = last  # a short page is not the end (slices can return fewer hits): stop at an empty one
 
 

@@ -22,27 +22,19 @@ class JobInput:
 
 
 def job_input(config: JobConfig, done: list[str], state: dict[str, Any] | None, default_slices: int) -> JobInput:
-    """Files through Ray's readers, or an index through point-in-time slices (opened here, closed by ``close``)."""
+    """Files through our readers in Ray read tasks, or an index through point-in-time slices (opened here,
+    closed by ``close``)."""
     if config.source.startswith(("http://", "https://")):
         return _index_input(config, done, state, default_slices)
     splits = file_splits(config.source, config.source_options)
     todo = [f for f in splits.files if f not in set(done)]
 
     def read(ray: Any) -> Any:
-        import pyarrow.fs
+        # Our own readers, one read task per file: Ray's fail the whole job on one malformed row or corrupt file
+        from ingest.executors.file_reads import FileRows
 
-        # Local paths, said explicitly: Ray's own path resolution may reach for fsspec's HTTP filesystem.
-        common: dict[str, Any] = {"include_paths": True, "file_extensions": None, "override_num_blocks": len(todo),
-                                  "filesystem": pyarrow.fs.LocalFileSystem(), **splits.options}
-        if splits.format == "parquet":
-            return ray.data.read_parquet(todo, **common)
-        if splits.format == "jsonl":
-            return ray.data.read_json(todo, **common)  # pyarrow.json: NDJSON, Arrow types as the default runner
-        if any(p.endswith((".tsv", ".tsv.gz")) for p in todo):
-            import pyarrow.csv as pcsv
-
-            common["parse_options"] = pcsv.ParseOptions(delimiter="\t")
-        return ray.data.read_csv(todo, **common)
+        return ray.data.read_datasource(FileRows(todo, splits.format, SPLIT_COLUMN, splits.options),
+                                        override_num_blocks=len(todo))
 
     return JobInput(todo, SPLIT_COLUMN, read)
 

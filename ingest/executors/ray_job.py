@@ -3,8 +3,8 @@
 source files ──read_parquet/read_json/read_csv (one split per file, Arrow blocks)──▶ map_batches(IngestBlocks,
 actor pool sized from the endpoint's allocations) ──▶ per-split counts + dead letters back to the driver.
 
-Workers write to the sink themselves (through the job's ``SinkOwner`` actor for the embedded store, which has one
-writing process). Blocks come back in input order (``preserve_order``), so once a result of split k+1 arrives
+Workers write to the sink themselves (through the job's ``SinkOwner`` actor for the embedded store and files,
+which have one writing process). Blocks come back in input order (``preserve_order``), so once a result of split k+1 arrives
 every row of split k has been acknowledged: the driver records split k's dead letters and commits it. A worker
 that dies is restarted by Ray and its block re-run; the block's documents keep their deterministic ids, so a
 re-run overwrites rather than duplicates.
@@ -23,6 +23,7 @@ from ingest.executors.commit import COUNTS, SplitCommitter, resume_state
 from ingest.executors.inputs import JobInput, job_input
 from ingest.executors.pool import LOCAL_SERVICES, PoolSpec, check_fits, pool_for_endpoints
 from ingest.executors.splits import file_splits
+from ingest.jobs.budget import ErrorBudget, parse_max_errors
 from ingest.jobs.checkpoint import Checkpoints
 from ingest.jobs.config import JobConfig, JobSummary
 from ingest.jobs.indexmeta import inference_outputs
@@ -61,7 +62,9 @@ def run_on_ray(
         file_splits(config.source, config.source_options)  # bad input fails here, before connecting to Ray
     body, endpoints = _pipeline_endpoints(config)
     deadletters = deadletters or DeadLetterStore()
+    parse_max_errors(config.max_errors)  # a bad --max-errors fails here, before connecting to Ray
     extra = dict.fromkeys(_EXTRA, 0)
+    unreadable: list[str] = []  # files dead-lettered whole
     _connect(ray, address)
     owner = limiter = None
     commit: SplitCommitter | None = None
@@ -75,7 +78,8 @@ def run_on_ray(
             pool = pool_for_endpoints(endpoints, default=concurrency or PoolSpec(1, cpus, 1.0))
             check_fits(pool, [float(n["Resources"].get("CPU", 0)) for n in ray.nodes() if n.get("Alive")])
             if source.todo:
-                _execute(ray, source, pool, config, job_id, limiter is not None, commit, extra, deadletters, reporter)
+                _execute(ray, source, pool, config, job_id, limiter is not None, commit, extra, deadletters, reporter,
+                         unreadable)
             commit.through(len(source.todo))
             completed = True
         finally:
@@ -98,14 +102,17 @@ def run_on_ray(
     assert commit is not None
     if completed:
         commit.save("completed")
-    summary = JobSummary(job_id=job_id, index=config.index, **{k: commit.totals[k] for k in COUNTS},
-                         **extra, elapsed_s=time.monotonic() - start, completed=completed)
+    summary = JobSummary(job_id=job_id, index=config.index, elapsed_s=time.monotonic() - start, completed=completed,
+                         unreadable_files=unreadable)
+    for key, value in [*((k, commit.totals[k]) for k in COUNTS), *extra.items()]:
+        setattr(summary, key, value)
     reporter.finish(summary.to_dict())
     return summary
 
 
 def _execute(ray: Any, source: JobInput, pool: PoolSpec, config: JobConfig, job_id: str, limited: bool,
-             commit: SplitCommitter, extra: dict[str, int], deadletters: DeadLetterStore, reporter: Reporter) -> None:
+             commit: SplitCommitter, extra: dict[str, int], deadletters: DeadLetterStore, reporter: Reporter,
+             unreadable: list[str]) -> None:
     """Read → pool of ``IngestBlocks`` actors → results in input order, committed split by split."""
     from ingest.executors.worker import IngestBlocks
 
@@ -114,17 +121,41 @@ def _execute(ray: Any, source: JobInput, pool: PoolSpec, config: JobConfig, job_
         compute=ray.data.ActorPoolStrategy(min_size=pool.min_size, max_size=pool.max_size),
         num_cpus=pool.num_cpus,
         fn_constructor_kwargs={"config": config.describe(), "owner_name": _name("sink", job_id),
-                               "via_owner": _embedded(config.dest), "split_column": source.split_column,
+                               "via_owner": _single_writer(config.dest), "split_column": source.split_column,
                                "limiter_name": _name("ratelimit", job_id) if limited else None},
     )  # Ray Data's actor defaults already restart dead actors and retry their tasks without limit
+    budget = ErrorBudget(deadletters, parse_max_errors(config.max_errors), _Live(commit), job_id)
     for out in ds.iter_batches(batch_format="pyarrow", batch_size=None):
         for row in out.to_pylist():
             # Dead letters are durable before the split they belong to can be committed.
-            deadletters.add([DeadLetter(**d) for d in json.loads(row["letters"])])
+            letters = [DeadLetter(**d) for d in json.loads(row["letters"])]
+            deadletters.add(letters)
             for key in _EXTRA:
                 extra[key] += int(row[key])
             commit.result(row)
             reporter.update({**commit.live(), "retried": extra["retried"]})
+            unreadable.extend(json.loads(row.get("unreadable") or "[]"))
+            budget.count(letters)  # --max-errors, once the block's counts are in
+    budget.check_final()
+
+
+class _Live:
+    """The job's live counts for the error budget (``ingest.jobs.budget.Progress``)."""
+
+    def __init__(self, commit: SplitCommitter) -> None:
+        self.commit = commit
+
+    @property
+    def read(self) -> int:
+        return self.commit.live()["read"]
+
+    @property
+    def indexed(self) -> int:
+        return self.commit.live()["indexed"]
+
+    @property
+    def dropped(self) -> int:
+        return self.commit.live()["dropped"]
 
 
 def _es_cause(exc: BaseException) -> ElasticsearchError | None:
@@ -144,8 +175,10 @@ def _name(kind: str, job_id: str) -> str:
     return f"ingest-{kind}-{job_id}"
 
 
-def _embedded(dest: str) -> bool:
-    return dest == "embedded" or dest.startswith("embedded:")
+def _single_writer(dest: str) -> bool:
+    """Destinations one process must write: the embedded store (DuckDB's single writer) and files (one staging
+    store and one output per index; workers opening it each would clash or overwrite each other's export)."""
+    return dest == "embedded" or dest.startswith(("embedded:", "file:"))
 
 
 def _pipeline_endpoints(config: JobConfig) -> tuple[dict[str, Any], list[tuple[str, dict[str, Any]]]]:

@@ -13,7 +13,7 @@ from typing import Any
 from ingest.sources.files import expand, format_of
 from models.errors import IllegalArgumentException
 
-SPLIT_COLUMN = "path"  # the column Ray's readers add with include_paths=True
+SPLIT_COLUMN = "path"  # the column naming the file (the split) of each row
 RAY_FORMATS = ("parquet", "jsonl", "csv")
 
 
@@ -52,9 +52,13 @@ def _check_no_path_field(first: Path, fmt: str) -> None:
     """Ray's readers name the split column ``path``; a document field of that name would be overwritten."""
     names: list[str] = []
     if fmt == "parquet":
+        import pyarrow as pa
         import pyarrow.parquet as pq
 
-        names = list(pq.read_schema(first).names)
+        try:
+            names = list(pq.read_schema(first).names)
+        except (OSError, pa.ArrowException):
+            return  # a corrupt file: dead-lettered when the job reads it
     elif fmt == "jsonl":
         import gzip
 

@@ -19,6 +19,7 @@ import pyarrow as pa
 import ray
 
 from ingest.deadletter.store import DeadLetter
+from ingest.executors.file_reads import decode
 from ingest.executors.splits import SPLIT_COLUMN
 from ingest.jobs.acks import AckTracker
 from ingest.jobs.config import JobConfig
@@ -33,6 +34,7 @@ RESULT_SCHEMA = pa.schema([
     ("split", pa.string()), ("read", pa.int64()), ("indexed", pa.int64()), ("failed", pa.int64()),
     ("dropped", pa.int64()), ("retried", pa.int64()), ("requests_retried", pa.int64()),
     ("cache_hits", pa.int64()), ("cache_misses", pa.int64()), ("letters", pa.string()),
+    ("unreadable", pa.string()),  # JSON list of the files dead-lettered whole
 ])
 
 
@@ -131,21 +133,23 @@ class IngestBlocks:
         part = part.drop_columns([self.split_column])
         # A block can hold a whole file: run the pipeline on slices of --batch-size rows, as the runner does.
         step = int(config.source_options.get("batch_size") or DEFAULT_BATCH_SIZE)
-        for seq, lo in enumerate(range(0, part.num_rows, step), start=1):
-            piece = part.slice(lo, step).combine_chunks()
-            tracker.open(seq, {}, piece.num_rows)
-            batches = piece.to_batches()
-            batch = batches[0] if batches else pa.RecordBatch.from_pylist([], schema=piece.schema)
-            prepared = prepare_batch(seq, batch, [], config=config, job_id=self.job_id, pipeline=self.pipeline,
-                                     tracker=tracker, deadletters=letters, counters=counters,  # type: ignore[arg-type]
-                                     stored=self.sink)
-            if prepared is None:
-                continue
-            for chunk in bulks(prepared, config.bulk_bytes, config.bulk_docs):
-                if not self.prepared:
-                    self._prepare_index(chunk)
-                send_chunk(chunk, sink=self.sink, config=config, job_id=self.job_id, tracker=tracker,
-                           deadletters=letters, counters=counters)  # type: ignore[arg-type]
+        seq = 0
+        for whole, errors in decode(part, split):  # raw lines / error rows of our own readers → batches
+            for lo in range(0, max(whole.num_rows, 1), step):
+                seq += 1
+                batch = whole.slice(lo, step)
+                read_errors, errors = errors, []  # with the first slice
+                tracker.open(seq, {}, batch.num_rows + len(read_errors))
+                prepared = prepare_batch(seq, batch, read_errors, config=config, job_id=self.job_id,
+                                         pipeline=self.pipeline, tracker=tracker, deadletters=letters,
+                                         counters=counters, stored=self.sink)
+                if prepared is None:
+                    continue
+                for chunk in bulks(prepared, config.bulk_bytes, config.bulk_docs):
+                    if not self.prepared:
+                        self._prepare_index(chunk)
+                    send_chunk(chunk, sink=self.sink, config=config, job_id=self.job_id, tracker=tracker,
+                               deadletters=letters, counters=counters)
         totals = tracker.totals
         return {
             "split": split, "read": totals["read"], "indexed": totals["indexed"], "failed": totals["failed"],
@@ -153,6 +157,7 @@ class IngestBlocks:
             "cache_hits": getattr(self.inference, "hits", 0) - hits,
             "cache_misses": getattr(self.inference, "misses", 0) - misses,
             "letters": letters.to_json(),
+            "unreadable": json.dumps(counters.unreadable_files),
         }
 
     def _prepare_index(self, chunk: list[Item]) -> None:

@@ -31,6 +31,7 @@ class JobConfig:
     unavailable_timeout_s: float = 300.0  # how long a sink may stay unreachable before the job fails
     linger_s: float = 0.5  # flush a partial bulk after this idle time (streaming sources)
     skip_unchanged: bool = True
+    max_errors: str | None = None  # "N" or "P%"; None: stop when the first 1,000 documents fail alike (budget.py)
     source_options: dict[str, Any] = field(default_factory=dict)
 
     def resolved_job_id(self) -> str:
@@ -67,6 +68,7 @@ class JobSummary:
     cache_misses: int = 0
     elapsed_s: float = 0.0
     completed: bool = False
+    unreadable_files: list[str] = field(default_factory=list)  # dead-lettered whole, each counted once in failed
 
     @property
     def docs_per_s(self) -> float:

@@ -17,6 +17,7 @@ from typing import Any
 
 from ingest.deadletter.store import DeadLetterStore
 from ingest.jobs.acks import AckTracker
+from ingest.jobs.budget import ErrorBudget, TooManyErrors, parse_max_errors
 from ingest.jobs.cache import CachingInference, EmbeddingCache
 from ingest.jobs.checkpoint import Checkpoints
 from ingest.jobs.config import JobConfig, JobSummary
@@ -89,10 +90,11 @@ class Job:
         self.source, self.sink, self.pipeline = source, sink, pipeline
         self.outputs = inference_outputs(pipeline_body or {})
         self.inference = inference
-        self.deadletters = deadletters or DeadLetterStore()
         self.reporter = reporter or SilentReporter()
         self.checkpoints = Checkpoints(self.job_id)
         self.counters = Counters()
+        self.deadletters = ErrorBudget(deadletters or DeadLetterStore(), parse_max_errors(config.max_errors),
+                                       self.counters, self.job_id)
         self._stop = threading.Event()
         self._errors: list[BaseException] = []
         depth = max(1, config.queue_depth)
@@ -275,6 +277,11 @@ class Job:
             for t in threads:
                 t.join(timeout=30 if t.name != "ingest-read" else 1)
             self._finish_load()
+        if not self._errors and not self._stop.is_set():
+            try:
+                self.deadletters.check_final()  # a percentage is judged on the whole job too
+            except TooManyErrors as exc:
+                self._errors.append(exc)
         summary = self._summary(time.monotonic() - start)
         if self._errors:
             self.reporter.finish(summary.to_dict())
@@ -314,6 +321,7 @@ class Job:
             dropped=totals["dropped"], failed=totals["failed"], retried=self.counters.retried,
             requests_retried=self.counters.requests_retried,
             cache_hits=hits, cache_misses=misses, elapsed_s=elapsed,
+            unreadable_files=list(self.counters.unreadable_files),
         )
 
 

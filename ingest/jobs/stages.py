@@ -10,8 +10,9 @@ from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 
-from ingest.deadletter.store import DeadLetter, DeadLetterStore, content_of
+from ingest.deadletter.store import DeadLetter, content_of
 from ingest.jobs.acks import AckTracker
+from ingest.jobs.budget import Letters
 from ingest.jobs.config import JobConfig
 from ingest.jobs.documents import (
     METADATA_COLUMNS,
@@ -87,6 +88,7 @@ class Counters:
     def __init__(self) -> None:
         self.read = self.indexed = self.failed = self.dropped = self.retried = 0
         self.requests_retried = 0  # whole bulk requests repeated because the sink was unreachable/overloaded
+        self.unreadable_files: list[str] = []  # files dead-lettered whole (truncated, corrupt)
 
 
 def backoff_s(attempt: int, config: JobConfig) -> float:
@@ -120,7 +122,7 @@ def prepare_batch(
     job_id: str,
     pipeline: Any,
     tracker: AckTracker,
-    deadletters: DeadLetterStore,
+    deadletters: Letters,
     counters: Counters,
     sleep: Callable[[float], None] = time.sleep,
     stored: StoredSources | None = None,
@@ -131,9 +133,11 @@ def prepare_batch(
     their rows then carry ``_index`` / ``_id``, as Elasticsearch's ``ctx`` does.
     """
     letters = [
-        _letter(config, job_id, "read", e.text, None, {"type": "parsing_exception", "reason": f"{e.location}: {e.reason}"}, 400)
+        _letter(config, job_id, "read", e.text, None,
+                {"type": "parsing_exception", "reason": e.reason if e.whole_file else f"{e.location}: {e.reason}"}, 400)
         for e in read_errors
     ]
+    counters.unreadable_files += [e.location for e in read_errors if e.whole_file]
     given_ids: list[Any] | None = None
     if "_id" in batch.schema.names:
         # Ids carried by the source (an index being reindexed, a dead-letter replay) win over everything.
@@ -312,7 +316,7 @@ def send_chunk(
     config: JobConfig,
     job_id: str,
     tracker: AckTracker,
-    deadletters: DeadLetterStore,
+    deadletters: Letters,
     counters: Counters,
     sleep: Callable[[float], None] = time.sleep,
 ) -> None:
@@ -358,7 +362,7 @@ def send_chunk(
 
 
 def _fail(items: list[Item], error: Any, status: int | None, config: JobConfig, job_id: str,
-          tracker: AckTracker, deadletters: DeadLetterStore, counters: Counters) -> None:
+          tracker: AckTracker, deadletters: Letters, counters: Counters) -> None:
     deadletters.add([_letter(config, job_id, "write", it.original, it.action.id, error, status) for it in items])
     fault("deadletter")
     counters.failed += len(items)

@@ -26,6 +26,7 @@ class SourceError:
     location: str  # human-readable, e.g. "data/a.jsonl:17" (1-based line number)
     raw: bytes
     reason: str
+    whole_file: bool = False  # the file itself is unreadable (truncated, corrupt): the rest of it is lost
 
     @property
     def text(self) -> str:
@@ -51,6 +52,10 @@ class Source(ABC):
 
     def total_rows(self) -> int | None:
         """Number of rows if cheaply known (for progress/ETA), else None."""
+        return None
+
+    def estimated_rows(self) -> int | None:
+        """A cheap estimate of the number of rows when the exact one is unknown (for the ETA), else None."""
         return None
 
     def close(self) -> None:  # noqa: B027 - optional hook

@@ -8,14 +8,19 @@ from __future__ import annotations
 
 import glob
 import os
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from ingest.sources.base import Source, SourceBatch
+import pyarrow as pa
+
+from ingest.sources.base import Source, SourceBatch, SourceError
 from models.errors import IllegalArgumentException, ResourceNotFoundException
 
 DEFAULT_BATCH_SIZE = 10_000
+# what a damaged file raises from the readers (gzip: EOFError / BadGzipFile (OSError) / zlib.error; Arrow's own)
+FILE_ERRORS = (OSError, EOFError, zlib.error, pa.ArrowException)
 
 _SUFFIXES = {
     ".parquet": "parquet", ".pq": "parquet",
@@ -77,8 +82,32 @@ class FileSource(Source):
         for n in range(first, len(self.files)):
             path = self.files[n]
             start = within if n == first else None
-            for batch, inner, errors in read(path, start, self.batch_size, **self.options):
-                yield SourceBatch(batch, {"file": n, "path": str(path), **inner}, errors)
+            inner: dict[str, Any] = dict(start or {})
+            try:
+                for batch, inner, errors in read(path, start, self.batch_size, **self.options):
+                    yield SourceBatch(batch, {"file": n, "path": str(path), **inner}, errors)
+            except FILE_ERRORS as exc:
+                # A truncated gzip or a corrupt Parquet file: dead-letter the file (named, with the reason) and
+                # go on with the next one; what was read before the damage is kept.
+                yield self._unreadable(n, path, inner, exc)
+
+    def _unreadable(self, n: int, path: Path, inner: dict[str, Any], exc: BaseException) -> SourceBatch:
+        after = {"file": n + 1, "path": str(self.files[n + 1]) if n + 1 < len(self.files) else None}
+        empty = pa.RecordBatch.from_struct_array(pa.array([], type=pa.struct([])))
+        return SourceBatch(empty, after, [unreadable(path, inner, exc)])
+
+    def estimated_rows(self) -> int | None:
+        """Text formats: total content bytes / the mean line length of the first MiB of the first file."""
+        if self.format not in ("jsonl", "csv") or not self.files:
+            return None
+        per_line = _bytes_per_line(self.files[0])
+        if per_line is None:
+            return None
+        try:
+            total = sum(_uncompressed_size(p) for p in self.files)
+        except OSError:
+            return None
+        return max(1, round(total / per_line))
 
     def total_rows(self) -> int | None:
         """Row count from Parquet / Arrow file metadata (None for text formats)."""
@@ -86,7 +115,46 @@ class FileSource(Source):
 
         if self.format not in ("parquet", "arrow"):
             return None
-        return sum(readers.row_count(p, self.format) for p in self.files)
+        total = 0
+        for path in self.files:
+            try:
+                total += readers.row_count(path, self.format)
+            except FILE_ERRORS:
+                continue  # reported when the job reaches it
+        return total
+
+
+def unreadable(path: Path, inner: dict[str, Any], exc: BaseException) -> SourceError:
+    """The dead letter of a damaged file: named, with the reason and what of it was read (``inner``: the
+    position of the last batch read from it)."""
+    done = [f"{k} {v}" for k, v in inner.items() if k in ("line", "row")]
+    lost = f"what follows {done[0]} is not indexed" if done else "none of it is indexed"
+    reason = f"file [{path}] cannot be read: {type(exc).__name__}: {exc}; {lost}"
+    return SourceError(str(path), str(path).encode(), reason, whole_file=True)
+
+
+def _uncompressed_size(path: Path) -> int:
+    """Bytes of the file's content: gzip's trailer (ISIZE, exact below 4 GiB), else the file size."""
+    size = path.stat().st_size
+    if path.suffix.lower() != ".gz" or size < 18:
+        return size
+    with path.open("rb") as handle:
+        handle.seek(-4, os.SEEK_END)
+        isize = int.from_bytes(handle.read(4), "little")
+    return isize if isize >= size else size  # a wrapped ISIZE (> 4 GiB) is smaller than the file: no better guess
+
+
+def _bytes_per_line(path: Path, sample: int = 1 << 20) -> float | None:
+    import gzip
+
+    opener = gzip.open if path.suffix.lower() == ".gz" else open
+    try:
+        with opener(path, "rb") as handle:
+            head = handle.read(sample)
+    except (OSError, EOFError, zlib.error):
+        return None
+    lines = head.count(b"\n")
+    return len(head) / lines if lines else None
 
 
 def open_file_source(spec: str, *, format: str | None = None, **options: Any) -> FileSource:

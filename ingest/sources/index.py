@@ -23,7 +23,7 @@ import pyarrow as pa
 
 from ingest.sinks.cluster import ClusterSink
 from ingest.sources.base import Source, SourceBatch
-from ingest.sources.rows import to_batch
+from ingest.sources.rows import to_batches
 from ingest.sources.sparse import attach_sparse, pop_sparse, sparse_paths
 from models.errors import ElasticsearchError, IllegalArgumentException
 
@@ -171,8 +171,9 @@ class IndexSource(Source):
                     continue
                 if isinstance(hits, BaseException):
                     raise hits
+                before = self._position(pit, afters, done)
                 afters[slice_id] = after
-                yield self._batch(hits, self._position(pit, afters, done))
+                yield from self._batches(hits, before, self._position(pit, afters, done))
         finally:
             stop.set()
             while any(t.is_alive() for t in threads):
@@ -181,16 +182,24 @@ class IndexSource(Source):
             if all(done):
                 self._close_pit(pit)
 
-    def _batch(self, hits: list[dict[str, Any]], position: dict[str, Any]) -> SourceBatch:
+    def _batches(self, hits: list[dict[str, Any]], before: dict[str, Any], position: dict[str, Any]
+                 ) -> Iterator[SourceBatch]:
+        """One batch per run of agreeing field types; all but the last resume from before the page (a resumed
+        read repeats those documents under their own ids, which overwrites them with the same content)."""
         docs = [{"_id": h.get("_id"), **(h.get("_source") or {})} for h in hits]
         raws = [json.dumps(d).encode() for d in docs]
         locs = [f"{self.index}/_doc/{h.get('_id')}" for h in hits]
         sparse = pop_sparse(docs, self._sparse_paths())
-        batch, errors = to_batch(docs, raws, locs)
-        if errors:  # keep the sparse values of the rows that made it into the batch
-            bad = {e.location for e in errors}
-            sparse = {p: [v for v, loc in zip(vals, locs, strict=True) if loc not in bad] for p, vals in sparse.items()}
-        return SourceBatch(attach_sparse(batch, sparse), position, errors)
+        runs, errors = to_batches(docs, raws, locs)
+        bad = {e.location for e in errors}
+        kept = [i for i, loc in enumerate(locs) if loc not in bad]  # rows of the runs, in order
+        taken = 0
+        for n, (batch, _end) in enumerate(runs):
+            rows = kept[taken:taken + batch.num_rows]
+            taken += batch.num_rows
+            own = {p: [vals[i] for i in rows] for p, vals in sparse.items()}
+            last = n == len(runs) - 1
+            yield SourceBatch(attach_sparse(batch, own), position if last else before, errors if last else [])
 
     def _position(self, pit: str, afters: list[Any], done: list[bool]) -> dict[str, Any]:
         return {"index": self.index, "pit": pit, "after": list(afters), "done": list(done)}

@@ -15,7 +15,7 @@ import pyarrow.ipc as ipc
 import pyarrow.parquet as pq
 
 from ingest.sources.base import SourceError
-from ingest.sources.rows import parse_line, to_batch
+from ingest.sources.rows import parse_line, to_batches
 
 Read = Iterator[tuple[pa.RecordBatch, dict[str, Any], list[SourceError]]]
 
@@ -35,6 +35,7 @@ def read_jsonl(path: Path, start: dict[str, Any] | None, batch_size: int, **_: A
         docs: list[dict[str, Any]] = []
         raws: list[bytes] = []
         locs: list[str] = []
+        ends: list[dict[str, Any]] = []  # the position right after each document
         errors: list[SourceError] = []
         for raw in handle:
             offset += len(raw)
@@ -46,13 +47,21 @@ def read_jsonl(path: Path, start: dict[str, Any] | None, batch_size: int, **_: A
                 docs.append(parsed)
                 raws.append(raw.rstrip(b"\r\n"))
                 locs.append(f"{path}:{line_no}")
+                ends.append({"offset": offset, "line": line_no})
             if len(docs) >= batch_size:
-                batch, bad = to_batch(docs, raws, locs)
-                yield batch, {"offset": offset, "line": line_no}, errors + bad
-                docs, raws, locs, errors = [], [], [], []
+                yield from _runs(docs, raws, locs, ends, errors, {"offset": offset, "line": line_no})
+                docs, raws, locs, ends, errors = [], [], [], [], []
         if docs or errors:
-            batch, bad = to_batch(docs, raws, locs)
-            yield batch, {"offset": offset, "line": line_no}, errors + bad
+            yield from _runs(docs, raws, locs, ends, errors, {"offset": offset, "line": line_no})
+
+
+def _runs(docs: list[dict[str, Any]], raws: list[bytes], locs: list[str], ends: list[dict[str, Any]],
+          errors: list[SourceError], last: dict[str, Any]) -> Read:
+    """One batch per run of documents with agreeing field types, each with the position after its last row."""
+    runs, bad = to_batches(docs, raws, locs)
+    for i, (batch, end) in enumerate(runs):
+        final = i == len(runs) - 1
+        yield batch, last if final else ends[end - 1], (errors + bad) if final else []
 
 
 def read_parquet(path: Path, start: dict[str, Any] | None, batch_size: int, **_: Any) -> Read:

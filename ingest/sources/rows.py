@@ -1,8 +1,8 @@
 """JSON documents → Arrow record batches, keeping going past bad records.
 
 Used by the JSON Lines and stdin sources. A line that is not valid UTF-8, not valid JSON or not a JSON object
-becomes a ``SourceError``; so does a document whose field types clash with the rest of its batch (the first
-document's type wins, as with Elasticsearch's dynamic mapping), instead of failing the whole batch.
+becomes a ``SourceError``. Documents whose field types clash (a string in one, a number in the next) go into
+separate batches with their values as written: the index's mapping decides, as in Elasticsearch.
 """
 
 from __future__ import annotations
@@ -43,40 +43,65 @@ def _empty_batch(rows: int) -> pa.RecordBatch:
     return pa.RecordBatch.from_struct_array(pa.array([{}] * rows, type=pa.struct([])))
 
 
-def to_batch(docs: list[dict[str, Any]], raws: list[bytes], locations: list[str]
-             ) -> tuple[pa.RecordBatch, list[SourceError]]:
-    """Documents → one record batch; documents that cannot share the batch's schema become errors."""
+Runs = list[tuple[pa.RecordBatch, int]]  # (batch, number of input documents consumed up to its end)
+
+
+def to_batches(docs: list[dict[str, Any]], raws: list[bytes], locations: list[str]) -> tuple[Runs, list[SourceError]]:
+    """Documents → record batches in input order, one per run of documents whose field types agree.
+
+    A field that is a string in most documents and a number in one does not reject that document: a new
+    batch starts there, the document keeps its value as written, and the index's mapping decides (the
+    embedded store coerces as Elasticsearch's dynamic mapping does). Only a document Arrow cannot hold at all
+    (e.g. ``["a", 1]``) is an error.
+    """
     if not docs:
-        return _empty_batch(0), []
+        return [(_empty_batch(0), 0)], []
     try:
         # pa.array infers the struct type from every document; Table.from_pylist would take the first
         # document's keys only and silently drop fields that appear later.
         structs = pa.array(docs)
     except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, OverflowError):
-        return _to_batch_slow(docs, raws, locations)
+        return _split_runs(docs, raws, locations)
     if structs.type.num_fields == 0:
-        return _empty_batch(len(docs)), []
-    return pa.RecordBatch.from_struct_array(structs), []
+        return [(_empty_batch(len(docs)), len(docs))], []
+    return [(pa.RecordBatch.from_struct_array(structs), len(docs))], []
 
 
-def _to_batch_slow(docs: list[dict[str, Any]], raws: list[bytes], locations: list[str]
-                   ) -> tuple[pa.RecordBatch, list[SourceError]]:
+_ARROW_ERRORS = (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, OverflowError)
+
+
+def _split_runs(docs: list[dict[str, Any]], raws: list[bytes], locations: list[str]
+                ) -> tuple[Runs, list[SourceError]]:
+    runs: Runs = []
+    errors: list[SourceError] = []
     schema: pa.Schema | None = None
     keep: list[dict[str, Any]] = []
-    errors: list[SourceError] = []
-    for doc, raw, loc in zip(docs, raws, locations, strict=True):
+    for i, (doc, raw, loc) in enumerate(zip(docs, raws, locations, strict=True)):
         try:
             own = pa.Table.from_pylist([doc]).schema
+        except _ARROW_ERRORS as exc:
+            errors.append(SourceError(loc, raw, f"document cannot be read into a table: {exc}"))
+            continue
+        try:
             merged = own if schema is None else pa.unify_schemas([schema, own], promote_options="permissive")
             pa.Table.from_pylist([doc], schema=merged)
-        except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, OverflowError) as exc:
-            errors.append(SourceError(loc, raw, f"document does not fit the batch's field types: {exc}"))
-            continue
+        except _ARROW_ERRORS:
+            runs.append((_table_batch(keep, schema), i))  # a type clash: this document starts the next run
+            merged, keep = own, []
         schema = merged
         keep.append(doc)
-    if not keep or schema is None:
-        return _empty_batch(0), errors
+    if keep:
+        runs.append((_table_batch(keep, schema), len(docs)))
+    elif runs:
+        runs[-1] = (runs[-1][0], len(docs))
+    else:
+        runs.append((_empty_batch(0), len(docs)))
+    return runs, errors
+
+
+def _table_batch(docs: list[dict[str, Any]], schema: pa.Schema | None) -> pa.RecordBatch:
+    if not docs or schema is None:
+        return _empty_batch(0)
     if len(schema) == 0:
-        return _empty_batch(len(keep)), errors
-    table = pa.Table.from_pylist(keep, schema=schema)
-    return table.combine_chunks().to_batches()[0], errors
+        return _empty_batch(len(docs))
+    return pa.Table.from_pylist(docs, schema=schema).combine_chunks().to_batches()[0]

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from typing import IO, Any
 
 from ingest.sources.base import Source, SourceBatch, SourceError
-from ingest.sources.rows import parse_line, to_batch
+from ingest.sources.rows import parse_line, to_batches
 from models.errors import IllegalArgumentException
 
 _EOF = object()
@@ -50,6 +50,7 @@ class StdinSource(Source):
             docs: list[dict[str, Any]] = []
             raws: list[bytes] = []
             locs: list[str] = []
+            lines_at: list[int] = []
             errors: list[SourceError] = []
             deadline: float | None = None
             while len(docs) < self.batch_size:
@@ -72,6 +73,11 @@ class StdinSource(Source):
                     docs.append(parsed)
                     raws.append(item.rstrip(b"\r\n"))
                     locs.append(f"<stdin>:{line_no}")
+                    lines_at.append(line_no)
             if docs or errors:
-                batch, bad = to_batch(docs, raws, locs)
-                yield SourceBatch(batch, {"line": line_no}, errors + bad)
+                runs, bad = to_batches(docs, raws, locs)
+                for i, (batch, end) in enumerate(runs):  # one per run of agreeing field types
+                    if i < len(runs) - 1:
+                        yield SourceBatch(batch, {"line": lines_at[end - 1]})
+                    else:
+                        yield SourceBatch(batch, {"line": line_no}, errors + bad)

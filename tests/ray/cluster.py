@@ -77,6 +77,13 @@ class LocalRayCluster:
         if proc.returncode != 0:
             raise RuntimeError(f"the cluster did not reach {count} nodes:\n{proc.stderr[-2000:]}")
 
+    def kill_worker(self, number: int) -> set[int]:
+        """SIGKILL every process of worker node ``number`` (raylet, agents, its Ray workers): the node is lost."""
+        victims = _processes_under(str(self.workers[number]) + os.sep)
+        for pid in victims:
+            kill(pid)
+        return victims
+
     def stop(self) -> None:
         """SIGKILL this cluster's processes only: every process whose command line names the cluster's temp
         folder (GCS, raylets, monitors, agents) and all their descendants (Ray's worker processes).

@@ -191,7 +191,7 @@ def test_the_rate_limit_is_shared_by_every_worker(
     assert rate <= rpm / 60 * 1.1
 
 
-def test_parquet_and_csv_sources_go_through_rays_readers(
+def test_parquet_and_csv_sources_on_ray(
         ray_cluster: LocalRayCluster, ingest_home: Path, tmp_path: Path) -> None:
     import pyarrow as pa
     import pyarrow.parquet as pq

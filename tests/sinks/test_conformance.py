@@ -123,3 +123,29 @@ def test_load_mode_is_restored(target: Target) -> None:
         after = target.settings(index)
         assert after["index.refresh_interval"] == "7s"
         assert after.get("index.number_of_replicas") == "1"
+
+
+# (first document, later document, expected status of the later one): Elasticsearch's dynamic mapping
+DYNAMIC_MAPPING_CASES = [
+    ({"s": "text"}, {"s": 42}, 201), ({"s": "text"}, {"s": True}, 201), ({"n": 1}, {"n": "42"}, 201),
+    ({"n": 1}, {"n": 2.7}, 201), ({"n": 1}, {"n": "abc"}, 400), ({"n": 1}, {"n": True}, 400),
+    ({"f": 1.5}, {"f": "2.5"}, 201), ({"f": 1.5}, {"f": "N/A"}, 400), ({"b": True}, {"b": "false"}, 201),
+    ({"b": True}, {"b": "yes"}, 400), ({"d": "2024-01-02"}, {"d": "2024-01-02T03:04:05Z"}, 201),
+    ({"d": "2024-01-02"}, {"d": 1700000000000}, 201), ({"d": "2024-01-02"}, {"d": "soon"}, 400),
+    ({"d2": "2015/09/02"}, {"d2": "2015/09/03 10:11:12"}, 201), ({"d2": "2015/09/02"}, {"d2": "x"}, 400),
+    ({"o": {"a": 1}}, {"o": "flat"}, 400), ({"t": "x"}, {"t": {"a": 1}}, 400), ({"num": "42"}, {"num": "abc"}, 201),
+]
+
+
+def test_dynamic_mapping_accepts_and_rejects_as_elasticsearch(target: Target) -> None:
+    if target.name == "opensearch":
+        pytest.skip("Elasticsearch's dynamic mapping is the reference")
+    index = target.index("dyn")
+    for i, (first, later, expected) in enumerate(DYNAMIC_MAPPING_CASES):
+        name = f"{index}-{i}"
+        results = target.sink.write([BulkAction("index", name, "a", first), BulkAction("index", name, "b", later)])
+        assert results[0].status == 201, (first, results[0].error)
+        assert results[1].status == expected, (first, later, results[1].error)
+        if expected == 400:
+            assert results[1].error is not None
+            assert results[1].error["type"] in ("document_parsing_exception", "mapper_parsing_exception")

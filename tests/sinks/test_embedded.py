@@ -114,11 +114,11 @@ def test_many_actions_on_one_id_apply_in_order(ingest_home: Path) -> None:
     store = _store(ingest_home)
     actions = [BulkAction("update", "seq", "k", {"doc": {"n": i}, "doc_as_upsert": True}) for i in range(50)]
     actions.append(BulkAction("delete", "seq", "k", None))
-    actions.append(BulkAction("create", "seq", "k", {"n": "final"}))
+    actions.append(BulkAction("create", "seq", "k", {"n": 50, "tag": "final"}))
     results = store.write(actions)
     assert results[0].result == "created" and results[49].version == 50
     assert results[50].result == "deleted" and results[51].result == "created"
-    assert store.get("seq", "k") == {"n": "final"} and store.count("seq") == 1
+    assert store.get("seq", "k") == {"n": 50, "tag": "final"} and store.count("seq") == 1
     store.close()
 
 

@@ -96,3 +96,22 @@ def test_missing_index_is_a_clear_error(cluster_url: str) -> None:
         list(source.batches())
     assert err.value.status == 404 and err.value.error_type == "index_not_found_exception"
     source.close()
+
+
+def test_mixed_source_types_are_read_whole(cluster_url: str) -> None:
+    """A long field whose _source holds "42" in one document (the cluster coerced it): every row is read, with
+    its value as stored, in batches of agreeing types."""
+    index = f"mixed-{cluster_url.rsplit(':', 1)[1]}"
+    sink = open_sink(cluster_url)
+    try:
+        sink.ensure_index(index, {})
+        docs = [{"n": str(i) if i == 7 else i, "sparse_free": "x"} for i in range(20)]
+        results = sink.write([BulkAction("index", index, f"m{i}", d) for i, d in enumerate(docs)])
+        assert all(r.status == 201 for r in results), [r.error for r in results if r.error]
+        sink.refresh(index)
+    finally:
+        sink.close()
+    source = open_source(f"{cluster_url}/{index}", batch_size=50)
+    rows = [r for b in source.batches() for r in b.batch.to_pylist()]
+    source.close()
+    assert sorted((r["_id"], r["n"]) for r in rows) == sorted((f"m{i}", str(i) if i == 7 else i) for i in range(20))

@@ -48,3 +48,14 @@ def test_batches_cut_by_size_and_time() -> None:
 
 def test_dash_opens_stdin() -> None:
     assert isinstance(open_source("-"), StdinSource)
+
+
+def test_mixed_field_types_keep_every_row_in_order() -> None:
+    import io
+
+    lines = b'{"v": "a"}\n{"v": 2}\n{"v": "c"}\nnot json\n'
+    source = StdinSource(batch_size=10, max_wait_s=1.0, stream=io.BytesIO(lines))
+    got = list(source.batches())
+    assert [r["v"] for sb in got for r in sb.batch.to_pylist()] == ["a", 2, "c"]
+    assert [sb.position["line"] for sb in got] == [1, 2, 4]  # each run resumes after its last row
+    assert [len(sb.errors) for sb in got] == [0, 0, 1]

@@ -13,6 +13,7 @@ from typing import Any
 
 from ingest.sinks.base import BulkAction, FieldHint, ItemResult
 from ingest.sinks.embedded.documents import VectorError, split
+from ingest.sinks.embedded.mapping import MappingError, Properties, map_document
 from ingest.sinks.items import document_missing, merge_doc, parsing_failed, version_conflict
 
 
@@ -27,10 +28,17 @@ class DocState:
     stored: bool = False  # a row for this id is in the table (it must be deleted before the new one goes in)
 
 
-def _prepare(index: str, doc: dict[str, Any], layout: dict[str, FieldHint], doc_id: str
-             ) -> tuple[str, dict[str, Any]] | ItemResult:
+def _prepare(index: str, doc: dict[str, Any], layout: dict[str, FieldHint], doc_id: str,
+             properties: Properties) -> tuple[str, dict[str, Any]] | ItemResult:
     try:
-        return split(doc, layout, doc_id)
+        row = split(doc, layout, doc_id)
+        map_document(doc, properties, doc_id, skip=set(layout))
+        return row
+    except MappingError as exc:
+        result = parsing_failed(index, doc_id, exc.reason)
+        if exc.cause is not None and result.error is not None:
+            result.error["caused_by"] = exc.cause
+        return result
     except VectorError as exc:
         return parsing_failed(index, doc_id, str(exc))
     except (TypeError, ValueError) as exc:
@@ -43,8 +51,11 @@ def apply(
     layout: dict[str, FieldHint],
     versions: dict[str, int],
     load_docs: Callable[[set[str]], dict[str, dict[str, Any]]],
+    properties: Properties | None = None,
 ) -> tuple[list[ItemResult], dict[str, DocState]]:
     """Outcome of each (action, id) in order, and the final state of every id that changed.
+
+    ``properties`` is the index's dynamic mapping (``mapping.py``), extended in place by new fields.
 
     ``versions`` holds the stored version of each existing id; ``load_docs`` fetches full stored documents
     (called once, for ids that an update touches).
@@ -54,6 +65,7 @@ def apply(
     states: dict[str, DocState] = {}
     dirty: set[str] = set()
     results: list[ItemResult] = []
+    props: Properties = {} if properties is None else properties
 
     def state(doc_id: str) -> DocState:
         if doc_id not in states:
@@ -64,7 +76,7 @@ def apply(
 
     def put(doc_id: str, doc: dict[str, Any], status_if_new: int = 201) -> ItemResult:
         st = state(doc_id)
-        row = _prepare(index, doc, layout, doc_id)
+        row = _prepare(index, doc, layout, doc_id, props)
         if isinstance(row, ItemResult):
             return row
         existed = st.exists

@@ -14,6 +14,7 @@ stay inside ``_source``), as Elasticsearch's auto-create does; ``ensure_index`` 
 
 from __future__ import annotations
 
+import copy
 import functools
 import json
 import os
@@ -29,6 +30,7 @@ import pyarrow as pa
 from ingest.sinks.base import BulkAction, FieldHint, ItemResult, Sink
 from ingest.sinks.embedded.bulk import DocState, apply
 from ingest.sinks.embedded.documents import join
+from ingest.sinks.embedded.mapping import Properties
 from ingest.sinks.embedded.vectors import arrow_column, column_type, dense_score_sql
 from ingest.sinks.items import check_action, index_name_problem, index_not_found, invalid_index_name, new_id
 from models.errors import ElasticsearchError, IllegalArgumentException, StatusException
@@ -56,9 +58,14 @@ class EmbeddedStore(Sink):
         self._con.execute("CREATE TABLE IF NOT EXISTS _indices (name VARCHAR PRIMARY KEY, fields JSON NOT NULL)")
         self._files = (self.path, self.path.with_name(self.path.name + ".wal"))
         tighten(*self._files)  # DuckDB creates its files with the umask's mode
+        # the dynamic mapping of each index's other fields (mapping.py), Elasticsearch's "properties"
+        self._con.execute("CREATE TABLE IF NOT EXISTS _mappings (name VARCHAR PRIMARY KEY, properties JSON NOT NULL)")
         self._layouts: dict[str, dict[str, FieldHint]] = {}
         for name, fields in self._con.execute("SELECT name, fields FROM _indices").fetchall():
             self._layouts[name] = {p: FieldHint(**h) for p, h in json.loads(fields).items()}
+        self._properties: dict[str, Properties] = {
+            name: json.loads(props) for name, props in self._con.execute("SELECT name, properties FROM _mappings").fetchall()
+        }
 
     # -- catalogue ---------------------------------------------------------------------------------------
 
@@ -84,6 +91,13 @@ class EmbeddedStore(Sink):
             if index not in self._layouts:
                 raise index_not_found(index)
             return dict(self._layouts[index])
+
+    def properties(self, index: str) -> Properties:
+        """The dynamic mapping of ``index``'s non-vector fields (Elasticsearch's ``properties``)."""
+        with self._lock:
+            if index not in self._layouts:
+                raise index_not_found(index)
+            return copy.deepcopy(self._properties.get(index, {}))
 
     def _save_layout(self, index: str, layout: dict[str, FieldHint]) -> None:
         fields = json.dumps({p: {"kind": h.kind, "dims": h.dims, "similarity": h.similarity} for p, h in layout.items()})
@@ -132,7 +146,9 @@ class EmbeddedStore(Sink):
                 raise index_not_found(index)
             self.con.execute(f"DROP TABLE {_q(index)}")
             self.con.execute("DELETE FROM _indices WHERE name = ?", [index])
+            self.con.execute("DELETE FROM _mappings WHERE name = ?", [index])
             del self._layouts[index]
+            self._properties.pop(index, None)
 
     # -- writes ------------------------------------------------------------------------------------------
 
@@ -143,18 +159,26 @@ class EmbeddedStore(Sink):
         for pos, action in enumerate(actions):
             if results[pos] is None:
                 groups[action.index].append(pos)
-        with self._lock, self._transaction():
-            for index, positions in groups.items():
-                if index not in self._layouts:
-                    self._create(index, {})
-                items = [(actions[p], actions[p].id or new_id()) for p in positions]
-                outcomes, changed = apply(
-                    index, items, self._layouts[index], self._versions(index, {i for _, i in items}),
-                    functools.partial(self._docs, index),
-                )
-                self._store(index, changed)
-                for pos, outcome in zip(positions, outcomes, strict=True):
-                    results[pos] = outcome
+        with self._lock:
+            new_properties: dict[str, Properties] = {}
+            with self._transaction():
+                for index, positions in groups.items():
+                    if index not in self._layouts:
+                        self._create(index, {})
+                    items = [(actions[p], actions[p].id or new_id()) for p in positions]
+                    # a copy: the transaction may still roll back
+                    props = copy.deepcopy(self._properties.get(index, {}))
+                    outcomes, changed = apply(
+                        index, items, self._layouts[index], self._versions(index, {i for _, i in items}),
+                        functools.partial(self._docs, index), props,
+                    )
+                    self._store(index, changed)
+                    if props != self._properties.get(index, {}):
+                        self.con.execute("INSERT OR REPLACE INTO _mappings VALUES (?, ?)", [index, json.dumps(props)])
+                        new_properties[index] = props
+                    for pos, outcome in zip(positions, outcomes, strict=True):
+                        results[pos] = outcome
+            self._properties.update(new_properties)
         return [r for r in results if r is not None]
 
     def _register(self, table: pa.Table) -> str:
