@@ -20,7 +20,16 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from tokenizers import Tokenizer
 
 from models.cache import sha256_file
-from models.catalogue import BUILTIN_MODELS, ModelSpec, Pooling, WeightFormat, WeightSource, find_builtin
+from models.catalogue import (
+    BUILTIN_MODELS,
+    ModelSpec,
+    ModelVariant,
+    Pooling,
+    WeightFormat,
+    WeightSource,
+    find_builtin,
+    find_builtin_variant,
+)
 from models.convert.build import clean_tokenizer
 from models.convert.hf import UnsupportedModelError, read_checkpoint, to_encoder_weights
 from models.convert.onnx_adapt import adapt_onnx
@@ -104,6 +113,24 @@ def resolve_model(model_id: str) -> ModelSpec:
         if (folder / SPEC_FILE).is_file():
             return _read_spec(folder)
     raise _not_found(model_id)
+
+
+def resolve_variant(model_id: str) -> ModelVariant:
+    """The variant ``model_id`` names: built-in portable or optimised (``_linux-x86_64``), or imported."""
+    variant = find_builtin_variant(model_id)
+    if variant is not None:
+        return variant
+    return ModelVariant(model_id, resolve_model(model_id), False)
+
+
+def list_variants() -> list[ModelVariant]:
+    """Every trained-model id: each built-in model, its optimised variant right after it, then imported ones."""
+    out: list[ModelVariant] = []
+    for spec in list_models():
+        out.append(ModelVariant(spec.model_id, spec, False))
+        if spec.optimized_id:
+            out.append(ModelVariant(spec.optimized_id, spec, True))
+    return out
 
 
 def list_models() -> list[ModelSpec]:

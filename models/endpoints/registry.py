@@ -9,7 +9,7 @@ from typing import Any
 
 from models.endpoints.chunking import parse_chunking
 from models.endpoints.ids import check_task_type, validate_inference_id
-from models.endpoints.preconfigured import PRECONFIGURED, is_preconfigured
+from models.endpoints.preconfigured import PRECONFIGURED, is_preconfigured, preconfigured_settings
 from models.endpoints.requests import PutEndpointBody, UpdateEndpointBody, parse_body
 from models.errors import (
     ResourceAlreadyExistsException,
@@ -52,7 +52,7 @@ class EndpointRegistry:
         """A preconfigured endpoint, with its computed defaults."""
         config = self._preconfigured.get(inference_id)
         if config is None:
-            task_type, service, settings = PRECONFIGURED[inference_id]
+            task_type, service, settings = preconfigured_settings(inference_id)
             config = self.service(service, inference_id).parse_config(
                 inference_id, task_type, dict(settings), {}, parse_chunking(task_type, None, [])
             )
