@@ -252,8 +252,10 @@ class Deployment:
         return self._tick_s or max(0.05, min(1.0, self._policy.scale_down_after_s / 4))
 
     def _load(self) -> Load:
+        # Requests a free allocation is about to take do not ask for another one.
+        waiting = max(0, len(self._queue) - (self._allocations - self._busy))
         return Load(
-            now=time.monotonic(), queued=len(self._queue), busy=self._busy,
+            now=time.monotonic(), queued=waiting, busy=self._busy,
             last_active=self._last_active, last_queued=self._last_queued,
         )
 
