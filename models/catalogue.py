@@ -122,10 +122,10 @@ def preferred_variant(spec: ModelSpec) -> ModelVariant:
 
 def platform_mismatch(model_id: str, *, elser: bool) -> str:
     """Elasticsearch's refusal of an optimised id on another platform (the ELSER case adds a hint)."""
-    hint = " You may need to use a platform agnostic model." if elser else ""
+    hint = ". You may need to use a platform agnostic model." if elser else ""
     return (
         "Error parsing request config, model id does not match any models available on this platform. "
-        f"Was [{model_id}].{hint}"
+        f"Was [{model_id}]{hint}"
     )
 
 
