@@ -97,7 +97,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--models", default="e5,sparse", help="comma list of e5, sparse")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--texts", type=int, default=48)
-    parser.add_argument("--outlier", type=float, default=3.0, help="keep groups with damage over this × median")
+    parser.add_argument("--outlier", type=float, default=5.0, help="keep groups with damage over this × median")
     args = parser.parse_args(argv)
     logging.getLogger().setLevel(logging.ERROR)  # onnxruntime.quantization's advice to pre-process, per build
     chosen = {"e5": MULTILINGUAL_E5_SMALL, "sparse": ELSER_COMPATIBLE_SPLADE}
