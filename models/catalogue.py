@@ -20,6 +20,7 @@ class Pooling(StrEnum):
 
     MEAN = "mean"  # mean over the attention mask, then L2 normalisation
     SPLADE = "splade"  # max over tokens of log(1 + relu(MLM logits)), one weight per vocabulary id
+    CLASSIFY = "classify"  # a cross-encoder: one relevance score per (query, text) pair, from the first token
 
 
 class WeightFormat(StrEnum):

@@ -124,9 +124,9 @@ def build_cmd(
 def import_cmd(
     path: Annotated[Path, typer.Argument(help="A Hugging Face folder (config.json, safetensors, tokenizer.json) or an ONNX file.")],
     model_id: Annotated[str, typer.Option("--model-id", help="The id to register the model under.")],
-    task_type: Annotated[str, typer.Option("--task-type", help="text_embedding or sparse_embedding.")],
+    task_type: Annotated[str, typer.Option("--task-type", help="text_embedding, sparse_embedding or rerank.")],
 ) -> None:
-    """Register a model of your own (BERT / XLM-RoBERTa) so endpoints and `ingest infer` can use it."""
+    """Register a model of your own (BERT / XLM-RoBERTa; for rerank a ...ForSequenceClassification cross-encoder)."""
     try:
         # import_model validates the task type itself (only text_embedding / sparse_embedding)
         spec = import_model(path, model_id, task_type)  # type: ignore[arg-type]

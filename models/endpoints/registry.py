@@ -27,7 +27,11 @@ UPDATABLE_SERVICE_SETTINGS = frozenset({"num_allocations", "adaptive_allocations
 
 
 def not_found(inference_id: str) -> ResourceNotFoundException:
-    """Elasticsearch's error for an unknown endpoint id."""
+    """Elasticsearch's error for an unknown endpoint id (Elastic's reranker endpoint says why it is absent)."""
+    from models.services import local_rerank
+
+    if inference_id == local_rerank.ELASTIC_RERANK_ENDPOINT:
+        return ResourceNotFoundException(f"Inference endpoint not found [{inference_id}]. {local_rerank.ABSENT}")
     return ResourceNotFoundException(f"Inference endpoint not found [{inference_id}]")
 
 

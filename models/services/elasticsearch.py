@@ -35,6 +35,7 @@ from models.errors import (
     ValidationException,
 )
 from models.results import InferenceResults, InputType, TaskType
+from models.services import local_rerank
 from models.services.base import EndpointConfig, InferenceRequest, InferenceService
 
 log = logging.getLogger(__name__)
@@ -130,7 +131,8 @@ class ElasticsearchService(InferenceService):
     """Local models: built-in catalogue ids (with or without ``_linux-x86_64``) and imported models."""
 
     name: ClassVar[str] = "elasticsearch"
-    task_types: ClassVar[frozenset[TaskType]] = frozenset({TaskType.TEXT_EMBEDDING, TaskType.SPARSE_EMBEDDING})
+    task_types: ClassVar[frozenset[TaskType]] = frozenset(
+        {TaskType.TEXT_EMBEDDING, TaskType.SPARSE_EMBEDDING, TaskType.RERANK})
     default_model_id: ClassVar[str | None] = None
     default_spec: ClassVar[ModelSpec | None] = None  # without model_id: this model, in the platform's variant
 
@@ -164,6 +166,8 @@ class ElasticsearchService(InferenceService):
         if raw.get("deployment_id") is not None:
             return self._on_deployment(inference_id, task_type, raw, task_settings, chunking_settings)
         model_id = raw.pop("model_id", self.default_model_id)
+        if model_id == local_rerank.ELASTIC_RERANKER_ID:
+            raise local_rerank.elastic_reranker_absent()
         if model_id is None and self.default_spec is not None:
             model_id = preferred_variant(self.default_spec).model_id
         elif isinstance(model_id, str):
@@ -199,7 +203,9 @@ class ElasticsearchService(InferenceService):
             problems.append(
                 f"Model configuration contains settings [{', '.join(sorted(raw))}] unknown to the [{self.name}] service"
             )
-        if task_settings:
+        rerank_settings = local_rerank.parse_task_settings(task_settings, problems, self.name) \
+            if task_type == TaskType.RERANK else {}
+        if task_settings and task_type != TaskType.RERANK:
             problems.append(
                 f"Model configuration contains settings [{', '.join(sorted(task_settings))}] unknown to the "
                 f"[{self.name}] service"
@@ -231,7 +237,7 @@ class ElasticsearchService(InferenceService):
             task_type=task_type,
             service=self.name,
             service_settings=settings,
-            task_settings={},
+            task_settings=rerank_settings,
             chunking_settings=chunking_settings,
         )
 
@@ -292,26 +298,29 @@ class ElasticsearchService(InferenceService):
 
     def infer(self, endpoint: EndpointConfig, request: InferenceRequest) -> InferenceResults:
         """Run the request on the endpoint's deployment, deploying it first if this process has not yet."""
-        if endpoint.task_type not in self.task_types:
-            raise StatusException(f"The [{self.name}] service does not support task type [{endpoint.task_type}]")
-        if request.task_settings:
-            raise ValidationException([
-                f"Model configuration contains settings [{', '.join(sorted(request.task_settings))}] unknown to "
-                f"the [{self.name}] service"
-            ])
         return self.deployments.ensure(endpoint).wait(self.submit(endpoint, request), request.timeout_s)
 
     def submit(self, endpoint: EndpointConfig, request: InferenceRequest) -> Future[InferenceResults]:
         """Queue the request on the endpoint's deployment without waiting (429 at once when its queue is full)."""
         if endpoint.task_type not in self.task_types:
             raise StatusException(f"The [{self.name}] service does not support task type [{endpoint.task_type}]")
+        texts, input_type = request.inputs, request.input_type
+        if endpoint.task_type == TaskType.RERANK:
+            problems: list[str] = []
+            given = local_rerank.parse_task_settings(request.task_settings, problems, self.name)
+            if problems:
+                raise ValidationException(problems)
+            settings = {**endpoint.task_settings, **given}
+            keep = request.return_documents if request.return_documents is not None else \
+                settings.get("return_documents", True)
+            work = local_rerank.rerank_work(request.query or "", texts, keep, request.top_n)
+            return self.deployments.ensure(endpoint).submit(work, request.timeout_s, search=True)
         if request.task_settings:
             raise ValidationException([
                 f"Model configuration contains settings [{', '.join(sorted(request.task_settings))}] unknown to "
                 f"the [{self.name}] service"
             ])
         deployment = self.deployments.ensure(endpoint)
-        texts, input_type = request.inputs, request.input_type
         return deployment.submit(lambda session: session.embed(texts, input_type), request.timeout_s,
                                  search=input_type == InputType.SEARCH)
 
