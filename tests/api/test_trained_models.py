@@ -74,6 +74,10 @@ def test_endpoints_on_one_deployment_share_its_model_and_queue(live_server: tupl
     assert node["throughput_last_minute"] == 2 and node["peak_throughput_per_minute"] == 2
     assert node["number_of_pending_requests"] == 0 and node["average_inference_time_ms"] > 0
     assert entry["model_size_stats"]["model_size_bytes"] > 0
+    everything = es.ml.get_trained_models_stats()
+    paged = es.ml.get_trained_models_stats(from_=1, size=1)
+    assert paged["count"] == everything["count"] > 1
+    assert paged["trained_model_stats"] == everything["trained_model_stats"][1:2]
 
     updated = es.ml.update_trained_model_deployment(model_id="shared", number_of_allocations=2)
     assert updated["assignment"]["task_parameters"]["number_of_allocations"] == 2
