@@ -6,6 +6,7 @@ Elasticsearch's, and returns Elasticsearch's response bodies as dicts (inference
 
 from __future__ import annotations
 
+import asyncio
 import atexit
 import contextlib
 import logging
@@ -14,6 +15,8 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
+
+import anyio
 
 from models.deployments import DeploymentManager
 from models.endpoints.ids import check_task_type, parse_task_type
@@ -174,6 +177,64 @@ class InferenceAPI:
         timeout_s: float = 30,
     ) -> InferenceResults:
         """Run inference; results are in input order and render Elasticsearch's body with ``to_dict()``."""
+        config, service, request = self._request(inference_id, inputs, task_type, input_type, task_settings,
+                                                 query, return_documents, top_n, timeout_s)
+        start = time.monotonic()
+        try:
+            results = service.infer(config, request)
+        except BaseException as exc:
+            self._observe(inference_id, len(request.inputs), time.monotonic() - start, exc)
+            raise
+        self._observe(inference_id, len(request.inputs), time.monotonic() - start, None)
+        return results
+
+    async def infer_async(
+        self,
+        inference_id: str,
+        inputs: str | list[str],
+        *,
+        task_type: str | None = None,
+        input_type: str | None = None,
+        task_settings: dict[str, Any] | None = None,
+        query: str | None = None,
+        return_documents: bool | None = None,
+        top_n: int | None = None,
+        timeout_s: float = 30,
+    ) -> InferenceResults:
+        """:meth:`infer` for an event loop. Local models are queued on their deployment at once (429 when its
+        queue is full) and awaited without holding a thread, as Elasticsearch's ML queue behaves; other services
+        run on a worker thread."""
+        config, service, request = self._request(inference_id, inputs, task_type, input_type, task_settings,
+                                                 query, return_documents, top_n, timeout_s)
+        start = time.monotonic()
+        try:
+            if isinstance(service, ElasticsearchService):
+                future = service.submit(config, request)
+                try:
+                    results = await asyncio.wait_for(asyncio.wrap_future(future), timeout_s)
+                except TimeoutError:
+                    raise service.expire(config, future, timeout_s) from None
+            else:
+                results = await anyio.to_thread.run_sync(service.infer, config, request)
+        except BaseException as exc:
+            self._observe(inference_id, len(request.inputs), time.monotonic() - start, exc)
+            raise
+        self._observe(inference_id, len(request.inputs), time.monotonic() - start, None)
+        return results
+
+    def _request(
+        self,
+        inference_id: str,
+        inputs: str | list[str],
+        task_type: str | None,
+        input_type: str | None,
+        task_settings: dict[str, Any] | None,
+        query: str | None,
+        return_documents: bool | None,
+        top_n: int | None,
+        timeout_s: float,
+    ) -> tuple[EndpointConfig, InferenceService, InferenceRequest]:
+        """The endpoint, its service and the validated request of an inference call."""
         requested = parse_task_type(task_type)
         config = self.registry.get(inference_id)
         check_task_type(requested, config.task_type)
@@ -200,14 +261,7 @@ class InferenceAPI:
             top_n=top_n,
             timeout_s=timeout_s,
         )
-        start = time.monotonic()
-        try:
-            results = self.registry.service(config.service, inference_id).infer(config, request)
-        except BaseException as exc:
-            self._observe(inference_id, len(texts), time.monotonic() - start, exc)
-            raise
-        self._observe(inference_id, len(texts), time.monotonic() - start, None)
-        return results
+        return config, self.registry.service(config.service, inference_id), request
 
     def _observe(self, inference_id: str, inputs: int, seconds: float, error: BaseException | None) -> None:
         for observer in list(self.observers):
@@ -252,19 +306,10 @@ class InferenceAPI:
         return self.registry.service(config.service, inference_id).model_version(config)
 
     def trained_model_stats(self, model_ids: str | None = None) -> dict[str, Any]:
-        """``GET /_ml/trained_models/[ids]/_stats`` for this process's deployments."""
-        from models.deployments.stats import trained_models_stats
-        from models.services.elasticsearch import resolve_spec
+        """``GET /_ml/trained_models/[ids]/_stats`` for this process's models and deployments."""
+        from models.trained_models import TrainedModels
 
-        counts: dict[str, int] = {}
-        for config in self.registry.list():
-            model_id = config.service_settings.get("model_id")
-            if isinstance(service := self.services.get(config.service), ElasticsearchService) and model_id:
-                with contextlib.suppress(Exception):
-                    key = resolve_spec(model_id).model_id
-                    counts[key] = counts.get(key, 0) + len(self.store.pipelines_referencing(config.inference_id))
-            del service
-        return trained_models_stats(self.deployments.all(), counts, model_ids)
+        return TrainedModels(self).stats(model_ids)
 
     def close(self) -> None:
         """Stop every deployment and close services that hold resources."""

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, distribution
 from pathlib import Path
 
-from models.catalogue import ModelSpec
+from models.catalogue import ModelSpec, ModelVariant
 from models.convert.build import MODEL_FILE, TOKENIZER_FILE, SourceFiles, convert
 from models.convert.hf import UnsupportedModelError
 from models.errors import ModelError
@@ -121,7 +121,10 @@ def _load(folder: Path, spec: ModelSpec, quantize: bool) -> BuiltModel | None:
         manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
         files: dict[str, str] = manifest["files"]
         fresh = (
-            manifest["builder_version"] == BUILDER_VERSION and manifest["source_sha256"] == spec.source.sha256
+            manifest["builder_version"] == BUILDER_VERSION
+            and manifest["source_sha256"] == spec.source.sha256
+            # a re-measured exclusion list rebuilds the int8 variant
+            and (not quantize or manifest.get("int8_fp32_groups", []) == list(spec.int8_fp32_groups))
         )
     except (ValueError, KeyError, TypeError) as exc:
         raise ModelError(f"model [{spec.model_id}]: damaged manifest [{manifest_path}]") from exc
@@ -158,28 +161,14 @@ def _build_lock(folder: Path) -> Iterator[None]:
 
 
 def _quantize(base: BuiltModel, out_dir: Path, progress: Callable[[str], None]) -> None:
-    """Dynamic int8: weight matrices per output channel and the embedding tables; activation × activation
-    MatMuls (attention scores) stay fp32, which keeps MiniLM at ~0.99 cosine to fp32 instead of ~0.96."""
-    import onnx
-    from onnxruntime.quantization import QuantType, quantize_dynamic
+    """Dynamic int8, per layer: every weight group except the spec's measured ``int8_fp32_groups`` (weights per
+    output channel, embedding tables too); activation × activation MatMuls (attention scores) stay fp32."""
+    from models.convert.quantize import quantize_int8
 
-    progress(f"[{base.spec.model_id}] quantising to int8 (dynamic, per channel)")
-    graph = onnx.load(str(base.onnx_path), load_external_data=False).graph
-    weights = {i.name for i in graph.initializer}
-    nodes = [
-        n.name
-        for n in graph.node
-        if (n.op_type == "MatMul" and n.input[1] in weights)
-        or (n.op_type == "Gather" and n.input[0] in weights)
-    ]
-    quantize_dynamic(
-        str(base.onnx_path),
-        str(out_dir / MODEL_FILE),
-        weight_type=QuantType.QInt8,
-        per_channel=True,
-        nodes_to_quantize=nodes,
-        extra_options={"MatMulConstBOnly": True},
-    )
+    kept = base.spec.int8_fp32_groups
+    progress(f"[{base.spec.model_id}] quantising to int8 (dynamic, per channel"
+             f"{'; fp32: ' + ', '.join(kept) if kept else ''})")
+    quantize_int8(base.onnx_path, out_dir / MODEL_FILE, keep_fp32=kept)
     shutil.copy(base.tokenizer_path, out_dir / TOKENIZER_FILE)
 
 
@@ -208,6 +197,7 @@ def _write(folder: Path, spec: ModelSpec, quantize: bool, progress: Callable[[st
             "builder_version": BUILDER_VERSION,
             "source_sha256": spec.source.sha256,
             "quantized": quantize,
+            **({"int8_fp32_groups": list(spec.int8_fp32_groups)} if quantize else {}),
             "files": files,
             "version": version,
         }
@@ -266,3 +256,8 @@ def ensure_built(
                 if damage is None:
                     raise
                 raise ModelError(f"{damage.reason}, and it could not be rebuilt: {exc.reason}") from exc
+
+
+def ensure_variant(variant: ModelVariant, progress: Callable[[str], None] | None = None) -> BuiltModel:
+    """The build of one trained-model variant: int8 for the optimised ids, fp32 otherwise."""
+    return ensure_built(variant.spec, quantize=variant.optimized, progress=progress)

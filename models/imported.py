@@ -20,7 +20,16 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from tokenizers import Tokenizer
 
 from models.cache import sha256_file
-from models.catalogue import BUILTIN_MODELS, ModelSpec, Pooling, WeightFormat, WeightSource, find_builtin
+from models.catalogue import (
+    BUILTIN_MODELS,
+    ModelSpec,
+    ModelVariant,
+    Pooling,
+    WeightFormat,
+    WeightSource,
+    find_builtin,
+    find_builtin_variant,
+)
 from models.convert.build import clean_tokenizer
 from models.convert.hf import UnsupportedModelError, read_checkpoint, to_encoder_weights
 from models.convert.onnx_adapt import adapt_onnx
@@ -36,7 +45,8 @@ from models.results import TaskType
 SPEC_FILE = "spec.json"
 # Elasticsearch's rule for trained model ids.
 _MODEL_ID = re.compile(r"^[a-z0-9](?:[a-z0-9_\-.]{0,62}[a-z0-9])?$")
-_SUPPORTED_TASKS = {TaskType.TEXT_EMBEDDING: Pooling.MEAN, TaskType.SPARSE_EMBEDDING: Pooling.SPLADE}
+_SUPPORTED_TASKS = {TaskType.TEXT_EMBEDDING: Pooling.MEAN, TaskType.SPARSE_EMBEDDING: Pooling.SPLADE,
+                    TaskType.RERANK: Pooling.CLASSIFY}
 
 
 class _SourceJson(BaseModel):
@@ -106,6 +116,24 @@ def resolve_model(model_id: str) -> ModelSpec:
     raise _not_found(model_id)
 
 
+def resolve_variant(model_id: str) -> ModelVariant:
+    """The variant ``model_id`` names: built-in portable or optimised (``_linux-x86_64``), or imported."""
+    variant = find_builtin_variant(model_id)
+    if variant is not None:
+        return variant
+    return ModelVariant(model_id, resolve_model(model_id), False)
+
+
+def list_variants() -> list[ModelVariant]:
+    """Every trained-model id: each built-in model, its optimised variant right after it, then imported ones."""
+    out: list[ModelVariant] = []
+    for spec in list_models():
+        out.append(ModelVariant(spec.model_id, spec, False))
+        if spec.optimized_id:
+            out.append(ModelVariant(spec.optimized_id, spec, True))
+    return out
+
+
 def list_models() -> list[ModelSpec]:
     """Built-in models, then imported ones sorted by id."""
     imported: list[ModelSpec] = []
@@ -145,17 +173,23 @@ def _stage_hf(src: Path, stage: Path, task_type: TaskType) -> _Staged:
             f"expected exactly one .safetensors file in [{src}], found {len(weights)}"
         )
     ckpt = read_checkpoint(src)
-    encoder = to_encoder_weights(ckpt, with_mlm_head=task_type == TaskType.SPARSE_EMBEDDING)
+    encoder = to_encoder_weights(ckpt, with_mlm_head=task_type == TaskType.SPARSE_EMBEDDING,
+                                 with_classifier=task_type == TaskType.RERANK)
     arch = "xlm-roberta" if encoder.config.position_offset else "bert"
     for f in (weights[0], src / "config.json"):
         shutil.copy(f, stage / f.name)
-    dims = None if task_type == TaskType.SPARSE_EMBEDDING else encoder.config.hidden_size
+    dims = encoder.config.hidden_size if task_type == TaskType.TEXT_EMBEDDING else None
     return _Staged(
         WeightFormat.SAFETENSORS, weights[0].name, arch, dims, min(512, encoder.config.max_positions)
     )
 
 
 def _stage_onnx(onnx_file: Path, stage: Path, task_type: TaskType, vocab_size: int) -> _Staged:
+    if task_type == TaskType.RERANK:
+        raise UnsupportedModelError(
+            "rerank models are imported from a Hugging Face folder (BertForSequenceClassification or "
+            "XLMRobertaForSequenceClassification: config.json, safetensors, tokenizer.json), not from ONNX files"
+        )
     header = onnx.load(str(onnx_file), load_external_data=False)
     if any(uses_external_data(t) for t in header.graph.initializer):
         raise UnsupportedModelError(
@@ -188,7 +222,8 @@ def import_model(path: Path, model_id: str, task_type: TaskType) -> ModelSpec:
         task = None
     if task not in _SUPPORTED_TASKS:
         raise IllegalArgumentException(
-            f"task_type [{task_type}] is not supported for imported models; use [text_embedding] or [sparse_embedding]"
+            f"task_type [{task_type}] is not supported for imported models; use [text_embedding], [sparse_embedding] "
+            "or [rerank]"
         )
     assert task is not None
     folder = path if path.is_dir() else path.parent

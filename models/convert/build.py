@@ -47,7 +47,8 @@ def convert(spec: ModelSpec, src: SourceFiles, out_dir: Path, progress: Callable
         if src.tokenizer is None:
             raise ValueError(f"[{spec.model_id}] has no tokenizer.json")
         progress(f"[{spec.model_id}] reading {src.weights.name}")
-        weights = to_encoder_weights(read_checkpoint(src.weights.parent), with_mlm_head=sparse)
+        weights = to_encoder_weights(read_checkpoint(src.weights.parent), with_mlm_head=sparse,
+                                     with_classifier=spec.pooling == Pooling.CLASSIFY)
         tokenizer = clean_tokenizer(Tokenizer.from_file(str(src.tokenizer)))
         progress(f"[{spec.model_id}] writing the ONNX graph")
         save_model(build_encoder(weights, spec.pooling, name=spec.model_id), out_dir / MODEL_FILE)

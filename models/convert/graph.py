@@ -124,11 +124,16 @@ def _feed_forward(g: GraphBuilder, x: str, layer_idx: int, w: EncoderWeights) ->
     return g.layer_norm(g.op("Add", [out, x]), layer.ffn_norm, w.config.layer_norm_eps, f"{p}.norm")
 
 
-def _embeddings(g: GraphBuilder, w: EncoderWeights) -> str:
+def _embeddings(g: GraphBuilder, w: EncoderWeights, token_types: bool = False) -> str:
     cfg = w.config
     words = g.op(
         "Gather", [g.const("word_embeddings", w.word_embeddings.astype(F32, copy=False)), "input_ids"], axis=0
     )
+    if token_types and w.token_type_delta is not None:  # pairs: segment 1 adds (row 1 - row 0)
+        types = g.op("Unsqueeze", [g.op("Cast", ["token_type_ids"], to=TensorProto.FLOAT),
+                                   g.const("axis2", np.array([2], np.int64))])
+        delta = g.const("token_type_delta", w.token_type_delta.astype(F32, copy=False))
+        words = g.op("Add", [words, g.op("Mul", [types, delta])])
     # Token types are always 0, so their single row is folded into the position table.
     table = (w.position_embeddings + w.token_type_embedding[None, :]).astype(F32, copy=False)
     seq_len = g.op("Gather", [g.op("Shape", ["input_ids"]), g.const("one_i", np.array([1], np.int64))])
@@ -180,6 +185,17 @@ def _mlm_logits(g: GraphBuilder, hidden: str, w: EncoderWeights, mask_f: str) ->
     return logits, mask_f, head.decoder_bias
 
 
+def _classifier_head(g: GraphBuilder, hidden: str, w: EncoderWeights) -> str:
+    """[B, S, H] → [B, 1]: the first token's state through dense → tanh → out (the relevance logit)."""
+    head = w.classifier
+    if head is None:
+        raise ValueError("rerank needs a sequence-classification head, and these weights have none")
+    first = g.op("Gather", [hidden, g.const("first_token", np.array([0], np.int64))], axis=1)  # [B, 1, H]
+    first = g.op("Squeeze", [first, g.const("axis1", np.array([1], np.int64))])  # [B, H]
+    pooled = g.op("Tanh", [g.dense(first, head.dense, "classifier.dense")])
+    return g.dense(pooled, head.out, "classifier.out")
+
+
 def build_encoder(weights: EncoderWeights, pooling: Pooling, *, name: str = "encoder") -> onnx.ModelProto:
     """The ONNX model for ``weights`` with the given pooling head (see module docstring for the contract)."""
     weights.check()
@@ -190,7 +206,8 @@ def build_encoder(weights: EncoderWeights, pooling: Pooling, *, name: str = "enc
     bias = g.op("Mul", [inverted, g.const("mask_value", np.array(MASK_VALUE, F32))])
     mask_bias = g.op("Unsqueeze", [bias, g.const("axes12", np.array([1, 2], np.int64))], "mask_bias")
 
-    x = _embeddings(g, weights)
+    classify = pooling == Pooling.CLASSIFY
+    x = _embeddings(g, weights, token_types=classify)
     for i in range(weights.config.num_layers):
         x = _feed_forward(g, _attention(g, x, mask_bias, i, weights), i, weights)
 
@@ -202,13 +219,15 @@ def build_encoder(weights: EncoderWeights, pooling: Pooling, *, name: str = "enc
             splade_pool(g, *_mlm_logits(g, x, weights, mask_f)),
             ["batch", weights.config.vocab_size],
         )
-    else:  # pragma: no cover - the enum has two members
+    elif classify:
+        out, out_shape = _classifier_head(g, x, weights), ["batch", 1]
+    else:  # pragma: no cover - exhaustive over the enum
         raise ValueError(f"unsupported pooling [{pooling}]")
     g.nodes.append(helper.make_node("Identity", [out], ["embedding"], name="output"))
 
     inputs = [
         helper.make_tensor_value_info(n, TensorProto.INT64, ["batch", "sequence"])
-        for n in ("input_ids", "attention_mask")
+        for n in ("input_ids", "attention_mask", *(("token_type_ids",) if classify else ()))
     ]
     output = helper.make_tensor_value_info("embedding", TensorProto.FLOAT, out_shape)
     graph = helper.make_graph(g.nodes, name, inputs, [output])

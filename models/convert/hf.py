@@ -16,6 +16,7 @@ from safetensors.numpy import load_file
 
 from models.convert.weights import (
     F32,
+    ClassifierHead,
     Dense,
     EncoderConfig,
     EncoderWeights,
@@ -102,8 +103,26 @@ class _Tensors:
         return LayerNormWeights(self.get(f"{name}.weight"), self.get(f"{name}.bias"))
 
 
-def to_encoder_weights(ckpt: HfCheckpoint, *, with_mlm_head: bool) -> EncoderWeights:
-    """Convert a checkpoint to graph weights; ``with_mlm_head`` requires BertForMaskedLM's ``cls.predictions``."""
+def _classifier(t: _Tensors, arch: str) -> ClassifierHead:
+    """The single-label sequence-classification head of a cross-encoder (Eland's ``text_similarity``)."""
+    names = ("pooler.dense", "classifier") if arch == "bert" else ("classifier.dense", "classifier.out_proj")
+    if not (t.has(f"{names[0]}.weight") and t.has(f"{names[1]}.weight")):
+        kind = "BertForSequenceClassification" if arch == "bert" else "XLMRobertaForSequenceClassification"
+        raise UnsupportedModelError(f"rerank needs a {kind} checkpoint ({names[0]}.* and {names[1]}.* tensors)")
+    head = ClassifierHead(t.linear(names[0]), t.linear(names[1]))
+    labels = head.out.weight.shape[1]
+    if labels != 1:
+        raise UnsupportedModelError(
+            f"rerank needs a cross-encoder with one output (a relevance score); this head has {labels} labels"
+        )
+    return head
+
+
+def to_encoder_weights(
+    ckpt: HfCheckpoint, *, with_mlm_head: bool, with_classifier: bool = False
+) -> EncoderWeights:
+    """Convert a checkpoint to graph weights; ``with_mlm_head`` requires BertForMaskedLM's ``cls.predictions``,
+    ``with_classifier`` a single-label sequence-classification head (a cross-encoder)."""
     arch = check_config(ckpt.config)
     cfg = ckpt.config
     t = _Tensors(ckpt.tensors)
@@ -155,12 +174,15 @@ def to_encoder_weights(ckpt: HfCheckpoint, *, with_mlm_head: bool) -> EncoderWei
             decoder_weight=np.ascontiguousarray(decoder.T),
             decoder_bias=t.get(bias_name),
         )
+    types = t.get("embeddings.token_type_embeddings.weight")
     return EncoderWeights(
         config=config,
         word_embeddings=words,
         position_embeddings=positions,
-        token_type_embedding=t.get("embeddings.token_type_embeddings.weight")[0],
+        token_type_embedding=types[0],
         embed_norm=t.norm("embeddings.LayerNorm"),
         layers=tuple(layers),
         mlm_head=head,
+        classifier=_classifier(t, arch) if with_classifier else None,
+        token_type_delta=(types[1] - types[0]) if with_classifier and types.shape[0] > 1 else None,
     )

@@ -69,6 +69,15 @@ class MlmHead:
 
 
 @dataclass(frozen=True)
+class ClassifierHead:
+    """A sequence-classification head on the first token: dense → tanh → out (BERT's pooler + classifier,
+    XLM-RoBERTa's ``classifier.dense`` + ``classifier.out_proj``: the same computation)."""
+
+    dense: Dense  # [H, H]
+    out: Dense  # [H, labels]
+
+
+@dataclass(frozen=True)
 class EncoderWeights:
     """Every tensor of an encoder, fp32, plus the MLM head when the model has one."""
 
@@ -79,6 +88,9 @@ class EncoderWeights:
     embed_norm: LayerNormWeights
     layers: tuple[LayerWeights, ...]
     mlm_head: MlmHead | None = None
+    classifier: ClassifierHead | None = None
+    # row 1 - row 0 of the token-type table: added where token_type_ids is 1 (the second text of a pair)
+    token_type_delta: np.ndarray | None = None
 
     def check(self) -> None:
         """Raise ValueError when a tensor's shape disagrees with the config."""

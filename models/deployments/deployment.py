@@ -1,22 +1,28 @@
-"""One deployment: ``allocations`` model sessions of ``threads`` threads each, a bounded queue, and the thread
-that loads and releases sessions as :func:`models.deployments.scaling.decide` says.
+"""One deployment: ``allocations`` model sessions of ``threads`` threads each, one bounded priority queue in front
+of them, and the thread that loads and releases sessions as :func:`models.deployments.scaling.decide` says.
 
-Requests run on the caller's thread with a session it borrows, so there is no hand-off per request; only
-loading and releasing sessions happens on the deployment's own thread.
+As in Elasticsearch, a request is queued (or refused with 429 when ``queue_capacity`` requests already wait) the
+moment it arrives, and the model work runs on the deployment's own threads, one per allocation: callers only wait
+on a future, so an async server can hold thousands of requests without a thread each. Search-type requests are
+served before ingest ones (Elasticsearch's high priority for ``input_type: search``).
 """
 
 from __future__ import annotations
 
 import contextlib
+import heapq
+import itertools
 import logging
 import os
 import threading
 import time
-from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
+from concurrent.futures import Future
+from concurrent.futures import TimeoutError as FutureTimeout
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from models.deployments.counters import DeploymentCounters
 from models.deployments.scaling import AllocationPolicy, Load, decide
 from models.errors import ElasticsearchError, ModelError, RejectedExecutionException, StatusException
 from models.results import InferenceResults, InputType
@@ -24,6 +30,7 @@ from models.results import InferenceResults, InputType
 log = logging.getLogger(__name__)
 
 DEFAULT_QUEUE_CAPACITY = 1024  # Elasticsearch's default queue_capacity for a deployment
+QUEUE_FULL = "inference process queue is full. Unable to execute command"  # Elasticsearch's exact message
 
 
 class Session(Protocol):
@@ -34,17 +41,7 @@ class Session(Protocol):
     def close(self) -> None: ...
 
 
-@dataclass
-class DeploymentCounters:
-    """Cumulative request counters, as reported by the trained-model stats API."""
-
-    inference_count: int = 0
-    total_inference_ms: float = 0.0
-    error_count: int = 0
-    rejected_execution_count: int = 0
-    timeout_count: int = 0
-    last_access_ms: int | None = None
-    peak_queued: int = 0
+Work = Callable[[Session], InferenceResults]  # what one request does with a session
 
 
 def format_seconds(seconds: float) -> str:
@@ -52,8 +49,17 @@ def format_seconds(seconds: float) -> str:
     return f"{int(seconds)}s" if seconds == int(seconds) else f"{int(seconds * 1000)}ms"
 
 
+@dataclass(order=True)
+class _Request:
+    rank: tuple[int, int]  # (priority, arrival): search first, then first come first served
+    work: Work = field(compare=False)
+    deadline: float = field(compare=False)
+    timeout_s: float = field(compare=False)
+    future: Future[InferenceResults] = field(compare=False, default_factory=Future)
+
+
 class Deployment:
-    """A running deployment of one model for one inference endpoint."""
+    """A running deployment of one model (one or more inference endpoints may use it)."""
 
     def __init__(
         self,
@@ -66,11 +72,13 @@ class Deployment:
         queue_capacity: int = DEFAULT_QUEUE_CAPACITY,
         capacity: int | None = None,
         tick_s: float | None = None,
+        priority: str = "normal",
     ) -> None:
         self.deployment_id = deployment_id
         self.model_id = model_id
         self.threads = threads
         self.queue_capacity = queue_capacity
+        self.priority = priority
         self.capacity = capacity or os.cpu_count() or 1
         self.start_time_ms = int(time.time() * 1000)
         self.counters = DeploymentCounters()
@@ -78,16 +86,16 @@ class Deployment:
         self._policy = policy
         self._tick_s = tick_s
         self._cond = threading.Condition()
-        self._idle: list[Session] = []
+        self._queue: list[_Request] = []  # a heap
+        self._arrivals = itertools.count()
         self._allocations = 0  # loaded sessions, idle or busy
         self._target = 0
-        self._queued = 0
-        self._waiting: deque[object] = deque()
         self._busy = 0
         self._last_active: float | None = None
         self._last_queued: float | None = None
         self._load_error: ElasticsearchError | None = None
         self._stopping = False
+        self._workers: list[threading.Thread] = []
         self._thread = threading.Thread(target=self._run, name=f"deployment-{deployment_id}", daemon=True)
         self._thread.start()
 
@@ -117,38 +125,68 @@ class Deployment:
                     raise self._load_error
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
-                    raise StatusException(
-                        f"Timed out after [{format_seconds(timeout_s)}] waiting for model deployment to start. "
-                        "Use the trained model stats API to track the state of the deployment.",
-                        status=408,
-                    )
+                    raise _start_timeout(timeout_s)
                 self._cond.wait(remaining)
 
+    def submit(self, work: Work, timeout_s: float, *, search: bool = False) -> Future[InferenceResults]:
+        """Queue one request; its future completes on a deployment thread (or with the request's error).
+
+        Raises ``RejectedExecutionException`` (429) at once when ``queue_capacity`` requests already wait.
+        """
+        now = time.monotonic()
+        request = _Request((0 if search else 1, next(self._arrivals)), work, now + timeout_s, timeout_s)
+        with self._cond:
+            if self._stopping:
+                raise StatusException(f"Trained model deployment [{self.deployment_id}] is stopping", status=409)
+            if len(self._queue) >= self.queue_capacity:
+                self.counters.rejected_execution_count += 1
+                raise RejectedExecutionException(QUEUE_FULL)
+            if self._allocations == 0:
+                self._load_error = None  # a new request retries a model that failed to load before
+            heapq.heappush(self._queue, request)
+            self._last_active = self._last_queued = now
+            self.counters.peak_queued = max(self.counters.peak_queued, len(self._queue))
+            self._cond.notify_all()  # a worker, or the scaler when nothing is loaded
+        request.future.add_done_callback(lambda f: self._forget(request) if f.cancelled() else None)
+        return request.future
+
     def infer(self, texts: list[str], input_type: InputType | None, timeout_s: float) -> InferenceResults:
-        """Run one request on a free allocation, waiting (within ``timeout_s``) for one to be free or loaded."""
-        start = time.monotonic()
-        deadline = start + timeout_s
-        session = self._acquire(deadline, timeout_s)
-        began = time.monotonic()
-        ok = False
+        """Embed ``texts`` on a free allocation, waiting (within ``timeout_s``) in the queue; blocking."""
+        search = input_type == InputType.SEARCH
+        return self.wait(self.submit(lambda s: s.embed(texts, input_type), timeout_s, search=search), timeout_s)
+
+    def wait(self, future: Future[InferenceResults], timeout_s: float) -> InferenceResults:
+        """The result of a submitted request, blocking at most ``timeout_s`` (then 408, the request dropped)."""
         try:
-            result = session.embed(texts, input_type)
-            ok = True
-            return result
-        finally:
-            self._release(session, ok, (time.monotonic() - began) * 1000)
+            return future.result(timeout_s)
+        except FutureTimeout:
+            raise self.expire(future, timeout_s) from None
+
+    def expire(self, future: Future[InferenceResults], timeout_s: float) -> ElasticsearchError:
+        """Give up on a request after ``timeout_s``: it leaves the queue (a running one's result is dropped),
+        is counted as a timeout, and the 408 to raise is returned."""
+        future.cancel()
+        with self._cond:
+            self.counters.timeout_count += 1
+        return self.timeout_error(timeout_s)
+
+    def timeout_error(self, timeout_s: float) -> ElasticsearchError:
+        """The 408 of a request that waited ``timeout_s``: still starting, or waiting for a result."""
+        if self._allocations == 0:
+            return _start_timeout(timeout_s)
+        return StatusException(f"timeout [{format_seconds(timeout_s)}] waiting for inference result", status=408)
 
     def stop(self) -> None:
-        """Stop the deployment and release every session."""
+        """Stop the deployment: queued requests fail with 409, sessions are released."""
         with self._cond:
             self._stopping = True
+            dropped, self._queue = self._queue, []
             self._cond.notify_all()
+        for request in dropped:
+            _fail(request, StatusException(f"Trained model deployment [{self.deployment_id}] is stopping", status=409))
         self._thread.join(timeout=30)
-        with self._cond:
-            for s in self._idle:
-                _close(s)
-            self._idle.clear()
-            self._allocations = 0
+        for worker in list(self._workers):
+            worker.join(timeout=30)
 
     def snapshot(self) -> dict[str, Any]:
         """Numbers for the stats API, read atomically."""
@@ -156,85 +194,68 @@ class Deployment:
             return {
                 "allocations": self._allocations,
                 "target": self._target,
-                "queued": self._queued,
+                "queued": len(self._queue),
                 "busy": self._busy,
                 "policy": self._policy,
-                "counters": DeploymentCounters(**vars(self.counters)),
+                "counters": self.counters.copy(),
                 "stopping": self._stopping,
                 "load_error": self._load_error,
             }
 
-    # -- request path --------------------------------------------------------------------------------
+    # -- the allocations' threads --------------------------------------------------------------------
 
-    def _acquire(self, deadline: float, timeout_s: float) -> Session:
-        with self._cond:
-            if self._stopping:
-                raise StatusException(f"Trained model deployment [{self.deployment_id}] is stopping", status=409)
-            now = time.monotonic()
-            self._last_active = now
-            if not self._idle or self._waiting:
-                if len(self._waiting) >= self.queue_capacity:
-                    self.counters.rejected_execution_count += 1
-                    raise RejectedExecutionException(
-                        f"Failed to execute task for inference id [{self.deployment_id}] because the request "
-                        f"queue is full (queue_capacity [{self.queue_capacity}])"
-                    )
-                if self._allocations == 0:
-                    self._load_error = None  # a new request retries a model that failed to load before
-                ticket = object()
-                self._waiting.append(ticket)  # first come, first served: no starvation under load
-                self._queued = len(self._waiting)
-                self.counters.peak_queued = max(self.counters.peak_queued, self._queued)
-                self._last_queued = now
-                self._cond.notify_all()  # wake the scaler: someone waits
-                try:
-                    while not (self._idle and self._waiting[0] is ticket):
-                        if self._stopping:
-                            raise StatusException(
-                                f"Trained model deployment [{self.deployment_id}] is stopping", status=409
-                            )
-                        if self._load_error is not None and self._allocations == 0:
-                            raise self._load_error
-                        remaining = deadline - time.monotonic()
-                        if remaining <= 0:
-                            self.counters.timeout_count += 1
-                            raise self._timeout(timeout_s)
-                        self._cond.wait(remaining)
-                finally:
-                    self._waiting.remove(ticket)
-                    self._queued = len(self._waiting)
-                    self._last_queued = time.monotonic()
-                    self._cond.notify_all()  # the next in line may be able to go now
-            self._busy += 1
-            return self._idle.pop()
+    def _forget(self, request: _Request) -> None:
+        """A cancelled request leaves the queue at once, freeing its slot."""
+        with self._cond, contextlib.suppress(ValueError):
+            self._queue.remove(request)
+            heapq.heapify(self._queue)
 
-    def _timeout(self, timeout_s: float) -> ElasticsearchError:
-        if self._allocations == 0:
-            return StatusException(
-                f"Timed out after [{format_seconds(timeout_s)}] waiting for model deployment to start. "
-                "Use the trained model stats API to track the state of the deployment.",
-                status=408,
-            )
-        return StatusException(f"timeout [{format_seconds(timeout_s)}] waiting for inference result", status=408)
-
-    def _release(self, session: Session, ok: bool, took_ms: float) -> None:
-        with self._cond:
-            self._busy -= 1
-            self._last_active = time.monotonic()
-            self._idle.append(session)
-            if ok:
-                self.counters.inference_count += 1
-                self.counters.total_inference_ms += took_ms
+    def _serve(self, session: Session) -> None:
+        """One allocation: take the next request, run it, until stopped or scaled down."""
+        while True:
+            with self._cond:
+                while not self._queue:
+                    if self._stopping or self._allocations > self._target:
+                        self._allocations -= 1
+                        self._cond.notify_all()
+                        _close(session)  # frees the model's memory once the last one goes
+                        return
+                    self._cond.wait(self._tick())
+                request = heapq.heappop(self._queue)
+                if not request.future.set_running_or_notify_cancel():
+                    continue
+                if time.monotonic() > request.deadline:
+                    self.counters.timeout_count += 1
+                    request.future.set_exception(self.timeout_error(request.timeout_s))
+                    continue
+                self._busy += 1
+                self._last_active = time.monotonic()
+            began = time.monotonic()
+            try:
+                result = request.work(session)
+            except BaseException as exc:
+                error: BaseException | None = exc
             else:
-                self.counters.error_count += 1
-            self.counters.last_access_ms = int(time.time() * 1000)
-            self._cond.notify_all()
+                error = None
+            took_ms = (time.monotonic() - began) * 1000
+            with self._cond:
+                self._busy -= 1
+                self._last_active = time.monotonic()
+                self.counters.record(took_ms, ok=error is None)
+                self._cond.notify_all()
+            if error is None:
+                request.future.set_result(result)
+            else:
+                request.future.set_exception(error)
 
-    # -- allocation thread ---------------------------------------------------------------------------
+    def _tick(self) -> float:
+        return self._tick_s or max(0.05, min(1.0, self._policy.scale_down_after_s / 4))
 
     def _load(self) -> Load:
+        # Requests a free allocation is about to take do not ask for another one.
+        waiting = max(0, len(self._queue) - (self._allocations - self._busy))
         return Load(
-            now=time.monotonic(), queued=self._queued, busy=self._busy,
+            now=time.monotonic(), queued=waiting, busy=self._busy,
             last_active=self._last_active, last_queued=self._last_queued,
         )
 
@@ -244,12 +265,9 @@ class Deployment:
                 if self._stopping:
                     return
                 self._target = decide(self._target, self._policy, self._load(), self.capacity)
-                if self._allocations >= self._target or (self._load_error and self._queued == 0):
-                    while self._allocations > self._target and self._idle:
-                        _close(self._idle.pop())  # frees the model's memory once the last one goes
-                        self._allocations -= 1
-                    tick = self._tick_s or max(0.05, min(1.0, self._policy.scale_down_after_s / 4))
-                    self._cond.wait(tick)
+                if self._allocations >= self._target or (self._load_error and not self._queue):
+                    self._cond.notify_all()  # idle workers above the target retire
+                    self._cond.wait(self._tick())
                     continue
             self._load_one()
 
@@ -263,20 +281,43 @@ class Deployment:
             error = ModelError(f"Could not load model [{self.model_id}]: {exc}")
         else:
             error = None
+        failed: list[_Request] = []
         with self._cond:
             if error is not None:
                 self._load_error = error
                 self._target = self._allocations
+                if not self._allocations:  # nothing can serve the queued requests: they get the error
+                    failed, self._queue = self._queue, []
                 self._cond.notify_all()
-                self._cond.wait(1.0)  # do not spin on a model that cannot load
-                return
-            self._load_error = None
-            if self._stopping:
+            elif self._stopping:
                 _close(session)
                 return
-            self._idle.append(session)
-            self._allocations += 1
-            self._cond.notify_all()
+            else:
+                self._load_error = None
+                self._allocations += 1
+                worker = threading.Thread(target=self._serve, args=(session,), daemon=True,
+                                          name=f"deployment-{self.deployment_id}-{self._allocations}")
+                self._workers = [w for w in self._workers if w.is_alive()] + [worker]
+                worker.start()
+                self._cond.notify_all()
+                return
+        for request in failed:
+            _fail(request, error or ModelError(f"Could not load model [{self.model_id}]"))
+        with self._cond:
+            self._cond.wait(1.0)  # do not spin on a model that cannot load
+
+
+def _start_timeout(timeout_s: float) -> StatusException:
+    return StatusException(
+        f"Timed out after [{format_seconds(timeout_s)}] waiting for model deployment to start. "
+        "Use the trained model stats API to track the state of the deployment.",
+        status=408,
+    )
+
+
+def _fail(request: _Request, error: BaseException) -> None:
+    if request.future.set_running_or_notify_cancel():
+        request.future.set_exception(error)
 
 
 def _close(session: Session) -> None:

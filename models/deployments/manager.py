@@ -1,15 +1,22 @@
-"""All deployments of this process, one per local-model endpoint (``deployment_id`` = ``inference_id``)."""
+"""All deployments of this process, keyed by ``deployment_id``.
+
+As in Elasticsearch: an endpoint without ``deployment_id`` gets its own deployment named after the endpoint
+(two such endpoints on one model load it twice); an endpoint with ``deployment_id`` uses a deployment started
+through the trained-model API (``start``) and shares its loaded model and queue with every other user of it.
+"""
 
 from __future__ import annotations
 
+import atexit
 import os
 import re
 import threading
+import weakref
 from collections.abc import Callable
 
 from models.deployments.deployment import DEFAULT_QUEUE_CAPACITY, Deployment, Session
 from models.deployments.scaling import DEFAULT_SCALE_DOWN_AFTER_S, AllocationPolicy
-from models.errors import IllegalArgumentException
+from models.errors import IllegalArgumentException, ResourceNotFoundException, StatusException
 from models.services.base import EndpointConfig
 
 Loader = Callable[[str, int], Session]  # (model_id, threads) -> loaded session
@@ -40,6 +47,18 @@ def load_session(model_id: str, threads: int) -> Session:
     return load_model(model_id, threads=threads)
 
 
+# Every manager still open when the interpreter exits is closed first (its threads joined): a deployment thread
+# left inside ONNX Runtime while Python finalises aborts the process ("terminate called ...", exit 134) after a
+# correct answer. Weak references, so this keeps no manager alive; the one piece of process state here, on purpose.
+_LIVE: weakref.WeakSet[DeploymentManager] = weakref.WeakSet()
+
+
+@atexit.register
+def _close_live_managers() -> None:
+    for manager in list(_LIVE):
+        manager.close()
+
+
 class DeploymentManager:
     """Creates, reconfigures and stops deployments; thread-safe."""
 
@@ -59,6 +78,8 @@ class DeploymentManager:
         self._tick_s = tick_s
         self._lock = threading.Lock()
         self._deployments: dict[str, Deployment] = {}
+        self._started_by_api: set[str] = set()  # deployments of the trained-model API, not of one endpoint
+        _LIVE.add(self)
 
     def policy_for(self, endpoint: EndpointConfig) -> AllocationPolicy:
         """The allocation policy of an endpoint's service settings."""
@@ -66,8 +87,29 @@ class DeploymentManager:
 
         return allocation_policy(endpoint.service_settings, self.scale_down_after_s)
 
+    def _new(self, deployment_id: str, model_id: str, threads: int, policy: AllocationPolicy,
+             queue_capacity: int | None = None, priority: str = "normal") -> Deployment:
+        return Deployment(
+            deployment_id,
+            model_id,
+            lambda t: self._loader(model_id, t),
+            threads=threads,
+            policy=policy,
+            queue_capacity=queue_capacity or self.queue_capacity,
+            capacity=self.capacity,
+            tick_s=self._tick_s,
+            priority=priority,
+        )
+
     def ensure(self, endpoint: EndpointConfig) -> Deployment:
-        """The endpoint's deployment, created if missing, restarted if its model or threads changed."""
+        """The endpoint's deployment: the shared one it names by ``deployment_id`` (404 if gone), else its own,
+        created if missing and restarted if its model or threads changed."""
+        shared = endpoint.service_settings.get("deployment_id")
+        if shared:
+            found = self.get(shared)
+            if found is None:
+                raise ResourceNotFoundException(f"Cannot find deployment [{shared}]")
+            return found
         model_id = endpoint.service_settings["model_id"]
         threads = endpoint.service_settings["num_threads"]
         policy = self.policy_for(endpoint)
@@ -79,20 +121,30 @@ class DeploymentManager:
                     current.set_policy(policy)
                 return current
             old = current
-            deployment = Deployment(
-                endpoint.inference_id,
-                model_id,
-                lambda t: self._loader(model_id, t),
-                threads=threads,
-                policy=policy,
-                queue_capacity=self.queue_capacity,
-                capacity=self.capacity,
-                tick_s=self._tick_s,
-            )
+            deployment = self._new(endpoint.inference_id, model_id, threads, policy)
             self._deployments[endpoint.inference_id] = deployment
         if old is not None:
             old.stop()
         return deployment
+
+    def start(self, deployment_id: str, model_id: str, *, threads: int, policy: AllocationPolicy,
+              queue_capacity: int, priority: str) -> Deployment:
+        """``_start``: a new deployment of ``model_id``; 400 if ``deployment_id`` is taken (Elasticsearch's words)."""
+        with self._lock:
+            if deployment_id in self._deployments:
+                raise StatusException(
+                    "Could not start model deployment because an existing deployment with the same id "
+                    f"[{deployment_id}] exist"
+                )
+            deployment = self._new(deployment_id, model_id, threads, policy, queue_capacity, priority)
+            self._deployments[deployment_id] = deployment
+            self._started_by_api.add(deployment_id)
+        return deployment
+
+    def started_by_api(self, deployment_id: str) -> bool:
+        """Whether the deployment was started with ``_start`` (endpoints then only borrow it)."""
+        with self._lock:
+            return deployment_id in self._started_by_api
 
     def get(self, deployment_id: str) -> Deployment | None:
         """The deployment with this id, or None."""
@@ -108,6 +160,7 @@ class DeploymentManager:
         """Stop and forget a deployment (no-op if absent)."""
         with self._lock:
             deployment = self._deployments.pop(deployment_id, None)
+            self._started_by_api.discard(deployment_id)
         if deployment is not None:
             deployment.stop()
 
@@ -116,5 +169,6 @@ class DeploymentManager:
         with self._lock:
             deployments = list(self._deployments.values())
             self._deployments.clear()
+            self._started_by_api.clear()
         for d in deployments:
             d.stop()

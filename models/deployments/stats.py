@@ -1,4 +1,9 @@
-"""``GET /_ml/trained_models/{id}/_stats``: Elasticsearch's ``deployment_stats`` for our deployments."""
+"""``GET /_ml/trained_models/{id}/_stats``: Elasticsearch's ``trained_model_stats`` for our models and deployments.
+
+Every number comes from a counter or a file: request counts, times and throughput from each deployment's
+:class:`~models.deployments.counters.DeploymentCounters`, pending requests from its queue, model sizes from the
+built ONNX file (0 until the model is built, as Elasticsearch reports a model not yet downloaded).
+"""
 
 from __future__ import annotations
 
@@ -6,11 +11,14 @@ import fnmatch
 import platform
 from typing import Any
 
+from models.catalogue import ModelVariant
 from models.deployments.deployment import Deployment
 from models.errors import ResourceNotFoundException
-from models.imported import list_models
 
 NODE_ID = "ingest-local"
+# Elasticsearch's estimate of a deployment's native memory: a fixed process overhead plus twice the model
+# (StartTrainedModelDeploymentAction.estimateMemoryUsageBytes for models without per-allocation figures).
+MEMORY_OVERHEAD_BYTES = 240 * 1024 * 1024
 
 
 def allocation_state(count: int, target: int) -> str:
@@ -20,6 +28,13 @@ def allocation_state(count: int, target: int) -> str:
     if count < target:
         return "started"
     return "fully_allocated"
+
+
+def node_info() -> dict[str, Any]:
+    """The one ML node of this process, as the ``node`` object of the stats API."""
+    name = platform.node() or "ingest"
+    return {NODE_ID: {"name": name, "ephemeral_id": NODE_ID, "transport_address": "127.0.0.1:9300",
+                      "attributes": {}, "roles": ["ml"]}}
 
 
 def deployment_stats(d: Deployment) -> dict[str, Any]:
@@ -34,17 +49,22 @@ def deployment_stats(d: Deployment) -> dict[str, Any]:
         state = "failed"
     else:
         state = "started" if count > 0 or (policy.adaptive and policy.min_allocations == 0) else "starting"
-    average = c.total_inference_ms / c.inference_count if c.inference_count else 0.0
+    peak = c.peak_throughput_per_minute
     node: dict[str, Any] = {
-        "node": {NODE_ID: {"name": platform.node() or "ingest", "roles": ["ml"]}},
+        "node": node_info(),
         "routing_state": {"routing_state": "started" if count > 0 else "starting"},
         "inference_count": c.inference_count,
-        "average_inference_time_ms": round(average, 3),
+        "average_inference_time_ms": round(c.average_ms(), 3),
+        "average_inference_time_ms_excluding_cache_hits": round(c.average_ms(), 3),
+        "average_inference_time_ms_last_minute": round(c.average_ms_last_minute(), 3),
+        "inference_cache_hit_count": 0,  # no inference cache here: every request runs the model
+        "inference_cache_hit_count_last_minute": 0,
         "error_count": c.error_count,
         "rejected_execution_count": c.rejected_execution_count,
         "timeout_count": c.timeout_count,
         "number_of_pending_requests": snap["queued"],
-        "peak_throughput_per_minute": 0,
+        "peak_throughput_per_minute": peak,
+        "throughput_last_minute": c.throughput_last_minute(),
         "threads_per_allocation": d.threads,
         "number_of_allocations": count,
         "start_time": d.start_time_ms,
@@ -63,13 +83,13 @@ def deployment_stats(d: Deployment) -> dict[str, Any]:
             "target_allocation_count": target,
             "state": allocation_state(count, target),
         },
-        "priority": "normal",
+        "priority": d.priority,
         "start_time": d.start_time_ms,
         "inference_count": c.inference_count,
         "error_count": c.error_count,
         "rejected_execution_count": c.rejected_execution_count,
         "timeout_count": c.timeout_count,
-        "peak_throughput_per_minute": 0,
+        "peak_throughput_per_minute": peak,
         "nodes": [node],
     }
     if snap["load_error"] is not None:
@@ -83,33 +103,52 @@ def deployment_stats(d: Deployment) -> dict[str, Any]:
     return body
 
 
-def trained_models_stats(deployments: list[Deployment], pipeline_counts: dict[str, int],
-                         pattern: str | None) -> dict[str, Any]:
+def model_size_stats(model_bytes: int) -> dict[str, int]:
+    """``model_size_stats``: the built file's size and Elasticsearch's memory estimate for it."""
+    required = MEMORY_OVERHEAD_BYTES + 2 * model_bytes if model_bytes else 0
+    return {"model_size_bytes": model_bytes, "required_native_memory_bytes": required}
+
+
+def _matches(wanted: list[str], names: set[str]) -> set[str]:
+    return {w for w in wanted if w in ("_all", "*") or any(fnmatch.fnmatchcase(n, w) for n in names)}
+
+
+def trained_models_stats(
+    variants: list[ModelVariant],
+    deployments: list[Deployment],
+    pipeline_counts: dict[str, int],
+    sizes: dict[str, int],
+    pattern: str | None,
+    *,
+    start: int = 0,
+    size: int = 100,
+) -> dict[str, Any]:
     """``GET /_ml/trained_models/[ids]/_stats``: one entry per deployment, or per model without one.
 
-    ``pattern`` is a comma-separated list of model ids, aliases, deployment ids or ``*`` patterns.
+    ``pattern`` is a comma-separated list of model ids, deployment ids or ``*`` patterns; ``start``/``size``
+    page the entries (``count`` is the total, as in Elasticsearch).
     """
-    specs = list_models()
-    canonical = {alias: s.model_id for s in specs for alias in s.all_ids}
+    known = {v.model_id for v in variants}
     by_model: dict[str, list[Deployment]] = {}
     for dep in deployments:
-        by_model.setdefault(canonical.get(dep.model_id, dep.model_id), []).append(dep)
+        by_model.setdefault(dep.model_id, []).append(dep)
     wanted = [p.strip() for p in (pattern or "_all").split(",") if p.strip()]
     entries: list[dict[str, Any]] = []
     matched: set[str] = set()
-    for model_id in sorted({s.model_id for s in specs} | set(by_model)):
-        spec_ids = next((s.all_ids for s in specs if s.model_id == model_id), (model_id,))
+    for model_id in [v.model_id for v in variants] + sorted(set(by_model) - known):
         found: list[Deployment | None] = list(by_model.get(model_id, [])) or [None]
         for d in found:
-            names = {*spec_ids} | ({d.deployment_id} if d is not None else set())
-            hits = {w for w in wanted if w in ("_all", "*") or any(fnmatch.fnmatchcase(n, w) for n in names)}
+            hits = _matches(wanted, {model_id} | ({d.deployment_id} if d is not None else set()))
             if not hits:
                 continue
             matched |= hits
-            entry: dict[str, Any] = {"model_id": model_id, "pipeline_count": pipeline_counts.get(model_id, 0)}
+            entry: dict[str, Any] = {
+                "model_id": model_id,
+                "model_size_stats": model_size_stats(sizes.get(model_id, 0)),
+                "pipeline_count": pipeline_counts.get(model_id, 0),
+            }
             if d is not None:
                 stats = deployment_stats(d)
-                stats["model_id"] = model_id
                 entry["deployment_stats"] = stats
                 entry["inference_stats"] = {
                     "failure_count": stats["error_count"], "inference_count": stats["inference_count"],
@@ -119,5 +158,5 @@ def trained_models_stats(deployments: list[Deployment], pipeline_counts: dict[st
             entries.append(entry)
     missing = [w for w in wanted if w not in matched and "*" not in w and w != "_all"]
     if missing:
-        raise ResourceNotFoundException(f"Could not find trained model [{','.join(missing)}]")
-    return {"count": len(entries), "trained_model_stats": entries}
+        raise ResourceNotFoundException(f"No known trained model with model_id [{','.join(missing)}]")
+    return {"count": len(entries), "trained_model_stats": entries[start:start + size]}

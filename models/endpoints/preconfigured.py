@@ -1,25 +1,29 @@
-"""Elasticsearch's preconfigured local endpoints: listed without any PUT, deployed on first use."""
+"""Elasticsearch's preconfigured local endpoints: listed without any PUT, deployed on first use.
+
+Their model is chosen by platform as Elasticsearch's ``defaultConfigs`` does: the optimised (int8)
+``_linux-x86_64`` variant on linux-x86_64, the portable model elsewhere.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
+from models.catalogue import ELSER_COMPATIBLE_SPLADE, MULTILINGUAL_E5_SMALL, ModelSpec, preferred_variant
 from models.results import TaskType
 
 _ADAPTIVE: dict[str, Any] = {"enabled": True, "min_number_of_allocations": 0, "max_number_of_allocations": 32}
 
-PRECONFIGURED: dict[str, tuple[TaskType, str, dict[str, Any]]] = {
-    ".elser-2-elasticsearch": (
-        TaskType.SPARSE_EMBEDDING,
-        "elasticsearch",
-        {"model_id": ".elser_model_2_linux-x86_64", "num_threads": 1, "adaptive_allocations": _ADAPTIVE},
-    ),
-    ".multilingual-e5-small-elasticsearch": (
-        TaskType.TEXT_EMBEDDING,
-        "elasticsearch",
-        {"model_id": ".multilingual-e5-small_linux-x86_64", "num_threads": 1, "adaptive_allocations": _ADAPTIVE},
-    ),
+PRECONFIGURED: dict[str, tuple[TaskType, str, ModelSpec]] = {
+    ".elser-2-elasticsearch": (TaskType.SPARSE_EMBEDDING, "elasticsearch", ELSER_COMPATIBLE_SPLADE),
+    ".multilingual-e5-small-elasticsearch": (TaskType.TEXT_EMBEDDING, "elasticsearch", MULTILINGUAL_E5_SMALL),
 }
+
+
+def preconfigured_settings(inference_id: str) -> tuple[TaskType, str, dict[str, Any]]:
+    """Task type, service and service settings of a preconfigured endpoint, its model chosen by platform."""
+    task_type, service, spec = PRECONFIGURED[inference_id]
+    model_id = preferred_variant(spec).model_id
+    return task_type, service, {"model_id": model_id, "num_threads": 1, "adaptive_allocations": dict(_ADAPTIVE)}
 
 
 def is_preconfigured(inference_id: str) -> bool:

@@ -10,7 +10,7 @@ from typing import Any
 
 from models.endpoints.chunking import parse_chunking
 from models.endpoints.ids import check_task_type, validate_inference_id
-from models.endpoints.preconfigured import PRECONFIGURED, is_preconfigured
+from models.endpoints.preconfigured import PRECONFIGURED, is_preconfigured, preconfigured_settings
 from models.endpoints.requests import PutEndpointBody, UpdateEndpointBody, parse_body
 from models.errors import (
     ResourceAlreadyExistsException,
@@ -28,7 +28,11 @@ UPDATABLE_SERVICE_SETTINGS = frozenset({"num_allocations", "adaptive_allocations
 
 
 def not_found(inference_id: str) -> ResourceNotFoundException:
-    """Elasticsearch's error for an unknown endpoint id."""
+    """Elasticsearch's error for an unknown endpoint id (Elastic's reranker endpoint says why it is absent)."""
+    from models.services import local_rerank
+
+    if inference_id == local_rerank.ELASTIC_RERANK_ENDPOINT:
+        return ResourceNotFoundException(f"Inference endpoint not found [{inference_id}]. {local_rerank.ABSENT}")
     return ResourceNotFoundException(f"Inference endpoint not found [{inference_id}]")
 
 
@@ -53,7 +57,7 @@ class EndpointRegistry:
         """A preconfigured endpoint, with its computed defaults."""
         config = self._preconfigured.get(inference_id)
         if config is None:
-            task_type, service, settings = PRECONFIGURED[inference_id]
+            task_type, service, settings = preconfigured_settings(inference_id)
             config = self.service(service, inference_id).parse_config(
                 inference_id, task_type, dict(settings), {}, parse_chunking(task_type, None, [])
             )

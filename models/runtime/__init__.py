@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from models.cache import ensure_built
-from models.imported import resolve_model
+from models.imported import resolve_variant
 from models.runtime.local import LocalModel
 
 __all__ = ["LocalModel", "load_model"]
@@ -22,11 +22,11 @@ def load_model(
     threads: int = 1,
     progress: Callable[[str], None] | None = None,
 ) -> LocalModel:
-    """Resolve ``model_id``, build it on first use (``quantize`` selects the int8 variant), and load it.
+    """Resolve ``model_id``, build it on first use, and load it.
 
-    Unknown ids raise ``ResourceNotFoundException``; a damaged cache entry is rebuilt or reported by
-    ``models.cache.ensure_built``.
+    The optimised ids (``_linux-x86_64``) and ``quantize`` select the int8 build; unknown ids raise
+    ``ResourceNotFoundException``; a damaged cache entry is rebuilt or reported by ``models.cache.ensure_built``.
     """
-    spec = resolve_model(model_id)
-    built = ensure_built(spec, quantize=quantize, progress=progress)
+    variant = resolve_variant(model_id)
+    built = ensure_built(variant.spec, quantize=quantize or variant.optimized, progress=progress)
     return LocalModel(built, threads=threads)

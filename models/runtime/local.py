@@ -49,6 +49,7 @@ class LocalModel:
         output = session.get_outputs()[0]
         self._session: ort.InferenceSession | None = session
         self._output = output.name
+        self._segments = any(i.name == "token_type_ids" for i in session.get_inputs())
         self.vocabulary = self._output_vocabulary(output.shape)
         if token_budget is None:  # sparse heads are bounded by their [tokens, vocabulary] logits
             sparse = sparse_token_budget(len(self.vocabulary), self.spec.max_tokens)
@@ -67,6 +68,17 @@ class LocalModel:
     def task_type(self) -> TaskType:
         """The model's task type (text_embedding or sparse_embedding)."""
         return self.spec.task_type
+
+    @property
+    def is_reranker(self) -> bool:
+        """True for cross-encoders (one relevance score per query and text)."""
+        return self.spec.pooling == Pooling.CLASSIFY
+
+    def rerank(self, query: str, texts: Sequence[str]) -> np.ndarray:
+        """Relevance scores (the cross-encoder's logit) of each text for ``query``, in input order."""
+        if not self.is_reranker:
+            raise ModelError(f"model [{self.spec.model_id}] is not a rerank model")
+        return self._forward(self.encoder.encode_pairs(query, texts))[:, 0]
 
     @property
     def is_sparse(self) -> bool:
@@ -107,17 +119,18 @@ class LocalModel:
         session = self._session
         if session is None:
             raise ModelError(f"model [{self.spec.model_id}] is closed")
-        width = len(self.vocabulary) if self.is_sparse else (self.spec.dims or 0)
+        width = len(self.vocabulary) if self.is_sparse else 1 if self.is_reranker else (self.spec.dims or 0)
         if not encoded:
             return np.zeros((0, width), dtype=np.float32)
         lengths = [len(e.ids) for e in encoded]
         out: np.ndarray | None = None
         for batch in plan_batches(lengths, token_budget=self.token_budget, max_batch=self.max_batch):
             input_ids, mask = pad_batch([encoded[i].ids for i in batch], self.encoder.pad_id)
+            feed = {"input_ids": input_ids, "attention_mask": mask}
+            if self._segments:
+                feed["token_type_ids"] = pad_batch([encoded[i].type_ids or [] for i in batch], 0)[0]
             try:
-                (result,) = session.run(
-                    [self._output], {"input_ids": input_ids, "attention_mask": mask}
-                )
+                (result,) = session.run([self._output], feed)
             except Exception as exc:  # ORT's own error types; surface them as a model error with context
                 raise ModelError(f"inference failed for model [{self.spec.model_id}]: {exc}") from exc
             if out is None:

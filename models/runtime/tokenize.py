@@ -47,6 +47,7 @@ class Encoded:
 
     ids: list[int]
     truncated: bool
+    type_ids: list[int] | None = None  # segment ids of a (query, text) pair; None for single texts
 
 
 def clean_text(value: object, position: int) -> str:
@@ -95,6 +96,9 @@ class TextEncoder:
         # A second, untruncated copy answers count_tokens (truncation is part of the tokenizer's state).
         self._counter = Tokenizer.from_str(tokenizer.to_str())
         self._counter.no_truncation()
+        # Pairs (rerank) are cut from the longer side first, as the sentence-transformers CrossEncoder does.
+        self._pairs = Tokenizer.from_str(tokenizer.to_str())
+        self._pairs.enable_truncation(max_length=spec.max_tokens, strategy="longest_first")
         self.spec = spec
         self.max_chars = spec.max_tokens * CHARS_PER_TOKEN_CAP
         self.pad_id = self._find_pad_id()
@@ -131,6 +135,13 @@ class TextEncoder:
                 truncated = len(self._counter.encode(full).ids) > self.spec.max_tokens
             out.append(Encoded(list(enc.ids), truncated))
         return out
+
+    def encode_pairs(self, query: object, texts: Sequence[object]) -> list[Encoded]:
+        """Tokenise ``(query, text)`` pairs for a cross-encoder: ids, segment ids, truncation at max tokens."""
+        q = clean_text(query, 0)[: self.max_chars]
+        pairs = [(q, clean_text(v, i)[: self.max_chars]) for i, v in enumerate(texts)]
+        encodings = self._pairs.encode_batch(pairs) if pairs else []
+        return [Encoded(list(e.ids), bool(e.overflowing), list(e.type_ids)) for e in encodings]
 
     def count_tokens(self, texts: Sequence[object], input_type: InputType | str | None = None) -> list[int]:
         """Tokens each text would give the model, special tokens and prefix included, before truncation."""

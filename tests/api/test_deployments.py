@@ -13,7 +13,7 @@ from models.deployments import Deployment
 from models.deployments.scaling import AllocationPolicy
 from models.deployments.stats import deployment_stats
 from models.errors import ModelError, RejectedExecutionException, StatusException
-from models.results import TextEmbeddingResults
+from models.results import InputType, TextEmbeddingResults
 from models.runtime import LocalModel
 from tests.api.conftest import GatedModel
 
@@ -134,4 +134,31 @@ def test_load_failure_reaches_the_caller(tiny_dense: BuiltModel) -> None:
             d.infer(["a"], None, 5)
         assert deployment_stats(d)["state"] == "failed"
     finally:
+        d.stop()
+
+
+def test_search_requests_are_served_before_queued_ingest_ones(tiny_dense: BuiltModel, gate: threading.Event) -> None:
+    entered = threading.Semaphore(0)
+    served: list[str] = []
+
+    class Recording(GatedModel):
+        def embed(self, texts: list[str], input_type: object = None) -> TextEmbeddingResults:  # type: ignore[override]
+            served.append(texts[0])
+            return super().embed(texts, input_type)  # type: ignore[arg-type,return-value]
+
+    d = Deployment("dep", "tiny", lambda t: Recording(tiny_dense, t, gate, entered), threads=1,
+                   policy=AllocationPolicy.fixed(1), tick_s=0.01)
+    try:
+        d.wait_started(10)
+        first = d.submit(lambda s: s.embed(["running"], InputType.INGEST), 10)
+        assert entered.acquire(timeout=10)  # the only allocation is busy: the rest queue
+        later = [d.submit(lambda s, t=t: s.embed([t], InputType.INGEST), 10) for t in ("ingest-1", "ingest-2")]
+        search = d.submit(lambda s: s.embed(["search"], InputType.SEARCH), 10, search=True)
+        assert d.snapshot()["queued"] == 3
+        gate.set()
+        for f in (first, *later, search):
+            f.result(10)
+        assert served == ["running", "search", "ingest-1", "ingest-2"]
+    finally:
+        gate.set()
         d.stop()

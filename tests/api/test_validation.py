@@ -138,7 +138,8 @@ def test_infer_task_type_mismatch(api: InferenceAPI) -> None:
         api.infer(".elser-2-elasticsearch", "x", input_type="sideways")
 
 
-def test_deprecated_elser_service(api: InferenceAPI) -> None:
+def test_deprecated_elser_service(api: InferenceAPI, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("INGEST_ML_PLATFORM", "linux-x86_64")  # the default model is the platform's variant
     with pytest.raises(StatusException, match=r"The \[elser\] service does not support task type \[text_embedding\]"):
         api.put("e", {"service": "elser", "service_settings": {"num_threads": 1, "num_allocations": 1}},
                 task_type="text_embedding")

@@ -14,7 +14,9 @@ from models.convert.weights import Dense, EncoderWeights, LayerNormWeights
 def write_hf_folder(
     w: EncoderWeights, folder: Path, tokenizer_json: Path, *, masked_lm: bool, xlm_roberta: bool = False
 ) -> Path:
-    """BertModel (or BertForMaskedLM with a tied decoder and old gamma/beta names) checkpoint of ``w``.
+    """BertModel (or BertForMaskedLM with a tied decoder and old gamma/beta names) checkpoint of ``w``;
+    with ``w.classifier`` a ...ForSequenceClassification (BERT pooler + classifier, XLM-R classifier.dense +
+    classifier.out_proj).
 
     ``xlm_roberta`` writes an XLMRobertaModel instead: ``roberta.`` prefix and two leading position rows
     (positions start at padding_idx + 1 = 2), which the reader must skip.
@@ -60,13 +62,23 @@ def write_hf_folder(
         tensors["cls.predictions.transform.dense.bias"] = head.transform.bias
         norm("", head.norm, full="cls.predictions.transform.LayerNorm")
         tensors["cls.predictions.bias"] = head.decoder_bias  # decoder weight tied to the word embeddings
+    if w.classifier is not None:
+        head = w.classifier
+        first, second = ("pooler.dense", "classifier") if not xlm_roberta else ("classifier.dense",
+                                                                               "classifier.out_proj")
+        tensors[f"{prefix if not xlm_roberta else ''}{first}.weight"] = np.ascontiguousarray(head.dense.weight.T)
+        tensors[f"{prefix if not xlm_roberta else ''}{first}.bias"] = head.dense.bias
+        tensors[f"{second}.weight"] = np.ascontiguousarray(head.out.weight.T)
+        tensors[f"{second}.bias"] = head.out.bias
     save_file(
         {k: np.ascontiguousarray(v, dtype=np.float32) for k, v in tensors.items()},
         str(folder / "model.safetensors"),
     )
     config = {
         "architectures": [
-            "XLMRobertaModel" if xlm_roberta else "BertForMaskedLM" if masked_lm else "BertModel"
+            ("XLMRobertaForSequenceClassification" if xlm_roberta else "BertForSequenceClassification")
+            if w.classifier is not None
+            else "XLMRobertaModel" if xlm_roberta else "BertForMaskedLM" if masked_lm else "BertModel"
         ],
         "model_type": "xlm-roberta" if xlm_roberta else "bert",
         "hidden_act": "gelu",

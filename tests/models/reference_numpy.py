@@ -25,11 +25,13 @@ def _gelu(x: np.ndarray) -> np.ndarray:
     return 0.5 * x * (1 + _erf(x / math.sqrt(2)))
 
 
-def hidden_states(w: EncoderWeights, ids: list[int]) -> np.ndarray:
-    """Token states [S, H] of one unpadded sequence (float64)."""
+def hidden_states(w: EncoderWeights, ids: list[int], type_table: np.ndarray | None = None,
+                  type_ids: list[int] | None = None) -> np.ndarray:
+    """Token states [S, H] of one unpadded sequence (float64); ``type_table`` rows by ``type_ids`` for pairs."""
     c = w.config
     n = len(ids)
-    x = w.word_embeddings[ids] + w.position_embeddings[:n] + w.token_type_embedding
+    types = type_table[type_ids] if type_table is not None and type_ids is not None else w.token_type_embedding
+    x = w.word_embeddings[ids] + w.position_embeddings[:n] + types
     x = _ln(x.astype(np.float64), w.embed_norm, c.layer_norm_eps)
     hd = c.hidden_size // c.num_heads
     for layer in w.layers:
@@ -58,3 +60,11 @@ def splade_embedding(w: EncoderWeights, ids: list[int]) -> np.ndarray:
     x = _ln(_gelu(_lin(x, head.transform)), head.norm, w.config.layer_norm_eps)
     logits = x @ head.decoder_weight + head.decoder_bias
     return np.log1p(np.maximum(logits, 0)).max(0)
+
+
+def cross_encoder_score(w: EncoderWeights, ids: list[int], type_table: np.ndarray, type_ids: list[int]) -> float:
+    """The relevance logit of one (query, text) pair: first token → dense → tanh → out."""
+    head = w.classifier
+    assert head is not None
+    first = hidden_states(w, ids, type_table, type_ids)[0]
+    return float((np.tanh(_lin(first, head.dense)) @ head.out.weight + head.out.bias)[0])

@@ -91,8 +91,10 @@ def test_import_errors_are_clear(tmp_path: Path, ingest_home: Path) -> None:
         import_model(folder, "Bad Id!", TaskType.TEXT_EMBEDDING)
     with pytest.raises(ResourceAlreadyExistsException, match=r"\[\.elser_model_2\] already exists"):
         import_model(folder, ".elser_model_2", TaskType.SPARSE_EMBEDDING)
-    with pytest.raises(IllegalArgumentException, match=r"task_type \[rerank\] is not supported"):
-        import_model(folder, "x1", TaskType.RERANK)
+    with pytest.raises(IllegalArgumentException, match=r"task_type \[completion\] is not supported"):
+        import_model(folder, "x1", TaskType.COMPLETION)
+    with pytest.raises(IllegalArgumentException, match="needs a BertForSequenceClassification checkpoint"):
+        import_model(folder, "x1", TaskType.RERANK)  # a plain encoder has no relevance head
     with pytest.raises(IllegalArgumentException, match="BertForMaskedLM"):
         import_model(folder, "x2", TaskType.SPARSE_EMBEDDING)
     with pytest.raises(IllegalArgumentException, match="does not exist"):

@@ -31,7 +31,7 @@ def e5() -> Iterator[LocalModel]:
 
 @pytest.fixture(scope="module")
 def splade() -> Iterator[LocalModel]:
-    model = load_model(".elser_model_2_linux-x86_64", threads=2)  # the alias resolves too
+    model = load_model(".elser_model_2", threads=2)  # the portable fp32 build (the _linux-x86_64 id is int8)
     yield model
     model.close()
 

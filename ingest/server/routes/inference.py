@@ -133,13 +133,11 @@ async def _infer(request: Request, inference_id: str, task_type: str | None) -> 
     check_params(request, ("timeout",))
     timeout = time_param(request, "timeout", 120 if task_type in _LONG_TASKS else 30)
     body = parse_body(InferBody, await json_body(request), action=True)
-    api = _api(request)
-    result = await run_in_threadpool(
-        lambda: api.infer(
-            inference_id, body.input, task_type=task_type, input_type=body.input_type,
-            task_settings=body.task_settings, query=body.query, return_documents=body.return_documents,
-            top_n=body.top_n, timeout_s=timeout,
-        )
+    # Awaited, not on a worker thread: local models queue at once (429 when full), as Elasticsearch's do.
+    result = await _api(request).infer_async(
+        inference_id, body.input, task_type=task_type, input_type=body.input_type,
+        task_settings=body.task_settings, query=body.query, return_documents=body.return_documents,
+        top_n=body.top_n, timeout_s=timeout,
     )
     return es_response(request, result.to_dict())
 
