@@ -38,8 +38,11 @@ def _run(config: Any, executor: str = "local", address: str | None = None, concu
 
             raise IllegalArgumentException(f"unknown executor [{executor}]: expected [local] or [ray]")
         else:
+            from ingest.sources.stoppable import stop_on_signals
+
             source = open_source(config.source, **config.source_options)
-            summary = run_job(config, source=source, reporter=default_reporter(source.total_rows()))
+            with stop_on_signals(source):  # streaming sources (Kafka): SIGTERM/SIGINT drain, commit, exit
+                summary = run_job(config, source=source, reporter=default_reporter(source.total_rows()))
     except KeyboardInterrupt:
         raise typer.Exit(130) from None
     except Exception as exc:
@@ -81,7 +84,7 @@ def register(app: typer.Typer) -> None:
 
     @app.command("run")
     def run_cmd(
-        source: str = typer.Option(..., "--source", help="File, folder, glob, '-' (stdin NDJSON) or http(s)://host/index."),
+        source: str = typer.Option(..., "--source", help="File, folder, glob, '-' (stdin NDJSON), http(s)://host/index or kafka://host:port/topic?group=G."),
         index: str = typer.Option(..., "--index", help="Target index."),
         pipeline: str | None = typer.Option(None, "--pipeline", help="Stored pipeline id or a JSON/YAML file."),
         dest: str = typer.Option("embedded", "--dest", help="embedded, http(s)://host:port or file:///path."),
@@ -97,6 +100,7 @@ def register(app: typer.Typer) -> None:
         executor: str = typer.Option("local", "--executor", help=_EXECUTOR_HELP),
         address: str | None = typer.Option(None, "--address", help=_ADDRESS_HELP),
         concurrency: str | None = typer.Option(None, "--concurrency", help=_CONCURRENCY_HELP),
+        until_caught_up: bool = typer.Option(False, "--until-caught-up", help="kafka:// sources: stop once everything up to the end offsets seen at start is indexed."),
     ) -> None:
         """Run a bulk ingest job: source → pipeline → index."""
         from ingest.jobs.config import JobConfig
@@ -106,6 +110,12 @@ def register(app: typer.Typer) -> None:
             options["batch_size"] = batch_size
         if source_format:
             options["format"] = source_format
+        if source.startswith("kafka://"):
+            options.update(id_field=id_field, until_caught_up=until_caught_up or None)
+        elif until_caught_up:
+            from models.errors import IllegalArgumentException
+
+            raise _fail(IllegalArgumentException("--until-caught-up applies to kafka:// sources only"))
         _run(JobConfig(
             source=source, index=index, dest=dest, pipeline=pipeline, id_field=id_field, job_id=job_id,
             resume=resume, bulk_bytes=bulk_bytes, bulk_docs=bulk_docs, senders=senders,

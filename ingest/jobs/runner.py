@@ -221,7 +221,9 @@ class Job:
         found: dict[str, tuple[str, int | None]] = {}
         for item in chunk[:200]:
             found.update(vector_fields(item.action.source or {}))
-        prepare_index(self.sink, self.config.index, found, self.outputs, self._similarity)
+        # An unbounded source never ends the load: its index stays refreshed and replicated as configured.
+        prepare_index(self.sink, self.config.index, found, self.outputs, self._similarity,
+                      load_mode=not getattr(self.source, "unbounded", False))
         self._loading = True
 
     def _similarity(self, endpoint: str | None) -> str:
@@ -238,8 +240,18 @@ class Job:
     def _commit(self, position: dict[str, Any], totals: dict[str, int]) -> None:
         self._last_position = position
         self.checkpoints.commit(
-            {"position": position, "totals": totals, "status": "running", "config": self.config.describe()}
+            {"position": position, "totals": totals, "status": "running", "config": self.config.describe(),
+             **self._source_progress()}
         )
+        # Streaming sources (Kafka) commit their own offsets once told everything up to here is done.
+        acknowledged = getattr(self.source, "acknowledged", None)
+        if acknowledged is not None:
+            acknowledged(position)
+
+    def _source_progress(self) -> dict[str, Any]:
+        """What the source reports about itself (Kafka: lag per partition), under ``source``."""
+        progress = getattr(self.source, "progress", None)
+        return {"source": progress()} if progress is not None else {}
 
     def run(self) -> JobSummary:
         """Run to the end of the source (or until a stage fails, which is raised)."""
@@ -303,7 +315,8 @@ class Job:
 
     def _live(self) -> dict[str, Any]:
         c = self.counters
-        return {"read": c.read, "indexed": c.indexed, "failed": c.failed, "dropped": c.dropped, "retried": c.retried}
+        return {"read": c.read, "indexed": c.indexed, "failed": c.failed, "dropped": c.dropped, "retried": c.retried,
+                **self._source_progress()}
 
     def _summary(self, elapsed: float) -> JobSummary:
         totals = self.tracker.totals

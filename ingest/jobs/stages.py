@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from processors.base import StoredSources
 
 RETRY_ITEM_STATUSES = frozenset({429, 503})
+INGEST_COLUMN = "_ingest"  # a source's per-document metadata, exposed to the pipeline as _ingest.*
 
 
 @dataclass
@@ -130,6 +131,9 @@ def prepare_batch(
         # Ids carried by the source (an index being reindexed, a dead-letter replay) win over everything.
         given_ids = batch.column("_id").to_pylist()
         batch = batch.drop_columns(["_id"])
+    if pipeline is None and INGEST_COLUMN in batch.schema.names:
+        # Source metadata (Kafka's topic, offset, key…) is for pipelines to read, never indexed.
+        batch = batch.drop_columns([INGEST_COLUMN])
     ids = _input_ids(batch, config.id_field)
     if given_ids is not None:
         ids = [str(g) if g is not None else i for g, i in zip(given_ids, ids, strict=True)]

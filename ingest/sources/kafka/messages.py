@@ -1,0 +1,98 @@
+"""Kafka messages → one Arrow record batch, with each message's metadata under ``_ingest.kafka``.
+
+A message becomes a document: its value as a JSON object (``value_format=json``) or as a string in one field
+(``value_format=string``), plus ``_ingest: {kafka: {topic, partition, offset, timestamp, key, headers}}``,
+which the pipeline reads as ``_ingest.kafka.*`` and which is never indexed, and ``_id``
+``<topic>-<partition>-<offset>`` unless ids come from a field. A value that is not valid UTF-8 / JSON / an object,
+and a null value (a tombstone), is a ``SourceError`` located ``<topic>/<partition>/<offset>`` with its raw
+bytes, for the dead-letter store.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Protocol
+
+import pyarrow as pa
+
+from ingest.sources.base import SourceError
+from ingest.sources.rows import parse_line, to_batch
+
+
+class Message(Protocol):
+    """The parts of ``confluent_kafka.Message`` read here."""
+
+    def topic(self) -> str | None: ...
+    def partition(self) -> int | None: ...
+    def offset(self) -> int | None: ...
+    def value(self) -> bytes | None: ...
+    def key(self) -> bytes | None: ...
+    def headers(self) -> list[tuple[str, bytes | None]] | None: ...
+    def timestamp(self) -> tuple[int, int]: ...
+
+
+def _text(raw: bytes | None) -> str | None:
+    return None if raw is None else raw.decode("utf-8", errors="backslashreplace")
+
+
+def metadata(msg: Message) -> dict[str, Any]:
+    """``_ingest.kafka`` of one message: key and header values as text (invalid bytes escaped as \\xNN)."""
+    kind, stamp = msg.timestamp()
+    meta: dict[str, Any] = {"topic": msg.topic(), "partition": msg.partition(), "offset": msg.offset()}
+    if kind != 0:  # 0: TIMESTAMP_NOT_AVAILABLE
+        meta["timestamp"] = stamp
+    if msg.key() is not None:
+        meta["key"] = _text(msg.key())
+    headers = msg.headers()
+    if headers:
+        # A repeated header keeps its last value, as Kafka's Headers.lastHeader does.
+        meta["headers"] = {name: _text(value) for name, value in headers}
+    return meta
+
+
+def location(msg: Message) -> str:
+    """Where a message is: ``topic/partition/offset``."""
+    return f"{msg.topic()}/{msg.partition()}/{msg.offset()}"
+
+
+def message_id(msg: Message) -> str:
+    """The deterministic document id ``topic-partition-offset`` (Kafka Connect's scheme)."""
+    return f"{msg.topic()}-{msg.partition()}-{msg.offset()}"
+
+
+def _document(msg: Message, value_format: str, value_field: str) -> dict[str, Any] | SourceError:
+    raw = msg.value()
+    where = location(msg)
+    if raw is None:
+        return SourceError(where, b"", "the message has a null value (a tombstone); there is no document to index")
+    if value_format == "string":
+        try:
+            return {value_field: raw.decode("utf-8")}
+        except UnicodeDecodeError as exc:
+            return SourceError(where, raw, f"invalid UTF-8 at byte {exc.start}: {exc.reason}")
+    parsed = parse_line(raw, where)
+    if parsed is None:
+        return SourceError(where, raw, "the message value is empty; expected a JSON object")
+    return parsed
+
+
+def to_source_batch(messages: Sequence[Message], *, value_format: str = "json", value_field: str = "message",
+                    with_ids: bool = True) -> tuple[pa.RecordBatch, list[SourceError]]:
+    """The documents of ``messages`` as one batch, and the messages that are not documents."""
+    docs: list[dict[str, Any]] = []
+    raws: list[bytes] = []
+    locations: list[str] = []
+    errors: list[SourceError] = []
+    for msg in messages:
+        doc = _document(msg, value_format, value_field)
+        if isinstance(doc, SourceError):
+            errors.append(doc)
+            continue
+        doc["_ingest"] = {"kafka": metadata(msg)}
+        if with_ids:
+            doc["_id"] = message_id(msg)
+        docs.append(doc)
+        raws.append(msg.value() or b"")
+        locations.append(location(msg))
+    batch, bad = to_batch(docs, raws, locations)
+    return batch, errors + bad
