@@ -79,11 +79,12 @@ class Ledger:
             self._committed = self._acked
             return dict(self._acked_offsets)
 
-    def wait_drained(self, timeout_s: float) -> bool:
-        """Block until every emitted batch is acknowledged; False if ``timeout_s`` passed first."""
+    def wait_drained(self, timeout_s: float, *, below: int = 1) -> bool:
+        """Block until fewer than ``below`` emitted batches are unacknowledged (default: none); False if
+        ``timeout_s`` passed first."""
         deadline = time.monotonic() + timeout_s
         with self._cond:
-            while self._emitted > self._acked:
+            while self._emitted - self._acked >= below:
                 left = deadline - time.monotonic()
                 if left <= 0:
                     return False

@@ -27,6 +27,8 @@ from models.errors import IllegalArgumentException
 
 log = logging.getLogger("ingest.kafka")
 _IDLE_POLL_S = 0.2  # how often an idle consumer looks at stop requests, commits and callbacks
+# Pausing drops librdkafka's prefetched messages (a resume fetches again): worth it only for long waits.
+_PAUSE_AFTER_S = 2.0
 
 
 def _client() -> Any:
@@ -56,6 +58,10 @@ class KafkaSource(Source):
         self._assignment_seen = False
         self._lag: dict[str, int] = {}
         self._last_check = 0.0
+        self._backpressure = False
+        config = settings.client_config()
+        self._incremental = ("cooperative" in str(config.get("partition.assignment.strategy", ""))
+                             or config.get("group.protocol") == "consumer")
 
     # --- the job's hooks ------------------------------------------------------------------------------------
 
@@ -70,7 +76,8 @@ class KafkaSource(Source):
     def progress(self) -> dict[str, Any]:
         """Live per-partition lag (messages behind the high watermark), from librdkafka's statistics."""
         lag = dict(self._lag)
-        return {"lag": sum(lag.values()), "lag_per_partition": lag, "in_flight_batches": self.ledger.in_flight()}
+        return {"partitions": sorted(key(t, p) for t, p in set(self._assigned)), "lag": sum(lag.values()),
+                "lag_per_partition": lag, "in_flight_batches": self.ledger.in_flight()}
 
     # --- the consumer ---------------------------------------------------------------------------------------
 
@@ -108,6 +115,14 @@ class KafkaSource(Source):
     def _on_assign(self, consumer: Any, partitions: list[Any]) -> None:
         self._assignment_seen = True
         self._assigned |= {(p.topic, p.partition) for p in partitions}
+        # librdkafka keeps a partition's pause flag across rebalances: a partition paused under backpressure,
+        # revoked, and assigned again later would stay paused forever. So assign here and set the flag we mean.
+        if self._incremental:
+            consumer.incremental_assign(partitions)
+        else:
+            consumer.assign(partitions)
+        if partitions:
+            (consumer.pause if self._backpressure else consumer.resume)(partitions)
 
     def _on_revoke(self, consumer: Any, partitions: list[Any]) -> None:
         """Drain in-flight batches and commit before the partitions go to another member."""
@@ -225,21 +240,25 @@ class KafkaSource(Source):
         return collecting
 
     def _wait_for_room(self) -> None:
-        """Backpressure: pause every assigned partition and keep polling (the group sees us alive) until
-        fewer than ``max_in_flight`` batches are unacknowledged."""
-        paused = False
+        """Backpressure: wait for fewer than ``max_in_flight`` unacknowledged batches. A short wait keeps the
+        prefetched messages (librdkafka heartbeats on its own thread); a longer one pauses every assigned
+        partition and keeps polling, so rebalances are served and the group keeps this member."""
+        if self.ledger.wait_drained(_PAUSE_AFTER_S, below=self.settings.max_in_flight):
+            return
+        self._backpressure = True  # partitions assigned meanwhile start paused (see _on_assign)
+        assignment = self._consumer.assignment()
+        if assignment:
+            self._consumer.pause(assignment)
         while self.ledger.in_flight() >= self.settings.max_in_flight and not self._stop.is_set():
-            assignment = self._consumer.assignment()
-            if assignment:
-                self._consumer.pause(assignment)
-                paused = True
             for msg in self._consumer.consume(100, _IDLE_POLL_S):
                 # Fetched before the pause took effect: kept for the next batch, never dropped.
                 if msg.error() is None and (msg.topic(), msg.partition()) in self._assigned:
                     self._collecting.append(msg)
             self._commit(sync=False)
-        if paused:
-            self._consumer.resume(self._consumer.assignment())
+        self._backpressure = False
+        assignment = self._consumer.assignment()
+        if assignment:
+            self._consumer.resume(assignment)
 
     def _caught_up(self) -> bool:
         """``until_caught_up``: every partition this member owns was read up to the end offsets seen at start;
