@@ -111,6 +111,12 @@ def register(app: typer.Typer) -> None:
         if source_format:
             options["format"] = source_format
         if source.startswith("kafka://"):
+            if executor != "local":
+                from models.errors import IllegalArgumentException
+
+                raise _fail(IllegalArgumentException(
+                    "kafka:// sources run on the local executor; to scale out, start more `ingest run` processes "
+                    "with the same group: Kafka splits the partitions between them"))
             options.update(id_field=id_field, until_caught_up=until_caught_up or None)
         elif until_caught_up:
             from models.errors import IllegalArgumentException
