@@ -164,3 +164,11 @@ def test_sigkill_at_every_point_then_restart_loses_and_duplicates_nothing(
     letters = DeadLetterStore().entries("k3")
     assert len(letters) == 1 and letters[0].content == "not json"
     wait_committed(kafka_bootstrap, "g3", topic, end_offsets(kafka_bootstrap, topic), timeout=5)
+
+
+def test_until_caught_up_on_a_missing_topic_fails_clearly(kafka_bootstrap: str, ingest_home: Path) -> None:
+    proc = ingest("run", "--source", f"kafka://{kafka_bootstrap}/no-such-topic?group=g4", "--index", "x",
+                  "--until-caught-up", timeout=120)
+    assert proc.returncode == 2, proc.stderr[-2000:]
+    body = json.loads(proc.stderr.strip().splitlines()[-1])
+    assert body["status"] == 404 and "kafka topic [no-such-topic] does not exist" in body["error"]["reason"]

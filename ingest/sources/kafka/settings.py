@@ -40,7 +40,7 @@ class KafkaSettings:
     max_in_flight: int = 4  # batches emitted but not yet acknowledged, before the partitions are paused
     until_caught_up: bool = False
     id_field: str | None = None  # set: the runner takes ids from this field instead of topic-partition-offset
-    drain_timeout_s: float = 120.0  # a rebalance or stop waits this long for in-flight batches
+    drain_timeout_s: float = 120.0  # a rebalance waits this long for in-flight batches (a stop waits for all)
     consumer: dict[str, str] = field(default_factory=dict)
 
     def client_config(self) -> dict[str, Any]:

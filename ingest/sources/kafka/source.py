@@ -23,7 +23,7 @@ from ingest.sources.base import Source, SourceBatch
 from ingest.sources.kafka.ledger import Ledger, key, split
 from ingest.sources.kafka.messages import to_source_batch
 from ingest.sources.kafka.settings import KafkaSettings, redact
-from models.errors import IllegalArgumentException
+from models.errors import IllegalArgumentException, ResourceNotFoundException
 
 log = logging.getLogger("ingest.kafka")
 _IDLE_POLL_S = 0.2  # how often an idle consumer looks at stop requests, commits and callbacks
@@ -105,6 +105,9 @@ class KafkaSource(Source):
                 wanted |= {t for t in topics if re.match(name, t)}
             elif name in topics:
                 wanted.add(name)
+            else:
+                # "Caught up" with a topic that does not exist would report success for a typo.
+                raise ResourceNotFoundException(f"kafka topic [{name}] does not exist on [{self.settings.bootstrap}]")
         ends = {}
         for topic in sorted(wanted):
             for partition in topics[topic].partitions:
@@ -194,8 +197,9 @@ class KafkaSource(Source):
                 batch = self._collect()
                 if batch:
                     yield self._emit(batch)
-            if not self.ledger.wait_drained(self.settings.drain_timeout_s):
-                log.warning("kafka: stopping with unacknowledged batches; they will be read again")
+            # The job finishes its in-flight batches in any case: wait for them (a second signal interrupts),
+            # so the last commit covers everything read. Rebalances, which keep others waiting, are bounded.
+            self.ledger.wait_drained(float("inf"))
             self._commit(sync=True)
         finally:
             self._consumer = None
