@@ -76,23 +76,51 @@ def _document(msg: Message, value_format: str, value_field: str) -> dict[str, An
     return parsed
 
 
+def _metadata_column(kept: Sequence[Message]) -> pa.StructArray:
+    """``{kafka: {...}}`` per message, built from typed columns (inferring a struct per row costs more)."""
+    stamps = [m.timestamp() for m in kept]
+    fields: dict[str, pa.Array] = {
+        "topic": pa.array([m.topic() for m in kept], pa.string()),
+        "partition": pa.array([m.partition() for m in kept], pa.int64()),
+        "offset": pa.array([m.offset() for m in kept], pa.int64()),
+        "timestamp": pa.array([stamp if kind != 0 else None for kind, stamp in stamps], pa.int64()),
+        "key": pa.array([_text(m.key()) for m in kept], pa.string()),
+    }
+    headers = [m.headers() for m in kept]
+    if any(headers):
+        # A repeated header keeps its last value, as Kafka's Headers.lastHeader does.
+        fields["headers"] = pa.array([{n: _text(v) for n, v in h} if h else None for h in headers])
+    kafka = pa.StructArray.from_arrays(list(fields.values()), list(fields))
+    return pa.StructArray.from_arrays([kafka], ["kafka"])
+
+
 def to_source_batch(messages: Sequence[Message], *, value_format: str = "json", value_field: str = "message",
                     with_ids: bool = True) -> tuple[pa.RecordBatch, list[SourceError]]:
     """The documents of ``messages`` as one batch, and the messages that are not documents."""
     docs: list[dict[str, Any]] = []
     raws: list[bytes] = []
     locations: list[str] = []
+    kept: list[Message] = []
     errors: list[SourceError] = []
     for msg in messages:
         doc = _document(msg, value_format, value_field)
         if isinstance(doc, SourceError):
             errors.append(doc)
             continue
-        doc["_ingest"] = {"kafka": metadata(msg)}
-        if with_ids:
-            doc["_id"] = message_id(msg)
         docs.append(doc)
         raws.append(msg.value() or b"")
         locations.append(location(msg))
+        kept.append(msg)
     batch, bad = to_batch(docs, raws, locations)
-    return batch, errors + bad
+    if bad:  # documents whose fields clash with the batch's types left it: keep the metadata aligned
+        dropped = {e.location for e in bad}
+        kept = [m for m, where in zip(kept, locations, strict=True) if where not in dropped]
+    # A value's own _ingest / _id fields are replaced, as the metadata and ids of the message win.
+    batch = batch.drop_columns([c for c in ("_ingest", "_id") if c in batch.schema.names])
+    columns, names = list(batch.columns), list(batch.schema.names)
+    columns.append(_metadata_column(kept))
+    names.append("_ingest")
+    if with_ids:
+        columns.append(pa.array([message_id(m) for m in kept], pa.string()))
+        names.append("_id")
+    return pa.RecordBatch.from_arrays(columns, names=names), errors + bad
