@@ -41,6 +41,11 @@ def _run(config: Any, executor: str = "local", address: str | None = None, concu
             from ingest.sources.stoppable import stop_on_signals
 
             source = open_source(config.source, **config.source_options)
+            if config.source.startswith("kafka://"):
+                from ingest.sources.kafka import redact
+
+                # Checkpoints store the source spec: a Kafka URL's passwords are replaced (the job id is kept).
+                config.job_id, config.source = config.resolved_job_id(), redact(config.source)
             with stop_on_signals(source):  # streaming sources (Kafka): SIGTERM/SIGINT drain, commit, exit
                 summary = run_job(config, source=source, reporter=default_reporter(source.total_rows()))
     except KeyboardInterrupt:

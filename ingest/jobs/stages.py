@@ -88,7 +88,9 @@ def backoff_s(attempt: int, config: JobConfig) -> float:
 
 
 def _letter(config: JobConfig, job_id: str, stage: str, original: Any, doc_id: str | None, error: Any,
-            status: int | None = None) -> DeadLetter:
+            status: int | None = None, at: str | None = None) -> DeadLetter:
+    """A dead letter keyed by its id, else its content (and ``at``, where an unreadable record was: identical
+    bad records at two places are two letters, the same one read again after a restart is one)."""
     if isinstance(error, ElasticsearchError):
         etype, reason, status = error.error_type, error.reason, status or error.status
     elif isinstance(error, dict):
@@ -99,7 +101,7 @@ def _letter(config: JobConfig, job_id: str, stage: str, original: Any, doc_id: s
         etype, reason = "exception", str(error)
     return DeadLetter(
         job_id=job_id, stage=stage, content=content_of(original), error_type=etype, reason=reason,  # type: ignore[arg-type]
-        index=config.index, doc_id=doc_id, status=status, doc_key=doc_id or content_ids([{"c": content_of(original)}])[0],
+        index=config.index, doc_id=doc_id, status=status, doc_key=doc_id or content_ids([{"c": content_of(original), **({"at": at} if at else {})}])[0],
     )
 
 
@@ -123,7 +125,8 @@ def prepare_batch(
     their rows then carry ``_index`` / ``_id``, as Elasticsearch's ``ctx`` does.
     """
     letters = [
-        _letter(config, job_id, "read", e.text, None, {"type": "parsing_exception", "reason": f"{e.location}: {e.reason}"}, 400)
+        _letter(config, job_id, "read", e.text, None, {"type": "parsing_exception", "reason": f"{e.location}: {e.reason}"}, 400,
+                at=e.location)
         for e in read_errors
     ]
     given_ids: list[Any] | None = None
