@@ -72,3 +72,20 @@ def test_backpressure_pauses_and_partitions_come_back_unpaused_after_rebalances(
     source.stop()
     reader.join(timeout=30)
     assert seen == {(p, o) for p in range(3) for o in range(100)}
+
+
+@pytest.mark.parametrize("strategy", ["range,roundrobin", "cooperative-sticky"])
+def test_eager_and_cooperative_assignment_read_everything_until_caught_up(kafka_bootstrap: str, strategy: str) -> None:
+    topic = new_topic(kafka_bootstrap)
+    produce(kafka_bootstrap, topic, json_values(90))
+    group = f"as-{strategy[:4]}"
+    source = open_kafka_source(f"kafka://{kafka_bootstrap}/{topic}?group={group}&batch_size=20&until_caught_up=true"
+                               f"&partition.assignment.strategy={strategy}")
+    seen: set[tuple[int, int]] = set()
+    for sb in source.batches():  # the job would acknowledge after the sink; here, at once
+        seen |= _offsets(sb)
+        source.acknowledged(sb.position)
+    assert seen == {(p, o) for p in range(3) for o in range(30)}
+    from tests.kafka.broker import committed
+
+    assert committed(kafka_bootstrap, group, topic) == {0: 30, 1: 30, 2: 30}
