@@ -150,7 +150,7 @@ def main(argv: list[str] | None = None) -> None:
     """Run the benchmark and print a Markdown table."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--bootstrap", default="start", help="broker HOST:PORT, or 'start' (tests/clusters)")
-    parser.add_argument("--messages", type=int, default=100_000)
+    parser.add_argument("--messages", type=int, default=100_000, help="log messages (0: only the E5 run)")
     parser.add_argument("--reps", type=int, default=3)
     parser.add_argument("--batch", type=int, default=1000, help="messages per source batch (no-inference runs)")
     parser.add_argument("--opensearch", default=None, help="OpenSearch URL, or 'start' (tests/clusters)")
@@ -182,9 +182,9 @@ def main(argv: list[str] | None = None) -> None:
         pipeline = home / "pipeline.json"
         pipeline.write_text(json.dumps(PIPELINE))
         log(f"producing {args.messages} messages …")
-        topic = _topic(args.bootstrap, _logs(args.messages))
+        topic = _topic(args.bootstrap, _logs(args.messages)) if args.messages else ""
         for label, dest in (("embedded", "embedded"), ("OpenSearch", args.opensearch)):
-            if not dest:
+            if not dest or not args.messages:
                 continue
             log(f"{label}: {args.reps} alternating reps …")
             mine, ref = _alternate(partial(ours, args.bootstrap, topic, args.messages, dest, pipeline, args.batch),
