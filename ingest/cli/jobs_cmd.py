@@ -73,6 +73,13 @@ def _run_on_ray(config: Any, address: str | None, concurrency: str | None) -> An
     except ImportError as exc:
         raise IllegalArgumentException(
             f"the ray executor needs Ray: pip install 'ingest[ray]' ({exc})") from None
+    if config.source.startswith("kafka://"):
+        from ingest.sources.kafka.ray_members import run_members_on_ray
+
+        if concurrency is not None and not concurrency.isdigit():
+            raise IllegalArgumentException(f"--concurrency for kafka sources is a number of members, got [{concurrency}]")
+        return run_members_on_ray(config, members=int(concurrency or 2), address=address,
+                                  reporter=default_reporter(None))
     from ingest.executors.pool import parse_concurrency
 
     pool = parse_concurrency(concurrency) if concurrency else None
@@ -81,7 +88,8 @@ def _run_on_ray(config: Any, address: str | None, concurrency: str | None) -> An
 
 _EXECUTOR_HELP = "local (this process) or ray (Ray Data; needs ingest[ray])."
 _ADDRESS_HELP = "Ray cluster address for --executor ray (default: RAY_ADDRESS, a running local cluster, else a new local Ray)."
-_CONCURRENCY_HELP = "--executor ray: actors N or MIN,MAX for pipelines without a local model (default 1..cluster CPUs)."
+_CONCURRENCY_HELP = ("--executor ray: actors N or MIN,MAX for pipelines without a local model (default 1..cluster CPUs); "
+                     "kafka:// sources: N consumer-group members (default 2).")
 
 
 def register(app: typer.Typer) -> None:
@@ -116,12 +124,6 @@ def register(app: typer.Typer) -> None:
         if source_format:
             options["format"] = source_format
         if source.startswith("kafka://"):
-            if executor != "local":
-                from models.errors import IllegalArgumentException
-
-                raise _fail(IllegalArgumentException(
-                    "kafka:// sources run on the local executor; to scale out, start more `ingest run` processes "
-                    "with the same group: Kafka splits the partitions between them"))
             options.update(id_field=id_field, until_caught_up=until_caught_up or None)
         elif until_caught_up:
             from models.errors import IllegalArgumentException
