@@ -135,15 +135,16 @@ class KafkaSource(Source):
             log.warning("kafka rebalance: in-flight batches not acknowledged after %.0fs; their messages will be "
                         "read again by the next owner (same ids: no duplicates)", self.settings.drain_timeout_s)
         self._commit(sync=True)
-        self._assigned -= gone
-        for tp in gone:
-            self._next.pop(tp, None)
-        self.ledger.forget([key(t, p) for t, p in gone])
+        self._forget(gone)
 
     def _on_lost(self, consumer: Any, partitions: list[Any]) -> None:
         """Partitions taken away without a revoke (session expired): their offsets cannot be committed."""
         gone = {(p.topic, p.partition) for p in partitions}
         self._collecting[:] = [m for m in self._collecting if (m.topic(), m.partition()) not in gone]
+        self._forget(gone)
+
+    def _forget(self, gone: set[tuple[str, int]]) -> None:
+        """Partitions no longer ours: later positions and commits leave them out."""
         self._assigned -= gone
         for tp in gone:
             self._next.pop(tp, None)
