@@ -131,7 +131,7 @@ def _row(name: str, ours_rates: list[Rates], ref_rates: list[Rates], ref_name: s
         cells.append((o, r, unit))
     per_rep = [round(x[0] / y[0], 3) for x, y in zip(ours_rates, ref_rates, strict=True)]
     (ow, rw, _), (oc, rc, _) = cells
-    return (f"| {name} | {ow:,.0f} msgs/s ({oc:,.0f}/CPU-s) | {ref_name} {rw:,.0f} msgs/s ({rc:,.0f}/CPU-s) | "
+    return (f"| {name} | {ow:,.1f} msgs/s ({oc:,.1f}/CPU-s) | {ref_name} {rw:,.1f} msgs/s ({rc:,.1f}/CPU-s) | "
             f"{ow / rw:.3f} wall (per rep {per_rep}), {oc / rc:.3f} CPU |")
 
 
