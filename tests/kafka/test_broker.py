@@ -157,7 +157,8 @@ def test_sigkill_at_every_point_then_restart_loses_and_duplicates_nothing(
     assert progress[-1] > 0 and progress[-1] < 601, progress
 
     final = ingest(*args, "--until-caught-up", timeout=180)
-    assert final.returncode == 1, final.stderr[-3000:]  # the poison message is in the dead-letter store
+    # 1 when this run met the poison message again, 0 when an earlier run had committed past it.
+    assert final.returncode in (0, 1), final.stderr[-3000:]
     assert committed(kafka_bootstrap, "g3", topic) == end_offsets(kafka_bootstrap, topic)
     docs = _stored("crash")
     assert sorted(docs) == sorted(f"{topic}-{p}-{o}" for p, o in good)
