@@ -15,11 +15,11 @@ from typing import Any
 from tests.jobs.helpers import ROOT
 
 
-def new_topic(bootstrap: str, partitions: int = 3) -> str:
-    """A fresh topic with ``partitions`` partitions."""
+def new_topic(bootstrap: str, partitions: int = 3, name: str | None = None) -> str:
+    """A fresh topic (a random name unless given) with ``partitions`` partitions."""
     from confluent_kafka.admin import AdminClient, NewTopic
 
-    name = f"t-{uuid.uuid4().hex[:10]}"
+    name = name or f"t-{uuid.uuid4().hex[:10]}"
     admin = AdminClient({"bootstrap.servers": bootstrap})
     for future in admin.create_topics([NewTopic(name, partitions, 1)]).values():
         future.result(30)
