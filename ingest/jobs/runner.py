@@ -223,7 +223,7 @@ class Job:
             found.update(vector_fields(item.action.source or {}))
         # An unbounded source never ends the load: its index stays refreshed and replicated as configured.
         prepare_index(self.sink, self.config.index, found, self.outputs, self._similarity,
-                      load_mode=not getattr(self.source, "unbounded", False))
+                      load_mode=not self.source.unbounded)
         self._loading = True
 
     def _similarity(self, endpoint: str | None) -> str:
@@ -244,14 +244,12 @@ class Job:
              **self._source_progress()}
         )
         # Streaming sources (Kafka) commit their own offsets once told everything up to here is done.
-        acknowledged = getattr(self.source, "acknowledged", None)
-        if acknowledged is not None:
-            acknowledged(position)
+        self.source.acknowledged(position)
 
     def _source_progress(self) -> dict[str, Any]:
         """What the source reports about itself (Kafka: lag per partition), under ``source``."""
-        progress = getattr(self.source, "progress", None)
-        return {"source": progress()} if progress is not None else {}
+        progress = self.source.progress()
+        return {"source": progress} if progress is not None else {}
 
     def run(self) -> JobSummary:
         """Run to the end of the source (or until a stage fails, which is raised)."""

@@ -43,7 +43,7 @@ def _client() -> Any:
 class KafkaSource(Source):
     """Batches from a consumer group's share of the topics; see the module docstring."""
 
-    unbounded = True  # the job keeps the index searchable (no load mode) and flushes partial bulks
+    unbounded = True  # the job keeps the index searchable (no load mode)
 
     def __init__(self, settings: KafkaSettings, url: str = "") -> None:
         self.settings = settings
@@ -73,7 +73,7 @@ class KafkaSource(Source):
         """Stop reading: the batches end once in-flight ones are acknowledged and their offsets committed."""
         self._stop.set()
 
-    def progress(self) -> dict[str, Any]:
+    def progress(self) -> dict[str, Any] | None:
         """Live per-partition lag (messages behind the high watermark), from librdkafka's statistics."""
         lag = dict(self._lag)
         return {"partitions": sorted(key(t, p) for t, p in set(self._assigned)), "lag": sum(lag.values()),
