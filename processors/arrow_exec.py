@@ -45,6 +45,9 @@ class PipelineResult:
     outcomes: list[DocOutcome]
 
 
+INGEST_COLUMN = "_ingest"
+
+
 def ingest_timestamp() -> str:
     """``_ingest.timestamp``: now, ISO 8601 in UTC."""
     return datetime.now(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
@@ -82,6 +85,11 @@ def run_arrow(pipeline: Pipeline, data: pa.RecordBatch | pa.Table, *, columnar: 
               stored: StoredSources | None = None, user: SecurityUser | None = None) -> PipelineResult:
     """Run ``pipeline`` over a batch (contract C4); ``columnar=False`` forces the per-document path."""
     table = pa.Table.from_batches([data]) if isinstance(data, pa.RecordBatch) else data
+    carried: list[Any] | None = None
+    if INGEST_COLUMN in table.schema.names:
+        # A source's per-document metadata (e.g. Kafka's topic and offset): readable as _ingest.*, never output.
+        carried = table.column(INGEST_COLUMN).to_pylist()
+        table = table.drop_columns([INGEST_COLUMN])
     n = table.num_rows
     procs = pipeline.processors
     env = pipeline.env(stored, user)
@@ -95,7 +103,7 @@ def run_arrow(pipeline: Pipeline, data: pa.RecordBatch | pa.Table, *, columnar: 
                 table = out
                 i += 1
                 continue
-            docs = table_to_docs(table, ingest_timestamp())
+            docs = table_to_docs(table, ingest_timestamp(), carried)
             for doc in docs:
                 doc.pipeline_stack.append(pipeline.id)
                 doc.ingest["pipeline"] = pipeline.id
@@ -162,16 +170,18 @@ def _clean(value: Any) -> Any:
     return value
 
 
-def table_to_docs(table: pa.Table, timestamp: str) -> list[IngestDocument]:
-    """One IngestDocument per row; ``_index`` / ``_id`` / ``_routing`` columns become metadata."""
+def table_to_docs(table: pa.Table, timestamp: str, ingest: list[Any] | None = None) -> list[IngestDocument]:
+    """One IngestDocument per row; ``_index`` / ``_id`` / ``_routing`` columns become metadata; ``ingest`` (one
+    object per row, or None) is added to each document's ``_ingest``."""
     docs = []
-    for row in table.to_pylist():
+    for k, row in enumerate(table.to_pylist()):
         ctx = {k: _clean(v) for k, v in row.items() if v is not None}
         for key in ("_index", "_id", "_routing"):
             if key in ctx and not isinstance(ctx[key], str):
                 ctx[key] = str(ctx[key])
         nulls = frozenset(k for k, v in row.items() if v is None)
-        docs.append(IngestDocument(ctx=ctx, ingest={"timestamp": timestamp}, null_fields=nulls))
+        extra = _clean(ingest[k]) if ingest is not None and isinstance(ingest[k], dict) else {}
+        docs.append(IngestDocument(ctx=ctx, ingest={**extra, "timestamp": timestamp}, null_fields=nulls))
     return docs
 
 

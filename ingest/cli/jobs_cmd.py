@@ -43,12 +43,20 @@ def _run(config: Any, executor: str = "local", address: str | None = None, concu
 
             raise IllegalArgumentException(f"unknown executor [{executor}]: expected [local] or [ray]")
         else:
+            from ingest.sources.stoppable import stop_on_signals
+
             source = open_source(config.source, **config.source_options)
+            if config.source.startswith("kafka://"):
+                from ingest.sources.kafka import redact
+
+                # Checkpoints store the source spec: a Kafka URL's passwords are replaced (the job id is kept).
+                config.job_id, config.source = config.resolved_job_id(), redact(config.source)
             total, estimated = source.total_rows(), False
             if total is None:
                 total = source.estimated_rows()
                 estimated = total is not None
-            summary = run_job(config, source=source, reporter=default_reporter(total, estimated))
+            with stop_on_signals(source):  # streaming sources (Kafka): SIGTERM/SIGINT drain, commit, exit
+                summary = run_job(config, source=source, reporter=default_reporter(total, estimated))
     except KeyboardInterrupt:
         raise typer.Exit(130) from None
     except Exception as exc:
@@ -77,6 +85,13 @@ def _run_on_ray(config: Any, address: str | None, concurrency: str | None) -> An
     except ImportError as exc:
         raise IllegalArgumentException(
             f"the ray executor needs Ray: pip install 'ingest[ray]' ({exc})") from None
+    if config.source.startswith("kafka://"):
+        from ingest.sources.kafka.ray_members import run_members_on_ray
+
+        if concurrency is not None and not concurrency.isdigit():
+            raise IllegalArgumentException(f"--concurrency for kafka sources is a number of members, got [{concurrency}]")
+        return run_members_on_ray(config, members=int(concurrency or 2), address=address,
+                                  reporter=default_reporter(None))
     from ingest.executors.pool import parse_concurrency
 
     pool = parse_concurrency(concurrency) if concurrency else None
@@ -87,7 +102,8 @@ _MAX_ERRORS_HELP = ("Stop when more than N documents (or P% of them) failed. Def
                     "documents all failed with the same error.")
 _EXECUTOR_HELP = "local (this process) or ray (Ray Data; needs ingest[ray])."
 _ADDRESS_HELP = "Ray cluster address for --executor ray (default: RAY_ADDRESS, a running local cluster, else a new local Ray)."
-_CONCURRENCY_HELP = "--executor ray: actors N or MIN,MAX for pipelines without a local model (default 1..cluster CPUs)."
+_CONCURRENCY_HELP = ("--executor ray: actors N or MIN,MAX for pipelines without a local model (default 1..cluster CPUs); "
+                     "kafka:// sources: N consumer-group members (default 2).")
 
 
 def register(app: typer.Typer) -> None:
@@ -95,7 +111,7 @@ def register(app: typer.Typer) -> None:
 
     @app.command("run")
     def run_cmd(
-        source: str = typer.Option(..., "--source", help="File, folder, glob, '-' (stdin NDJSON) or http(s)://host/index."),
+        source: str = typer.Option(..., "--source", help="File, folder, glob, '-' (stdin NDJSON), http(s)://host/index or kafka://host:port/topic?group=G."),
         index: str = typer.Option(..., "--index", help="Target index."),
         pipeline: str | None = typer.Option(None, "--pipeline", help="Stored pipeline id or a JSON/YAML file."),
         dest: str = typer.Option("embedded", "--dest", help="embedded, http(s)://host:port or file:///path."),
@@ -112,6 +128,7 @@ def register(app: typer.Typer) -> None:
         executor: str = typer.Option("local", "--executor", help=_EXECUTOR_HELP),
         address: str | None = typer.Option(None, "--address", help=_ADDRESS_HELP),
         concurrency: str | None = typer.Option(None, "--concurrency", help=_CONCURRENCY_HELP),
+        until_caught_up: bool = typer.Option(False, "--until-caught-up", help="kafka:// sources: stop once everything up to the end offsets seen at start is indexed."),
     ) -> None:
         """Run a bulk ingest job: source → pipeline → index."""
         from ingest.jobs.config import JobConfig
@@ -121,6 +138,12 @@ def register(app: typer.Typer) -> None:
             options["batch_size"] = batch_size
         if source_format:
             options["format"] = source_format
+        if source.startswith("kafka://"):
+            options.update(id_field=id_field, until_caught_up=until_caught_up or None)
+        elif until_caught_up:
+            from models.errors import IllegalArgumentException
+
+            raise _fail(IllegalArgumentException("--until-caught-up applies to kafka:// sources only"))
         _run(JobConfig(
             source=source, index=index, dest=dest, pipeline=pipeline, id_field=id_field, job_id=job_id,
             resume=resume, bulk_bytes=bulk_bytes, bulk_docs=bulk_docs, senders=senders,

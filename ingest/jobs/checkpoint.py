@@ -45,7 +45,8 @@ class Checkpoints:
     def commit(self, state: dict[str, Any]) -> None:
         """Write durably: temp file, fsync, rename (a kill leaves the old or the new file, never half)."""
         state = {**state, "job_id": self.job_id, "updated": time.time()}
-        tmp = self.path.with_suffix(".tmp")
+        # Per process: members of one Kafka consumer group may share a job id and $INGEST_HOME.
+        tmp = self.path.with_suffix(f".{os.getpid()}.tmp")
         with open_private(tmp) as fh:
             json.dump(state, fh)
             fh.flush()

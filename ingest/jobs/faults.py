@@ -18,6 +18,7 @@ POINTS = frozenset(
         "acked",  # the sink acknowledged everything up to a position; checkpoint not yet committed
         "checkpoint",  # a checkpoint was just committed
         "deadletter",  # failures were recorded, the batch not yet acknowledged
+        "offsets",  # a Kafka source just handed acknowledged offsets to the broker
     }
 )
 

@@ -103,10 +103,10 @@ def endpoint_for(field: str, outputs: dict[str, str]) -> str | None:
 
 
 def prepare_index(sink: Sink, index: str, found: dict[str, tuple[str, int | None]], outputs: dict[str, str],
-                  similarity: Callable[[str | None], str]) -> None:
+                  similarity: Callable[[str | None], str], *, load_mode: bool = True) -> None:
     """Create ``index`` with the vector fields of a job's first bulk (``path -> (kind, dims)``), record which
-    endpoint fills each (for ``ingest search``), and switch the index to load mode. ``similarity`` gives a
-    dense field's similarity from its endpoint."""
+    endpoint fills each (for ``ingest search``), and switch the index to load mode unless ``load_mode`` is
+    False (streaming jobs). ``similarity`` gives a dense field's similarity from its endpoint."""
     hints: dict[str, FieldHint] = {}
     described: dict[str, dict[str, Any]] = {}
     for path, (kind, dims) in found.items():
@@ -118,4 +118,5 @@ def prepare_index(sink: Sink, index: str, found: dict[str, tuple[str, int | None
         meta = IndexMeta()
         meta.record_fields(index, described)
         meta.close()
-    sink.begin_load(index)
+    if load_mode:
+        sink.begin_load(index)

@@ -223,7 +223,9 @@ class Job:
         found: dict[str, tuple[str, int | None]] = {}
         for item in chunk[:200]:
             found.update(vector_fields(item.action.source or {}))
-        prepare_index(self.sink, self.config.index, found, self.outputs, self._similarity)
+        # An unbounded source never ends the load: its index stays refreshed and replicated as configured.
+        prepare_index(self.sink, self.config.index, found, self.outputs, self._similarity,
+                      load_mode=not self.source.unbounded)
         self._loading = True
 
     def _similarity(self, endpoint: str | None) -> str:
@@ -240,8 +242,16 @@ class Job:
     def _commit(self, position: dict[str, Any], totals: dict[str, int]) -> None:
         self._last_position = position
         self.checkpoints.commit(
-            {"position": position, "totals": totals, "status": "running", "config": self.config.describe()}
+            {"position": position, "totals": totals, "status": "running", "config": self.config.describe(),
+             **self._source_progress()}
         )
+        # Streaming sources (Kafka) commit their own offsets once told everything up to here is done.
+        self.source.acknowledged(position)
+
+    def _source_progress(self) -> dict[str, Any]:
+        """What the source reports about itself (Kafka: lag per partition), under ``source``."""
+        progress = self.source.progress()
+        return {"source": progress} if progress is not None else {}
 
     def run(self) -> JobSummary:
         """Run to the end of the source (or until a stage fails, which is raised)."""
@@ -310,7 +320,8 @@ class Job:
 
     def _live(self) -> dict[str, Any]:
         c = self.counters
-        return {"read": c.read, "indexed": c.indexed, "failed": c.failed, "dropped": c.dropped, "retried": c.retried}
+        return {"read": c.read, "indexed": c.indexed, "failed": c.failed, "dropped": c.dropped, "retried": c.retried,
+                **self._source_progress()}
 
     def _summary(self, elapsed: float) -> JobSummary:
         totals = self.tracker.totals

@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from processors.base import StoredSources
 
 RETRY_ITEM_STATUSES = frozenset({429, 503})
+INGEST_COLUMN = "_ingest"  # a source's per-document metadata, exposed to the pipeline as _ingest.*
 
 
 @dataclass
@@ -98,7 +99,9 @@ def backoff_s(attempt: int, config: JobConfig) -> float:
 
 
 def _letter(config: JobConfig, job_id: str, stage: str, original: Any, doc_id: str | None, error: Any,
-            status: int | None = None) -> DeadLetter:
+            status: int | None = None, at: str | None = None) -> DeadLetter:
+    """A dead letter keyed by its id, else its content (and ``at``, where an unreadable record was: identical
+    bad records at two places are two letters, the same one read again after a restart is one)."""
     if isinstance(error, ElasticsearchError):
         etype, reason, status = error.error_type, error.reason, status or error.status
     elif isinstance(error, dict):
@@ -109,7 +112,7 @@ def _letter(config: JobConfig, job_id: str, stage: str, original: Any, doc_id: s
         etype, reason = "exception", str(error)
     return DeadLetter(
         job_id=job_id, stage=stage, content=content_of(original), error_type=etype, reason=reason,  # type: ignore[arg-type]
-        index=config.index, doc_id=doc_id, status=status, doc_key=doc_id or content_ids([{"c": content_of(original)}])[0],
+        index=config.index, doc_id=doc_id, status=status, doc_key=doc_id or content_ids([{"c": content_of(original), **({"at": at} if at else {})}])[0],
     )
 
 
@@ -134,7 +137,8 @@ def prepare_batch(
     """
     letters = [
         _letter(config, job_id, "read", e.text, None,
-                {"type": "parsing_exception", "reason": e.reason if e.whole_file else f"{e.location}: {e.reason}"}, 400)
+                {"type": "parsing_exception", "reason": e.reason if e.whole_file else f"{e.location}: {e.reason}"}, 400,
+                at=e.location)
         for e in read_errors
     ]
     counters.unreadable_files += [e.location for e in read_errors if e.whole_file]
@@ -143,9 +147,15 @@ def prepare_batch(
         # Ids carried by the source (an index being reindexed, a dead-letter replay) win over everything.
         given_ids = batch.column("_id").to_pylist()
         batch = batch.drop_columns(["_id"])
-    ids = _input_ids(batch, config.id_field)
-    if given_ids is not None:
-        ids = [str(g) if g is not None else i for g, i in zip(given_ids, ids, strict=True)]
+    if pipeline is None and INGEST_COLUMN in batch.schema.names:
+        # Source metadata (Kafka's topic, offset, key…) is for pipelines to read, never indexed.
+        batch = batch.drop_columns([INGEST_COLUMN])
+    if given_ids is not None and None not in given_ids:
+        ids: list[str | None] = [str(g) for g in given_ids]  # hashing every row for ids unused costs 30% (Kafka)
+    else:
+        ids = _input_ids(batch, config.id_field)
+        if given_ids is not None:
+            ids = [str(g) if g is not None else i for g, i in zip(given_ids, ids, strict=True)]
     dropped = 0
     if pipeline is None:
         out_table: pa.Table | pa.RecordBatch = batch

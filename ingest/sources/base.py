@@ -46,6 +46,9 @@ class SourceBatch:
 class Source(ABC):
     """A finite or streaming producer of record batches."""
 
+    # A stream that does not end by itself (Kafka): jobs keep its index out of load mode.
+    unbounded: bool = False
+
     @abstractmethod
     def batches(self, resume_from: dict[str, Any] | None = None) -> Iterator[SourceBatch]:
         """Yield batches in order, starting after ``resume_from`` (a position from an earlier batch)."""
@@ -56,6 +59,14 @@ class Source(ABC):
 
     def estimated_rows(self) -> int | None:
         """A cheap estimate of the number of rows when the exact one is unknown (for the ETA), else None."""
+        return None
+
+    def acknowledged(self, position: dict[str, Any]) -> None:  # noqa: B027 - optional hook
+        """Every row up to the batch of ``position`` is in the sink or the dead-letter store (called by the job,
+        from any thread, in order). Streams commit their own offsets here (Kafka)."""
+
+    def progress(self) -> dict[str, Any] | None:
+        """Live facts for the progress line and the checkpoint (Kafka: partitions, lag), or None."""
         return None
 
     def close(self) -> None:  # noqa: B027 - optional hook

@@ -1,4 +1,5 @@
-"""pytest plugin: session fixtures ``opensearch_url`` and ``elasticsearch_url`` backed by real nodes.
+"""pytest plugin: session fixtures ``opensearch_url``, ``elasticsearch_url`` and ``kafka_bootstrap`` backed by
+real servers.
 
 Each node starts at most once per test session, on first use, and is stopped at the end of the session.
 The first run on a machine downloads the artifacts with Maven (cached in ~/.m2 and
@@ -17,7 +18,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.clusters import elasticsearch, opensearch
+from tests.clusters import elasticsearch, kafka, opensearch
 
 
 def _report(name: str, seconds: float) -> None:
@@ -58,3 +59,15 @@ def elasticsearch9_url() -> Iterator[str]:
     if elasticsearch.java_home_for(version) is None:
         pytest.skip(f"Elasticsearch {version} needs a JDK 21+ and none is installed under /usr/lib/jvm")
     yield from _elasticsearch(version)
+
+
+@pytest.fixture(scope="session")
+def kafka_bootstrap(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """``HOST:PORT`` of a real single-node Kafka 4 broker (KRaft, PLAINTEXT, topics auto-created with 3
+    partitions)."""
+    broker = kafka.start(tmp_path_factory.mktemp("kafka-broker"))
+    _report("kafka", broker.started_s)
+    try:
+        yield broker.bootstrap
+    finally:
+        broker.stop()

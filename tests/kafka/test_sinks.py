@@ -1,0 +1,78 @@
+"""Kafka into OpenSearch and Elasticsearch: a SIGKILL then a restart, and a two-member consumer group whose
+members join at once and one is SIGKILLed mid-run — every message ends in the index exactly once."""
+
+from __future__ import annotations
+
+import json
+import signal
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.jobs.helpers import ingest
+from tests.kafka.broker import (
+    cluster_ids,
+    committed,
+    end_offsets,
+    json_values,
+    new_topic,
+    produce,
+    start_ingest,
+    wait_committed,
+)
+from tests.kafka.test_broker import _pipeline
+
+pytestmark = [pytest.mark.cluster, pytest.mark.slow]
+
+
+@pytest.mark.parametrize("fixture", ["opensearch_url", "elasticsearch_url"])
+def test_sigkill_mid_bulk_then_restart_into_a_cluster(
+        request: pytest.FixtureRequest, fixture: str, kafka_bootstrap: str, ingest_home: Path, tmp_path: Path) -> None:
+    url = request.getfixturevalue(fixture)
+    topic = new_topic(kafka_bootstrap)
+    landed = produce(kafka_bootstrap, topic, json_values(500))
+    source = f"kafka://{kafka_bootstrap}/{topic}?group=c1&batch_size=25&max_in_flight=2"
+    args = ["run", "--source", source, "--index", topic, "--dest", url, "--pipeline", _pipeline(tmp_path),
+            "--bulk-docs", "10", "--job-id", "c1", "--until-caught-up"]
+    killed = ingest(*args, env={"INGEST_FAULT": "bulk:6"}, timeout=180)
+    assert killed.returncode == -signal.SIGKILL, killed.stderr[-2000:]
+    assert 0 < sum(max(0, o) for o in committed(kafka_bootstrap, "c1", topic).values()) < 500
+    final = ingest(*args, timeout=240)
+    assert final.returncode == 0, final.stderr[-3000:]
+    assert committed(kafka_bootstrap, "c1", topic) == end_offsets(kafka_bootstrap, topic)
+    ids = cluster_ids(url, topic)
+    assert len(ids) == len(set(ids)) == 500
+    assert sorted(ids) == sorted(f"{topic}-{p}-{o}" for p, o in landed)
+
+
+def test_two_members_one_killed_mid_run_nothing_lost_or_duplicated(
+        opensearch_url: str, kafka_bootstrap: str, ingest_home: Path, tmp_path: Path) -> None:
+    topic = new_topic(kafka_bootstrap)
+    landed = produce(kafka_bootstrap, topic, json_values(3000))
+    source = (f"kafka://{kafka_bootstrap}/{topic}?group=c2&batch_size=20&max_in_flight=2"
+              "&session.timeout.ms=6000&heartbeat.interval.ms=1000")
+    args = ["run", "--source", source, "--index", topic, "--dest", opensearch_url, "--pipeline", _pipeline(tmp_path),
+            "--bulk-docs", "10", "--job-id", "c2"]
+    doomed = start_ingest(*args, env={"INGEST_FAULT": "bulk:60"}, log=tmp_path / "a.log")
+    time.sleep(1.0)  # the second member joins while the first is consuming: a rebalance with drain
+    survivor = start_ingest(*args, log=tmp_path / "b.log")
+    try:
+        assert doomed.wait(timeout=180) == -signal.SIGKILL, (tmp_path / "a.log").read_text()[-2000:]
+        at_kill = committed(kafka_bootstrap, "c2", topic)
+        assert sum(max(0, o) for o in at_kill.values()) < 3000, "nothing was left when the member died"
+        wait_committed(kafka_bootstrap, "c2", topic, end_offsets(kafka_bootstrap, topic), timeout=240)
+        survivor.send_signal(signal.SIGTERM)
+        out, _ = survivor.communicate(timeout=60)
+    finally:
+        for proc in (doomed, survivor):
+            if proc.poll() is None:
+                proc.kill()
+    assert survivor.returncode == 0, (tmp_path / "b.log").read_text()[-3000:]
+    assert json.loads(out.splitlines()[-1])["completed"] is True
+    owned = [len(json.loads(line)["source"]["partitions"]) for line in (tmp_path / "b.log").read_text().splitlines()
+             if '"event": "progress"' in line]
+    assert 0 < min(n for n in owned if n) < 3 and owned[-1] == 3, owned  # shared the topic, then took it over
+    ids = cluster_ids(opensearch_url, topic)
+    assert len(ids) == len(set(ids)) == 3000
+    assert sorted(ids) == sorted(f"{topic}-{p}-{o}" for p, o in landed)
