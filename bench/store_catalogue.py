@@ -8,6 +8,7 @@ agree id for id and seq_no for seq_no.
 
 from __future__ import annotations
 
+import fcntl
 import signal
 import sqlite3
 import subprocess
@@ -61,17 +62,20 @@ def writer(folder: Path, seconds: float, size: int, name: str) -> None:
 
     tbl = lancedb.connect(str(folder)).open_table("docs")
     con = _catalogue(folder / "catalog.sqlite")
-    end = time.perf_counter() + seconds
+    lock = open(folder / "write.lock", "a+")  # noqa: SIM115 - held for the process's life
     new = step = recovered = 0
     lat: list[float] = []
-    print("started", flush=True)
+    end = ready_go(folder, name, seconds)
     while time.perf_counter() < end:
         half = size // 2
         ids = [f"{name}-{new + j}" for j in range(half)]
         ids += [f"{name}-{j}" for j in range(min(new, size - half))] or [f"{name}-{new + half + j}"
                                                                         for j in range(size - half)]
         t = time.perf_counter()
-        con.execute("BEGIN IMMEDIATE")  # the writer lock: queued by SQLite's busy timeout, never an error
+        # The writer lock: a blocking flock (the kernel wakes a waiter on release; SQLite's own busy handler
+        # polls with sleeps and let one writer starve the other in a first run), then BEGIN IMMEDIATE.
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        con.execute("BEGIN IMMEDIATE")
         committed_version, max_seq = con.execute("SELECT lance_version, max_seq_no FROM meta").fetchone()
         tbl.checkout_latest()
         if tbl.version != committed_version:  # a writer died between its append and its commit: undo it
@@ -88,12 +92,30 @@ def writer(folder: Path, seconds: float, size: int, name: str) -> None:
         con.executemany("INSERT OR REPLACE INTO ids VALUES (?, ?, ?)", list(zip(ids, versions, seqs, strict=True)))
         con.execute("UPDATE meta SET lance_version = ?, max_seq_no = ?", [tbl.version, seqs[-1]])
         con.execute("COMMIT")
+        fcntl.flock(lock, fcntl.LOCK_UN)
         lat.append(time.perf_counter() - t)
         new += sum(1 for i in ids if i not in known)
         step += 1
         print(f"committed {new}", flush=True)
     print(f"rate {step * size / seconds:,.0f} docs/s, batch p50 {ms(med(lat))} p99 {ms(pct(lat, 0.99))}, "
           f"{recovered} recoveries", flush=True)
+
+
+def ready_go(folder: Path, name: str, seconds: float) -> float:
+    """Say ready, wait for the parent's go (so slow imports do not skew the run); the end time."""
+    (folder / f"ready-{name}").touch()
+    while not (folder / "go").exists():
+        time.sleep(0.01)
+    return time.perf_counter() + seconds
+
+
+def start_all(folder: Path, procs: list[subprocess.Popen[str]], names: list[str]) -> None:
+    """Wait until every role is ready, then let them all go at once."""
+    while not all((folder / f"ready-{n}").exists() for n in names):
+        if any(p.poll() is not None for p in procs):
+            raise RuntimeError("a role process exited before it was ready")
+        time.sleep(0.05)
+    (folder / "go").touch()
 
 
 def reader(folder: Path, seconds: float) -> None:
@@ -103,9 +125,9 @@ def reader(folder: Path, seconds: float) -> None:
     tbl = lancedb.connect(str(folder)).open_table("docs")
     con = _catalogue(folder / "catalog.sqlite")
     rng = np.random.default_rng(0)
-    end = time.perf_counter() + seconds
     lat: list[float] = []
     errors = 0
+    end = ready_go(folder, "reader", seconds)
     while time.perf_counter() < end:
         t = time.perf_counter()
         try:
@@ -129,6 +151,7 @@ def concurrent(work: Path, writers: int, seconds: float, size: int, kill: bool =
     cmd = [sys.executable, "-m", "bench.store_options", "catalogue-role", str(folder), str(seconds), str(size)]
     procs = [subprocess.Popen([*cmd, f"cw{i}"], stdout=subprocess.PIPE, text=True) for i in range(writers)]
     read = subprocess.Popen([*cmd, "reader"], stdout=subprocess.PIPE, text=True)
+    start_all(folder, [*procs, read], [f"cw{i}" for i in range(writers)] + ["reader"])
     if kill:
         time.sleep(seconds / 2)
         procs[-1].send_signal(signal.SIGKILL)

@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 
+from bench.store_catalogue import ready_go, start_all
 from bench.store_rows import batch, med, ms, pct, update_batch
 
 
@@ -62,6 +63,7 @@ def concurrent(work: Path, writers: int, seconds: float, size: int) -> list[str]
     cmd = [sys.executable, "-m", "bench.store_options", "lance-role", str(path), str(seconds), str(size)]
     procs = [subprocess.Popen([*cmd, f"w{i}"], stdout=subprocess.PIPE, text=True) for i in range(writers)]
     reader = subprocess.Popen([*cmd, "reader"], stdout=subprocess.PIPE, text=True)
+    start_all(path, [*procs, reader], [f"w{i}" for i in range(writers)] + ["reader"])
     time.sleep(seconds / 2)
     procs[-1].send_signal(signal.SIGKILL)
     outputs = [p.communicate(timeout=seconds * 4 + 120)[0] for p in procs]
@@ -72,9 +74,7 @@ def concurrent(work: Path, writers: int, seconds: float, size: int) -> list[str]
         done = [line for line in text.splitlines() if line.startswith("committed")]
         new = int(done[-1].split()[1]) if done else 0
         committed_new += new
-        started = "started" in text.splitlines()
-        summary = next((line for line in text.splitlines() if line.startswith("rate")),
-                       "SIGKILLed" if started else "SIGKILLed before it opened the table")
+        summary = next((line for line in text.splitlines() if line.startswith("rate")), "SIGKILLed")
         lines.append(f"c  LanceDB writer w{i}: {len(done)} commits, {new:,} new ids; {summary}")
     tbl = lancedb.connect(str(path)).open_table("docs")
     count = tbl.count_rows()
@@ -93,8 +93,8 @@ def lance_role(path: str, seconds: float, size: int, role: str) -> None:
     import lancedb
 
     tbl = lancedb.connect(path).open_table("docs")
-    end = time.perf_counter() + seconds
     lat: list[float] = []
+    end = ready_go(Path(path), role, seconds)
     if role == "reader":
         errors, rng = 0, np.random.default_rng(0)
         while time.perf_counter() < end:
@@ -110,7 +110,6 @@ def lance_role(path: str, seconds: float, size: int, role: str) -> None:
               f"p99 {ms(pct(lat, 0.99))}, {errors} errors")
         return
     new = step = retries = 0
-    print("started", flush=True)
     while time.perf_counter() < end:
         half = size // 2
         fresh = [f"{role}-{new + j}" for j in range(half)]

@@ -62,8 +62,10 @@ def vectors(n: int, nq: int, e5: Path | None) -> tuple[np.ndarray, np.ndarray, s
         data = np.concatenate([docs, clustered(max(0, n - len(docs)), centres=docs, noise=0.5)])[:n]
         return data, queries[:nq], (f"{len(docs):,} real E5 SciFact vectors + {max(0, n - len(docs)):,} "
                                     f"synthetic around them; {min(nq, len(queries))} real E5 queries")
-    data = clustered(n + nq)
-    return data[:n], data[n:], f"{n:,} synthetic clustered unit vectors (1,000 clusters); {nq} held-out queries"
+    clusters = max(100, (n + nq) // 10)  # ~10 per cluster: neighbours close, but not hundreds of near-ties
+    data = clustered(n + nq, clusters=clusters)
+    return data[:n], data[n:], (f"{n:,} synthetic clustered unit vectors ({clusters:,} clusters); "
+                                f"{nq} held-out queries")
 
 
 def run(args: argparse.Namespace) -> None:
