@@ -97,12 +97,16 @@ def run(args: argparse.Namespace) -> None:
             cats = np.random.default_rng(3).integers(0, 10, len(data))
             emit([f"c  vectors: {what}; filter cat = 3 keeps {np.mean(cats == 3):.1%}"])
             log("c: k-NN")
-            emit(store_search.usearch_knn(data, queries, cats))
-            emit(store_search.lance_knn(work, data, queries, cats))
-            if args.duckdb155:
+            engines = set(args.engines.split(","))
+            if "usearch" in engines:
+                emit(store_search.usearch_knn(data, queries, cats))
+            if "lance" in engines:
+                emit(store_search.lance_knn(work, data, queries, cats))
+            if "duckdb" in engines and args.duckdb155:
                 emit(store_search.duckdb_knn(work, data, queries, cats, Path(args.duckdb155)))
-            log("c: BM25")
-            emit(store_search.bm25(work))
+            if "bm25" in engines:
+                log("c: BM25")
+                emit(store_search.bm25(work))
         if "d" in parts:
             sizes = _ints(args.d_sizes)
             log("d: _bulk growth")
@@ -130,6 +134,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--d-sizes", default="100000,500000", help="table sizes for part d, e.g. 100000,2000000")
     parser.add_argument("--vectors", type=int, default=20_000, help="k-NN data set size (100000 for the issue)")
     parser.add_argument("--queries", type=int, default=200)
+    parser.add_argument("--engines", default="usearch,lance,duckdb,bm25", help="which of part c's search runs")
     parser.add_argument("--seconds", type=float, default=10.0, help="length of each concurrent run")
     parser.add_argument("--e5", help="folder with scifact_docs.npy / scifact_queries.npy (see `embed DIR`)")
     parser.add_argument("--duckdb155", help="folder holding duckdb 1.5.5 + duckdb-extension-vss (pip --target)")
@@ -148,7 +153,9 @@ def _helper(argv: list[str]) -> None:
     elif name == "duck-hnsw":
         store_search.duck_hnsw(Path(rest[0]), Path(rest[1]))
     elif name == "catalogue-role":
-        if rest[3] == "reader":
+        if rest[3] == "crash":
+            store_catalogue.crash(Path(rest[0]))
+        elif rest[3] == "reader":
             store_catalogue.reader(Path(rest[0]), float(rest[1]))
         else:
             store_catalogue.writer(Path(rest[0]), float(rest[1]), int(rest[2]), rest[3])
