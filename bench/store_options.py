@@ -107,6 +107,8 @@ def run(args: argparse.Namespace) -> None:
             if "bm25" in engines:
                 log("c: BM25")
                 emit(store_search.bm25(work))
+        if "ds" in parts:  # the SQLite catalogue alone (the quick one)
+            emit(store_duckdb.growth_sqlite(work, _ints(args.d_sizes), args.batch, args.reps))
         if "d" in parts:
             sizes = _ints(args.d_sizes)
             log("d: _bulk growth")
@@ -126,7 +128,7 @@ def main(argv: list[str] | None = None) -> None:
         _helper(argv)
         return
     parser = argparse.ArgumentParser(prog="python -m bench.store_options", description=__doc__.split("\n")[0])
-    parser.add_argument("--parts", default="a,b,c,d", help="a,b,c,d; cw / ck = part c's writers / search only")
+    parser.add_argument("--parts", default="a,b,c,d", help="a,b,c,d; cw / ck = part c's writers / search only; ds = part d's SQLite only")
     parser.add_argument("--batch", type=int, default=1000, help="rows per write batch")
     parser.add_argument("--reps", type=int, default=5, help="repetitions per timed step (median reported)")
     parser.add_argument("--a-batches", type=int, default=20)
