@@ -31,6 +31,7 @@ from models.errors import (
     ParsingException,
     ResourceNotFoundException,
 )
+from processors.base import SecurityUser
 
 OPS = ("index", "create", "update", "delete")
 _BAD_CHARS = '\\/*?"<>| ,#:'
@@ -195,9 +196,10 @@ Writer = Callable[[list[BulkAction]], list[ItemResult]]
 def run_bulk(raw: bytes, *, sink: Sink, pipelines: Any, default_index: str | None = None,
              request_pipeline: str | None = None, write: Writer | None = None,
              deadletters: DeadLetterStore | None = None, job_id: str = "bulk-api",
-             report: BulkReport | None = None) -> dict[str, Any]:
+             report: BulkReport | None = None, user: SecurityUser | None = None) -> dict[str, Any]:
     """Execute a bulk request. ``pipelines`` is a ``PipelineService`` (or None when none is needed);
-    ``write`` defaults to ``sink.write``; failed documents go to ``deadletters`` under ``job_id``."""
+    ``write`` defaults to ``sink.write``; failed documents go to ``deadletters`` under ``job_id``; ``user`` is
+    who sent it (pipelines' ``set_security_user``; None without security)."""
     start = time.monotonic()
     if default_index is not None:
         validate_index_name(default_index)
@@ -234,7 +236,7 @@ def run_bulk(raw: bytes, *, sink: Sink, pipelines: Any, default_index: str | Non
                 if name is not None:
                     groups.setdefault(name, []).append(n)
         for name, members in groups.items():
-            _run_pipeline(name, members, lines, pipelines, results, sources, targets, ids, sink)
+            _run_pipeline(name, members, lines, pipelines, results, sources, targets, ids, sink, user)
         for n in range(len(lines)):  # what a pipeline may have set is checked as the action's own metadata
             if results[n] is None and sources[n] is not _DROPPED:
                 error = _write_error(lines[n].op, ids[n], sources[n])
@@ -303,7 +305,7 @@ def _write_error(op: str, doc_id: str | None, source: dict[str, Any] | None) -> 
 
 def _run_pipeline(name: str, members: list[int], lines: list[BulkLine], pipelines: Any,
                   results: list[ItemResult | None], sources: list[Any], targets: list[str | None],
-                  ids: list[str | None], sink: Sink) -> None:
+                  ids: list[str | None], sink: Sink, user: SecurityUser | None) -> None:
     try:
         if pipelines is None:
             raise IllegalArgumentException(f"pipeline with id [{name}] does not exist")
@@ -328,7 +330,7 @@ def _run_pipeline(name: str, members: list[int], lines: list[BulkLine], pipeline
         chunks = [([n], b[0]) for n, b in ((n, batches_of([docs[n]])) for n in members) if b]
     for rows, batch in chunks:
         try:
-            result = pipeline.run(batch, stored=stored)
+            result = pipeline.run(batch, stored=stored, user=user)
         except ElasticsearchError as exc:
             for n in rows:
                 results[n] = _error_result(exc)

@@ -147,33 +147,27 @@ def test_unknown_users_pay_for_a_hash(api: InferenceAPI, client: TestClient, mon
 
 
 def test_bulk_items_are_checked_against_their_index(api: InferenceAPI, client: TestClient) -> None:
-    from ingest.server.routes import bulk
-
     api.store.put_role("logs_writer", json.dumps({"indices": [{"names": ["logs-*"], "privileges": ["write"]}]}))
     writer = create_role_key(api.store, "w", "logs_writer")
     api.store.put_setting("security.audit", "true")
-    bulk.set_sink(None)
-    try:
-        lines = [{"index": {"_index": "logs-a", "_id": "1"}}, {"m": 1},
-                 {"index": {"_index": "secrets", "_id": "1"}}, {"m": 2},
-                 {"delete": {"_index": "secrets", "_id": "9"}}]
-        raw = "".join(json.dumps(x) + "\n" for x in lines)
-        r = client.post("/_bulk", headers={**_key(writer), "Content-Type": "application/x-ndjson"}, content=raw)
-        assert r.status_code == 200
-        items = [next(iter(i.values())) for i in r.json()["items"]]
-        assert [i["status"] for i in items] == [201, 403, 403]
-        assert items[1]["error"]["type"] == "security_exception"
-        assert "on indices [secrets]" in items[1]["error"]["reason"]
-        assert items[2]["error"]["reason"].startswith("action [indices:data/write/delete] is unauthorized for API key")
-        events = [json.loads(x) for x in (api.store.path.parent / "logs" / "audit.json").read_text().splitlines()]
-        assert [(e["action"], e["indices"]) for e in events if e["event.action"] == "access_denied"] == [
-            ("indices:data/write/index", ["secrets"]), ("indices:data/write/delete", ["secrets"])]
-        root = create_role_key(api.store, "root", "superuser")
-        assert client.get("/secrets/_count", headers=_key(root)).status_code == 404  # never created
-        assert client.get("/logs-a/_count", headers=_key(root)).json()["count"] == 1
-        assert client.get("/logs-a/_count", headers=_key(writer)).status_code == 403  # write is not read
-    finally:
-        bulk.set_sink(None)
+    lines = [{"index": {"_index": "logs-a", "_id": "1"}}, {"m": 1},
+             {"index": {"_index": "secrets", "_id": "1"}}, {"m": 2},
+             {"delete": {"_index": "secrets", "_id": "9"}}]
+    raw = "".join(json.dumps(x) + "\n" for x in lines)
+    r = client.post("/_bulk", headers={**_key(writer), "Content-Type": "application/x-ndjson"}, content=raw)
+    assert r.status_code == 200
+    items = [next(iter(i.values())) for i in r.json()["items"]]
+    assert [i["status"] for i in items] == [201, 403, 403]
+    assert items[1]["error"]["type"] == "security_exception"
+    assert "on indices [secrets]" in items[1]["error"]["reason"]
+    assert items[2]["error"]["reason"].startswith("action [indices:data/write/delete] is unauthorized for API key")
+    events = [json.loads(x) for x in (api.store.path.parent / "logs" / "audit.json").read_text().splitlines()]
+    assert [(e["action"], e["indices"]) for e in events if e["event.action"] == "access_denied"] == [
+        ("indices:data/write/index", ["secrets"]), ("indices:data/write/delete", ["secrets"])]
+    root = create_role_key(api.store, "root", "superuser")
+    assert client.get("/secrets/_count", headers=_key(root)).status_code == 404  # never created
+    assert client.get("/logs-a/_count", headers=_key(root)).json()["count"] == 1
+    assert client.get("/logs-a/_count", headers=_key(writer)).status_code == 403  # write is not read
 
 
 def test_roles_and_users_api(api: InferenceAPI, client: TestClient) -> None:

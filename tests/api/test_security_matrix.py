@@ -12,7 +12,6 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from ingest.server.app import create_app
-from ingest.server.routes import bulk
 from ingest.server.security.declare import Requirement, api_routes, declaration, undeclared
 from ingest.server.security.keys import create_role_key, key_permission
 from ingest.server.security.roles import RESERVED
@@ -37,10 +36,8 @@ def setup(ingest_home: Path) -> Iterator[tuple[TestClient, InferenceAPI, dict[st
                                       '[{"names": ["docs*"], "privileges": ["read"]}]}')
     api.store.put_role("nothing", "{}")
     keys = {role: create_role_key(api.store, f"key-{role}", role) for role in ROLES}
-    bulk.set_sink(None)
     with TestClient(create_app(api)) as client:
         yield client, api, keys
-    bulk.set_sink(None)
     api.close()
 
 

@@ -113,7 +113,7 @@ async def _bulk(request: Request, index: str | None) -> JSONResponse:
         # Inference, DuckDB and the cluster's answers block: run them on the thread pool, not the event loop.
         body = await run_in_threadpool(
             lambda: dest.bulk(raw, index=index, pipeline=params.get("pipeline"), refresh=params.get("refresh"),
-                              timeout_s=timeout_s, authorize=authorize))
+                              timeout_s=timeout_s, authorize=authorize, user=need.security_user(request)))
     except ElasticsearchError as exc:
         return _error(exc)
     return SafeJSON(body)
