@@ -25,15 +25,21 @@ from ingest.server.limits import SimpleError, body_format
 from ingest.server.security import declare as need
 from ingest.server.security.bulkauth import AuthorizedSink
 from models.errors import ElasticsearchError, IllegalArgumentException, ParsingException
+from processors.datemath import resolve_index_name
 
 
 class IndexNameConvertor(Convertor[str]):
-    """A path segment that can be an index name: not starting with ``_``."""
+    """A path segment that can be an index name: not starting with ``_``; or a date-math name such as
+    ``<logs-{now/d}>`` (sent URL-encoded, its ``/`` arrives decoded), resolved here as Elasticsearch resolves
+    date math in every index path, so routes and privilege checks see the concrete index."""
 
-    regex = "[^_/][^/]*"
+    regex = "<[^>]*>|[^_/][^/]*"
 
     def convert(self, value: str) -> str:
-        return value
+        try:
+            return resolve_index_name(value)
+        except ElasticsearchError:  # a bad expression is left as sent: the index-name check names it
+            return value
 
     def to_string(self, value: str) -> str:
         return value
