@@ -157,11 +157,12 @@ def test_text_logs_have_an_access_line_per_request_and_a_bad_format_is_refused(i
 def test_metrics_need_the_monitor_privilege_once_security_is_on(ingest_home: Path) -> None:
     from fastapi.testclient import TestClient
 
-    from ingest.server.security.keys import create_api_key
+    from ingest.server.security.keys import create_role_key
 
     api = InferenceAPI()
-    admin = create_api_key(api.store, "admin", "inference_admin")
-    root = create_api_key(api.store, "root", "superuser")
+    api.store.put_setting("security.enabled", "true")  # what `ingest security enable` persists
+    admin = create_role_key(api.store, "admin", "inference_admin")  # Elasticsearch's: manage_inference, no monitor
+    root = create_role_key(api.store, "root", "superuser")
     try:
         with TestClient(create_app(api)) as client:
             assert client.get("/_prometheus/metrics").status_code == 401
@@ -170,7 +171,9 @@ def test_metrics_need_the_monitor_privilege_once_security_is_on(ingest_home: Pat
             assert "action [cluster:monitor/prometheus/metrics] is unauthorized" in refused.json()["error"]["reason"]
             ok = client.get("/_prometheus/metrics", headers={"Authorization": f"ApiKey {root.encoded}"})
             assert ok.status_code == 200
-            # Refusals are counted too: the metrics middleware is outside authentication.
-            assert 'ingest_http_requests_total{method="GET",route="unmatched",status="403"} 1.0' in ok.text
+            # Refusals are counted too: the metrics middleware is outside authentication (a 401 is answered before
+            # routing; a 403 by the route's privilege declaration, under its template).
+            assert 'ingest_http_requests_total{method="GET",route="unmatched",status="401"} 1.0' in ok.text
+            assert 'ingest_http_requests_total{method="GET",route="/_prometheus/metrics",status="403"} 1.0' in ok.text
     finally:
         api.close()
