@@ -88,14 +88,14 @@ class DeadLetterStore:
         now = time.time()
         rows = [
             (
-                d.job_id,
-                d.doc_key or d.doc_id or str(hash(d.content)),
+                _storable(d.job_id),
+                _storable(d.doc_key or d.doc_id or str(hash(d.content))),
                 d.stage,
-                d.index,
-                d.doc_id,
-                d.content,
-                d.error_type,
-                d.reason,
+                _storable(d.index),
+                _storable(d.doc_id),
+                _storable(d.content),
+                _storable(d.error_type),
+                _storable(d.reason),
                 d.status,
                 d.created or now,
             )
@@ -160,6 +160,18 @@ class DeadLetterStore:
         """Close the connection."""
         with self._lock:
             self._db.close()
+
+
+def _storable(text: str | None) -> str | None:
+    """Text SQLite can store (UTF-8): a lone surrogate, which JSON's ``\\ud800`` escapes let into an index name,
+    an id or a document, is kept as that escape (in JSON content it parses back to the same character)."""
+    if text is None:
+        return None
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "backslashreplace").decode()
+    return text
 
 
 def content_of(doc: Any) -> str:
