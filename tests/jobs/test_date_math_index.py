@@ -79,3 +79,25 @@ def test_a_job_writes_into_the_index_date_index_name_chose(ingest_home: Path, tm
         assert store.get("my-index-2016-05-01", "b") is not None  # type: ignore[attr-defined]
     finally:
         store.close()
+
+
+def test_the_official_client_sends_date_math_names(ingest_home: Path) -> None:
+    """elasticsearch-py quotes ``<logs-{now/d}>`` into the path itself; the server resolves it."""
+    from elasticsearch import Elasticsearch
+
+    from ingest.server.app import create_app
+    from tests.servers import serve
+
+    api = InferenceAPI()
+    try:
+        with serve(create_app(api)) as url:
+            es = Elasticsearch(url, request_timeout=60)
+            before = _today()
+            out = es.bulk(index="<logs-{now/d}>", operations=[{"index": {"_id": "1"}}, {"m": 1}], refresh=True)
+            assert out["errors"] is False
+            name = out["items"][0]["index"]["_index"]
+            assert name in before | _today()
+            assert es.get(index="<logs-{now/d}>", id="1")["_source"] == {"m": 1}
+            assert es.count(index=name)["count"] == 1
+    finally:
+        api.close()
