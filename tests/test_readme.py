@@ -122,3 +122,24 @@ def test_the_ten_minute_walkthrough_works_with_the_real_models(ingest_home: Path
     assert "content" not in dense[0]["_source"] and len(dense[0]["_source"]["content_e5"]) == 384
     sparse = search("my-docs", "headphones for planes", field="content_elser", k=1)["hits"]["hits"]
     assert sparse[0]["_id"] == "2"
+
+
+def test_readme_names_every_remote_provider_and_counts_them() -> None:
+    from models.services.registry import service_classes
+    from models.services.remote.service import RemoteService
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    remote = sorted(name for name, cls in service_classes().items() if issubclass(cls, RemoteService))
+    match = re.search(r"any of (\d+) remote providers: (.*?)\. One `PUT`", readme, re.S)
+    assert match, "the README's provider sentence is gone"
+    assert int(match[1]) == len(remote)
+    assert sorted(re.findall(r"`([^`]+)`", match[2])) == remote
+
+
+def test_provider_table_lists_every_service_with_its_task_types() -> None:
+    from models.services.registry import service_classes
+
+    text = (ROOT / "docs" / "providers.md").read_text(encoding="utf-8")
+    table = dict(re.findall(r"^\| `([^`]+)`[^|]* \| ([a-z_, ]+) \|$", text, re.M))
+    assert {name: set(table.get(name, "").split(", ")) for name in service_classes()} == {
+        name: {str(t) for t in cls.task_types} for name, cls in service_classes().items()}

@@ -88,14 +88,14 @@ class DeadLetterStore:
         now = time.time()
         rows = [
             (
-                d.job_id,
-                _text(d.doc_key or d.doc_id or str(hash(d.content))),
+                _storable(d.job_id),
+                _storable(d.doc_key or d.doc_id or str(hash(d.content))),
                 d.stage,
-                _text(d.index),
-                _text(d.doc_id),
-                _text(d.content),
-                d.error_type,
-                _text(d.reason),
+                _storable(d.index),
+                _storable(d.doc_id),
+                _storable(d.content),
+                _storable(d.error_type),
+                _storable(d.reason),
                 d.status,
                 d.created or now,
             )
@@ -196,20 +196,21 @@ class DeadLetterStore:
             self._db.close()
 
 
+def _storable(text: str | None) -> str | None:
+    """Text SQLite can store (UTF-8): a lone surrogate, which JSON's ``\\ud800`` escapes let into an index name,
+    an id or a document, is kept as that escape (in JSON content it parses back to the same character)."""
+    if text is None:
+        return None
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "backslashreplace").decode()
+    return text
+
+
 def content_of(doc: Any) -> str:
     """The JSON text stored for a document (raw strings are kept as they came)."""
     if isinstance(doc, str):
         return doc
     return json.dumps(doc, ensure_ascii=False, default=str, sort_keys=True)
 
-
-def _text(value: str | None) -> str | None:
-    """``value`` as SQLite can store it: a lone surrogate (an index name or id a client sent as ``"\\ud800"``)
-    becomes its backslash escape instead of failing the whole batch's dead letters."""
-    if value is None or value.isascii():
-        return value
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        return value.encode("utf-8", "backslashreplace").decode("utf-8")
-    return value

@@ -15,6 +15,7 @@ import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from ingest.deadletter.store import DeadLetter, DeadLetterStore, content_of
@@ -31,6 +32,8 @@ from models.errors import (
     ParsingException,
     ResourceNotFoundException,
 )
+from processors.base import SecurityUser
+from processors.datemath import resolve_index_name
 
 OPS = ("index", "create", "update", "delete")
 _BAD_CHARS = '\\/*?"<>| ,#:'
@@ -195,12 +198,14 @@ Writer = Callable[[list[BulkAction]], list[ItemResult]]
 def run_bulk(raw: bytes, *, sink: Sink, pipelines: Any, default_index: str | None = None,
              request_pipeline: str | None = None, write: Writer | None = None,
              deadletters: DeadLetterStore | None = None, job_id: str = "bulk-api",
-             report: BulkReport | None = None) -> dict[str, Any]:
+             report: BulkReport | None = None, user: SecurityUser | None = None) -> dict[str, Any]:
     """Execute a bulk request. ``pipelines`` is a ``PipelineService`` (or None when none is needed);
-    ``write`` defaults to ``sink.write``; failed documents go to ``deadletters`` under ``job_id``."""
+    ``write`` defaults to ``sink.write``; failed documents go to ``deadletters`` under ``job_id``; ``user`` is
+    who sent it (pipelines' ``set_security_user``; None without security)."""
     start = time.monotonic()
+    now = datetime.now(UTC)  # one clock for every date-math index name of the request
     if default_index is not None:
-        validate_index_name(default_index)
+        validate_index_name(resolve_index_name(default_index, now))
     lines = parse_bulk(raw, default_index)
     meta = IndexMeta()
     results: list[ItemResult | None] = [None] * len(lines)
@@ -210,7 +215,7 @@ def run_bulk(raw: bytes, *, sink: Sink, pipelines: Any, default_index: str | Non
     ids: list[str | None] = [ln.id for ln in lines]
     groups: dict[str, list[int]] = {}
     defaults: dict[str, str | None] = {}
-    valid: dict[str, ElasticsearchError | None] = {}
+    valid: dict[str, str | ElasticsearchError] = {}  # index as sent -> its concrete name, or why it is refused
     try:
         for n, line in enumerate(lines):
             if line.error is not None:
@@ -220,24 +225,27 @@ def run_bulk(raw: bytes, *, sink: Sink, pipelines: Any, default_index: str | Non
                 results[n] = _error_result(ActionRequestValidationException(["index is missing"]))
                 continue
             if line.index not in valid:  # once per index and request
-                try:
-                    validate_index_name(line.index)
-                    valid[line.index] = None
-                except ElasticsearchError as exc:
-                    valid[line.index] = exc
-            invalid = valid[line.index]
-            if invalid is not None:
-                results[n] = _error_result(invalid)
+                valid[line.index] = _concrete(line.index, now)
+            concrete = valid[line.index]
+            if isinstance(concrete, ElasticsearchError):
+                results[n] = _error_result(concrete)
                 continue
+            line.index = targets[n] = concrete
             if line.op in ("index", "create"):
                 name = _pipeline_for(line, request_pipeline, meta, defaults)
                 if name is not None:
                     groups.setdefault(name, []).append(n)
         for name, members in groups.items():
-            _run_pipeline(name, members, lines, pipelines, results, sources, targets, ids, sink)
+            _run_pipeline(name, members, lines, pipelines, results, sources, targets, ids, sink, user)
         for n in range(len(lines)):  # what a pipeline may have set is checked as the action's own metadata
             if results[n] is None and sources[n] is not _DROPPED:
                 error = _write_error(lines[n].op, ids[n], sources[n])
+                if error is None and targets[n] != lines[n].index:  # a pipeline changed _index (date_index_name)
+                    concrete = _concrete(str(targets[n]), now)
+                    if isinstance(concrete, ElasticsearchError):
+                        error = concrete
+                    else:
+                        targets[n] = concrete
                 if error is not None:
                     results[n] = _error_result(error)
         writable = [n for n in range(len(lines)) if results[n] is None and sources[n] is not _DROPPED]
@@ -294,6 +302,16 @@ def _letter(job_id: str, line: BulkLine, index: str | None, doc_id: str | None, 
         error_type=str(error.get("type", "exception")), reason=str(error.get("reason", error)), index=index,
         doc_id=doc_id, status=res.status, doc_key=f"{index}/{doc_id}" if doc_id else "",
     )
+def _concrete(name: str, now: datetime) -> str | ElasticsearchError:
+    """The concrete, valid index of ``name`` (date math such as ``<logs-{now/d}>`` resolved), or its error."""
+    try:
+        concrete = resolve_index_name(name, now)
+        validate_index_name(concrete)
+    except ElasticsearchError as exc:
+        return exc
+    return concrete
+
+
 def _write_error(op: str, doc_id: str | None, source: dict[str, Any] | None) -> ElasticsearchError | None:
     error = id_error(doc_id) if doc_id is not None else None
     if error is None and op in ("index", "create") and source:
@@ -303,7 +321,7 @@ def _write_error(op: str, doc_id: str | None, source: dict[str, Any] | None) -> 
 
 def _run_pipeline(name: str, members: list[int], lines: list[BulkLine], pipelines: Any,
                   results: list[ItemResult | None], sources: list[Any], targets: list[str | None],
-                  ids: list[str | None], sink: Sink) -> None:
+                  ids: list[str | None], sink: Sink, user: SecurityUser | None) -> None:
     try:
         if pipelines is None:
             raise IllegalArgumentException(f"pipeline with id [{name}] does not exist")
@@ -328,7 +346,7 @@ def _run_pipeline(name: str, members: list[int], lines: list[BulkLine], pipeline
         chunks = [([n], b[0]) for n, b in ((n, batches_of([docs[n]])) for n in members) if b]
     for rows, batch in chunks:
         try:
-            result = pipeline.run(batch, stored=stored)
+            result = pipeline.run(batch, stored=stored, user=user)
         except ElasticsearchError as exc:
             for n in rows:
                 results[n] = _error_result(exc)

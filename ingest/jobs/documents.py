@@ -16,6 +16,7 @@ from models.errors import (
     ElasticsearchError,
     IllegalArgumentException,
 )
+from processors.datemath import resolve_index_name
 
 METADATA_COLUMNS = ("_index", "_id", "_routing")
 MAX_ID_BYTES = 512
@@ -159,6 +160,12 @@ def vector_fields(doc: dict[str, Any], prefix: str = "") -> dict[str, tuple[str,
         elif isinstance(value, dict) and prefix.count(".") < 3:
             found.update(vector_fields(value, prefix + key + "."))
     return found
+
+
+def concrete_index(meta_index: Any, default: str) -> str:
+    """The index a document goes to: the ``_index`` its pipeline set, with date math such as ``<logs-{now/d}>``
+    (what ``date_index_name`` writes) resolved, else the job's ``default``."""
+    return resolve_index_name(str(meta_index)) if meta_index else default
 
 
 def id_error(doc_id: str) -> ElasticsearchError | None:

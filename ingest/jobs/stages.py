@@ -17,6 +17,7 @@ from ingest.jobs.config import JobConfig
 from ingest.jobs.documents import (
     METADATA_COLUMNS,
     METADATA_FIELDS,
+    concrete_index,
     content_ids,
     estimate_sizes,
     field_ids,
@@ -205,10 +206,14 @@ def prepare_batch(
             letters.append(_letter(config, job_id, "write", _row(batch, src), doc_id,
                                    {"type": "illegal_argument_exception", "reason": reason}, 413))
             continue
-        meta_index = meta["_index"][j] if "_index" in meta else None
+        try:
+            target = concrete_index(meta["_index"][j] if "_index" in meta else None, config.index)
+        except ElasticsearchError as exc:  # a bad date-math _index from the pipeline
+            letters.append(_letter(config, job_id, "pipeline", _row(batch, src), doc_id, exc))
+            continue
         prepared.keep.append(j)
         prepared.ids.append(doc_id)
-        prepared.indices.append(str(meta_index) if meta_index else config.index)
+        prepared.indices.append(target)
         prepared.sizes.append(size)
         prepared.source_rows.append(src)
     if letters:

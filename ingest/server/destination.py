@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from ingest.server.metrics import ServerMetrics
     from models.api import InferenceAPI
     from processors import PipelineService
+    from processors.base import SecurityUser
 
 log = logging.getLogger(__name__)
 DEFAULT_TIMEOUT_S = 60.0  # Elasticsearch's bulk ``timeout`` default (1m)
@@ -74,9 +75,11 @@ class Destination:
             return self._deadletters
 
     def bulk(self, raw: bytes, *, index: str | None, pipeline: str | None, refresh: str | None,
-             timeout_s: float = DEFAULT_TIMEOUT_S, authorize: Callable[[Sink], Sink] | None = None) -> dict[str, Any]:
+             timeout_s: float = DEFAULT_TIMEOUT_S, authorize: Callable[[Sink], Sink] | None = None,
+             user: SecurityUser | None = None) -> dict[str, Any]:
         """Run one ``_bulk`` request; blocking (call it from a worker thread). ``authorize`` wraps the sink so
-        that each item is checked against the caller's privileges on its final index."""
+        that each item is checked against the caller's privileges on its final index; ``user`` is the caller,
+        for pipelines' ``set_security_user``."""
         deadline = time.monotonic() + timeout_s
         report, stats = BulkReport(), WriteStats()
         sink = self._patient_sink(deadline)
@@ -88,7 +91,7 @@ class Destination:
 
         body = run_bulk(raw, sink=sink, pipelines=_LazyPipelines(self), default_index=index,
                         request_pipeline=pipeline, write=write, deadletters=self.deadletters(), job_id=JOB_ID,
-                        report=report)
+                        report=report, user=user)
         if refresh not in (None, "false"):
             written = [next(iter(item.values())) for item in body["items"]]
             for target in {it.get("_index") for it in written if "error" not in it} - {None}:

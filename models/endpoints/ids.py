@@ -41,6 +41,19 @@ def parse_task_type(value: str | None) -> TaskType | None:
         raise StatusException(f"Unknown task_type [{value}]") from None
 
 
+def resolve_task_type(path: TaskType | None, body: object) -> TaskType | None:
+    """The task type of a PUT from its path and its body's ``task_type`` (ServiceUtils.resolveTaskType): an unknown
+    body value is ``Unknown task_type [x]``, a body value that differs from the path's is a conflict (400 each)."""
+    if body is None:
+        return path
+    parsed = parse_task_type(str(body).strip())
+    if path is not None and parsed != path:
+        raise StatusException(
+            f"Cannot resolve conflicting task_type parameter in the request URL [{path}] and the request body [{body}]"
+        )
+    return parsed
+
+
 def check_task_type(requested: TaskType | None, actual: TaskType) -> None:
     """Elasticsearch's error when the path's task type differs from the endpoint's."""
     if requested is not None and requested != actual:

@@ -9,7 +9,7 @@ import builtins
 from typing import Any
 
 from models.endpoints.chunking import parse_chunking
-from models.endpoints.ids import check_task_type, validate_inference_id
+from models.endpoints.ids import check_task_type, resolve_task_type, validate_inference_id
 from models.endpoints.preconfigured import PRECONFIGURED, is_preconfigured, preconfigured_settings
 from models.endpoints.requests import PutEndpointBody, UpdateEndpointBody, parse_body
 from models.errors import (
@@ -91,6 +91,9 @@ class EndpointRegistry:
     ) -> tuple[EndpointConfig, InferenceService]:
         """Validate a PUT completely (id, body, service, settings) without touching the store."""
         validate_inference_id(inference_id)
+        if isinstance(body, dict) and "task_type" in body:  # Elasticsearch takes it from the body too
+            body = dict(body)
+            task_type = resolve_task_type(task_type, body.pop("task_type"))
         request = parse_body(PutEndpointBody, body)
         service = self.service(request.service, inference_id)
         if task_type is None:

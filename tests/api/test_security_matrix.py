@@ -83,7 +83,9 @@ def test_create_app_refuses_an_undeclared_route(ingest_home: Path, monkeypatch: 
 
 
 def _expected(need: Requirement, role_key: Any, api: InferenceAPI) -> bool:
-    permission = key_permission(api.store.get_api_key(role_key.id))
+    record = api.store.get_api_key(role_key.id)
+    assert record is not None
+    permission = key_permission(record)
     if need.kind in ("cluster", "api_keys", "own_user"):  # own_user: a key is never "the user itself"
         return permission.cluster(need.action)
     if need.kind == "index":
@@ -141,6 +143,6 @@ SPOT = [
 def test_builtin_roles_as_elasticsearch_defines_them(setup: tuple[TestClient, InferenceAPI, dict[str, Any]],
                                                      role: str, method: str, path: str, allowed: bool) -> None:
     client, _, keys = setup
-    body = {} if method in ("POST", "PUT") else None
+    body: dict[str, Any] | None = {} if method in ("POST", "PUT") else None
     r = client.request(method, path, json=body, headers={"Authorization": f"ApiKey {keys[role].encoded}"})
     assert (r.status_code != 403) == allowed, r.text

@@ -153,3 +153,23 @@ def test_stream_errors_before_the_stream_are_plain_json(client: TestClient) -> N
         "Streaming is not allowed for service [elasticsearch] and task [sparse_embedding]")
     r = client.post("/_inference/completion/ghost/_stream", json={"input": "hi"})
     _is_envelope(r.json(), 404, "resource_not_found_exception")
+
+
+def test_put_task_type_in_the_body_or_path_as_elasticsearch(client: TestClient) -> None:
+    """ServiceUtils.resolveTaskType: the body's ``task_type`` is read (not an unknown field), checked with
+    TaskType.fromStringOrStatusException, and must agree with the path's."""
+    body = {"service": "elasticsearch", "service_settings": {"model_id": ".multilingual-e5-small",
+                                                             "num_allocations": 1, "num_threads": 1}}
+    r = client.put("/_inference/x", json={**body, "task_type": "bad"})
+    assert r.status_code == 400
+    _is_envelope(r.json(), 400, "status_exception")
+    assert r.json()["error"]["reason"] == "Unknown task_type [bad]"
+    r = client.put("/_inference/bad/x", json=body)
+    assert (r.status_code, r.json()["error"]["reason"]) == (400, "Unknown task_type [bad]")
+    r = client.put("/_inference/sparse_embedding/x", json={**body, "task_type": "text_embedding"})
+    assert r.status_code == 400
+    assert r.json()["error"]["reason"] == ("Cannot resolve conflicting task_type parameter in the request URL "
+                                           "[sparse_embedding] and the request body [text_embedding]")
+    # a valid body task type is taken: completion is not a task of the local service, so this is the next check
+    r = client.put("/_inference/x", json={**body, "task_type": "completion"})
+    assert r.json()["error"]["reason"] == "The [elasticsearch] service does not support task type [completion]"

@@ -24,3 +24,18 @@ def test_add_list_dedupe_remove(ingest_home: Path) -> None:
     assert [e.doc_id for e in store.entries()] == ["d2"]
     store.close()
     assert (ingest_home / "deadletter.sqlite").exists()
+
+
+def test_lone_surrogates_are_stored_as_their_json_escapes(ingest_home: Path) -> None:
+    import json
+
+    store = DeadLetterStore()
+    try:
+        store.add([DeadLetter(job_id="bulk-api", stage="pipeline", content='{"t": "bad \ud800"}',
+                              error_type="invalid_index_name_exception", reason="s\udc00", index="s\udc00",
+                              doc_id="4", status=400)])
+        (letter,) = store.entries("bulk-api")
+    finally:
+        store.close()
+    assert letter.index == "s\\udc00" and letter.reason == "s\\udc00"
+    assert json.loads(letter.content) == {"t": "bad \ud800"}  # the document comes back as it was sent

@@ -160,8 +160,8 @@ def test_metrics_need_the_monitor_privilege_once_security_is_on(ingest_home: Pat
     from ingest.server.security.keys import create_role_key
 
     api = InferenceAPI()
-    api.store.put_setting("security.enabled", "true")
-    admin = create_role_key(api.store, "admin", "inference_admin")
+    api.store.put_setting("security.enabled", "true")  # what `ingest security enable` persists
+    admin = create_role_key(api.store, "admin", "inference_admin")  # Elasticsearch's: manage_inference, no monitor
     root = create_role_key(api.store, "root", "superuser")
     try:
         with TestClient(create_app(api)) as client:
@@ -171,8 +171,8 @@ def test_metrics_need_the_monitor_privilege_once_security_is_on(ingest_home: Pat
             assert "action [cluster:monitor/prometheus/metrics] is unauthorized" in refused.json()["error"]["reason"]
             ok = client.get("/_prometheus/metrics", headers={"Authorization": f"ApiKey {root.encoded}"})
             assert ok.status_code == 200
-            # Refusals are counted too: the metrics middleware is outside authentication (401, before routing)
-            # and authorisation (403, a dependency of the matched route).
+            # Refusals are counted too: the metrics middleware is outside authentication (a 401 is answered before
+            # routing; a 403 by the route's privilege declaration, under its template).
             assert 'ingest_http_requests_total{method="GET",route="unmatched",status="401"} 1.0' in ok.text
             assert 'ingest_http_requests_total{method="GET",route="/_prometheus/metrics",status="403"} 1.0' in ok.text
     finally:

@@ -25,15 +25,21 @@ from ingest.server.limits import SimpleError, body_format
 from ingest.server.security import declare as need
 from ingest.server.security.bulkauth import AuthorizedSink
 from models.errors import ElasticsearchError, IllegalArgumentException, ParsingException
+from processors.datemath import resolve_index_name
 
 
 class IndexNameConvertor(Convertor[str]):
-    """A path segment that can be an index name: not starting with ``_``."""
+    """A path segment that can be an index name: not starting with ``_``; or a date-math name such as
+    ``<logs-{now/d}>`` (sent URL-encoded, its ``/`` arrives decoded), resolved here as Elasticsearch resolves
+    date math in every index path, so routes and privilege checks see the concrete index."""
 
-    regex = "[^_/][^/]*"
+    regex = "<[^>]*>|[^_/][^/]*"
 
     def convert(self, value: str) -> str:
-        return value
+        try:
+            return resolve_index_name(value)
+        except ElasticsearchError:  # a bad expression is left as sent: the index-name check names it
+            return value
 
     def to_string(self, value: str) -> str:
         return value
@@ -113,7 +119,7 @@ async def _bulk(request: Request, index: str | None) -> JSONResponse:
         # Inference, DuckDB and the cluster's answers block: run them on the thread pool, not the event loop.
         body = await run_in_threadpool(
             lambda: dest.bulk(raw, index=index, pipeline=params.get("pipeline"), refresh=params.get("refresh"),
-                              timeout_s=timeout_s, authorize=authorize))
+                              timeout_s=timeout_s, authorize=authorize, user=need.security_user(request)))
     except ElasticsearchError as exc:
         return _error(exc)
     return SafeJSON(body)

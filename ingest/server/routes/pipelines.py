@@ -9,7 +9,7 @@ from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from ingest.server.dialect import bool_param, check_params, es_response, json_body
-from ingest.server.security.declare import cluster
+from ingest.server.security.declare import cluster, security_user
 from models.errors import IllegalArgumentException
 from processors import PipelineService
 from processors.grok.library import builtin_patterns
@@ -53,7 +53,8 @@ async def _simulate(request: Request, pipeline_id: str | None) -> Response:
     check_params(request, ("verbose",))
     verbose = bool_param(request, "verbose")
     body = await json_body(request)
-    result = await run_in_threadpool(_service(request).simulate, body, pipeline_id, verbose)
+    user = security_user(request)  # for set_security_user
+    result = await run_in_threadpool(lambda: _service(request).simulate(body, pipeline_id, verbose, user=user))
     return es_response(request, result)
 
 

@@ -16,6 +16,7 @@ import binascii
 import contextlib
 import hashlib
 import ipaddress
+import json
 import os
 import threading
 import time
@@ -253,7 +254,8 @@ class Authenticator:
             raise unauthenticated(f"unable to authenticate with provided credentials and anonymous access is not "
                                   f"allowed for this request [{path}]")
         return Principal(record.owner, (), (API_KEY_REALM, API_KEY_REALM), key_permission(record),
-                         (record.id, record.name), {"owner_realm": record.realm})
+                         (record.id, record.name),
+                         {"owner_realm": record.realm, "api_key_metadata": json.loads(record.metadata or "{}")})
 
     async def _basic(self, value: str, path: str, client: str) -> Principal:
         try:

@@ -29,7 +29,7 @@ from typing import Any
 from fastapi import Depends, Request
 from fastapi.routing import APIRoute
 
-from ingest.server.security.authn import Principal
+from ingest.server.security.authn import NATIVE, Principal
 from ingest.server.security.privileges import (
     cluster_granted_by,
     cluster_grants,
@@ -37,6 +37,7 @@ from ingest.server.security.privileges import (
     index_grants,
 )
 from models.errors import SecurityException
+from processors.base import SecurityUser
 
 
 @dataclass(frozen=True)
@@ -72,6 +73,23 @@ def principal_of(request: Request) -> Principal:
     if not isinstance(principal, Principal):  # the middleware did not run: refuse rather than guess
         raise SecurityException("request was not authenticated", status=401)
     return principal
+
+
+def security_user(request: Request) -> SecurityUser | None:
+    """The caller as ``set_security_user`` sees it (x-pack's SetSecurityUserProcessor), or None while security
+    is disabled (the anonymous superuser is nobody: Elasticsearch refuses the processor without security)."""
+    p = principal_of(request)
+    if p.realm[1] == "anonymous":
+        return None
+    if p.api_key is not None:  # an API key acts as its owner, with no roles of its own; its realm is its creator's
+        owner_realm = str(p.details.get("owner_realm", "reserved"))
+        realm_type = NATIVE[1] if owner_realm == NATIVE[0] else owner_realm
+        api_key = {"id": p.api_key[0], "name": p.api_key[1], "metadata": p.details.get("api_key_metadata") or None}
+        return SecurityUser(p.username, [], realm_name=owner_realm, realm_type=realm_type,
+                            authentication_type="API_KEY", api_key=api_key)
+    return SecurityUser(p.username, list(p.roles), full_name=p.details.get("full_name"),
+                        email=p.details.get("email"), metadata=dict(p.details.get("metadata") or {}),
+                        realm_name=p.realm[0], realm_type=p.realm[1], authentication_type="REALM")
 
 
 def denied(request: Request | None, principal: Principal, action: str,
