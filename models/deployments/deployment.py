@@ -243,8 +243,14 @@ class Deployment:
             with self._cond:
                 if self._stopping:
                     return
-                self._target = decide(self._target, self._policy, self._load(), self.capacity)
-                if self._allocations >= self._target or (self._load_error and self._queued == 0):
+                target = decide(self._target, self._policy, self._load(), self.capacity)
+                # Requests still queued while a session sits idle are about to take it (they were just woken):
+                # scaling up for them would double every cold start (and keep a CLI waiting at exit). Decide
+                # again once they have.
+                handing_over = bool(self._idle) and self._queued > 0 and self._allocations < target
+                if not handing_over:
+                    self._target = target
+                if handing_over or self._allocations >= self._target or (self._load_error and self._queued == 0):
                     while self._allocations > self._target and self._idle:
                         _close(self._idle.pop())  # frees the model's memory once the last one goes
                         self._allocations -= 1
