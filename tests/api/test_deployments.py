@@ -161,4 +161,24 @@ def test_search_requests_are_served_before_queued_ingest_ones(tiny_dense: BuiltM
         assert served == ["running", "search", "ingest-1", "ingest-2"]
     finally:
         gate.set()
+
+
+def test_a_cold_request_loads_one_allocation_not_two(tiny_dense: BuiltModel) -> None:
+    """The scaler used to see the request still queued right after loading its session, and load a second one
+    (seconds of work a one-shot CLI then had to wait for, or abort in, at exit)."""
+    loads: list[float] = []
+
+    def slow_loader(threads: int) -> LocalModel:
+        loads.append(time.monotonic())
+        time.sleep(0.3)
+        return LocalModel(tiny_dense, threads=threads)
+
+    policy = AllocationPolicy(adaptive=True, min_allocations=0, max_allocations=4, scale_down_after_s=60)
+    d = Deployment("dep", "tiny", slow_loader, threads=1, policy=policy, capacity=4, tick_s=0.01)
+    try:
+        d.infer(["hello"], None, 30)
+        time.sleep(1.0)  # time enough for a needless second load to start
+        assert len(loads) == 1
+        assert d.snapshot()["allocations"] == 1
+    finally:
         d.stop()

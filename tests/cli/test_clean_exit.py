@@ -14,7 +14,7 @@ import pytest
 
 from tests.jobs.helpers import ingest, summary_of, write_jsonl
 
-pytestmark = [pytest.mark.realmodel, pytest.mark.slow]
+pytestmark = [pytest.mark.realmodel, pytest.mark.slow, pytest.mark.timeout(1800)]  # dozens of model loads
 
 E5 = ".multilingual-e5-small-elasticsearch"
 
