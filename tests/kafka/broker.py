@@ -68,12 +68,19 @@ def end_offsets(bootstrap: str, topic: str, partitions: int = 3) -> dict[int, in
 
 def committed(bootstrap: str, group: str, topic: str, partitions: int = 3) -> dict[int, int]:
     """The group's committed offset per partition (-1001 when none)."""
-    from confluent_kafka import Consumer, TopicPartition
+    from confluent_kafka import Consumer, KafkaException, TopicPartition
 
     consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": group})
     try:
-        got = consumer.committed([TopicPartition(topic, p) for p in range(partitions)], timeout=30)
-        return {tp.partition: tp.offset for tp in got}
+        for attempt in range(20):
+            try:
+                got = consumer.committed([TopicPartition(topic, p) for p in range(partitions)], timeout=30)
+                return {tp.partition: tp.offset for tp in got}
+            except KafkaException as exc:  # a fresh broker answers "not coordinator" while it loads the group
+                if attempt == 19:
+                    raise AssertionError(f"no committed offsets from the broker: {exc}") from exc
+                time.sleep(0.5)
+        raise AssertionError("unreachable")
     finally:
         consumer.close()
 
