@@ -139,7 +139,7 @@ async def index_bulk(index: str, request: Request) -> JSONResponse:
     return await _bulk(request, index)
 
 
-@router.put("/{index}", dependencies=[need.index("create_index", "indices:admin/create")])
+@router.put("/{index:index}", dependencies=[need.index("create_index", "indices:admin/create")])
 async def put_index(index: str, request: Request) -> JSONResponse:
     """Create an index, with ``settings.index.default_pipeline`` and vector mappings."""
     try:
