@@ -1,0 +1,148 @@
+"""The APIs shippers probe at start and the template APIs they call, through the unmodified official client."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import httpx
+import pytest
+from elasticsearch import BadRequestError, Elasticsearch, NotFoundError
+
+from models.api import InferenceAPI
+
+
+@pytest.fixture()
+def es(live_server: tuple[str, InferenceAPI]) -> Elasticsearch:
+    return Elasticsearch(live_server[0], request_timeout=30)
+
+
+def test_license_xpack_health(es: Elasticsearch) -> None:
+    lic = es.license.get()["license"]
+    assert (lic["type"], lic["status"]) == ("basic", "active")
+    assert lic["uid"] == es.info()["cluster_uuid"]
+    info = es.xpack.info()
+    assert info["license"] == {"uid": lic["uid"], "type": "basic", "mode": "basic", "status": "active"}
+    assert info["features"]["security"] == {"available": True, "enabled": False}  # the fresh home's setting
+    assert info["features"]["ml"]["available"] is True
+    assert info["features"]["ilm"] == {"available": False, "enabled": False}  # shippers then skip ILM
+    assert set(es.xpack.info(categories="build")) == {"build", "tagline"}
+    health = es.cluster.health(wait_for_status="yellow", timeout="2s")
+    assert health["status"] == "green" and health["number_of_nodes"] == 1 and health["timed_out"] is False
+    with pytest.raises(BadRequestError):
+        es.cluster.health(wait_for_status="purple")
+
+
+def test_xpack_reports_security_from_the_home(ingest_home: Path) -> None:
+    from fastapi.testclient import TestClient
+
+    from ingest.server.app import create_app
+    from ingest.server.security.keys import create_role_key
+
+    api = InferenceAPI()
+    api.store.put_setting("security.enabled", "true")
+    key = create_role_key(api.store, "probe", "superuser")
+    with TestClient(create_app(api)) as client:
+        assert client.get("/_xpack").status_code == 401  # security on: the probe needs credentials, as in Elasticsearch
+        r = client.get("/_xpack", headers={"Authorization": f"ApiKey {key.encoded}"})
+        assert r.status_code == 200, r.text
+        assert r.json()["features"]["security"] == {"available": True, "enabled": True}
+    api.close()
+
+
+def test_nodes_info_as_one_node(es: Elasticsearch) -> None:
+    nodes = es.nodes.info()
+    assert nodes["_nodes"] == {"total": 1, "successful": 1, "failed": 0}
+    ((node_id, node),) = nodes["nodes"].items()
+    assert len(node_id) == 22
+    assert {"ingest", "ml", "data", "master"} <= set(node["roles"])
+    assert node["version"] == es.info()["version"]["number"]
+    assert node["name"] == es.info()["name"]
+    assert {"type": "set"} in node["ingest"]["processors"] and {"type": "inference"} in node["ingest"]["processors"]
+    host, port = node["http"]["publish_address"].rsplit(":", 1)
+    assert host == "127.0.0.1" and f":{port}" in str(es.transport.node_pool.get().base_url)
+    assert "jvm" in node and "os" in node
+    assert es.nodes.info(node_id="_local")["nodes"].keys() == {node_id}
+    assert es.nodes.info(node_id=node_id)["nodes"].keys() == {node_id}
+    assert es.nodes.info(node_id="ingest:true")["nodes"].keys() == {node_id}
+    assert es.nodes.info(node_id="someone-else")["nodes"] == {}
+    only_http = es.nodes.info(metric="http")["nodes"][node_id]
+    assert "http" in only_http and "jvm" not in only_http and "ingest" not in only_http
+    both = es.nodes.info(node_id="_all", metric="jvm,plugins")["nodes"][node_id]
+    assert {"jvm", "plugins"} <= set(both) and "http" not in both
+    with pytest.raises(BadRequestError):
+        es.nodes.info(node_id="_all", metric="bogus")
+
+
+def test_index_template_lifecycle(es: Elasticsearch) -> None:
+    assert es.indices.exists_index_template(name="logs").body is False
+    es.cluster.put_component_template(name="logs-settings", template={"settings": {"number_of_shards": 1}},
+                                      meta={"by": "test"})
+    assert es.cluster.exists_component_template(name="logs-settings").body is True
+    comp = es.cluster.get_component_template(name="logs-settings")["component_templates"][0]
+    assert comp["name"] == "logs-settings"
+    assert comp["component_template"]["template"] == {"settings": {"index": {"number_of_shards": "1"}}}
+    assert comp["component_template"]["_meta"] == {"by": "test"}
+
+    assert es.indices.put_index_template(
+        name="logs", index_patterns=["logs-*"], composed_of=["logs-settings"], priority=200,
+        template={"mappings": {"properties": {"message": {"type": "text"}}}})["acknowledged"] is True
+    assert es.indices.exists_index_template(name="logs").body is True
+    got = es.indices.get_index_template(name="logs")["index_templates"]
+    assert [t["name"] for t in got] == ["logs"]
+    body = got[0]["index_template"]
+    assert body["index_patterns"] == ["logs-*"] and body["composed_of"] == ["logs-settings"]
+    assert body["priority"] == 200
+    assert body["template"]["mappings"] == {"properties": {"message": {"type": "text"}}}
+    es.indices.put_index_template(name="metrics", index_patterns="metrics-*")
+    assert [t["name"] for t in es.indices.get_index_template()["index_templates"]] == ["logs", "metrics"]
+    assert [t["name"] for t in es.indices.get_index_template(name="met*")["index_templates"]] == ["metrics"]
+
+    with pytest.raises(BadRequestError) as exists:
+        es.indices.put_index_template(name="logs", index_patterns=["x"], create=True)
+    assert exists.value.message == "illegal_argument_exception"
+    assert exists.value.body["error"]["reason"] == "index template [logs] already exists"
+    with pytest.raises(BadRequestError) as missing:
+        es.indices.put_index_template(name="bad", index_patterns=["b-*"], composed_of=["nope"])
+    assert missing.value.body["error"]["reason"] == (
+        "index_template [bad] invalid, cause [index template [bad] specifies component templates [nope] "
+        "that do not exist]")
+    with pytest.raises(BadRequestError) as in_use:
+        es.cluster.delete_component_template(name="logs-settings")
+    assert in_use.value.body["error"]["reason"] == (
+        "component templates [logs-settings] cannot be removed as they are still in use by index templates [logs]")
+
+    with pytest.raises(NotFoundError) as not_found:
+        es.indices.get_index_template(name="nope")
+    assert not_found.value.body["error"]["reason"] == "index template matching [nope] not found"
+    assert es.indices.delete_index_template(name="logs")["acknowledged"] is True
+    with pytest.raises(NotFoundError) as gone:
+        es.indices.delete_index_template(name="logs")
+    assert gone.value.body["error"]["type"] == "index_template_missing_exception"
+    assert es.cluster.delete_component_template(name="logs-settings")["acknowledged"] is True
+    assert es.cluster.exists_component_template(name="logs-settings").body is False
+    assert es.indices.delete_index_template(name="*")["acknowledged"] is True
+    assert es.indices.get_index_template()["index_templates"] == []
+
+
+def test_templates_survive_a_restart(live_server: tuple[str, InferenceAPI]) -> None:
+    from models.store import Store
+
+    url, api = live_server
+    r = httpx.put(f"{url}/_index_template/kept", json={"index_patterns": ["k-*"], "version": 3}, timeout=30)
+    assert r.json() == {"acknowledged": True}
+    other = Store(api.store.path)  # another process's view of the same registry
+    stored = other.get_templates("index", "kept")["kept"]
+    assert stored["version"] == 3 and stored["index_patterns"] == ["k-*"]
+    other.close()
+
+
+def test_template_body_errors(live_server: tuple[str, InferenceAPI]) -> None:
+    url, _ = live_server
+    r = httpx.put(f"{url}/_index_template/t", json={"template": {}}, timeout=30)
+    assert r.status_code == 400 and r.json()["error"]["reason"] == "Required [index_patterns]"
+    r = httpx.put(f"{url}/_index_template/t", json={"index_patterns": ["a"], "colour": 1}, timeout=30)
+    assert r.status_code == 400 and r.json()["error"]["type"] == "x_content_parse_exception"
+    r = httpx.put(f"{url}/_component_template/c", json={"version": 1}, timeout=30)
+    assert r.status_code == 400 and r.json()["error"]["reason"] == "Required [template]"
+    r = httpx.put(f"{url}/_index_template/t?colour=red", json={"index_patterns": ["a"]}, timeout=30)
+    assert r.status_code == 400 and "unrecognized parameter: [colour]" in r.json()["error"]["reason"]
