@@ -69,3 +69,29 @@ class TemplateTables:
             deleted = [n for n in names if conn.execute(
                 "DELETE FROM templates WHERE kind = ? AND name = ?", (kind, n)).rowcount]
         return deleted
+
+
+def patterns_intersect(a: str, b: str) -> bool:
+    """Whether some name matches both ``*`` patterns (Elasticsearch intersects their automata): a walk over
+    both patterns where a ``*`` may stay put to absorb the other side's next character, or be left behind."""
+    seen: set[tuple[int, int]] = set()
+    stack = [(0, 0)]
+    while stack:
+        i, j = stack.pop()
+        if (i, j) in seen:
+            continue
+        seen.add((i, j))
+        if i == len(a) and j == len(b):
+            return True
+        star_a, star_b = i < len(a) and a[i] == "*", j < len(b) and b[j] == "*"
+        if star_a:
+            stack.append((i + 1, j))  # the star matches nothing more
+            if j < len(b) and not star_b:
+                stack.append((i, j + 1))  # the star absorbs b's character
+        if star_b:
+            stack.append((i, j + 1))
+            if i < len(a) and not star_a:
+                stack.append((i + 1, j))
+        if i < len(a) and j < len(b) and not star_a and not star_b and a[i] == b[j]:
+            stack.append((i + 1, j + 1))
+    return False

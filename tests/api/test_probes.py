@@ -146,3 +146,22 @@ def test_template_body_errors(live_server: tuple[str, InferenceAPI]) -> None:
     assert r.status_code == 400 and r.json()["error"]["reason"] == "Required [template]"
     r = httpx.put(f"{url}/_index_template/t?colour=red", json={"index_patterns": ["a"]}, timeout=30)
     assert r.status_code == 400 and "unrecognized parameter: [colour]" in r.json()["error"]["reason"]
+
+
+def test_templates_of_one_priority_may_not_overlap(live_server: tuple[str, InferenceAPI]) -> None:
+    url, _ = live_server
+    put = lambda name, body: httpx.put(f"{url}/_index_template/{name}", json=body, timeout=30)  # noqa: E731
+    assert put("t1", {"index_patterns": ["t1-*"], "priority": 10}).status_code == 200
+    r = put("t2", {"index_patterns": ["t1-*"], "priority": 10})
+    assert r.status_code == 400
+    assert r.json()["error"]["reason"] == (
+        "index template [t2] has index patterns [t1-*] matching patterns from existing templates [t1] with patterns "
+        "(t1 => [t1-*]) that have the same priority [10], multiple index templates may not match during index "
+        "creation, please use a different priority")
+    assert put("t2", {"index_patterns": ["t1-a*"], "priority": 11}).status_code == 200  # another priority
+    assert put("t3", {"index_patterns": ["other-*"], "priority": 10}).status_code == 200  # disjoint patterns
+    assert put("t1", {"index_patterns": ["t1-*", "x"], "priority": "10"}).status_code == 200  # replacing itself
+    assert put("t4", {"index_patterns": ["*-a*"], "priority": 10}).status_code == 400  # t1-a... matches both
+    r = put("t5", {"index_patterns": ["z"], "priority": -1})
+    assert r.status_code == 400 and r.json()["error"]["reason"] == (
+        "Validation Failed: 1: index template priority must be >= 0;")

@@ -16,13 +16,14 @@ from starlette.concurrency import run_in_threadpool
 from ingest.server.dialect import PRODUCT_HEADER, bool_param, check_params, es_response, json_body
 from ingest.server.security.declare import cluster
 from models.errors import (
+    ActionRequestValidationException,
     ElasticsearchError,
     IllegalArgumentException,
     ParsingException,
     ResourceNotFoundException,
 )
 from models.store import Store
-from models.templatestore import COMPONENT_TEMPLATE, INDEX_TEMPLATE, simple_match
+from models.templatestore import COMPONENT_TEMPLATE, INDEX_TEMPLATE, patterns_intersect, simple_match
 
 router = APIRouter(tags=["templates"])
 
@@ -121,9 +122,14 @@ async def put_index_template(request: Request, name: str) -> Response:
     if patterns is None:
         raise IllegalArgumentException("Required [index_patterns]")
     body["index_patterns"] = [patterns] if isinstance(patterns, str) else patterns
+    if not isinstance(body["index_patterns"], list) or not all(isinstance(p, str) for p in body["index_patterns"]):
+        raise ParsingException("[index_template] failed to parse field [index_patterns]",
+                               error_type="x_content_parse_exception")
     if "template" in body:
         body["template"] = _inner_template(body["template"])
     body.setdefault("composed_of", [])
+    if body.get("priority") is not None:
+        body["priority"] = _priority(body["priority"])
     store = _store(request)
 
     def put() -> bool:
@@ -134,11 +140,42 @@ async def put_index_template(request: Request, name: str) -> Response:
             raise InvalidIndexTemplateException(
                 f"index_template [{name}] invalid, cause [index template [{name}] specifies component templates "
                 f"[{', '.join(missing)}] that do not exist]")
+        _check_overlap(store, name, body)
         return store.put_template(INDEX_TEMPLATE, name, body, create=create)
 
     if not await run_in_threadpool(put):
         raise IllegalArgumentException(f"index template [{name}] already exists")
     return es_response(request, {"acknowledged": True})
+
+
+def _priority(raw: Any) -> int:
+    try:
+        value = int(raw)
+    except (TypeError, ValueError):
+        raise ParsingException("[index_template] failed to parse field [priority]",
+                               error_type="x_content_parse_exception") from None
+    if value < 0:
+        raise ActionRequestValidationException(["index template priority must be >= 0"])
+    return value
+
+
+def _check_overlap(store: Store, name: str, body: dict[str, Any]) -> None:
+    """Elasticsearch's refusal of two templates of one priority whose patterns can match the same index."""
+    priority = body.get("priority") or 0
+    overlaps = {other: template["index_patterns"] for other, template in store.get_templates(INDEX_TEMPLATE).items()
+                if other != name and (template.get("priority") or 0) == priority
+                and any(patterns_intersect(a, b) for a in body["index_patterns"] for b in template["index_patterns"])}
+    if overlaps:
+        raise IllegalArgumentException(
+            f"index template [{name}] has index patterns {_java_list(body['index_patterns'])} matching patterns from "
+            f"existing templates [{','.join(overlaps)}] with patterns "
+            f"({','.join(f'{n} => {_java_list(p)}' for n, p in overlaps.items())}) that have the same priority "
+            f"[{priority}], multiple index templates may not match during index creation, please use a different "
+            "priority")
+
+
+def _java_list(values: list[str]) -> str:
+    return f"[{', '.join(values)}]"
 
 
 @router.get("/_index_template", dependencies=[_GET_INDEX])
