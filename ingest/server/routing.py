@@ -34,14 +34,15 @@ def unknown_route(app: FastAPI, request: Request) -> Response:
     allowed = allowed_methods(app, path)
     if allowed:
         message = f"Incorrect HTTP method for uri [{uri}] and method [{method}], allowed: [{', '.join(allowed)}]"
-        return es_response(request, {"error": message, "status": 405}, 405, {"Allow": ",".join(allowed)})
+        return es_response(request, {"error": message, "status": 405}, 405, {"Allow": ",".join(allowed)},
+                           filtered=False)
     if method == "PUT" and _SINGLE_SEGMENT.fullmatch(path):
         try:
             validate_index_name(path[1:])
         except ElasticsearchError as exc:
             return error_response(request, exc)
     message = f"no handler found for uri [{uri}] and method [{method}]"
-    return es_response(request, {"error": message, "status": 400}, 400)
+    return es_response(request, {"error": message, "status": 400}, 400, filtered=False)
 
 
 def allowed_methods(app: FastAPI, path: str) -> list[str]:
