@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import httpx
@@ -53,3 +54,16 @@ def test_errors_are_never_filtered(live_server: tuple[str, InferenceAPI]) -> Non
     assert r.status_code == 404 and r.json()["error"]["type"] == "resource_not_found_exception"
     r = httpx.post(f"{url}/_mget?filter_path=took", timeout=30)
     assert r.json() == {"error": "no handler found for uri [/_mget?filter_path=took] and method [POST]", "status": 400}
+
+
+def test_bulk_with_logstash_filter_path(live_server: tuple[str, InferenceAPI]) -> None:
+    url, _ = live_server
+    lines = [{"index": {"_index": "ls", "_id": "1"}}, {"a": 1}, {"index": {"_index": "ls", "_id": ""}}, {"a": 2}]
+    body = "".join(json.dumps(line) + "\n" for line in lines)
+    r = httpx.post(f"{url}/_bulk?filter_path=errors,items.*.error,items.*.status", content=body,
+                   headers={"content-type": "application/x-ndjson"}, timeout=60)
+    assert r.status_code == 200, r.text
+    out = r.json()
+    assert set(out) == {"errors", "items"} and out["errors"] is True
+    assert out["items"][0] == {"index": {"status": 201}}
+    assert set(out["items"][1]["index"]) == {"status", "error"} and out["items"][1]["index"]["status"] == 400
