@@ -137,6 +137,13 @@ SPOT = [
     ("superuser", "PUT", "/_security/role/ghost-role", True),
     ("docs_reader", "GET", "/docs/_doc/1", True),
     ("docs_reader", "GET", "/other/_doc/1", False),
+    ("ingest_admin", "PUT", "/_index_template/ghost", True),
+    ("ingest_admin", "DELETE", "/_component_template/ghost", True),
+    ("ingest_admin", "GET", "/_license", False),
+    ("inference_admin", "PUT", "/_index_template/ghost", False),
+    ("viewer", "GET", "/_nodes", False),
+    ("superuser", "GET", "/_cluster/health", True),
+    ("superuser", "GET", "/_xpack", True),
 ]
 
 
