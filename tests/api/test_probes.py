@@ -165,3 +165,16 @@ def test_templates_of_one_priority_may_not_overlap(live_server: tuple[str, Infer
     r = put("t5", {"index_patterns": ["z"], "priority": -1})
     assert r.status_code == 400 and r.json()["error"]["reason"] == (
         "Validation Failed: 1: index template priority must be >= 0;")
+
+
+def test_template_names_and_patterns_are_validated(live_server: tuple[str, InferenceAPI]) -> None:
+    url, _ = live_server
+    r = httpx.put(f"{url}/_index_template/Bad", json={"index_patterns": ["_x", "a:b"]}, timeout=30)
+    assert r.status_code == 400 and r.json()["error"]["type"] == "invalid_index_template_exception"
+    assert r.json()["error"]["reason"] == (
+        "index_template [Bad] invalid, cause [Validation Failed: 1: name must be lower cased;2: index_pattern [_x] "
+        "must not start with '_';3: index_pattern [a:b] must not contain a ':';]")
+    r = httpx.put(f"{url}/_component_template/_c", json={"template": {}}, timeout=30)
+    assert r.json()["error"]["reason"] == "index_template [_c] invalid, cause [Validation Failed: 1: name must not start with '_';]"
+    r = httpx.post(f"{url}/_index_template/_simulate", json={"index_patterns": ["a"]}, timeout=30)
+    assert r.json() == {"error": "no handler found for uri [/_index_template/_simulate] and method [POST]", "status": 400}

@@ -12,6 +12,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
+from starlette.convertors import Convertor, register_url_convertor
 
 from ingest.server.dialect import PRODUCT_HEADER, bool_param, check_params, es_response, json_body
 from ingest.server.security.declare import cluster
@@ -26,6 +27,22 @@ from models.store import Store
 from models.templatestore import COMPONENT_TEMPLATE, INDEX_TEMPLATE, patterns_intersect, simple_match
 
 router = APIRouter(tags=["templates"])
+
+
+class TemplateNameConvertor(Convertor[str]):
+    """A template name segment; never ``_simulate`` (Elasticsearch's simulate API, not served here, must not
+    create a template of that name)."""
+
+    regex = "(?!_simulate(?:/|$))[^/]+"
+
+    def convert(self, value: str) -> str:
+        return value
+
+    def to_string(self, value: str) -> str:
+        return value
+
+
+register_url_convertor("template_name", TemplateNameConvertor())
 
 _INDEX_FIELDS = {"index_patterns", "template", "composed_of", "priority", "version", "_meta", "data_stream",
                  "allow_auto_create", "ignore_missing_component_templates", "deprecated"}
@@ -111,8 +128,8 @@ def _inner_template(value: Any) -> dict[str, Any]:
     return template
 
 
-@router.put("/_index_template/{name}", dependencies=[_PUT_INDEX])
-@router.post("/_index_template/{name}", dependencies=[_PUT_INDEX])
+@router.put("/_index_template/{name:template_name}", dependencies=[_PUT_INDEX])
+@router.post("/_index_template/{name:template_name}", dependencies=[_PUT_INDEX])
 async def put_index_template(request: Request, name: str) -> Response:
     """Create or replace a composable index template (``?create=true``: only create)."""
     check_params(request, _PUT_PARAMS)
@@ -125,6 +142,7 @@ async def put_index_template(request: Request, name: str) -> Response:
     if not isinstance(body["index_patterns"], list) or not all(isinstance(p, str) for p in body["index_patterns"]):
         raise ParsingException("[index_template] failed to parse field [index_patterns]",
                                error_type="x_content_parse_exception")
+    _validate_names(name, body["index_patterns"])
     if "template" in body:
         body["template"] = _inner_template(body["template"])
     body.setdefault("composed_of", [])
@@ -146,6 +164,32 @@ async def put_index_template(request: Request, name: str) -> Response:
     if not await run_in_threadpool(put):
         raise IllegalArgumentException(f"index template [{name}] already exists")
     return es_response(request, {"acknowledged": True})
+
+
+_FILENAME_CHARS = ' , ", *, \\, <, |, ,, >, /, ?'
+_BAD_PATTERN_CHARS = set('\\/?"<>| ,')
+
+
+def _validate_names(name: str, patterns: list[str]) -> None:
+    """Elasticsearch's template name and pattern checks (MetadataIndexTemplateService.validate)."""
+    problems = [problem for bad, problem in (
+        (" " in name, "name must not contain a space"), ("," in name, "name must not contain a ','"),
+        ("#" in name, "name must not contain a '#'"), ("*" in name, "name must not contain a '*'"),
+        (name.startswith("_"), "name must not start with '_'"), (name.lower() != name, "name must be lower cased"),
+    ) if bad]
+    for p in patterns:
+        problems += [problem for bad, problem in (
+            (" " in p, f"index_patterns [{p}] must not contain a space"),
+            ("," in p, f"index_pattern [{p}] must not contain a ','"),
+            ("#" in p, f"index_pattern [{p}] must not contain a '#'"),
+            (":" in p, f"index_pattern [{p}] must not contain a ':'"),
+            (p.startswith("_"), f"index_pattern [{p}] must not start with '_'"),
+            (bool(set(p) & _BAD_PATTERN_CHARS),
+             f"index_pattern [{p}] must not contain the following characters [{_FILENAME_CHARS}]"),
+        ) if bad]
+    if problems:
+        numbered = "".join(f"{i}: {problem};" for i, problem in enumerate(problems, 1))
+        raise InvalidIndexTemplateException(f"index_template [{name}] invalid, cause [Validation Failed: {numbered}]")
 
 
 def _priority(raw: Any) -> int:
@@ -184,7 +228,7 @@ async def get_index_templates(request: Request) -> Response:
     return await _get_index(request, None)
 
 
-@router.get("/_index_template/{name}", dependencies=[_GET_INDEX])
+@router.get("/_index_template/{name:template_name}", dependencies=[_GET_INDEX])
 async def get_index_template(request: Request, name: str) -> Response:
     """Index templates by name or ``*`` pattern; 404 when nothing matches."""
     return await _get_index(request, name)
@@ -199,7 +243,7 @@ async def _get_index(request: Request, name: str | None) -> Response:
     return es_response(request, body, 200 if found or name is None else 404)
 
 
-@router.head("/_index_template/{name}", dependencies=[_GET_INDEX])
+@router.head("/_index_template/{name:template_name}", dependencies=[_GET_INDEX])
 async def index_template_exists(request: Request, name: str) -> Response:
     """200 when a template matches ``name``, else 404; no body."""
     check_params(request, _GET_PARAMS)
@@ -207,7 +251,7 @@ async def index_template_exists(request: Request, name: str) -> Response:
     return Response(status_code=200 if found else 404, headers=PRODUCT_HEADER)
 
 
-@router.delete("/_index_template/{name}", dependencies=[_DELETE_INDEX])
+@router.delete("/_index_template/{name:template_name}", dependencies=[_DELETE_INDEX])
 async def delete_index_template(request: Request, name: str) -> Response:
     """Delete index templates: one name or pattern, or a comma list of exact names."""
     check_params(request, ("master_timeout", "timeout"))
@@ -233,8 +277,8 @@ def _matching(store: Store, kind: str, raw: str, missing: type[ElasticsearchErro
     return matched
 
 
-@router.put("/_component_template/{name}", dependencies=[_PUT_COMPONENT])
-@router.post("/_component_template/{name}", dependencies=[_PUT_COMPONENT])
+@router.put("/_component_template/{name:template_name}", dependencies=[_PUT_COMPONENT])
+@router.post("/_component_template/{name:template_name}", dependencies=[_PUT_COMPONENT])
 async def put_component_template(request: Request, name: str) -> Response:
     """Create or replace a component template (``?create=true``: only create)."""
     check_params(request, _PUT_PARAMS)
@@ -242,6 +286,7 @@ async def put_component_template(request: Request, name: str) -> Response:
     body = _object(await json_body(request), "component_template", _COMPONENT_FIELDS)
     if "template" not in body:
         raise IllegalArgumentException("Required [template]")
+    _validate_names(name, [])
     body["template"] = _inner_template(body["template"])
     stored = await run_in_threadpool(_store(request).put_template, COMPONENT_TEMPLATE, name, body, create=create)
     if not stored:
@@ -255,7 +300,7 @@ async def get_component_templates(request: Request) -> Response:
     return await _get_component(request, None)
 
 
-@router.get("/_component_template/{name}", dependencies=[_GET_COMPONENT])
+@router.get("/_component_template/{name:template_name}", dependencies=[_GET_COMPONENT])
 async def get_component_template(request: Request, name: str) -> Response:
     """Component templates by name or ``*`` pattern."""
     return await _get_component(request, name)
@@ -270,7 +315,7 @@ async def _get_component(request: Request, name: str | None) -> Response:
     return es_response(request, body)
 
 
-@router.head("/_component_template/{name}", dependencies=[_GET_COMPONENT])
+@router.head("/_component_template/{name:template_name}", dependencies=[_GET_COMPONENT])
 async def component_template_exists(request: Request, name: str) -> Response:
     """200 when a component template matches ``name``, else 404; no body."""
     check_params(request, _GET_PARAMS)
@@ -278,7 +323,7 @@ async def component_template_exists(request: Request, name: str) -> Response:
     return Response(status_code=200 if found else 404, headers=PRODUCT_HEADER)
 
 
-@router.delete("/_component_template/{name}", dependencies=[_DELETE_COMPONENT])
+@router.delete("/_component_template/{name:template_name}", dependencies=[_DELETE_COMPONENT])
 async def delete_component_template(request: Request, name: str) -> Response:
     """Delete component templates no index template requires."""
     check_params(request, ("master_timeout", "timeout"))
