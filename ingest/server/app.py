@@ -1,8 +1,8 @@
 """The REST server: Elasticsearch's HTTP dialect over the Python APIs (``create_app()``).
 
 Every response carries ``X-Elastic-Product: Elasticsearch`` and answers in the client's media type; every
-error, including unknown routes (404), wrong methods (405), oversized bodies (413) and crashes (500), uses
-Elasticsearch's error envelope. Authentication runs before any route, and every route declares the privilege
+error, including oversized bodies (413) and crashes (500), uses Elasticsearch's error envelope, except unknown
+paths (400) and wrong methods (405), which get Elasticsearch's flat ``{"error": "...", "status": N}`` (``routing``). Authentication runs before any route, and every route declares the privilege
 it needs (see ``ingest.server.security``).
 """
 
@@ -47,6 +47,7 @@ from models.api import InferenceAPI, default_api
 from models.errors import ActionRequestValidationException, ElasticsearchError
 
 log = logging.getLogger(__name__)
+
 
 def create_app(
     api: InferenceAPI | None = None,
