@@ -9,8 +9,6 @@ it needs (see ``ingest.server.security``).
 from __future__ import annotations
 
 import logging
-import platform
-import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
@@ -25,7 +23,7 @@ from ingest.server.destination import Destination
 from ingest.server.dialect import PRODUCT_HEADER, check_params, compat_version, error_response, es_response
 from ingest.server.limits import LimitedReceive, check_content_type, check_declared_length, max_content_length
 from ingest.server.metrics import ServerMetrics
-from ingest.server.nodeinfo import VERSION
+from ingest.server.nodeinfo import CLUSTER_NAME, VERSION, Node
 from ingest.server.observe import ObserveMiddleware
 from ingest.server.routes import (
     bulk,
@@ -68,7 +66,8 @@ def create_app(
     app.state.destination = Destination(app.state.api, dest, metrics=app.state.metrics)
     app.state.api.observers.append(app.state.metrics.observe_inference)
     app.state.max_body_bytes = max_body_bytes
-    app.state.cluster_uuid = uuid.uuid5(uuid.NAMESPACE_URL, str(app.state.api.store.path)).hex[:22]
+    app.state.node = Node.for_home(str(app.state.api.store.path))  # one identity for /, _nodes, _license
+    app.state.cluster_uuid = app.state.node.cluster_uuid
 
     install(app, authenticator or Authenticator(app.state.api.store))  # inner: after the dialect, before routing
     app.add_middleware(DialectMiddleware, max_body_bytes=max_body_bytes)
@@ -98,8 +97,8 @@ def create_app(
     async def info(request: Request) -> Response:
         check_params(request, ())
         body = {
-            "name": platform.node() or "ingest",
-            "cluster_name": "ingest",
+            "name": app.state.node.name,
+            "cluster_name": CLUSTER_NAME,
             "cluster_uuid": app.state.cluster_uuid,
             "version": VERSION,
             "tagline": "You Know, for Search",

@@ -51,10 +51,8 @@ _NODES_INFO = cluster("monitor", "cluster:monitor/nodes/info")
 
 
 def node_of(request: Request) -> Node:
-    """This server's node identity (made once per app)."""
-    node: Node | None = getattr(request.app.state, "node", None)
-    if node is None:
-        node = request.app.state.node = Node.for_home(str(request.app.state.api.store.path))
+    """This server's node identity (made by ``create_app``)."""
+    node: Node = request.app.state.node
     return node
 
 
