@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import httpx
@@ -178,3 +179,18 @@ def test_template_names_and_patterns_are_validated(live_server: tuple[str, Infer
     assert r.json()["error"]["reason"] == "index_template [_c] invalid, cause [Validation Failed: 1: name must not start with '_';]"
     r = httpx.post(f"{url}/_index_template/_simulate", json={"index_patterns": ["a"]}, timeout=30)
     assert r.json() == {"error": "no handler found for uri [/_index_template/_simulate] and method [POST]", "status": 400}
+
+
+def test_index_health(live_server: tuple[str, InferenceAPI]) -> None:
+    url, _ = live_server
+    assert httpx.put(f"{url}/books", json={}, timeout=30).json()["acknowledged"] is True
+    es = Elasticsearch(url, request_timeout=30)
+    assert es.cluster.health(index="books", wait_for_status="yellow", timeout="1s")["status"] == "green"
+    r = httpx.get(f"{url}/_cluster/health/nope", timeout=30)  # no wait: answered at once, red
+    assert r.status_code == 200 and r.json()["status"] == "red" and r.json()["timed_out"] is False
+    started = time.monotonic()
+    r = httpx.get(f"{url}/_cluster/health/books,nope?wait_for_status=yellow&timeout=500ms", timeout=30)
+    assert r.status_code == 408 and r.json()["status"] == "red" and r.json()["timed_out"] is True
+    assert time.monotonic() - started >= 0.5
+    assert httpx.get(f"{url}/_cluster/health/nope?wait_for_status=red", timeout=30).status_code == 200
+    assert httpx.get(f"{url}/_cluster/health/no*", timeout=30).json()["status"] == "green"  # matches nothing

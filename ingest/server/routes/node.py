@@ -7,15 +7,18 @@ inference API) as available, and ILM, data streams, watcher and the like as unav
 
 from __future__ import annotations
 
+import asyncio
 import time
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
+from starlette.concurrency import run_in_threadpool
 from starlette.convertors import Convertor, register_url_convertor
 
 from ingest.server.dialect import check_params, es_response, time_param
 from ingest.server.nodeinfo import CLUSTER_NAME, ROLES, VERSION, Node, os_info, process_info
+from ingest.server.routes.bulk import _has_index, destination  # where indices live (the destination)
 from ingest.server.security.authn import SecurityState
 from ingest.server.security.declare import cluster
 from models.errors import IllegalArgumentException
@@ -169,20 +172,49 @@ def _address(request: Request) -> tuple[str, int]:
     return ("127.0.0.1" if host in ("testserver", "0.0.0.0", "::") else str(host)), int(port)
 
 
-@router.get("/_cluster/health", dependencies=[cluster("monitor", "cluster:monitor/health")])
+_HEALTH = cluster("monitor", "cluster:monitor/health")
+_HEALTH_PARAMS = ("wait_for_status", "timeout", "master_timeout", "level", "local", "wait_for_nodes",
+                  "wait_for_active_shards", "wait_for_events", "wait_for_no_relocating_shards",
+                  "wait_for_no_initializing_shards", "expand_wildcards")
+
+
+@router.get("/_cluster/health", dependencies=[_HEALTH])
 async def cluster_health(request: Request) -> Response:
     """One node, always green (nothing is ever unassigned). Shard counts are not tracked yet and read 0."""
-    check_params(request, ("wait_for_status", "timeout", "master_timeout", "level", "local", "wait_for_nodes",
-                           "wait_for_active_shards", "wait_for_events", "wait_for_no_relocating_shards",
-                           "wait_for_no_initializing_shards", "expand_wildcards"))
-    status = request.query_params.get("wait_for_status")
-    if status is not None and status.lower() not in _HEALTH_STATUS:
-        raise IllegalArgumentException(f"unknown cluster health status [{status}]")
-    time_param(request, "timeout", 30.0)  # validated; nothing to wait for on one node
+    return await _health(request, None)
+
+
+@router.get("/_cluster/health/{index}", dependencies=[_HEALTH])
+async def index_health(request: Request, index: str) -> Response:
+    """Health of some indices: red while one of them does not exist (as Elasticsearch treats a missing index);
+    with a ``wait_for_*`` parameter, waits up to ``timeout`` for it, then answers 408 with ``timed_out``."""
+    return await _health(request, [n for n in index.split(",") if n and "*" not in n])
+
+
+async def _health(request: Request, indices: list[str] | None) -> Response:
+    check_params(request, _HEALTH_PARAMS)
+    wanted = request.query_params.get("wait_for_status")
+    if wanted is not None and wanted.lower() not in _HEALTH_STATUS:
+        raise IllegalArgumentException(f"unknown cluster health status [{wanted}]")
+    timeout_s = time_param(request, "timeout", 30.0)
+    waits = any(p in request.query_params for p in _HEALTH_PARAMS if p.startswith("wait_for_"))
+    if wanted is not None and wanted.lower() == "red":
+        waits = False  # red is always reached
+    deadline = time.monotonic() + timeout_s
+    missing = await run_in_threadpool(_missing, request, indices or [])
+    while missing and waits and time.monotonic() < deadline:
+        await asyncio.sleep(min(0.1, max(0.0, deadline - time.monotonic())))
+        missing = await run_in_threadpool(_missing, request, missing)
+    timed_out = bool(missing) and waits
     return es_response(request, {
-        "cluster_name": CLUSTER_NAME, "status": "green", "timed_out": False, "number_of_nodes": 1,
-        "number_of_data_nodes": 1, "active_primary_shards": 0, "active_shards": 0, "relocating_shards": 0,
-        "initializing_shards": 0, "unassigned_shards": 0, "unassigned_primary_shards": 0,
+        "cluster_name": CLUSTER_NAME, "status": "red" if missing else "green", "timed_out": timed_out,
+        "number_of_nodes": 1, "number_of_data_nodes": 1, "active_primary_shards": 0, "active_shards": 0,
+        "relocating_shards": 0, "initializing_shards": 0, "unassigned_shards": 0, "unassigned_primary_shards": 0,
         "delayed_unassigned_shards": 0, "number_of_pending_tasks": 0, "number_of_in_flight_fetch": 0,
         "task_max_waiting_in_queue_millis": 0, "active_shards_percent_as_number": 100.0,
-    })
+    }, status=408 if timed_out else 200)
+
+
+def _missing(request: Request, indices: list[str]) -> list[str]:
+    sink = destination(request).sink()
+    return [name for name in indices if not _has_index(sink, name)]
