@@ -17,6 +17,10 @@ def es(live_server: tuple[str, InferenceAPI]) -> Elasticsearch:
     return Elasticsearch(live_server[0], request_timeout=30)
 
 
+def es_url(es: Elasticsearch) -> str:
+    return str(es.transport.node_pool.get().base_url)
+
+
 def test_license_xpack_health(es: Elasticsearch) -> None:
     lic = es.license.get()["license"]
     assert (lic["type"], lic["status"]) == ("basic", "active")
@@ -97,6 +101,8 @@ def test_index_template_lifecycle(es: Elasticsearch) -> None:
     es.indices.put_index_template(name="metrics", index_patterns="metrics-*")
     assert [t["name"] for t in es.indices.get_index_template()["index_templates"]] == ["logs", "metrics"]
     assert [t["name"] for t in es.indices.get_index_template(name="met*")["index_templates"]] == ["metrics"]
+    assert httpx.get(f"{es_url(es)}/_component_template/zz*", timeout=30).status_code == 404  # a pattern, no match
+    assert httpx.get(f"{es_url(es)}/_index_template/zz*", timeout=30).json() == {"index_templates": []}
 
     with pytest.raises(BadRequestError) as exists:
         es.indices.put_index_template(name="logs", index_patterns=["x"], create=True)

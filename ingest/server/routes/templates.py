@@ -312,7 +312,7 @@ async def _get_component(request: Request, name: str | None) -> Response:
     if name is not None and "*" not in name and not found:
         raise ResourceNotFoundException(f"component template matching [{name}] not found")
     body = {"component_templates": [{"name": n, "component_template": t} for n, t in found.items()]}
-    return es_response(request, body)
+    return es_response(request, body, 200 if found or name is None else 404)
 
 
 @router.head("/_component_template/{name:template_name}", dependencies=[_GET_COMPONENT])
