@@ -1,4 +1,5 @@
-"""Persistent state shared by every ingest process on a machine: endpoints, pipelines, security (``authstore``).
+"""Persistent state shared by every ingest process on a machine: endpoints, pipelines, security (``authstore``),
+index and component templates (``templatestore``).
 
 One SQLite database in WAL mode at ``$INGEST_HOME/registry.sqlite`` lets a server and a batch job read and
 write at the same time; writers take ``BEGIN IMMEDIATE`` so concurrent PUTs serialise instead of interleaving.
@@ -23,6 +24,7 @@ from models.errors import IllegalArgumentException, ResourceAlreadyExistsExcepti
 from models.home import ingest_home, private_file
 from models.results import TaskType
 from models.services.base import EndpointConfig
+from models.templatestore import TEMPLATE_SCHEMA, TemplateTables
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS endpoints (
@@ -53,7 +55,7 @@ CREATE TABLE IF NOT EXISTS secrets (inference_id TEXT PRIMARY KEY, data TEXT NOT
 """
 
 
-class Store(SecurityTables):
+class Store(SecurityTables, TemplateTables):
     """The registry database. Cheap to construct; connections are opened per thread."""
 
     def __init__(self, path: Path | None = None) -> None:
@@ -63,7 +65,7 @@ class Store(SecurityTables):
         private_file(self.secrets_path)
         self._local = threading.local()
         # executescript manages its own transaction; CREATE ... IF NOT EXISTS is safe to race.
-        self._conn().executescript(_SCHEMA + SECURITY_SCHEMA)
+        self._conn().executescript(_SCHEMA + SECURITY_SCHEMA + TEMPLATE_SCHEMA)
         self._migrate_security()
         self._conn(secrets=True).executescript(_SECRETS_SCHEMA)
 

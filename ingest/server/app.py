@@ -1,19 +1,16 @@
 """The REST server: Elasticsearch's HTTP dialect over the Python APIs (``create_app()``).
 
 Every response carries ``X-Elastic-Product: Elasticsearch`` and answers in the client's media type; every
-error, including unknown routes (404), wrong methods (405), oversized bodies (413) and crashes (500), uses
-Elasticsearch's error envelope. Authentication runs before any route, and every route declares the privilege
+error, including oversized bodies (413) and crashes (500), uses Elasticsearch's error envelope, except unknown
+paths (400) and wrong methods (405), which get Elasticsearch's flat ``{"error": "...", "status": N}`` (``routing``). Authentication runs before any route, and every route declares the privilege
 it needs (see ``ingest.server.security``).
 """
 
 from __future__ import annotations
 
 import logging
-import platform
-import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -26,9 +23,21 @@ from ingest.server.destination import Destination
 from ingest.server.dialect import PRODUCT_HEADER, check_params, compat_version, error_response, es_response
 from ingest.server.limits import LimitedReceive, check_content_type, check_declared_length, max_content_length
 from ingest.server.metrics import ServerMetrics
+from ingest.server.nodeinfo import CLUSTER_NAME, VERSION, Node
 from ingest.server.observe import ObserveMiddleware
-from ingest.server.routes import bulk, inference, ml, pipelines, prometheus, security_admin, stream
+from ingest.server.routes import (
+    bulk,
+    inference,
+    ml,
+    node,
+    pipelines,
+    prometheus,
+    security_admin,
+    stream,
+    templates,
+)
 from ingest.server.routes import security as security_routes
+from ingest.server.routing import unknown_route
 from ingest.server.security import Authenticator
 from ingest.server.security.declare import cluster, undeclared
 from ingest.server.security.middleware import install
@@ -36,18 +45,6 @@ from models.api import InferenceAPI, default_api
 from models.errors import ActionRequestValidationException, ElasticsearchError
 
 log = logging.getLogger(__name__)
-
-VERSION = {
-    "number": "9.1.0",
-    "build_flavor": "default",
-    "build_type": "tar",
-    "build_hash": "ingest",
-    "build_date": "2025-07-01T00:00:00.000Z",
-    "build_snapshot": False,
-    "lucene_version": "10.2.2",
-    "minimum_wire_compatibility_version": "8.19.0",
-    "minimum_index_compatibility_version": "8.0.0",
-}
 
 
 def create_app(
@@ -69,7 +66,8 @@ def create_app(
     app.state.destination = Destination(app.state.api, dest, metrics=app.state.metrics)
     app.state.api.observers.append(app.state.metrics.observe_inference)
     app.state.max_body_bytes = max_body_bytes
-    app.state.cluster_uuid = uuid.uuid5(uuid.NAMESPACE_URL, str(app.state.api.store.path)).hex[:22]
+    app.state.node = Node.for_home(str(app.state.api.store.path))  # one identity for /, _nodes, _license
+    app.state.cluster_uuid = app.state.node.cluster_uuid
 
     install(app, authenticator or Authenticator(app.state.api.store))  # inner: after the dialect, before routing
     app.add_middleware(DialectMiddleware, max_body_bytes=max_body_bytes)
@@ -86,20 +84,8 @@ def create_app(
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
-        uri, method = request.url.path, request.method
-        allowed = _allowed_methods(app, uri) if exc.status_code == 405 else []
-        if allowed:
-            err = ElasticsearchError(
-                f"Incorrect HTTP method for uri [{uri}] and method [{method}], allowed: [{', '.join(allowed)}]",
-                status=405, error_type="method_not_allowed_exception",
-            )
-            response = error_response(request, err)
-            response.headers["Allow"] = ",".join(allowed)
-            return response
         if exc.status_code in (404, 405):
-            return error_response(request, ElasticsearchError(
-                f"no handler found for uri [{uri}] and method [{method}]", status=404,
-                error_type="resource_not_found_exception"))
+            return unknown_route(app, request)
         return error_response(request, ElasticsearchError(str(exc.detail), status=exc.status_code))
 
     @app.exception_handler(Exception)
@@ -111,8 +97,8 @@ def create_app(
     async def info(request: Request) -> Response:
         check_params(request, ())
         body = {
-            "name": platform.node() or "ingest",
-            "cluster_name": "ingest",
+            "name": app.state.node.name,
+            "cluster_name": CLUSTER_NAME,
             "cluster_uuid": app.state.cluster_uuid,
             "version": VERSION,
             "tagline": "You Know, for Search",
@@ -124,7 +110,8 @@ def create_app(
         return Response(status_code=200, headers=PRODUCT_HEADER)
 
     # stream first, so that "_stream" is never taken for an inference id
-    for module in (stream, inference, ml, pipelines, prometheus, bulk, security_routes, security_admin):
+    for module in (stream, inference, ml, pipelines, prometheus, node, templates, bulk, security_routes,
+                   security_admin):
         app.include_router(module.router)
     missing = undeclared(app.routes)
     if missing:  # fail closed: a route nobody declared a privilege for must not be served
@@ -182,18 +169,3 @@ class DialectMiddleware:
             await send(message)
 
         await self.app(scope, limited, send_with_product)
-
-
-def _allowed_methods(app: FastAPI, path: str) -> list[str]:
-    methods: set[str] = set()
-    stack: list[Any] = list(app.router.routes)
-    while stack:
-        route = stack.pop()
-        nested = getattr(route, "original_router", None)
-        if nested is not None:  # an included router (FastAPI keeps them nested)
-            stack.extend(nested.routes)
-            continue
-        regex = getattr(route, "path_regex", None)
-        if regex is not None and regex.match(path):
-            methods |= set(getattr(route, "methods", None) or ())
-    return sorted(methods)

@@ -13,6 +13,7 @@ from typing import Any
 from fastapi import Request
 from fastapi.responses import Response
 
+from ingest.server.filterpath import apply_filter_path
 from ingest.server.limits import ContentTooLong, body_format
 from models import jsonparse
 from models.errors import ElasticsearchError, IllegalArgumentException, ParsingException
@@ -50,8 +51,12 @@ def _flag(request: Request, name: str) -> bool:
     return value is not None and value.lower() in ("", "true")
 
 
-def es_response(request: Request, body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
-    """A JSON response in the client's media type, pretty-printed on ``?pretty``."""
+def es_response(request: Request, body: Any, status: int = 200, headers: dict[str, str] | None = None, *,
+                filtered: bool = True) -> Response:
+    """A JSON response in the client's media type, pretty-printed on ``?pretty``, filtered by ``?filter_path``
+    (unless ``filtered`` is False: errors are never filtered)."""
+    if filtered:
+        body = apply_filter_path(body, request.query_params.get("filter_path"))
     pretty = _flag(request, "pretty")
     text = json.dumps(body, indent=2 if pretty else None, separators=None if pretty else (",", ":"),
                       ensure_ascii=False)
@@ -82,7 +87,7 @@ def error_response(request: Request, exc: ElasticsearchError) -> Response:
     www = exc.extra.get("header", {}).get("WWW-Authenticate") if isinstance(exc.extra.get("header"), dict) else None
     if www:
         headers["WWW-Authenticate"] = ", ".join(www)
-    return es_response(request, body, exc.status, headers)
+    return es_response(request, body, exc.status, headers, filtered=False)
 
 
 def check_params(request: Request, allowed: Iterable[str]) -> None:

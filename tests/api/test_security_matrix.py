@@ -18,7 +18,8 @@ from ingest.server.security.roles import RESERVED
 from models.api import InferenceAPI
 
 SAMPLE = {"task_type": "text_embedding", "inference_id": "ghost", "model_id": "ghost", "pipeline_id": "ghost",
-          "index": "docs", "doc_id": "1", "name": "ghost-role", "username": "ghost-user", "deployment_id": "ghost"}
+          "index": "docs", "doc_id": "1", "name": "ghost-role", "username": "ghost-user",
+          "node_id": "_local", "metric": "http", "deployment_id": "ghost"}
 # Bodies that keep the request inside the caller's own keys (manage_own_api_key must be enough for them).
 BODIES: dict[tuple[str, str], Any] = {
     ("POST", "/_security/api_key"): {"name": "k"}, ("PUT", "/_security/api_key"): {"name": "k"},
@@ -136,6 +137,13 @@ SPOT = [
     ("superuser", "PUT", "/_security/role/ghost-role", True),
     ("docs_reader", "GET", "/docs/_doc/1", True),
     ("docs_reader", "GET", "/other/_doc/1", False),
+    ("ingest_admin", "PUT", "/_index_template/ghost", True),
+    ("ingest_admin", "DELETE", "/_component_template/ghost", True),
+    ("ingest_admin", "GET", "/_license", False),
+    ("inference_admin", "PUT", "/_index_template/ghost", False),
+    ("viewer", "GET", "/_nodes", False),
+    ("superuser", "GET", "/_cluster/health", True),
+    ("superuser", "GET", "/_xpack", True),
 ]
 
 

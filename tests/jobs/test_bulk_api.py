@@ -83,8 +83,8 @@ def test_index_names_are_validated_and_underscore_paths_not_shadowed(client: Tes
     upper = client.put("/Books", json={})
     assert upper.status_code == 400 and upper.json()["error"]["type"] == "invalid_index_name_exception"
     assert "must be lowercase" in upper.json()["error"]["reason"]
-    under = client.put("/_books", json={})
-    assert under.status_code == 400 and "must not start with '_'" in under.json()["error"]["reason"]
+    # "_books" is never an index route; the full app answers with the invalid name (tests/api/test_routing.py)
+    assert client.put("/_books", json={}).status_code == 404
     assert client.put("/books", json={"settings": {"number_of_shards": 1}}).json() == {
         "acknowledged": True, "shards_acknowledged": True, "index": "books"}
     again = client.put("/books", json={})

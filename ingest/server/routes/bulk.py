@@ -21,6 +21,7 @@ from starlette.convertors import Convertor, register_url_convertor
 from ingest.jobs.bulkapi import create_index, validate_index_name
 from ingest.server.destination import DEFAULT_TIMEOUT_S, Destination
 from ingest.server.dialect import json_body
+from ingest.server.filterpath import apply_filter_path
 from ingest.server.limits import SimpleError, body_format
 from ingest.server.security import declare as need
 from ingest.server.security.bulkauth import AuthorizedSink
@@ -122,7 +123,7 @@ async def _bulk(request: Request, index: str | None) -> JSONResponse:
                               timeout_s=timeout_s, authorize=authorize, user=need.security_user(request)))
     except ElasticsearchError as exc:
         return _error(exc)
-    return SafeJSON(body)
+    return SafeJSON(apply_filter_path(body, params.get("filter_path")))  # Logstash sends errors,items.*.error,...
 
 
 @router.post("/_bulk", dependencies=[need.bulk()])
@@ -139,7 +140,7 @@ async def index_bulk(index: str, request: Request) -> JSONResponse:
     return await _bulk(request, index)
 
 
-@router.put("/{index}", dependencies=[need.index("create_index", "indices:admin/create")])
+@router.put("/{index:index}", dependencies=[need.index("create_index", "indices:admin/create")])
 async def put_index(index: str, request: Request) -> JSONResponse:
     """Create an index, with ``settings.index.default_pipeline`` and vector mappings."""
     try:

@@ -1,0 +1,61 @@
+"""Elasticsearch's answers for requests no route handles (RestController.handleBadRequest and
+handleUnsupportedHttpMethod).
+
+- A path some route serves with other methods: 405 ``{"error": "Incorrect HTTP method for uri [...] and method
+  [...], allowed: [...]", "status": 405}`` with an ``Allow`` header.
+- Any other path: 400 ``{"error": "no handler found for uri [...] and method [...]", "status": 400}``.
+
+Both are Elasticsearch's flat bodies (a string ``error``, not the exception envelope); the uri is the raw request
+uri, query string included, as Elasticsearch prints it. Index-scoped routes never match a first segment starting
+with ``_`` (the ``index`` path convertor), so an endpoint we lack (``POST /_mget``, ``GET /_nodes/stats``) is never
+taken for an index name. The one exception is ``PUT /_name``, which Elasticsearch routes to index creation and
+answers with its invalid index name error; we answer the same, since it tells the user why.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import Response
+
+from ingest.jobs.bulkapi import validate_index_name
+from ingest.server.dialect import error_response, es_response
+from models.errors import ElasticsearchError
+
+_SINGLE_SEGMENT = re.compile(r"/_[^/]*")
+
+
+def unknown_route(app: FastAPI, request: Request) -> Response:
+    """The 405 or 400 Elasticsearch gives for a method or path no route serves."""
+    path, method = request.url.path, request.method
+    uri = path + (f"?{request.url.query}" if request.url.query else "")
+    allowed = allowed_methods(app, path)
+    if allowed:
+        message = f"Incorrect HTTP method for uri [{uri}] and method [{method}], allowed: [{', '.join(allowed)}]"
+        return es_response(request, {"error": message, "status": 405}, 405, {"Allow": ",".join(allowed)},
+                           filtered=False)
+    if method == "PUT" and _SINGLE_SEGMENT.fullmatch(path):
+        try:
+            validate_index_name(path[1:])
+        except ElasticsearchError as exc:
+            return error_response(request, exc)
+    message = f"no handler found for uri [{uri}] and method [{method}]"
+    return es_response(request, {"error": message, "status": 400}, 400, filtered=False)
+
+
+def allowed_methods(app: FastAPI, path: str) -> list[str]:
+    """Every method some route serves ``path`` with, sorted."""
+    methods: set[str] = set()
+    stack: list[Any] = list(app.router.routes)
+    while stack:
+        route = stack.pop()
+        nested = getattr(route, "original_router", None)
+        if nested is not None:  # an included router (FastAPI keeps them nested)
+            stack.extend(nested.routes)
+            continue
+        regex = getattr(route, "path_regex", None)
+        if regex is not None and regex.match(path):
+            methods |= set(getattr(route, "methods", None) or ())
+    return sorted(methods)
