@@ -46,9 +46,9 @@ def test_infer_unknown_id_is_a_404_envelope_on_stderr(ingest_home: Path) -> None
 
 
 def test_import_rejects_unsupported_task_type(ingest_home: Path, tmp_path: Path) -> None:
-    result = runner.invoke(app, ["models", "import", str(tmp_path), "--model-id", "x", "--task-type", "rerank"])
+    result = runner.invoke(app, ["models", "import", str(tmp_path), "--model-id", "x", "--task-type", "completion"])
     assert result.exit_code == 1
-    assert "task_type [rerank] is not supported" in json.loads(result.stderr)["error"]["reason"]
+    assert "task_type [completion] is not supported" in json.loads(result.stderr)["error"]["reason"]
 
 
 def test_import_then_infer_an_onnx_model(ingest_home: Path, tmp_path: Path) -> None:
@@ -83,9 +83,11 @@ def test_infer_model_id_prints_the_sparse_body(ingest_home: Path) -> None:
 
 
 @pytest.mark.realmodel
-def test_infer_endpoint_id_goes_through_the_inference_api(ingest_home: Path) -> None:
-    # A preconfigured endpoint: resolved by models.api, not as a model id.
+def test_infer_endpoint_id_goes_through_the_inference_api(ingest_home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # A preconfigured endpoint: resolved by models.api, not as a model id. On linux-x86_64 it runs the optimised
+    # variant, as Elasticsearch's does (INGEST_ML_PLATFORM pins the platform the test expects).
+    monkeypatch.setenv("INGEST_ML_PLATFORM", "linux-x86_64")
     result = runner.invoke(app, ["infer", ".elser-2-elasticsearch", "the cat sat on the mat"])
     assert result.exit_code == 0, result.stderr
-    direct = json.loads(runner.invoke(app, ["infer", ".elser_model_2", "the cat sat on the mat"]).stdout)
+    direct = json.loads(runner.invoke(app, ["infer", ".elser_model_2_linux-x86_64", "the cat sat on the mat"]).stdout)
     assert json.loads(result.stdout) == direct
