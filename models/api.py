@@ -179,14 +179,8 @@ class InferenceAPI:
         """Run inference; results are in input order and render Elasticsearch's body with ``to_dict()``."""
         config, service, request = self._request(inference_id, inputs, task_type, input_type, task_settings,
                                                  query, return_documents, top_n, timeout_s)
-        start = time.monotonic()
-        try:
-            results = service.infer(config, request)
-        except BaseException as exc:
-            self._observe(inference_id, len(request.inputs), time.monotonic() - start, exc)
-            raise
-        self._observe(inference_id, len(request.inputs), time.monotonic() - start, None)
-        return results
+        with self._observed(inference_id, len(request.inputs)):
+            return service.infer(config, request)
 
     async def infer_async(
         self,
@@ -206,21 +200,14 @@ class InferenceAPI:
         run on a worker thread."""
         config, service, request = self._request(inference_id, inputs, task_type, input_type, task_settings,
                                                  query, return_documents, top_n, timeout_s)
-        start = time.monotonic()
-        try:
+        with self._observed(inference_id, len(request.inputs)):
             if isinstance(service, ElasticsearchService):
                 future = service.submit(config, request)
                 try:
-                    results = await asyncio.wait_for(asyncio.wrap_future(future), timeout_s)
+                    return await asyncio.wait_for(asyncio.wrap_future(future), timeout_s)
                 except TimeoutError:
                     raise service.expire(config, future, timeout_s) from None
-            else:
-                results = await anyio.to_thread.run_sync(service.infer, config, request)
-        except BaseException as exc:
-            self._observe(inference_id, len(request.inputs), time.monotonic() - start, exc)
-            raise
-        self._observe(inference_id, len(request.inputs), time.monotonic() - start, None)
-        return results
+            return await anyio.to_thread.run_sync(service.infer, config, request)
 
     def _request(
         self,
@@ -262,6 +249,17 @@ class InferenceAPI:
             timeout_s=timeout_s,
         )
         return config, self.registry.service(config.service, inference_id), request
+
+    @contextlib.contextmanager
+    def _observed(self, inference_id: str, inputs: int) -> Iterator[None]:
+        """Tell the observers how an inference call went (its time, and its error if it raised)."""
+        start = time.monotonic()
+        try:
+            yield
+        except BaseException as exc:
+            self._observe(inference_id, inputs, time.monotonic() - start, exc)
+            raise
+        self._observe(inference_id, inputs, time.monotonic() - start, None)
 
     def _observe(self, inference_id: str, inputs: int, seconds: float, error: BaseException | None) -> None:
         for observer in list(self.observers):
