@@ -76,6 +76,10 @@ def test_two_members_one_killed_mid_run_nothing_lost_or_duplicated(
         at_kill = committed(kafka_bootstrap, "c2", topic)
         assert sum(max(0, o) for o in at_kill.values()) < 6000, "nothing was left when the member died"
         wait_committed(kafka_bootstrap, "c2", topic, end_offsets(kafka_bootstrap, topic), timeout=240)
+        # Progress lines come every 2 s: wait for one written after the takeover before stopping the survivor.
+        deadline = time.monotonic() + 60
+        while _owned(tmp_path / "b.log")[-1:] != [3] and time.monotonic() < deadline:
+            time.sleep(0.3)
         survivor.send_signal(signal.SIGTERM)
         out, _ = survivor.communicate(timeout=60)
     finally:

@@ -37,11 +37,16 @@ class LocalRayCluster:
 
     def _ports(self) -> list[str]:
         # Several nodes on one machine: every per-node port must differ (their defaults are fixed numbers).
-        return [
-            f"--node-manager-port={free_port()}", f"--object-manager-port={free_port()}",
-            f"--dashboard-agent-listen-port={free_port()}", f"--dashboard-agent-grpc-port={free_port()}",
-            f"--runtime-env-agent-port={free_port()}", f"--metrics-export-port={free_port()}",
-        ]
+        # free_port() closes its socket, so two calls can return the same port: draw until all six differ
+        # (Ray refuses a port shared by two components).
+        ports: list[int] = []
+        while len(ports) < 6:
+            port = free_port()
+            if port not in ports and port != self.port:
+                ports.append(port)
+        names = ("node-manager", "object-manager", "dashboard-agent-listen", "dashboard-agent-grpc",
+                 "runtime-env-agent", "metrics-export")
+        return [f"--{name}-port={port}" for name, port in zip(names, ports, strict=True)]
 
     def _start(self, args: list[str], temp_dir: Path) -> None:
         temp_dir.mkdir(parents=True, exist_ok=True)
