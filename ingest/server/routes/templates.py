@@ -225,30 +225,36 @@ def _java_list(values: list[str]) -> str:
 @router.get("/_index_template", dependencies=[_GET_INDEX])
 async def get_index_templates(request: Request) -> Response:
     """Every index template."""
-    return await _get_index(request, None)
+    return await _get(request, INDEX_TEMPLATE, None)
 
 
 @router.get("/_index_template/{name:template_name}", dependencies=[_GET_INDEX])
 async def get_index_template(request: Request, name: str) -> Response:
     """Index templates by name or ``*`` pattern; 404 when nothing matches."""
-    return await _get_index(request, name)
+    return await _get(request, INDEX_TEMPLATE, name)
 
 
-async def _get_index(request: Request, name: str | None) -> Response:
+async def _get(request: Request, kind: str, name: str | None) -> Response:
+    """GET of index (``kind`` "index") or component templates: their body keys and 404 follow the kind."""
     check_params(request, _GET_PARAMS)
-    found = await run_in_threadpool(_store(request).get_templates, INDEX_TEMPLATE, name)
+    found = await run_in_threadpool(_store(request).get_templates, kind, name)
     if name is not None and "*" not in name and not found:
-        raise ResourceNotFoundException(f"index template matching [{name}] not found")
-    body = {"index_templates": [{"name": n, "index_template": t} for n, t in found.items()]}
+        raise ResourceNotFoundException(f"{kind} template matching [{name}] not found")
+    body = {f"{kind}_templates": [{"name": n, f"{kind}_template": t} for n, t in found.items()]}
     return es_response(request, body, 200 if found or name is None else 404)
+
+
+async def _exists(request: Request, kind: str, name: str) -> Response:
+    """HEAD of a template: 200 when one of ``kind`` matches ``name``, else 404; no body."""
+    check_params(request, _GET_PARAMS)
+    found = await run_in_threadpool(_store(request).get_templates, kind, name)
+    return Response(status_code=200 if found else 404, headers=PRODUCT_HEADER)
 
 
 @router.head("/_index_template/{name:template_name}", dependencies=[_GET_INDEX])
 async def index_template_exists(request: Request, name: str) -> Response:
     """200 when a template matches ``name``, else 404; no body."""
-    check_params(request, _GET_PARAMS)
-    found = await run_in_threadpool(_store(request).get_templates, INDEX_TEMPLATE, name)
-    return Response(status_code=200 if found else 404, headers=PRODUCT_HEADER)
+    return await _exists(request, INDEX_TEMPLATE, name)
 
 
 @router.delete("/_index_template/{name:template_name}", dependencies=[_DELETE_INDEX])
@@ -297,30 +303,19 @@ async def put_component_template(request: Request, name: str) -> Response:
 @router.get("/_component_template", dependencies=[_GET_COMPONENT])
 async def get_component_templates(request: Request) -> Response:
     """Every component template."""
-    return await _get_component(request, None)
+    return await _get(request, COMPONENT_TEMPLATE, None)
 
 
 @router.get("/_component_template/{name:template_name}", dependencies=[_GET_COMPONENT])
 async def get_component_template(request: Request, name: str) -> Response:
     """Component templates by name or ``*`` pattern."""
-    return await _get_component(request, name)
-
-
-async def _get_component(request: Request, name: str | None) -> Response:
-    check_params(request, _GET_PARAMS)
-    found = await run_in_threadpool(_store(request).get_templates, COMPONENT_TEMPLATE, name)
-    if name is not None and "*" not in name and not found:
-        raise ResourceNotFoundException(f"component template matching [{name}] not found")
-    body = {"component_templates": [{"name": n, "component_template": t} for n, t in found.items()]}
-    return es_response(request, body, 200 if found or name is None else 404)
+    return await _get(request, COMPONENT_TEMPLATE, name)
 
 
 @router.head("/_component_template/{name:template_name}", dependencies=[_GET_COMPONENT])
 async def component_template_exists(request: Request, name: str) -> Response:
     """200 when a component template matches ``name``, else 404; no body."""
-    check_params(request, _GET_PARAMS)
-    found = await run_in_threadpool(_store(request).get_templates, COMPONENT_TEMPLATE, name)
-    return Response(status_code=200 if found else 404, headers=PRODUCT_HEADER)
+    return await _exists(request, COMPONENT_TEMPLATE, name)
 
 
 @router.delete("/_component_template/{name:template_name}", dependencies=[_DELETE_COMPONENT])
