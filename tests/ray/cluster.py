@@ -4,13 +4,14 @@ a scoped kill of its own processes (the tests' teardown)."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 RAY = str(Path(sys.executable).with_name("ray"))
@@ -146,3 +147,16 @@ def wait_until(predicate: Callable[[], bool], timeout_s: float, step_s: float = 
             return True
         time.sleep(step_s)
     return False
+
+
+@contextlib.contextmanager
+def two_node_cluster(folder: Path, head_cpus: int, worker_cpus: int = 2) -> Iterator[LocalRayCluster]:
+    """A head and one worker node on 127.0.0.1, stopped on exit (the session fixture and the node-loss test)."""
+    cluster = LocalRayCluster(folder)
+    try:
+        cluster.start(num_cpus=head_cpus)
+        cluster.add_worker(num_cpus=worker_cpus)
+        cluster.wait_for_nodes(2)
+        yield cluster
+    finally:
+        cluster.stop()

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from tests.ray.cluster import LocalRayCluster
+from tests.ray.cluster import LocalRayCluster, two_node_cluster
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -21,14 +21,8 @@ ROOT = Path(__file__).resolve().parents[2]
 def ray_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalRayCluster]:
     """Head (1 CPU) + one worker node (2 CPUs), separate ``ray start`` processes on 127.0.0.1."""
     pytest.importorskip("ray", reason="the ray extra is not installed (pip install -e '.[ray]')")
-    cluster = LocalRayCluster(tmp_path_factory.mktemp("ray"))
-    try:
-        cluster.start(num_cpus=1)
-        cluster.add_worker(num_cpus=2)
-        cluster.wait_for_nodes(2)
+    with two_node_cluster(tmp_path_factory.mktemp("ray"), head_cpus=1) as cluster:
         yield cluster
-    finally:
-        cluster.stop()
 
 
 def write_splits(folder: Path, files: int, per_file: int, *, missing_id: set[int] | None = None) -> Path:

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from ingest.jobs.checkpoint import Checkpoints
-from tests.ray.cluster import LocalRayCluster, wait_until
+from tests.ray.cluster import LocalRayCluster, two_node_cluster, wait_until
 from tests.ray.conftest import ROOT, environ, ingest_cmd, summary_of, write_splits
 from tests.ray.test_cluster import KEY, _openai_endpoint, _pipeline, _store_docs
 
@@ -20,14 +20,8 @@ pytestmark = pytest.mark.slow
 @pytest.fixture()
 def two_nodes(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalRayCluster]:
     pytest.importorskip("ray", reason="the ray extra is not installed (pip install -e '.[ray]')")
-    cluster = LocalRayCluster(tmp_path_factory.mktemp("rnl"))
-    try:
-        cluster.start(num_cpus=2)
-        cluster.add_worker(num_cpus=2)
-        cluster.wait_for_nodes(2)
+    with two_node_cluster(tmp_path_factory.mktemp("rnl"), head_cpus=2) as cluster:
         yield cluster
-    finally:
-        cluster.stop()
 
 
 def test_a_worker_node_lost_mid_job_and_every_document_is_indexed_once(
