@@ -16,7 +16,7 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper
 
-from models.runtime.session import open_session
+from ingest.models.runtime.session import open_session
 
 
 def flops_per_token(hidden: int, ffn: int, layers: int, seq_len: float, vocab_head: int = 0) -> float:

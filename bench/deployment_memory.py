@@ -28,8 +28,8 @@ def rss_mb() -> float:
 
 
 def _case(model_id: str, shared: bool) -> dict[str, float]:
-    from models.api import InferenceAPI
-    from models.trained_models import TrainedModels
+    from ingest.models.api import InferenceAPI
+    from ingest.models.trained_models import TrainedModels
 
     api = InferenceAPI()
     out = {"baseline": rss_mb()}

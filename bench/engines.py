@@ -20,10 +20,10 @@ from pathlib import Path
 
 import numpy as np
 
-from models.cache import BuiltModel
-from models.runtime.batching import DEFAULT_MAX_BATCH, fixed_batches, pad_batch
-from models.runtime.session import open_session
-from models.runtime.tokenize import TextEncoder
+from ingest.models.cache import BuiltModel
+from ingest.models.runtime.batching import DEFAULT_MAX_BATCH, fixed_batches, pad_batch
+from ingest.models.runtime.session import open_session
+from ingest.models.runtime.tokenize import TextEncoder
 
 TORCH_HINT = (
     "sentence-transformers baseline skipped: torch is not installed. To run it:\n"

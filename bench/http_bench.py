@@ -90,10 +90,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--allocations", type=int, default=2)
     args = parser.parse_args(argv)
 
-    from models.api import InferenceAPI
-    from models.deployments import DeploymentManager
-    from models.runtime import load_model
-    from models.store import Store
+    from ingest.models.api import InferenceAPI
+    from ingest.models.deployments import DeploymentManager
+    from ingest.models.runtime import load_model
+    from ingest.models.store import Store
 
     home = Path(tempfile.mkdtemp(prefix="ingest-http-bench-"))
     os.environ["INGEST_HOME"] = str(home)

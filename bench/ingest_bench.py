@@ -40,7 +40,7 @@ def _pipeline(body_only_set: bool = False) -> dict:
 
 
 def _endpoints(threads: int) -> None:
-    from models.api import default_api
+    from ingest.models.api import default_api
 
     api = default_api()
     for endpoint, task, model in ((DENSE, "text_embedding", ".multilingual-e5-small"),
@@ -51,7 +51,7 @@ def _endpoints(threads: int) -> None:
 
 def model_only(texts: list[str], batch: int) -> tuple[float, float]:
     """(docs/s, docs per CPU-second of this process) of the two endpoints called directly, batch by batch."""
-    from models.api import default_api
+    from ingest.models.api import default_api
 
     api = default_api()
     api.infer(DENSE, texts[:8], input_type="ingest")  # warm-up

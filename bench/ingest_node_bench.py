@@ -66,9 +66,9 @@ def main(argv: list[str] | None = None) -> None:
 
     import os
 
+    from ingest.models.api import InferenceAPI
+    from ingest.processors import PipelineService
     from ingest.server.app import create_app
-    from models.api import InferenceAPI
-    from processors import PipelineService
     from tests.servers import serve
 
     home = Path(tempfile.mkdtemp(prefix="ingest-node-bench-"))

@@ -137,7 +137,7 @@ def _row(name: str, ours_rates: list[Rates], ref_rates: list[Rates], ref_name: s
 
 def model_only(texts: list[str], batch: int) -> Rates:
     """(docs/s, docs per CPU-second) of the E5 endpoint called directly, batch by batch."""
-    from models.api import default_api
+    from ingest.models.api import default_api
 
     api = default_api()
     start, cpu = time.perf_counter(), time.process_time()
@@ -204,7 +204,7 @@ def main(argv: list[str] | None = None) -> None:
 
 def _e5(args: argparse.Namespace, home: Path) -> str:
     from bench.data import sample_texts
-    from models.api import default_api
+    from ingest.models.api import default_api
 
     texts = sample_texts(args.e5_docs)
     default_api().put(E5, {"service": "elasticsearch", "service_settings": {

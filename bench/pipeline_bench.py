@@ -20,7 +20,7 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 import pyarrow as pa
 
-from processors import parse_pipeline
+from ingest.processors import parse_pipeline
 
 PIPELINE: dict[str, Any] = {"processors": [
     {"set": {"field": "env", "value": "production"}},
@@ -69,10 +69,10 @@ def bench_inference(count: int, batch_size: int, reps: int) -> dict[str, float]:
     import tempfile
 
     from bench.data import sample_texts
-    from models.api import InferenceAPI
-    from models.results import InputType
-    from models.runtime import load_model
-    from processors import PipelineService
+    from ingest.models.api import InferenceAPI
+    from ingest.models.results import InputType
+    from ingest.models.runtime import load_model
+    from ingest.processors import PipelineService
 
     texts = sample_texts(count)
     table = pa.table({"text": texts})

@@ -66,8 +66,8 @@ def _pipeline(home: Path, with_model: bool) -> Path:
 
 
 def _endpoint(allocations: int, threads: int) -> None:
-    from models.api import InferenceAPI
-    from models.errors import ElasticsearchError
+    from ingest.models.api import InferenceAPI
+    from ingest.models.errors import ElasticsearchError
 
     api = InferenceAPI()
     with contextlib.suppress(ElasticsearchError):

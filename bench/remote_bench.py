@@ -20,11 +20,11 @@ from typing import Any
 
 import numpy as np
 
-from models.results import TaskType, TextEmbeddingResults
-from models.services.base import InferenceRequest
-from models.services.remote import REMOTE_SERVICES
-from models.services.remote.errors import UpstreamResponse
-from models.services.remote.openai_compat import parse_embeddings
+from ingest.models.results import TaskType, TextEmbeddingResults
+from ingest.models.services.base import InferenceRequest
+from ingest.models.services.remote import REMOTE_SERVICES
+from ingest.models.services.remote.errors import UpstreamResponse
+from ingest.models.services.remote.openai_compat import parse_embeddings
 from tests.fakes.openai import FakeOpenAI
 from tests.fakes.server import FakeServer, Fault, deterministic_vector
 

@@ -25,10 +25,10 @@ import time
 import numpy as np
 
 from bench.data import load_corpus, load_queries, log
-from models.cache import ensure_built
-from models.catalogue import ALL_MINILM_L6_V2, MULTILINGUAL_E5_SMALL, ModelSpec
-from models.home import ingest_home
-from models.runtime import LocalModel
+from ingest.models.cache import ensure_built
+from ingest.models.catalogue import ALL_MINILM_L6_V2, MULTILINGUAL_E5_SMALL, ModelSpec
+from ingest.models.home import ingest_home
+from ingest.models.runtime import LocalModel
 
 PUBLISHED = {MULTILINGUAL_E5_SMALL.model_id: 0.676, ALL_MINILM_L6_V2.model_id: 0.645}
 TOLERANCE = 0.02

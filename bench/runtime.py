@@ -27,10 +27,15 @@ from tokenizers import Tokenizer
 from bench.ceiling import corpus_flops, gemm_gflops
 from bench.data import log, sample_texts
 from bench.engines import TORCH_HINT, CEngine, NaiveLoop, SentenceTransformersMiniLM, torch_available
-from models.cache import ensure_built
-from models.catalogue import ALL_MINILM_L6_V2, ELSER_COMPATIBLE_SPLADE, MULTILINGUAL_E5_SMALL, ModelSpec
-from models.runtime import LocalModel
-from models.runtime.batching import fixed_batches, padding_fraction, plan_batches
+from ingest.models.cache import ensure_built
+from ingest.models.catalogue import (
+    ALL_MINILM_L6_V2,
+    ELSER_COMPATIBLE_SPLADE,
+    MULTILINGUAL_E5_SMALL,
+    ModelSpec,
+)
+from ingest.models.runtime import LocalModel
+from ingest.models.runtime.batching import fixed_batches, padding_fraction, plan_batches
 
 # (hidden, feed-forward, layers, vocabulary head) of each model, for FLOPs per token.
 SHAPES = {

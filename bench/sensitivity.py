@@ -23,10 +23,10 @@ from pathlib import Path
 import numpy as np
 
 from bench.data import load_corpus, log
-from models.cache import BuiltModel, ensure_built
-from models.catalogue import ELSER_COMPATIBLE_SPLADE, MULTILINGUAL_E5_SMALL, ModelSpec
-from models.convert.quantize import quantize_int8, weight_groups
-from models.runtime import LocalModel
+from ingest.models.cache import BuiltModel, ensure_built
+from ingest.models.catalogue import ELSER_COMPATIBLE_SPLADE, MULTILINGUAL_E5_SMALL, ModelSpec
+from ingest.models.convert.quantize import quantize_int8, weight_groups
+from ingest.models.runtime import LocalModel
 
 SAMPLE = Path(__file__).resolve().parents[1] / "sample_data"
 

@@ -39,9 +39,9 @@ def embed(folder: Path) -> None:
     """Save E5 vectors of the SciFact documents and test queries to ``folder`` (the project's runtime)."""
     from bench.data import load_corpus, load_queries
     from bench.retrieval import embed_corpus
-    from models.cache import ensure_built
-    from models.catalogue import MULTILINGUAL_E5_SMALL
-    from models.runtime import LocalModel
+    from ingest.models.cache import ensure_built
+    from ingest.models.catalogue import MULTILINGUAL_E5_SMALL
+    from ingest.models.runtime import LocalModel
 
     folder.mkdir(parents=True, exist_ok=True)
     _, texts = load_corpus()

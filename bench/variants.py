@@ -20,9 +20,9 @@ import numpy as np
 
 from bench.data import load_corpus, load_queries, log, sample_texts
 from bench.sensitivity import agreement
-from models.cache import ensure_variant
-from models.catalogue import ELSER_COMPATIBLE_SPLADE, MULTILINGUAL_E5_SMALL, ModelSpec, ModelVariant
-from models.runtime import LocalModel
+from ingest.models.cache import ensure_variant
+from ingest.models.catalogue import ELSER_COMPATIBLE_SPLADE, MULTILINGUAL_E5_SMALL, ModelSpec, ModelVariant
+from ingest.models.runtime import LocalModel
 
 GATE_COSINE, GATE_SPEEDUP = 0.99, 1.6
 

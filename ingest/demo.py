@@ -31,7 +31,7 @@ def run_demo(sample_dir: Path, *, index: str = "sample", k: int = 3, out: Any = 
     """Ingest the sample data and print the hits of each query for both vector fields; returns the results."""
     from ingest.jobs import JobConfig, run_job
     from ingest.jobs.search import search
-    from models.home import ingest_home, open_private
+    from ingest.models.home import ingest_home, open_private
 
     out = out or sys.stdout
     pipeline_file = ingest_home() / "sample-pipeline.json"

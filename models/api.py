@@ -18,17 +18,17 @@ from typing import Any
 
 import anyio
 
-from models.deployments import DeploymentManager
-from models.endpoints.ids import check_task_type, parse_task_type
-from models.endpoints.preconfigured import is_preconfigured
-from models.endpoints.registry import EndpointRegistry
-from models.errors import ActionRequestValidationException, StatusException
-from models.home import ingest_home
-from models.results import InferenceResults, InputType, TaskType
-from models.services.base import EndpointConfig, InferenceRequest, InferenceService
-from models.services.elasticsearch import ElasticsearchService
-from models.services.registry import service_classes
-from models.store import Store
+from ingest.models.deployments import DeploymentManager
+from ingest.models.endpoints.ids import check_task_type, parse_task_type
+from ingest.models.endpoints.preconfigured import is_preconfigured
+from ingest.models.endpoints.registry import EndpointRegistry
+from ingest.models.errors import ActionRequestValidationException, StatusException
+from ingest.models.home import ingest_home
+from ingest.models.results import InferenceResults, InputType, TaskType
+from ingest.models.services.base import EndpointConfig, InferenceRequest, InferenceService
+from ingest.models.services.elasticsearch import ElasticsearchService
+from ingest.models.services.registry import service_classes
+from ingest.models.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -305,7 +305,7 @@ class InferenceAPI:
 
     def trained_model_stats(self, model_ids: str | None = None) -> dict[str, Any]:
         """``GET /_ml/trained_models/[ids]/_stats`` for this process's models and deployments."""
-        from models.trained_models import TrainedModels
+        from ingest.models.trained_models import TrainedModels
 
         return TrainedModels(self).stats(model_ids)
 

@@ -23,11 +23,11 @@ from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, distribution
 from pathlib import Path
 
-from models.catalogue import ModelSpec, ModelVariant
-from models.convert.build import MODEL_FILE, TOKENIZER_FILE, SourceFiles, convert
-from models.convert.hf import UnsupportedModelError
-from models.errors import ModelError
-from models.home import models_dir, private_file, private_tree
+from ingest.models.catalogue import ModelSpec, ModelVariant
+from ingest.models.convert.build import MODEL_FILE, TOKENIZER_FILE, SourceFiles, convert
+from ingest.models.convert.hf import UnsupportedModelError
+from ingest.models.errors import ModelError
+from ingest.models.home import models_dir, private_file, private_tree
 
 # Bump when the graph or tokenizer builders change in a way that changes the built files.
 BUILDER_VERSION = 7
@@ -163,7 +163,7 @@ def _build_lock(folder: Path) -> Iterator[None]:
 def _quantize(base: BuiltModel, out_dir: Path, progress: Callable[[str], None]) -> None:
     """Dynamic int8, per layer: every weight group except the spec's measured ``int8_fp32_groups`` (weights per
     output channel, embedding tables too); activation × activation MatMuls (attention scores) stay fp32."""
-    from models.convert.quantize import quantize_int8
+    from ingest.models.convert.quantize import quantize_int8
 
     kept = base.spec.int8_fp32_groups
     progress(f"[{base.spec.model_id}] quantising to int8 (dynamic, per channel"

@@ -11,8 +11,8 @@ import platform
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from models.errors import ResourceNotFoundException
-from models.results import TaskType
+from ingest.models.errors import ResourceNotFoundException
+from ingest.models.results import TaskType
 
 
 class Pooling(StrEnum):

@@ -19,8 +19,8 @@ from onnx.external_data_helper import uses_external_data
 from pydantic import BaseModel, ConfigDict, ValidationError
 from tokenizers import Tokenizer
 
-from models.cache import sha256_file
-from models.catalogue import (
+from ingest.models.cache import sha256_file
+from ingest.models.catalogue import (
     BUILTIN_MODELS,
     ModelSpec,
     ModelVariant,
@@ -30,17 +30,17 @@ from models.catalogue import (
     find_builtin,
     find_builtin_variant,
 )
-from models.convert.build import clean_tokenizer
-from models.convert.hf import UnsupportedModelError, read_checkpoint, to_encoder_weights
-from models.convert.onnx_adapt import adapt_onnx
-from models.errors import (
+from ingest.models.convert.build import clean_tokenizer
+from ingest.models.convert.hf import UnsupportedModelError, read_checkpoint, to_encoder_weights
+from ingest.models.convert.onnx_adapt import adapt_onnx
+from ingest.models.errors import (
     IllegalArgumentException,
     ModelError,
     ResourceAlreadyExistsException,
     ResourceNotFoundException,
 )
-from models.home import ingest_home, private_dir, private_tree
-from models.results import TaskType
+from ingest.models.home import ingest_home, private_dir, private_tree
+from ingest.models.results import TaskType
 
 SPEC_FILE = "spec.json"
 # Elasticsearch's rule for trained model ids.

@@ -11,7 +11,7 @@ import json
 import re
 from typing import Any
 
-from models.errors import ParsingException
+from ingest.models.errors import ParsingException
 
 MAX_NESTING_DEPTH = 1000  # Jackson's StreamReadConstraints default, which Elasticsearch keeps
 _STRUCTURE = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"|[\[\]{}]')

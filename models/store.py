@@ -19,12 +19,12 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from models.authstore import SECURITY_SCHEMA, ApiKeyRecord, SecurityTables, UserRecord
-from models.errors import IllegalArgumentException, ResourceAlreadyExistsException
-from models.home import ingest_home, private_file
-from models.results import TaskType
-from models.services.base import EndpointConfig
-from models.templatestore import TEMPLATE_SCHEMA, TemplateTables
+from ingest.models.authstore import SECURITY_SCHEMA, ApiKeyRecord, SecurityTables, UserRecord
+from ingest.models.errors import IllegalArgumentException, ResourceAlreadyExistsException
+from ingest.models.home import ingest_home, private_file
+from ingest.models.results import TaskType
+from ingest.models.services.base import EndpointConfig
+from ingest.models.templatestore import TEMPLATE_SCHEMA, TemplateTables
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS endpoints (

@@ -13,22 +13,22 @@ import json
 import time
 from typing import TYPE_CHECKING, Any
 
-from models.cache import build_dir
-from models.catalogue import ModelVariant, Pooling, platform_mismatch
-from models.deployments.deployment import DEFAULT_QUEUE_CAPACITY, Deployment
-from models.deployments.scaling import AllocationPolicy
-from models.deployments.stats import NODE_ID, trained_models_stats
-from models.errors import (
+from ingest.models.cache import build_dir
+from ingest.models.catalogue import ModelVariant, Pooling, platform_mismatch
+from ingest.models.deployments.deployment import DEFAULT_QUEUE_CAPACITY, Deployment
+from ingest.models.deployments.scaling import AllocationPolicy
+from ingest.models.deployments.stats import NODE_ID, trained_models_stats
+from ingest.models.errors import (
     IllegalArgumentException,
     ResourceNotFoundException,
     StatusException,
     ValidationException,
 )
-from models.imported import list_variants, resolve_variant
-from models.results import TaskType
+from ingest.models.imported import list_variants, resolve_variant
+from ingest.models.results import TaskType
 
 if TYPE_CHECKING:
-    from models.api import InferenceAPI
+    from ingest.models.api import InferenceAPI
 
 MAX_QUEUE_CAPACITY = 100_000  # Elasticsearch's upper bound for queue_capacity
 MAX_THREADS = 32
@@ -110,7 +110,7 @@ def _positive(params: dict[str, Any], key: str, problems: list[str]) -> int | No
 
 
 def _adaptive(raw: Any, problems: list[str]) -> dict[str, Any] | None:
-    from models.services.elasticsearch import parse_adaptive
+    from ingest.models.services.elasticsearch import parse_adaptive
 
     return None if raw is None else parse_adaptive(raw, problems)
 
@@ -211,7 +211,7 @@ class TrainedModels:
         return {"assignment": self.assignment(deployment)}
 
     def _policy(self, allocations: int | None, adaptive: dict[str, Any] | None) -> AllocationPolicy:
-        from models.services.elasticsearch import MAX_ALLOCATIONS
+        from ingest.models.services.elasticsearch import MAX_ALLOCATIONS
 
         if adaptive and adaptive.get("enabled"):
             return AllocationPolicy(

@@ -13,12 +13,12 @@
 - ``service.PipelineService``: stored pipelines (models.store) and simulate, for the REST routes and the CLI
 """
 
-from processors.arrow_exec import DocOutcome, PipelineResult
-from processors.base import SecurityUser
-from processors.datemath import resolve_index_name
-from processors.enrich import EnrichIndex, EnrichPolicy
-from processors.pipeline import Pipeline, parse_pipeline
-from processors.service import PipelineService
+from ingest.processors.arrow_exec import DocOutcome, PipelineResult
+from ingest.processors.base import SecurityUser
+from ingest.processors.datemath import resolve_index_name
+from ingest.processors.enrich import EnrichIndex, EnrichPolicy
+from ingest.processors.pipeline import Pipeline, parse_pipeline
+from ingest.processors.service import PipelineService
 
 __all__ = ["DocOutcome", "EnrichIndex", "EnrichPolicy", "Pipeline", "PipelineResult", "PipelineService",
            "SecurityUser", "parse_pipeline", "resolve_index_name"]

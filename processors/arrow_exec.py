@@ -19,13 +19,13 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from models.errors import ElasticsearchError
-from processors.base import ExecEnv, Processor, SecurityUser, StoredSources
-from processors.document import IngestDocument
-from processors.engine import run_compound, run_on_failure
+from ingest.models.errors import ElasticsearchError
+from ingest.processors.base import ExecEnv, Processor, SecurityUser, StoredSources
+from ingest.processors.document import IngestDocument
+from ingest.processors.engine import run_compound, run_on_failure
 
 if TYPE_CHECKING:
-    from processors.pipeline import Pipeline
+    from ingest.processors.pipeline import Pipeline
 
 
 @dataclass

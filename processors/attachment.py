@@ -16,11 +16,11 @@ import zipfile
 from typing import Any
 from xml.etree import ElementTree
 
-from processors.base import ExecEnv, Factory, Processor
-from processors.config import Options
-from processors.document import IngestDocument, java_type
-from processors.errors import ParseException, illegal_argument
-from processors.strings import HtmlStripProcessor
+from ingest.processors.base import ExecEnv, Factory, Processor
+from ingest.processors.config import Options
+from ingest.processors.document import IngestDocument, java_type
+from ingest.processors.errors import ParseException, illegal_argument
+from ingest.processors.strings import HtmlStripProcessor
 
 PROPERTIES = ("CONTENT", "TITLE", "AUTHOR", "KEYWORDS", "DATE", "CONTENT_TYPE", "CONTENT_LENGTH", "LANGUAGE",
               "MODIFIED", "FORMAT", "IDENTIFIER", "CONTRIBUTOR", "COVERAGE", "MODIFIER", "CREATOR_TOOL", "PUBLISHER",

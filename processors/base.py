@@ -6,15 +6,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
-from models.errors import ElasticsearchError
-from processors.errors import as_es_error
+from ingest.models.errors import ElasticsearchError
+from ingest.processors.errors import as_es_error
 
 if TYPE_CHECKING:
     import pyarrow as pa
 
-    from processors.config import Options
-    from processors.document import IngestDocument
-    from processors.pipeline import Pipeline
+    from ingest.processors.config import Options
+    from ingest.processors.document import IngestDocument
+    from ingest.processors.pipeline import Pipeline
 
 
 class Condition(Protocol):

@@ -7,9 +7,9 @@ from typing import Any
 
 import pyarrow as pa
 
-from processors.document import METADATA_KEYS, IngestDocument, java_type
-from processors.errors import illegal_argument
-from processors.template import Template
+from ingest.processors.document import METADATA_KEYS, IngestDocument, java_type
+from ingest.processors.errors import illegal_argument
+from ingest.processors.template import Template
 
 
 class FieldName:
@@ -91,7 +91,7 @@ def optional_module(module: str, processor: str, distribution: str) -> Any:
     try:
         return importlib.import_module(module)
     except ImportError:
-        from processors.errors import config_error
+        from ingest.processors.errors import config_error
 
         raise config_error(processor, None, None,
                            f"processor [{processor}] needs the Python package [{distribution}], which is not "

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from processors.document import java_type
-from processors.errors import ParseException, config_error
-from processors.template import Template
+from ingest.processors.document import java_type
+from ingest.processors.errors import ParseException, config_error
+from ingest.processors.template import Template
 
 
 class Options:

@@ -7,8 +7,8 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime, timedelta
 
-from processors.dates import JavaPattern, _zone, parse_date
-from processors.errors import illegal_argument
+from ingest.processors.dates import JavaPattern, _zone, parse_date
+from ingest.processors.errors import illegal_argument
 
 _EXPR = re.compile(r"\{(?P<math>[^{}]*?)(?:\{(?P<format>[^{}|]*)(?:\|(?P<zone>[^{}]*))?\})?\}")
 _STEP = re.compile(r"([+-]\d+|/)([yMwdhHms])")

@@ -7,11 +7,11 @@ from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from processors.base import ExecEnv, Factory, Processor
-from processors.config import Options
-from processors.document import IngestDocument
-from processors.errors import illegal_argument
-from processors.template import Template, java_string
+from ingest.processors.base import ExecEnv, Factory, Processor
+from ingest.processors.config import Options
+from ingest.processors.document import IngestDocument
+from ingest.processors.errors import illegal_argument
+from ingest.processors.template import Template, java_string
 
 MONTHS = ["January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
           "November", "December"]

@@ -6,7 +6,7 @@ import copy
 from dataclasses import dataclass, field
 from typing import Any
 
-from processors.errors import illegal_argument
+from ingest.processors.errors import illegal_argument
 
 # Metadata a pipeline may read and write as top-level ctx fields (IngestDocument.Metadata in Elasticsearch).
 METADATA_KEYS = ("_index", "_id", "_routing", "_version", "_version_type", "_if_seq_no", "_if_primary_term",

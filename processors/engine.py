@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from models.errors import ElasticsearchError
-from processors.base import ExecEnv, Failure, Processor
-from processors.document import IngestDocument
-from processors.errors import as_es_error
+from ingest.models.errors import ElasticsearchError
+from ingest.processors.base import ExecEnv, Failure, Processor
+from ingest.processors.document import IngestDocument
+from ingest.processors.errors import as_es_error
 
 FAILURE_KEYS = ("on_failure_message", "on_failure_processor_type", "on_failure_processor_tag",
                 "on_failure_pipeline")

@@ -14,11 +14,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from processors.base import ExecEnv, Factory, Processor
-from processors.common import FieldName
-from processors.config import Options
-from processors.document import IngestDocument
-from processors.errors import illegal_argument
+from ingest.processors.base import ExecEnv, Factory, Processor
+from ingest.processors.common import FieldName
+from ingest.processors.config import Options
+from ingest.processors.document import IngestDocument
+from ingest.processors.errors import illegal_argument
 
 POLICY_TYPES = ("match", "range", "geo_match")
 NO_POLICY_API = ("the _enrich/policy APIs are not implemented here yet: give policies through the Python API "

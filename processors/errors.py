@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from models.errors import ElasticsearchError, IllegalArgumentException
+from ingest.models.errors import ElasticsearchError, IllegalArgumentException
 
 
 class ParseException(ElasticsearchError):

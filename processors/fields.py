@@ -8,12 +8,12 @@ from typing import Any
 
 import pyarrow as pa
 
-from processors.base import ExecEnv, Factory, Processor
-from processors.common import FieldName, plain_columns, present, put_column, string_field
-from processors.config import Options
-from processors.document import METADATA_KEYS, IngestDocument, java_type
-from processors.errors import illegal_argument
-from processors.template import ValueSource, java_string
+from ingest.processors.base import ExecEnv, Factory, Processor
+from ingest.processors.common import FieldName, plain_columns, present, put_column, string_field
+from ingest.processors.config import Options
+from ingest.processors.document import METADATA_KEYS, IngestDocument, java_type
+from ingest.processors.errors import illegal_argument
+from ingest.processors.template import ValueSource, java_string
 
 
 def _value_or_copy(opts: Options) -> tuple[ValueSource | None, str | None]:

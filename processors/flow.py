@@ -6,14 +6,19 @@ from typing import Any
 
 import pyarrow as pa
 
-from models.errors import ElasticsearchError
-from processors.base import ExecEnv, Factory, Failure, Processor
-from processors.config import Options
-from processors.document import IngestDocument, java_type
-from processors.engine import run_compound, trace_entry
-from processors.errors import FailProcessorException, IllegalStateException, as_es_error, illegal_argument
-from processors.painless.columnar import compile_columnar
-from processors.template import Template
+from ingest.models.errors import ElasticsearchError
+from ingest.processors.base import ExecEnv, Factory, Failure, Processor
+from ingest.processors.config import Options
+from ingest.processors.document import IngestDocument, java_type
+from ingest.processors.engine import run_compound, trace_entry
+from ingest.processors.errors import (
+    FailProcessorException,
+    IllegalStateException,
+    as_es_error,
+    illegal_argument,
+)
+from ingest.processors.painless.columnar import compile_columnar
+from ingest.processors.template import Template
 
 MAX_PIPELINE_DEPTH = 100
 

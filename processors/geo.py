@@ -14,11 +14,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from processors.base import ExecEnv, Factory, Processor
-from processors.config import Options
-from processors.document import IngestDocument
-from processors.errors import illegal_argument
-from processors.network import parse_ip
+from ingest.processors.base import ExecEnv, Factory, Processor
+from ingest.processors.config import Options
+from ingest.processors.document import IngestDocument
+from ingest.processors.errors import illegal_argument
+from ingest.processors.network import parse_ip
 
 CITY = ("IP", "COUNTRY_IN_EUROPEAN_UNION", "COUNTRY_ISO_CODE", "CONTINENT_CODE", "COUNTRY_NAME", "CONTINENT_NAME",
         "REGION_ISO_CODE", "REGION_NAME", "CITY_NAME", "TIMEZONE", "LOCATION", "POSTAL_CODE", "ACCURACY_RADIUS",
@@ -104,7 +104,7 @@ class Database:
 def database_path(file_name: str) -> tuple[Path, str | None] | None:
     """Where ``file_name`` is: ``$INGEST_HOME/ingest-geoip/<file>`` first, else the bundled GeoLite2 City (with the
     kind it answers as); None when neither is there."""
-    from models.home import ingest_home
+    from ingest.models.home import ingest_home
 
     local = ingest_home() / "ingest-geoip" / file_name
     if local.is_file():

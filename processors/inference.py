@@ -13,13 +13,13 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from models.errors import ElasticsearchError
-from processors.base import ExecEnv, Factory, Failure, Processor
-from processors.chunking import chunk_by_settings
-from processors.common import plain_columns, put_column
-from processors.config import Options
-from processors.document import IngestDocument, java_type
-from processors.errors import as_es_error, illegal_argument
+from ingest.models.errors import ElasticsearchError
+from ingest.processors.base import ExecEnv, Factory, Failure, Processor
+from ingest.processors.chunking import chunk_by_settings
+from ingest.processors.common import plain_columns, put_column
+from ingest.processors.config import Options
+from ingest.processors.document import IngestDocument, java_type
+from ingest.processors.errors import as_es_error, illegal_argument
 
 DEFAULT_TARGET = "ml.inference"
 

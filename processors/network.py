@@ -8,12 +8,12 @@ import hashlib
 import ipaddress
 from typing import Any
 
-from processors.base import ExecEnv, Factory, Processor
-from processors.common import field_value, optional_module
-from processors.config import Options
-from processors.document import IngestDocument, java_type
-from processors.errors import illegal_argument
-from processors.template import Template, java_string
+from ingest.processors.base import ExecEnv, Factory, Processor
+from ingest.processors.common import field_value, optional_module
+from ingest.processors.config import Options
+from ingest.processors.document import IngestDocument, java_type
+from ingest.processors.errors import illegal_argument
+from ingest.processors.template import Template, java_string
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 

@@ -10,13 +10,13 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from models.errors import ElasticsearchError
-from processors.base import Common, ExecEnv, Factory, Failure, Processor
-from processors.chunking import opensearch_chunks
-from processors.config import Options
-from processors.document import IngestDocument
-from processors.errors import as_es_error, illegal_argument
-from processors.inference import _Input, _ModelProcessor
+from ingest.models.errors import ElasticsearchError
+from ingest.processors.base import Common, ExecEnv, Factory, Failure, Processor
+from ingest.processors.chunking import opensearch_chunks
+from ingest.processors.config import Options
+from ingest.processors.document import IngestDocument
+from ingest.processors.errors import as_es_error, illegal_argument
+from ingest.processors.inference import _Input, _ModelProcessor
 
 
 def _field_map_pairs(field_map: dict[str, Any], prefix: str = "") -> list[tuple[str, str]]:

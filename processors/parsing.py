@@ -10,13 +10,13 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from processors.base import ExecEnv, Factory, Processor
-from processors.common import FieldName, plain_columns, put_column, read_string
-from processors.config import Options
-from processors.dates import DateIndexNameProcessor, DateProcessor
-from processors.document import IngestDocument
-from processors.errors import illegal_argument
-from processors.template import java_string
+from ingest.processors.base import ExecEnv, Factory, Processor
+from ingest.processors.common import FieldName, plain_columns, put_column, read_string
+from ingest.processors.config import Options
+from ingest.processors.dates import DateIndexNameProcessor, DateProcessor
+from ingest.processors.document import IngestDocument
+from ingest.processors.errors import illegal_argument
+from ingest.processors.template import java_string
 
 _INT = re.compile(r"[+-]?\d+")
 _HEX = re.compile(r"-?0[xX][0-9a-fA-F]+")

@@ -8,16 +8,16 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from models.errors import ElasticsearchError
-from processors.base import EnrichSource, ExecEnv, Failure, Processor, SecurityUser, StoredSources
-from processors.document import IngestDocument, java_type
-from processors.engine import run_compound
-from processors.errors import ParseException
+from ingest.models.errors import ElasticsearchError
+from ingest.processors.base import EnrichSource, ExecEnv, Failure, Processor, SecurityUser, StoredSources
+from ingest.processors.document import IngestDocument, java_type
+from ingest.processors.engine import run_compound
+from ingest.processors.errors import ParseException
 
 if TYPE_CHECKING:
     import pyarrow as pa
 
-    from processors.arrow_exec import PipelineResult
+    from ingest.processors.arrow_exec import PipelineResult
 
 
 class PipelineDefinition(BaseModel):
@@ -118,7 +118,7 @@ class Pipeline:
         the documents already indexed under the rows' ``_index`` / ``_id`` (for ``skip_existing``); ``user`` is who
         the request runs as (for ``set_security_user``).
         """
-        from processors.arrow_exec import run_arrow
+        from ingest.processors.arrow_exec import run_arrow
 
         return run_arrow(self, data, columnar=columnar, stored=stored, user=user)
 
@@ -165,7 +165,7 @@ class Pipeline:
 
 def parse_pipeline(pipeline_id: str, body: Any) -> Pipeline:
     """Validate a pipeline body and build its processors (raises parse_exception / script_exception)."""
-    from processors.registry import Builder
+    from ingest.processors.registry import Builder
 
     definition = validate_definition(pipeline_id, body)
     builder = Builder()

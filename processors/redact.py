@@ -8,14 +8,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from models.errors import ElasticsearchError
-from processors.base import ExecEnv, Factory, Processor
-from processors.common import field_value
-from processors.config import Options
-from processors.document import IngestDocument
-from processors.errors import illegal_argument
-from processors.grok.expression import MATCH_TIMEOUT_S, GrokExpression
-from processors.grok.library import builtin_patterns, check_bank
+from ingest.models.errors import ElasticsearchError
+from ingest.processors.base import ExecEnv, Factory, Processor
+from ingest.processors.common import field_value
+from ingest.processors.config import Options
+from ingest.processors.document import IngestDocument
+from ingest.processors.errors import illegal_argument
+from ingest.processors.grok.expression import MATCH_TIMEOUT_S, GrokExpression
+from ingest.processors.grok.library import builtin_patterns, check_bank
 
 
 @dataclass

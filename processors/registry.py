@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from models.errors import ElasticsearchError
-from processors import (
+from ingest.models.errors import ElasticsearchError
+from ingest.processors import (
     attachment,
     enrich,
     fields,
@@ -22,11 +22,11 @@ from processors import (
     textparse,
     useragent,
 )
-from processors.base import Common, Processor
-from processors.config import Options
-from processors.document import java_type
-from processors.errors import config_error, illegal_argument
-from processors.painless import compile_script
+from ingest.processors.base import Common, Processor
+from ingest.processors.config import Options
+from ingest.processors.document import java_type
+from ingest.processors.errors import config_error, illegal_argument
+from ingest.processors.painless import compile_script
 
 # Elasticsearch's processor type names → implementations, family by family.
 PROCESSOR_TYPES: dict[str, type[Processor]] = {
@@ -39,7 +39,7 @@ PROCESSOR_TYPES: dict[str, type[Processor]] = {
 
 def _register_inference() -> None:
     # Imported lazily: the inference family is the only one that talks to the models layer.
-    from processors import inference, opensearch
+    from ingest.processors import inference, opensearch
 
     for cls in (*inference.PROCESSORS, *opensearch.PROCESSORS):
         PROCESSOR_TYPES[cls.type] = cls

@@ -6,12 +6,12 @@ import re
 import urllib.parse
 from typing import Any
 
-from processors.base import ExecEnv, Factory, Processor
-from processors.common import read_string
-from processors.config import Options
-from processors.document import IngestDocument
-from processors.errors import illegal_argument
-from processors.template import Template
+from ingest.processors.base import ExecEnv, Factory, Processor
+from ingest.processors.common import read_string
+from ingest.processors.config import Options
+from ingest.processors.document import IngestDocument
+from ingest.processors.errors import illegal_argument
+from ingest.processors.template import Template
 
 
 class UriPartsProcessor(Processor):

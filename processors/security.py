@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from processors.base import ExecEnv, Factory, Processor, SecurityUser
-from processors.config import Options
-from processors.document import IngestDocument
-from processors.errors import IllegalStateException
+from ingest.processors.base import ExecEnv, Factory, Processor, SecurityUser
+from ingest.processors.config import Options
+from ingest.processors.document import IngestDocument
+from ingest.processors.errors import IllegalStateException
 
 PROPERTIES = ("USERNAME", "FULL_NAME", "EMAIL", "ROLES", "METADATA", "API_KEY", "REALM", "AUTHENTICATION_TYPE")
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 import fnmatch
 from typing import Any
 
-from models.errors import IllegalArgumentException, ResourceNotFoundException
-from processors.base import EnrichSource, SecurityUser
-from processors.errors import ParseException
-from processors.pipeline import Pipeline, parse_pipeline
-from processors.simulate import SIMULATED_PIPELINE_ID, simulate
+from ingest.models.errors import IllegalArgumentException, ResourceNotFoundException
+from ingest.processors.base import EnrichSource, SecurityUser
+from ingest.processors.errors import ParseException
+from ingest.processors.pipeline import Pipeline, parse_pipeline
+from ingest.processors.simulate import SIMULATED_PIPELINE_ID, simulate
 
 
 class PipelineService:

@@ -5,13 +5,13 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from models.errors import ElasticsearchError, IllegalArgumentException
-from processors.arrow_exec import ingest_timestamp
-from processors.base import SecurityUser
-from processors.document import METADATA_KEYS, IngestDocument
-from processors.errors import ParseException
-from processors.painless.limits import shared_budget
-from processors.pipeline import Pipeline
+from ingest.models.errors import ElasticsearchError, IllegalArgumentException
+from ingest.processors.arrow_exec import ingest_timestamp
+from ingest.processors.base import SecurityUser
+from ingest.processors.document import METADATA_KEYS, IngestDocument
+from ingest.processors.errors import ParseException
+from ingest.processors.painless.limits import shared_budget
+from ingest.processors.pipeline import Pipeline
 
 SIMULATED_PIPELINE_ID = "_simulate_pipeline"
 # One _simulate is bounded as a whole, not only script by script: documents, script allocations and seconds.

@@ -7,10 +7,10 @@ import copy
 import json
 from typing import Any
 
-from processors.base import ExecEnv, Factory, Processor
-from processors.config import Options
-from processors.document import METADATA_KEYS, IngestDocument
-from processors.errors import illegal_argument
+from ingest.processors.base import ExecEnv, Factory, Processor
+from ingest.processors.config import Options
+from ingest.processors.document import METADATA_KEYS, IngestDocument
+from ingest.processors.errors import illegal_argument
 
 # ECS fields renamed to their OpenTelemetry counterparts (NormalizeForStreamProcessor.RENAME_KEYS).
 RENAME = {"span.id": "span_id", "message": "body.text", "log.level": "severity_text", "trace.id": "trace_id"}

@@ -13,11 +13,11 @@ from typing import Any, ClassVar
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from processors.base import ExecEnv, Factory, Processor
-from processors.common import FieldName, plain_columns, put_column, string_field
-from processors.config import Options
-from processors.document import IngestDocument
-from processors.errors import illegal_argument
+from ingest.processors.base import ExecEnv, Factory, Processor
+from ingest.processors.common import FieldName, plain_columns, put_column, string_field
+from ingest.processors.config import Options
+from ingest.processors.document import IngestDocument
+from ingest.processors.errors import illegal_argument
 
 # Java's String.trim strips every char <= U+0020.
 _JAVA_WS = "".join(chr(c) for c in range(33))

@@ -7,7 +7,7 @@ import re
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from processors.document import IngestDocument
+    from ingest.processors.document import IngestDocument
 
 _TAG = re.compile(r"\{\{\{\s*([^}]+?)\s*\}\}\}|\{\{\s*(&?)\s*([^}]+?)\s*\}\}")
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from processors.base import ExecEnv, Factory, Processor
-from processors.common import read_string
-from processors.config import Options
-from processors.document import IngestDocument
-from processors.errors import illegal_argument
+from ingest.processors.base import ExecEnv, Factory, Processor
+from ingest.processors.common import read_string
+from ingest.processors.config import Options
+from ingest.processors.document import IngestDocument
+from ingest.processors.errors import illegal_argument
 
 _DISSECT_KEY = re.compile(r"%\{([^}]*)\}")
 

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from processors.base import ExecEnv, Factory, Processor
-from processors.common import optional_module
-from processors.config import Options
-from processors.document import IngestDocument, java_type
-from processors.errors import illegal_argument
+from ingest.processors.base import ExecEnv, Factory, Processor
+from ingest.processors.common import optional_module
+from ingest.processors.config import Options
+from ingest.processors.document import IngestDocument, java_type
+from ingest.processors.errors import illegal_argument
 
 PROPERTIES = ("NAME", "OS", "DEVICE", "ORIGINAL", "VERSION")
 DEFAULT_REGEX_FILE = "regexes.yml"

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from models.errors import ResourceNotFoundException, StatusException, ValidationException
-from models.results import SparseEmbeddingResults, TextEmbeddingResults
+from ingest.models.errors import ResourceNotFoundException, StatusException, ValidationException
+from ingest.models.results import SparseEmbeddingResults, TextEmbeddingResults
 
 
 def test_error_envelope_matches_elasticsearch() -> None:

@@ -38,8 +38,8 @@ def test_examples_were_found() -> None:
 @pytest.mark.parametrize(("where", "task", "inference_id", "body"), EXAMPLES, ids=[e[0] for e in EXAMPLES])
 def test_put_example_validates(ingest_home: Path, where: str, task: str | None, inference_id: str,
                                body: dict) -> None:
-    from models.api import InferenceAPI
-    from models.endpoints.ids import parse_task_type
+    from ingest.models.api import InferenceAPI
+    from ingest.models.endpoints.ids import parse_task_type
 
     api = InferenceAPI()
     try:
@@ -50,7 +50,7 @@ def test_put_example_validates(ingest_home: Path, where: str, task: str | None, 
 
 
 def test_every_provider_has_an_example() -> None:
-    from models.services.registry import service_classes
+    from ingest.models.services.registry import service_classes
 
     documented = {body["service"] for *_rest, body in EXAMPLES}
     assert set(service_classes()) - documented == set()
@@ -68,15 +68,15 @@ def test_every_environment_variable_is_documented() -> None:
 
 
 def test_builtin_endpoints_are_named() -> None:
-    from models.endpoints.preconfigured import PRECONFIGURED
+    from ingest.models.endpoints.preconfigured import PRECONFIGURED
 
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     assert all(f"`{name}`" in readme for name in PRECONFIGURED)
 
 
 def test_pipeline_example_parses(ingest_home: Path) -> None:
-    from models.api import InferenceAPI
-    from processors import PipelineService
+    from ingest.models.api import InferenceAPI
+    from ingest.processors import PipelineService
 
     body = yaml.safe_load((ROOT / "docs" / "examples" / "pipeline.yaml").read_text(encoding="utf-8"))
     api = InferenceAPI()
@@ -108,8 +108,8 @@ def test_the_ten_minute_walkthrough_works_with_the_real_models(ingest_home: Path
     docs/examples/my-docs.jsonl, and find what the README says the queries find."""
     from ingest.jobs import JobConfig, run_job
     from ingest.jobs.search import search
-    from models.api import default_api
-    from processors import PipelineService
+    from ingest.models.api import default_api
+    from ingest.processors import PipelineService
 
     api = default_api()
     body = yaml.safe_load((ROOT / "docs" / "examples" / "pipeline.yaml").read_text(encoding="utf-8"))
@@ -125,8 +125,8 @@ def test_the_ten_minute_walkthrough_works_with_the_real_models(ingest_home: Path
 
 
 def test_readme_names_every_remote_provider_and_counts_them() -> None:
-    from models.services.registry import service_classes
-    from models.services.remote.service import RemoteService
+    from ingest.models.services.registry import service_classes
+    from ingest.models.services.remote.service import RemoteService
 
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     remote = sorted(name for name, cls in service_classes().items() if issubclass(cls, RemoteService))
@@ -137,7 +137,7 @@ def test_readme_names_every_remote_provider_and_counts_them() -> None:
 
 
 def test_provider_table_lists_every_service_with_its_task_types() -> None:
-    from models.services.registry import service_classes
+    from ingest.models.services.registry import service_classes
 
     text = (ROOT / "docs" / "providers.md").read_text(encoding="utf-8")
     table = dict(re.findall(r"^\| `([^`]+)`[^|]* \| ([a-z_, ]+) \|$", text, re.M))

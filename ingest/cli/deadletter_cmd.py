@@ -11,7 +11,7 @@ import time
 
 import typer
 
-from models.errors import ElasticsearchError
+from ingest.models.errors import ElasticsearchError
 
 
 def register(app: typer.Typer) -> None:

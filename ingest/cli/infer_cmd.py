@@ -13,15 +13,15 @@ import numpy as np
 import typer
 
 from ingest.cli.models_cmd import fail, progress
-from models.errors import ElasticsearchError, ResourceNotFoundException
-from models.results import InferenceResults, TextEmbeddingResults
-from models.runtime import load_model
+from ingest.models.errors import ElasticsearchError, ResourceNotFoundException
+from ingest.models.results import InferenceResults, TextEmbeddingResults
+from ingest.models.runtime import load_model
 
 
 def _infer_endpoint(inference_id: str, texts: list[str], input_type: str | None) -> InferenceResults | None:
     """Answer through the endpoint registry when ``inference_id`` is an endpoint there, else None."""
     try:
-        from models.api import default_api
+        from ingest.models.api import default_api
     except ImportError:  # the endpoint layer is optional for this command
         return None
     api = default_api()

@@ -13,7 +13,7 @@ from typing import Any
 
 import typer
 
-from models.errors import ElasticsearchError
+from ingest.models.errors import ElasticsearchError
 
 EXIT_DEAD_LETTERS = 1
 EXIT_FAILED = 2
@@ -39,7 +39,7 @@ def _run(config: Any, executor: str = "local", address: str | None = None, concu
         if executor == "ray":
             summary = _run_on_ray(config, address, concurrency)
         elif executor != "local":
-            from models.errors import IllegalArgumentException
+            from ingest.models.errors import IllegalArgumentException
 
             raise IllegalArgumentException(f"unknown executor [{executor}]: expected [local] or [ray]")
         else:
@@ -78,7 +78,7 @@ def _run(config: Any, executor: str = "local", address: str | None = None, concu
 def _run_on_ray(config: Any, address: str | None, concurrency: str | None) -> Any:
     """The ray executor (``ingest[ray]``); Ray is imported only here."""
     from ingest.jobs.progress import default_reporter
-    from models.errors import IllegalArgumentException
+    from ingest.models.errors import IllegalArgumentException
 
     try:
         from ingest.executors.ray_job import run_on_ray
@@ -141,7 +141,7 @@ def register(app: typer.Typer) -> None:
         if source.startswith("kafka://"):
             options.update(id_field=id_field, until_caught_up=until_caught_up or None)
         elif until_caught_up:
-            from models.errors import IllegalArgumentException
+            from ingest.models.errors import IllegalArgumentException
 
             raise _fail(IllegalArgumentException("--until-caught-up applies to kafka:// sources only"))
         _run(JobConfig(

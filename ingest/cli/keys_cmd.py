@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from ingest.cli.models_cmd import fail
-from models.errors import ElasticsearchError
+from ingest.models.errors import ElasticsearchError
 
 keys = typer.Typer(help="Create, list and revoke API keys and users for `ingest serve`.", no_args_is_help=True)
 
@@ -31,10 +31,10 @@ def create(
     expiration: Annotated[str | None, typer.Option(help="Lifetime such as 30d or 12h; none = no expiry.")] = None,
 ) -> None:
     """Create an API key; prints it once (as Elasticsearch's create-API-key response) on stdout."""
+    from ingest.models.store import Store
     from ingest.server.dialect import parse_time
     from ingest.server.security.audit import audit_local
     from ingest.server.security.keys import create_role_key
-    from models.store import Store
 
     store = Store()
     try:
@@ -51,8 +51,8 @@ def create(
 @keys.command("list")
 def list_keys() -> None:
     """List keys (ids, names, owners, roles; never the secrets)."""
+    from ingest.models.store import Store
     from ingest.server.security.keys import descriptors_of
-    from models.store import Store
 
     for k in Store().list_api_keys():
         typer.echo(json.dumps({"id": k.id, "name": k.name, "username": k.owner, "roles": sorted(descriptors_of(k)),
@@ -65,7 +65,7 @@ def revoke(
     name: Annotated[str | None, typer.Option(help="Revoke every key with this name.")] = None,
 ) -> None:
     """Invalidate keys by id or name."""
-    from models.store import Store
+    from ingest.models.store import Store
 
     if not key_id and not name:
         typer.echo("give --id or --name", err=True)
@@ -88,9 +88,9 @@ def add_user(
                                           help="Read from the terminal when not given.")] = "",
 ) -> None:
     """Create or replace a basic-auth user (password stored as a PBKDF2 hash)."""
+    from ingest.models.store import Store
     from ingest.server.security.audit import audit_local
     from ingest.server.security.keys import put_user
-    from models.store import Store
 
     store = Store()
     roles = [r.strip() for r in role.split(",") if r.strip()]
@@ -106,8 +106,8 @@ def add_user(
 @keys.command("remove-user")
 def remove_user(username: str) -> None:
     """Delete a basic-auth user."""
+    from ingest.models.store import Store
     from ingest.server.security.audit import audit_local
-    from models.store import Store
 
     store = Store()
     found = store.delete_user(username)

@@ -81,7 +81,7 @@ def main() -> None:
 
 
 def _close_models() -> None:
-    api_module = sys.modules.get("models.api")  # never imported by commands that need no model
+    api_module = sys.modules.get("ingest.models.api")  # never imported by commands that need no model
     if api_module is not None:
         api_module.close_default_api()
 

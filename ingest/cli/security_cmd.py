@@ -25,10 +25,10 @@ def enable(
     new_certificates: Annotated[bool, typer.Option(help="Replace the HTTP CA and certificate.")] = False,
 ) -> None:
     """Require credentials on every request; print a new superuser API key (once) and the HTTP CA fingerprint."""
+    from ingest.models.store import Store
     from ingest.server.security.audit import audit_local
     from ingest.server.security.keys import create_role_key
     from ingest.server.security.tls import generate, home_certs
-    from models.store import Store
 
     store = Store()
     certs = home_certs(store.path.parent)
@@ -50,8 +50,8 @@ def enable(
 @security.command("disable")
 def disable() -> None:
     """Open the server to anyone on this machine (loopback only; non-loopback servers refuse every request)."""
+    from ingest.models.store import Store
     from ingest.server.security.audit import audit_local
-    from models.store import Store
 
     store = Store()
     audit_local(store, "security_disable")
@@ -65,9 +65,9 @@ def disable() -> None:
 @security.command("status")
 def status() -> None:
     """Whether security is enabled, the audit log, the HTTP CA fingerprint and how many credentials exist."""
+    from ingest.models.store import Store
     from ingest.server.security.authn import SecurityState
     from ingest.server.security.tls import home_certs
-    from models.store import Store
 
     store = Store()
     state = SecurityState.read(store)

@@ -39,13 +39,13 @@ def serve(
     """Serve the inference, ingest-pipeline and bulk APIs over HTTP(S), speaking Elasticsearch's dialect."""
     import uvicorn
 
+    from ingest.models.api import default_api
+    from ingest.models.errors import ElasticsearchError
     from ingest.server.app import create_app
     from ingest.server.limits import parse_byte_size
     from ingest.server.logs import log_config
     from ingest.server.security import check_bind, is_loopback
     from ingest.server.security.tls import home_certs
-    from models.api import default_api
-    from models.errors import ElasticsearchError
 
     api = default_api()
     check_bind(host, api.store)  # exits with a message saying what to run
@@ -85,9 +85,9 @@ def _check_dest(destination: Any) -> None:
     are opened on first use, so that the server does not hold DuckDB's single-writer lock before it needs it."""
     if destination.dest.startswith(("embedded", "file:")):
         return
+    from ingest.models.errors import ElasticsearchError
+    from ingest.models.services.remote.secret import scrub
     from ingest.sinks import redact_url
-    from models.errors import ElasticsearchError
-    from models.services.remote.secret import scrub
 
     try:
         destination.sink()

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from models.home import ingest_home, private_file
+from ingest.models.home import ingest_home, private_file
 
 Stage = Literal["read", "pipeline", "write"]
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from ingest.jobs.checkpoint import Checkpoints
 from ingest.jobs.config import JobConfig
-from models.errors import IllegalArgumentException
+from ingest.models.errors import IllegalArgumentException
 
 COUNTS = ("read", "indexed", "failed", "dropped")
 

@@ -16,8 +16,8 @@ import pyarrow as pa
 from ray.data.block import BlockMetadata
 from ray.data.datasource import Datasource, ReadTask
 
+from ingest.models.errors import StatusException
 from ingest.sources.index import IndexSource
-from models.errors import StatusException
 
 SLICE_COLUMN = "_ingest_split"  # cannot come from the index: its rows are built from _source + _id
 

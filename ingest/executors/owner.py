@@ -11,8 +11,8 @@ import time
 from typing import Any
 
 from ingest.jobs.indexmeta import prepare_index
+from ingest.models.errors import ElasticsearchError
 from ingest.sinks.base import BulkAction, ItemResult, Sink
-from models.errors import ElasticsearchError
 
 
 class SinkOwner:
@@ -58,7 +58,7 @@ class SinkOwner:
         if not endpoint:
             return "cosine"
         try:
-            from models.api import InferenceAPI
+            from ingest.models.api import InferenceAPI
 
             api = InferenceAPI()
             try:

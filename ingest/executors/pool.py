@@ -59,7 +59,7 @@ def pool_for_endpoints(endpoints: Iterable[tuple[str, dict[str, Any]]], *, defau
 
 def parse_concurrency(text: str) -> PoolSpec:
     """``--concurrency N`` or ``MIN,MAX`` for pipelines without a local model (one CPU per actor)."""
-    from models.errors import IllegalArgumentException
+    from ingest.models.errors import IllegalArgumentException
 
     parts = [p.strip() for p in text.split(",")]
     try:
@@ -77,7 +77,7 @@ def check_fits(pool: PoolSpec, node_cpus: list[float]) -> None:
     """Refuse a pool Ray could never start, rather than wait for it forever: an allocation wider than every
     node, or more minimum allocations than the nodes have room for. (Ray Data fuses the read into the pool's
     actors, so the reads need no CPUs of their own.)"""
-    from models.errors import IllegalArgumentException
+    from ingest.models.errors import IllegalArgumentException
 
     widest = max(node_cpus, default=0.0)
     if pool.num_cpus > widest:

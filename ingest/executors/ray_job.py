@@ -28,8 +28,8 @@ from ingest.jobs.checkpoint import Checkpoints
 from ingest.jobs.config import JobConfig, JobSummary
 from ingest.jobs.indexmeta import inference_outputs
 from ingest.jobs.progress import Reporter, SilentReporter
-from models.errors import ElasticsearchError
-from models.home import ingest_home
+from ingest.models.errors import ElasticsearchError
+from ingest.models.home import ingest_home
 
 _PASSED_ENV = ("INGEST_MODEL_CACHE", "INGEST_DUCKDB_MEMORY_LIMIT", "INGEST_SCALE_TO_ZERO_TIME", "INGEST_RAY_PID_DIR")
 _EXTRA = ("retried", "requests_retried", "cache_hits", "cache_misses")
@@ -186,7 +186,7 @@ def _pipeline_endpoints(config: JobConfig) -> tuple[dict[str, Any], list[tuple[s
     if not config.pipeline:
         return {}, []
     from ingest.jobs.runner import load_pipeline
-    from models.api import InferenceAPI
+    from ingest.models.api import InferenceAPI
 
     api = InferenceAPI()
     try:

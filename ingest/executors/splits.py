@@ -10,8 +10,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ingest.models.errors import IllegalArgumentException
 from ingest.sources.files import expand, format_of
-from models.errors import IllegalArgumentException
 
 SPLIT_COLUMN = "path"  # the column naming the file (the split) of each row
 RAY_FORMATS = ("parquet", "jsonl", "csv")

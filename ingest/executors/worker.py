@@ -25,10 +25,10 @@ from ingest.jobs.acks import AckTracker
 from ingest.jobs.config import JobConfig
 from ingest.jobs.documents import vector_fields
 from ingest.jobs.stages import Counters, Item, Prepared, prepare_batch, send_chunk
+from ingest.models.deployments import DeploymentManager
+from ingest.models.deployments.scaling import AllocationPolicy
 from ingest.sinks.base import BulkAction, ItemResult
 from ingest.sources.files import DEFAULT_BATCH_SIZE
-from models.deployments import DeploymentManager
-from models.deployments.scaling import AllocationPolicy
 
 RESULT_SCHEMA = pa.schema([
     ("split", pa.string()), ("read", pa.int64()), ("indexed", pa.int64()), ("failed", pa.int64()),
@@ -96,7 +96,7 @@ class IngestBlocks:
         self.prepared = False
         if limiter_name:
             from ingest.executors.schedule import reserve_through
-            from models.services.remote.ratelimit import set_shared_limiter
+            from ingest.models.services.remote.ratelimit import set_shared_limiter
 
             set_shared_limiter(reserve_through(ray.get_actor(limiter_name)))
         self.pipeline: Any = None
@@ -104,7 +104,7 @@ class IngestBlocks:
         if self.config.pipeline:
             from ingest.jobs.cache import CachingInference, EmbeddingCache
             from ingest.jobs.runner import load_pipeline
-            from models.api import InferenceAPI
+            from ingest.models.api import InferenceAPI
 
             api = InferenceAPI(deployments=OneAllocation())
             self.inference = CachingInference(api, EmbeddingCache() if self.config.skip_unchanged else None)

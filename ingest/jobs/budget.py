@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from ingest.deadletter.store import DeadLetter
-from models.errors import ElasticsearchError, IllegalArgumentException
+from ingest.models.errors import ElasticsearchError, IllegalArgumentException
 
 SAME_ERROR_WINDOW = 1000
 PERCENT_MIN_DOCS = 100

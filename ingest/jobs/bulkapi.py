@@ -22,9 +22,8 @@ from ingest.deadletter.store import DeadLetter, DeadLetterStore, content_of
 from ingest.jobs.documents import METADATA_COLUMNS, id_error, metadata_field_error, to_rows, vector_fields
 from ingest.jobs.indexmeta import IndexMeta
 from ingest.jobs.listsource import batches_of
-from ingest.sinks.base import BulkAction, FieldHint, ItemResult, Sink
-from models import jsonparse
-from models.errors import (
+from ingest.models import jsonparse
+from ingest.models.errors import (
     ActionRequestValidationException,
     DocumentParsingException,
     ElasticsearchError,
@@ -32,8 +31,9 @@ from models.errors import (
     ParsingException,
     ResourceNotFoundException,
 )
-from processors.base import SecurityUser
-from processors.datemath import resolve_index_name
+from ingest.processors.base import SecurityUser
+from ingest.processors.datemath import resolve_index_name
+from ingest.sinks.base import BulkAction, FieldHint, ItemResult, Sink
 
 OPS = ("index", "create", "update", "delete")
 _BAD_CHARS = '\\/*?"<>| ,#:'

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 
 from ingest.jobs.config import JobConfig
 from ingest.jobs.stages import RETRY_ITEM_STATUSES, backoff_s, is_transient
+from ingest.models.errors import ElasticsearchError
 from ingest.sinks.base import BulkAction, ItemResult, Sink
-from models.errors import ElasticsearchError
 
 
 @dataclass

@@ -19,8 +19,8 @@ from typing import Any
 import numpy as np
 
 from ingest.jobs.faults import fault
-from models.home import ingest_home, private_file
-from models.results import SparseEmbeddingResults, TextEmbeddingResults
+from ingest.models.home import ingest_home, private_file
+from ingest.models.results import SparseEmbeddingResults, TextEmbeddingResults
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS embeddings (

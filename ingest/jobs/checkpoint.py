@@ -12,8 +12,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from models.errors import ResourceNotFoundException
-from models.home import ingest_home, open_private, private_dir
+from ingest.models.errors import ResourceNotFoundException
+from ingest.models.home import ingest_home, open_private, private_dir
 
 
 def jobs_dir() -> Path:

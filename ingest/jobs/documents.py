@@ -10,13 +10,13 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from models.errors import (
+from ingest.models.errors import (
     ActionRequestValidationException,
     DocumentParsingException,
     ElasticsearchError,
     IllegalArgumentException,
 )
-from processors.datemath import resolve_index_name
+from ingest.processors.datemath import resolve_index_name
 
 METADATA_COLUMNS = ("_index", "_id", "_routing")
 MAX_ID_BYTES = 512

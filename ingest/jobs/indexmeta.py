@@ -12,8 +12,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from ingest.models.home import ingest_home, private_file
 from ingest.sinks.base import FieldHint, Sink
-from models.home import ingest_home, private_file
 
 
 class IndexMeta:

@@ -26,9 +26,9 @@ from ingest.jobs.faults import fault
 from ingest.jobs.indexmeta import inference_outputs, prepare_index
 from ingest.jobs.progress import Reporter, SilentReporter
 from ingest.jobs.stages import Counters, Item, Prepared, prepare_batch, send_chunk
+from ingest.models.errors import IllegalArgumentException
 from ingest.sinks.base import Sink
 from ingest.sources.base import Source
-from models.errors import IllegalArgumentException
 
 _DONE = object()
 
@@ -55,8 +55,8 @@ def load_pipeline(spec: str, inference: Any) -> tuple[Any, dict[str, Any]]:
     """A stored pipeline by id, or one given as a JSON/YAML file (parsed with ``PipelineService.parse``)."""
     import yaml
 
-    from models.store import Store
-    from processors import PipelineService
+    from ingest.models.store import Store
+    from ingest.processors import PipelineService
 
     service = PipelineService(Store(), inference)
     path = Path(spec)
@@ -358,7 +358,7 @@ def run_job(
         pipeline, body, wrapped = None, None, None
         if config.pipeline:
             if inference is None:
-                from models.api import default_api
+                from ingest.models.api import default_api
 
                 inference = default_api()
             wrapped = CachingInference(inference, cache)

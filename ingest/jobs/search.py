@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from ingest.jobs.indexmeta import IndexMeta
-from models.errors import IllegalArgumentException, ResourceNotFoundException
+from ingest.models.errors import IllegalArgumentException, ResourceNotFoundException
 
 _KIND_OF_TASK = {"text_embedding": "dense", "sparse_embedding": "sparse"}
 
@@ -39,7 +39,7 @@ def search(index: str, text: str, *, endpoint: str | None = None, field: str | N
     if k < 1:
         raise IllegalArgumentException(f"[k] must be greater than 0, got [{k}]")
     if api is None:
-        from models.api import default_api
+        from ingest.models.api import default_api
 
         api = default_api()
     meta = IndexMeta()

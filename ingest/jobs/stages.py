@@ -26,12 +26,12 @@ from ingest.jobs.documents import (
     to_rows,
 )
 from ingest.jobs.faults import fault
+from ingest.models.errors import ElasticsearchError
 from ingest.sinks.base import BulkAction, ItemResult
 from ingest.sources.base import SourceError
-from models.errors import ElasticsearchError
 
 if TYPE_CHECKING:
-    from processors.base import StoredSources
+    from ingest.processors.base import StoredSources
 
 RETRY_ITEM_STATUSES = frozenset({429, 503})
 INGEST_COLUMN = "_ingest"  # a source's per-document metadata, exposed to the pipeline as _ingest.*

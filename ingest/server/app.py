@@ -19,6 +19,8 @@ from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from ingest.models.api import InferenceAPI, default_api
+from ingest.models.errors import ActionRequestValidationException, ElasticsearchError
 from ingest.server.destination import Destination
 from ingest.server.dialect import PRODUCT_HEADER, check_params, compat_version, error_response, es_response
 from ingest.server.limits import LimitedReceive, check_content_type, check_declared_length, max_content_length
@@ -41,8 +43,6 @@ from ingest.server.routing import unknown_route
 from ingest.server.security import Authenticator
 from ingest.server.security.declare import cluster, undeclared
 from ingest.server.security.middleware import install
-from models.api import InferenceAPI, default_api
-from models.errors import ActionRequestValidationException, ElasticsearchError
 
 log = logging.getLogger(__name__)
 

@@ -18,15 +18,15 @@ from ingest.jobs.bulkapi import BulkReport, run_bulk
 from ingest.jobs.bulkwrite import WriteStats, pause, write_with_retries
 from ingest.jobs.config import JobConfig
 from ingest.jobs.stages import backoff_s, is_transient
+from ingest.models.errors import ElasticsearchError
 from ingest.sinks.base import BulkAction, FieldHint, ItemResult, Sink
-from models.errors import ElasticsearchError
 
 if TYPE_CHECKING:
     from ingest.deadletter.store import DeadLetterStore
+    from ingest.models.api import InferenceAPI
+    from ingest.processors import PipelineService
+    from ingest.processors.base import SecurityUser
     from ingest.server.metrics import ServerMetrics
-    from models.api import InferenceAPI
-    from processors import PipelineService
-    from processors.base import SecurityUser
 
 log = logging.getLogger(__name__)
 DEFAULT_TIMEOUT_S = 60.0  # Elasticsearch's bulk ``timeout`` default (1m)
@@ -60,7 +60,7 @@ class Destination:
         with self._lock:
             if self._pipelines is None:
                 from ingest.jobs.cache import CachingInference, EmbeddingCache
-                from processors import PipelineService
+                from ingest.processors import PipelineService
 
                 self._pipelines = PipelineService(self.api.store, CachingInference(self.api, EmbeddingCache()))
             return self._pipelines

@@ -13,10 +13,10 @@ from typing import Any
 from fastapi import Request
 from fastapi.responses import Response
 
+from ingest.models import jsonparse
+from ingest.models.errors import ElasticsearchError, IllegalArgumentException, ParsingException
 from ingest.server.filterpath import apply_filter_path
 from ingest.server.limits import ContentTooLong, body_format
-from models import jsonparse
-from models.errors import ElasticsearchError, IllegalArgumentException, ParsingException
 
 PRODUCT_HEADER = {"X-Elastic-Product": "Elasticsearch"}
 GLOBAL_PARAMS = frozenset({"pretty", "human", "error_trace", "filter_path"})

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from models.templatestore import simple_match
+from ingest.models.templatestore import simple_match
 
 _DROP = object()
 

@@ -14,7 +14,7 @@ from typing import Any
 
 from starlette.types import Message, Receive
 
-from models.errors import ElasticsearchError, IllegalArgumentException
+from ingest.models.errors import ElasticsearchError, IllegalArgumentException
 
 MAX_CONTENT_LENGTH_ENV = "INGEST_HTTP_MAX_CONTENT_LENGTH"
 DEFAULT_MAX_CONTENT_LENGTH = 100 * 1024 * 1024  # Elasticsearch's http.max_content_length default

@@ -18,7 +18,7 @@ import time
 from collections.abc import Iterable
 from typing import Any, Literal
 
-from models.services.remote.secret import REDACTED, scrub
+from ingest.models.services.remote.secret import REDACTED, scrub
 
 LogFormat = Literal["text", "json"]
 ECS_VERSION = "1.6.0"

@@ -19,7 +19,7 @@ from prometheus_client.registry import Collector
 if TYPE_CHECKING:
     from ingest.jobs.bulkapi import BulkReport
     from ingest.jobs.bulkwrite import WriteStats
-    from models.deployments.manager import DeploymentManager
+    from ingest.models.deployments.manager import DeploymentManager
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 # Request latencies: from a cached GET (ms) to a large _bulk through a model (tens of seconds).

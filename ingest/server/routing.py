@@ -21,8 +21,8 @@ from fastapi import FastAPI, Request
 from fastapi.responses import Response
 
 from ingest.jobs.bulkapi import validate_index_name
+from ingest.models.errors import ElasticsearchError
 from ingest.server.dialect import error_response, es_response
-from models.errors import ElasticsearchError
 
 _SINGLE_SEGMENT = re.compile(r"/_[^/]*")
 

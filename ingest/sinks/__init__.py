@@ -6,8 +6,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlparse
 
+from ingest.models.errors import IllegalArgumentException
 from ingest.sinks.base import BulkAction, FieldHint, ItemResult, Sink
-from models.errors import IllegalArgumentException
 
 __all__ = ["BulkAction", "FieldHint", "ItemResult", "Sink", "open_sink", "redact_url"]
 
@@ -17,7 +17,7 @@ def redact_url(url: str) -> str:
     parsed = urlparse(url)
     if parsed.password is None:
         return url
-    from models.services.remote.secret import REDACTED
+    from ingest.models.services.remote.secret import REDACTED
 
     return url.replace(f":{parsed.password}@", f":{REDACTED}@", 1)
 

@@ -13,11 +13,11 @@ import logging
 from abc import abstractmethod
 from typing import Any
 
+from ingest.models.errors import ElasticsearchError, IllegalArgumentException
 from ingest.sinks.base import BulkAction, FieldHint, ItemResult, Sink
 from ingest.sinks.chunks import ChunkField, map_chunk_fields, nest_action
 from ingest.sinks.embedded.documents import dumps
 from ingest.sinks.items import error_item
-from models.errors import ElasticsearchError, IllegalArgumentException
 
 log = logging.getLogger(__name__)
 LOAD_META_KEY = "ingest_load"

@@ -7,8 +7,8 @@ import functools
 import secrets
 from typing import Any
 
+from ingest.models.errors import ElasticsearchError
 from ingest.sinks.base import ItemResult
-from models.errors import ElasticsearchError
 
 _INVALID_INDEX_CHARS = set('\\/*?"<>| ,#:')
 MAX_ID_BYTES = 512

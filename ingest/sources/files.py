@@ -15,8 +15,8 @@ from typing import Any
 
 import pyarrow as pa
 
+from ingest.models.errors import IllegalArgumentException, ResourceNotFoundException
 from ingest.sources.base import Source, SourceBatch, SourceError
-from models.errors import IllegalArgumentException, ResourceNotFoundException
 
 DEFAULT_BATCH_SIZE = 10_000
 # what a damaged file raises from the readers (gzip: EOFError / BadGzipFile (OSError) / zlib.error; Arrow's own)

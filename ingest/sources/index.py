@@ -21,11 +21,11 @@ from urllib.parse import urlparse, urlunparse
 
 import pyarrow as pa
 
+from ingest.models.errors import ElasticsearchError, IllegalArgumentException
 from ingest.sinks.cluster import ClusterSink
 from ingest.sources.base import Source, SourceBatch
 from ingest.sources.rows import to_batches
 from ingest.sources.sparse import attach_sparse, pop_sparse, sparse_paths
-from models.errors import ElasticsearchError, IllegalArgumentException
 
 _END = object()
 

@@ -12,8 +12,8 @@ from typing import Any
 
 import pyarrow as pa
 
+from ingest.models.jsonparse import lone_surrogate, may_hold_lone_surrogate
 from ingest.sources.base import SourceError
-from models.jsonparse import lone_surrogate, may_hold_lone_surrogate
 
 
 def parse_line(raw: bytes, location: str) -> dict[str, Any] | SourceError | None:

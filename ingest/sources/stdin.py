@@ -15,9 +15,9 @@ import time
 from collections.abc import Iterator
 from typing import IO, Any
 
+from ingest.models.errors import IllegalArgumentException
 from ingest.sources.base import Source, SourceBatch, SourceError
 from ingest.sources.rows import parse_line, to_batches
-from models.errors import IllegalArgumentException
 
 _EOF = object()
 

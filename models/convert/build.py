@@ -8,12 +8,12 @@ from pathlib import Path
 
 from tokenizers import Tokenizer
 
-from models.catalogue import ModelSpec, Pooling, WeightFormat
-from models.convert.e5s1 import read_e5s1
-from models.convert.graph import build_encoder, save_model
-from models.convert.hf import read_checkpoint, to_encoder_weights
-from models.convert.onnx_adapt import adapt_onnx
-from models.convert.tokenizer import e5_tokenizer
+from ingest.models.catalogue import ModelSpec, Pooling, WeightFormat
+from ingest.models.convert.e5s1 import read_e5s1
+from ingest.models.convert.graph import build_encoder, save_model
+from ingest.models.convert.hf import read_checkpoint, to_encoder_weights
+from ingest.models.convert.onnx_adapt import adapt_onnx
+from ingest.models.convert.tokenizer import e5_tokenizer
 
 MODEL_FILE = "model.onnx"
 TOKENIZER_FILE = "tokenizer.json"

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from models.convert.weights import (
+from ingest.models.convert.weights import (
     F32,
     Dense,
     EncoderConfig,

@@ -22,8 +22,8 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper
 
-from models.catalogue import Pooling
-from models.convert.weights import F32, Dense, EncoderWeights, LayerNormWeights
+from ingest.models.catalogue import Pooling
+from ingest.models.convert.weights import F32, Dense, EncoderWeights, LayerNormWeights
 
 OPSET = 17
 # Added to masked attention scores; exp() of it underflows to exactly 0 in fp32, and unlike -inf it cannot

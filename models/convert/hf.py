@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 from safetensors.numpy import load_file
 
-from models.convert.weights import (
+from ingest.models.convert.weights import (
     F32,
     ClassifierHead,
     Dense,

@@ -14,9 +14,9 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper
 
-from models.catalogue import Pooling
-from models.convert.graph import GraphBuilder, mean_pool_l2, splade_pool
-from models.convert.hf import UnsupportedModelError
+from ingest.models.catalogue import Pooling
+from ingest.models.convert.graph import GraphBuilder, mean_pool_l2, splade_pool
+from ingest.models.convert.hf import UnsupportedModelError
 
 REQUIRED_INPUTS = ("input_ids", "attention_mask")
 

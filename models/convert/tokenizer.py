@@ -11,8 +11,8 @@ from collections.abc import Sequence
 
 from tokenizers import Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers, processors
 
-from models.convert.charsmap import precompiled_charsmap
-from models.convert.e5s1 import E5S1Vocabulary
+from ingest.models.convert.charsmap import precompiled_charsmap
+from ingest.models.convert.e5s1 import E5S1Vocabulary
 
 # XLM-RoBERTa's special tokens.
 E5_BOS, E5_PAD, E5_EOS, E5_UNK = "<s>", "<pad>", "</s>", "<unk>"

@@ -22,10 +22,10 @@ from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from models.deployments.counters import DeploymentCounters
-from models.deployments.scaling import AllocationPolicy, Load, decide
-from models.errors import ElasticsearchError, ModelError, RejectedExecutionException, StatusException
-from models.results import InferenceResults, InputType
+from ingest.models.deployments.counters import DeploymentCounters
+from ingest.models.deployments.scaling import AllocationPolicy, Load, decide
+from ingest.models.errors import ElasticsearchError, ModelError, RejectedExecutionException, StatusException
+from ingest.models.results import InferenceResults, InputType
 
 log = logging.getLogger(__name__)
 

@@ -14,10 +14,10 @@ import threading
 import weakref
 from collections.abc import Callable
 
-from models.deployments.deployment import DEFAULT_QUEUE_CAPACITY, Deployment, Session
-from models.deployments.scaling import DEFAULT_SCALE_DOWN_AFTER_S, AllocationPolicy
-from models.errors import IllegalArgumentException, ResourceNotFoundException, StatusException
-from models.services.base import EndpointConfig
+from ingest.models.deployments.deployment import DEFAULT_QUEUE_CAPACITY, Deployment, Session
+from ingest.models.deployments.scaling import DEFAULT_SCALE_DOWN_AFTER_S, AllocationPolicy
+from ingest.models.errors import IllegalArgumentException, ResourceNotFoundException, StatusException
+from ingest.models.services.base import EndpointConfig
 
 Loader = Callable[[str, int], Session]  # (model_id, threads) -> loaded session
 
@@ -42,7 +42,7 @@ def scale_to_zero_time() -> float:
 
 def load_session(model_id: str, threads: int) -> Session:
     """The default loader: ``models.runtime.load_model`` (builds the model into the cache on first use)."""
-    from models.runtime import load_model
+    from ingest.models.runtime import load_model
 
     return load_model(model_id, threads=threads)
 
@@ -83,7 +83,7 @@ class DeploymentManager:
 
     def policy_for(self, endpoint: EndpointConfig) -> AllocationPolicy:
         """The allocation policy of an endpoint's service settings."""
-        from models.services.elasticsearch import allocation_policy
+        from ingest.models.services.elasticsearch import allocation_policy
 
         return allocation_policy(endpoint.service_settings, self.scale_down_after_s)
 

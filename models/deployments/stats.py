@@ -11,9 +11,9 @@ import fnmatch
 import platform
 from typing import Any
 
-from models.catalogue import ModelVariant
-from models.deployments.deployment import Deployment
-from models.errors import ResourceNotFoundException
+from ingest.models.catalogue import ModelVariant
+from ingest.models.deployments.deployment import Deployment
+from ingest.models.errors import ResourceNotFoundException
 
 NODE_ID = "ingest-local"
 # Elasticsearch's estimate of a deployment's native memory: a fixed process overhead plus twice the model

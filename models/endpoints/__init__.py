@@ -1,5 +1,5 @@
 """Inference endpoints: id rules, request models, preconfigured endpoints and the registry that persists them."""
 
-from models.endpoints.registry import EndpointRegistry
+from ingest.models.endpoints.registry import EndpointRegistry
 
 __all__ = ["EndpointRegistry"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from models.results import TaskType
+from ingest.models.results import TaskType
 
 CHUNKING_TASK_TYPES = frozenset({TaskType.TEXT_EMBEDDING, TaskType.SPARSE_EMBEDDING, TaskType.EMBEDDING})
 DEFAULT_CHUNKING: dict[str, Any] = {"strategy": "sentence", "max_chunk_size": 250, "sentence_overlap": 1}

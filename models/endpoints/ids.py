@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import re
 
-from models.errors import ActionRequestValidationException, StatusException
-from models.results import TaskType
+from ingest.models.errors import ActionRequestValidationException, StatusException
+from ingest.models.results import TaskType
 
 # MlStrings.VALID_ID_CHAR_PATTERN; the leading dot is reserved for preconfigured endpoints.
 _VALID_ID = re.compile(r"[a-z0-9](?:[a-z0-9_\-.]*[a-z0-9])?")

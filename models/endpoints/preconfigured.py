@@ -8,8 +8,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from models.catalogue import ELSER_COMPATIBLE_SPLADE, MULTILINGUAL_E5_SMALL, ModelSpec, preferred_variant
-from models.results import TaskType
+from ingest.models.catalogue import (
+    ELSER_COMPATIBLE_SPLADE,
+    MULTILINGUAL_E5_SMALL,
+    ModelSpec,
+    preferred_variant,
+)
+from ingest.models.results import TaskType
 
 _ADAPTIVE: dict[str, Any] = {"enabled": True, "min_number_of_allocations": 0, "max_number_of_allocations": 32}
 

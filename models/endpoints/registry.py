@@ -8,20 +8,20 @@ from __future__ import annotations
 import builtins
 from typing import Any
 
-from models.endpoints.chunking import parse_chunking
-from models.endpoints.ids import check_task_type, resolve_task_type, validate_inference_id
-from models.endpoints.preconfigured import PRECONFIGURED, is_preconfigured, preconfigured_settings
-from models.endpoints.requests import PutEndpointBody, UpdateEndpointBody, parse_body
-from models.errors import (
+from ingest.models.endpoints.chunking import parse_chunking
+from ingest.models.endpoints.ids import check_task_type, resolve_task_type, validate_inference_id
+from ingest.models.endpoints.preconfigured import PRECONFIGURED, is_preconfigured, preconfigured_settings
+from ingest.models.endpoints.requests import PutEndpointBody, UpdateEndpointBody, parse_body
+from ingest.models.errors import (
     ResourceAlreadyExistsException,
     ResourceNotFoundException,
     StatusException,
     ValidationException,
 )
-from models.results import TaskType
-from models.services.base import EndpointConfig, InferenceService
-from models.services.registry import HIDDEN_SERVICES, configuration, unknown_service
-from models.store import Store
+from ingest.models.results import TaskType
+from ingest.models.services.base import EndpointConfig, InferenceService
+from ingest.models.services.registry import HIDDEN_SERVICES, configuration, unknown_service
+from ingest.models.store import Store
 
 # Settings `_update` may change, besides secrets (Elasticsearch PR #114457, and #144522 for rate limits).
 UPDATABLE_SERVICE_SETTINGS = frozenset({"num_allocations", "adaptive_allocations", "rate_limit"})
@@ -29,7 +29,7 @@ UPDATABLE_SERVICE_SETTINGS = frozenset({"num_allocations", "adaptive_allocations
 
 def not_found(inference_id: str) -> ResourceNotFoundException:
     """Elasticsearch's error for an unknown endpoint id (Elastic's reranker endpoint says why it is absent)."""
-    from models.services import local_rerank
+    from ingest.models.services import local_rerank
 
     if inference_id == local_rerank.ELASTIC_RERANK_ENDPOINT:
         return ResourceNotFoundException(f"Inference endpoint not found [{inference_id}]. {local_rerank.ABSENT}")

@@ -6,7 +6,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from models.errors import ActionRequestValidationException, ValidationException
+from ingest.models.errors import ActionRequestValidationException, ValidationException
 
 
 class _Strict(BaseModel):

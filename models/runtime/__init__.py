@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from models.cache import ensure_built
-from models.imported import resolve_variant
-from models.runtime.local import LocalModel
+from ingest.models.cache import ensure_built
+from ingest.models.imported import resolve_variant
+from ingest.models.runtime.local import LocalModel
 
 __all__ = ["LocalModel", "load_model"]
 

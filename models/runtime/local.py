@@ -7,20 +7,20 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import onnxruntime as ort
 
-from models.cache import BuiltModel
-from models.catalogue import Pooling
-from models.errors import ModelError
-from models.results import InputType, SparseEmbeddingResults, TaskType, TextEmbeddingResults
-from models.runtime.batching import (
+from ingest.models.cache import BuiltModel
+from ingest.models.catalogue import Pooling
+from ingest.models.errors import ModelError
+from ingest.models.results import InputType, SparseEmbeddingResults, TaskType, TextEmbeddingResults
+from ingest.models.runtime.batching import (
     DEFAULT_MAX_BATCH,
     DEFAULT_TOKEN_BUDGET,
     pad_batch,
     plan_batches,
     sparse_token_budget,
 )
-from models.runtime.session import open_session
-from models.runtime.sparse import decode_sparse
-from models.runtime.tokenize import Encoded, TextEncoder
+from ingest.models.runtime.session import open_session
+from ingest.models.runtime.sparse import decode_sparse
+from ingest.models.runtime.tokenize import Encoded, TextEncoder
 
 
 class LocalModel:

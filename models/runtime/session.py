@@ -17,7 +17,7 @@ from pathlib import Path
 
 import onnxruntime as ort
 
-from models.errors import ModelError
+from ingest.models.errors import ModelError
 
 
 def session_options(threads: int = 1, *, spin: bool = False) -> ort.SessionOptions:

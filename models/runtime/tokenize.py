@@ -20,9 +20,9 @@ from pathlib import Path
 
 from tokenizers import Tokenizer
 
-from models.catalogue import ModelSpec
-from models.errors import ActionRequestValidationException, IllegalArgumentException, ModelError
-from models.results import InputType
+from ingest.models.catalogue import ModelSpec
+from ingest.models.errors import ActionRequestValidationException, IllegalArgumentException, ModelError
+from ingest.models.results import InputType
 
 # No real token spans more characters than this; normalisers that delete characters (control chars, runs of
 # whitespace) are the only way past it, and then only for pathological text.

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from models.results import InferenceResults, InputType, TaskType
+from ingest.models.results import InferenceResults, InputType, TaskType
 
 
 @dataclass

@@ -18,7 +18,7 @@ import logging
 from concurrent.futures import Future
 from typing import Any, ClassVar
 
-from models.catalogue import (
+from ingest.models.catalogue import (
     ELSER_COMPATIBLE_SPLADE,
     OPTIMIZED_PLATFORM,
     ModelSpec,
@@ -26,17 +26,17 @@ from models.catalogue import (
     platform_mismatch,
     preferred_variant,
 )
-from models.deployments import DeploymentManager
-from models.deployments.scaling import AllocationPolicy
-from models.errors import (
+from ingest.models.deployments import DeploymentManager
+from ingest.models.deployments.scaling import AllocationPolicy
+from ingest.models.errors import (
     IllegalArgumentException,
     ResourceNotFoundException,
     StatusException,
     ValidationException,
 )
-from models.results import InferenceResults, InputType, TaskType
-from models.services import local_rerank
-from models.services.base import EndpointConfig, InferenceRequest, InferenceService
+from ingest.models.results import InferenceResults, InputType, TaskType
+from ingest.models.services import local_rerank
+from ingest.models.services.base import EndpointConfig, InferenceRequest, InferenceService
 
 log = logging.getLogger(__name__)
 
@@ -49,14 +49,14 @@ _CONFIG_NAMES = {TaskType.TEXT_EMBEDDING: "text_embedding", TaskType.SPARSE_EMBE
 
 def resolve_spec(model_id: str) -> ModelSpec:
     """A built-in or imported model spec; ``resource_not_found_exception`` for unknown ids."""
-    from models.imported import resolve_model
+    from ingest.models.imported import resolve_model
 
     return resolve_model(model_id)
 
 
 def check_platform(model_id: str) -> None:
     """Elasticsearch's refusal of an optimised id on another platform, and its ELSER warning on linux-x86_64."""
-    from models.imported import resolve_variant
+    from ingest.models.imported import resolve_variant
 
     variant = resolve_variant(model_id)
     elser = variant.spec is ELSER_COMPATIBLE_SPLADE
@@ -336,8 +336,8 @@ class ElasticsearchService(InferenceService):
 
     def model_version(self, endpoint: EndpointConfig) -> str:
         """``elasticsearch:<model id>:<built model version>``; changes when the model's files change."""
-        from models.cache import ensure_built
-        from models.imported import resolve_variant
+        from ingest.models.cache import ensure_built
+        from ingest.models.imported import resolve_variant
 
         variant = resolve_variant(endpoint.service_settings["model_id"])
         built = ensure_built(variant.spec, quantize=variant.optimized)

@@ -11,8 +11,8 @@ from typing import Any
 
 import numpy as np
 
-from models.errors import StatusException
-from models.results import InferenceResults, RankedDocument, RerankResults
+from ingest.models.errors import StatusException
+from ingest.models.results import InferenceResults, RankedDocument, RerankResults
 
 ELASTIC_RERANKER_ID = ".rerank-v1"
 ELASTIC_RERANK_ENDPOINT = ".rerank-v1-elasticsearch"

@@ -10,11 +10,11 @@ import importlib
 import importlib.util
 from typing import Any, Protocol, runtime_checkable
 
-from models.errors import StatusException
-from models.services.base import InferenceService
-from models.services.elasticsearch import ElasticsearchService, ElserService
-from models.services.remote.configuration import service_configuration
-from models.services.remote.settings import Setting
+from ingest.models.errors import StatusException
+from ingest.models.services.base import InferenceService
+from ingest.models.services.elasticsearch import ElasticsearchService, ElserService
+from ingest.models.services.remote.configuration import service_configuration
+from ingest.models.services.remote.settings import Setting
 
 LOCAL_SERVICES: dict[str, type[InferenceService]] = {
     ElasticsearchService.name: ElasticsearchService,
@@ -24,11 +24,11 @@ LOCAL_SERVICES: dict[str, type[InferenceService]] = {
 
 def remote_services() -> dict[str, type[InferenceService]]:
     """The remote providers, or none when the remote package is not installed yet."""
-    if importlib.util.find_spec("models.services.remote") is None:
+    if importlib.util.find_spec("ingest.models.services.remote") is None:
         return {}
     # An ImportError raised inside the package is a real bug and propagates; a package still being written
     # (no REMOTE_SERVICES yet) just has no services.
-    module = importlib.import_module("models.services.remote")
+    module = importlib.import_module("ingest.models.services.remote")
     return dict(getattr(module, "REMOTE_SERVICES", {}))
 
 

@@ -1,5 +1,5 @@
 """Grok: Elasticsearch's pattern library (``patterns/legacy``, ``patterns/ecs-v1``) and the ``grok`` processor."""
 
-from processors.grok.processor import PROCESSORS, GrokProcessor
+from ingest.processors.grok.processor import PROCESSORS, GrokProcessor
 
 __all__ = ["PROCESSORS", "GrokProcessor"]

@@ -19,8 +19,8 @@ from typing import Any
 import numpy as np
 import regex
 
-from models.errors import ElasticsearchError
-from processors.grok.onig import translate
+from ingest.models.errors import ElasticsearchError
+from ingest.processors.grok.onig import translate
 
 _REFERENCE = re.compile(
     r"%\{(?P<name>(?P<pattern>[A-z0-9]+)(?::(?P<subname>[\w@\[\]:.-]+))?)(?:=(?P<definition>[^{}]+))?\}"

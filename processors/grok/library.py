@@ -46,7 +46,7 @@ def builtin_patterns(ecs_compatibility: str = "disabled") -> Mapping[str, str]:
 @cache
 def _load(ecs_compatibility: str) -> Mapping[str, str]:
     folder, files = ("ecs-v1", _ECS_V1_FILES) if ecs_compatibility == "v1" else ("legacy", _LEGACY_FILES)
-    root = resources.files("processors.grok").joinpath("patterns", folder)
+    root = resources.files("ingest.processors.grok").joinpath("patterns", folder)
     bank: dict[str, str] = {}
     for name in files:
         parse_pattern_file(root.joinpath(name).read_text(encoding="utf-8"), bank)

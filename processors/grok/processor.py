@@ -5,13 +5,13 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Any
 
-from processors.base import ExecEnv, Factory, Processor
-from processors.common import read_string
-from processors.config import Options
-from processors.document import IngestDocument
-from processors.errors import illegal_argument
-from processors.grok.expression import GrokExpression
-from processors.grok.library import ECS_COMPATIBILITY_MODES, builtin_patterns, check_bank
+from ingest.processors.base import ExecEnv, Factory, Processor
+from ingest.processors.common import read_string
+from ingest.processors.config import Options
+from ingest.processors.document import IngestDocument
+from ingest.processors.errors import illegal_argument
+from ingest.processors.grok.expression import GrokExpression
+from ingest.processors.grok.library import ECS_COMPATIBILITY_MODES, builtin_patterns, check_bank
 
 _MATCH_INDEX = "_ingest._grok_match_index"
 

@@ -16,14 +16,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from models.errors import ElasticsearchError
-from processors.painless.columnar import compile_condition
-from processors.painless.errors import runtime_error
-from processors.painless.interp import compile_node, run_program
-from processors.painless.parser import Node, parse
+from ingest.models.errors import ElasticsearchError
+from ingest.processors.painless.columnar import compile_condition
+from ingest.processors.painless.errors import runtime_error
+from ingest.processors.painless.interp import compile_node, run_program
+from ingest.processors.painless.parser import Node, parse
 
 if TYPE_CHECKING:
-    from processors.document import IngestDocument
+    from ingest.processors.document import IngestDocument
 
 
 class Script:

@@ -14,8 +14,8 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from processors.document import METADATA_KEYS
-from processors.painless.parser import Node
+from ingest.processors.document import METADATA_KEYS
+from ingest.processors.painless.parser import Node
 
 Value = tuple[Any, str]  # (array or scalar, kind: "int" | "float" | "str")
 Program = Callable[[pa.Table], pa.Table | None]

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from models.errors import ElasticsearchError, IllegalArgumentException
-from processors.errors import ScriptException
+from ingest.models.errors import ElasticsearchError, IllegalArgumentException
+from ingest.processors.errors import ScriptException
 
 
 def compile_error(source: str, line: int, col: int, what: str) -> ScriptException:

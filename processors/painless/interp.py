@@ -9,10 +9,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from processors.document import java_type
-from processors.painless.limits import Frame, join_chars, text_size
-from processors.painless.ops import BINARY, add, error, npe, truth
-from processors.painless.parser import Node
+from ingest.processors.document import java_type
+from ingest.processors.painless.limits import Frame, join_chars, text_size
+from ingest.processors.painless.ops import BINARY, add, error, npe, truth
+from ingest.processors.painless.parser import Node
 
 Fn = Callable[["Frame"], Any]
 
@@ -310,7 +310,7 @@ def _elvis(left: Node, right: Node) -> Fn:
 
 
 def _cast(type_name: str, operand: Node) -> Fn:
-    from processors.painless.methods import cast
+    from ingest.processors.painless.methods import cast
     a = compile_node(operand)
     return lambda frame: cast(type_name, a(frame))
 
@@ -338,7 +338,7 @@ def _new(kind: str) -> Fn:
 
 
 def _call(obj: Node, name: str, args: list[Node], nullsafe: bool) -> Fn:
-    from processors.painless.methods import call_method
+    from ingest.processors.painless.methods import call_method
     o, fns = compile_node(obj), [compile_node(a) for a in args]
 
     def run(frame: Frame) -> Any:
@@ -358,7 +358,7 @@ def _call(obj: Node, name: str, args: list[Node], nullsafe: bool) -> Fn:
 
 
 def _static(cls: str, name: str, args: list[Node]) -> Fn:
-    from processors.painless.methods import call_static
+    from ingest.processors.painless.methods import call_static
     fns = [compile_node(a) for a in args]
 
     def run(frame: Frame) -> Any:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from processors.painless.errors import compile_error
+from ingest.processors.painless.errors import compile_error
 
 
 @dataclass(frozen=True)

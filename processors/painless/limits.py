@@ -15,9 +15,9 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
-from models.errors import ElasticsearchError
-from processors.document import java_type
-from processors.painless.ops import error
+from ingest.models.errors import ElasticsearchError
+from ingest.processors.document import java_type
+from ingest.processors.painless.ops import error
 
 MAX_LOOP_ITERATIONS = 1_000_000
 MAX_SECONDS = 5.0

@@ -5,9 +5,9 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from models.errors import ElasticsearchError
-from processors.document import java_type
-from processors.template import java_string
+from ingest.models.errors import ElasticsearchError
+from ingest.processors.document import java_type
+from ingest.processors.template import java_string
 
 
 def _err(kind: str, reason: str) -> ElasticsearchError:
@@ -78,7 +78,7 @@ def _list_methods(items: list[Any], name: str, args: list[Any]) -> Any:
     if name == "isEmpty" and n == 0:
         return not items
     if name == "get" and n == 1:
-        from processors.painless.interp import _get_index
+        from ingest.processors.painless.interp import _get_index
         return _get_index(items, args[0])
     if name == "add" and n == 1:
         items.append(args[0])

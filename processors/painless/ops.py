@@ -6,9 +6,9 @@ import math
 from collections.abc import Callable
 from typing import Any
 
-from models.errors import ElasticsearchError
-from processors.document import java_type
-from processors.template import java_string
+from ingest.models.errors import ElasticsearchError
+from ingest.processors.document import java_type
+from ingest.processors.template import java_string
 
 
 def error(kind: str, reason: str) -> ElasticsearchError:

@@ -9,8 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from processors.painless.errors import compile_error
-from processors.painless.lexer import Token, tokenize
+from ingest.processors.painless.errors import compile_error
+from ingest.processors.painless.lexer import Token, tokenize
 
 TYPES = {"def", "var", "int", "long", "double", "float", "boolean", "String", "List", "Map", "Object",
          "ArrayList", "HashMap", "short", "byte", "char", "Integer", "Long", "Double", "Float", "Boolean"}

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from models.cache import BuiltModel
-from models.results import InferenceResults, InputType, TaskType
-from models.runtime import LocalModel
+from ingest.models.cache import BuiltModel
+from ingest.models.results import InferenceResults, InputType, TaskType
+from ingest.models.runtime import LocalModel
 from tests.models.tiny import make_tiny_model
 from tests.servers import serve
 
@@ -54,7 +54,7 @@ def gate() -> Iterator[threading.Event]:
 @pytest.fixture()
 def imported_tiny(ingest_home: Path, tiny_dense: BuiltModel, tiny_sparse: BuiltModel) -> dict[str, str]:
     """The tiny models imported into the test home as ``tiny-dense`` and ``tiny-sparse``."""
-    from models.imported import import_model
+    from ingest.models.imported import import_model
 
     import_model(tiny_dense.onnx_path, "tiny-dense", TaskType.TEXT_EMBEDDING)
     import_model(tiny_sparse.onnx_path, "tiny-sparse", TaskType.SPARSE_EMBEDDING)
@@ -64,8 +64,8 @@ def imported_tiny(ingest_home: Path, tiny_dense: BuiltModel, tiny_sparse: BuiltM
 @pytest.fixture()
 def live_server(ingest_home: Path) -> Iterator[tuple[str, object]]:
     """A real uvicorn server on a free 127.0.0.1 port, serving a fresh API; yields (url, api)."""
+    from ingest.models.api import InferenceAPI
     from ingest.server.app import create_app
-    from models.api import InferenceAPI
 
     api = InferenceAPI()
     try:

@@ -10,17 +10,17 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from models.api import InferenceAPI
-from models.catalogue import MULTILINGUAL_E5_SMALL, preferred_variant
-from models.deployments import DeploymentManager
-from models.errors import (
+from ingest.models.api import InferenceAPI
+from ingest.models.catalogue import MULTILINGUAL_E5_SMALL, preferred_variant
+from ingest.models.deployments import DeploymentManager
+from ingest.models.errors import (
     ElasticsearchError,
     ResourceAlreadyExistsException,
     StatusException,
     ValidationException,
 )
-from models.results import SparseEmbeddingResults, TextEmbeddingResults
-from models.store import Store
+from ingest.models.results import SparseEmbeddingResults, TextEmbeddingResults
+from ingest.models.store import Store
 
 
 def _body(model_id: str, **settings: object) -> dict:

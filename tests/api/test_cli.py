@@ -9,8 +9,8 @@ import pytest
 from typer.testing import CliRunner
 
 from ingest.cli.main import app
+from ingest.models.store import Store
 from ingest.server.security.keys import verify_api_key
-from models.store import Store
 
 runner = CliRunner()
 

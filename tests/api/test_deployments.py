@@ -8,13 +8,13 @@ import time
 import numpy as np
 import pytest
 
-from models.cache import BuiltModel
-from models.deployments import Deployment
-from models.deployments.scaling import AllocationPolicy
-from models.deployments.stats import deployment_stats
-from models.errors import ModelError, RejectedExecutionException, StatusException
-from models.results import InputType, TextEmbeddingResults
-from models.runtime import LocalModel
+from ingest.models.cache import BuiltModel
+from ingest.models.deployments import Deployment
+from ingest.models.deployments.scaling import AllocationPolicy
+from ingest.models.deployments.stats import deployment_stats
+from ingest.models.errors import ModelError, RejectedExecutionException, StatusException
+from ingest.models.results import InputType, TextEmbeddingResults
+from ingest.models.runtime import LocalModel
 from tests.api.conftest import GatedModel
 
 

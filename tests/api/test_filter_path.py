@@ -9,8 +9,8 @@ import httpx
 import pytest
 from elasticsearch import Elasticsearch
 
+from ingest.models.api import InferenceAPI
 from ingest.server.filterpath import apply_filter_path
-from models.api import InferenceAPI
 
 DOC: dict[str, Any] = {
     "took": 3, "errors": False,

@@ -9,8 +9,8 @@ from typing import Any
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 
+from ingest.models.api import InferenceAPI
 from ingest.server.app import create_app
-from models.api import InferenceAPI
 
 MINE = re.compile(r"^/(_inference|_ml|_security)")
 

@@ -217,8 +217,8 @@ def test_chunked_300mb_bulk_is_refused_with_bounded_memory(serve_process: tuple[
 
 def test_oversize_inference_is_refused_while_streaming(ingest_home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """``http.max_content_length`` is a setting; ``/_inference`` refuses before buffering the whole body."""
+    from ingest.models.api import InferenceAPI
     from ingest.server.app import create_app
-    from models.api import InferenceAPI
     from tests.servers import serve
 
     monkeypatch.setenv("INGEST_HTTP_MAX_CONTENT_LENGTH", "1mb")
@@ -237,8 +237,8 @@ def test_oversize_inference_is_refused_while_streaming(ingest_home: Path, monkey
 
 
 def test_bad_max_content_length_setting_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    from ingest.models.errors import IllegalArgumentException
     from ingest.server.limits import max_content_length
-    from models.errors import IllegalArgumentException
 
     monkeypatch.setenv("INGEST_HTTP_MAX_CONTENT_LENGTH", "512kb")
     assert max_content_length() == 512 * 1024

@@ -21,8 +21,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from models.cache import BuiltModel
-from models.results import TaskType
+from ingest.models.cache import BuiltModel
+from ingest.models.results import TaskType
 
 BURST = 160
 TEXTS = [f"the cat sat on the mat number {i} hello world search query passage" for i in range(128)]
@@ -30,7 +30,7 @@ TEXTS = [f"the cat sat on the mat number {i} hello world search query passage" f
 
 @pytest.fixture()
 def server(ingest_home: Path, tiny_dense: BuiltModel) -> Iterator[str]:
-    from models.imported import import_model
+    from ingest.models.imported import import_model
 
     import_model(tiny_dense.onnx_path, "tiny-dense", TaskType.TEXT_EMBEDDING)
     with socket.socket() as sock:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from elasticsearch import ApiError, BadRequestError, ConflictError, Elasticsearch, NotFoundError
 
-from models.api import InferenceAPI
+from ingest.models.api import InferenceAPI
 
 
 def test_inference_lifecycle_with_official_client(live_server: tuple[str, InferenceAPI],

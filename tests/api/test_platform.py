@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from models.deployments import DeploymentManager
-from models.endpoints.preconfigured import preconfigured_settings
-from models.errors import IllegalArgumentException
-from models.results import TaskType
-from models.services.elasticsearch import ElasticsearchService, ElserService
+from ingest.models.deployments import DeploymentManager
+from ingest.models.endpoints.preconfigured import preconfigured_settings
+from ingest.models.errors import IllegalArgumentException
+from ingest.models.results import TaskType
+from ingest.models.services.elasticsearch import ElasticsearchService, ElserService
 
 E5_OPT, ELSER_OPT = ".multilingual-e5-small_linux-x86_64", ".elser_model_2_linux-x86_64"
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from ingest.models.errors import ElasticsearchError
 from ingest.server.security.keyquery import query_keys
 from ingest.server.security.privileges import (
     cluster_granted_by,
@@ -18,7 +19,6 @@ from ingest.server.security.roles import (
     RoleDescriptor,
     parse_descriptors,
 )
-from models.errors import ElasticsearchError
 
 
 def test_cluster_privileges_grant_what_elasticsearch_grants() -> None:

@@ -9,7 +9,7 @@ import httpx
 import pytest
 from elasticsearch import BadRequestError, Elasticsearch, NotFoundError
 
-from models.api import InferenceAPI
+from ingest.models.api import InferenceAPI
 
 
 @pytest.fixture()
@@ -132,7 +132,7 @@ def test_index_template_lifecycle(es: Elasticsearch) -> None:
 
 
 def test_templates_survive_a_restart(live_server: tuple[str, InferenceAPI]) -> None:
-    from models.store import Store
+    from ingest.models.store import Store
 
     url, api = live_server
     r = httpx.put(f"{url}/_index_template/kept", json={"index_patterns": ["k-*"], "version": 3}, timeout=30)

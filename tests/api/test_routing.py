@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from models.api import InferenceAPI
+from ingest.models.api import InferenceAPI
 
 
 @pytest.mark.parametrize(("method", "path"), [

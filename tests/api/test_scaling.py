@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from models.deployments.scaling import AllocationPolicy, Load, decide
+from ingest.models.deployments.scaling import AllocationPolicy, Load, decide
 
 ADAPTIVE = AllocationPolicy(adaptive=True, min_allocations=0, max_allocations=4, scale_down_after_s=60)
 

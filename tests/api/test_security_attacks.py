@@ -11,11 +11,11 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from ingest.models.api import InferenceAPI
+from ingest.models.errors import ElasticsearchError
 from ingest.server.app import create_app
 from ingest.server.security import authn
 from ingest.server.security.keys import CreatedKey, create_role_key, put_user
-from models.api import InferenceAPI
-from models.errors import ElasticsearchError
 
 
 @pytest.fixture()
@@ -262,9 +262,9 @@ def test_home_with_keys_from_before_the_setting_is_migrated_as_enabled(tmp_path:
     import hashlib
     import sqlite3
 
+    from ingest.models.store import Store
     from ingest.server.security.authn import SecurityState
     from ingest.server.security.keys import key_permission, verify_api_key
-    from models.store import Store
 
     path = tmp_path / "registry.sqlite"
     conn = sqlite3.connect(path)

@@ -11,11 +11,11 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+from ingest.models.api import InferenceAPI
 from ingest.server.app import create_app
 from ingest.server.security.declare import Requirement, api_routes, declaration, undeclared
 from ingest.server.security.keys import create_role_key, key_permission
 from ingest.server.security.roles import RESERVED
-from models.api import InferenceAPI
 
 SAMPLE = {"task_type": "text_embedding", "inference_id": "ghost", "model_id": "ghost", "pipeline_id": "ghost",
           "index": "docs", "doc_id": "1", "name": "ghost-role", "username": "ghost-user",

@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
+from ingest.models.api import InferenceAPI
 from ingest.server.app import create_app
 from ingest.server.security import check_bind
 from ingest.server.security.keys import create_role_key, put_user
-from models.api import InferenceAPI
 
 COMPAT9 = "application/vnd.elasticsearch+json; compatible-with=9"
 JSON = {"Content-Type": "application/json"}

@@ -21,8 +21,8 @@ ALICE = {"username": "alice", "roles": ["superuser"], "full_name": "Alice Liddel
 
 @pytest.fixture()
 def server(ingest_home: Path) -> Iterator[tuple[str, object]]:
+    from ingest.models.api import InferenceAPI
     from ingest.server.app import create_app
-    from models.api import InferenceAPI
 
     api = InferenceAPI()
     try:

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from models.errors import IllegalArgumentException, ResourceAlreadyExistsException
-from models.results import TaskType
-from models.services.base import EndpointConfig
-from models.store import Store
+from ingest.models.errors import IllegalArgumentException, ResourceAlreadyExistsException
+from ingest.models.results import TaskType
+from ingest.models.services.base import EndpointConfig
+from ingest.models.store import Store
 
 
 def _endpoint(inference_id: str = "e1", secret: str | None = None) -> EndpointConfig:

@@ -7,8 +7,8 @@ from __future__ import annotations
 import pytest
 from elasticsearch import BadRequestError, ConflictError, Elasticsearch, NotFoundError
 
-from models.api import InferenceAPI
-from models.deployments.counters import DeploymentCounters
+from ingest.models.api import InferenceAPI
+from ingest.models.deployments.counters import DeploymentCounters
 
 
 def test_listing_includes_platform_variants_and_imported_models(live_server: tuple[str, InferenceAPI],

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from models.api import InferenceAPI
-from models.errors import (
+from ingest.models.api import InferenceAPI
+from ingest.models.errors import (
     ActionRequestValidationException,
     ResourceNotFoundException,
     StatusException,

@@ -17,7 +17,7 @@ from urllib.parse import parse_qs, unquote
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
-from models.services.remote.sigv4 import sign
+from ingest.models.services.remote.sigv4 import sign
 from tests.fakes.cohere import score
 from tests.fakes.google import gemini_reply, google_error
 from tests.fakes.openai import FakeOpenAI

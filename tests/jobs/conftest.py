@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from models.cache import BuiltModel
-from models.results import TaskType
+from ingest.models.cache import BuiltModel
+from ingest.models.results import TaskType
 from tests.models.tiny import make_tiny_model
 
 
@@ -25,8 +25,8 @@ def jobs_tiny_sparse(tmp_path_factory: pytest.TempPathFactory) -> BuiltModel:
 @pytest.fixture()
 def tiny_endpoints(ingest_home: Path, jobs_tiny_dense: BuiltModel, jobs_tiny_sparse: BuiltModel) -> Iterator[dict[str, str]]:
     """Endpoints ``tiny-dense`` (text_embedding) and ``tiny-sparse`` (sparse_embedding) on the tiny models."""
-    from models.api import InferenceAPI
-    from models.imported import import_model
+    from ingest.models.api import InferenceAPI
+    from ingest.models.imported import import_model
 
     import_model(jobs_tiny_dense.onnx_path, "tiny-dense", TaskType.TEXT_EMBEDDING)
     import_model(jobs_tiny_sparse.onnx_path, "tiny-sparse", TaskType.SPARSE_EMBEDDING)

@@ -8,7 +8,7 @@ import pytest
 
 from ingest.deadletter.store import DeadLetter
 from ingest.jobs.budget import ErrorBudget, MaxErrors, TooManyErrors, parse_max_errors
-from models.errors import IllegalArgumentException
+from ingest.models.errors import IllegalArgumentException
 
 
 class _Sink:

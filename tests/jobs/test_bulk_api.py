@@ -10,12 +10,12 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+from ingest.models.api import InferenceAPI
+from ingest.models.store import Store
 from ingest.server.destination import Destination
 from ingest.server.routes import bulk
 from ingest.server.security import Authenticator
 from ingest.server.security.middleware import install
-from models.api import InferenceAPI
-from models.store import Store
 
 
 def _ndjson(*objs: dict) -> bytes:
@@ -96,9 +96,9 @@ def test_index_names_are_validated_and_underscore_paths_not_shadowed(client: Tes
 def test_documents_of_one_pipeline_batch_keep_fields_the_first_one_lacks(client: TestClient) -> None:
     """Arrow takes a batch's columns from its first row: a field only later documents have was silently
     dropped (top level), and nested keys of other documents came back as nulls."""
-    from models.api import InferenceAPI
-    from models.store import Store
-    from processors import PipelineService
+    from ingest.models.api import InferenceAPI
+    from ingest.models.store import Store
+    from ingest.processors import PipelineService
 
     PipelineService(Store(), InferenceAPI()).put("tag", {"processors": [{"set": {"field": "tag", "value": "t"}}]})
     body = _ndjson({"index": {"_index": "mixed", "_id": "1"}}, {"a": 1, "obj": {"x": 1}},

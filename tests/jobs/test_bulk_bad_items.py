@@ -19,8 +19,8 @@ NDJSON = {"Content-Type": "application/x-ndjson"}
 
 @pytest.fixture()
 def url(ingest_home: Path) -> Iterator[str]:
+    from ingest.models.api import InferenceAPI
     from ingest.server.app import create_app
-    from models.api import InferenceAPI
 
     api = InferenceAPI()
     app = create_app(api)

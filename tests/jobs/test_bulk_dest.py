@@ -19,10 +19,10 @@ import pytest
 from elasticsearch import Elasticsearch
 
 from ingest.deadletter.store import DeadLetterStore
+from ingest.models.api import InferenceAPI
+from ingest.processors import PipelineService
 from ingest.server.app import create_app
 from ingest.server.destination import JOB_ID
-from models.api import InferenceAPI
-from processors import PipelineService
 from tests.jobs.conftest import pipeline_body
 from tests.jobs.helpers import ROOT, docs, ingest
 from tests.jobs.proxy import ThrottlingProxy

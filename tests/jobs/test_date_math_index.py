@@ -13,8 +13,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from ingest.jobs import JobConfig, run_job
+from ingest.models.api import InferenceAPI
 from ingest.sinks import open_sink
-from models.api import InferenceAPI
 from tests.jobs.helpers import write_jsonl
 
 MONTHLY = {"processors": [{"date_index_name": {"field": "date1", "index_name_prefix": "my-index-",

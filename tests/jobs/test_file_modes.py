@@ -95,7 +95,7 @@ def test_a_home_after_a_job_and_a_server_is_private(cache_in_home: Path, tiny_en
 def test_an_existing_loose_home_is_tightened(ingest_home: Path) -> None:
     """Homes created by earlier versions (0755, 0644 registry) are tightened when opened."""
     os.chmod(ingest_home, 0o755)
-    from models.store import Store
+    from ingest.models.store import Store
 
     Store()
     (ingest_home / "registry.sqlite").chmod(0o644)

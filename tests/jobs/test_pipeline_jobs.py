@@ -51,7 +51,7 @@ def test_pipeline_job_writes_vectors_and_skips_unchanged_texts(tiny_endpoints: d
     changed = run_job(config)
     assert changed.cache_misses == 2 and changed.cache_hits == 118
     # Cached and fresh vectors are put back in input order: d5 has the new text's vector, d3 its old one.
-    from models.api import InferenceAPI
+    from ingest.models.api import InferenceAPI
 
     api = InferenceAPI()
     fresh = api.infer("tiny-dense", ["a brand new text"], input_type="ingest").embeddings[0]
@@ -97,9 +97,9 @@ def test_search_uses_the_endpoint_that_filled_the_field(tiny_endpoints: dict[str
 
 
 def test_bulk_runs_the_request_pipeline_and_the_index_default(tiny_endpoints: dict[str, str]) -> None:
-    from models.api import InferenceAPI
-    from models.store import Store
-    from processors import PipelineService
+    from ingest.models.api import InferenceAPI
+    from ingest.models.store import Store
+    from ingest.processors import PipelineService
 
     PipelineService(Store(), InferenceAPI()).put("tiny", pipeline_body())
     app = FastAPI()

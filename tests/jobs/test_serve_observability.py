@@ -16,9 +16,9 @@ from pathlib import Path
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
+from ingest.models.api import InferenceAPI
+from ingest.processors import PipelineService
 from ingest.server.app import create_app
-from models.api import InferenceAPI
-from processors import PipelineService
 from tests.jobs.conftest import pipeline_body
 from tests.jobs.helpers import ROOT
 from tests.servers import serve

@@ -14,9 +14,9 @@ import pytest
 
 from ingest.jobs import JobConfig, run_job
 from ingest.jobs.bulkapi import run_bulk
+from ingest.models.api import InferenceAPI
+from ingest.models.results import InferenceResults
 from ingest.sinks import open_sink
-from models.api import InferenceAPI
-from models.results import InferenceResults
 from tests.jobs.helpers import docs, write_jsonl
 from tests.jobs.proxy import ThrottlingProxy
 
@@ -143,8 +143,8 @@ def test_cluster_sinks_fetch_stored_sources_with_one_mget(cluster: str, request:
 
 
 def test_bulk_with_skip_existing_embeds_only_changed_documents(tiny_endpoints: dict[str, str]) -> None:
-    from models.store import Store
-    from processors import PipelineService
+    from ingest.models.store import Store
+    from ingest.processors import PipelineService
 
     api = CountingAPI()
     store = open_sink("embedded")

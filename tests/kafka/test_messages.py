@@ -6,9 +6,9 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from ingest.processors.pipeline import Pipeline, parse_pipeline
 from ingest.sources.kafka.ledger import Ledger
 from ingest.sources.kafka.messages import to_source_batches
-from processors.pipeline import Pipeline, parse_pipeline
 
 
 @dataclass

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from ingest.models.errors import IllegalArgumentException
 from ingest.sources.kafka.settings import parse_url, redact
-from models.errors import IllegalArgumentException
 
 
 def test_hosts_topics_group_and_passthrough() -> None:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from models import cache
+from ingest.models import cache
 
 
 @pytest.fixture()

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from models.home import models_dir
+from ingest.models.home import models_dir
 
 SHIM = r"""
 #include "e5.c"

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 from safetensors.numpy import save_file
 
-from models.convert.weights import Dense, EncoderWeights, LayerNormWeights
+from ingest.models.convert.weights import Dense, EncoderWeights, LayerNormWeights
 
 
 def write_hf_folder(

@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 
-from models.convert.weights import Dense, EncoderWeights, LayerNormWeights
+from ingest.models.convert.weights import Dense, EncoderWeights, LayerNormWeights
 
 _erf = np.vectorize(math.erf, otypes=[np.float64])
 

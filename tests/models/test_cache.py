@@ -16,11 +16,11 @@ import onnxruntime as ort
 import pytest
 from tokenizers import Tokenizer
 
-from models import cache
-from models.cache import BuiltModel, build_dir, ensure_built
-from models.catalogue import WeightSource
-from models.errors import ModelError
-from models.results import TaskType
+from ingest.models import cache
+from ingest.models.cache import BuiltModel, build_dir, ensure_built
+from ingest.models.catalogue import WeightSource
+from ingest.models.errors import ModelError
+from ingest.models.results import TaskType
 from tests.models.tiny import make_tiny_model
 
 
@@ -153,7 +153,7 @@ def test_concurrent_processes_wait_for_one_build(
     spec_file.write_bytes(pickle.dumps(tiny.spec))
     script = (
         "import pickle, sys\n"
-        "from models.cache import ensure_built\n"
+        "from ingest.models.cache import ensure_built\n"
         f"spec = pickle.load(open({str(spec_file)!r}, 'rb'))\n"
         "built = ensure_built(spec, progress=lambda m: print('MSG', m, flush=True))\n"
         "print('VERSION', built.version)\n"

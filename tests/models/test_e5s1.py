@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 from tokenizers import normalizers
 
-from models.convert.charsmap import precompiled_charsmap
-from models.convert.e5s1 import E5S1FormatError, E5S1Vocabulary, dequantize_q4, read_e5s1
-from models.convert.tokenizer import e5_tokenizer
+from ingest.models.convert.charsmap import precompiled_charsmap
+from ingest.models.convert.e5s1 import E5S1FormatError, E5S1Vocabulary, dequantize_q4, read_e5s1
+from ingest.models.convert.tokenizer import e5_tokenizer
 
 
 def test_q4_block_layout() -> None:

@@ -11,9 +11,9 @@ import onnxruntime as ort
 import pytest
 from tokenizers import Tokenizer
 
-from models.catalogue import Pooling
-from models.convert.graph import build_encoder
-from models.results import TaskType
+from ingest.models.catalogue import Pooling
+from ingest.models.convert.graph import build_encoder
+from ingest.models.results import TaskType
 from tests.models import reference_numpy as ref
 from tests.models.tiny import TINY_HIDDEN, TINY_VOCAB, _weights, make_tiny_model
 

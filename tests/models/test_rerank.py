@@ -11,12 +11,12 @@ import pytest
 from safetensors.numpy import load_file
 from tokenizers import Tokenizer
 
-from models.api import InferenceAPI
-from models.convert.weights import ClassifierHead, Dense, EncoderWeights
-from models.errors import IllegalArgumentException, ResourceNotFoundException, StatusException
-from models.imported import import_model
-from models.results import RerankResults, TaskType
-from models.runtime import load_model
+from ingest.models.api import InferenceAPI
+from ingest.models.convert.weights import ClassifierHead, Dense, EncoderWeights
+from ingest.models.errors import IllegalArgumentException, ResourceNotFoundException, StatusException
+from ingest.models.imported import import_model
+from ingest.models.results import RerankResults, TaskType
+from ingest.models.runtime import load_model
 from tests.models.hf_folder import write_hf_folder
 from tests.models.reference_numpy import cross_encoder_score
 from tests.models.test_imported import _weights

@@ -10,18 +10,18 @@ import numpy as np
 import onnx
 import pytest
 
-from models.cache import MANIFEST, BuiltModel, ensure_built
-from models.catalogue import (
+from ingest.models.cache import MANIFEST, BuiltModel, ensure_built
+from ingest.models.catalogue import (
     ELSER_COMPATIBLE_SPLADE,
     MULTILINGUAL_E5_SMALL,
     ModelVariant,
     current_platform,
     preferred_variant,
 )
-from models.convert.quantize import group_of, quantize_int8, weight_groups
-from models.imported import list_variants, resolve_variant
-from models.results import TaskType
-from models.runtime import LocalModel
+from ingest.models.convert.quantize import group_of, quantize_int8, weight_groups
+from ingest.models.imported import list_variants, resolve_variant
+from ingest.models.results import TaskType
+from ingest.models.runtime import LocalModel
 from tests.models.tiny import make_tiny_model
 
 

@@ -12,11 +12,11 @@ from pathlib import Path
 
 import numpy as np
 
-from models.cache import BuiltModel
-from models.catalogue import ModelSpec, Pooling, WeightFormat, WeightSource
-from models.convert.graph import build_encoder, save_model
-from models.convert.tokenizer import bert_wordpiece_tokenizer
-from models.convert.weights import (
+from ingest.models.cache import BuiltModel
+from ingest.models.catalogue import ModelSpec, Pooling, WeightFormat, WeightSource
+from ingest.models.convert.graph import build_encoder, save_model
+from ingest.models.convert.tokenizer import bert_wordpiece_tokenizer
+from ingest.models.convert.weights import (
     Dense,
     EncoderConfig,
     EncoderWeights,
@@ -24,7 +24,7 @@ from models.convert.weights import (
     LayerWeights,
     MlmHead,
 )
-from models.results import TaskType
+from ingest.models.results import TaskType
 
 WORDS = ["the", "cat", "sat", "on", "mat", "dog", "a", "hello", "world", "search", "query", "passage"]
 TINY_VOCAB: list[str] = [

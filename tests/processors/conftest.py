@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from models.api import InferenceAPI
-from models.cache import BuiltModel
-from models.results import InferenceResults, TaskType
+from ingest.models.api import InferenceAPI
+from ingest.models.cache import BuiltModel
+from ingest.models.results import InferenceResults, TaskType
 from tests.models.tiny import make_tiny_model
 
 
@@ -39,7 +39,7 @@ class CountingAPI(InferenceAPI):
 @pytest.fixture()
 def tiny_api(ingest_home: Path, proc_tiny_dense: BuiltModel, proc_tiny_sparse: BuiltModel) -> Iterator[CountingAPI]:
     """Endpoints ``tiny-dense``, ``tiny-sparse`` and ``tiny-chunked`` (word chunks of 10) on the tiny models."""
-    from models.imported import import_model
+    from ingest.models.imported import import_model
 
     import_model(proc_tiny_dense.onnx_path, "tiny-dense", TaskType.TEXT_EMBEDDING)
     import_model(proc_tiny_sparse.onnx_path, "tiny-sparse", TaskType.SPARSE_EMBEDDING)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from processors import parse_pipeline
-from processors.simulate import simulate
+from ingest.processors import parse_pipeline
+from ingest.processors.simulate import simulate
 
 
 def run(processors: list[dict[str, Any]], source: dict[str, Any] | list[dict[str, Any]], *,

@@ -11,8 +11,8 @@ from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from ingest.cli.main import app as cli_app
+from ingest.models.api import InferenceAPI
 from ingest.server.app import create_app
-from models.api import InferenceAPI
 
 PIPELINE = {"description": "test", "processors": [{"set": {"field": "x", "value": "{{y}}"}}], "version": 1}
 

@@ -8,8 +8,8 @@ import pyarrow as pa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from processors import parse_pipeline
-from processors.arrow_exec import DocOutcome
+from ingest.processors import parse_pipeline
+from ingest.processors.arrow_exec import DocOutcome
 
 
 def _rows(table: pa.Table) -> list[dict[str, Any]]:
@@ -147,7 +147,7 @@ def test_columnar_and_per_document_paths_agree(rows: list[dict[str, Any]], procs
 
 
 def test_simple_conditions_are_evaluated_on_columns() -> None:
-    from processors.arrow_exec import _try_columnar
+    from ingest.processors.arrow_exec import _try_columnar
 
     pipeline = parse_pipeline("p", {"processors": [
         {"set": {"field": "big", "value": True, "if": "ctx.size > 10 && ctx.kind == 'log'"}},

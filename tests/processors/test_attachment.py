@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from processors import parse_pipeline
-from processors.errors import ParseException
+from ingest.processors import parse_pipeline
+from ingest.processors.errors import ParseException
 from tests.processors.helpers import error_of, source_of
 
 

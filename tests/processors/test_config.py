@@ -8,9 +8,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from models.errors import ElasticsearchError
-from processors import parse_pipeline
-from processors.registry import PROCESSOR_TYPES
+from ingest.models.errors import ElasticsearchError
+from ingest.processors import parse_pipeline
+from ingest.processors.registry import PROCESSOR_TYPES
 
 
 def _error(body: Any) -> ElasticsearchError:
@@ -96,7 +96,7 @@ def test_any_configuration_is_accepted_or_rejected_cleanly(kind: str, options: d
     except ElasticsearchError as exc:
         assert exc.status == 400 and exc.reason
         return
-    from processors.simulate import simulate
+    from ingest.processors.simulate import simulate
     out = simulate(pipeline, {"docs": [{"_source": {"a": "x y", "b": [1, 2], "c": {"d": 1}}}]}, True)
     assert len(out["docs"]) == 1
 

@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from processors import parse_pipeline
-from processors.simulate import simulate
+from ingest.processors import parse_pipeline
+from ingest.processors.simulate import simulate
 from tests.processors.helpers import error_of, run, source_of
 
 DISSECT_LINE = ('1.2.3.4 - - [30/Apr/1998:22:00:52 +0000] "GET /english/venues/cities/images/montpellier/18.gif '

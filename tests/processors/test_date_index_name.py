@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-from processors import parse_pipeline
-from processors.datemath import resolve_index_name
-from processors.errors import ParseException
+from ingest.processors import parse_pipeline
+from ingest.processors.datemath import resolve_index_name
+from ingest.processors.errors import ParseException
 from tests.processors.helpers import error_of, run
 
 

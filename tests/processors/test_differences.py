@@ -5,8 +5,8 @@ from __future__ import annotations
 import pyarrow as pa
 import pytest
 
-from models.errors import ElasticsearchError
-from processors import parse_pipeline
+from ingest.models.errors import ElasticsearchError
+from ingest.processors import parse_pipeline
 from tests.processors.helpers import error_of, run, source_of
 
 
@@ -58,7 +58,7 @@ def test_verbose_simulate_of_a_pipeline_processor() -> None:
     outer = parse_pipeline("outer", {"processors": [{"pipeline": {"name": "inner"}}]})
     outer.resolve_pipeline = lambda name: inner if name == "inner" else None
     inner.resolve_pipeline = outer.resolve_pipeline
-    from processors.simulate import simulate
+    from ingest.processors.simulate import simulate
 
     results = simulate(outer, {"docs": [{"_source": {}}]}, True)["docs"][0]["processor_results"]
     assert [(r["processor_type"], r["status"], "doc" in r) for r in results] == [

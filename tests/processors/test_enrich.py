@@ -6,11 +6,11 @@ from typing import Any
 
 import pytest
 
-from models.errors import ElasticsearchError
-from processors import parse_pipeline
-from processors.enrich import EnrichIndex, EnrichPolicy
-from processors.errors import ParseException
-from processors.simulate import simulate
+from ingest.models.errors import ElasticsearchError
+from ingest.processors import parse_pipeline
+from ingest.processors.enrich import EnrichIndex, EnrichPolicy
+from ingest.processors.errors import ParseException
+from ingest.processors.simulate import simulate
 from tests.processors.helpers import error_of
 
 USERS: list[dict[str, Any]] = [{"email": "mardy.brown@asciidocsmith.com", "first_name": "Mardy", "last_name": "Brown",

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from models.store import Store
-from processors import PipelineService
+from ingest.models.store import Store
+from ingest.processors import PipelineService
 from tests.processors.helpers import run, source_of
 
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from processors import parse_pipeline
-from processors.errors import ParseException
+from ingest.processors import parse_pipeline
+from ingest.processors.errors import ParseException
 from tests.processors.helpers import error_of, source_of
 
 
@@ -65,7 +65,7 @@ def test_errors() -> None:
 
 
 def test_databases_from_ingest_home(ingest_home: Path) -> None:
-    from processors.geo import database_path
+    from ingest.processors.geo import database_path
 
     procs = [{"geoip": {"field": "ip", "database_file": "MyCity.mmdb", "target_field": "geo", "properties": ["country_iso_code"]}}]
     assert source_of(procs, {"ip": "89.160.20.128"})["tags"] == ["_geoip_database_unavailable_MyCity.mmdb"]

@@ -8,11 +8,11 @@ from typing import Any
 
 import pytest
 
-from processors import parse_pipeline
-from processors.errors import ParseException
-from processors.grok.expression import GrokExpression
-from processors.grok.library import builtin_patterns, parse_pattern_file
-from processors.grok.onig import translate
+from ingest.processors import parse_pipeline
+from ingest.processors.errors import ParseException
+from ingest.processors.grok.expression import GrokExpression
+from ingest.processors.grok.library import builtin_patterns, parse_pattern_file
+from ingest.processors.grok.onig import translate
 from tests.processors.helpers import error_of, run, source_of
 
 APACHE = ('83.149.9.216 - - [17/May/2015:10:05:03 +0000] "GET /presentations/logstash-monitorama-2013/images/'
@@ -201,8 +201,8 @@ def test_multiline_flag_and_anchors() -> None:
 def test_grok_patterns_route_selects_the_set(ingest_home: Path) -> None:
     from fastapi.testclient import TestClient
 
+    from ingest.models.api import InferenceAPI
     from ingest.server.app import create_app
-    from models.api import InferenceAPI
 
     api = InferenceAPI()
     try:

@@ -15,8 +15,8 @@ from typing import Any
 import httpx
 import pytest
 
-from models.errors import ElasticsearchError
-from processors import PipelineService
+from ingest.models.errors import ElasticsearchError
+from ingest.processors import PipelineService
 from tests.clusters import grok_module
 
 pytestmark = pytest.mark.cluster

@@ -6,9 +6,9 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from models.errors import ElasticsearchError
-from models.results import TextEmbeddingResults
-from processors import PipelineService
+from ingest.models.errors import ElasticsearchError
+from ingest.models.results import TextEmbeddingResults
+from ingest.processors import PipelineService
 from tests.processors.conftest import CountingAPI
 
 WORDS = ["the", "cat", "sat", "on", "a", "mat", "hello", "world", "dog", "search", "query", "passage"]
@@ -37,7 +37,7 @@ def test_one_call_per_batch_and_vectors_match_the_endpoint(tiny_api: CountingAPI
     assert np.allclose(got, direct, rtol=1e-5, atol=1e-6)
     assert all(o.status == "indexed" for o in result.outcomes)
     # It went through the columnar path: the processor answers for the whole table at once.
-    from processors.arrow_exec import _try_columnar
+    from ingest.processors.arrow_exec import _try_columnar
     pipeline = service.load("embed")
     table = pa.table({"text": texts[:4]})
     out = _try_columnar(pipeline.processors[0], table, pipeline.env())
@@ -109,7 +109,7 @@ def test_opensearch_processors(tiny_api: CountingAPI) -> None:
                             "batch_size": 8}},
         {"sparse_encoding": {"model_id": "tiny-sparse", "field_map": {"title": "title_tokens"},
                              "prune_type": "top_k", "prune_ratio": 3}}]})
-    from processors.simulate import simulate
+    from ingest.processors.simulate import simulate
 
     out = simulate(pipeline, {"docs": [{"_source": {"title": "hello", "body": "the cat sat on a mat ok"}},
                                        {"_source": {"title": "dog"}}]}, False)
@@ -137,7 +137,7 @@ def test_unknown_endpoint_rejected_and_referenced_endpoint_protected(tiny_api: C
 
 
 def test_invalid_inference_options() -> None:
-    from processors import parse_pipeline
+    from ingest.processors import parse_pipeline
     with pytest.raises(ElasticsearchError, match="cannot be combined"):
         parse_pipeline("p", {"processors": [{"inference": {"model_id": "m", "input_output": {"input_field": "a"},
                                                            "target_field": "x"}}]})
@@ -148,7 +148,7 @@ def test_invalid_inference_options() -> None:
 
 @pytest.mark.realmodel
 def test_e5_inference_processor(ingest_home: object) -> None:
-    from models.api import InferenceAPI
+    from ingest.models.api import InferenceAPI
 
     api = InferenceAPI()
     try:

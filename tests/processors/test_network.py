@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from processors.network import community_id
+from ingest.processors.network import community_id
 from tests.processors.helpers import error_of, source_of
 
 FLOW = {"source": {"ip": "128.232.110.120", "port": 34855}, "destination": {"ip": "66.35.250.204", "port": 80},
@@ -76,8 +76,8 @@ def test_network_direction_from_field_and_options() -> None:
     out = source_of([{"network_direction": {"source_ip": "s", "destination_ip": "d", "target_field": "dir",
                                             "internal_networks_field": "nets"}}], doc)
     assert out["dir"] == "outbound"
-    from processors import parse_pipeline
-    from processors.errors import ParseException
+    from ingest.processors import parse_pipeline
+    from ingest.processors.errors import ParseException
 
     with pytest.raises(ParseException, match=r"\[internal_networks\] or \[internal_networks_field\] must be"):
         parse_pipeline("p", {"processors": [{"network_direction": {}}]})

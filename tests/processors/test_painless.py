@@ -6,9 +6,9 @@ from typing import Any
 
 import pytest
 
-from processors.document import IngestDocument
-from processors.errors import ScriptException
-from processors.painless import compile_script, limits
+from ingest.processors.document import IngestDocument
+from ingest.processors.errors import ScriptException
+from ingest.processors.painless import compile_script, limits
 
 
 def _run(source: str, ctx: dict[str, Any] | None = None, params: dict[str, Any] | None = None) -> Any:

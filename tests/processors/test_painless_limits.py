@@ -13,10 +13,10 @@ from typing import Any
 import httpx
 import pytest
 
-from processors import simulate as simulate_module
-from processors.document import IngestDocument
-from processors.errors import ScriptException
-from processors.painless import compile_script, limits
+from ingest.processors import simulate as simulate_module
+from ingest.processors.document import IngestDocument
+from ingest.processors.errors import ScriptException
+from ingest.processors.painless import compile_script, limits
 from tests.servers import serve
 
 
@@ -36,8 +36,8 @@ def _breaker(source: str, ctx: dict[str, Any] | None = None) -> str:
 
 @pytest.fixture()
 def url(ingest_home: Path) -> Iterator[str]:
+    from ingest.models.api import InferenceAPI
     from ingest.server.app import create_app
-    from models.api import InferenceAPI
 
     api = InferenceAPI()
     try:
@@ -83,7 +83,7 @@ def test_total_allocation_per_run_is_bounded() -> None:
 
 
 def test_a_simulate_is_bounded_in_documents_and_total_work(monkeypatch: pytest.MonkeyPatch) -> None:
-    from processors.pipeline import parse_pipeline
+    from ingest.processors.pipeline import parse_pipeline
 
     pipeline = parse_pipeline("p", {"processors": [{"script": {"source": "ctx.t = ctx.s + ctx.s"}}]})
     monkeypatch.setattr(simulate_module, "MAX_SIMULATE_DOCS", 3)
@@ -111,7 +111,7 @@ def test_integers_wrap_like_java_longs_instead_of_growing() -> None:
 
 
 def test_a_verbose_simulate_is_bounded_by_the_snapshots_it_would_keep(monkeypatch: pytest.MonkeyPatch) -> None:
-    from processors.pipeline import parse_pipeline
+    from ingest.processors.pipeline import parse_pipeline
 
     pipeline = parse_pipeline("p", {"processors": [{"set": {"field": f"f{i}", "value": i}} for i in range(50)]})
     docs = [{"_source": {"s": "w" * 10_000}} for _ in range(3)]

@@ -6,11 +6,11 @@ from typing import Any
 
 import pytest
 
-from processors import parse_pipeline
-from processors.errors import ParseException
-from processors.grok.expression import GrokExpression
-from processors.grok.library import builtin_patterns
-from processors.redact import redact
+from ingest.processors import parse_pipeline
+from ingest.processors.errors import ParseException
+from ingest.processors.grok.expression import GrokExpression
+from ingest.processors.grok.library import builtin_patterns
+from ingest.processors.redact import redact
 from tests.processors.helpers import error_of, run, source_of
 
 
@@ -96,7 +96,7 @@ def test_elasticsearch_match_redact_cases() -> None:
     ([(10, 20, "first"), (15, 28, "longest"), (22, 29, "third")], [(10, 29, "longest")]),
 ])
 def test_elasticsearch_merge_cases(spans: list[tuple[int, int, str]], expected: list[tuple[int, int, str]]) -> None:
-    from processors.redact import _merge, _Span
+    from ingest.processors.redact import _merge, _Span
 
     merged = _merge([_Span(*s) for s in spans])
     assert [(m.start, m.end, m.name) for m in merged] == expected

@@ -9,10 +9,10 @@ from typing import Any
 import pyarrow as pa
 import pytest
 
-from models.errors import ElasticsearchError
-from processors import PipelineService
-from processors.document import IngestDocument
-from processors.pipeline import Pipeline
+from ingest.models.errors import ElasticsearchError
+from ingest.processors import PipelineService
+from ingest.processors.document import IngestDocument
+from ingest.processors.pipeline import Pipeline
 from tests.processors.conftest import CountingAPI
 
 MARK = [0.25] * 32  # a stored vector no model would produce: seeing it proves it was copied, not recomputed

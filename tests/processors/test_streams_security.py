@@ -8,10 +8,10 @@ from typing import Any
 import pyarrow as pa
 import pytest
 
-from processors import parse_pipeline
-from processors.base import SecurityUser
-from processors.errors import ParseException
-from processors.simulate import simulate
+from ingest.processors import parse_pipeline
+from ingest.processors.base import SecurityUser
+from ingest.processors.errors import ParseException
+from ingest.processors.simulate import simulate
 from tests.processors.helpers import error_of, run, source_of
 
 NORMALIZE: list[dict[str, Any]] = [{"normalize_for_stream": {}}]

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from processors import parse_pipeline
-from processors.errors import ParseException
+from ingest.processors import parse_pipeline
+from ingest.processors.errors import ParseException
 from tests.processors.helpers import error_of, source_of
 
 CHROME = ("Mozilla/5.0 (Macintosh; Intel Mac OS X 10_10_5) AppleWebKit/537.36 (KHTML, like Gecko) "

@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-from models.errors import ElasticsearchError
-from models.store import Store
-from processors import PipelineService
+from ingest.models.errors import ElasticsearchError
+from ingest.models.store import Store
+from ingest.processors import PipelineService
 
 DOC = {"_index": "index", "_type": "type", "_id": "id", "_source": {"field1": "123.42 400 <foo>"}}
 

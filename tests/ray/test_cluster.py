@@ -11,8 +11,8 @@ import numpy as np
 
 from ingest.deadletter.store import DeadLetterStore
 from ingest.jobs.checkpoint import Checkpoints
-from models.api import InferenceAPI
-from models.results import TaskType, TextEmbeddingResults
+from ingest.models.api import InferenceAPI
+from ingest.models.results import TaskType, TextEmbeddingResults
 from tests.fakes.openai import FakeOpenAI
 from tests.fakes.server import FakeServer
 from tests.ray.cluster import LocalRayCluster, kill, wait_until
@@ -54,7 +54,7 @@ def _embedding_requests(server: FakeServer, since: float) -> list[float]:
 
 def test_local_model_job_on_the_cluster_matches_the_single_process_run(
         ray_cluster: LocalRayCluster, ingest_home: Path, tmp_path: Path) -> None:
-    from models.imported import import_model
+    from ingest.models.imported import import_model
     from tests.models.tiny import make_tiny_model
 
     built = make_tiny_model(tmp_path / "tiny", TaskType.TEXT_EMBEDDING)
@@ -223,7 +223,7 @@ def test_skip_existing_reads_stored_documents_through_the_sink_owner(
     the first model's vectors, which only a reuse of the stored output can explain; the changed one gets the
     second model's vector.
     """
-    from models.imported import import_model
+    from ingest.models.imported import import_model
     from tests.models.tiny import make_tiny_model
 
     for name, seed in (("tiny-a", 1), ("tiny-b", 2)):

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from ingest.executors.schedule import SharedSchedule
-from models.services.remote.ratelimit import set_shared_limiter
+from ingest.models.services.remote.ratelimit import set_shared_limiter
 from tests.fakes.openai import FakeOpenAI
 from tests.fakes.server import FakeServer
 
@@ -32,7 +32,7 @@ def test_nothing_imports_ray_unless_the_executor_is_chosen() -> None:
 
 
 def test_remote_requests_take_their_slots_from_the_installed_shared_schedule(ingest_home: Path) -> None:
-    from models.api import InferenceAPI
+    from ingest.models.api import InferenceAPI
 
     key = "sk-hook-test-0123456789"
     schedule = SharedSchedule()

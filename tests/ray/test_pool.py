@@ -15,7 +15,7 @@ from ingest.executors.schedule import SharedSchedule
 from ingest.executors.splits import file_splits
 from ingest.jobs.checkpoint import Checkpoints
 from ingest.jobs.config import JobConfig
-from models.errors import IllegalArgumentException
+from ingest.models.errors import IllegalArgumentException
 
 DEFAULT = PoolSpec(1, 4, 1.0)
 

@@ -7,10 +7,10 @@ from typing import Any
 
 import pytest
 
-from models.results import TaskType
-from models.services.base import EndpointConfig
-from models.services.remote import REMOTE_SERVICES
-from models.services.remote import transport as transport_mod
+from ingest.models.results import TaskType
+from ingest.models.services.base import EndpointConfig
+from ingest.models.services.remote import REMOTE_SERVICES
+from ingest.models.services.remote import transport as transport_mod
 from tests.servers import serve
 
 
@@ -50,8 +50,8 @@ def stream_router_app(api: Any) -> Any:
 @pytest.fixture(params=["app", "stream_router"])
 def live_server(request: pytest.FixtureRequest, ingest_home: Any) -> Iterator[tuple[str, Any]]:
     """The assembled REST server, and the stream router on its own, over a fresh API; yields (url, api)."""
+    from ingest.models.api import InferenceAPI
     from ingest.server.app import create_app
-    from models.api import InferenceAPI
 
     api = InferenceAPI()
     app = create_app(api) if request.param == "app" else stream_router_app(api)

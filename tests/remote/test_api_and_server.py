@@ -11,8 +11,8 @@ from typing import Any
 import httpx
 import pytest
 
-from models.api import InferenceAPI
-from models.errors import ElasticsearchError, ResourceNotFoundException
+from ingest.models.api import InferenceAPI
+from ingest.models.errors import ElasticsearchError, ResourceNotFoundException
 from tests.fakes.openai import FakeOpenAI
 from tests.fakes.server import FakeServer
 from tests.remote.conftest import stream_router_app

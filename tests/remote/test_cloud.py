@@ -8,9 +8,9 @@ from typing import Any
 import numpy as np
 import pytest
 
-from models.errors import ElasticsearchError, ValidationException
-from models.results import InputType
-from models.services.base import InferenceRequest
+from ingest.models.errors import ElasticsearchError, ValidationException
+from ingest.models.results import InputType
+from ingest.models.services.base import InferenceRequest
 from tests.fakes.cloud import FakeAlibaba, FakeAzureAiStudio, FakeBedrock, FakeVertex, FakeWatsonx
 from tests.fakes.server import FakeServer, deterministic_vector
 from tests.remote.conftest import endpoint
@@ -177,7 +177,7 @@ def test_azure_ai_studio_and_alibaba():
 
 
 def test_event_stream_framing_is_checked():
-    from models.services.remote.eventstream import split_messages
+    from ingest.models.services.remote.eventstream import split_messages
     from tests.fakes.cloud import event_message
 
     one = event_message({":event-type": "contentBlockDelta", ":message-type": "event"}, b'{"delta": {"text": "x"}}')

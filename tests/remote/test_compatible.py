@@ -8,10 +8,10 @@ from typing import Any
 import numpy as np
 import pytest
 
-from models.errors import ElasticsearchError, StatusException, ValidationException
-from models.results import InputType, TaskType
-from models.services.base import InferenceRequest
-from models.services.remote import REMOTE_SERVICES
+from ingest.models.errors import ElasticsearchError, StatusException, ValidationException
+from ingest.models.results import InputType, TaskType
+from ingest.models.services.base import InferenceRequest
+from ingest.models.services.remote import REMOTE_SERVICES
 from tests.fakes.compatible import FakeCompatible
 from tests.fakes.server import FakeServer, Fault, deterministic_vector
 from tests.remote.conftest import endpoint

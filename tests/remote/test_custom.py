@@ -7,10 +7,10 @@ import json
 import numpy as np
 import pytest
 
-from models.errors import StatusException, ValidationException
-from models.results import InputType
-from models.services.base import InferenceRequest
-from models.services.remote.jsonpath import extract
+from ingest.models.errors import StatusException, ValidationException
+from ingest.models.results import InputType
+from ingest.models.services.base import InferenceRequest
+from ingest.models.services.remote.jsonpath import extract
 from tests.fakes.cohere import FakeCohere
 from tests.fakes.openai import FakeOpenAI
 from tests.fakes.server import FakeServer, Recorded, Reply, deterministic_vector

@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from models.api import InferenceAPI
-from models.services.base import InferenceRequest
+from ingest.models.api import InferenceAPI
+from ingest.models.services.base import InferenceRequest
 from tests.fakes.cohere import FakeCohere
 from tests.fakes.openai import FakeOpenAI
 from tests.fakes.others import FakeJina, FakeVoyage
@@ -79,8 +79,8 @@ def test_embedding_task_answers_under_embeddings(service: str, fake: Any, settin
 
 
 def test_content_objects_of_text_are_embedded_and_other_types_refused():
-    from models.endpoints.requests import InferBody, parse_body
-    from models.errors import ActionRequestValidationException
+    from ingest.models.endpoints.requests import InferBody, parse_body
+    from ingest.models.errors import ActionRequestValidationException
 
     body = parse_body(InferBody, {"input": [{"content": {"type": "text", "format": "text", "value": "a"}},
                                             {"content": [{"type": "text", "value": "b"}, {"type": "text", "value": "c"}]}]},
@@ -102,7 +102,7 @@ def test_custom_service_embedding_type_byte_against_cohere_int8():
         svc, config = endpoint("custom", "text_embedding", settings)
         body = svc.infer(config, InferenceRequest(TEXTS)).to_dict()
         assert body == {"text_embedding_bytes": [{"embedding": int8_vector(deterministic_vector(t, 6))} for t in TEXTS]}
-        from models.errors import ValidationException
+        from ingest.models.errors import ValidationException
 
         bad = {**settings, "response": {"json_parser": {"text_embeddings": "$.x", "embedding_type": "half"}}}
         with pytest.raises(ValidationException, match=r"\[embedding_type\] must be one of \[float, byte, bit\]"):

@@ -9,8 +9,8 @@ from typing import Any
 import numpy as np
 import pytest
 
-from models.errors import ElasticsearchError
-from models.services.base import InferenceRequest
+from ingest.models.errors import ElasticsearchError
+from ingest.models.services.base import InferenceRequest
 from tests.fakes.cohere import FakeCohere
 from tests.fakes.google import FakeGoogleAiStudio
 from tests.fakes.openai import FakeOpenAI

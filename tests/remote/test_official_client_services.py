@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from elasticsearch import Elasticsearch
 
-from models.api import InferenceAPI
+from ingest.models.api import InferenceAPI
 from tests.fakes.cloud import FakeSageMaker
 from tests.fakes.compatible import FakeCompatible
 from tests.fakes.openai import FakeOpenAI

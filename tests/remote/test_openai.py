@@ -8,9 +8,9 @@ import time
 import numpy as np
 import pytest
 
-from models.errors import ElasticsearchError, StatusException, ValidationException
-from models.results import TaskType
-from models.services.base import InferenceRequest
+from ingest.models.errors import ElasticsearchError, StatusException, ValidationException
+from ingest.models.results import TaskType
+from ingest.models.services.base import InferenceRequest
 from tests.fakes.openai import FakeOpenAI
 from tests.fakes.server import FakeServer, Fault, deterministic_vector
 from tests.remote.conftest import endpoint
@@ -162,7 +162,7 @@ def test_wrong_dimensions_are_reported(fake: FakeOpenAI, server: FakeServer):
 
 
 def test_float_responses_are_read_too(server: FakeServer):
-    from models.services.remote.openai_compat import decode_vector
+    from ingest.models.services.remote.openai_compat import decode_vector
 
     vector = [0.5, -0.25]
     encoded = base64.b64encode(np.asarray(vector, dtype="<f4").tobytes()).decode()
@@ -218,7 +218,7 @@ def test_closing_the_stream_cancels_upstream(fake: FakeOpenAI, server: FakeServe
 
 
 def test_slow_answers_fail_at_the_request_deadline(fake: FakeOpenAI):
-    from models.errors import ElasticsearchTimeoutException
+    from ingest.models.errors import ElasticsearchTimeoutException
 
     with FakeServer(fake, latency_s=1.5) as slow:
         svc, config = embed_endpoint(slow)
@@ -233,7 +233,7 @@ def test_retry_after_headers():
     from datetime import UTC, datetime, timedelta
     from email.utils import format_datetime
 
-    from models.services.remote.errors import retry_after_seconds
+    from ingest.models.services.remote.errors import retry_after_seconds
 
     assert retry_after_seconds({"retry-after-ms": "250"}) == 0.25
     assert retry_after_seconds({"retry-after": "3"}) == 3.0

@@ -7,9 +7,9 @@ import json
 import numpy as np
 import pytest
 
-from models.errors import ElasticsearchError, ValidationException
-from models.results import InputType
-from models.services.base import InferenceRequest
+from ingest.models.errors import ElasticsearchError, ValidationException
+from ingest.models.results import InputType
+from ingest.models.services.base import InferenceRequest
 from tests.fakes.cohere import FakeCohere
 from tests.fakes.google import FakeGoogleAiStudio
 from tests.fakes.openai import FakeOpenAI
@@ -213,7 +213,7 @@ def test_dimensions_learnt_by_the_validation_call_are_enforced():
 
 
 def test_google_429_retry_info_is_honoured():
-    from models.services.remote.errors import UpstreamResponse, classify
+    from ingest.models.services.remote.errors import UpstreamResponse, classify
     from tests.fakes.google import quota_exceeded
     from tests.fakes.server import Fault
 

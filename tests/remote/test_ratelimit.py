@@ -8,9 +8,9 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from models.errors import ElasticsearchError, ElasticsearchTimeoutException, RejectedExecutionException
-from models.services.base import InferenceRequest
-from models.services.remote import transport as transport_mod
+from ingest.models.errors import ElasticsearchError, ElasticsearchTimeoutException, RejectedExecutionException
+from ingest.models.services.base import InferenceRequest
+from ingest.models.services.remote import transport as transport_mod
 from tests.fakes.openai import FakeOpenAI
 from tests.fakes.server import FakeServer
 from tests.remote.conftest import endpoint

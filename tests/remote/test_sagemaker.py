@@ -6,8 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from models.errors import StatusException, ValidationException
-from models.services.base import InferenceRequest
+from ingest.models.errors import StatusException, ValidationException
+from ingest.models.services.base import InferenceRequest
 from tests.fakes.cloud import FakeSageMaker
 from tests.fakes.server import FakeServer, Fault, deterministic_vector
 from tests.remote.conftest import endpoint

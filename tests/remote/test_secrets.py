@@ -10,9 +10,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from models.api import InferenceAPI
-from models.errors import ElasticsearchError
-from models.services.remote.secret import Secret
+from ingest.models.api import InferenceAPI
+from ingest.models.errors import ElasticsearchError
+from ingest.models.services.remote.secret import Secret
 from tests.fakes.cloud import FakeVertex
 from tests.fakes.openai import FakeOpenAI
 from tests.fakes.server import FakeServer, Fault
@@ -105,7 +105,7 @@ def test_a_provider_echoing_most_of_the_key_leaks_no_fragment(ingest_home: Path,
 
 
 def test_scrub_removes_every_fragment_of_eight_or_more_characters() -> None:
-    from models.services.remote.secret import REDACTED, scrub
+    from ingest.models.services.remote.secret import REDACTED, scrub
 
     key = "abcdefghijklmnop"
     assert scrub(f"x {key[:-1]} y {key[4:12]} z {key[:7]}", [key]) == f"x {REDACTED} y {REDACTED} z {key[:7]}"

@@ -9,12 +9,12 @@ from typing import Any
 import pytest
 from elasticsearch import BadRequestError, Elasticsearch
 
-from models.api import InferenceAPI
-from models.errors import StatusException, ValidationException
-from models.results import TaskType
-from models.services.elasticsearch import ElasticsearchService
-from models.services.registry import LOCAL_SCHEMA
-from models.services.remote import REMOTE_SERVICES
+from ingest.models.api import InferenceAPI
+from ingest.models.errors import StatusException, ValidationException
+from ingest.models.results import TaskType
+from ingest.models.services.elasticsearch import ElasticsearchService
+from ingest.models.services.registry import LOCAL_SCHEMA
+from ingest.models.services.remote import REMOTE_SERVICES
 from tests.servers import serve
 
 FIELD_KEYS = {"label", "required", "sensitive", "updatable", "supported_task_types"}

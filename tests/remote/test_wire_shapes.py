@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from models.results import InputType
-from models.services.base import InferenceRequest
+from ingest.models.results import InputType
+from ingest.models.services.base import InferenceRequest
 from tests.remote import wire_docs as docs
 from tests.remote.conftest import endpoint
 
@@ -102,7 +102,7 @@ def test_bedrock_provider_is_optional_and_derived_from_the_model(model: str, pro
 
 
 def test_bedrock_underivable_provider_is_a_validation_error():
-    from models.errors import ValidationException
+    from ingest.models.errors import ValidationException
 
     base = {"access_key": "AKIAEXAMPLE", "secret_key": "secret/example+key", "region": "us-east-1"}
     with pytest.raises(ValidationException, match=r"required setting \[provider\]"):
@@ -110,7 +110,7 @@ def test_bedrock_underivable_provider_is_a_validation_error():
 
 
 def test_reasoning_is_refused_where_the_provider_cannot_take_it():
-    from models.errors import ValidationException
+    from ingest.models.errors import ValidationException
 
     svc, config = endpoint("mistral", "chat_completion", {"api_key": KEY, "model": "m"})
     with pytest.raises(ValidationException, match=r"\[reasoning\] is not supported by the \[mistral\] service"):

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from models.cache import BuiltModel
-from models.results import TaskType
-from models.runtime import LocalModel
+from ingest.models.cache import BuiltModel
+from ingest.models.results import TaskType
+from ingest.models.runtime import LocalModel
 from tests.models.tiny import make_tiny_model
 
 

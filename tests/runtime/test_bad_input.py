@@ -9,15 +9,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from models.cache import BuiltModel
-from models.errors import (
+from ingest.models.cache import BuiltModel
+from ingest.models.errors import (
     ActionRequestValidationException,
     IllegalArgumentException,
     ModelError,
     ResourceNotFoundException,
 )
-from models.runtime import LocalModel, load_model
-from models.runtime.tokenize import clean_text
+from ingest.models.runtime import LocalModel, load_model
+from ingest.models.runtime.tokenize import clean_text
 
 
 def test_empty_and_whitespace_are_embedded_like_elasticsearch(tiny_dense: LocalModel, tiny_sparse: LocalModel) -> None:

@@ -7,7 +7,7 @@ import random
 import numpy as np
 import pytest
 
-from models.runtime.batching import (
+from ingest.models.runtime.batching import (
     DEFAULT_TOKEN_BUDGET,
     fixed_batches,
     pad_batch,

@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from ingest.cli.infer_cmd import render
 from ingest.cli.main import app
-from models.results import SparseEmbeddingResults, TaskType, TextEmbeddingResults
+from ingest.models.results import SparseEmbeddingResults, TaskType, TextEmbeddingResults
 from tests.models.tiny import make_tiny_model
 
 runner = CliRunner()

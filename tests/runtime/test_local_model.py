@@ -10,12 +10,12 @@ import numpy as np
 import onnxruntime as ort
 import pytest
 
-from models.cache import BuiltModel
-from models.errors import ModelError
-from models.results import InputType, SparseEmbeddingResults, TextEmbeddingResults
-from models.runtime import LocalModel
-from models.runtime.session import session_options
-from models.runtime.sparse import decode_sparse
+from ingest.models.cache import BuiltModel
+from ingest.models.errors import ModelError
+from ingest.models.results import InputType, SparseEmbeddingResults, TextEmbeddingResults
+from ingest.models.runtime import LocalModel
+from ingest.models.runtime.session import session_options
+from ingest.models.runtime.sparse import decode_sparse
 
 TEXTS = [
     "the cat sat on the mat",

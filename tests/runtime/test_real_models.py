@@ -7,8 +7,8 @@ from collections.abc import Iterator
 import numpy as np
 import pytest
 
-from models.results import SparseEmbeddingResults, TextEmbeddingResults
-from models.runtime import LocalModel, load_model
+from ingest.models.results import SparseEmbeddingResults, TextEmbeddingResults
+from ingest.models.runtime import LocalModel, load_model
 
 pytestmark = pytest.mark.realmodel
 

@@ -15,12 +15,12 @@ from typing import Any
 
 import pytest
 
+from ingest.models.results import TaskType
+from ingest.processors.chunking import word_chunks
 from ingest.sinks import open_sink
 from ingest.sinks.base import BulkAction, FieldHint
 from ingest.sinks.chunks import nest_action, nest_chunks
 from ingest.sinks.cluster import ClusterSink
-from models.results import TaskType
-from processors.chunking import word_chunks
 from tests.models.tiny import WORDS, make_tiny_model
 from tests.sinks.conftest import Target
 
@@ -121,8 +121,8 @@ def chunk_models(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
 @pytest.fixture()
 def chunked_endpoints(ingest_home: Path, chunk_models: tuple[Path, Path]) -> Iterator[None]:
     """``tiny-chunked`` (dense) and ``tiny-sparse-chunked``: word chunks of ten words, no overlap."""
-    from models.api import InferenceAPI
-    from models.imported import import_model
+    from ingest.models.api import InferenceAPI
+    from ingest.models.imported import import_model
 
     import_model(chunk_models[0], "tiny-dense", TaskType.TEXT_EMBEDDING)
     import_model(chunk_models[1], "tiny-sparse", TaskType.SPARSE_EMBEDDING)

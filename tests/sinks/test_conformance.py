@@ -6,8 +6,8 @@ import json
 
 import pytest
 
+from ingest.models.errors import IllegalArgumentException
 from ingest.sinks.base import BulkAction, FieldHint
-from models.errors import IllegalArgumentException
 from tests.sinks.conftest import Target
 
 HINTS = {"emb": FieldHint("dense", 3, "cosine"), "ml.tokens": FieldHint("sparse")}

@@ -8,10 +8,10 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from ingest.models.errors import ElasticsearchError, IllegalArgumentException
 from ingest.sinks import open_sink
 from ingest.sinks.base import BulkAction, FieldHint
 from ingest.sinks.embedded import EmbeddedStore
-from models.errors import ElasticsearchError, IllegalArgumentException
 
 
 def _store(ingest_home: Path) -> EmbeddedStore:

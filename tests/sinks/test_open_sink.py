@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
+from ingest.models.errors import ElasticsearchError, IllegalArgumentException
 from ingest.sinks import open_sink
 from ingest.sinks.embedded import EmbeddedStore
 from ingest.sinks.files import FileSink
-from models.errors import ElasticsearchError, IllegalArgumentException
 from tests.clusters.common import free_port
 
 

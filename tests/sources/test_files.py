@@ -12,9 +12,9 @@ import pyarrow.feather as feather
 import pyarrow.parquet as pq
 import pytest
 
+from ingest.models.errors import IllegalArgumentException, ResourceNotFoundException
 from ingest.sources import open_source
 from ingest.sources.base import Source
-from models.errors import IllegalArgumentException, ResourceNotFoundException
 
 
 def _rows(source: Source, resume: dict | None = None) -> tuple[list[dict], list, list[dict]]:

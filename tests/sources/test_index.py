@@ -89,7 +89,7 @@ def test_reads_every_document_once_with_slices_and_resumes(cluster_url: str) -> 
 
 
 def test_missing_index_is_a_clear_error(cluster_url: str) -> None:
-    from models.errors import ElasticsearchError
+    from ingest.models.errors import ElasticsearchError
 
     source = open_source(f"{cluster_url}/no-such-index")
     with pytest.raises(ElasticsearchError) as err:

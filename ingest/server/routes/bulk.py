@@ -19,14 +19,14 @@ from starlette.concurrency import run_in_threadpool
 from starlette.convertors import Convertor, register_url_convertor
 
 from ingest.jobs.bulkapi import create_index, validate_index_name
+from ingest.models.errors import ElasticsearchError, IllegalArgumentException, ParsingException
+from ingest.processors.datemath import resolve_index_name
 from ingest.server.destination import DEFAULT_TIMEOUT_S, Destination
 from ingest.server.dialect import json_body
 from ingest.server.filterpath import apply_filter_path
 from ingest.server.limits import SimpleError, body_format
 from ingest.server.security import declare as need
 from ingest.server.security.bulkauth import AuthorizedSink
-from models.errors import ElasticsearchError, IllegalArgumentException, ParsingException
-from processors.datemath import resolve_index_name
 
 
 class IndexNameConvertor(Convertor[str]):

@@ -10,10 +10,10 @@ from fastapi.responses import Response
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
+from ingest.models.api import InferenceAPI
+from ingest.models.endpoints.requests import InferBody, PutEndpointBody, UpdateEndpointBody, parse_body
 from ingest.server.dialect import bool_param, check_params, es_response, json_body, time_param
 from ingest.server.security.declare import cluster
-from models.api import InferenceAPI
-from models.endpoints.requests import InferBody, PutEndpointBody, UpdateEndpointBody, parse_body
 
 router = APIRouter(tags=["inference"])
 log = logging.getLogger(__name__)

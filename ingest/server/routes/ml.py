@@ -11,10 +11,10 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
+from ingest.models.errors import IllegalArgumentException
+from ingest.models.trained_models import TrainedModels
 from ingest.server.dialect import bool_param, check_params, es_response, json_body, time_param
 from ingest.server.security.declare import cluster
-from models.errors import IllegalArgumentException
-from models.trained_models import TrainedModels
 
 router = APIRouter(tags=["ml"])
 _GET_PARAMS = ("allow_no_match", "decompress_definition", "exclude_generated", "from", "include",

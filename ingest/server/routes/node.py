@@ -16,12 +16,12 @@ from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 from starlette.convertors import Convertor, register_url_convertor
 
+from ingest.models.errors import IllegalArgumentException
 from ingest.server.dialect import check_params, es_response, time_param
 from ingest.server.nodeinfo import CLUSTER_NAME, ROLES, VERSION, Node, os_info, process_info
 from ingest.server.routes.bulk import _has_index, destination  # where indices live (the destination)
 from ingest.server.security.authn import SecurityState
 from ingest.server.security.declare import cluster
-from models.errors import IllegalArgumentException
 
 router = APIRouter(tags=["node"])
 
@@ -135,7 +135,7 @@ def _nodes(request: Request, selector: str, metrics: str | None) -> Response:
 
 
 def _node_body(request: Request, node: Node, wanted: set[str]) -> dict[str, Any]:
-    from processors.registry import PROCESSOR_TYPES
+    from ingest.processors.registry import PROCESSOR_TYPES
 
     host, port = _address(request)
     body: dict[str, Any] = {

@@ -8,11 +8,11 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
+from ingest.models.errors import IllegalArgumentException
+from ingest.processors import PipelineService
+from ingest.processors.grok.library import builtin_patterns
 from ingest.server.dialect import bool_param, check_params, es_response, json_body
 from ingest.server.security.declare import cluster, security_user
-from models.errors import IllegalArgumentException
-from processors import PipelineService
-from processors.grok.library import builtin_patterns
 
 router = APIRouter(tags=["ingest"])
 

@@ -17,15 +17,15 @@ from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
+from ingest.models.endpoints.requests import parse_body
+from ingest.models.errors import ActionRequestValidationException
+from ingest.models.store import ApiKeyRecord, Store
 from ingest.server.dialect import bool_param, check_params, es_response, json_body, parse_time
 from ingest.server.security import declare as need
 from ingest.server.security.authn import Principal
 from ingest.server.security.keyquery import query_keys
 from ingest.server.security.keys import create_api_key, descriptors_of
 from ingest.server.security.roles import Permission, parse_descriptors
-from models.endpoints.requests import parse_body
-from models.errors import ActionRequestValidationException
-from models.store import ApiKeyRecord, Store
 
 router = APIRouter(tags=["security"])
 

@@ -9,14 +9,14 @@ from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
+from ingest.models.endpoints.requests import parse_body
+from ingest.models.errors import IllegalArgumentException
+from ingest.models.store import Store
 from ingest.server.dialect import check_params, es_response, json_body
 from ingest.server.security import declare as need
 from ingest.server.security.keys import put_user, user_details, user_roles
 from ingest.server.security.privileges import CLUSTER, INDEX
 from ingest.server.security.roles import RESERVED, IndicesPrivileges, Permission, RoleDescriptor
-from models.endpoints.requests import parse_body
-from models.errors import IllegalArgumentException
-from models.store import Store
 
 router = APIRouter(tags=["security"])
 _MANAGE = "manage_security"
@@ -203,7 +203,7 @@ async def _change_password(request: Request, username: str | None) -> Response:
     store = _store(request)
     user = await run_in_threadpool(store.get_user, target)
     if user is None:
-        from models.errors import ResourceNotFoundException
+        from ingest.models.errors import ResourceNotFoundException
 
         raise ResourceNotFoundException(f"user [{target}] does not exist")
     await run_in_threadpool(put_user, store, target, body.password, user_roles(user), user_details(user))

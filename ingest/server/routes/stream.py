@@ -18,11 +18,11 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
+from ingest.models.api import InferenceAPI
+from ingest.models.endpoints.requests import InferBody, parse_body
+from ingest.models.errors import ActionRequestValidationException, ElasticsearchError
 from ingest.server.dialect import PRODUCT_HEADER, check_params, json_body, time_param
 from ingest.server.security.declare import cluster
-from models.api import InferenceAPI
-from models.endpoints.requests import InferBody, parse_body
-from models.errors import ActionRequestValidationException, ElasticsearchError
 
 router = APIRouter(tags=["inference"])
 log = logging.getLogger(__name__)

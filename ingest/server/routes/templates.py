@@ -14,17 +14,17 @@ from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 from starlette.convertors import Convertor, register_url_convertor
 
-from ingest.server.dialect import PRODUCT_HEADER, bool_param, check_params, es_response, json_body
-from ingest.server.security.declare import cluster
-from models.errors import (
+from ingest.models.errors import (
     ActionRequestValidationException,
     ElasticsearchError,
     IllegalArgumentException,
     ParsingException,
     ResourceNotFoundException,
 )
-from models.store import Store
-from models.templatestore import COMPONENT_TEMPLATE, INDEX_TEMPLATE, patterns_intersect, simple_match
+from ingest.models.store import Store
+from ingest.models.templatestore import COMPONENT_TEMPLATE, INDEX_TEMPLATE, patterns_intersect, simple_match
+from ingest.server.dialect import PRODUCT_HEADER, bool_param, check_params, es_response, json_body
+from ingest.server.security.declare import cluster
 
 router = APIRouter(tags=["templates"])
 

@@ -17,7 +17,7 @@ from typing import Any
 
 from starlette.requests import Request
 
-from models.store import Store
+from ingest.models.store import Store
 
 CONFIG_CHANGES = frozenset({"create_apikey", "invalidate_apikeys", "put_role", "delete_role", "put_user",
                             "delete_user", "change_password", "security_enable", "security_disable"})

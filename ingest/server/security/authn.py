@@ -28,6 +28,8 @@ from typing import Any
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 
+from ingest.models.errors import ElasticsearchError, SecurityException
+from ingest.models.store import Store
 from ingest.server.security.audit import AuditLog
 from ingest.server.security.keys import (
     dummy_hash,
@@ -38,8 +40,6 @@ from ingest.server.security.keys import (
     verify_password,
 )
 from ingest.server.security.roles import SUPERUSER, Permission, RoleDescriptor, resolve_roles
-from models.errors import ElasticsearchError, SecurityException
-from models.store import Store
 
 _WWW = ['Basic realm="security", charset="UTF-8"', "ApiKey"]
 NATIVE = ("default_native", "native")

@@ -29,6 +29,8 @@ from typing import Any
 from fastapi import Depends, Request
 from fastapi.routing import APIRoute
 
+from ingest.models.errors import SecurityException
+from ingest.processors.base import SecurityUser
 from ingest.server.security.authn import NATIVE, Principal
 from ingest.server.security.privileges import (
     cluster_granted_by,
@@ -36,8 +38,6 @@ from ingest.server.security.privileges import (
     index_granted_by,
     index_grants,
 )
-from models.errors import SecurityException
-from processors.base import SecurityUser
 
 
 @dataclass(frozen=True)

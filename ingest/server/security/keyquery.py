@@ -10,7 +10,7 @@ from __future__ import annotations
 import fnmatch
 from typing import Any
 
-from models.errors import IllegalArgumentException, ParsingException
+from ingest.models.errors import IllegalArgumentException, ParsingException
 
 _FIELDS = {"id", "name", "type", "creation", "expiration", "invalidated", "invalidation", "username",
            "realm_name"}

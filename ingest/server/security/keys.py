@@ -17,6 +17,8 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from ingest.models.errors import IllegalArgumentException
+from ingest.models.store import ApiKeyRecord, Store, UserRecord
 from ingest.server.security.roles import (
     RESERVED,
     SUPERUSER,
@@ -24,8 +26,6 @@ from ingest.server.security.roles import (
     RoleDescriptor,
     resolve_roles,
 )
-from models.errors import IllegalArgumentException
-from models.store import ApiKeyRecord, Store, UserRecord
 
 _PBKDF2_ROUNDS = 200_000
 RESERVED_USERS = ("elastic", "kibana", "kibana_system", "logstash_system", "beats_system", "apm_system",

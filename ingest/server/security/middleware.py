@@ -6,9 +6,9 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from ingest.models.errors import ElasticsearchError
 from ingest.server.dialect import error_response
 from ingest.server.security.authn import Authenticator
-from models.errors import ElasticsearchError
 
 
 class SecurityMiddleware:

@@ -14,6 +14,9 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from ingest.models.endpoints.requests import parse_body
+from ingest.models.errors import IllegalArgumentException
+from ingest.models.store import Store
 from ingest.server.security.privileges import (
     CLUSTER,
     INDEX,
@@ -23,9 +26,6 @@ from ingest.server.security.privileges import (
     unknown_cluster,
     unknown_index,
 )
-from models.endpoints.requests import parse_body
-from models.errors import IllegalArgumentException
-from models.store import Store
 
 
 class IndicesPrivileges(BaseModel):

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from ingest.models.errors import ElasticsearchError
 from ingest.sinks.base import FieldHint
 from ingest.sinks.cluster import ClusterSink, error_from_body
 from ingest.sinks.elasticsearch.client import connect
-from models.errors import ElasticsearchError
 
 
 class ElasticsearchSink(ClusterSink):

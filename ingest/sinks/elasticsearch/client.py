@@ -7,7 +7,7 @@ import urllib.request
 from typing import Any
 from urllib.parse import unquote, urlparse
 
-from models.errors import ElasticsearchError
+from ingest.models.errors import ElasticsearchError
 
 
 def split_url(url: str) -> tuple[str, tuple[str, str] | None]:

@@ -7,8 +7,8 @@ from typing import Any
 
 import duckdb
 
+from ingest.models.errors import IllegalArgumentException
 from ingest.sinks.base import FieldHint
-from models.errors import IllegalArgumentException
 
 
 def knn(con: duckdb.DuckDBPyConnection, table: str, column: str, hint: FieldHint, query: Any, k: int,

@@ -20,11 +20,11 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from ingest.models.errors import IllegalArgumentException
 from ingest.sinks.base import BulkAction, FieldHint, ItemResult, Sink
 from ingest.sinks.embedded.documents import dumps, join
 from ingest.sinks.embedded.store import EmbeddedStore, _q
 from ingest.sinks.items import error_item
-from models.errors import IllegalArgumentException
 
 FORMATS = {".parquet": "parquet", ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl"}
 _CHUNK = 5000

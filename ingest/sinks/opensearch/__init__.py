@@ -13,11 +13,11 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from ingest.models.errors import ElasticsearchError
 from ingest.sinks.base import FieldHint
 from ingest.sinks.cluster import ClusterSink, error_from_body
 from ingest.sinks.elasticsearch.client import split_url
 from ingest.sinks.items import copy_path, get_path, set_path
-from models.errors import ElasticsearchError
 
 log = logging.getLogger(__name__)
 

@@ -16,9 +16,9 @@ from typing import Any
 
 from ingest.jobs.config import JobConfig, JobSummary
 from ingest.jobs.progress import Reporter, SilentReporter
+from ingest.models.errors import IllegalArgumentException
+from ingest.models.home import ingest_home
 from ingest.sources.stoppable import stop_on_signals
-from models.errors import IllegalArgumentException
-from models.home import ingest_home
 
 _PASSED_ENV = ("INGEST_MODEL_CACHE", "INGEST_DUCKDB_MEMORY_LIMIT")
 _COUNTS = ("read", "indexed", "dropped", "failed", "retried", "requests_retried", "cache_hits", "cache_misses")

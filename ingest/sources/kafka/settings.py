@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-from models.errors import IllegalArgumentException
+from ingest.models.errors import IllegalArgumentException
 
 # Properties we own: letting users change them would break the commit-after-acknowledgement guarantee.
 _RESERVED = {

@@ -19,11 +19,11 @@ from collections.abc import Iterator
 from typing import Any
 
 from ingest.jobs.faults import fault
+from ingest.models.errors import IllegalArgumentException, ResourceNotFoundException
 from ingest.sources.base import Source, SourceBatch
 from ingest.sources.kafka.ledger import Ledger, key, split
 from ingest.sources.kafka.messages import to_source_batches
 from ingest.sources.kafka.settings import KafkaSettings, redact
-from models.errors import IllegalArgumentException, ResourceNotFoundException
 
 log = logging.getLogger("ingest.kafka")
 _IDLE_POLL_S = 0.2  # how often an idle consumer looks at stop requests, commits and callbacks

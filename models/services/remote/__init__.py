@@ -24,24 +24,24 @@ class: settings, batching, validation call, streaming), ``secret`` (redacting se
 
 from __future__ import annotations
 
-from models.services.base import InferenceService
-from models.services.remote.alibaba import AlibabaCloudSearchService
-from models.services.remote.anthropic import AnthropicService
-from models.services.remote.azure_openai import AzureOpenAiService
-from models.services.remote.azureaistudio import AzureAiStudioService
-from models.services.remote.bedrock import BedrockService
-from models.services.remote.cohere import CohereService
-from models.services.remote.custom import CustomService
-from models.services.remote.googleaistudio import GoogleAiStudioService
-from models.services.remote.hugging_face import HuggingFaceService
-from models.services.remote.jinaai import JinaAiService
-from models.services.remote.mistral import MistralService
-from models.services.remote.openai import OpenAiService
-from models.services.remote.providers import COMPATIBLE_SERVICES
-from models.services.remote.sagemaker import SageMakerService
-from models.services.remote.vertexai import VertexAiService
-from models.services.remote.voyageai import VoyageAiService
-from models.services.remote.watsonx import WatsonxService
+from ingest.models.services.base import InferenceService
+from ingest.models.services.remote.alibaba import AlibabaCloudSearchService
+from ingest.models.services.remote.anthropic import AnthropicService
+from ingest.models.services.remote.azure_openai import AzureOpenAiService
+from ingest.models.services.remote.azureaistudio import AzureAiStudioService
+from ingest.models.services.remote.bedrock import BedrockService
+from ingest.models.services.remote.cohere import CohereService
+from ingest.models.services.remote.custom import CustomService
+from ingest.models.services.remote.googleaistudio import GoogleAiStudioService
+from ingest.models.services.remote.hugging_face import HuggingFaceService
+from ingest.models.services.remote.jinaai import JinaAiService
+from ingest.models.services.remote.mistral import MistralService
+from ingest.models.services.remote.openai import OpenAiService
+from ingest.models.services.remote.providers import COMPATIBLE_SERVICES
+from ingest.models.services.remote.sagemaker import SageMakerService
+from ingest.models.services.remote.vertexai import VertexAiService
+from ingest.models.services.remote.voyageai import VoyageAiService
+from ingest.models.services.remote.watsonx import WatsonxService
 
 _CLASSES: tuple[type[InferenceService], ...] = (
     OpenAiService,

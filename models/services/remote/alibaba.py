@@ -10,13 +10,13 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from models.results import InputType, TaskType
-from models.services.remote.errors import UpstreamResponse
-from models.services.remote.openai import bearer
-from models.services.remote.openai_compat import stack
-from models.services.remote.service import Call, Partial, RemoteService, json_body, ranked
-from models.services.remote.settings import Setting, tasks
-from models.services.remote.transport import HttpCall
+from ingest.models.results import InputType, TaskType
+from ingest.models.services.remote.errors import UpstreamResponse
+from ingest.models.services.remote.openai import bearer
+from ingest.models.services.remote.openai_compat import stack
+from ingest.models.services.remote.service import Call, Partial, RemoteService, json_body, ranked
+from ingest.models.services.remote.settings import Setting, tasks
+from ingest.models.services.remote.transport import HttpCall
 
 OPERATIONS = {TaskType.TEXT_EMBEDDING: "text-embedding", TaskType.SPARSE_EMBEDDING: "text-sparse-embedding",
               TaskType.RERANK: "ranker", TaskType.COMPLETION: "text-generation"}

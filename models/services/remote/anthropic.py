@@ -10,12 +10,12 @@ from __future__ import annotations
 import json
 from typing import Any, ClassVar
 
-from models.results import TaskType
-from models.services.remote.errors import DEFAULT_RETRY_STATUSES, UpstreamResponse
-from models.services.remote.openai_compat import chat_messages, completion_chunk
-from models.services.remote.service import Call, Partial, RemoteService, error_object, json_body
-from models.services.remote.settings import Setting, tasks
-from models.services.remote.transport import HttpCall
+from ingest.models.results import TaskType
+from ingest.models.services.remote.errors import DEFAULT_RETRY_STATUSES, UpstreamResponse
+from ingest.models.services.remote.openai_compat import chat_messages, completion_chunk
+from ingest.models.services.remote.service import Call, Partial, RemoteService, error_object, json_body
+from ingest.models.services.remote.settings import Setting, tasks
+from ingest.models.services.remote.transport import HttpCall
 
 BASE_URL = "https://api.anthropic.com"
 API_VERSION = "2023-06-01"
@@ -72,7 +72,7 @@ class AnthropicService(RemoteService):
         """As the base class, plus Elasticsearch's rule that ``task_settings.max_tokens`` is required."""
         config = super().parse_config(inference_id, task_type, service_settings, task_settings, chunking_settings)
         if "max_tokens" not in config.task_settings:
-            from models.errors import ValidationException
+            from ingest.models.errors import ValidationException
 
             raise ValidationException(["[task_settings] does not contain the required setting [max_tokens]"])
         return config

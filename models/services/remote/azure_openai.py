@@ -9,19 +9,19 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from models.results import TaskType
-from models.services.remote.errors import UpstreamResponse
-from models.services.remote.openai_compat import (
+from ingest.models.results import TaskType
+from ingest.models.services.remote.errors import UpstreamResponse
+from ingest.models.services.remote.openai_compat import (
     chat_body,
     embeddings_body,
     openai_stream_chunks,
     parse_chat,
     parse_embeddings,
 )
-from models.services.remote.service import Call, Partial, RemoteService
-from models.services.remote.settings import Setting, tasks
-from models.services.remote.tokens import client_credentials
-from models.services.remote.transport import HttpCall
+from ingest.models.services.remote.service import Call, Partial, RemoteService
+from ingest.models.services.remote.settings import Setting, tasks
+from ingest.models.services.remote.tokens import client_credentials
+from ingest.models.services.remote.transport import HttpCall
 
 DEFAULT_SCOPE = "https://cognitiveservices.azure.com/.default"
 

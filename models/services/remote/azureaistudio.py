@@ -10,12 +10,12 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from models.results import TaskType
-from models.services.remote.errors import UpstreamResponse
-from models.services.remote.openai_compat import embeddings_body, parse_chat, parse_embeddings
-from models.services.remote.service import Call, Partial, RemoteService, json_body, ranked
-from models.services.remote.settings import Setting, tasks
-from models.services.remote.transport import HttpCall
+from ingest.models.results import TaskType
+from ingest.models.services.remote.errors import UpstreamResponse
+from ingest.models.services.remote.openai_compat import embeddings_body, parse_chat, parse_embeddings
+from ingest.models.services.remote.service import Call, Partial, RemoteService, json_body, ranked
+from ingest.models.services.remote.settings import Setting, tasks
+from ingest.models.services.remote.transport import HttpCall
 
 COMPLETION = tasks(TaskType.COMPLETION)
 RERANK = tasks(TaskType.RERANK)

@@ -15,14 +15,14 @@ from urllib.parse import quote
 import httpx
 import numpy as np
 
-from models.results import InputType, TaskType
-from models.services.remote.errors import UpstreamResponse
-from models.services.remote.eventstream import event_stream
-from models.services.remote.openai_compat import chat_messages, completion_chunk, stack
-from models.services.remote.service import Call, Partial, RemoteService, json_body
-from models.services.remote.settings import Setting, tasks
-from models.services.remote.sigv4 import sign
-from models.services.remote.transport import HttpCall
+from ingest.models.results import InputType, TaskType
+from ingest.models.services.remote.errors import UpstreamResponse
+from ingest.models.services.remote.eventstream import event_stream
+from ingest.models.services.remote.openai_compat import chat_messages, completion_chunk, stack
+from ingest.models.services.remote.service import Call, Partial, RemoteService, json_body
+from ingest.models.services.remote.settings import Setting, tasks
+from ingest.models.services.remote.sigv4 import sign
+from ingest.models.services.remote.transport import HttpCall
 
 PROVIDERS = ("amazontitan", "cohere", "anthropic", "ai21labs", "meta", "mistral")
 COHERE_INPUT = {InputType.INGEST: "search_document", InputType.SEARCH: "search_query",

@@ -13,13 +13,20 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from models.results import InputType, TaskType
-from models.services.base import EndpointConfig, InferenceRequest
-from models.services.remote.errors import UpstreamResponse
-from models.services.remote.openai_compat import completion_chunk, decode_vector, stack
-from models.services.remote.service import Call, Partial, RemoteService, error_object, json_body, ranked
-from models.services.remote.settings import Setting, tasks
-from models.services.remote.transport import HttpCall
+from ingest.models.results import InputType, TaskType
+from ingest.models.services.base import EndpointConfig, InferenceRequest
+from ingest.models.services.remote.errors import UpstreamResponse
+from ingest.models.services.remote.openai_compat import completion_chunk, decode_vector, stack
+from ingest.models.services.remote.service import (
+    Call,
+    Partial,
+    RemoteService,
+    error_object,
+    json_body,
+    ranked,
+)
+from ingest.models.services.remote.settings import Setting, tasks
+from ingest.models.services.remote.transport import HttpCall
 
 BASE_URL = "https://api.cohere.com"
 INPUT_TYPES = {InputType.INGEST: "search_document", InputType.SEARCH: "search_query",

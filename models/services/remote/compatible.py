@@ -18,10 +18,10 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from models.errors import ValidationException
-from models.results import InputType, TaskType
-from models.services.remote.errors import UpstreamResponse
-from models.services.remote.openai_compat import (
+from ingest.models.errors import ValidationException
+from ingest.models.results import InputType, TaskType
+from ingest.models.services.remote.errors import UpstreamResponse
+from ingest.models.services.remote.openai_compat import (
     OPENAI_DIALECT,
     ChatDialect,
     chat_body,
@@ -31,9 +31,9 @@ from models.services.remote.openai_compat import (
     parse_embeddings,
     stack,
 )
-from models.services.remote.service import Call, Partial, RemoteService, json_body, ranked
-from models.services.remote.settings import Setting
-from models.services.remote.transport import HttpCall
+from ingest.models.services.remote.service import Call, Partial, RemoteService, json_body, ranked
+from ingest.models.services.remote.settings import Setting
+from ingest.models.services.remote.transport import HttpCall
 
 CHAT = frozenset({TaskType.COMPLETION, TaskType.CHAT_COMPLETION})
 

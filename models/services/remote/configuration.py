@@ -13,8 +13,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from models.results import TaskType
-from models.services.remote.settings import Setting
+from ingest.models.results import TaskType
+from ingest.models.services.remote.settings import Setting
 
 TYPES = {str: "str", int: "int", bool: "bool", list: "list", dict: "map"}
 ACRONYMS = {"api": "API", "id": "ID", "url": "URL", "aws": "AWS", "iam": "IAM", "uri": "URI", "arn": "ARN"}

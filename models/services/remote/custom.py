@@ -16,15 +16,15 @@ from urllib.parse import quote
 
 import numpy as np
 
-from models.errors import StatusException, ValidationException
-from models.results import ELEMENT_TYPES, TaskType
-from models.services.base import EndpointConfig
-from models.services.remote.errors import UpstreamResponse
-from models.services.remote.jsonpath import compile_path, extract
-from models.services.remote.openai_compat import stack
-from models.services.remote.service import Call, Partial, RemoteService, json_body, ranked
-from models.services.remote.settings import Setting
-from models.services.remote.transport import HttpCall
+from ingest.models.errors import StatusException, ValidationException
+from ingest.models.results import ELEMENT_TYPES, TaskType
+from ingest.models.services.base import EndpointConfig
+from ingest.models.services.remote.errors import UpstreamResponse
+from ingest.models.services.remote.jsonpath import compile_path, extract
+from ingest.models.services.remote.openai_compat import stack
+from ingest.models.services.remote.service import Call, Partial, RemoteService, json_body, ranked
+from ingest.models.services.remote.settings import Setting
+from ingest.models.services.remote.transport import HttpCall
 
 _PLACEHOLDER = re.compile(r"\$\{([A-Za-z0-9_.\-]+)\}")
 PARSER_KEYS: dict[TaskType, tuple[tuple[str, ...], tuple[str, ...]]] = {  # (required, optional)

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from models.errors import ElasticsearchError, ElasticsearchTimeoutException, StatusException
+from ingest.models.errors import ElasticsearchError, ElasticsearchTimeoutException, StatusException
 
 SERVER_ERROR = "Received a server error status code"
 SERVER_BUSY = "Received a server busy error status code"

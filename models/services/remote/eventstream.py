@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator
 
 import httpx
 
-from models.services.remote.errors import UpstreamError
+from ingest.models.services.remote.errors import UpstreamError
 
 # byte sizes of the fixed-size header value types (0/1 are booleans without a value)
 _FIXED = {0: 0, 1: 0, 2: 1, 3: 2, 4: 4, 5: 8, 8: 8, 9: 16}

@@ -14,12 +14,12 @@ from __future__ import annotations
 import json
 from typing import Any, ClassVar
 
-from models.results import InputType, TaskType
-from models.services.remote.errors import UpstreamResponse
-from models.services.remote.openai_compat import chat_messages, completion_chunk, stack
-from models.services.remote.service import Call, Partial, RemoteService, error_object, json_body
-from models.services.remote.settings import Setting, tasks
-from models.services.remote.transport import HttpCall
+from ingest.models.results import InputType, TaskType
+from ingest.models.services.remote.errors import UpstreamResponse
+from ingest.models.services.remote.openai_compat import chat_messages, completion_chunk, stack
+from ingest.models.services.remote.service import Call, Partial, RemoteService, error_object, json_body
+from ingest.models.services.remote.settings import Setting, tasks
+from ingest.models.services.remote.transport import HttpCall
 
 BASE_URL = "https://generativelanguage.googleapis.com"
 # Elasticsearch's input_type → the Gemini API's TaskType (queries and documents embed differently)

@@ -11,19 +11,19 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from models.results import TaskType
-from models.services.remote.errors import DEFAULT_RETRY_STATUSES, UpstreamResponse
-from models.services.remote.openai import bearer
-from models.services.remote.openai_compat import (
+from ingest.models.results import TaskType
+from ingest.models.services.remote.errors import DEFAULT_RETRY_STATUSES, UpstreamResponse
+from ingest.models.services.remote.openai import bearer
+from ingest.models.services.remote.openai_compat import (
     ChatDialect,
     chat_body,
     openai_stream_chunks,
     parse_chat,
     stack,
 )
-from models.services.remote.service import Call, Partial, RemoteService, json_body, ranked
-from models.services.remote.settings import Setting, tasks
-from models.services.remote.transport import HttpCall
+from ingest.models.services.remote.service import Call, Partial, RemoteService, json_body, ranked
+from ingest.models.services.remote.settings import Setting, tasks
+from ingest.models.services.remote.transport import HttpCall
 
 CHAT = tasks(TaskType.COMPLETION, TaskType.CHAT_COMPLETION)
 # TGI's OpenAI-compatible Messages API documents ``max_tokens`` (Elasticsearch sends that too) and streams usage.

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from models.results import InputType, TaskType
-from models.services.remote.errors import UpstreamResponse
-from models.services.remote.openai import bearer
-from models.services.remote.openai_compat import parse_embeddings
-from models.services.remote.service import Call, Partial, RemoteService, json_body, ranked
-from models.services.remote.settings import Setting, tasks
-from models.services.remote.transport import HttpCall
+from ingest.models.results import InputType, TaskType
+from ingest.models.services.remote.errors import UpstreamResponse
+from ingest.models.services.remote.openai import bearer
+from ingest.models.services.remote.openai_compat import parse_embeddings
+from ingest.models.services.remote.service import Call, Partial, RemoteService, json_body, ranked
+from ingest.models.services.remote.settings import Setting, tasks
+from ingest.models.services.remote.transport import HttpCall
 
 BASE_URL = "https://api.jina.ai"
 TASKS = {InputType.INGEST: "retrieval.passage", InputType.SEARCH: "retrieval.query",

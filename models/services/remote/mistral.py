@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from models.results import TaskType
-from models.services.remote.errors import UpstreamResponse
-from models.services.remote.openai import bearer
-from models.services.remote.openai_compat import (
+from ingest.models.results import TaskType
+from ingest.models.services.remote.errors import UpstreamResponse
+from ingest.models.services.remote.openai import bearer
+from ingest.models.services.remote.openai_compat import (
     MAX_TOKENS_DIALECT,
     chat_body,
     embeddings_body,
@@ -19,9 +19,9 @@ from models.services.remote.openai_compat import (
     parse_chat,
     parse_embeddings,
 )
-from models.services.remote.service import Call, Partial, RemoteService
-from models.services.remote.settings import Setting, tasks
-from models.services.remote.transport import HttpCall
+from ingest.models.services.remote.service import Call, Partial, RemoteService
+from ingest.models.services.remote.settings import Setting, tasks
+from ingest.models.services.remote.transport import HttpCall
 
 BASE_URL = "https://api.mistral.ai"
 # Mistral's chat API takes ``max_tokens`` (as Elasticsearch sends it), not ``n`` or ``stream_options``, and

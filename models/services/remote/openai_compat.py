@@ -15,9 +15,9 @@ from typing import Any
 
 import numpy as np
 
-from models.results import TaskType
-from models.services.remote.errors import UpstreamResponse, provider_message
-from models.services.remote.service import Call, error_object, json_body
+from ingest.models.results import TaskType
+from ingest.models.services.remote.errors import UpstreamResponse, provider_message
+from ingest.models.services.remote.service import Call, error_object, json_body
 
 # Keys of Elasticsearch's unified chat request that are passed to OpenAI-compatible providers as they are.
 CHAT_PASSTHROUGH = ("tools", "tool_choice", "stop", "temperature", "top_p")

@@ -7,10 +7,10 @@ limit where it has one, else a conservative count (noted) that the too-large hal
 
 from __future__ import annotations
 
-from models.results import TaskType
-from models.services.remote.compatible import CompatibleService, Provider
-from models.services.remote.openai_compat import ChatDialect
-from models.services.remote.settings import Setting, tasks
+from ingest.models.results import TaskType
+from ingest.models.services.remote.compatible import CompatibleService, Provider
+from ingest.models.services.remote.openai_compat import ChatDialect
+from ingest.models.services.remote.settings import Setting, tasks
 
 EMBED = tasks(TaskType.TEXT_EMBEDDING)
 RERANK = tasks(TaskType.RERANK)

@@ -18,8 +18,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from models.errors import RejectedExecutionException
-from models.services.remote.errors import timeout_error
+from ingest.models.errors import RejectedExecutionException
+from ingest.models.services.remote.errors import timeout_error
 
 QUEUE_CAPACITY = 2000
 _IDLE_EVICTION_S = 10 * 24 * 3600  # Elasticsearch drops groups unused for 10 days

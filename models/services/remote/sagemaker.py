@@ -21,12 +21,12 @@ from urllib.parse import quote
 import httpx
 import numpy as np
 
-from models.errors import StatusException
-from models.results import InputType, TaskType
-from models.services.base import EndpointConfig, InferenceRequest
-from models.services.remote.errors import UpstreamError, UpstreamResponse
-from models.services.remote.eventstream import split_messages
-from models.services.remote.openai_compat import (
+from ingest.models.errors import StatusException
+from ingest.models.results import InputType, TaskType
+from ingest.models.services.base import EndpointConfig, InferenceRequest
+from ingest.models.services.remote.errors import UpstreamError, UpstreamResponse
+from ingest.models.services.remote.eventstream import split_messages
+from ingest.models.services.remote.openai_compat import (
     chat_body,
     embeddings_body,
     openai_stream_chunks,
@@ -34,10 +34,10 @@ from models.services.remote.openai_compat import (
     parse_embeddings,
     stack,
 )
-from models.services.remote.service import Call, Partial, RemoteService, json_body, ranked
-from models.services.remote.settings import Setting, tasks
-from models.services.remote.sigv4 import sign
-from models.services.remote.transport import HttpCall
+from ingest.models.services.remote.service import Call, Partial, RemoteService, json_body, ranked
+from ingest.models.services.remote.settings import Setting, tasks
+from ingest.models.services.remote.sigv4 import sign
+from ingest.models.services.remote.transport import HttpCall
 
 API_TASKS = {
     "openai": tasks(TaskType.TEXT_EMBEDDING, TaskType.COMPLETION, TaskType.CHAT_COMPLETION),

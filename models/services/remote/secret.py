@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable
 
-from models.errors import ElasticsearchError
+from ingest.models.errors import ElasticsearchError
 
 REDACTED = "::es_redacted::"
 

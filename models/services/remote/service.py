@@ -20,9 +20,9 @@ from typing import Any, ClassVar
 import httpx
 import numpy as np
 
-from models.errors import ElasticsearchError, StatusException, ValidationException
-from models.jsonparse import well_formed
-from models.results import (
+from ingest.models.errors import ElasticsearchError, StatusException, ValidationException
+from ingest.models.jsonparse import well_formed
+from ingest.models.results import (
     CompletionResults,
     InferenceResults,
     InputType,
@@ -31,19 +31,19 @@ from models.results import (
     TaskType,
     TextEmbeddingResults,
 )
-from models.services.base import EndpointConfig, InferenceRequest, InferenceService
-from models.services.remote.batching import split
-from models.services.remote.configuration import service_configuration
-from models.services.remote.errors import (
+from ingest.models.services.base import EndpointConfig, InferenceRequest, InferenceService
+from ingest.models.services.remote.batching import split
+from ingest.models.services.remote.configuration import service_configuration
+from ingest.models.services.remote.errors import (
     DEFAULT_RETRY_STATUSES,
     SERVER_ERROR_OBJECT,
     UpstreamError,
     UpstreamResponse,
 )
-from models.services.remote.secret import Secret, fingerprint, scrub_error
-from models.services.remote.settings import Setting, parse_rate_limit, parse_settings
-from models.services.remote.sse import sse_events
-from models.services.remote.transport import CallContext, HttpCall, iterate, transport
+from ingest.models.services.remote.secret import Secret, fingerprint, scrub_error
+from ingest.models.services.remote.settings import Setting, parse_rate_limit, parse_settings
+from ingest.models.services.remote.sse import sse_events
+from ingest.models.services.remote.transport import CallContext, HttpCall, iterate, transport
 
 DENSE_TASKS = frozenset({TaskType.TEXT_EMBEDDING, TaskType.EMBEDDING})
 EMBEDDING_TASKS = DENSE_TASKS | {TaskType.SPARSE_EMBEDDING}
@@ -104,7 +104,7 @@ def error_object(call: Call, status: int, message: str) -> UpstreamError:
 
 def ranked(call: Call, items: list[tuple[int, float]], documents: list[str]) -> RerankResults:
     """Rerank results sorted by score, with texts when documents are to be returned."""
-    from models.results import RankedDocument
+    from ingest.models.results import RankedDocument
 
     want_docs = call.return_documents
     if want_docs is None:

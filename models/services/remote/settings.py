@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from models.results import TaskType
+from ingest.models.results import TaskType
 
 _TYPE_NAMES = {str: "String", int: "Integer", float: "Float", bool: "Boolean", dict: "Map", list: "List"}
 

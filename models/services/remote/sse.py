@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 
 import httpx
 
-from models.services.remote.errors import UpstreamError
+from ingest.models.services.remote.errors import UpstreamError
 
 
 async def sse_events(response: httpx.Response, inference_id: str) -> AsyncIterator[tuple[str, str]]:

@@ -14,9 +14,9 @@ from collections.abc import Awaitable, Callable
 
 import httpx
 
-from models.services.remote.errors import UpstreamResponse, classify, connection_error
-from models.services.remote.secret import fingerprint, scrub_error
-from models.services.remote.transport import HttpCall, transport
+from ingest.models.services.remote.errors import UpstreamResponse, classify, connection_error
+from ingest.models.services.remote.secret import fingerprint, scrub_error
+from ingest.models.services.remote.transport import HttpCall, transport
 
 _EARLY_S = 60.0  # refresh this long before the token expires
 

@@ -27,8 +27,8 @@ from typing import Any, TypeVar
 
 import httpx
 
-from models.errors import ElasticsearchError, ElasticsearchTimeoutException
-from models.services.remote.errors import (
+from ingest.models.errors import ElasticsearchError, ElasticsearchTimeoutException
+from ingest.models.services.remote.errors import (
     UpstreamError,
     UpstreamResponse,
     classify,
@@ -36,8 +36,8 @@ from models.services.remote.errors import (
     parse_error,
     timeout_error,
 )
-from models.services.remote.ratelimit import QUEUE_CAPACITY, RateLimiters, RateLimitGroup
-from models.services.remote.secret import scrub_error
+from ingest.models.services.remote.ratelimit import QUEUE_CAPACITY, RateLimiters, RateLimitGroup
+from ingest.models.services.remote.secret import scrub_error
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)

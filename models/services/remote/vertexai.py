@@ -20,17 +20,17 @@ import numpy as np
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
-from models.results import InputType, TaskType
-from models.services.base import EndpointConfig
-from models.services.remote.anthropic import AnthropicService, messages_body
-from models.services.remote.errors import UpstreamResponse
-from models.services.remote.googleaistudio import gemini_contents, gemini_stream_chunks, gemini_text
-from models.services.remote.openai_compat import chat_body, openai_stream_chunks, parse_chat, stack
-from models.services.remote.secret import fingerprint
-from models.services.remote.service import Call, Partial, RemoteService, json_body, ranked
-from models.services.remote.settings import Setting, tasks
-from models.services.remote.tokens import TOKENS, exchange
-from models.services.remote.transport import HttpCall
+from ingest.models.results import InputType, TaskType
+from ingest.models.services.base import EndpointConfig
+from ingest.models.services.remote.anthropic import AnthropicService, messages_body
+from ingest.models.services.remote.errors import UpstreamResponse
+from ingest.models.services.remote.googleaistudio import gemini_contents, gemini_stream_chunks, gemini_text
+from ingest.models.services.remote.openai_compat import chat_body, openai_stream_chunks, parse_chat, stack
+from ingest.models.services.remote.secret import fingerprint
+from ingest.models.services.remote.service import Call, Partial, RemoteService, json_body, ranked
+from ingest.models.services.remote.settings import Setting, tasks
+from ingest.models.services.remote.tokens import TOKENS, exchange
+from ingest.models.services.remote.transport import HttpCall
 
 SCOPE = "https://www.googleapis.com/auth/cloud-platform"
 ANTHROPIC_VERSION = "vertex-2023-10-16"  # the Messages API version Vertex AI expects in the body

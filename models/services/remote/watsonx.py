@@ -13,14 +13,26 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from models.results import TaskType
-from models.services.remote.errors import UpstreamResponse
-from models.services.remote.openai_compat import chat_body, completion_chunk, openai_stream_chunks, stack
-from models.services.remote.secret import fingerprint
-from models.services.remote.service import Call, Partial, RemoteService, error_object, json_body, ranked
-from models.services.remote.settings import Setting, tasks
-from models.services.remote.tokens import TOKENS, exchange
-from models.services.remote.transport import HttpCall
+from ingest.models.results import TaskType
+from ingest.models.services.remote.errors import UpstreamResponse
+from ingest.models.services.remote.openai_compat import (
+    chat_body,
+    completion_chunk,
+    openai_stream_chunks,
+    stack,
+)
+from ingest.models.services.remote.secret import fingerprint
+from ingest.models.services.remote.service import (
+    Call,
+    Partial,
+    RemoteService,
+    error_object,
+    json_body,
+    ranked,
+)
+from ingest.models.services.remote.settings import Setting, tasks
+from ingest.models.services.remote.tokens import TOKENS, exchange
+from ingest.models.services.remote.transport import HttpCall
 
 IAM_URL = "https://iam.cloud.ibm.com/identity/token"
 PATHS = {TaskType.TEXT_EMBEDDING: "embeddings", TaskType.RERANK: "rerank", TaskType.COMPLETION: "generation",
