@@ -11,13 +11,15 @@ from __future__ import annotations
 import fnmatch
 import json
 import time
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from ingest.models.cache import build_dir
 from ingest.models.catalogue import ModelVariant, Pooling, platform_mismatch
 from ingest.models.deployments.deployment import DEFAULT_QUEUE_CAPACITY, Deployment
-from ingest.models.deployments.scaling import AllocationPolicy
+from ingest.models.deployments.manager import DeploymentManager
+from ingest.models.deployments.scaling import MAX_ALLOCATIONS, AllocationPolicy
 from ingest.models.deployments.stats import NODE_ID, trained_models_stats
+from ingest.models.endpoints.registry import EndpointRegistry
 from ingest.models.errors import (
     IllegalArgumentException,
     ResourceNotFoundException,
@@ -26,9 +28,8 @@ from ingest.models.errors import (
 )
 from ingest.models.imported import list_variants, resolve_variant
 from ingest.models.results import TaskType
-
-if TYPE_CHECKING:
-    from ingest.models.api import InferenceAPI
+from ingest.models.services.elasticsearch import parse_adaptive
+from ingest.models.store import Store
 
 MAX_QUEUE_CAPACITY = 100_000  # Elasticsearch's upper bound for queue_capacity
 MAX_THREADS = 32
@@ -110,15 +111,26 @@ def _positive(params: dict[str, Any], key: str, problems: list[str]) -> int | No
 
 
 def _adaptive(raw: Any, problems: list[str]) -> dict[str, Any] | None:
-    from ingest.models.services.elasticsearch import parse_adaptive
-
     return None if raw is None else parse_adaptive(raw, problems)
 
 
-class TrainedModels:
-    """The trained-model APIs of one :class:`InferenceAPI` (its deployments, endpoints and pipelines)."""
+class ModelHost(Protocol):
+    """What the trained-model APIs use of an ``InferenceAPI``: its deployments, endpoints and stored pipelines."""
 
-    def __init__(self, api: InferenceAPI) -> None:
+    @property
+    def deployments(self) -> DeploymentManager: ...
+
+    @property
+    def registry(self) -> EndpointRegistry: ...
+
+    @property
+    def store(self) -> Store: ...
+
+
+class TrainedModels:
+    """The trained-model APIs of one ``InferenceAPI`` (its deployments, endpoints and pipelines)."""
+
+    def __init__(self, api: ModelHost) -> None:
         self.api = api
 
     # -- GET -----------------------------------------------------------------------------------------
@@ -211,8 +223,6 @@ class TrainedModels:
         return {"assignment": self.assignment(deployment)}
 
     def _policy(self, allocations: int | None, adaptive: dict[str, Any] | None) -> AllocationPolicy:
-        from ingest.models.services.elasticsearch import MAX_ALLOCATIONS
-
         if adaptive and adaptive.get("enabled"):
             return AllocationPolicy(
                 adaptive=True,

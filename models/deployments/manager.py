@@ -12,14 +12,27 @@ import os
 import re
 import threading
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from typing import Protocol
 
 from ingest.models.deployments.deployment import DEFAULT_QUEUE_CAPACITY, Deployment, Session
-from ingest.models.deployments.scaling import DEFAULT_SCALE_DOWN_AFTER_S, AllocationPolicy
+from ingest.models.deployments.scaling import DEFAULT_SCALE_DOWN_AFTER_S, AllocationPolicy, allocation_policy
 from ingest.models.errors import IllegalArgumentException, ResourceNotFoundException, StatusException
-from ingest.models.services.base import EndpointConfig
 
 Loader = Callable[[str, int], Session]  # (model_id, threads) -> loaded session
+
+
+
+class DeployedEndpoint(Protocol):
+    """What a deployment needs of an endpoint (``services.base.EndpointConfig`` has it): deployments sit below the
+    services that use them and import nothing from there."""
+
+    @property
+    def inference_id(self) -> str: ...
+
+    @property
+    def service_settings(self) -> Mapping[str, object]: ...
+
 
 _UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
 
@@ -81,10 +94,8 @@ class DeploymentManager:
         self._started_by_api: set[str] = set()  # deployments of the trained-model API, not of one endpoint
         _LIVE.add(self)
 
-    def policy_for(self, endpoint: EndpointConfig) -> AllocationPolicy:
+    def policy_for(self, endpoint: DeployedEndpoint) -> AllocationPolicy:
         """The allocation policy of an endpoint's service settings."""
-        from ingest.models.services.elasticsearch import allocation_policy
-
         return allocation_policy(endpoint.service_settings, self.scale_down_after_s)
 
     def _new(self, deployment_id: str, model_id: str, threads: int, policy: AllocationPolicy,
@@ -101,17 +112,19 @@ class DeploymentManager:
             priority=priority,
         )
 
-    def ensure(self, endpoint: EndpointConfig) -> Deployment:
+    def ensure(self, endpoint: DeployedEndpoint) -> Deployment:
         """The endpoint's deployment: the shared one it names by ``deployment_id`` (404 if gone), else its own,
         created if missing and restarted if its model or threads changed."""
-        shared = endpoint.service_settings.get("deployment_id")
+        settings = endpoint.service_settings
+        shared = settings.get("deployment_id")
         if shared:
-            found = self.get(shared)
+            found = self.get(str(shared))
             if found is None:
                 raise ResourceNotFoundException(f"Cannot find deployment [{shared}]")
             return found
-        model_id = endpoint.service_settings["model_id"]
-        threads = endpoint.service_settings["num_threads"]
+        model_id, threads = settings["model_id"], settings["num_threads"]
+        if not isinstance(model_id, str) or not isinstance(threads, int):  # the service validated both
+            raise IllegalArgumentException(f"endpoint [{endpoint.inference_id}] has no valid model_id and num_threads")
         policy = self.policy_for(endpoint)
         old: Deployment | None = None
         with self._lock:

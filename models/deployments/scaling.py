@@ -6,9 +6,11 @@ Kept free of threads and clocks so that every rule can be unit-tested with plain
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 DEFAULT_SCALE_DOWN_AFTER_S = 300.0  # Elasticsearch waits 24 h before scaling to zero; a laptop wants minutes
+MAX_ALLOCATIONS = 32  # the maximum of Elasticsearch's preconfigured adaptive endpoints
 
 
 @dataclass(frozen=True)
@@ -27,6 +29,23 @@ class AllocationPolicy:
     def fixed(cls, num_allocations: int) -> AllocationPolicy:
         """A deployment with exactly ``num_allocations``."""
         return cls(adaptive=False, min_allocations=num_allocations, max_allocations=num_allocations)
+
+
+def allocation_policy(service_settings: Mapping[str, object], scale_down_after_s: float) -> AllocationPolicy:
+    """The deployment policy of an endpoint's validated service settings (``num_allocations`` or
+    ``adaptive_allocations``; the service has checked their types and bounds)."""
+    adaptive = service_settings.get("adaptive_allocations")
+    bounds: Mapping[str, object] = adaptive if isinstance(adaptive, Mapping) else {}
+    lowest, highest = bounds.get("min_number_of_allocations"), bounds.get("max_number_of_allocations")
+    if bounds.get("enabled"):
+        return AllocationPolicy(
+            adaptive=True,
+            min_allocations=lowest if isinstance(lowest, int) else 0,
+            max_allocations=highest if isinstance(highest, int) else MAX_ALLOCATIONS,
+            scale_down_after_s=scale_down_after_s,
+        )
+    fixed = service_settings.get("num_allocations") or lowest
+    return AllocationPolicy.fixed(fixed if isinstance(fixed, int) and fixed > 0 else 1)
 
 
 @dataclass(frozen=True)

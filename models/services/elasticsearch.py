@@ -27,7 +27,7 @@ from ingest.models.catalogue import (
     preferred_variant,
 )
 from ingest.models.deployments import DeploymentManager
-from ingest.models.deployments.scaling import AllocationPolicy
+from ingest.models.deployments.scaling import MAX_ALLOCATIONS
 from ingest.models.errors import (
     IllegalArgumentException,
     ResourceNotFoundException,
@@ -41,7 +41,6 @@ from ingest.models.services.base import EndpointConfig, InferenceRequest, Infere
 log = logging.getLogger(__name__)
 
 MAX_THREADS = 32
-MAX_ALLOCATIONS = 32  # the maximum of Elasticsearch's preconfigured adaptive endpoints
 _READ_ONLY = ("dimensions", "similarity", "element_type")  # shown by GET, accepted back if unchanged
 _CONFIG_NAMES = {TaskType.TEXT_EMBEDDING: "text_embedding", TaskType.SPARSE_EMBEDDING: "text_expansion",
                  TaskType.RERANK: "text_similarity"}
@@ -111,20 +110,6 @@ def parse_adaptive(raw: Any, problems: list[str]) -> dict[str, Any] | None:
     if hi is not None:
         out["max_number_of_allocations"] = hi
     return out
-
-
-def allocation_policy(service_settings: dict[str, Any], scale_down_after_s: float) -> AllocationPolicy:
-    """The deployment policy of validated service settings."""
-    adaptive = service_settings.get("adaptive_allocations")
-    if adaptive and adaptive.get("enabled"):
-        return AllocationPolicy(
-            adaptive=True,
-            min_allocations=adaptive.get("min_number_of_allocations", 0),
-            max_allocations=adaptive.get("max_number_of_allocations", MAX_ALLOCATIONS),
-            scale_down_after_s=scale_down_after_s,
-        )
-    count = service_settings.get("num_allocations") or (adaptive or {}).get("min_number_of_allocations") or 1
-    return AllocationPolicy.fixed(count)
 
 
 class ElasticsearchService(InferenceService):
