@@ -14,7 +14,6 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
 
 import anyio
 
@@ -24,6 +23,7 @@ from ingest.models.endpoints.preconfigured import is_preconfigured
 from ingest.models.endpoints.registry import EndpointRegistry
 from ingest.models.errors import ActionRequestValidationException, StatusException
 from ingest.models.home import ingest_home
+from ingest.models.jsontypes import JsonInput, JsonObject
 from ingest.models.results import InferenceResults, InputType, TaskType
 from ingest.models.services.base import EndpointConfig, InferenceRequest, InferenceService
 from ingest.models.services.elasticsearch import ElasticsearchService
@@ -80,8 +80,8 @@ class InferenceAPI:
 
     # -- CRUD ----------------------------------------------------------------------------------------
 
-    def put(self, inference_id: str, body: dict[str, Any], *, task_type: str | None = None,
-            timeout_s: float = 30) -> dict[str, Any]:
+    def put(self, inference_id: str, body: JsonInput, *, task_type: str | None = None,
+            timeout_s: float = 30) -> JsonObject:
         """Create an endpoint: validate, bring it up (deploy / validation call), then persist it."""
         requested = parse_task_type(task_type)
         with self._locked(inference_id):
@@ -96,7 +96,7 @@ class InferenceAPI:
                 raise
         return config.to_public_dict()
 
-    def get(self, inference_id: str | None = None, *, task_type: str | None = None) -> dict[str, Any]:
+    def get(self, inference_id: str | None = None, *, task_type: str | None = None) -> JsonObject:
         """``{"endpoints": [...]}``: one endpoint, or all (``None``, ``_all`` or ``*``) of an optional task type."""
         requested = parse_task_type(task_type)
         if inference_id in (None, "", "_all", "*"):
@@ -112,7 +112,7 @@ class InferenceAPI:
             configs = [config]
         return {"endpoints": [c.to_public_dict() for c in configs]}
 
-    def get_services(self, task_type: str | None = None) -> list[dict[str, Any]]:
+    def get_services(self, task_type: str | None = None) -> list[JsonObject]:
         """``GET _inference/_services[/{task_type}]``: each service's task types and configuration schema."""
         return self.registry.configurations(parse_task_type(task_type))
 
@@ -120,7 +120,7 @@ class InferenceAPI:
         """The endpoint's configuration (secrets included: for in-process callers only)."""
         return self.registry.get(inference_id)
 
-    def update(self, inference_id: str, body: dict[str, Any], *, task_type: str | None = None) -> dict[str, Any]:
+    def update(self, inference_id: str, body: JsonInput, *, task_type: str | None = None) -> JsonObject:
         """``_update``: task settings, secrets, allocations and rate limits; a running deployment follows."""
         requested = parse_task_type(task_type)
         with self._locked(inference_id):
@@ -131,7 +131,7 @@ class InferenceAPI:
         return new.to_public_dict()
 
     def delete(self, inference_id: str, *, task_type: str | None = None, dry_run: bool = False,
-               force: bool = False) -> dict[str, Any]:
+               force: bool = False) -> JsonObject:
         """Delete an endpoint; refused (409) while stored pipelines reference it, unless ``force``."""
         requested = parse_task_type(task_type)
         if is_preconfigured(inference_id):
@@ -148,7 +148,7 @@ class InferenceAPI:
                 "the inference endpoint."
             )
             if dry_run:
-                body: dict[str, Any] = {"acknowledged": False, "pipelines": pipelines, "indexes": []}
+                body: JsonObject = {"acknowledged": False, "pipelines": [*pipelines], "indexes": []}
                 if pipelines:
                     body["dry_run_message"] = message
                 return body
@@ -159,7 +159,7 @@ class InferenceAPI:
                 self.registry.service(config.service, inference_id).stop(config)
             except Exception:  # the endpoint is gone either way; a failed release must not undo that
                 log.warning("releasing endpoint [%s] failed", inference_id, exc_info=True)
-        return {"acknowledged": True, "pipelines": pipelines, "indexes": []}
+        return {"acknowledged": True, "pipelines": [*pipelines], "indexes": []}
 
     # -- inference -----------------------------------------------------------------------------------
 
@@ -170,7 +170,7 @@ class InferenceAPI:
         *,
         task_type: str | None = None,
         input_type: str | None = None,
-        task_settings: dict[str, Any] | None = None,
+        task_settings: JsonInput | None = None,
         query: str | None = None,
         return_documents: bool | None = None,
         top_n: int | None = None,
@@ -189,7 +189,7 @@ class InferenceAPI:
         *,
         task_type: str | None = None,
         input_type: str | None = None,
-        task_settings: dict[str, Any] | None = None,
+        task_settings: JsonInput | None = None,
         query: str | None = None,
         return_documents: bool | None = None,
         top_n: int | None = None,
@@ -215,7 +215,7 @@ class InferenceAPI:
         inputs: str | list[str],
         task_type: str | None,
         input_type: str | None,
-        task_settings: dict[str, Any] | None,
+        task_settings: JsonInput | None,
         query: str | None,
         return_documents: bool | None,
         top_n: int | None,
@@ -274,10 +274,10 @@ class InferenceAPI:
         inputs: str | list[str] | None = None,
         *,
         task_type: str | None = None,
-        task_settings: dict[str, Any] | None = None,
-        chat: dict[str, Any] | None = None,
+        task_settings: JsonInput | None = None,
+        chat: JsonInput | None = None,
         timeout_s: float = 120,
-    ) -> Iterator[dict[str, Any]]:
+    ) -> Iterator[JsonObject]:
         """Streaming ``completion`` / ``chat_completion``: yields the chunks Elasticsearch sends as SSE events.
 
         Validation and lookup happen before the first chunk, so errors surface as ordinary exceptions.
@@ -295,7 +295,7 @@ class InferenceAPI:
             raise ActionRequestValidationException(["Field [messages] cannot be null"])
         texts = [] if inputs is None else [inputs] if isinstance(inputs, str) else list(inputs)
         request = InferenceRequest(inputs=texts, task_settings=dict(task_settings or {}), timeout_s=timeout_s,
-                                   chat=chat)
+                                   chat=None if chat is None else dict(chat))
         return self.registry.service(config.service, inference_id).stream(config, request)
 
     def model_version(self, inference_id: str) -> str:
@@ -303,7 +303,7 @@ class InferenceAPI:
         config = self.registry.get(inference_id)
         return self.registry.service(config.service, inference_id).model_version(config)
 
-    def trained_model_stats(self, model_ids: str | None = None) -> dict[str, Any]:
+    def trained_model_stats(self, model_ids: str | None = None) -> JsonObject:
         """``GET /_ml/trained_models/[ids]/_stats`` for this process's models and deployments."""
         from ingest.models.trained_models import TrainedModels
 

@@ -7,7 +7,19 @@ without a mapping table of its own.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
+from typing import TypedDict, Unpack
+
+from ingest.models.jsontypes import JsonObject, JsonValue
+
+
+class ErrorOptions(TypedDict, total=False):
+    """The keyword options every :class:`ElasticsearchError` takes."""
+
+    status: int | None
+    error_type: str | None
+    caused_by: ElasticsearchError | None
+    extra: Mapping[str, JsonValue] | None
 
 
 class ElasticsearchError(Exception):
@@ -23,7 +35,7 @@ class ElasticsearchError(Exception):
         status: int | None = None,
         error_type: str | None = None,
         caused_by: ElasticsearchError | None = None,
-        extra: dict[str, Any] | None = None,
+        extra: Mapping[str, JsonValue] | None = None,
     ) -> None:
         super().__init__(reason)
         self.reason = reason
@@ -34,18 +46,21 @@ class ElasticsearchError(Exception):
         self.caused_by = caused_by
         self.extra = dict(extra or {})
 
-    def cause_dict(self) -> dict[str, Any]:
+    def cause_dict(self) -> JsonObject:
         """The ``ErrorCause`` object for this error (without ``root_cause``)."""
-        body: dict[str, Any] = {"type": self.error_type, "reason": self.reason, **self.extra}
+        body: JsonObject = {"type": self.error_type, "reason": self.reason, **self.extra}
         if self.caused_by is not None:
             body["caused_by"] = self.caused_by.cause_dict()
         return body
 
-    def to_dict(self) -> dict[str, Any]:
+    def error_object(self) -> JsonObject:
+        """The envelope's ``error``: ``{"root_cause": [...], "type", "reason", "caused_by"?, ...}``."""
+        root: JsonObject = {"type": self.error_type, "reason": self.reason, **self.extra}
+        return {"root_cause": [root], **self.cause_dict()}
+
+    def to_dict(self) -> JsonObject:
         """The full Elasticsearch error envelope."""
-        root = {"type": self.error_type, "reason": self.reason, **self.extra}
-        error = {"root_cause": [root], **self.cause_dict()}
-        return {"error": error, "status": self.status}
+        return {"error": self.error_object(), "status": self.status}
 
 
 class StatusException(ElasticsearchError):
@@ -61,7 +76,7 @@ class ValidationException(ElasticsearchError):
     status = 400
     error_type = "validation_exception"
 
-    def __init__(self, problems: list[str], **kwargs: Any) -> None:
+    def __init__(self, problems: list[str], **kwargs: Unpack[ErrorOptions]) -> None:
         self.problems = list(problems)
         numbered = "".join(f"{i}: {p};" for i, p in enumerate(self.problems, start=1))
         super().__init__(f"Validation Failed: {numbered}", **kwargs)

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
 
 import numpy as np
+
+from ingest.models.jsontypes import JsonObject, JsonValue
 
 
 class TaskType(StrEnum):
@@ -56,7 +57,7 @@ class TextEmbeddingResults:
         """The response key: ``text_embedding``, ``text_embedding_bytes``, ``embeddings_bits`` ..."""
         return _RESULT_KEYS.get(self.task_type, "text_embedding") + _SUFFIXES[self.element_type]
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> JsonObject:
         """``{"text_embedding": [{"embedding": [...]}, ...]}`` (or the bytes / bits / ``embeddings`` variant)."""
         kind = float if self.element_type == "float" else int
         return {self.key: [{"embedding": row} for row in self.embeddings.astype(kind).tolist()]}
@@ -73,7 +74,7 @@ class SparseEmbeddingResults:
     def __len__(self) -> int:
         return len(self.embeddings)
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> JsonObject:
         """``{"sparse_embedding": [{"is_truncated": false, "embedding": {...}}, ...]}``."""
         truncated = self.truncated or [False] * len(self.embeddings)
         return {
@@ -103,11 +104,11 @@ class RerankResults:
     def __len__(self) -> int:
         return len(self.ranked)
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> JsonObject:
         """``{"rerank": [{"index", "relevance_score", "text"?}, ...]}``."""
-        out = []
+        out: list[JsonValue] = []
         for doc in self.ranked:
-            item: dict[str, Any] = {"index": doc.index, "relevance_score": float(doc.relevance_score)}
+            item: JsonObject = {"index": doc.index, "relevance_score": float(doc.relevance_score)}
             if doc.text is not None:
                 item["text"] = doc.text
             out.append(item)
@@ -124,7 +125,7 @@ class CompletionResults:
     def __len__(self) -> int:
         return len(self.results)
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> JsonObject:
         """``{"completion": [{"result": "..."}]}``."""
         return {"completion": [{"result": r} for r in self.results]}
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import fnmatch
 import json
 import time
+from collections.abc import Mapping
 from typing import Any, Protocol
 
 from ingest.models.cache import build_dir
@@ -19,7 +20,7 @@ from ingest.models.deployments.deployment import DEFAULT_QUEUE_CAPACITY, Deploym
 from ingest.models.deployments.manager import DeploymentManager
 from ingest.models.deployments.scaling import MAX_ALLOCATIONS, AllocationPolicy
 from ingest.models.deployments.stats import NODE_ID, trained_models_stats
-from ingest.models.endpoints.registry import EndpointRegistry
+from ingest.models.endpoints.registry import EndpointRegistry, EndpointStore
 from ingest.models.errors import (
     IllegalArgumentException,
     ResourceNotFoundException,
@@ -27,9 +28,9 @@ from ingest.models.errors import (
     ValidationException,
 )
 from ingest.models.imported import list_variants, resolve_variant
+from ingest.models.jsontypes import JsonInput, JsonObject
 from ingest.models.results import TaskType
 from ingest.models.services.elasticsearch import parse_adaptive
-from ingest.models.store import Store
 
 MAX_QUEUE_CAPACITY = 100_000  # Elasticsearch's upper bound for queue_capacity
 MAX_THREADS = 32
@@ -55,7 +56,7 @@ def _built_file(variant: ModelVariant) -> tuple[bool, int, int]:
     return True, onnx.stat().st_size, int(manifest.stat().st_mtime * 1000)
 
 
-def model_config(variant: ModelVariant, *, definition_status: bool) -> dict[str, Any]:
+def model_config(variant: ModelVariant, *, definition_status: bool) -> JsonObject:
     """One ``trained_model_configs`` entry, in Elasticsearch's shape."""
     spec = variant.spec
     built, size, created = _built_file(variant)
@@ -95,7 +96,7 @@ def model_config(variant: ModelVariant, *, definition_status: bool) -> dict[str,
     return body
 
 
-def _positive(params: dict[str, Any], key: str, problems: list[str]) -> int | None:
+def _positive(params: Mapping[str, Any], key: str, problems: list[str]) -> int | None:
     raw = params.get(key)
     if raw is None:
         return None
@@ -124,7 +125,7 @@ class ModelHost(Protocol):
     def registry(self) -> EndpointRegistry: ...
 
     @property
-    def store(self) -> Store: ...
+    def store(self) -> EndpointStore: ...
 
 
 class TrainedModels:
@@ -145,7 +146,7 @@ class TrainedModels:
         return out
 
     def get(self, ids: str | None = None, *, include: str | None = None, start: int = 0, size: int = 100,
-            allow_no_match: bool = True) -> dict[str, Any]:
+            allow_no_match: bool = True) -> JsonObject:
         """``GET /_ml/trained_models[/{ids}]``: ``{"count", "trained_model_configs"}`` (paged by from/size)."""
         includes = {i.strip() for i in (include or "").split(",") if i.strip()}
         unknown = sorted(includes - _INCLUDES)
@@ -155,10 +156,10 @@ class TrainedModels:
             )
         chosen = self._select(ids, allow_no_match)
         configs = [model_config(v, definition_status="definition_status" in includes) for v in chosen]
-        return {"count": len(configs), "trained_model_configs": configs[start:start + size]}
+        return {"count": len(configs), "trained_model_configs": [*configs[start:start + size]]}
 
     def stats(self, ids: str | None = None, *, start: int = 0, size: int = 100,
-              allow_no_match: bool = True) -> dict[str, Any]:
+              allow_no_match: bool = True) -> JsonObject:
         """``GET /_ml/trained_models[/{ids}]/_stats``, every figure from a counter or a file."""
         variants = list_variants()
         sizes = {v.model_id: _built_file(v)[1] for v in variants}
@@ -176,13 +177,13 @@ class TrainedModels:
 
     # -- deployments ---------------------------------------------------------------------------------
 
-    def start(self, model_id: str, params: dict[str, Any], body: dict[str, Any] | None = None,
-              timeout_s: float = 30) -> dict[str, Any]:
+    def start(self, model_id: str, params: JsonInput, body: JsonInput | None = None,
+              timeout_s: float = 30) -> JsonObject:
         """``POST /_ml/trained_models/{model_id}/deployment/_start``: ``{"assignment": ...}``."""
         variant = resolve_variant(model_id)
         if variant.optimized and not variant.available:
             raise IllegalArgumentException(platform_mismatch(model_id, elser=variant.spec.pooling == Pooling.SPLADE))
-        merged = {**(body or {}), **{k: v for k, v in params.items() if v is not None}}
+        merged: dict[str, Any] = {**(body or {}), **{k: v for k, v in params.items() if v is not None}}
         problems: list[str] = []
         deployment_id = str(merged.get("deployment_id") or model_id)
         allocations = _positive(merged, "number_of_allocations", problems)
@@ -261,7 +262,7 @@ class TrainedModels:
                 if c.service in ("elasticsearch", "elser")
                 and c.service_settings.get("deployment_id", c.inference_id) == deployment_id]
 
-    def stop(self, deployment_id: str, *, force: bool = False, allow_no_match: bool = True) -> dict[str, Any]:
+    def stop(self, deployment_id: str, *, force: bool = False, allow_no_match: bool = True) -> JsonObject:
         """``POST .../deployment/_stop``: ``{"stopped": true}``; 409 while pipelines use it, unless forced."""
         if self.api.deployments.get(deployment_id) is None:
             if allow_no_match and "*" in deployment_id:
@@ -274,7 +275,7 @@ class TrainedModels:
         self.api.deployments.stop(deployment_id)
         return {"stopped": True}
 
-    def update(self, deployment_id: str, body: dict[str, Any]) -> dict[str, Any]:
+    def update(self, deployment_id: str, body: JsonInput) -> JsonObject:
         """``POST .../deployment/_update``: number_of_allocations or adaptive_allocations; ``{"assignment"}``."""
         deployment = self._deployment(deployment_id)
         problems: list[str] = []
@@ -293,7 +294,7 @@ class TrainedModels:
         return {"assignment": self.assignment(deployment)}
 
     @staticmethod
-    def assignment(d: Deployment) -> dict[str, Any]:
+    def assignment(d: Deployment) -> JsonObject:
         """Elasticsearch's ``TrainedModelAssignment`` body of a deployment."""
         snap = d.snapshot()
         policy = snap["policy"]

@@ -73,8 +73,7 @@ def render_doc(doc: IngestDocument, *, with_pipeline: str | None = None) -> dict
 
 def error_body(error: ElasticsearchError) -> dict[str, Any]:
     """``{"root_cause": [...], "type", "reason", ...}``."""
-    body: dict[str, Any] = error.to_dict()["error"]
-    return body
+    return error.error_object()
 
 
 def _render_trace(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -14,7 +14,7 @@ import typer
 
 from ingest.cli.models_cmd import fail, progress
 from ingest.models.errors import ElasticsearchError, ResourceNotFoundException
-from ingest.models.results import InferenceResults, TextEmbeddingResults
+from ingest.models.results import InferenceResults, SparseEmbeddingResults, TextEmbeddingResults
 from ingest.models.runtime import load_model
 
 
@@ -48,11 +48,13 @@ def render(results: InferenceResults) -> dict[str, Any]:
                 {"embedding": [float(str(v)) for v in row]} for row in results.embeddings.astype(np.float32)
             ]
         }
-    body = results.to_dict()
-    if "sparse_embedding" in body:
-        for item in body["sparse_embedding"]:
-            item["embedding"] = {k: float(str(np.float32(v))) for k, v in item["embedding"].items()}
-    return body
+    if isinstance(results, SparseEmbeddingResults):
+        truncated = results.truncated or [False] * len(results.embeddings)
+        return {"sparse_embedding": [
+            {"is_truncated": bool(t), "embedding": {k: float(str(np.float32(v))) for k, v in e.items()}}
+            for e, t in zip(results.embeddings, truncated, strict=True)
+        ]}
+    return results.to_dict()
 
 
 def infer_cmd(

@@ -84,9 +84,10 @@ def error_response(request: Request, exc: ElasticsearchError) -> Response:
     headers = {}
     if isinstance(exc, ContentTooLong):  # the rest of the body is never read: close rather than drain it
         headers["Connection"] = "close"
-    www = exc.extra.get("header", {}).get("WWW-Authenticate") if isinstance(exc.extra.get("header"), dict) else None
-    if www:
-        headers["WWW-Authenticate"] = ", ".join(www)
+    header = exc.extra.get("header")
+    www = header.get("WWW-Authenticate") if isinstance(header, dict) else None
+    if isinstance(www, list) and www:
+        headers["WWW-Authenticate"] = ", ".join(str(w) for w in www)
     return es_response(request, body, exc.status, headers, filtered=False)
 
 

@@ -16,11 +16,13 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
 from typing import Any, Protocol
+
+import numpy as np
 
 from ingest.models.deployments.counters import DeploymentCounters
 from ingest.models.deployments.scaling import AllocationPolicy, Load, decide
@@ -37,6 +39,10 @@ class Session(Protocol):
     """What a deployment needs from a loaded model (``models.runtime.LocalModel`` satisfies it)."""
 
     def embed(self, texts: list[str], input_type: InputType | None = None) -> InferenceResults: ...
+
+    def rerank(self, query: str, texts: Sequence[str]) -> np.ndarray:
+        """One relevance score per text (cross-encoders only)."""
+        ...
 
     def close(self) -> None: ...
 

@@ -1,4 +1,5 @@
-"""The endpoint registry: validates PUT/_update bodies completely, then persists through :class:`Store`.
+"""The endpoint registry: validates PUT/_update bodies completely, then persists through an :class:`EndpointStore`
+(``models.store.Store`` in the product).
 
 Preconfigured endpoints are merged into reads; they are never stored and cannot be replaced or deleted.
 """
@@ -6,7 +7,8 @@ Preconfigured endpoints are merged into reads; they are never stored and cannot 
 from __future__ import annotations
 
 import builtins
-from typing import Any
+from collections.abc import Mapping
+from typing import Protocol
 
 from ingest.models.endpoints.chunking import parse_chunking
 from ingest.models.endpoints.ids import check_task_type, resolve_task_type, validate_inference_id
@@ -18,13 +20,41 @@ from ingest.models.errors import (
     StatusException,
     ValidationException,
 )
+from ingest.models.jsontypes import JsonObject
 from ingest.models.results import TaskType
 from ingest.models.services.base import EndpointConfig, InferenceService
 from ingest.models.services.registry import HIDDEN_SERVICES, configuration, unknown_service
-from ingest.models.store import Store
 
 # Settings `_update` may change, besides secrets (Elasticsearch PR #114457, and #144522 for rate limits).
 UPDATABLE_SERVICE_SETTINGS = frozenset({"num_allocations", "adaptive_allocations", "rate_limit"})
+
+
+class EndpointStore(Protocol):
+    """Where endpoints persist (``models.store.Store``: SQLite, secrets in their own file)."""
+
+    def get_endpoint(self, inference_id: str) -> EndpointConfig | None:
+        """The stored endpoint, secrets included, or None."""
+        ...
+
+    def list_endpoints(self) -> list[EndpointConfig]:
+        """Every stored endpoint."""
+        ...
+
+    def insert_endpoint(self, config: EndpointConfig) -> None:
+        """Store a new endpoint (``resource_already_exists_exception`` if the id is taken)."""
+        ...
+
+    def replace_endpoint(self, config: EndpointConfig) -> None:
+        """Replace a stored endpoint's settings and secrets."""
+        ...
+
+    def delete_endpoint(self, inference_id: str) -> bool:
+        """Forget an endpoint; whether it was there."""
+        ...
+
+    def pipelines_referencing(self, endpoint_id: str) -> list[str]:
+        """The ids of stored pipelines that name the endpoint."""
+        ...
 
 
 def not_found(inference_id: str) -> ResourceNotFoundException:
@@ -39,7 +69,7 @@ def not_found(inference_id: str) -> ResourceNotFoundException:
 class EndpointRegistry:
     """Endpoint configurations: stored ones plus the preconfigured ones."""
 
-    def __init__(self, store: Store, services: dict[str, InferenceService]) -> None:
+    def __init__(self, store: EndpointStore, services: dict[str, InferenceService]) -> None:
         self.store = store
         self.services = services
         self._preconfigured: dict[str, EndpointConfig] = {}
@@ -79,7 +109,7 @@ class EndpointRegistry:
         configs.sort(key=lambda c: c.inference_id)
         return [c for c in configs if task_type is None or c.task_type == task_type]
 
-    def configurations(self, task_type: TaskType | None = None) -> builtins.list[dict[str, Any]]:
+    def configurations(self, task_type: TaskType | None = None) -> builtins.list[JsonObject]:
         """``GET _inference/_services[/{task_type}]``: every service (supporting ``task_type``), by name."""
         return [configuration(self.services[name], UPDATABLE_SERVICE_SETTINGS) for name in sorted(self.services)
                 if name not in HIDDEN_SERVICES and (task_type is None or task_type in self.services[name].task_types)]
@@ -87,11 +117,11 @@ class EndpointRegistry:
     # -- validation ----------------------------------------------------------------------------------
 
     def parse_put(
-        self, inference_id: str, body: Any, task_type: TaskType | None
+        self, inference_id: str, body: object, task_type: TaskType | None
     ) -> tuple[EndpointConfig, InferenceService]:
         """Validate a PUT completely (id, body, service, settings) without touching the store."""
         validate_inference_id(inference_id)
-        if isinstance(body, dict) and "task_type" in body:  # Elasticsearch takes it from the body too
+        if isinstance(body, Mapping) and "task_type" in body:  # Elasticsearch takes it from the body too
             body = dict(body)
             task_type = resolve_task_type(task_type, body.pop("task_type"))
         request = parse_body(PutEndpointBody, body)
@@ -119,7 +149,7 @@ class EndpointRegistry:
         return config, service
 
     def parse_update(
-        self, inference_id: str, body: Any, task_type: TaskType | None
+        self, inference_id: str, body: object, task_type: TaskType | None
     ) -> tuple[EndpointConfig, EndpointConfig, InferenceService]:
         """Validate an ``_update``: returns (old, new, service). Only task settings, secrets and allocations change."""
         if is_preconfigured(inference_id):

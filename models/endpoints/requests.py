@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -72,15 +73,15 @@ class InferBody(_Strict):
 M = TypeVar("M", bound=BaseModel)
 
 
-def parse_body(model: type[M], body: Any, *, action: bool = False) -> M:
+def parse_body(model: type[M], body: object, *, action: bool = False) -> M:
     """Validate ``body`` against ``model``; every problem becomes one numbered line of a validation error.
 
     Values are never echoed (they may be secrets): problems name fields only.
     """
-    if not isinstance(body, dict):
+    if not isinstance(body, Mapping):
         raise ActionRequestValidationException(["request body is required and must be a JSON object"])
     try:
-        return model.model_validate(body, strict=False)
+        return model.model_validate(dict(body), strict=False)
     except ValidationError as exc:
         problems = []
         for err in exc.errors():

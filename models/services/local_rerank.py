@@ -6,13 +6,13 @@ or for the ``.rerank-v1-elasticsearch`` endpoint, gets an error that says so and
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
+from ingest.models.deployments.deployment import Work
 from ingest.models.errors import StatusException
-from ingest.models.results import InferenceResults, RankedDocument, RerankResults
+from ingest.models.results import RankedDocument, RerankResults
 
 ELASTIC_RERANKER_ID = ".rerank-v1"
 ELASTIC_RERANK_ENDPOINT = ".rerank-v1-elasticsearch"
@@ -56,6 +56,6 @@ def ranked(scores: np.ndarray, texts: list[str], return_documents: bool, top_n: 
 
 
 def rerank_work(query: str, texts: list[str], return_documents: bool, top_n: int | None,
-                ) -> Callable[[Any], InferenceResults]:
+                ) -> Work:
     """What a deployment runs for one rerank request on a loaded cross-encoder session."""
     return lambda session: ranked(session.rerank(query, texts), texts, return_documents, top_n)

@@ -13,7 +13,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from ingest.models.results import InputType, TaskType
+from ingest.models.results import CompletionResults, InputType, TaskType
 from ingest.models.services.base import EndpointConfig, InferenceRequest
 from ingest.models.services.remote.errors import UpstreamResponse
 from ingest.models.services.remote.openai_compat import completion_chunk, decode_vector, stack
@@ -66,8 +66,9 @@ class CohereService(RemoteService):
     def stream(self, endpoint: EndpointConfig, request: InferenceRequest) -> Iterator[dict[str, Any]]:
         """v2 streams chat events; v1 answers in one chunk."""
         if endpoint.service_settings.get("api_version") == "v1":
-            return iter([{"completion": [{"delta": r["result"]}]}
-                         for r in self.infer(endpoint, request).to_dict()["completion"]])
+            results = self.infer(endpoint, request)
+            texts = results.results if isinstance(results, CompletionResults) else []
+            return iter([{"completion": [{"delta": text}]} for text in texts])
         return super().stream(endpoint, request)
 
     def element_type(self, settings: dict[str, Any]) -> str:
