@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
+from ingest.models.jsontypes import JsonInput, JsonObject
 from ingest.models.results import InferenceResults, InputType, TaskType
 
 
@@ -74,9 +75,9 @@ class InferenceService(ABC):
         self,
         inference_id: str,
         task_type: TaskType,
-        service_settings: dict[str, Any],
-        task_settings: dict[str, Any],
-        chunking_settings: dict[str, Any] | None,
+        service_settings: JsonInput,
+        task_settings: JsonInput,
+        chunking_settings: JsonInput | None,
     ) -> EndpointConfig:
         """Validate the PUT body's settings and fill in defaults.
 
@@ -92,14 +93,14 @@ class InferenceService(ABC):
     def infer(self, endpoint: EndpointConfig, request: InferenceRequest) -> InferenceResults:
         """Answer one inference request; results are in input order."""
 
-    def stream(self, endpoint: EndpointConfig, request: InferenceRequest) -> Iterator[dict[str, Any]]:
+    def stream(self, endpoint: EndpointConfig, request: InferenceRequest) -> Iterator[JsonObject]:
         """Yield streaming chunks (``completion`` / ``chat_completion``); by default one chunk with the whole result."""
         yield self.infer(endpoint, request).to_dict()
 
     def stop(self, endpoint: EndpointConfig) -> None:  # noqa: B027 - optional hook
         """Release what :meth:`start` acquired (default: nothing)."""
 
-    def default_task_type(self, service_settings: dict[str, Any]) -> TaskType | None:
+    def default_task_type(self, service_settings: JsonInput) -> TaskType | None:
         """The task type of a PUT whose path names none: the service's only task type, else None (an error)."""
         return next(iter(self.task_types)) if len(self.task_types) == 1 else None
 

@@ -34,6 +34,7 @@ from ingest.models.errors import (
     StatusException,
     ValidationException,
 )
+from ingest.models.jsontypes import JsonInput
 from ingest.models.results import InferenceResults, InputType, TaskType
 from ingest.models.services import local_rerank
 from ingest.models.services.base import EndpointConfig, InferenceRequest, InferenceService
@@ -124,7 +125,7 @@ class ElasticsearchService(InferenceService):
     def __init__(self, deployments: DeploymentManager | None = None) -> None:
         self.deployments = deployments or DeploymentManager()
 
-    def default_task_type(self, service_settings: dict[str, Any]) -> TaskType | None:
+    def default_task_type(self, service_settings: JsonInput) -> TaskType | None:
         """The task type of the model named in the settings (PUT without a task type in the path)."""
         model_id = service_settings.get("model_id", self.default_model_id)
         if model_id is None and self.default_spec is not None:
@@ -140,9 +141,9 @@ class ElasticsearchService(InferenceService):
         self,
         inference_id: str,
         task_type: TaskType,
-        service_settings: dict[str, Any],
-        task_settings: dict[str, Any],
-        chunking_settings: dict[str, Any] | None,
+        service_settings: JsonInput,
+        task_settings: JsonInput,
+        chunking_settings: JsonInput | None,
     ) -> EndpointConfig:
         """Validate settings, collecting every problem; fill in the model's dimensions and similarity."""
         problems: list[str] = []
@@ -223,7 +224,7 @@ class ElasticsearchService(InferenceService):
             service=self.name,
             service_settings=settings,
             task_settings=rerank_settings,
-            chunking_settings=chunking_settings,
+            chunking_settings=None if chunking_settings is None else dict(chunking_settings),
         )
 
     def _on_deployment(
@@ -231,8 +232,8 @@ class ElasticsearchService(InferenceService):
         inference_id: str,
         task_type: TaskType,
         raw: dict[str, Any],
-        task_settings: dict[str, Any],
-        chunking_settings: dict[str, Any] | None,
+        task_settings: JsonInput,
+        chunking_settings: JsonInput | None,
     ) -> EndpointConfig:
         """An endpoint on an existing deployment: settings come from the deployment (Elasticsearch's checks)."""
         deployment_id = raw.pop("deployment_id")
@@ -270,7 +271,8 @@ class ElasticsearchService(InferenceService):
         if spec.dims is not None:
             settings |= {"dimensions": spec.dims, "similarity": spec.similarity, "element_type": "float"}
         return EndpointConfig(inference_id=inference_id, task_type=task_type, service=self.name,
-                              service_settings=settings, task_settings={}, chunking_settings=chunking_settings)
+                              service_settings=settings, task_settings={},
+                              chunking_settings=None if chunking_settings is None else dict(chunking_settings))
 
     def start(self, endpoint: EndpointConfig, timeout_s: float) -> None:
         """Deploy the model (loading and, on first use, building it) and wait for the first allocation.

@@ -12,6 +12,7 @@ import numpy as np
 
 from ingest.models.deployments.deployment import Work
 from ingest.models.errors import StatusException
+from ingest.models.jsontypes import JsonInput
 from ingest.models.results import RankedDocument, RerankResults
 
 ELASTIC_RERANKER_ID = ".rerank-v1"
@@ -29,7 +30,7 @@ def elastic_reranker_absent() -> StatusException:
     return StatusException(ABSENT)
 
 
-def parse_task_settings(task_settings: dict[str, Any], problems: list[str], service: str) -> dict[str, Any]:
+def parse_task_settings(task_settings: JsonInput, problems: list[str], service: str) -> dict[str, Any]:
     """``RerankTaskSettings``: ``return_documents`` (boolean) and nothing else."""
     raw = dict(task_settings)
     out: dict[str, Any] = {}

@@ -10,7 +10,9 @@ from __future__ import annotations
 import json
 from typing import Any, ClassVar
 
+from ingest.models.jsontypes import JsonInput
 from ingest.models.results import TaskType
+from ingest.models.services.base import EndpointConfig
 from ingest.models.services.remote.errors import DEFAULT_RETRY_STATUSES, UpstreamResponse
 from ingest.models.services.remote.openai_compat import chat_messages, completion_chunk
 from ingest.models.services.remote.service import Call, Partial, RemoteService, error_object, json_body
@@ -67,8 +69,8 @@ class AnthropicService(RemoteService):
     retry_statuses = DEFAULT_RETRY_STATUSES | {529}  # 529: Anthropic's "overloaded"
     streaming_tasks = tasks(TaskType.COMPLETION, TaskType.CHAT_COMPLETION)
 
-    def parse_config(self, inference_id: str, task_type: TaskType, service_settings: dict[str, Any],
-                     task_settings: dict[str, Any], chunking_settings: dict[str, Any] | None) -> Any:
+    def parse_config(self, inference_id: str, task_type: TaskType, service_settings: JsonInput,
+                     task_settings: JsonInput, chunking_settings: JsonInput | None) -> EndpointConfig:
         """As the base class, plus Elasticsearch's rule that ``task_settings.max_tokens`` is required."""
         config = super().parse_config(inference_id, task_type, service_settings, task_settings, chunking_settings)
         if "max_tokens" not in config.task_settings:

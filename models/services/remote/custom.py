@@ -17,6 +17,7 @@ from urllib.parse import quote
 import numpy as np
 
 from ingest.models.errors import StatusException, ValidationException
+from ingest.models.jsontypes import JsonInput
 from ingest.models.results import ELEMENT_TYPES, TaskType
 from ingest.models.services.base import EndpointConfig
 from ingest.models.services.remote.errors import UpstreamResponse
@@ -70,10 +71,10 @@ class CustomService(RemoteService):
     default_rpm = 10_000
     model_setting = "url"
 
-    def parse_config(self, inference_id: str, task_type: TaskType, service_settings: dict[str, Any],
-                     task_settings: dict[str, Any], chunking_settings: dict[str, Any] | None) -> EndpointConfig:
+    def parse_config(self, inference_id: str, task_type: TaskType, service_settings: JsonInput,
+                     task_settings: JsonInput, chunking_settings: JsonInput | None) -> EndpointConfig:
         """As the base class; each secret parameter becomes its own secret, and the parser/templates are checked."""
-        settings = dict(service_settings or {})
+        settings: dict[str, Any] = dict(service_settings or {})
         if isinstance(settings.get("secret_parameters"), str):  # as stored: the map as JSON
             try:
                 settings["secret_parameters"] = json.loads(settings["secret_parameters"])

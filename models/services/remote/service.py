@@ -22,6 +22,7 @@ import numpy as np
 
 from ingest.models.errors import ElasticsearchError, StatusException, ValidationException
 from ingest.models.jsonparse import well_formed
+from ingest.models.jsontypes import JsonInput, JsonObject
 from ingest.models.results import (
     CompletionResults,
     InferenceResults,
@@ -205,8 +206,8 @@ class RemoteService(InferenceService):
             return self.default_rpm
         return self.default_rpm[task_type]
 
-    def parse_config(self, inference_id: str, task_type: TaskType, service_settings: dict[str, Any],
-                     task_settings: dict[str, Any], chunking_settings: dict[str, Any] | None) -> EndpointConfig:
+    def parse_config(self, inference_id: str, task_type: TaskType, service_settings: JsonInput,
+                     task_settings: JsonInput, chunking_settings: JsonInput | None) -> EndpointConfig:
         """Validate the settings with Elasticsearch's messages; secrets go to ``secret_settings``."""
         problems: list[str] = []
         if task_type not in self.task_types:
@@ -258,7 +259,7 @@ class RemoteService(InferenceService):
         inputs = well_formed(list(request.inputs))  # lone surrogates cannot be sent as UTF-8: U+FFFD, as locally
         return transport().run(self._infer_async(call, inputs, request.timeout_s), request.timeout_s)
 
-    def stream(self, endpoint: EndpointConfig, request: InferenceRequest) -> Iterator[dict[str, Any]]:
+    def stream(self, endpoint: EndpointConfig, request: InferenceRequest) -> Iterator[JsonObject]:
         """Relay the provider's stream as Elasticsearch chunks.
 
         Returns a :class:`~models.services.remote.transport.StreamIterator`: validation errors are raised here,
