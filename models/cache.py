@@ -101,11 +101,12 @@ def build_dir(spec: ModelSpec, quantize: bool) -> Path:
     return models_dir() / f"{safe}-{spec.source.sha256[:12]}{'-int8' if quantize else ''}"
 
 
-_verified_states: dict[Path, tuple] = {}
+_FileState = tuple[tuple[Path, int, int, int], ...]  # (path, size, mtime_ns, inode) of each file
+_verified_states: dict[Path, _FileState] = {}
 _thread_lock = threading.RLock()  # re-entered: an int8 build first ensures the fp32 one
 
 
-def _file_state(paths: list[Path]) -> tuple:
+def _file_state(paths: list[Path]) -> _FileState:
     return tuple((p, p.stat().st_size, p.stat().st_mtime_ns, p.stat().st_ino) for p in paths)
 
 

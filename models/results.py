@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 import numpy as np
+import numpy.typing as npt
 
 from ingest.models.jsontypes import JsonObject, JsonValue
 
@@ -45,7 +46,7 @@ class TextEmbeddingResults:
     ``text_embedding_bits`` (``embeddings_bytes`` / ``embeddings_bits`` for the ``embedding`` task).
     """
 
-    embeddings: np.ndarray  # shape (n, dims) — (n, dims / 8) for bit — float32
+    embeddings: npt.NDArray[np.float32]  # shape (n, dims) — (n, dims / 8) for bit — float32
     task_type: TaskType = TaskType.TEXT_EMBEDDING
     element_type: str = "float"
 

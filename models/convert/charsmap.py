@@ -15,12 +15,17 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Mapping
+from typing import Any
 
 _MAX_DIRECT_OFFSET = 1 << 21
 
 
-def _trie(keys: Mapping[bytes, int]) -> dict:
-    root: dict = {}
+# A trie node: child nodes by byte, and the key's value under None at a leaf.
+_Node = dict[int | None, Any]
+
+
+def _trie(keys: Mapping[bytes, int]) -> _Node:
+    root: _Node = {}
     for key, value in keys.items():
         node = root
         for byte in key:
@@ -52,7 +57,7 @@ def build_double_array(keys: Mapping[bytes, int]) -> list[int]:
             used.extend(bytes(extra))
 
     # Breadth-first: place each node's children, then recurse into them.
-    queue: list[tuple[int, dict]] = [(0, _trie(keys))]
+    queue: list[tuple[int, _Node]] = [(0, _trie(keys))]
     while queue:
         pos, node = queue.pop(0)
         labels = [0 if k is None else k for k in node]

@@ -149,7 +149,10 @@ def body_retry_delay(body: bytes) -> float | None:
 def _rate_limit_prefix(headers: dict[str, str]) -> str:
     if not any(h.startswith("x-ratelimit-") for h in headers):
         return RATE_LIMIT
-    get = lambda name: headers.get(name, "unknown")  # noqa: E731
+
+    def get(name: str) -> str:
+        return headers.get(name, "unknown")
+
     token_limit, request_limit = get("x-ratelimit-limit-tokens"), get("x-ratelimit-limit-requests")
     remaining_tokens, remaining_requests = get("x-ratelimit-remaining-tokens"), get("x-ratelimit-remaining-requests")
     if token_limit == "unknown" and request_limit == "unknown":

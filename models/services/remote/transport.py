@@ -23,7 +23,7 @@ import threading
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import httpx
 
@@ -54,7 +54,7 @@ class RetrySettings:
 
     def backoff(self, attempt: int) -> float:
         """Exponential backoff with "equal jitter": half fixed, half random, capped at ``max_delay_s``."""
-        cap = min(self.max_delay_s, self.initial_delay_s * (2**attempt))
+        cap = min(self.max_delay_s, self.initial_delay_s * (2.0**attempt))
         return cap / 2 + random.uniform(0, cap / 2)
 
 
@@ -302,7 +302,7 @@ class StreamIterator(Iterator[T]):
             self.close()
             raise timeout_error(self._timeout_s) from None
         if kind == "item":
-            return value
+            return cast(T, value)  # the queue holds the items of this iterator
         self._closed = True
         if kind == "error":
             raise value
