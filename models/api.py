@@ -1,6 +1,6 @@
-"""The typed Python inference API (contract C3). The REST routes are a thin shell over :class:`InferenceAPI`.
+"""The typed Python inference API. The REST routes are a thin shell over :class:`InferenceAPI`.
 
-Every method validates completely before changing anything, raises ``models.errors`` types shaped like
+Every method validates completely before changing anything, raises ``ingest.models.errors`` types shaped like
 Elasticsearch's, and returns Elasticsearch's response bodies as dicts (inference returns result objects).
 """
 
@@ -313,10 +313,8 @@ class InferenceAPI:
         """Stop every deployment and close services that hold resources."""
         self.deployments.close()
         for service in self.services.values():
-            closer = getattr(service, "close", None)
-            if callable(closer):
-                with contextlib.suppress(Exception):
-                    closer()
+            with contextlib.suppress(Exception):
+                service.close()
         self.store.close()
 
 

@@ -1,7 +1,7 @@
 """The security tables of the registry: API keys, users, roles and the home's security settings.
 
 Rows only; their meaning (role descriptors, privileges, hashing) belongs to ``ingest.server.security``. Role
-descriptors are stored as JSON text. Mixed into :class:`models.store.Store`, which owns the connections.
+descriptors are stored as JSON text. Mixed into :class:`ingest.models.store.Store`, which owns the connections.
 """
 
 from __future__ import annotations
@@ -79,7 +79,7 @@ class _Connections(Protocol):
 
 
 class SecurityTables:
-    """API keys, users, roles, settings: the methods :class:`models.store.Store` gets from this mixin."""
+    """API keys, users, roles, settings: the methods :class:`ingest.models.store.Store` gets from this mixin."""
 
     def _migrate_security(self: _Connections) -> None:
         """Add new columns to old homes, and record the security setting of a home that has none.

@@ -1,7 +1,7 @@
 """The local models we can run, described as data (fastembed-style): ids, shapes, sources, licences.
 
-Nothing here loads weights. ``models.convert`` turns a spec's packaged weights into an ONNX file in the cache;
-``models.runtime`` runs it.
+Nothing here loads weights. ``ingest.models.convert`` turns a spec's packaged weights into an ONNX file in the cache;
+``ingest.models.runtime`` runs it.
 """
 
 from __future__ import annotations

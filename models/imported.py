@@ -2,7 +2,7 @@
 
 An imported model is copied under ``$INGEST_HOME/imported/<model_id>/`` together with ``spec.json`` (the
 ModelSpec as JSON). Its files are validated at import time, so an unsupported architecture fails there with
-a clear error rather than at first use; ``models.cache.ensure_built`` converts it like a built-in one.
+a clear error rather than at first use; ``ingest.models.cache.ensure_built`` converts it like a built-in one.
 """
 
 from __future__ import annotations

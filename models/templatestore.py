@@ -1,5 +1,5 @@
 """Index and component templates (``_index_template``, ``_component_template``): the methods
-:class:`models.store.Store` gets from this mixin. Bodies are kept as JSON, as the REST layer normalised them;
+:class:`ingest.models.store.Store` gets from this mixin. Bodies are kept as JSON, as the REST layer normalised them;
 their meaning (matching index patterns at index creation) belongs to the layers above.
 """
 

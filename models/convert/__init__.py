@@ -9,5 +9,5 @@
 - ``tokenizer`` / ``charsmap``: ``tokenizer.json`` builders (E5's SentencePiece Unigram, BERT WordPiece);
 - ``build``: one spec's source files → ``model.onnx`` + ``tokenizer.json`` in a folder.
 
-Caching, checksums and atomic writes live in ``models.cache``.
+Caching, checksums and atomic writes live in ``ingest.models.cache``.
 """

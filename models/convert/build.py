@@ -28,7 +28,7 @@ class SourceFiles:
 
 
 def clean_tokenizer(tok: Tokenizer) -> Tokenizer:
-    """Drop truncation and padding: the runtime sets them per batch (contract C1)."""
+    """Drop truncation and padding: the runtime sets them per batch."""
     tok.no_truncation()
     tok.no_padding()
     return tok

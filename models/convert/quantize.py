@@ -2,7 +2,7 @@
 
 Weights are quantised per output channel, activations dynamically per tensor (onnxruntime's
 ``quantize_dynamic``); activation × activation MatMuls (attention scores) always stay fp32. Groups are named after
-the weight initialisers ``models.convert.graph`` writes: ``layer<N>.attention`` (query, key, value, output),
+the weight initialisers ``ingest.models.convert.graph`` writes: ``layer<N>.attention`` (query, key, value, output),
 ``layer<N>.ffn`` (in, out), ``embeddings`` (the word table Gather), ``mlm.transform``, ``mlm.decoder``. A model
 quantised with some groups kept in fp32 is what Elastic did for ELSER v2's optimised build; which groups stay
 fp32 is measured by ``bench.sensitivity`` and recorded in the catalogue (``ModelSpec.int8_fp32_groups``).

@@ -1,6 +1,6 @@
 """``tokenizer.json`` builders: the E5 (XLM-RoBERTa SentencePiece Unigram) tokenizer and a BERT WordPiece one.
 
-Neither enables truncation or padding: the runtime decides those per batch (contract C1).
+Neither enables truncation or padding: the runtime decides those per batch.
 """
 
 from __future__ import annotations

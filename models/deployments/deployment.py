@@ -1,5 +1,5 @@
 """One deployment: ``allocations`` model sessions of ``threads`` threads each, one bounded priority queue in front
-of them, and the thread that loads and releases sessions as :func:`models.deployments.scaling.decide` says.
+of them, and the thread that loads and releases sessions as :func:`ingest.models.deployments.scaling.decide` says.
 
 As in Elasticsearch, a request is queued (or refused with 429 when ``queue_capacity`` requests already wait) the
 moment it arrives, and the model work runs on the deployment's own threads, one per allocation: callers only wait
@@ -36,7 +36,7 @@ QUEUE_FULL = "inference process queue is full. Unable to execute command"  # Ela
 
 
 class Session(Protocol):
-    """What a deployment needs from a loaded model (``models.runtime.LocalModel`` satisfies it)."""
+    """What a deployment needs from a loaded model (``ingest.models.runtime.LocalModel`` satisfies it)."""
 
     def embed(self, texts: list[str], input_type: InputType | None = None) -> InferenceResults: ...
 

@@ -54,7 +54,7 @@ def scale_to_zero_time() -> float:
 
 
 def load_session(model_id: str, threads: int) -> Session:
-    """The default loader: ``models.runtime.load_model`` (builds the model into the cache on first use)."""
+    """The default loader: ``ingest.models.runtime.load_model`` (builds the model into the cache on first use)."""
     from ingest.models.runtime import load_model
 
     return load_model(model_id, threads=threads)

@@ -1,7 +1,7 @@
 """``GET /_ml/trained_models/{id}/_stats``: Elasticsearch's ``trained_model_stats`` for our models and deployments.
 
 Every number comes from a counter or a file: request counts, times and throughput from each deployment's
-:class:`~models.deployments.counters.DeploymentCounters`, pending requests from its queue, model sizes from the
+:class:`~ingest.models.deployments.counters.DeploymentCounters`, pending requests from its queue, model sizes from the
 built ONNX file (0 until the model is built, as Elasticsearch reports a model not yet downloaded).
 """
 

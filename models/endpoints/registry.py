@@ -1,5 +1,5 @@
 """The endpoint registry: validates PUT/_update bodies completely, then persists through an :class:`EndpointStore`
-(``models.store.Store`` in the product).
+(``ingest.models.store.Store`` in the product).
 
 Preconfigured endpoints are merged into reads; they are never stored and cannot be replaced or deleted.
 """
@@ -30,7 +30,7 @@ UPDATABLE_SERVICE_SETTINGS = frozenset({"num_allocations", "adaptive_allocations
 
 
 class EndpointStore(Protocol):
-    """Where endpoints persist (``models.store.Store``: SQLite, secrets in their own file)."""
+    """Where endpoints persist (``ingest.models.store.Store``: SQLite, secrets in their own file)."""
 
     def get_endpoint(self, inference_id: str) -> EndpointConfig | None:
         """The stored endpoint, secrets included, or None."""

@@ -25,7 +25,7 @@ def load_model(
     """Resolve ``model_id``, build it on first use, and load it.
 
     The optimised ids (``_linux-x86_64``) and ``quantize`` select the int8 build; unknown ids raise
-    ``ResourceNotFoundException``; a damaged cache entry is rebuilt or reported by ``models.cache.ensure_built``.
+    ``ResourceNotFoundException``; a damaged cache entry is rebuilt or reported by ``ingest.models.cache.ensure_built``.
     """
     variant = resolve_variant(model_id)
     built = ensure_built(variant.spec, quantize=quantize or variant.optimized, progress=progress)

@@ -91,7 +91,7 @@ class LocalModel:
         """Embed ``texts``; one result per text, in input order.
 
         ``input_type`` selects the model's prefix (``search`` → ``query: ``, ``ingest`` → ``passage: `` for
-        E5). Texts longer than the model's max tokens are truncated; see ``models.runtime.tokenize`` for the
+        E5). Texts longer than the model's max tokens are truncated; see ``ingest.models.runtime.tokenize`` for the
         rules on empty, non-string and malformed input.
         """
         if isinstance(texts, str):

@@ -4,7 +4,7 @@
   only parallelism inside a forward pass. Each matmul is split across these threads.
 - ``inter_op_num_threads`` = 1 with sequential execution: an encoder graph is a chain, so a second pool would
   only add threads that fight the first one for the same cores.
-- Tokenisation runs on the calling thread (see ``models.runtime.tokenize``), so ORT + tokenizers + I/O never
+- Tokenisation runs on the calling thread (see ``ingest.models.runtime.tokenize``), so ORT + tokenizers + I/O never
   ask for more threads than ``threads`` plus the caller.
 - Graph optimisation level ALL: attention / LayerNorm / GELU fusions and layout optimisations.
 - Spinning: idle ORT worker threads busy-wait for the next op by default, which helps a dedicated box and

@@ -2,7 +2,7 @@
 
 A service turns the JSON of ``PUT /_inference`` into a validated :class:`EndpointConfig`, brings an endpoint
 up (deploying a local model, or making the provider's validation call), and answers inference requests.
-The endpoint registry (``models.endpoints``) owns persistence; a service never stores anything itself.
+The endpoint registry (``ingest.models.endpoints``) owns persistence; a service never stores anything itself.
 """
 
 from __future__ import annotations
@@ -99,6 +99,9 @@ class InferenceService(ABC):
 
     def stop(self, endpoint: EndpointConfig) -> None:  # noqa: B027 - optional hook
         """Release what :meth:`start` acquired (default: nothing)."""
+
+    def close(self) -> None:  # noqa: B027 - optional hook
+        """Release what the service holds for all its endpoints when the API closes (default: nothing)."""
 
     def default_task_type(self, service_settings: JsonInput) -> TaskType | None:
         """The task type of a PUT whose path names none: the service's only task type, else None (an error)."""

@@ -1,18 +1,15 @@
-"""Service name → service class: the local ``elasticsearch``/``elser`` services and the remote providers.
-
-Remote providers come from ``models.services.remote.REMOTE_SERVICES`` (owned by the remote-services package);
-until that package exists there are simply no remote services.
+"""Service name → service class: the local ``elasticsearch``/``elser`` services and the remote providers
+(``ingest.models.services.remote.REMOTE_SERVICES``).
 """
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
 from typing import Any, Protocol, runtime_checkable
 
 from ingest.models.errors import StatusException
 from ingest.models.services.base import InferenceService
 from ingest.models.services.elasticsearch import ElasticsearchService, ElserService
+from ingest.models.services.remote import REMOTE_SERVICES
 from ingest.models.services.remote.configuration import service_configuration
 from ingest.models.services.remote.settings import Setting
 
@@ -23,13 +20,8 @@ LOCAL_SERVICES: dict[str, type[InferenceService]] = {
 
 
 def remote_services() -> dict[str, type[InferenceService]]:
-    """The remote providers, or none when the remote package is not installed yet."""
-    if importlib.util.find_spec("ingest.models.services.remote") is None:
-        return {}
-    # An ImportError raised inside the package is a real bug and propagates; a package still being written
-    # (no REMOTE_SERVICES yet) just has no services.
-    module = importlib.import_module("ingest.models.services.remote")
-    return dict(getattr(module, "REMOTE_SERVICES", {}))
+    """The remote providers by name."""
+    return dict(REMOTE_SERVICES)
 
 
 def service_classes() -> dict[str, type[InferenceService]]:
@@ -73,7 +65,7 @@ def configuration(service: InferenceService, updatable: frozenset[str]) -> dict[
     if isinstance(service, Configurable):
         return service.configuration(updatable)
     schema = dict(LOCAL_SCHEMA)
-    default_model = getattr(service, "default_model_id", None)
+    default_model = service.default_model_id if isinstance(service, ElasticsearchService) else None
     if default_model is not None:  # elser: the model id has a default
         schema["model_id"] = Setting(str, default=default_model)
     return service_configuration(service.name, service.name, service.task_types, schema, updatable)

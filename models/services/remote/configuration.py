@@ -1,6 +1,6 @@
 """``GET _inference/_services``: each service's task types and configuration schema in Elasticsearch's shape.
 
-The schema is generated from the same :class:`~models.services.remote.settings.Setting` tables that validate a
+The schema is generated from the same :class:`~ingest.models.services.remote.settings.Setting` tables that validate a
 PUT, so what Kibana is told and what the server accepts cannot drift apart. One service renders as
 ``{service, name, task_types, configurations: {key: {default_value?, description?, label, required, sensitive,
 updatable, type?, supported_task_types}}}`` (Elasticsearch's ``InferenceServiceConfiguration`` /

@@ -1,4 +1,4 @@
-"""The OpenAI-compatible providers, one :class:`~models.services.remote.compatible.Provider` row each.
+"""The OpenAI-compatible providers, one :class:`~ingest.models.services.remote.compatible.Provider` row each.
 
 Task types, settings and default rate limits follow Elasticsearch's services of the same name; URLs, body fields
 and chat dialects follow each provider's API reference (cited per row). Batch caps: the provider's documented

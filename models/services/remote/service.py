@@ -262,7 +262,7 @@ class RemoteService(InferenceService):
     def stream(self, endpoint: EndpointConfig, request: InferenceRequest) -> Iterator[JsonObject]:
         """Relay the provider's stream as Elasticsearch chunks.
 
-        Returns a :class:`~models.services.remote.transport.StreamIterator`: validation errors are raised here,
+        Returns a :class:`~ingest.models.services.remote.transport.StreamIterator`: validation errors are raised here,
         before any chunk, and ``close()`` (from any thread) cancels the upstream request.
         """
         call = self._make_call(endpoint, request)

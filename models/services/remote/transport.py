@@ -2,7 +2,7 @@
 
 Why an event loop: to reach a provider's rate limit when it is slow, the number of requests in flight must be
 ``rate × latency`` (Little's law) — 50 req/s at 2 s latency is 100 concurrent requests. Coroutines make that
-cheap; the synchronous :class:`~models.services.base.InferenceService` methods submit work to the loop and wait.
+cheap; the synchronous :class:`~ingest.models.services.base.InferenceService` methods submit work to the loop and wait.
 ``MAX_IN_FLIGHT`` bounds the connection pool (enough for 250 req/s at 2 s).
 
 Retries follow Elasticsearch's ``RetrySettings`` (initial delay 1 s, max delay 5 s) with jitter, honour
