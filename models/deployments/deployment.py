@@ -20,7 +20,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Protocol, TypedDict
 
 import numpy as np
 
@@ -48,6 +48,19 @@ class Session(Protocol):
 
 
 Work = Callable[[Session], InferenceResults]  # what one request does with a session
+
+
+class DeploymentSnapshot(TypedDict):
+    """A deployment's state read atomically, for the stats API and the metrics."""
+
+    allocations: int
+    target: int
+    queued: int
+    busy: int
+    policy: AllocationPolicy
+    counters: DeploymentCounters
+    stopping: bool
+    load_error: ElasticsearchError | None
 
 
 def format_seconds(seconds: float) -> str:
@@ -194,7 +207,7 @@ class Deployment:
         for worker in list(self._workers):
             worker.join(timeout=30)
 
-    def snapshot(self) -> dict[str, Any]:
+    def snapshot(self) -> DeploymentSnapshot:
         """Numbers for the stats API, read atomically."""
         with self._cond:
             return {

@@ -14,6 +14,7 @@ from typing import Any
 from ingest.models.catalogue import ModelVariant
 from ingest.models.deployments.deployment import Deployment
 from ingest.models.errors import ResourceNotFoundException
+from ingest.models.jsontypes import JsonObject
 
 NODE_ID = "ingest-local"
 # Elasticsearch's estimate of a deployment's native memory: a fixed process overhead plus twice the model
@@ -30,7 +31,7 @@ def allocation_state(count: int, target: int) -> str:
     return "fully_allocated"
 
 
-def node_info() -> dict[str, Any]:
+def node_info() -> JsonObject:
     """The one ML node of this process, as the ``node`` object of the stats API."""
     name = platform.node() or "ingest"
     return {NODE_ID: {"name": name, "ephemeral_id": NODE_ID, "transport_address": "127.0.0.1:9300",
@@ -122,7 +123,7 @@ def trained_models_stats(
     *,
     start: int = 0,
     size: int = 100,
-) -> dict[str, Any]:
+) -> JsonObject:
     """``GET /_ml/trained_models/[ids]/_stats``: one entry per deployment, or per model without one.
 
     ``pattern`` is a comma-separated list of model ids, deployment ids or ``*`` patterns; ``start``/``size``
@@ -159,4 +160,4 @@ def trained_models_stats(
     missing = [w for w in wanted if w not in matched and "*" not in w and w != "_all"]
     if missing:
         raise ResourceNotFoundException(f"No known trained model with model_id [{','.join(missing)}]")
-    return {"count": len(entries), "trained_model_stats": entries[start:start + size]}
+    return {"count": len(entries), "trained_model_stats": [*entries[start:start + size]]}
