@@ -22,6 +22,7 @@ from typing import Any
 from ingest.models.authstore import SECURITY_SCHEMA, ApiKeyRecord, SecurityTables, UserRecord
 from ingest.models.errors import IllegalArgumentException, ResourceAlreadyExistsException
 from ingest.models.home import ingest_home, private_file
+from ingest.models.jsontypes import JsonInput
 from ingest.models.results import TaskType
 from ingest.models.services.base import EndpointConfig
 from ingest.models.templatestore import TEMPLATE_SCHEMA, TemplateTables
@@ -182,14 +183,14 @@ class Store(SecurityTables, TemplateTables):
     # -- pipelines (their meaning belongs to the processors layer) -----------------------------------
 
     def put_pipeline(
-        self, pipeline_id: str, body: dict[str, Any], endpoint_refs: list[str], if_version: int | None = None
+        self, pipeline_id: str, body: JsonInput, endpoint_refs: list[str], if_version: int | None = None
     ) -> None:
         """Create or replace a pipeline with Elasticsearch's ``if_version`` optimistic concurrency.
 
         As in Elasticsearch, with ``if_version`` and no ``version`` in the body, the stored body gets
         ``version = if_version + 1``.
         """
-        body = dict(body)
+        stored = dict(body)
         with self._write() as conn:
             if if_version is not None:
                 row = conn.execute("SELECT body FROM pipelines WHERE pipeline_id = ?", (pipeline_id,)).fetchone()
@@ -204,13 +205,13 @@ class Store(SecurityTables, TemplateTables):
                         f"version conflict, required version [{if_version}] for pipeline [{pipeline_id}] "
                         f"but current version is [{_java_str(current)}]"
                     )
-                if "version" in body and body["version"] == current:
+                if "version" in stored and stored["version"] == current:
                     raise IllegalArgumentException(
                         f"cannot update pipeline [{pipeline_id}] with the same version [{if_version}]"
                     )
-                body.setdefault("version", if_version + 1)
+                stored.setdefault("version", if_version + 1)
             conn.execute(
-                "INSERT OR REPLACE INTO pipelines VALUES (?, ?, ?)", (pipeline_id, json.dumps(body), time.time())
+                "INSERT OR REPLACE INTO pipelines VALUES (?, ?, ?)", (pipeline_id, json.dumps(stored), time.time())
             )
             conn.execute("DELETE FROM pipeline_refs WHERE pipeline_id = ?", (pipeline_id,))
             conn.executemany(
@@ -255,5 +256,5 @@ def _matches_any(value: str, patterns: list[str]) -> bool:
     return any(fnmatch.fnmatchcase(value, p.replace("[", "[[]").replace("?", "[?]")) for p in patterns)
 
 
-def _java_str(value: Any) -> str:
+def _java_str(value: object) -> str:
     return "null" if value is None else str(value)

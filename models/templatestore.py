@@ -12,6 +12,8 @@ import sqlite3
 import time
 from typing import Any, Protocol
 
+from ingest.models.jsontypes import JsonInput
+
 TEMPLATE_SCHEMA = """
 CREATE TABLE IF NOT EXISTS templates (
     kind TEXT NOT NULL,
@@ -41,7 +43,7 @@ def simple_match(pattern: str, value: str) -> bool:
 class TemplateTables:
     """Templates by kind (``index`` or ``component``) and name."""
 
-    def put_template(self: _Connections, kind: str, name: str, body: dict[str, Any], *, create: bool = False) -> bool:
+    def put_template(self: _Connections, kind: str, name: str, body: JsonInput, *, create: bool = False) -> bool:
         """Store ``body`` under ``name``; False (nothing written) when ``create`` and the name is taken.
         Keeps the creation time of a replaced template, as Elasticsearch's ``created_date_millis``."""
         now = int(time.time() * 1000)

@@ -6,17 +6,14 @@ Their model is chosen by platform as Elasticsearch's ``defaultConfigs`` does: th
 
 from __future__ import annotations
 
-from typing import Any
-
 from ingest.models.catalogue import (
     ELSER_COMPATIBLE_SPLADE,
     MULTILINGUAL_E5_SMALL,
     ModelSpec,
     preferred_variant,
 )
+from ingest.models.jsontypes import JsonObject
 from ingest.models.results import TaskType
-
-_ADAPTIVE: dict[str, Any] = {"enabled": True, "min_number_of_allocations": 0, "max_number_of_allocations": 32}
 
 PRECONFIGURED: dict[str, tuple[TaskType, str, ModelSpec]] = {
     ".elser-2-elasticsearch": (TaskType.SPARSE_EMBEDDING, "elasticsearch", ELSER_COMPATIBLE_SPLADE),
@@ -24,11 +21,12 @@ PRECONFIGURED: dict[str, tuple[TaskType, str, ModelSpec]] = {
 }
 
 
-def preconfigured_settings(inference_id: str) -> tuple[TaskType, str, dict[str, Any]]:
+def preconfigured_settings(inference_id: str) -> tuple[TaskType, str, JsonObject]:
     """Task type, service and service settings of a preconfigured endpoint, its model chosen by platform."""
     task_type, service, spec = PRECONFIGURED[inference_id]
     model_id = preferred_variant(spec).model_id
-    return task_type, service, {"model_id": model_id, "num_threads": 1, "adaptive_allocations": dict(_ADAPTIVE)}
+    adaptive: JsonObject = {"enabled": True, "min_number_of_allocations": 0, "max_number_of_allocations": 32}
+    return task_type, service, {"model_id": model_id, "num_threads": 1, "adaptive_allocations": adaptive}
 
 
 def is_preconfigured(inference_id: str) -> bool:

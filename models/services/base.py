@@ -30,9 +30,9 @@ class EndpointConfig:
     task_settings: dict[str, Any] = field(default_factory=dict)
     chunking_settings: dict[str, Any] | None = None
 
-    def to_public_dict(self) -> dict[str, Any]:
+    def to_public_dict(self) -> JsonObject:
         """The endpoint as ``GET /_inference`` shows it: computed defaults in, secrets out."""
-        body: dict[str, Any] = {
+        body: JsonObject = {
             "inference_id": self.inference_id,
             "task_type": str(self.task_type),
             "service": self.service,

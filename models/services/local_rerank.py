@@ -6,8 +6,6 @@ or for the ``.rerank-v1-elasticsearch`` endpoint, gets an error that says so and
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 
 from ingest.models.deployments.deployment import Work
@@ -30,10 +28,10 @@ def elastic_reranker_absent() -> StatusException:
     return StatusException(ABSENT)
 
 
-def parse_task_settings(task_settings: JsonInput, problems: list[str], service: str) -> dict[str, Any]:
+def parse_task_settings(task_settings: JsonInput, problems: list[str], service: str) -> dict[str, bool]:
     """``RerankTaskSettings``: ``return_documents`` (boolean) and nothing else."""
     raw = dict(task_settings)
-    out: dict[str, Any] = {}
+    out: dict[str, bool] = {}
     if "return_documents" in raw:
         value = raw.pop("return_documents")
         if isinstance(value, bool):

@@ -4,9 +4,10 @@
 
 from __future__ import annotations
 
-from typing import Any, Protocol, runtime_checkable
+from typing import Protocol, runtime_checkable
 
 from ingest.models.errors import StatusException
+from ingest.models.jsontypes import JsonObject
 from ingest.models.services.base import InferenceService
 from ingest.models.services.elasticsearch import ElasticsearchService, ElserService
 from ingest.models.services.remote import REMOTE_SERVICES
@@ -38,7 +39,7 @@ def unknown_service(name: str, inference_id: str) -> StatusException:
 class Configurable(Protocol):
     """A service that renders its own ``GET _inference/_services`` entry (every remote service)."""
 
-    def configuration(self, updatable: frozenset[str]) -> dict[str, Any]:
+    def configuration(self, updatable: frozenset[str]) -> JsonObject:
         """The service's ``InferenceServiceConfiguration``."""
         ...
 
@@ -60,7 +61,7 @@ LOCAL_SCHEMA: dict[str, Setting] = {
 }
 
 
-def configuration(service: InferenceService, updatable: frozenset[str]) -> dict[str, Any]:
+def configuration(service: InferenceService, updatable: frozenset[str]) -> JsonObject:
     """One service's entry in ``GET _inference/_services``."""
     if isinstance(service, Configurable):
         return service.configuration(updatable)
