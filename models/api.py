@@ -25,7 +25,7 @@ from ingest.models.errors import ActionRequestValidationException, StatusExcepti
 from ingest.models.home import ingest_home
 from ingest.models.jsontypes import JsonInput, JsonObject
 from ingest.models.results import InferenceResults, InputType, TaskType
-from ingest.models.services.base import EndpointConfig, InferenceRequest, InferenceService
+from ingest.models.services.base import EndpointConfig, InferenceRequest, InferenceService, QueuedService
 from ingest.models.services.elasticsearch import ElasticsearchService
 from ingest.models.services.registry import service_classes
 from ingest.models.store import Store
@@ -126,8 +126,7 @@ class InferenceAPI:
         with self._locked(inference_id):
             _old, new, service = self.registry.parse_update(inference_id, body, requested)
             self.store.replace_endpoint(new)
-            if isinstance(service, ElasticsearchService) and self.deployments.get(inference_id) is not None:
-                self.deployments.ensure(new)
+            service.updated(new)
         return new.to_public_dict()
 
     def delete(self, inference_id: str, *, task_type: str | None = None, dry_run: bool = False,
@@ -201,7 +200,7 @@ class InferenceAPI:
         config, service, request = self._request(inference_id, inputs, task_type, input_type, task_settings,
                                                  query, return_documents, top_n, timeout_s)
         with self._observed(inference_id, len(request.inputs)):
-            if isinstance(service, ElasticsearchService):
+            if isinstance(service, QueuedService):
                 future = service.submit(config, request)
                 try:
                     return await asyncio.wait_for(asyncio.wrap_future(future), timeout_s)

@@ -11,8 +11,9 @@ import hashlib
 import json
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
+from concurrent.futures import Future
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Protocol, runtime_checkable
 
 from ingest.models.jsontypes import JsonInput, JsonObject
 from ingest.models.results import InferenceResults, InputType, TaskType
@@ -64,6 +65,20 @@ class InferenceRequest:
     chat: dict[str, Any] | None = None  # chat_completion only: the OpenAI-style unified request body
 
 
+@runtime_checkable
+class QueuedService(Protocol):
+    """A service whose requests wait in a queue of this process (local models): the server queues them and
+    awaits the future on its event loop instead of holding a thread per request."""
+
+    def submit(self, endpoint: EndpointConfig, request: InferenceRequest) -> Future[InferenceResults]:
+        """Queue the request without waiting (429 at once when the queue is full)."""
+        ...
+
+    def expire(self, endpoint: EndpointConfig, future: Future[InferenceResults], timeout_s: float) -> Exception:
+        """Give up on a submitted request after ``timeout_s``; the error to raise."""
+        ...
+
+
 class InferenceService(ABC):
     """One value of the ``service`` field of an endpoint."""
 
@@ -99,6 +114,9 @@ class InferenceService(ABC):
 
     def stop(self, endpoint: EndpointConfig) -> None:  # noqa: B027 - optional hook
         """Release what :meth:`start` acquired (default: nothing)."""
+
+    def updated(self, endpoint: EndpointConfig) -> None:  # noqa: B027 - optional hook
+        """The endpoint's stored settings changed (``_update``): bring what runs in line (default: nothing)."""
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release what the service holds for all its endpoints when the API closes (default: nothing)."""

@@ -283,6 +283,11 @@ class ElasticsearchService(InferenceService):
             return
         self.deployments.ensure(endpoint).wait_started(timeout_s)
 
+    def updated(self, endpoint: EndpointConfig) -> None:
+        """A running deployment of the endpoint takes its new allocations (one not started stays so)."""
+        if not endpoint.service_settings.get("deployment_id") and self.deployments.get(endpoint.inference_id):
+            self.deployments.ensure(endpoint)
+
     def infer(self, endpoint: EndpointConfig, request: InferenceRequest) -> InferenceResults:
         """Run the request on the endpoint's deployment, deploying it first if this process has not yet."""
         return self.deployments.ensure(endpoint).wait(self.submit(endpoint, request), request.timeout_s)
