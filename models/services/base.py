@@ -57,12 +57,12 @@ class InferenceRequest:
 
     inputs: list[str]
     input_type: InputType | None = None
-    task_settings: dict[str, Any] = field(default_factory=dict)
+    task_settings: dict[str, object] = field(default_factory=dict)
     query: str | None = None  # rerank only
     return_documents: bool | None = None  # rerank only
     top_n: int | None = None  # rerank only
     timeout_s: float = 30.0
-    chat: dict[str, Any] | None = None  # chat_completion only: the OpenAI-style unified request body
+    chat: dict[str, object] | None = None  # chat_completion only: the OpenAI-style unified request body
 
 
 @runtime_checkable
