@@ -13,7 +13,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from concurrent.futures import Future
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Protocol, runtime_checkable
+from typing import ClassVar, Protocol, runtime_checkable
 
 from ingest.models.jsontypes import JsonInput, JsonObject
 from ingest.models.results import InferenceResults, InputType, TaskType
@@ -26,10 +26,10 @@ class EndpointConfig:
     inference_id: str
     task_type: TaskType
     service: str
-    service_settings: dict[str, Any]
+    service_settings: JsonObject
     secret_settings: dict[str, str] = field(default_factory=dict)
-    task_settings: dict[str, Any] = field(default_factory=dict)
-    chunking_settings: dict[str, Any] | None = None
+    task_settings: JsonObject = field(default_factory=dict)
+    chunking_settings: JsonObject | None = None
 
     def to_public_dict(self) -> JsonObject:
         """The endpoint as ``GET /_inference`` shows it: computed defaults in, secrets out."""
@@ -92,7 +92,7 @@ class InferenceService(ABC):
         task_type: TaskType,
         service_settings: JsonInput,
         task_settings: JsonInput,
-        chunking_settings: JsonInput | None,
+        chunking_settings: JsonObject | None,
     ) -> EndpointConfig:
         """Validate the PUT body's settings and fill in defaults.
 

@@ -34,7 +34,7 @@ from ingest.models.errors import (
     StatusException,
     ValidationException,
 )
-from ingest.models.jsontypes import JsonInput
+from ingest.models.jsontypes import JsonInput, JsonObject
 from ingest.models.results import InferenceResults, InputType, TaskType
 from ingest.models.services import local_rerank
 from ingest.models.services.base import EndpointConfig, InferenceRequest, InferenceService
@@ -143,7 +143,7 @@ class ElasticsearchService(InferenceService):
         task_type: TaskType,
         service_settings: JsonInput,
         task_settings: JsonInput,
-        chunking_settings: JsonInput | None,
+        chunking_settings: JsonObject | None,
     ) -> EndpointConfig:
         """Validate settings, collecting every problem; fill in the model's dimensions and similarity."""
         problems: list[str] = []
@@ -223,7 +223,7 @@ class ElasticsearchService(InferenceService):
             task_type=task_type,
             service=self.name,
             service_settings=settings,
-            task_settings=rerank_settings,
+            task_settings={**rerank_settings},
             chunking_settings=None if chunking_settings is None else dict(chunking_settings),
         )
 
@@ -233,7 +233,7 @@ class ElasticsearchService(InferenceService):
         task_type: TaskType,
         raw: dict[str, Any],
         task_settings: JsonInput,
-        chunking_settings: JsonInput | None,
+        chunking_settings: JsonObject | None,
     ) -> EndpointConfig:
         """An endpoint on an existing deployment: settings come from the deployment (Elasticsearch's checks)."""
         deployment_id = raw.pop("deployment_id")
@@ -302,9 +302,8 @@ class ElasticsearchService(InferenceService):
             given = local_rerank.parse_task_settings(request.task_settings, problems, self.name)
             if problems:
                 raise ValidationException(problems)
-            settings = {**endpoint.task_settings, **given}
-            keep = request.return_documents if request.return_documents is not None else \
-                settings.get("return_documents", True)
+            stored = {**endpoint.task_settings, **given}.get("return_documents", True)
+            keep = request.return_documents if request.return_documents is not None else stored is not False
             work = local_rerank.rerank_work(request.query or "", texts, keep, request.top_n)
             return self.deployments.ensure(endpoint).submit(work, request.timeout_s, search=True)
         if request.task_settings:
@@ -331,7 +330,7 @@ class ElasticsearchService(InferenceService):
         from ingest.models.cache import ensure_built
         from ingest.models.imported import resolve_variant
 
-        variant = resolve_variant(endpoint.service_settings["model_id"])
+        variant = resolve_variant(str(endpoint.service_settings["model_id"]))
         built = ensure_built(variant.spec, quantize=variant.optimized)
         return f"{self.name}:{variant.model_id}:{built.version}"
 

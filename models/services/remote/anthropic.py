@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any, ClassVar
 
-from ingest.models.jsontypes import JsonInput
+from ingest.models.jsontypes import JsonInput, JsonObject
 from ingest.models.results import TaskType
 from ingest.models.services.base import EndpointConfig
 from ingest.models.services.remote.errors import DEFAULT_RETRY_STATUSES, UpstreamResponse
@@ -70,7 +70,7 @@ class AnthropicService(RemoteService):
     streaming_tasks = tasks(TaskType.COMPLETION, TaskType.CHAT_COMPLETION)
 
     def parse_config(self, inference_id: str, task_type: TaskType, service_settings: JsonInput,
-                     task_settings: JsonInput, chunking_settings: JsonInput | None) -> EndpointConfig:
+                     task_settings: JsonInput, chunking_settings: JsonObject | None) -> EndpointConfig:
         """As the base class, plus Elasticsearch's rule that ``task_settings.max_tokens`` is required."""
         config = super().parse_config(inference_id, task_type, service_settings, task_settings, chunking_settings)
         if "max_tokens" not in config.task_settings:

@@ -17,7 +17,7 @@ from urllib.parse import quote
 import numpy as np
 
 from ingest.models.errors import StatusException, ValidationException
-from ingest.models.jsontypes import JsonInput
+from ingest.models.jsontypes import JsonInput, JsonObject
 from ingest.models.results import ELEMENT_TYPES, TaskType
 from ingest.models.services.base import EndpointConfig
 from ingest.models.services.remote.errors import UpstreamResponse
@@ -72,7 +72,7 @@ class CustomService(RemoteService):
     model_setting = "url"
 
     def parse_config(self, inference_id: str, task_type: TaskType, service_settings: JsonInput,
-                     task_settings: JsonInput, chunking_settings: JsonInput | None) -> EndpointConfig:
+                     task_settings: JsonInput, chunking_settings: JsonObject | None) -> EndpointConfig:
         """As the base class; each secret parameter becomes its own secret, and the parser/templates are checked."""
         settings: dict[str, Any] = dict(service_settings or {})
         if isinstance(settings.get("secret_parameters"), str):  # as stored: the map as JSON

@@ -207,7 +207,7 @@ class RemoteService(InferenceService):
         return self.default_rpm[task_type]
 
     def parse_config(self, inference_id: str, task_type: TaskType, service_settings: JsonInput,
-                     task_settings: JsonInput, chunking_settings: JsonInput | None) -> EndpointConfig:
+                     task_settings: JsonInput, chunking_settings: JsonObject | None) -> EndpointConfig:
         """Validate the settings with Elasticsearch's messages; secrets go to ``secret_settings``."""
         problems: list[str] = []
         if task_type not in self.task_types:
