@@ -111,7 +111,7 @@ def _positive(params: Mapping[str, Any], key: str, problems: list[str]) -> int |
     return value
 
 
-def _adaptive(raw: Any, problems: list[str]) -> dict[str, Any] | None:
+def _adaptive(raw: object, problems: list[str]) -> dict[str, Any] | None:
     return None if raw is None else parse_adaptive(raw, problems)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ingest.models.jsontypes import JsonInput, JsonObject
 from ingest.models.results import TaskType
 
 CHUNKING_TASK_TYPES = frozenset({TaskType.TEXT_EMBEDDING, TaskType.SPARSE_EMBEDDING, TaskType.EMBEDDING})
@@ -17,18 +18,18 @@ _ALLOWED = {
 }
 
 
-def parse_chunking(task_type: TaskType, raw: dict[str, Any] | None, problems: list[str]) -> dict[str, Any] | None:
+def parse_chunking(task_type: TaskType, given: JsonInput | None, problems: list[str]) -> JsonObject | None:
     """Validated chunking settings with defaults filled in, or None for task types that do not chunk.
 
     Problems are appended to ``problems`` so that the caller reports them with every other one.
     """
     if task_type not in CHUNKING_TASK_TYPES:
-        if raw:
+        if given:
             problems.append(f"[chunking_settings] are not supported for task type [{task_type}]")
         return None
-    if raw is None:
+    if given is None:
         return dict(DEFAULT_CHUNKING)
-    raw = dict(raw)
+    raw: dict[str, Any] = dict(given)
     strategy = raw.pop("strategy", "sentence")
     if strategy not in _ALLOWED:
         problems.append(f"Invalid chunkingStrategy [{strategy}]; expected one of [{', '.join(_ALLOWED)}]")

@@ -86,7 +86,7 @@ def _int(settings: dict[str, Any], key: str, scope: str, problems: list[str], *,
     return value
 
 
-def parse_adaptive(raw: Any, problems: list[str]) -> dict[str, Any] | None:
+def parse_adaptive(raw: object, problems: list[str]) -> dict[str, Any] | None:
     """``adaptive_allocations`` with Elasticsearch's validation messages."""
     if not isinstance(raw, dict):
         problems.append("field [adaptive_allocations] is not of the expected type. The value cannot be converted to a [Map]")
