@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import numpy as np
 import pyarrow as pa
@@ -24,8 +24,28 @@ from ingest.processors.base import ExecEnv, Processor, SecurityUser, StoredSourc
 from ingest.processors.document import IngestDocument
 from ingest.processors.engine import run_compound, run_on_failure
 
-if TYPE_CHECKING:
-    from ingest.processors.pipeline import Pipeline
+
+class ArrowRunnable(Protocol):
+    """What running on Arrow needs from a pipeline (``processors.pipeline.Pipeline``, which calls
+    :func:`run_arrow`; a protocol so that this module does not import it back)."""
+
+    @property
+    def id(self) -> str:
+        """The pipeline's id (``_ingest.pipeline``)."""
+
+    @property
+    def processors(self) -> list[Processor]:
+        """The processors, in order."""
+
+    @property
+    def on_failure(self) -> list[Processor]:
+        """The pipeline's own failure handlers."""
+
+    def env(self, stored: StoredSources | None = None, user: SecurityUser | None = None) -> ExecEnv:
+        """The execution environment of one run."""
+
+    def all_processors(self) -> list[Processor]:
+        """Every processor, nested ones included."""
 
 
 @dataclass
@@ -81,7 +101,7 @@ def _has_columnar(proc: Processor) -> bool:
     return condition is None or getattr(condition, "columnar_mask", None) is not None
 
 
-def run_arrow(pipeline: Pipeline, data: pa.RecordBatch | pa.Table, *, columnar: bool = True,
+def run_arrow(pipeline: ArrowRunnable, data: pa.RecordBatch | pa.Table, *, columnar: bool = True,
               stored: StoredSources | None = None, user: SecurityUser | None = None) -> PipelineResult:
     """Run ``pipeline`` over a batch (contract C4); ``columnar=False`` forces the per-document path."""
     table = pa.Table.from_batches([data]) if isinstance(data, pa.RecordBatch) else data
@@ -151,7 +171,7 @@ def _settled(doc: IngestDocument) -> DocOutcome:
     return DocOutcome("dropped") if doc.dropped else DocOutcome("indexed")
 
 
-def _hints(pipeline: Pipeline) -> dict[str, str]:
+def _hints(pipeline: ArrowRunnable) -> dict[str, str]:
     hints: dict[str, str] = {}
     for proc in pipeline.all_processors():
         hints.update(getattr(proc, "output_hints", dict)())

@@ -14,7 +14,6 @@ if TYPE_CHECKING:
 
     from ingest.processors.config import Options
     from ingest.processors.document import IngestDocument
-    from ingest.processors.pipeline import Pipeline
 
 
 class Condition(Protocol):
@@ -71,11 +70,26 @@ class EnrichSource(Protocol):
         """The enrich documents of policy ``name`` that match ``value`` (at most ``max_matches``)."""
 
 
+class CalledPipeline(Protocol):
+    """What the ``pipeline`` processor needs from the pipeline it calls (``processors.pipeline.Pipeline``;
+    a protocol so that this module does not import the pipeline, which imports every processor)."""
+
+    @property
+    def id(self) -> str:
+        """The pipeline's id."""
+
+    def execute_docs(self, docs: list[IngestDocument], env: ExecEnv | None = None) -> list[Failure | None]:
+        """Run on documents in place, keeping the caller's environment; one failure (or None) per document."""
+
+    def pipeline_refs(self) -> list[str]:
+        """Pipelines it calls by name (for the static cycle check of verbose ``_simulate``)."""
+
+
 @dataclass
 class ExecEnv:
     """What processors may need at run time beyond the document."""
 
-    resolve_pipeline: Callable[[str], Pipeline | None]
+    resolve_pipeline: Callable[[str], CalledPipeline | None]
     inference: Any = None  # models.api.InferenceAPI (duck-typed to keep this layer importable without it)
     pipeline_id: str | None = None
     # Where to read already-indexed documents; None (e.g. ``_simulate``) reads as "nothing is stored".

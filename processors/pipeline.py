@@ -4,20 +4,17 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+import pyarrow as pa
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ingest.models.errors import ElasticsearchError
+from ingest.processors.arrow_exec import PipelineResult, run_arrow
 from ingest.processors.base import EnrichSource, ExecEnv, Failure, Processor, SecurityUser, StoredSources
 from ingest.processors.document import IngestDocument, java_type
 from ingest.processors.engine import run_compound
 from ingest.processors.errors import ParseException
-
-if TYPE_CHECKING:
-    import pyarrow as pa
-
-    from ingest.processors.arrow_exec import PipelineResult
 
 
 class PipelineDefinition(BaseModel):
@@ -118,8 +115,6 @@ class Pipeline:
         the documents already indexed under the rows' ``_index`` / ``_id`` (for ``skip_existing``); ``user`` is who
         the request runs as (for ``set_security_user``).
         """
-        from ingest.processors.arrow_exec import run_arrow
-
         return run_arrow(self, data, columnar=columnar, stored=stored, user=user)
 
     def reads_stored_documents(self) -> bool:

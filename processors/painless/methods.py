@@ -7,6 +7,7 @@ from typing import Any
 
 from ingest.models.errors import ElasticsearchError
 from ingest.processors.document import java_type
+from ingest.processors.painless.ops import get_index
 from ingest.processors.template import java_string
 
 
@@ -78,8 +79,7 @@ def _list_methods(items: list[Any], name: str, args: list[Any]) -> Any:
     if name == "isEmpty" and n == 0:
         return not items
     if name == "get" and n == 1:
-        from ingest.processors.painless.interp import _get_index
-        return _get_index(items, args[0])
+        return get_index(items, args[0])
     if name == "add" and n == 1:
         items.append(args[0])
         return True
