@@ -44,8 +44,8 @@ class ArrowRunnable(Protocol):
     def env(self, stored: StoredSources | None = None, user: SecurityUser | None = None) -> ExecEnv:
         """The execution environment of one run."""
 
-    def all_processors(self) -> list[Processor]:
-        """Every processor, nested ones included."""
+    def output_hints(self) -> dict[str, str]:
+        """Model output columns (here and in called pipelines) and their kind, ``dense`` or ``sparse``."""
 
 
 @dataclass
@@ -146,7 +146,7 @@ def run_arrow(pipeline: ArrowRunnable, data: pa.RecordBatch | pa.Table, *, colum
                 finished[k] = _settled(docs[k])
         if not finished and j < len(procs):
             try:
-                table = docs_to_table(docs, table.schema, _hints(pipeline), strict=True)
+                table = docs_to_table(docs, table.schema, pipeline.output_hints(), strict=True)
                 docs = None
             except _MixedTypes:
                 pass  # a field holds several types: stay per document, where that is representable
@@ -163,19 +163,12 @@ def run_arrow(pipeline: ArrowRunnable, data: pa.RecordBatch | pa.Table, *, colum
         return PipelineResult(table, list(range(n)), [DocOutcome("indexed") for _ in range(n)])
     outcomes = [finished.get(k) or _settled(docs[k]) for k in range(n)]
     rows = [k for k in range(n) if outcomes[k].status == "indexed"]
-    out_table = docs_to_table([docs[k] for k in rows], table.schema, _hints(pipeline))
+    out_table = docs_to_table([docs[k] for k in rows], table.schema, pipeline.output_hints())
     return PipelineResult(out_table, rows, outcomes)
 
 
 def _settled(doc: IngestDocument) -> DocOutcome:
     return DocOutcome("dropped") if doc.dropped else DocOutcome("indexed")
-
-
-def _hints(pipeline: ArrowRunnable) -> dict[str, str]:
-    hints: dict[str, str] = {}
-    for proc in pipeline.all_processors():
-        hints.update(getattr(proc, "output_hints", dict)())
-    return hints
 
 
 # --- conversions ---------------------------------------------------------------------------------------------

@@ -14,6 +14,8 @@ if TYPE_CHECKING:
 
     from ingest.processors.config import Options
     from ingest.processors.document import IngestDocument
+    from ingest.processors.outputs import FieldOutput, OutputLookup
+    from ingest.processors.protocols import InferenceClient
 
 
 class Condition(Protocol):
@@ -90,7 +92,7 @@ class ExecEnv:
     """What processors may need at run time beyond the document."""
 
     resolve_pipeline: Callable[[str], CalledPipeline | None]
-    inference: Any = None  # models.api.InferenceAPI (duck-typed to keep this layer importable without it)
+    inference: InferenceClient | None = None  # models.api.InferenceAPI, which satisfies the protocol
     pipeline_id: str | None = None
     # Where to read already-indexed documents; None (e.g. ``_simulate``) reads as "nothing is stored".
     stored: StoredSources | None = None
@@ -165,6 +167,11 @@ class Processor:
     def pipeline_refs(self) -> list[str]:
         """Pipelines this processor (and its children) call by name."""
         return [ref for child in self.children() for ref in child.pipeline_refs()]
+
+    def outputs(self, lookup: OutputLookup) -> list[FieldOutput]:
+        """Model outputs this processor (and its children) write; processors that call a model, chunk text or
+        call a pipeline override it (see processors.outputs)."""
+        return [out for child in self.children() for out in child.outputs(lookup)]
 
 
 class Factory(Protocol):

@@ -17,6 +17,7 @@ from ingest.processors.errors import (
     as_es_error,
     illegal_argument,
 )
+from ingest.processors.outputs import FieldOutput, OutputLookup, under
 from ingest.processors.painless.columnar import compile_columnar
 from ingest.processors.template import Template
 
@@ -116,6 +117,10 @@ class PipelineProcessor(Processor):
     def pipeline_refs(self) -> list[str]:
         return [self.name.source, *super().pipeline_refs()]
 
+    def outputs(self, lookup: OutputLookup) -> list[FieldOutput]:
+        """What the called pipeline writes (nothing known for a templated name)."""
+        return lookup.called(self.name.source) + super().outputs(lookup)
+
     def execute_batch(self, docs: list[IngestDocument], env: ExecEnv) -> list[ElasticsearchError | Failure | None]:
         out: list[ElasticsearchError | Failure | None] = [None] * len(docs)
         groups: dict[str, list[int]] = {}
@@ -203,6 +208,11 @@ class ForeachProcessor(Processor):
 
     def children(self) -> list[Processor]:
         return [self.processor, *super().children()]
+
+    def outputs(self, lookup: OutputLookup) -> list[FieldOutput]:
+        """The processor's outputs, its ``_ingest._value`` paths moved onto ``field``."""
+        handlers = [out for handler in self.common.on_failure for out in handler.outputs(lookup)]
+        return under(self.field, self.processor.outputs(lookup)) + handlers
 
     def execute_batch(self, docs: list[IngestDocument], env: ExecEnv) -> list[ElasticsearchError | Failure | None]:
         out: list[ElasticsearchError | Failure | None] = []

@@ -20,6 +20,8 @@ from ingest.processors.common import plain_columns, put_column
 from ingest.processors.config import Options
 from ingest.processors.document import IngestDocument, java_type
 from ingest.processors.errors import as_es_error, illegal_argument
+from ingest.processors.outputs import FieldOutput, OutputLookup, chunked, model_output
+from ingest.processors.protocols import InferenceClient
 
 DEFAULT_TARGET = "ml.inference"
 
@@ -171,11 +173,10 @@ class _ModelProcessor(Processor):
         return None
 
     def _chunking(self, env: ExecEnv) -> dict[str, Any] | None:
-        config = env.inference.endpoint(self.model_id)
-        return getattr(config, "chunking_settings", None)
+        return _client(env).endpoint(self.model_id).chunking_settings
 
     def _call(self, env: ExecEnv, texts: list[str]) -> list[Any]:
-        results = env.inference.infer(self.model_id, texts, input_type="ingest")
+        results = _client(env).infer(self.model_id, texts, input_type="ingest")
         embeddings = getattr(results, "embeddings", None)
         if isinstance(embeddings, np.ndarray):
             self._kind = "dense"
@@ -189,6 +190,12 @@ class _ModelProcessor(Processor):
     def prune(self, weights: dict[str, float]) -> dict[str, float]:
         """Sparse-result pruning (OpenSearch's ``prune_type``); none by default."""
         return {k: float(v) for k, v in weights.items()}
+
+
+def _client(env: ExecEnv) -> InferenceClient:
+    if env.inference is None:
+        raise illegal_argument("no inference API is configured for this pipeline")
+    return env.inference
 
 
 def _text(doc: IngestDocument, field: str, ignore_missing: bool) -> str | None:
@@ -253,6 +260,17 @@ class InferenceProcessor(_ModelProcessor):
 
     def output_fields(self) -> list[str]:
         return [o for _, o in self.pairs]
+
+    def outputs(self, lookup: OutputLookup) -> list[FieldOutput]:
+        """Each output field, typed by the endpoint's task; chunked results under ``_inference_fields`` when the
+        endpoint chunks; ``<target>.model_id`` in the legacy form."""
+        out = [model_output(o, self.type, self.model_id, lookup) for _, o in self.pairs]
+        if chunked(self.model_id, lookup):
+            out += [FieldOutput(f"_inference_fields.{o.path}", "chunks", self.type, self.model_id, o.dims,
+                                o.similarity, o.element_type) for o in list(out)]
+        if self.legacy is not None:
+            out.append(FieldOutput(f"{self.legacy}.model_id", "other", self.type, self.model_id))
+        return out + super().outputs(lookup)
 
     def columnar_pairs(self) -> list[tuple[str, str]] | None:
         if self.legacy is not None or not plain_columns(*(n for pair in self.pairs for n in pair)):

@@ -17,6 +17,7 @@ from ingest.processors.config import Options
 from ingest.processors.document import IngestDocument
 from ingest.processors.errors import as_es_error, illegal_argument
 from ingest.processors.inference import _Input, _ModelProcessor
+from ingest.processors.outputs import FieldOutput, OutputKind, OutputLookup, model_output
 
 
 def _field_map_pairs(field_map: dict[str, Any], prefix: str = "") -> list[tuple[str, str]]:
@@ -75,6 +76,14 @@ class _OpenSearchModelProcessor(_ModelProcessor):
 
     def output_fields(self) -> list[str]:
         return [o for _, o in self.pairs]
+
+    output_kind: OutputKind = "dense"
+
+    def outputs(self, lookup: OutputLookup) -> list[FieldOutput]:
+        """Each ``field_map`` output: the processor decides the kind, the endpoint the vector settings. (A list
+        input gives a list of ``{"knn": vector}`` objects at the same path.)"""
+        return [model_output(o, self.type, self.model_id, lookup, self.output_kind)
+                for _, o in self.pairs] + super().outputs(lookup)
 
     def output_hints(self) -> dict[str, str]:
         return {k: v for k, v in super().output_hints().items() if k not in self.list_outputs}
@@ -162,6 +171,7 @@ class SparseEncodingProcessor(_OpenSearchModelProcessor):
     """OpenSearch's ``sparse_encoding``, with ``prune_type`` / ``prune_ratio``."""
 
     type = "sparse_encoding"
+    output_kind: OutputKind = "sparse"
     prune_type: Any
     prune_ratio: Any
 
@@ -249,6 +259,10 @@ class TextChunkingProcessor(Processor):
                 except ValueError as exc:
                     raise illegal_argument(str(exc)) from None
             doc.set(output_field, chunks)
+
+    def outputs(self, lookup: OutputLookup) -> list[FieldOutput]:
+        """Each ``field_map`` output: a list of text chunks."""
+        return [FieldOutput(o, "chunks", self.type) for _, o in self.pairs] + super().outputs(lookup)
 
 
 PROCESSORS: list[type[Processor]] = [TextEmbeddingProcessor, SparseEncodingProcessor, TextChunkingProcessor]
