@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from ingest.processors.config import Options
     from ingest.processors.document import IngestDocument
     from ingest.processors.outputs import FieldOutput, OutputLookup
+    from ingest.processors.painless import Script
     from ingest.processors.protocols import InferenceClient
 
 
@@ -183,5 +184,5 @@ class Factory(Protocol):
     def processor(self, config: Any) -> Processor:
         """One ``{"type": {options}}`` definition."""
 
-    def script(self, source: str, params: dict[str, Any] | None, *, condition: bool) -> Any:
+    def script(self, source: str, params: dict[str, Any] | None, *, condition: bool) -> Script:
         """A compiled Painless-subset script."""

@@ -18,7 +18,8 @@ from ingest.processors.errors import (
     illegal_argument,
 )
 from ingest.processors.outputs import FieldOutput, OutputLookup, under
-from ingest.processors.painless.columnar import compile_columnar
+from ingest.processors.painless import Script
+from ingest.processors.painless.columnar import Program, compile_columnar
 from ingest.processors.template import Template
 
 MAX_PIPELINE_DEPTH = 100
@@ -59,7 +60,7 @@ class FailProcessor(Processor):
     @classmethod
     def create(cls, opts: Options, factory: Factory) -> Processor:
         p = cls()
-        p.message = opts.template("message")  # type: ignore[assignment]
+        p.message = opts.template("message")
         return p
 
     def execute(self, doc: IngestDocument, env: ExecEnv) -> None:
@@ -70,8 +71,8 @@ class ScriptProcessor(Processor):
     """``script``: run a Painless-subset script against ``ctx``."""
 
     type = "script"
-    script: Any
-    _columnar: Any
+    script: Script
+    _columnar: Program | None
 
     @classmethod
     def create(cls, opts: Options, factory: Factory) -> Processor:
@@ -104,13 +105,13 @@ class PipelineProcessor(Processor):
     """``pipeline``: run another pipeline (cycles and excessive nesting are errors)."""
 
     type = "pipeline"
-    ignore_missing_pipeline: Any
+    ignore_missing_pipeline: bool
     name: Template
 
     @classmethod
     def create(cls, opts: Options, factory: Factory) -> Processor:
         p = cls()
-        p.name = opts.template("name")  # type: ignore[assignment]
+        p.name = opts.template("name")
         p.ignore_missing_pipeline = opts.boolean("ignore_missing_pipeline", False)
         return p
 
@@ -194,8 +195,8 @@ class ForeachProcessor(Processor):
     """``foreach``: run one processor on every element of a list (or every value of a map)."""
 
     type = "foreach"
-    field: Any
-    ignore_missing: Any
+    field: str
+    ignore_missing: bool
     processor: Processor
 
     @classmethod

@@ -215,10 +215,10 @@ class InferenceProcessor(_ModelProcessor):
     """Elasticsearch's ``inference`` processor (inference endpoints and text models)."""
 
     type = "inference"
-    model_id: Any
-    ignore_missing: Any
-    pairs: Any
-    legacy: Any
+    model_id: str
+    ignore_missing: bool
+    pairs: list[tuple[str, str]]
+    legacy: str | None
     uses_chunking = True
 
     @classmethod
@@ -251,7 +251,8 @@ class InferenceProcessor(_ModelProcessor):
                 raise opts.error("inference_config", "[inference_config] must hold exactly one configuration object")
             results_field = "predicted_value"
             for value in config.values():
-                results_field = value.get("results_field", results_field)
+                if isinstance(value, dict):  # checked above
+                    results_field = str(value.get("results_field", results_field))
             source = next((k for k, v in (field_map or {}).items() if v == "text_field"), "text_field")
             out = target or (f"{DEFAULT_TARGET}.{opts.tag}" if opts.tag else DEFAULT_TARGET)
             p.pairs = [(source, f"{out}.{results_field}")]

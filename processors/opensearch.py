@@ -62,9 +62,9 @@ class _OpenSearchModelProcessor(_ModelProcessor):
         p.skip_existing = opts.boolean("skip_existing", False)
         p.configure(opts)
         return p
-    model_id: Any
-    batch_size: Any
-    pairs: Any
+    model_id: str
+    batch_size: int
+    pairs: list[tuple[str, str]]
 
     def __init__(self, common: Common | None = None) -> None:
         super().__init__(common)
@@ -172,8 +172,8 @@ class SparseEncodingProcessor(_OpenSearchModelProcessor):
 
     type = "sparse_encoding"
     output_kind: OutputKind = "sparse"
-    prune_type: Any
-    prune_ratio: Any
+    prune_type: str
+    prune_ratio: float
 
     def configure(self, opts: Options) -> None:
         self.prune_type = opts.string("prune_type", "none")
@@ -215,10 +215,10 @@ class TextChunkingProcessor(Processor):
     """OpenSearch's ``text_chunking`` (no model): a string field into a list of chunk strings."""
 
     type = "text_chunking"
-    algorithm: Any
-    options: Any
-    ignore_missing: Any
-    pairs: Any
+    algorithm: str
+    options: dict[str, Any]
+    ignore_missing: bool
+    pairs: list[tuple[str, str]]
 
     @classmethod
     def create(cls, opts: Options, factory: Factory) -> Processor:
@@ -232,11 +232,14 @@ class TextChunkingProcessor(Processor):
         if len(algorithm) != 1:
             raise opts.error("algorithm", "Unable to create the processor as [algorithm] must contain and only "
                                           "contain 1 algorithm")
-        p.algorithm, p.options = next(iter(algorithm.items()))
+        p.algorithm, options = next(iter(algorithm.items()))
         if p.algorithm not in ("fixed_token_length", "delimiter", "fixed_char_length"):
             raise opts.error("algorithm", f"Chunking algorithm [{p.algorithm}] is not supported. Supported "
                                           "chunking algorithms are [fixed_token_length, delimiter, fixed_char_length]")
-        p.options = dict(p.options or {})
+        if options is not None and not isinstance(options, dict):
+            raise opts.error("algorithm", f"Unable to create the processor as [{p.algorithm}] parameters cannot be "
+                                          "cast to [java.util.Map]")
+        p.options = dict(options or {})
         rate = float(p.options.get("overlap_rate", 0.0))
         if not 0 <= rate <= 0.5:
             raise opts.error("algorithm", "Parameter [overlap_rate] must be between 0 and 0.5")

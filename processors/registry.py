@@ -26,7 +26,7 @@ from ingest.processors.base import Common, Processor
 from ingest.processors.config import Options
 from ingest.processors.document import java_type
 from ingest.processors.errors import config_error, illegal_argument
-from ingest.processors.painless import compile_script
+from ingest.processors.painless import Script, compile_script
 
 # Elasticsearch's processor type names → implementations, family by family.
 PROCESSOR_TYPES: dict[str, type[Processor]] = {
@@ -88,7 +88,7 @@ class Builder:
             raise config_error("foreach", None, "processor", "Must specify exactly one processor type")
         return procs[0]
 
-    def script(self, source: str, params: dict[str, Any] | None, *, condition: bool) -> Any:
+    def script(self, source: str, params: dict[str, Any] | None, *, condition: bool) -> Script:
         """Compile a Painless-subset script (raises script_exception with line/column when unsupported)."""
         return compile_script(source, params or {}, condition=condition)
 
