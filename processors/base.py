@@ -178,10 +178,10 @@ class Processor:
 class Factory(Protocol):
     """Builds nested processors and compiles scripts (implemented in processors.registry)."""
 
-    def processors(self, configs: Any, where: str) -> list[Processor]:
+    def processors(self, configs: object, where: str) -> list[Processor]:
         """A list of processor definitions."""
 
-    def processor(self, config: Any) -> Processor:
+    def processor(self, config: object) -> Processor:
         """One ``{"type": {options}}`` definition."""
 
     def script(self, source: str, params: dict[str, Any] | None, *, condition: bool) -> Script:

@@ -56,7 +56,7 @@ class Options:
 
     def boolean(self, name: str, default: bool) -> bool:
         """A boolean option; "true"/"false" strings are accepted like Elasticsearch."""
-        value = self.cfg.pop(name, None)
+        value: object = self.cfg.pop(name, None)
         if value is None:
             return default
         if isinstance(value, bool):

@@ -36,7 +36,7 @@ class PipelineDefinition(BaseModel):
 _KNOWN = {"description", "processors", "on_failure", "version", "_meta", "deprecated", "field_access_pattern"}
 
 
-def validate_definition(pipeline_id: str, body: Any) -> PipelineDefinition:
+def validate_definition(pipeline_id: str, body: object) -> PipelineDefinition:
     """Validate the top level of a pipeline body with Elasticsearch's messages."""
     if not isinstance(body, dict):
         raise ParseException(f"pipeline [{pipeline_id}] must be an object, but is of type [{java_type(body)}]")
@@ -187,7 +187,7 @@ class Pipeline:
         return sorted({ref for p in self.processors + self.on_failure for ref in p.pipeline_refs()})
 
 
-def parse_pipeline(pipeline_id: str, body: Any) -> Pipeline:
+def parse_pipeline(pipeline_id: str, body: object) -> Pipeline:
     """Validate a pipeline body and build its processors (raises parse_exception / script_exception)."""
     from ingest.processors.registry import Builder
 

@@ -222,8 +222,13 @@ def call_static(cls: str, name: str, args: list[Any]) -> Any:
         if cls == "String" and name == "join":
             return _s(args[0]).join(java_string(x) for x in args[1])
         if cls == "Objects":
-            return {"equals": lambda: args[0] == args[1], "isNull": lambda: args[0] is None,
-                    "nonNull": lambda: args[0] is not None}[name]()
+            if name == "equals":
+                return args[0] == args[1]
+            if name == "isNull":
+                return args[0] is None
+            if name == "nonNull":
+                return args[0] is not None
+            raise KeyError(name)  # reported as the other failed calls are
     except ElasticsearchError:
         raise
     except (TypeError, ValueError, KeyError, IndexError) as exc:

@@ -90,7 +90,7 @@ def _compare(op: str) -> Callable[[Any, Any], bool]:
         if a is None or b is None:
             raise npe("Comparable.compareTo(Object)")
         try:
-            return {"<": a < b, ">": a > b, "<=": a <= b, ">=": a >= b}[op]
+            return bool({"<": a < b, ">": a > b, "<=": a <= b, ">=": a >= b}[op])
         except TypeError:
             raise error("class_cast_exception", f"Cannot compare [{java_type(a)}] with [{java_type(b)}]") from None
     return cmp
