@@ -118,6 +118,8 @@ class Processor:
     """One processor. Subclasses implement ``execute`` (one document) and may override the batch/columnar hooks."""
 
     type: ClassVar[str]
+    # Whether it compares with the documents already indexed (OpenSearch's ``skip_existing``).
+    skip_existing: bool = False
 
     def __init__(self, common: Common | None = None) -> None:
         self.common = common or Common()
@@ -168,6 +170,11 @@ class Processor:
     def pipeline_refs(self) -> list[str]:
         """Pipelines this processor (and its children) call by name."""
         return [ref for child in self.children() for ref in child.pipeline_refs()]
+
+    def output_hints(self) -> dict[str, str]:
+        """Columns this processor writes model output to, with their kind (``dense`` / ``sparse``), once known:
+        how ``arrow_exec`` types them. Only the model-calling processors have any."""
+        return {}
 
     def outputs(self, lookup: OutputLookup) -> list[FieldOutput]:
         """Model outputs this processor (and its children) write; processors that call a model, chunk text or

@@ -41,7 +41,6 @@ class _ModelProcessor(Processor):
 
     model_id: str
     uses_chunking = False
-    skip_existing = False  # OpenSearch's option (processors.opensearch): reuse the stored outputs
 
     def endpoint_refs(self) -> list[str]:
         return [self.model_id, *super().endpoint_refs()]
@@ -53,7 +52,7 @@ class _ModelProcessor(Processor):
         raise NotImplementedError
 
     def output_hints(self) -> dict[str, str]:
-        """Output columns and their kind ("dense"/"sparse"), known after the first call."""
+        """Top-level output columns and their kind, known after the first call."""
         kind = getattr(self, "_kind", None)
         if kind is None:
             return {}

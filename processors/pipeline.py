@@ -122,8 +122,7 @@ class Pipeline:
     def reads_stored_documents(self) -> bool:
         """Whether some processor (here or in a pipeline it calls) compares with the stored documents, so the
         caller must give the rows their ``_index`` / ``_id`` and a ``stored`` lookup."""
-        return any(getattr(proc, "skip_existing", False)
-                   for pipeline in self.reachable() for proc in pipeline.all_processors())
+        return any(proc.skip_existing for pipeline in self.reachable() for proc in pipeline.all_processors())
 
     def output_hints(self) -> dict[str, str]:
         """Output columns of the model-calling processors here and in the pipelines it calls, with their kind
@@ -131,7 +130,7 @@ class Pipeline:
         hints: dict[str, str] = {}
         for pipeline in self.reachable():
             for proc in pipeline.all_processors():
-                hints.update(getattr(proc, "output_hints", dict)())
+                hints.update(proc.output_hints())
         return hints
 
     def reachable(self) -> list[Pipeline]:
