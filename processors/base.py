@@ -62,12 +62,32 @@ class SecurityUser:
     api_key: dict[str, Any] | None = None  # {"id", "name", "metadata"} when authenticated with an API key
 
 
+class EnrichPolicyInfo(Protocol):
+    """An executed enrich policy as processors see it (``processors.enrich.EnrichPolicy``)."""
+
+    @property
+    def name(self) -> str:
+        """The policy's name."""
+
+    @property
+    def type(self) -> str:
+        """``match``, ``range`` or ``geo_match``."""
+
+    @property
+    def match_field(self) -> str:
+        """The field of the enrich documents that incoming values are matched against."""
+
+    @property
+    def enrich_fields(self) -> tuple[str, ...]:
+        """The fields of the enrich documents that are added."""
+
+
 class EnrichSource(Protocol):
     """Enrich policies and their enrich indices (``enrich`` processor). ``processors.enrich.EnrichIndex`` is one
     built from documents in memory; the server's policy store would be another."""
 
-    def policy(self, name: str) -> Any:
-        """The executed policy ``name`` (a ``processors.enrich.EnrichPolicy``), or None when it has no index."""
+    def policy(self, name: str) -> EnrichPolicyInfo | None:
+        """The executed policy ``name``, or None when it has no index."""
 
     def matches(self, name: str, value: Any, max_matches: int) -> list[dict[str, Any]]:
         """The enrich documents of policy ``name`` that match ``value`` (at most ``max_matches``)."""
