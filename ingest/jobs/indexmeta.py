@@ -89,8 +89,8 @@ class VectorField:
 
 def vector_mapping(outputs: Sequence[FieldOutput], docs: Sequence[Mapping[str, Any]]) -> dict[str, VectorField]:
     """The vector fields to map: those the pipeline writes (``Pipeline.outputs()``: kind, similarity and dims
-    from their endpoints; dims measured on the first of ``docs`` holding the field only when the endpoint does
-    not state them), and vectors the input already carries at paths no processor writes (reindexed or
+    from their endpoints; dims measured on the first of ``docs`` holding the field when the endpoint does not
+    state them, or gives packed ``bit`` / ``byte`` vectors), and vectors the input already carries at paths no processor writes (reindexed or
     pre-embedded data: the documents are their only description, so ``docs`` — the job's first bulk — tell)."""
     fields: dict[str, VectorField] = {}
     written = {out.path for out in outputs}
@@ -100,7 +100,10 @@ def vector_mapping(outputs: Sequence[FieldOutput], docs: Sequence[Mapping[str, A
         if out.kind == "sparse":
             fields[out.path] = VectorField("sparse", endpoint=out.endpoint)
             continue
-        dims = out.dims if out.dims is not None else _measured_dims(out.path, docs)
+        # The sinks' hints carry no element type: a ``byte`` / ``bit`` endpoint's documents hold fewer values
+        # than its ``dimensions`` state, so their length is what the sink checks.
+        stated = out.dims if out.element_type in (None, "float") else None
+        dims = stated if stated is not None else _measured_dims(out.path, docs)
         if dims is not None:  # else no document has it yet: left to dynamic mapping, as before
             fields[out.path] = VectorField("dense", dims, out.similarity or "cosine", out.endpoint)
     for doc in docs:

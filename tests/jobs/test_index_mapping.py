@@ -59,6 +59,7 @@ def test_vector_mapping_takes_the_endpoints_settings_and_measures_only_unknown_d
     outputs = [
         FieldOutput("a", "dense", "inference", "e1", dims=8, similarity="dot_product", element_type="float"),
         FieldOutput("b.c", "dense", "text_embedding", "e2"),  # the endpoint does not state its dims
+        FieldOutput("bits", "dense", "inference", "e5", dims=64, similarity="l2_norm", element_type="bit"),
         FieldOutput("never", "dense", "text_embedding", "e2"),  # ... and no document has it yet
         FieldOutput("s", "sparse", "sparse_encoding", "e3"),
         FieldOutput("chunks", "chunks", "text_chunking"),
@@ -66,10 +67,11 @@ def test_vector_mapping_takes_the_endpoints_settings_and_measures_only_unknown_d
         FieldOutput("label", "other", "inference", "e4"),
     ]
     first_bulk = [{"x": 1}, {"a": [0.1, 0.2], "b": {"c": [0.1, 0.2, 0.3]}, "s": {"t": 1.0}, "chunks": ["p", "q"],
-                             "label": [0.5, 0.5], "carried": [1.5, 2.5]}]
+                             "label": [0.5, 0.5], "carried": [1.5, 2.5], "bits": [1, 2, 3, 4, 5, 6, 7, 8]}]
     assert vector_mapping(outputs, first_bulk) == {
         "a": VectorField("dense", 8, "dot_product", "e1"),  # the endpoint's dims win over the document's
         "b.c": VectorField("dense", 3, "cosine", "e2"),
+        "bits": VectorField("dense", 8, "l2_norm", "e5"),  # 64 bits packed in 8 values, as the documents hold
         "s": VectorField("sparse", None, None, "e3"),
         "carried": VectorField("dense", 2, "cosine", None),  # in the input, written by no processor
     }
