@@ -32,7 +32,8 @@ class FieldOutput:
     ``kind``: ``dense`` (a vector), ``sparse`` (token → weight), ``chunks`` (a list of text chunks, or
     Elasticsearch's chunked results under ``_inference_fields``), ``other`` (model output that is neither, or
     an endpoint that cannot be looked up). ``dims``, ``similarity`` and ``element_type`` come from the endpoint's
-    settings when it states them (dense only).
+    settings when it states them (dense only). ``repeated``: written once per element of a list (inside
+    ``foreach``), so a document holds many of them under ``path``.
     """
 
     path: str
@@ -42,6 +43,7 @@ class FieldOutput:
     dims: int | None = None
     similarity: str | None = None
     element_type: str | None = None
+    repeated: bool = False
 
 
 class WritesFields(Protocol):
@@ -119,9 +121,9 @@ def under(prefix: str, outputs: list[FieldOutput]) -> list[FieldOutput]:
     moved = []
     for out in outputs:
         if out.path == "_ingest._value":
-            moved.append(replace(out, path=prefix))
+            moved.append(replace(out, path=prefix, repeated=True))
         elif out.path.startswith("_ingest._value."):
-            moved.append(replace(out, path=f"{prefix}.{out.path.removeprefix('_ingest._value.')}"))
+            moved.append(replace(out, path=f"{prefix}.{out.path.removeprefix('_ingest._value.')}", repeated=True))
         else:
             moved.append(out)
     return moved

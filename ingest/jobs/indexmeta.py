@@ -95,15 +95,19 @@ def vector_mapping(outputs: Sequence[FieldOutput], docs: Sequence[Mapping[str, A
     fields: dict[str, VectorField] = {}
     written = {out.path for out in outputs}
     for out in outputs:
-        if out.path.startswith("_") or out.kind not in ("dense", "sparse"):
-            continue  # metadata (``_inference_fields`` chunks are mapped by the sinks) and non-vector output
+        if out.path.startswith("_") or out.kind not in ("dense", "sparse") or out.repeated:
+            continue  # metadata (``_inference_fields`` chunks are mapped by the sinks), non-vector output, and
+            # vectors inside list elements (``foreach``): many per document, not one vector field
+        value = _first_value(out.path, docs)
+        if value is not None and not _holds(out.kind, value):
+            continue  # e.g. OpenSearch's list input: a list of {"knn": vector} objects, not one vector field
         if out.kind == "sparse":
             fields[out.path] = VectorField("sparse", endpoint=out.endpoint)
             continue
         # The sinks' hints carry no element type: a ``byte`` / ``bit`` endpoint's documents hold fewer values
         # than its ``dimensions`` state, so their length is what the sink checks.
         stated = out.dims if out.element_type in (None, "float") else None
-        dims = stated if stated is not None else _measured_dims(out.path, docs)
+        dims = stated if stated is not None else len(value) if isinstance(value, list) else None
         if dims is not None:  # else no document has it yet: left to dynamic mapping, as before
             fields[out.path] = VectorField("dense", dims, out.similarity or "cosine", out.endpoint)
     for doc in docs:
@@ -113,13 +117,25 @@ def vector_mapping(outputs: Sequence[FieldOutput], docs: Sequence[Mapping[str, A
     return fields
 
 
-def _measured_dims(path: str, docs: Sequence[Mapping[str, Any]]) -> int | None:
+def _holds(kind: str, value: Any) -> bool:
+    """Whether ``value`` is one vector of ``kind``: numbers (floats, or ints for byte/bit), or token → weight."""
+    def number(x: Any) -> bool:
+        return isinstance(x, int | float) and not isinstance(x, bool)
+
+    if kind == "dense":
+        return isinstance(value, list) and bool(value) and all(number(x) for x in value[:8])
+    return isinstance(value, dict) and all(number(v) for v in list(value.values())[:8])
+
+
+def _first_value(path: str, docs: Sequence[Mapping[str, Any]]) -> Any:
+    """The value at ``path`` in the first document that has one (None: no document has it; a list met on the
+    way is returned as it is, and is no vector)."""
     for doc in docs:
         value: Any = doc
         for part in path.split("."):
-            value = value.get(part) if isinstance(value, Mapping) else None
-        if isinstance(value, list) and value and all(isinstance(x, int | float) for x in value[:8]):
-            return len(value)
+            value = value.get(part) if isinstance(value, Mapping) else value if isinstance(value, list) else None
+        if value is not None:
+            return value
     return None
 
 

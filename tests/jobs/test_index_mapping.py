@@ -62,12 +62,16 @@ def test_vector_mapping_takes_the_endpoints_settings_and_measures_only_unknown_d
         FieldOutput("bits", "dense", "inference", "e5", dims=64, similarity="l2_norm", element_type="bit"),
         FieldOutput("never", "dense", "text_embedding", "e2"),  # ... and no document has it yet
         FieldOutput("s", "sparse", "sparse_encoding", "e3"),
+        FieldOutput("listed", "dense", "text_embedding", "e2", dims=3),  # a list input: [{"knn": vector}, ...]
+        FieldOutput("parts.vec", "dense", "inference", "e2", dims=3, repeated=True),  # inside foreach
+        FieldOutput("rows.vec", "dense", "inference", "e2", dims=2),  # a list on the way (no foreach told)
         FieldOutput("chunks", "chunks", "text_chunking"),
         FieldOutput("_inference_fields.a", "chunks", "inference", "e1", dims=8),
         FieldOutput("label", "other", "inference", "e4"),
     ]
     first_bulk = [{"x": 1}, {"a": [0.1, 0.2], "b": {"c": [0.1, 0.2, 0.3]}, "s": {"t": 1.0}, "chunks": ["p", "q"],
-                             "label": [0.5, 0.5], "carried": [1.5, 2.5], "bits": [1, 2, 3, 4, 5, 6, 7, 8]}]
+                             "label": [0.5, 0.5], "carried": [1.5, 2.5], "bits": [1, 2, 3, 4, 5, 6, 7, 8],
+                             "listed": [{"knn": [0.1, 0.2, 0.3]}], "rows": [{"vec": [0.1, 0.2]}]}]
     assert vector_mapping(outputs, first_bulk) == {
         "a": VectorField("dense", 8, "dot_product", "e1"),  # the endpoint's dims win over the document's
         "b.c": VectorField("dense", 3, "cosine", "e2"),

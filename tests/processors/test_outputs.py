@@ -11,7 +11,7 @@ from ingest.processors.pipeline import parse_pipeline
 from ingest.processors.service import PipelineService
 from tests.processors.conftest import CountingAPI
 
-DENSE = {"dims": 32, "similarity": "cosine", "element_type": "float"}
+DENSE: dict[str, object] = {"dims": 32, "similarity": "cosine", "element_type": "float"}
 
 
 def _by_path(outputs: list[FieldOutput]) -> dict[str, FieldOutput]:
@@ -50,7 +50,8 @@ def test_nested_and_opensearch_processors(tiny_api: CountingAPI) -> None:
     assert got == {
         "title_vec": _dense("title_vec", "text_embedding", "tiny-dense"),
         "meta.a_vec": _dense("meta.a_vec", "text_embedding", "tiny-dense"),
-        "passages.vec": _dense("passages.vec", "inference", "tiny-dense"),
+        "passages.vec": FieldOutput("passages.vec", "dense", "inference", "tiny-dense", repeated=True,
+                                    **DENSE),  # type: ignore[arg-type]
         "body_tokens": FieldOutput("body_tokens", "sparse", "sparse_encoding", "tiny-sparse"),
         "body_chunks": FieldOutput("body_chunks", "chunks", "text_chunking"),
         "fb": FieldOutput("fb", "sparse", "inference", "tiny-sparse"),
