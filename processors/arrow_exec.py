@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import numpy as np
 import pyarrow as pa
@@ -24,8 +24,28 @@ from ingest.processors.base import ExecEnv, Processor, SecurityUser, StoredSourc
 from ingest.processors.document import IngestDocument
 from ingest.processors.engine import run_compound, run_on_failure
 
-if TYPE_CHECKING:
-    from ingest.processors.pipeline import Pipeline
+
+class ArrowRunnable(Protocol):
+    """What running on Arrow needs from a pipeline (``processors.pipeline.Pipeline``, which calls
+    :func:`run_arrow`; a protocol so that this module does not import it back)."""
+
+    @property
+    def id(self) -> str:
+        """The pipeline's id (``_ingest.pipeline``)."""
+
+    @property
+    def processors(self) -> list[Processor]:
+        """The processors, in order."""
+
+    @property
+    def on_failure(self) -> list[Processor]:
+        """The pipeline's own failure handlers."""
+
+    def env(self, stored: StoredSources | None = None, user: SecurityUser | None = None) -> ExecEnv:
+        """The execution environment of one run."""
+
+    def output_hints(self) -> dict[str, str]:
+        """Model output columns (here and in called pipelines) and their kind, ``dense`` or ``sparse``."""
 
 
 @dataclass
@@ -81,7 +101,7 @@ def _has_columnar(proc: Processor) -> bool:
     return condition is None or getattr(condition, "columnar_mask", None) is not None
 
 
-def run_arrow(pipeline: Pipeline, data: pa.RecordBatch | pa.Table, *, columnar: bool = True,
+def run_arrow(pipeline: ArrowRunnable, data: pa.RecordBatch | pa.Table, *, columnar: bool = True,
               stored: StoredSources | None = None, user: SecurityUser | None = None) -> PipelineResult:
     """Run ``pipeline`` over a batch (contract C4); ``columnar=False`` forces the per-document path."""
     table = pa.Table.from_batches([data]) if isinstance(data, pa.RecordBatch) else data
@@ -126,7 +146,7 @@ def run_arrow(pipeline: Pipeline, data: pa.RecordBatch | pa.Table, *, columnar: 
                 finished[k] = _settled(docs[k])
         if not finished and j < len(procs):
             try:
-                table = docs_to_table(docs, table.schema, _hints(pipeline), strict=True)
+                table = docs_to_table(docs, table.schema, pipeline.output_hints(), strict=True)
                 docs = None
             except _MixedTypes:
                 pass  # a field holds several types: stay per document, where that is representable
@@ -143,19 +163,12 @@ def run_arrow(pipeline: Pipeline, data: pa.RecordBatch | pa.Table, *, columnar: 
         return PipelineResult(table, list(range(n)), [DocOutcome("indexed") for _ in range(n)])
     outcomes = [finished.get(k) or _settled(docs[k]) for k in range(n)]
     rows = [k for k in range(n) if outcomes[k].status == "indexed"]
-    out_table = docs_to_table([docs[k] for k in rows], table.schema, _hints(pipeline))
+    out_table = docs_to_table([docs[k] for k in rows], table.schema, pipeline.output_hints())
     return PipelineResult(out_table, rows, outcomes)
 
 
 def _settled(doc: IngestDocument) -> DocOutcome:
     return DocOutcome("dropped") if doc.dropped else DocOutcome("indexed")
-
-
-def _hints(pipeline: Pipeline) -> dict[str, str]:
-    hints: dict[str, str] = {}
-    for proc in pipeline.all_processors():
-        hints.update(getattr(proc, "output_hints", dict)())
-    return hints
 
 
 # --- conversions ---------------------------------------------------------------------------------------------

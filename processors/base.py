@@ -14,7 +14,9 @@ if TYPE_CHECKING:
 
     from ingest.processors.config import Options
     from ingest.processors.document import IngestDocument
-    from ingest.processors.pipeline import Pipeline
+    from ingest.processors.outputs import FieldOutput, OutputLookup
+    from ingest.processors.painless import Script
+    from ingest.processors.protocols import InferenceClient
 
 
 class Condition(Protocol):
@@ -60,23 +62,58 @@ class SecurityUser:
     api_key: dict[str, Any] | None = None  # {"id", "name", "metadata"} when authenticated with an API key
 
 
+class EnrichPolicyInfo(Protocol):
+    """An executed enrich policy as processors see it (``processors.enrich.EnrichPolicy``)."""
+
+    @property
+    def name(self) -> str:
+        """The policy's name."""
+
+    @property
+    def type(self) -> str:
+        """``match``, ``range`` or ``geo_match``."""
+
+    @property
+    def match_field(self) -> str:
+        """The field of the enrich documents that incoming values are matched against."""
+
+    @property
+    def enrich_fields(self) -> tuple[str, ...]:
+        """The fields of the enrich documents that are added."""
+
+
 class EnrichSource(Protocol):
     """Enrich policies and their enrich indices (``enrich`` processor). ``processors.enrich.EnrichIndex`` is one
     built from documents in memory; the server's policy store would be another."""
 
-    def policy(self, name: str) -> Any:
-        """The executed policy ``name`` (a ``processors.enrich.EnrichPolicy``), or None when it has no index."""
+    def policy(self, name: str) -> EnrichPolicyInfo | None:
+        """The executed policy ``name``, or None when it has no index."""
 
     def matches(self, name: str, value: Any, max_matches: int) -> list[dict[str, Any]]:
         """The enrich documents of policy ``name`` that match ``value`` (at most ``max_matches``)."""
+
+
+class CalledPipeline(Protocol):
+    """What the ``pipeline`` processor needs from the pipeline it calls (``processors.pipeline.Pipeline``;
+    a protocol so that this module does not import the pipeline, which imports every processor)."""
+
+    @property
+    def id(self) -> str:
+        """The pipeline's id."""
+
+    def execute_docs(self, docs: list[IngestDocument], env: ExecEnv | None = None) -> list[Failure | None]:
+        """Run on documents in place, keeping the caller's environment; one failure (or None) per document."""
+
+    def pipeline_refs(self) -> list[str]:
+        """Pipelines it calls by name (for the static cycle check of verbose ``_simulate``)."""
 
 
 @dataclass
 class ExecEnv:
     """What processors may need at run time beyond the document."""
 
-    resolve_pipeline: Callable[[str], Pipeline | None]
-    inference: Any = None  # models.api.InferenceAPI (duck-typed to keep this layer importable without it)
+    resolve_pipeline: Callable[[str], CalledPipeline | None]
+    inference: InferenceClient | None = None  # models.api.InferenceAPI, which satisfies the protocol
     pipeline_id: str | None = None
     # Where to read already-indexed documents; None (e.g. ``_simulate``) reads as "nothing is stored".
     stored: StoredSources | None = None
@@ -101,6 +138,8 @@ class Processor:
     """One processor. Subclasses implement ``execute`` (one document) and may override the batch/columnar hooks."""
 
     type: ClassVar[str]
+    # Whether it compares with the documents already indexed (OpenSearch's ``skip_existing``).
+    skip_existing: bool = False
 
     def __init__(self, common: Common | None = None) -> None:
         self.common = common or Common()
@@ -152,15 +191,25 @@ class Processor:
         """Pipelines this processor (and its children) call by name."""
         return [ref for child in self.children() for ref in child.pipeline_refs()]
 
+    def output_hints(self) -> dict[str, str]:
+        """Columns this processor writes model output to, with their kind (``dense`` / ``sparse``), once known:
+        how ``arrow_exec`` types them. Only the model-calling processors have any."""
+        return {}
+
+    def outputs(self, lookup: OutputLookup) -> list[FieldOutput]:
+        """Model outputs this processor (and its children) write; processors that call a model, chunk text or
+        call a pipeline override it (see processors.outputs)."""
+        return [out for child in self.children() for out in child.outputs(lookup)]
+
 
 class Factory(Protocol):
     """Builds nested processors and compiles scripts (implemented in processors.registry)."""
 
-    def processors(self, configs: Any, where: str) -> list[Processor]:
+    def processors(self, configs: object, where: str) -> list[Processor]:
         """A list of processor definitions."""
 
-    def processor(self, config: Any) -> Processor:
+    def processor(self, config: object) -> Processor:
         """One ``{"type": {options}}`` definition."""
 
-    def script(self, source: str, params: dict[str, Any] | None, *, condition: bool) -> Any:
+    def script(self, source: str, params: dict[str, Any] | None, *, condition: bool) -> Script:
         """A compiled Painless-subset script."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal, overload
 
 from ingest.processors.document import java_type
 from ingest.processors.errors import ParseException, config_error
@@ -24,8 +24,15 @@ class Options:
     def _missing(self, name: str) -> ParseException:
         return self.error(name, f"[{name}] required property is missing")
 
-    def string(self, name: str, default: str | None = None, *, required: bool = False) -> Any:
-        """A string option (numbers are accepted and turned into strings, as Elasticsearch does for some)."""
+    @overload
+    def string(self, name: str, default: str, *, required: bool = False) -> str: ...
+    @overload
+    def string(self, name: str, default: None = None, *, required: Literal[True]) -> str: ...
+    @overload
+    def string(self, name: str, default: None = None, *, required: bool = False) -> str | None: ...
+
+    def string(self, name: str, default: str | None = None, *, required: bool = False) -> str | None:
+        """A string option: a str when it has a default or is required, else str or None when absent."""
         value = self.cfg.pop(name, None)
         if value is None:
             if required:
@@ -35,14 +42,21 @@ class Options:
             raise self.error(name, f"[{name}] property isn't a string, but of type [{java_type(value)}]")
         return value
 
+    @overload
+    def template(self, name: str, *, required: Literal[True] = True, default: str | None = None) -> Template: ...
+    @overload
+    def template(self, name: str, *, required: bool, default: str) -> Template: ...
+    @overload
+    def template(self, name: str, *, required: bool, default: None = None) -> Template | None: ...
+
     def template(self, name: str, *, required: bool = True, default: str | None = None) -> Template | None:
-        """A string option compiled as a Mustache template."""
+        """A string option compiled as a Mustache template (None when optional, absent and without default)."""
         value = self.string(name, default, required=required)
         return None if value is None else Template(value)
 
     def boolean(self, name: str, default: bool) -> bool:
         """A boolean option; "true"/"false" strings are accepted like Elasticsearch."""
-        value = self.cfg.pop(name, None)
+        value: object = self.cfg.pop(name, None)
         if value is None:
             return default
         if isinstance(value, bool):
@@ -51,7 +65,14 @@ class Options:
             return value == "true"
         raise self.error(name, f"[{name}] property isn't a boolean, but of type [{java_type(value)}]")
 
-    def integer(self, name: str, default: int | None, *, required: bool = False) -> Any:
+    @overload
+    def integer(self, name: str, default: int, *, required: bool = False) -> int: ...
+    @overload
+    def integer(self, name: str, default: None, *, required: Literal[True]) -> int: ...
+    @overload
+    def integer(self, name: str, default: None, *, required: bool = False) -> int | None: ...
+
+    def integer(self, name: str, default: int | None, *, required: bool = False) -> int | None:
         """An integer option (numeric strings accepted)."""
         value = self.cfg.pop(name, None)
         if value is None:
@@ -65,7 +86,12 @@ class Options:
         except (TypeError, ValueError):
             raise self.error(name, f"Failed to parse content of [{name}] as an integer: [{value}]") from None
 
-    def number(self, name: str, default: float | None) -> Any:
+    @overload
+    def number(self, name: str, default: float) -> float: ...
+    @overload
+    def number(self, name: str, default: None) -> float | None: ...
+
+    def number(self, name: str, default: float | None) -> float | None:
         """A floating-point option."""
         value = self.cfg.pop(name, None)
         if value is None:
@@ -74,6 +100,11 @@ class Options:
             return float(value)
         except (TypeError, ValueError):
             raise self.error(name, f"Failed to parse content of [{name}] as a double: [{value}]") from None
+
+    @overload
+    def string_list(self, name: str, *, required: Literal[True], allow_string: bool = True) -> list[str]: ...
+    @overload
+    def string_list(self, name: str, *, required: bool = False, allow_string: bool = True) -> list[str] | None: ...
 
     def string_list(self, name: str, *, required: bool = False, allow_string: bool = True) -> list[str] | None:
         """A list of strings (a single string is accepted where Elasticsearch accepts one)."""
@@ -88,8 +119,13 @@ class Options:
             raise self.error(name, f"[{name}] property isn't a list, but of type [{java_type(value)}]")
         return list(value)
 
-    def mapping(self, name: str, *, required: bool = False) -> dict[str, Any] | None:
-        """An object option."""
+    @overload
+    def mapping(self, name: str, *, required: Literal[True]) -> dict[str, object]: ...
+    @overload
+    def mapping(self, name: str, *, required: bool = False) -> dict[str, object] | None: ...
+
+    def mapping(self, name: str, *, required: bool = False) -> dict[str, object] | None:
+        """An object option (its values are whatever JSON the user gave: the processor checks them)."""
         value = self.cfg.pop(name, None)
         if value is None:
             if required:
@@ -99,8 +135,8 @@ class Options:
             raise self.error(name, f"[{name}] property isn't a map, but of type [{java_type(value)}]")
         return value
 
-    def raw(self, name: str, default: Any = None, *, required: bool = False) -> Any:
-        """An option of any JSON type."""
+    def raw(self, name: str, default: object = None, *, required: bool = False) -> object:
+        """An option of any JSON type (the caller narrows it with isinstance)."""
         if name not in self.cfg:
             if required:
                 raise self._missing(name)
@@ -116,7 +152,7 @@ class Options:
         value = self.string(name, default)
         if value not in choices:
             raise self.error(name, f"[{name}] {value!r} is not one of {list(choices)}".replace("'", ""))
-        return str(value)
+        return value
 
     def finish(self) -> None:
         """Reject options nobody read, naming them like Elasticsearch."""

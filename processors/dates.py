@@ -68,9 +68,9 @@ def _field_regex(letters: str, index: int) -> str:
 
 class JavaPattern:
     """A Java DateTimeFormatter pattern compiled for parsing and formatting."""
-    pattern: Any
-    tokens: Any
-    regex: Any
+    pattern: str
+    tokens: list[tuple[str, str]]
+    regex: re.Pattern[str]
 
     def __init__(self, pattern: str) -> None:
         self.pattern = pattern
@@ -213,13 +213,13 @@ class DateProcessor(Processor):
     """``date``: parse a field with the first matching format into ``target_field`` (default ``@timestamp``)."""
 
     type = "date"
-    field: Any
-    target: Any
-    formats: Any
-    timezone: Any
-    locale: Any
-    ignore_missing: Any
-    output: Any
+    field: str
+    target: str
+    formats: list[str]
+    timezone: Template
+    locale: str
+    ignore_missing: bool
+    output: JavaPattern
 
     @classmethod
     def create(cls, opts: Options, factory: Factory) -> Processor:
@@ -285,9 +285,9 @@ class DateIndexNameProcessor(Processor):
         p.zone_name = "UTC" if zone is None or p.timezone is UTC else zone
         p.formats = opts.string_list("date_formats", allow_string=False) or ["yyyy-MM-dd'T'HH:mm:ss.SSSXX"]
         p.field = opts.string("field", required=True)
-        p.prefix = opts.template("index_name_prefix", required=False, default="")  # type: ignore[assignment]
-        p.rounding = opts.template("date_rounding")  # type: ignore[assignment]
-        p.index_format = opts.template("index_name_format", required=False,  # type: ignore[assignment]
+        p.prefix = opts.template("index_name_prefix", required=False, default="")
+        p.rounding = opts.template("date_rounding")
+        p.index_format = opts.template("index_name_format", required=False,
                                        default="yyyy-MM-dd")
         try:
             for fmt in p.formats:

@@ -25,6 +25,16 @@ def _value_or_copy(opts: Options) -> tuple[ValueSource | None, str | None]:
     return ValueSource(opts.raw("value", required=True)), None
 
 
+def _resolve(value: ValueSource | None, copy_from: str | None, doc: IngestDocument) -> Any:
+    """What ``set`` / ``append`` write: a copy of the ``copy_from`` field, or the ``value`` option resolved
+    (``_value_or_copy`` gives exactly one of the two)."""
+    if copy_from is not None:
+        return copy.deepcopy(doc.get(copy_from))
+    if value is None:
+        raise illegal_argument("[value] required property is missing")
+    return value.resolve(doc)
+
+
 def _media_type(opts: Options) -> None:
     media = opts.string("media_type", "application/json")
     if media not in ("application/json", "text/plain", "application/x-www-form-urlencoded"):
@@ -35,11 +45,11 @@ class SetProcessor(Processor):
     """``set``: a value (templated) or a copy of another field."""
 
     type = "set"
-    field: Any
-    value: Any
-    copy_from: Any
-    override: Any
-    ignore_empty_value: Any
+    field: FieldName
+    value: ValueSource | None
+    copy_from: str | None
+    override: bool
+    ignore_empty_value: bool
 
     @classmethod
     def create(cls, opts: Options, factory: Factory) -> Processor:
@@ -55,14 +65,14 @@ class SetProcessor(Processor):
         field = self.field(doc)
         if not self.override and doc.get(field, None) is not None:
             return
-        value = copy.deepcopy(doc.get(self.copy_from)) if self.copy_from else self.value.resolve(doc)
+        value = _resolve(self.value, self.copy_from, doc)
         if self.ignore_empty_value and (value is None or value == ""):
             return
         doc.set(field, value)
 
     def columnar(self, table: pa.Table, env: ExecEnv | None = None) -> pa.Table | None:
         col = self.field.column()
-        if not plain_columns(col) or self.copy_from or not self.value or not self.value.is_static:
+        if col is None or not plain_columns(col) or self.copy_from or not self.value or not self.value.is_static:
             return None
         value = self.value.value
         if value is None or isinstance(value, (dict, list)) or (self.ignore_empty_value and value == ""):
@@ -76,9 +86,9 @@ class RemoveProcessor(Processor):
     """``remove``: fields (templated), or everything but ``keep``."""
 
     type = "remove"
-    keep: Any
-    fields: Any
-    ignore_missing: Any
+    keep: list[str] | None
+    fields: list[FieldName]
+    ignore_missing: bool
 
     @classmethod
     def create(cls, opts: Options, factory: Factory) -> Processor:
@@ -127,10 +137,10 @@ class RenameProcessor(Processor):
     """``rename``: move a field."""
 
     type = "rename"
-    field: Any
-    target: Any
-    ignore_missing: Any
-    override: Any
+    field: FieldName
+    target: FieldName
+    ignore_missing: bool
+    override: bool
 
     @classmethod
     def create(cls, opts: Options, factory: Factory) -> Processor:
@@ -171,11 +181,11 @@ class AppendProcessor(Processor):
     """``append``: add values to a field, making it a list."""
 
     type = "append"
-    field: Any
-    value: Any
-    copy_from: Any
-    allow_duplicates: Any
-    ignore_empty_values: Any
+    field: FieldName
+    value: ValueSource | None
+    copy_from: str | None
+    allow_duplicates: bool
+    ignore_empty_values: bool
 
     @classmethod
     def create(cls, opts: Options, factory: Factory) -> Processor:
@@ -188,7 +198,7 @@ class AppendProcessor(Processor):
         return p
 
     def execute(self, doc: IngestDocument, env: ExecEnv) -> None:
-        value = copy.deepcopy(doc.get(self.copy_from)) if self.copy_from else self.value.resolve(doc)
+        value = _resolve(self.value, self.copy_from, doc)
         if self.ignore_empty_values:
             if isinstance(value, list):
                 value = [v for v in value if v is not None and v != ""]
@@ -201,9 +211,9 @@ class DotExpanderProcessor(Processor):
     """``dot_expander``: turn ``{"a.b": 1}`` into ``{"a": {"b": 1}}``."""
 
     type = "dot_expander"
-    field: Any
-    path: Any
-    override: Any
+    field: str
+    path: str | None
+    override: bool
 
     @classmethod
     def create(cls, opts: Options, factory: Factory) -> Processor:
@@ -253,9 +263,9 @@ class SortProcessor(Processor):
     """``sort``: sort a list field."""
 
     type = "sort"
-    field: Any
-    desc: Any
-    target: Any
+    field: str
+    desc: bool
+    target: str
 
     @classmethod
     def create(cls, opts: Options, factory: Factory) -> Processor:
@@ -280,9 +290,9 @@ class JoinProcessor(Processor):
     """``join``: join a list with a separator."""
 
     type = "join"
-    field: Any
-    separator: Any
-    target: Any
+    field: str
+    separator: str
+    target: str
 
     @classmethod
     def create(cls, opts: Options, factory: Factory) -> Processor:
@@ -301,11 +311,11 @@ class SplitProcessor(Processor):
     """``split``: split a string on a regex separator (Java's ``String.split`` semantics)."""
 
     type = "split"
-    field: Any
-    target: Any
-    ignore_missing: Any
-    preserve_trailing: Any
-    separator: Any
+    field: str
+    target: str
+    ignore_missing: bool
+    preserve_trailing: bool
+    separator: re.Pattern[str]
 
     @classmethod
     def create(cls, opts: Options, factory: Factory) -> Processor:
@@ -323,8 +333,8 @@ class SplitProcessor(Processor):
 
     def _split(self, text: str) -> list[str]:
         parts = self.separator.split(text) if text else [""]
-        if parts and parts[0] == "" and len(text) > 0 and self.separator.match(text) and \
-                self.separator.match(text).end() == 0:
+        if parts and parts[0] == "" and len(text) > 0 and (first := self.separator.match(text)) is not None and \
+                first.end() == 0:
             parts = parts[1:]  # Java drops the leading empty string of a zero-width first match
         if not self.preserve_trailing:
             while len(parts) > 1 and parts[-1] == "":

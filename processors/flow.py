@@ -17,7 +17,9 @@ from ingest.processors.errors import (
     as_es_error,
     illegal_argument,
 )
-from ingest.processors.painless.columnar import compile_columnar
+from ingest.processors.outputs import FieldOutput, OutputLookup, under
+from ingest.processors.painless import Script
+from ingest.processors.painless.columnar import Program, compile_columnar
 from ingest.processors.template import Template
 
 MAX_PIPELINE_DEPTH = 100
@@ -58,7 +60,7 @@ class FailProcessor(Processor):
     @classmethod
     def create(cls, opts: Options, factory: Factory) -> Processor:
         p = cls()
-        p.message = opts.template("message")  # type: ignore[assignment]
+        p.message = opts.template("message")
         return p
 
     def execute(self, doc: IngestDocument, env: ExecEnv) -> None:
@@ -69,8 +71,8 @@ class ScriptProcessor(Processor):
     """``script``: run a Painless-subset script against ``ctx``."""
 
     type = "script"
-    script: Any
-    _columnar: Any
+    script: Script
+    _columnar: Program | None
 
     @classmethod
     def create(cls, opts: Options, factory: Factory) -> Processor:
@@ -103,18 +105,22 @@ class PipelineProcessor(Processor):
     """``pipeline``: run another pipeline (cycles and excessive nesting are errors)."""
 
     type = "pipeline"
-    ignore_missing_pipeline: Any
+    ignore_missing_pipeline: bool
     name: Template
 
     @classmethod
     def create(cls, opts: Options, factory: Factory) -> Processor:
         p = cls()
-        p.name = opts.template("name")  # type: ignore[assignment]
+        p.name = opts.template("name")
         p.ignore_missing_pipeline = opts.boolean("ignore_missing_pipeline", False)
         return p
 
     def pipeline_refs(self) -> list[str]:
         return [self.name.source, *super().pipeline_refs()]
+
+    def outputs(self, lookup: OutputLookup) -> list[FieldOutput]:
+        """What the called pipeline writes (nothing known for a templated name)."""
+        return lookup.called(self.name.source) + super().outputs(lookup)
 
     def execute_batch(self, docs: list[IngestDocument], env: ExecEnv) -> list[ElasticsearchError | Failure | None]:
         out: list[ElasticsearchError | Failure | None] = [None] * len(docs)
@@ -189,8 +195,8 @@ class ForeachProcessor(Processor):
     """``foreach``: run one processor on every element of a list (or every value of a map)."""
 
     type = "foreach"
-    field: Any
-    ignore_missing: Any
+    field: str
+    ignore_missing: bool
     processor: Processor
 
     @classmethod
@@ -203,6 +209,11 @@ class ForeachProcessor(Processor):
 
     def children(self) -> list[Processor]:
         return [self.processor, *super().children()]
+
+    def outputs(self, lookup: OutputLookup) -> list[FieldOutput]:
+        """The processor's outputs, its ``_ingest._value`` paths moved onto ``field``."""
+        handlers = [out for handler in self.common.on_failure for out in handler.outputs(lookup)]
+        return under(self.field, self.processor.outputs(lookup)) + handlers
 
     def execute_batch(self, docs: list[IngestDocument], env: ExecEnv) -> list[ElasticsearchError | Failure | None]:
         out: list[ElasticsearchError | Failure | None] = []

@@ -20,6 +20,8 @@ from ingest.processors.common import plain_columns, put_column
 from ingest.processors.config import Options
 from ingest.processors.document import IngestDocument, java_type
 from ingest.processors.errors import as_es_error, illegal_argument
+from ingest.processors.outputs import FieldOutput, OutputLookup, chunked, model_output
+from ingest.processors.protocols import InferenceClient
 
 DEFAULT_TARGET = "ml.inference"
 
@@ -39,7 +41,6 @@ class _ModelProcessor(Processor):
 
     model_id: str
     uses_chunking = False
-    skip_existing = False  # OpenSearch's option (processors.opensearch): reuse the stored outputs
 
     def endpoint_refs(self) -> list[str]:
         return [self.model_id, *super().endpoint_refs()]
@@ -51,7 +52,7 @@ class _ModelProcessor(Processor):
         raise NotImplementedError
 
     def output_hints(self) -> dict[str, str]:
-        """Output columns and their kind ("dense"/"sparse"), known after the first call."""
+        """Top-level output columns and their kind, known after the first call."""
         kind = getattr(self, "_kind", None)
         if kind is None:
             return {}
@@ -171,11 +172,10 @@ class _ModelProcessor(Processor):
         return None
 
     def _chunking(self, env: ExecEnv) -> dict[str, Any] | None:
-        config = env.inference.endpoint(self.model_id)
-        return getattr(config, "chunking_settings", None)
+        return _client(env).endpoint(self.model_id).chunking_settings
 
     def _call(self, env: ExecEnv, texts: list[str]) -> list[Any]:
-        results = env.inference.infer(self.model_id, texts, input_type="ingest")
+        results = _client(env).infer(self.model_id, texts, input_type="ingest")
         embeddings = getattr(results, "embeddings", None)
         if isinstance(embeddings, np.ndarray):
             self._kind = "dense"
@@ -189,6 +189,12 @@ class _ModelProcessor(Processor):
     def prune(self, weights: dict[str, float]) -> dict[str, float]:
         """Sparse-result pruning (OpenSearch's ``prune_type``); none by default."""
         return {k: float(v) for k, v in weights.items()}
+
+
+def _client(env: ExecEnv) -> InferenceClient:
+    if env.inference is None:
+        raise illegal_argument("no inference API is configured for this pipeline")
+    return env.inference
 
 
 def _text(doc: IngestDocument, field: str, ignore_missing: bool) -> str | None:
@@ -208,10 +214,10 @@ class InferenceProcessor(_ModelProcessor):
     """Elasticsearch's ``inference`` processor (inference endpoints and text models)."""
 
     type = "inference"
-    model_id: Any
-    ignore_missing: Any
-    pairs: Any
-    legacy: Any
+    model_id: str
+    ignore_missing: bool
+    pairs: list[tuple[str, str]]
+    legacy: str | None
     uses_chunking = True
 
     @classmethod
@@ -244,7 +250,8 @@ class InferenceProcessor(_ModelProcessor):
                 raise opts.error("inference_config", "[inference_config] must hold exactly one configuration object")
             results_field = "predicted_value"
             for value in config.values():
-                results_field = value.get("results_field", results_field)
+                if isinstance(value, dict):  # checked above
+                    results_field = str(value.get("results_field", results_field))
             source = next((k for k, v in (field_map or {}).items() if v == "text_field"), "text_field")
             out = target or (f"{DEFAULT_TARGET}.{opts.tag}" if opts.tag else DEFAULT_TARGET)
             p.pairs = [(source, f"{out}.{results_field}")]
@@ -253,6 +260,17 @@ class InferenceProcessor(_ModelProcessor):
 
     def output_fields(self) -> list[str]:
         return [o for _, o in self.pairs]
+
+    def outputs(self, lookup: OutputLookup) -> list[FieldOutput]:
+        """Each output field, typed by the endpoint's task; chunked results under ``_inference_fields`` when the
+        endpoint chunks; ``<target>.model_id`` in the legacy form."""
+        out = [model_output(o, self.type, self.model_id, lookup) for _, o in self.pairs]
+        if chunked(self.model_id, lookup):
+            out += [FieldOutput(f"_inference_fields.{o.path}", "chunks", self.type, self.model_id, o.dims,
+                                o.similarity, o.element_type) for o in list(out)]
+        if self.legacy is not None:
+            out.append(FieldOutput(f"{self.legacy}.model_id", "other", self.type, self.model_id))
+        return out + super().outputs(lookup)
 
     def columnar_pairs(self) -> list[tuple[str, str]] | None:
         if self.legacy is not None or not plain_columns(*(n for pair in self.pairs for n in pair)):

@@ -17,6 +17,7 @@ from ingest.processors.config import Options
 from ingest.processors.document import IngestDocument
 from ingest.processors.errors import as_es_error, illegal_argument
 from ingest.processors.inference import _Input, _ModelProcessor
+from ingest.processors.outputs import FieldOutput, OutputKind, OutputLookup, model_output
 
 
 def _field_map_pairs(field_map: dict[str, Any], prefix: str = "") -> list[tuple[str, str]]:
@@ -61,9 +62,9 @@ class _OpenSearchModelProcessor(_ModelProcessor):
         p.skip_existing = opts.boolean("skip_existing", False)
         p.configure(opts)
         return p
-    model_id: Any
-    batch_size: Any
-    pairs: Any
+    model_id: str
+    batch_size: int
+    pairs: list[tuple[str, str]]
 
     def __init__(self, common: Common | None = None) -> None:
         super().__init__(common)
@@ -75,6 +76,14 @@ class _OpenSearchModelProcessor(_ModelProcessor):
 
     def output_fields(self) -> list[str]:
         return [o for _, o in self.pairs]
+
+    output_kind: OutputKind = "dense"
+
+    def outputs(self, lookup: OutputLookup) -> list[FieldOutput]:
+        """Each ``field_map`` output: the processor decides the kind, the endpoint the vector settings. (A list
+        input gives a list of ``{"knn": vector}`` objects at the same path.)"""
+        return [model_output(o, self.type, self.model_id, lookup, self.output_kind)
+                for _, o in self.pairs] + super().outputs(lookup)
 
     def output_hints(self) -> dict[str, str]:
         return {k: v for k, v in super().output_hints().items() if k not in self.list_outputs}
@@ -162,8 +171,9 @@ class SparseEncodingProcessor(_OpenSearchModelProcessor):
     """OpenSearch's ``sparse_encoding``, with ``prune_type`` / ``prune_ratio``."""
 
     type = "sparse_encoding"
-    prune_type: Any
-    prune_ratio: Any
+    output_kind: OutputKind = "sparse"
+    prune_type: str
+    prune_ratio: float
 
     def configure(self, opts: Options) -> None:
         self.prune_type = opts.string("prune_type", "none")
@@ -205,10 +215,10 @@ class TextChunkingProcessor(Processor):
     """OpenSearch's ``text_chunking`` (no model): a string field into a list of chunk strings."""
 
     type = "text_chunking"
-    algorithm: Any
-    options: Any
-    ignore_missing: Any
-    pairs: Any
+    algorithm: str
+    options: dict[str, Any]
+    ignore_missing: bool
+    pairs: list[tuple[str, str]]
 
     @classmethod
     def create(cls, opts: Options, factory: Factory) -> Processor:
@@ -222,11 +232,14 @@ class TextChunkingProcessor(Processor):
         if len(algorithm) != 1:
             raise opts.error("algorithm", "Unable to create the processor as [algorithm] must contain and only "
                                           "contain 1 algorithm")
-        p.algorithm, p.options = next(iter(algorithm.items()))
+        p.algorithm, options = next(iter(algorithm.items()))
         if p.algorithm not in ("fixed_token_length", "delimiter", "fixed_char_length"):
             raise opts.error("algorithm", f"Chunking algorithm [{p.algorithm}] is not supported. Supported "
                                           "chunking algorithms are [fixed_token_length, delimiter, fixed_char_length]")
-        p.options = dict(p.options or {})
+        if options is not None and not isinstance(options, dict):
+            raise opts.error("algorithm", f"Unable to create the processor as [{p.algorithm}] parameters cannot be "
+                                          "cast to [java.util.Map]")
+        p.options = dict(options or {})
         rate = float(p.options.get("overlap_rate", 0.0))
         if not 0 <= rate <= 0.5:
             raise opts.error("algorithm", "Parameter [overlap_rate] must be between 0 and 0.5")
@@ -249,6 +262,10 @@ class TextChunkingProcessor(Processor):
                 except ValueError as exc:
                     raise illegal_argument(str(exc)) from None
             doc.set(output_field, chunks)
+
+    def outputs(self, lookup: OutputLookup) -> list[FieldOutput]:
+        """Each ``field_map`` output: a list of text chunks."""
+        return [FieldOutput(o, "chunks", self.type) for _, o in self.pairs] + super().outputs(lookup)
 
 
 PROCESSORS: list[type[Processor]] = [TextEmbeddingProcessor, SparseEncodingProcessor, TextChunkingProcessor]

@@ -85,10 +85,10 @@ class ConvertProcessor(Processor):
     """``convert``: change a field's type (lists are converted element by element)."""
 
     type = "convert"
-    field: Any
-    target: Any
-    kind: Any
-    ignore_missing: Any
+    field: FieldName
+    target: FieldName
+    kind: str
+    ignore_missing: bool
 
     @classmethod
     def create(cls, opts: Options, factory: Factory) -> Processor:
@@ -114,7 +114,7 @@ class ConvertProcessor(Processor):
 
     def columnar(self, table: pa.Table, env: ExecEnv | None = None) -> pa.Table | None:
         src, dst = self.field.column(), self.target.column()
-        if not plain_columns(src, dst) or src not in table.column_names:
+        if src is None or dst is None or not plain_columns(src, dst) or src not in table.column_names:
             return None
         col = table.column(src)
         if col.null_count and (not self.ignore_missing or (dst != src and dst in table.column_names)):
@@ -167,12 +167,12 @@ class JsonProcessor(Processor):
     """``json``: parse a JSON string into a field (or into the document root)."""
 
     type = "json"
-    field: Any
-    target: Any
-    add_to_root: Any
-    strategy: Any
-    allow_duplicate_keys: Any
-    strict: Any
+    field: str
+    target: str
+    add_to_root: bool
+    strategy: str
+    allow_duplicate_keys: bool
+    strict: bool
 
     @classmethod
     def create(cls, opts: Options, factory: Factory) -> Processor:
@@ -237,13 +237,13 @@ class CsvProcessor(Processor):
     """``csv``: split one CSV line into ``target_fields``."""
 
     type = "csv"
-    field: Any
-    targets: Any
-    separator: Any
-    quote: Any
-    trim: Any
-    empty_value: Any
-    ignore_missing: Any
+    field: str
+    targets: list[str]
+    separator: str
+    quote: str
+    trim: bool
+    empty_value: object
+    ignore_missing: bool
 
     @classmethod
     def create(cls, opts: Options, factory: Factory) -> Processor:
@@ -309,17 +309,17 @@ class KvProcessor(Processor):
     """``kv``: ``a=1 b=2`` into fields."""
 
     type = "kv"
-    field: Any
-    field_split: Any
-    value_split: Any
-    target: Any
-    include: Any
-    exclude: Any
-    ignore_missing: Any
-    prefix: Any
-    trim_key: Any
-    trim_value: Any
-    strip_brackets: Any
+    field: FieldName
+    field_split: re.Pattern[str]
+    value_split: re.Pattern[str]
+    target: FieldName | None
+    include: set[str] | None
+    exclude: set[str]
+    ignore_missing: bool
+    prefix: str
+    trim_key: str | None
+    trim_value: str | None
+    strip_brackets: bool
 
     @classmethod
     def create(cls, opts: Options, factory: Factory) -> Processor:

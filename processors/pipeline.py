@@ -4,20 +4,19 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+import pyarrow as pa
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ingest.models.errors import ElasticsearchError
+from ingest.processors.arrow_exec import PipelineResult, run_arrow
 from ingest.processors.base import EnrichSource, ExecEnv, Failure, Processor, SecurityUser, StoredSources
 from ingest.processors.document import IngestDocument, java_type
 from ingest.processors.engine import run_compound
 from ingest.processors.errors import ParseException
-
-if TYPE_CHECKING:
-    import pyarrow as pa
-
-    from ingest.processors.arrow_exec import PipelineResult
+from ingest.processors.outputs import FieldOutput, OutputLookup
+from ingest.processors.protocols import InferenceClient
 
 
 class PipelineDefinition(BaseModel):
@@ -37,7 +36,7 @@ class PipelineDefinition(BaseModel):
 _KNOWN = {"description", "processors", "on_failure", "version", "_meta", "deprecated", "field_access_pattern"}
 
 
-def validate_definition(pipeline_id: str, body: Any) -> PipelineDefinition:
+def validate_definition(pipeline_id: str, body: object) -> PipelineDefinition:
     """Validate the top level of a pipeline body with Elasticsearch's messages."""
     if not isinstance(body, dict):
         raise ParseException(f"pipeline [{pipeline_id}] must be an object, but is of type [{java_type(body)}]")
@@ -73,7 +72,7 @@ class Pipeline:
         # Set by whoever built the pipeline: how to find pipelines named by ``pipeline`` processors, and the
         # inference API for the inference processor.
         self.resolve_pipeline: Callable[[str], Pipeline | None] = lambda name: None
-        self.inference: Any = None
+        self.inference: InferenceClient | None = None
         self.enrich: EnrichSource | None = None
 
     @property
@@ -118,20 +117,30 @@ class Pipeline:
         the documents already indexed under the rows' ``_index`` / ``_id`` (for ``skip_existing``); ``user`` is who
         the request runs as (for ``set_security_user``).
         """
-        from ingest.processors.arrow_exec import run_arrow
-
         return run_arrow(self, data, columnar=columnar, stored=stored, user=user)
 
     def reads_stored_documents(self) -> bool:
         """Whether some processor (here or in a pipeline it calls) compares with the stored documents, so the
         caller must give the rows their ``_index`` / ``_id`` and a ``stored`` lookup."""
-        seen: set[str] = set()
+        return any(proc.skip_existing for pipeline in self.reachable() for proc in pipeline.all_processors())
+
+    def output_hints(self) -> dict[str, str]:
+        """Output columns of the model-calling processors here and in the pipelines it calls, with their kind
+        (``dense`` / ``sparse``) once they have run: how their values become Arrow columns."""
+        hints: dict[str, str] = {}
+        for pipeline in self.reachable():
+            for proc in pipeline.all_processors():
+                hints.update(proc.output_hints())
+        return hints
+
+    def reachable(self) -> list[Pipeline]:
+        """This pipeline and those its ``pipeline`` processors name, transitively (missing ones left out)."""
+        seen: set[str] = {self.id}
+        found: list[Pipeline] = []
         stack: list[Pipeline] = [self]
         while stack:
             pipeline = stack.pop()
-            for proc in pipeline.all_processors():
-                if getattr(proc, "skip_existing", False):
-                    return True
+            found.append(pipeline)
             for ref in pipeline.pipeline_refs():
                 if ref in seen:
                     continue
@@ -142,7 +151,21 @@ class Pipeline:
                     called = None  # the ``pipeline`` processor reports it when it runs
                 if called is not None:
                     stack.append(called)
-        return False
+        return found
+
+    def outputs(self, lookup: OutputLookup | None = None) -> list[FieldOutput]:
+        """The model outputs this pipeline writes — processors, nested ones, ``on_failure`` handlers and called
+        pipelines included — with their vector types from the endpoints (see processors.outputs). A path
+        written twice is listed once: the last writer wins, as it does in the document."""
+        if lookup is None:
+            lookup = OutputLookup(self.inference, self.resolve_pipeline)
+        lookup.seen.add(self.id)
+        found: dict[str, FieldOutput] = {}
+        for proc in [*self.processors, *self.on_failure]:
+            for out in proc.outputs(lookup):
+                found.pop(out.path, None)
+                found[out.path] = out
+        return list(found.values())
 
     def all_processors(self) -> list[Processor]:
         """Every processor, nested ones included."""
@@ -163,7 +186,7 @@ class Pipeline:
         return sorted({ref for p in self.processors + self.on_failure for ref in p.pipeline_refs()})
 
 
-def parse_pipeline(pipeline_id: str, body: Any) -> Pipeline:
+def parse_pipeline(pipeline_id: str, body: object) -> Pipeline:
     """Validate a pipeline body and build its processors (raises parse_exception / script_exception)."""
     from ingest.processors.registry import Builder
 

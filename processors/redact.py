@@ -96,9 +96,12 @@ class RedactProcessor(Processor):
         if not patterns:
             raise opts.error("patterns", "[patterns] List of patterns must not be empty")
         custom = opts.mapping("pattern_definitions") or {}
+        for name, definition in custom.items():
+            if not isinstance(definition, str):  # as grok says it
+                raise opts.error("pattern_definitions", f"[pattern_definitions] pattern [{name}] isn't a string")
         try:
             bank = dict(builtin_patterns("v1"))
-            bank.update(custom)
+            bank.update({k: str(v) for k, v in custom.items()})
             if custom:
                 check_bank(bank, list(custom))
             p.expressions = []

@@ -26,7 +26,7 @@ from ingest.processors.base import Common, Processor
 from ingest.processors.config import Options
 from ingest.processors.document import java_type
 from ingest.processors.errors import config_error, illegal_argument
-from ingest.processors.painless import compile_script
+from ingest.processors.painless import Script, compile_script
 
 # Elasticsearch's processor type names → implementations, family by family.
 PROCESSOR_TYPES: dict[str, type[Processor]] = {
@@ -63,7 +63,7 @@ UNSUPPORTED = {
 class Builder:
     """The Factory every processor's ``create`` receives for nested processors and scripts."""
 
-    def processors(self, configs: Any, where: str) -> list[Processor]:
+    def processors(self, configs: object, where: str) -> list[Processor]:
         """A list of ``{"type": {options}}`` definitions (``where`` names the option for messages)."""
         if not isinstance(configs, list):
             raise config_error(None, None, where, f"[{where}] property isn't a list, but of type [{java_type(configs)}]")
@@ -81,18 +81,18 @@ class Builder:
                 out.append(self._one(name, options))
         return out
 
-    def processor(self, config: Any) -> Processor:
+    def processor(self, config: object) -> Processor:
         """Exactly one processor definition (foreach's ``processor``)."""
         procs = self.processors([config], "processor")
         if len(procs) != 1:
             raise config_error("foreach", None, "processor", "Must specify exactly one processor type")
         return procs[0]
 
-    def script(self, source: str, params: dict[str, Any] | None, *, condition: bool) -> Any:
+    def script(self, source: str, params: dict[str, Any] | None, *, condition: bool) -> Script:
         """Compile a Painless-subset script (raises script_exception with line/column when unsupported)."""
         return compile_script(source, params or {}, condition=condition)
 
-    def _one(self, name: str, options: Any) -> Processor:
+    def _one(self, name: str, options: object) -> Processor:
         cls = PROCESSOR_TYPES.get(name)
         if cls is None and name in UNSUPPORTED:
             raise config_error(name, None, None, f"processor type [{name}] exists in Elasticsearch or OpenSearch but "
@@ -129,7 +129,7 @@ class Builder:
         return proc
 
 
-def _script_spec(opts: Options, value: Any, name: str) -> tuple[str, dict[str, Any] | None]:
+def _script_spec(opts: Options, value: object, name: str) -> tuple[str, dict[str, Any] | None]:
     """A script given as a string or as ``{"source", "lang", "params"}``."""
     if isinstance(value, str):
         return value, None

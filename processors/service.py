@@ -9,13 +9,15 @@ from ingest.models.errors import IllegalArgumentException, ResourceNotFoundExcep
 from ingest.processors.base import EnrichSource, SecurityUser
 from ingest.processors.errors import ParseException
 from ingest.processors.pipeline import Pipeline, parse_pipeline
+from ingest.processors.protocols import InferenceClient, PipelineStore
 from ingest.processors.simulate import SIMULATED_PIPELINE_ID, simulate
 
 
 class PipelineService:
     """Put/get/delete/simulate pipelines; ``load`` gives a runnable :class:`Pipeline`."""
 
-    def __init__(self, store: Any, inference: Any = None, enrich: EnrichSource | None = None) -> None:
+    def __init__(self, store: PipelineStore, inference: InferenceClient | None = None,
+                 enrich: EnrichSource | None = None) -> None:
         self.store = store
         self.inference = inference
         self.enrich = enrich  # enrich policies for the ``enrich`` processor (None: there are none)

@@ -25,9 +25,9 @@ _JAVA_WS = "".join(chr(c) for c in range(33))
 
 class _StringProcessor(Processor):
     """Elasticsearch's AbstractStringProcessor: ``field``, ``target_field``, ``ignore_missing``."""
-    field: Any
-    ignore_missing: Any
-    target: Any
+    field: FieldName
+    ignore_missing: bool
+    target: FieldName
 
     def transform(self, text: str) -> Any:
         raise NotImplementedError
@@ -53,7 +53,8 @@ class _StringProcessor(Processor):
     def columnar(self, table: pa.Table, env: ExecEnv | None = None) -> pa.Table | None:
         src, dst = self.field.column(), self.target.column()
         kernel = type(self).kernel
-        if kernel is None or not plain_columns(src, dst) or src not in table.column_names:
+        if kernel is None or src is None or dst is None or not plain_columns(src, dst) \
+                or src not in table.column_names:
             return None
         column = table.column(src)
         if not (pa.types.is_string(column.type) or pa.types.is_large_string(column.type)):
@@ -154,8 +155,8 @@ class GsubProcessor(_StringProcessor):
     """``gsub``: regex replace."""
 
     type = "gsub"
-    replacement: Any
-    pattern: Any
+    replacement: str
+    pattern: re.Pattern[str]
 
     def configure(self, opts: Options) -> None:
         pattern = opts.string("pattern", required=True)
@@ -198,11 +199,11 @@ class FingerprintProcessor(Processor):
     """``fingerprint``: a hash of the listed fields (names and values, fields in sorted order), base64."""
 
     type = "fingerprint"
-    fields: Any
-    target: Any
-    salt: Any
-    method: Any
-    ignore_missing: Any
+    fields: list[str]
+    target: str
+    salt: str
+    method: str
+    ignore_missing: bool
 
     @classmethod
     def create(cls, opts: Options, factory: Factory) -> Processor:

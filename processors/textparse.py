@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from typing import Any
 
 from ingest.processors.base import ExecEnv, Factory, Processor
 from ingest.processors.common import read_string
@@ -18,13 +17,13 @@ class DissectProcessor(Processor):
     """``dissect``: split a string by the literal delimiters between ``%{keys}``."""
 
     type = "dissect"
-    field: Any
-    pattern: Any
-    append_separator: Any
-    ignore_missing: Any
-    keys: Any
-    delims: Any
-    prefix: Any
+    field: str
+    pattern: str
+    append_separator: str
+    ignore_missing: bool
+    keys: list[tuple[str, str, int, bool]]
+    delims: list[str]
+    prefix: str
 
     @classmethod
     def create(cls, opts: Options, factory: Factory) -> Processor:
@@ -82,9 +81,9 @@ class DissectProcessor(Processor):
                 doc.set(name, text)
         for name, parts in appended.items():
             doc.set(name, self.append_separator.join(t for _, t in sorted(parts, key=lambda x: x[0])))
-        for name, key in refs.items():
+        for name, ref_key in refs.items():
             if name in values:
-                doc.set(key, values[name])
+                doc.set(ref_key, values[name])
 
 
 def _dissect_key(raw: str) -> tuple[str, str, int, bool]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from ingest.jobs.indexmeta import prepare_index
+from ingest.jobs.indexmeta import VectorField, prepare_index
 from ingest.models.errors import ElasticsearchError
 from ingest.sinks.base import BulkAction, ItemResult, Sink
 
@@ -18,17 +18,18 @@ from ingest.sinks.base import BulkAction, ItemResult, Sink
 class SinkOwner:
     """Index creation, load mode and (for the embedded store) every write of one job."""
 
-    def __init__(self, dest: str, index: str, outputs: Any, open_timeout_s: float = 60.0) -> None:
-        self.dest, self.index, self.outputs = dest, index, outputs
+    def __init__(self, dest: str, index: str, open_timeout_s: float = 60.0) -> None:
+        self.dest, self.index = dest, index
         self.sink: Sink = _open(dest, open_timeout_s)
         self.prepared = False
 
-    def prepare(self, found: dict[str, tuple[str, int | None]]) -> bool:
-        """Create the index with the vector fields of the first bulk (``path -> (kind, dims)``), switch it to
-        load mode. Later calls do nothing: the first bulk decides the mapping, as in the single-process runner."""
+    def prepare(self, fields: dict[str, VectorField]) -> bool:
+        """Create the index with its vector fields (``indexmeta.vector_mapping`` of the pipeline's outputs and
+        the first bulk), switch it to load mode. Later calls do nothing: the first worker's bulk decides the
+        mapping, as in the single-process runner."""
         if self.prepared:
             return False
-        prepare_index(self.sink, self.index, found, self.outputs, self._similarity)
+        prepare_index(self.sink, self.index, fields)
         self.prepared = True
         return True
 
@@ -52,21 +53,6 @@ class SinkOwner:
     def close(self) -> None:
         """Release the sink (the driver may open the embedded store after this)."""
         self.sink.close()
-
-    @staticmethod
-    def _similarity(endpoint: str | None) -> str:
-        if not endpoint:
-            return "cosine"
-        try:
-            from ingest.models.api import InferenceAPI
-
-            api = InferenceAPI()
-            try:
-                return str(api.endpoint(endpoint).service_settings.get("similarity") or "cosine")
-            finally:
-                api.close()
-        except Exception:
-            return "cosine"
 
 
 def _open(dest: str, timeout_s: float) -> Sink:

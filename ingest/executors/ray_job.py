@@ -26,7 +26,6 @@ from ingest.executors.splits import file_splits
 from ingest.jobs.budget import ErrorBudget, parse_max_errors
 from ingest.jobs.checkpoint import Checkpoints
 from ingest.jobs.config import JobConfig, JobSummary
-from ingest.jobs.indexmeta import inference_outputs
 from ingest.jobs.progress import Reporter, SilentReporter
 from ingest.models.errors import ElasticsearchError
 from ingest.models.home import ingest_home
@@ -60,7 +59,7 @@ def run_on_ray(
     done, totals = resume_state(state, job_id)
     if not config.source.startswith(("http://", "https://")):
         file_splits(config.source, config.source_options)  # bad input fails here, before connecting to Ray
-    body, endpoints = _pipeline_endpoints(config)
+    endpoints = _pipeline_endpoints(config)
     deadletters = deadletters or DeadLetterStore()
     parse_max_errors(config.max_errors)  # a bad --max-errors fails here, before connecting to Ray
     extra = dict.fromkeys(_EXTRA, 0)
@@ -74,7 +73,7 @@ def run_on_ray(
         source = job_input(config, done, state, default_slices=cpus)
         commit = SplitCommitter(checkpoints, config, done, totals, source.todo, source.position)
         try:
-            owner, limiter = _start_actors(ray, config, job_id, body, endpoints)
+            owner, limiter = _start_actors(ray, config, job_id, endpoints)
             pool = pool_for_endpoints(endpoints, default=concurrency or PoolSpec(1, cpus, 1.0))
             check_fits(pool, [float(n["Resources"].get("CPU", 0)) for n in ray.nodes() if n.get("Alive")])
             if source.todo:
@@ -181,21 +180,21 @@ def _single_writer(dest: str) -> bool:
     return dest == "embedded" or dest.startswith(("embedded:", "file:"))
 
 
-def _pipeline_endpoints(config: JobConfig) -> tuple[dict[str, Any], list[tuple[str, dict[str, Any]]]]:
-    """The pipeline body and ``(service, service_settings)`` of each endpoint it calls (nothing is loaded)."""
+def _pipeline_endpoints(config: JobConfig) -> list[tuple[str, dict[str, Any]]]:
+    """``(service, service_settings)`` of each endpoint the pipeline calls (nothing is loaded)."""
     if not config.pipeline:
-        return {}, []
+        return []
     from ingest.jobs.runner import load_pipeline
     from ingest.models.api import InferenceAPI
 
     api = InferenceAPI()
     try:
-        pipeline, body = load_pipeline(config.pipeline, api)
+        pipeline, _ = load_pipeline(config.pipeline, api)
         endpoints = []
         for ref in pipeline.endpoint_refs():
             endpoint = api.endpoint(ref)
             endpoints.append((str(endpoint.service), dict(endpoint.service_settings)))
-        return body, endpoints
+        return endpoints
     finally:
         api.close()
 
@@ -217,7 +216,7 @@ def _connect(ray: Any, address: str | None) -> None:
     ctx.print_on_execution_start = False
 
 
-def _start_actors(ray: Any, config: JobConfig, job_id: str, body: dict[str, Any],
+def _start_actors(ray: Any, config: JobConfig, job_id: str,
                   endpoints: list[tuple[str, dict[str, Any]]]) -> tuple[Any, Any]:
     """The sink owner and, when the pipeline calls a remote provider, the shared rate-limit schedule; both on
     the driver's node (which outlives worker nodes) and restarted if they die."""
@@ -229,7 +228,7 @@ def _start_actors(ray: Any, config: JobConfig, job_id: str, body: dict[str, Any]
     here = NodeAffinitySchedulingStrategy(node_id=ray.get_runtime_context().get_node_id(), soft=True)
     options = {"num_cpus": 0, "max_restarts": -1, "max_task_retries": -1, "scheduling_strategy": here}
     owner = ray.remote(SinkOwner).options(name=_name("sink", job_id), **options).remote(
-        config.dest, config.index, inference_outputs(body))
+        config.dest, config.index)
     limiter = None
     if any(service not in LOCAL_SERVICES for service, _ in endpoints):
         limiter = ray.remote(SharedSchedule).options(name=_name("ratelimit", job_id), **options).remote()

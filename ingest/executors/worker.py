@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 import ray
@@ -23,12 +23,15 @@ from ingest.executors.file_reads import decode
 from ingest.executors.splits import SPLIT_COLUMN
 from ingest.jobs.acks import AckTracker
 from ingest.jobs.config import JobConfig
-from ingest.jobs.documents import vector_fields
+from ingest.jobs.indexmeta import vector_mapping
 from ingest.jobs.stages import Counters, Item, Prepared, prepare_batch, send_chunk
 from ingest.models.deployments import DeploymentManager
 from ingest.models.deployments.scaling import AllocationPolicy
 from ingest.sinks.base import BulkAction, ItemResult
 from ingest.sources.files import DEFAULT_BATCH_SIZE
+
+if TYPE_CHECKING:
+    from ingest.processors.runnable import RunnablePipeline
 
 RESULT_SCHEMA = pa.schema([
     ("split", pa.string()), ("read", pa.int64()), ("indexed", pa.int64()), ("failed", pa.int64()),
@@ -99,7 +102,7 @@ class IngestBlocks:
             from ingest.models.services.remote.ratelimit import set_shared_limiter
 
             set_shared_limiter(reserve_through(ray.get_actor(limiter_name)))
-        self.pipeline: Any = None
+        self.pipeline: RunnablePipeline | None = None
         self.inference: Any = None
         if self.config.pipeline:
             from ingest.jobs.cache import CachingInference, EmbeddingCache
@@ -161,10 +164,9 @@ class IngestBlocks:
         }
 
     def _prepare_index(self, chunk: list[Item]) -> None:
-        found: dict[str, tuple[str, int | None]] = {}
-        for item in chunk[:200]:
-            found.update(vector_fields(item.action.source or {}))
-        ray.get(self.owner.prepare.remote(found))
+        outputs = self.pipeline.outputs() if self.pipeline is not None else []
+        fields = vector_mapping(outputs, [item.action.source or {} for item in chunk[:200]])
+        ray.get(self.owner.prepare.remote(fields))
         self.prepared = True
 
 

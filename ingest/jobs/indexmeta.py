@@ -8,12 +8,17 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal
 
+from ingest.jobs.documents import vector_fields
 from ingest.models.home import ingest_home, private_file
 from ingest.sinks.base import FieldHint, Sink
+
+if TYPE_CHECKING:
+    from ingest.processors.outputs import FieldOutput
 
 
 class IndexMeta:
@@ -72,47 +77,74 @@ class IndexMeta:
         self._db.close()
 
 
-def inference_outputs(body: dict[str, Any]) -> dict[str, str]:
-    """Output field → endpoint id for every ``inference`` processor of a pipeline body."""
-    out: dict[str, str] = {}
-    for proc in body.get("processors", []) or []:
-        if not isinstance(proc, dict):
-            continue
-        conf = proc.get("inference")
-        if not isinstance(conf, dict) or "model_id" not in conf:
-            continue
-        model = str(conf["model_id"])
-        ios = conf.get("input_output")
-        if isinstance(ios, dict):
-            ios = [ios]
-        if isinstance(ios, list) and ios:
-            for io in ios:
-                if isinstance(io, dict) and io.get("output_field"):
-                    out[str(io["output_field"])] = model
-        else:
-            out[str(conf.get("target_field", "ml.inference"))] = model
-    return out
+@dataclass(frozen=True)
+class VectorField:
+    """A vector field of an index: its kind, dims and similarity (dense), and the endpoint that fills it."""
+
+    kind: Literal["dense", "sparse"]
+    dims: int | None = None
+    similarity: str | None = None
+    endpoint: str | None = None
 
 
-def endpoint_for(field: str, outputs: dict[str, str]) -> str | None:
-    """The endpoint whose output is ``field`` or contains it."""
-    for out, endpoint in outputs.items():
-        if field == out or field.startswith(out + "."):
-            return endpoint
+def vector_mapping(outputs: Sequence[FieldOutput], docs: Sequence[Mapping[str, Any]]) -> dict[str, VectorField]:
+    """The vector fields to map: those the pipeline writes (``Pipeline.outputs()``: kind, similarity and dims
+    from their endpoints; dims measured on the first of ``docs`` holding the field when the endpoint does not
+    state them, or gives packed ``bit`` / ``byte`` vectors), and vectors the input already carries at paths no processor writes (reindexed or
+    pre-embedded data: the documents are their only description, so ``docs`` — the job's first bulk — tell)."""
+    fields: dict[str, VectorField] = {}
+    written = {out.path for out in outputs}
+    for out in outputs:
+        if out.path.startswith("_") or out.kind not in ("dense", "sparse") or out.repeated:
+            continue  # metadata (``_inference_fields`` chunks are mapped by the sinks), non-vector output, and
+            # vectors inside list elements (``foreach``): many per document, not one vector field
+        value = _first_value(out.path, docs)
+        if value is not None and not _holds(out.kind, value):
+            continue  # e.g. OpenSearch's list input: a list of {"knn": vector} objects, not one vector field
+        if out.kind == "sparse":
+            fields[out.path] = VectorField("sparse", endpoint=out.endpoint)
+            continue
+        # The sinks' hints carry no element type: a ``byte`` / ``bit`` endpoint's documents hold fewer values
+        # than its ``dimensions`` state, so their length is what the sink checks.
+        stated = out.dims if out.element_type in (None, "float") else None
+        dims = stated if stated is not None else len(value) if isinstance(value, list) else None
+        if dims is not None:  # else no document has it yet: left to dynamic mapping, as before
+            fields[out.path] = VectorField("dense", dims, out.similarity or "cosine", out.endpoint)
+    for doc in docs:
+        for path, (kind, dims) in vector_fields(dict(doc)).items():
+            if path not in written and path not in fields:
+                fields[path] = (VectorField("dense", dims, "cosine") if kind == "dense" else VectorField("sparse"))
+    return fields
+
+
+def _holds(kind: str, value: Any) -> bool:
+    """Whether ``value`` is one vector of ``kind``: numbers (floats, or ints for byte/bit), or token → weight."""
+    def number(x: Any) -> bool:
+        return isinstance(x, int | float) and not isinstance(x, bool)
+
+    if kind == "dense":
+        return isinstance(value, list) and bool(value) and all(number(x) for x in value[:8])
+    return isinstance(value, dict) and all(number(v) for v in list(value.values())[:8])
+
+
+def _first_value(path: str, docs: Sequence[Mapping[str, Any]]) -> Any:
+    """The value at ``path`` in the first document that has one (None: no document has it; a list met on the
+    way is returned as it is, and is no vector)."""
+    for doc in docs:
+        value: Any = doc
+        for part in path.split("."):
+            value = value.get(part) if isinstance(value, Mapping) else value if isinstance(value, list) else None
+        if value is not None:
+            return value
     return None
 
 
-def prepare_index(sink: Sink, index: str, found: dict[str, tuple[str, int | None]], outputs: dict[str, str],
-                  similarity: Callable[[str | None], str], *, load_mode: bool = True) -> None:
-    """Create ``index`` with the vector fields of a job's first bulk (``path -> (kind, dims)``), record which
-    endpoint fills each (for ``ingest search``), and switch the index to load mode unless ``load_mode`` is
-    False (streaming jobs). ``similarity`` gives a dense field's similarity from its endpoint."""
-    hints: dict[str, FieldHint] = {}
-    described: dict[str, dict[str, Any]] = {}
-    for path, (kind, dims) in found.items():
-        endpoint = endpoint_for(path, outputs)
-        hints[path] = FieldHint(kind, dims, similarity(endpoint) if kind == "dense" else None)  # type: ignore[arg-type]
-        described[path] = {"kind": kind, "dims": dims, "endpoint": endpoint}
+def prepare_index(sink: Sink, index: str, fields: dict[str, VectorField], *, load_mode: bool = True) -> None:
+    """Create ``index`` with its vector fields (see :func:`vector_mapping`), record which endpoint fills each
+    (for ``ingest search``), and switch the index to load mode unless ``load_mode`` is False (streaming jobs)."""
+    hints = {path: FieldHint(f.kind, f.dims, f.similarity if f.kind == "dense" else None)
+             for path, f in fields.items()}
+    described = {path: {"kind": f.kind, "dims": f.dims, "endpoint": f.endpoint} for path, f in fields.items()}
     sink.ensure_index(index, hints)
     if described:
         meta = IndexMeta()

@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ingest.deadletter.store import DeadLetterStore
 from ingest.jobs.acks import AckTracker
@@ -21,14 +21,17 @@ from ingest.jobs.budget import ErrorBudget, TooManyErrors, parse_max_errors
 from ingest.jobs.cache import CachingInference, EmbeddingCache
 from ingest.jobs.checkpoint import Checkpoints
 from ingest.jobs.config import JobConfig, JobSummary
-from ingest.jobs.documents import vector_fields
 from ingest.jobs.faults import fault
-from ingest.jobs.indexmeta import inference_outputs, prepare_index
+from ingest.jobs.indexmeta import prepare_index, vector_mapping
 from ingest.jobs.progress import Reporter, SilentReporter
 from ingest.jobs.stages import Counters, Item, Prepared, prepare_batch, send_chunk
 from ingest.models.errors import IllegalArgumentException
 from ingest.sinks.base import Sink
 from ingest.sources.base import Source
+
+if TYPE_CHECKING:
+    from ingest.processors.pipeline import Pipeline
+    from ingest.processors.runnable import RunnablePipeline
 
 _DONE = object()
 
@@ -51,7 +54,7 @@ class _Serialised:
         """The shared sink is closed by its owner."""
 
 
-def load_pipeline(spec: str, inference: Any) -> tuple[Any, dict[str, Any]]:
+def load_pipeline(spec: str, inference: Any) -> tuple[Pipeline, dict[str, Any]]:
     """A stored pipeline by id, or one given as a JSON/YAML file (parsed with ``PipelineService.parse``)."""
     import yaml
 
@@ -76,8 +79,7 @@ class Job:
         *,
         source: Source,
         sink: Sink,
-        pipeline: Any = None,
-        pipeline_body: dict[str, Any] | None = None,
+        pipeline: RunnablePipeline | None = None,
         inference: Any = None,
         deadletters: DeadLetterStore | None = None,
         reporter: Reporter | None = None,
@@ -88,7 +90,8 @@ class Job:
         self._sink_lock = threading.Lock()
         self.job_id = config.resolved_job_id()
         self.source, self.sink, self.pipeline = source, sink, pipeline
-        self.outputs = inference_outputs(pipeline_body or {})
+        # The fields the pipeline writes, with their vector types: the index's mapping comes from them.
+        self.outputs = pipeline.outputs() if pipeline is not None else []
         self.inference = inference
         self.reporter = reporter or SilentReporter()
         self.checkpoints = Checkpoints(self.job_id)
@@ -219,23 +222,12 @@ class Job:
                 sink.close()
 
     def _prepare_index(self, chunk: list[Item]) -> None:
-        """Create the index with vector mappings seen in the first bulk, then switch it to load mode."""
-        found: dict[str, tuple[str, int | None]] = {}
-        for item in chunk[:200]:
-            found.update(vector_fields(item.action.source or {}))
+        """Create the index with the pipeline's vector fields (and those the first bulk already carries), then
+        switch it to load mode."""
+        fields = vector_mapping(self.outputs, [item.action.source or {} for item in chunk[:200]])
         # An unbounded source never ends the load: its index stays refreshed and replicated as configured.
-        prepare_index(self.sink, self.config.index, found, self.outputs, self._similarity,
-                      load_mode=not self.source.unbounded)
+        prepare_index(self.sink, self.config.index, fields, load_mode=not self.source.unbounded)
         self._loading = True
-
-    def _similarity(self, endpoint: str | None) -> str:
-        if endpoint and self.inference is not None:
-            try:
-                settings = self.inference.endpoint(endpoint).service_settings
-                return str(settings.get("similarity") or "cosine")
-            except Exception:
-                return "cosine"
-        return "cosine"
 
     # --- the run --------------------------------------------------------------------------------------------
 
@@ -355,18 +347,18 @@ def run_job(
     deadletters = deadletters or DeadLetterStore()
     try:
         sink = sink or open_sink(config.dest)
-        pipeline, body, wrapped = None, None, None
+        pipeline, wrapped = None, None
         if config.pipeline:
             if inference is None:
                 from ingest.models.api import default_api
 
                 inference = default_api()
             wrapped = CachingInference(inference, cache)
-            pipeline, body = load_pipeline(config.pipeline, wrapped)
+            pipeline, _ = load_pipeline(config.pipeline, wrapped)
         factory: Callable[[], Sink] | None = None
         if own_sink and config.sender_count() > 1 and config.dest.startswith(("http://", "https://")):
             factory = partial(open_sink, config.dest)
-        job = Job(config, source=source, sink=sink, pipeline=pipeline, pipeline_body=body, inference=wrapped,
+        job = Job(config, source=source, sink=sink, pipeline=pipeline, inference=wrapped,
                   deadletters=deadletters, reporter=reporter, sink_factory=factory)
         return job.run()
     finally:

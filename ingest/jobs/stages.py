@@ -31,7 +31,9 @@ from ingest.sinks.base import BulkAction, ItemResult
 from ingest.sources.base import SourceError
 
 if TYPE_CHECKING:
+    from ingest.processors.arrow_exec import PipelineResult
     from ingest.processors.base import StoredSources
+    from ingest.processors.runnable import RunnablePipeline
 
 RETRY_ITEM_STATUSES = frozenset({429, 503})
 INGEST_COLUMN = "_ingest"  # a source's per-document metadata, exposed to the pipeline as _ingest.*
@@ -124,7 +126,7 @@ def prepare_batch(
     *,
     config: JobConfig,
     job_id: str,
-    pipeline: Any,
+    pipeline: RunnablePipeline | None,
     tracker: AckTracker,
     deadletters: Letters,
     counters: Counters,
@@ -257,8 +259,9 @@ def _with_keys(batch: pa.RecordBatch, index: str, ids: list[str | None]) -> pa.R
     return pa.RecordBatch.from_arrays(columns, names=names)
 
 
-def _run_pipeline(pipeline: Any, batch: pa.RecordBatch, config: JobConfig, sleep: Callable[[float], None],
-                  stored: StoredSources | None = None) -> Any:
+def _run_pipeline(pipeline: RunnablePipeline, batch: pa.RecordBatch, config: JobConfig,
+                  sleep: Callable[[float], None],
+                  stored: StoredSources | None = None) -> PipelineResult | ElasticsearchError:
     """The pipeline's result, retrying whole-batch overload errors; another error is returned, not raised."""
     attempt = 0
     while True:

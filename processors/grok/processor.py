@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import Any
 
 from ingest.processors.base import ExecEnv, Factory, Processor
 from ingest.processors.common import read_string
@@ -41,11 +40,11 @@ class GrokProcessor(Processor):
     fields; dotted names nest, ``:int``-style suffixes convert."""
 
     type = "grok"
-    field: Any
-    patterns: Any
-    trace_match: Any
-    ignore_missing: Any
-    expression: Any
+    field: str
+    patterns: list[str]
+    trace_match: bool
+    ignore_missing: bool
+    expression: GrokExpression
 
     @classmethod
     def create(cls, opts: Options, factory: Factory) -> Processor:

@@ -11,7 +11,7 @@ from typing import Any
 
 from ingest.processors.document import java_type
 from ingest.processors.painless.limits import Frame, join_chars, text_size
-from ingest.processors.painless.ops import BINARY, add, error, npe, truth
+from ingest.processors.painless.ops import BINARY, add, error, get_index, npe, truth
 from ingest.processors.painless.parser import Node
 
 Fn = Callable[["Frame"], Any]
@@ -178,26 +178,9 @@ def _field(obj: Node, name: str, nullsafe: bool) -> Fn:
     return run
 
 
-def _get_index(obj: Any, key: Any) -> Any:
-    if isinstance(obj, dict):
-        return obj.get(key)
-    if isinstance(obj, list):
-        if not isinstance(key, int) or isinstance(key, bool):
-            raise error("class_cast_exception", f"Cannot cast [{java_type(key)}] to [java.lang.Integer]")
-        try:
-            return obj[key]
-        except IndexError:
-            raise error("index_out_of_bounds_exception",
-                         f"Index {key} out of bounds for length {len(obj)}") from None
-    if obj is None:
-        raise npe("Map.get(Object)")
-    raise error("illegal_argument_exception", f"Attempting to address a non-array-like type [{java_type(obj)}] "
-                                               "as an array.")
-
-
 def _index(obj: Node, key: Node) -> Fn:
     o, k = compile_node(obj), compile_node(key)
-    return lambda frame: _get_index(o(frame), k(frame))
+    return lambda frame: get_index(o(frame), k(frame))
 
 
 def _store(target: Node) -> Callable[[Frame, Any], None]:

@@ -7,6 +7,7 @@ from typing import Any
 
 from ingest.models.errors import ElasticsearchError
 from ingest.processors.document import java_type
+from ingest.processors.painless.ops import get_index
 from ingest.processors.template import java_string
 
 
@@ -78,8 +79,7 @@ def _list_methods(items: list[Any], name: str, args: list[Any]) -> Any:
     if name == "isEmpty" and n == 0:
         return not items
     if name == "get" and n == 1:
-        from ingest.processors.painless.interp import _get_index
-        return _get_index(items, args[0])
+        return get_index(items, args[0])
     if name == "add" and n == 1:
         items.append(args[0])
         return True
@@ -222,8 +222,13 @@ def call_static(cls: str, name: str, args: list[Any]) -> Any:
         if cls == "String" and name == "join":
             return _s(args[0]).join(java_string(x) for x in args[1])
         if cls == "Objects":
-            return {"equals": lambda: args[0] == args[1], "isNull": lambda: args[0] is None,
-                    "nonNull": lambda: args[0] is not None}[name]()
+            if name == "equals":
+                return args[0] == args[1]
+            if name == "isNull":
+                return args[0] is None
+            if name == "nonNull":
+                return args[0] is not None
+            raise KeyError(name)  # reported as the other failed calls are
     except ElasticsearchError:
         raise
     except (TypeError, ValueError, KeyError, IndexError) as exc:

@@ -90,7 +90,7 @@ def _compare(op: str) -> Callable[[Any, Any], bool]:
         if a is None or b is None:
             raise npe("Comparable.compareTo(Object)")
         try:
-            return {"<": a < b, ">": a > b, "<=": a <= b, ">=": a >= b}[op]
+            return bool({"<": a < b, ">": a > b, "<=": a <= b, ">=": a >= b}[op])
         except TypeError:
             raise error("class_cast_exception", f"Cannot compare [{java_type(a)}] with [{java_type(b)}]") from None
     return cmp
@@ -102,3 +102,21 @@ BINARY: dict[str, Callable[[Any, Any], Any]] = {
     "!==": lambda a, b: not (a is b or (_eq(a, b) and type(a) is type(b))),
     "<": _compare("<"), ">": _compare(">"), "<=": _compare("<="), ">=": _compare(">="),
 }
+
+
+def get_index(obj: Any, key: Any) -> Any:
+    """``obj[key]`` with Painless's errors (maps, lists; null and other types fail)."""
+    if isinstance(obj, dict):
+        return obj.get(key)
+    if isinstance(obj, list):
+        if not isinstance(key, int) or isinstance(key, bool):
+            raise error("class_cast_exception", f"Cannot cast [{java_type(key)}] to [java.lang.Integer]")
+        try:
+            return obj[key]
+        except IndexError:
+            raise error("index_out_of_bounds_exception",
+                         f"Index {key} out of bounds for length {len(obj)}") from None
+    if obj is None:
+        raise npe("Map.get(Object)")
+    raise error("illegal_argument_exception", f"Attempting to address a non-array-like type [{java_type(obj)}] "
+                                               "as an array.")

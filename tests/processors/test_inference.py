@@ -73,6 +73,19 @@ def test_sparse_output_is_a_map_column(tiny_api: CountingAPI) -> None:
     assert first and all(w > 0 for w in first.values())
 
 
+def test_sparse_output_of_a_called_pipeline_is_a_map_column(tiny_api: CountingAPI) -> None:
+    # Regression: the column types came from the calling pipeline's processors only, so a called pipeline's
+    # sparse output became a struct of every token seen in the batch, null where a document lacked one.
+    service = _service(tiny_api)
+    service.put("sparse-part", {"processors": [
+        {"inference": {"model_id": "tiny-sparse", "input_output": {"input_field": "t", "output_field": "tokens"}}}]})
+    pipeline = service.parse({"processors": [{"pipeline": {"name": "sparse-part"}}]})
+    for _ in range(2):  # the second batch, too, once the processor knows its kind
+        result = pipeline.run(pa.table({"t": ["hello world", "the cat sat"]}))
+        assert result.table.schema.field("tokens").type == pa.map_(pa.string(), pa.float32())
+        assert all(w is not None for row in result.table.column("tokens").to_pylist() for _, w in row)
+
+
 def test_simulate_with_inference_and_legacy_target(tiny_api: CountingAPI) -> None:
     out = _service(tiny_api).simulate({"pipeline": {"processors": [
         {"inference": {"model_id": "tiny-dense", "target_field": "ml.out", "field_map": {"body": "text_field"}}}]},

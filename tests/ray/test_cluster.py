@@ -13,6 +13,7 @@ from ingest.deadletter.store import DeadLetterStore
 from ingest.jobs.checkpoint import Checkpoints
 from ingest.models.api import InferenceAPI
 from ingest.models.results import TaskType, TextEmbeddingResults
+from ingest.sinks.base import FieldHint
 from tests.fakes.openai import FakeOpenAI
 from tests.fakes.server import FakeServer
 from tests.ray.cluster import LocalRayCluster, kill, wait_until
@@ -91,6 +92,14 @@ def test_local_model_job_on_the_cluster_matches_the_single_process_run(
         np.testing.assert_allclose(ray_docs[doc_id]["vec"], local_docs[doc_id]["vec"], rtol=1e-5, atol=1e-6)
     state = Checkpoints("ray-job").load()
     assert state is not None and state["status"] == "completed" and len(state["position"]["splits_done"]) == 4
+    # The sink owner maps what the workers' pipeline states it writes, as the single-process runner does.
+    from ingest.sinks.embedded import EmbeddedStore
+
+    store = EmbeddedStore()
+    try:
+        assert store.hints("on-ray") == store.hints("local") == {"vec": FieldHint("dense", 32, "cosine")}
+    finally:
+        store.close()
 
 
 
