@@ -18,12 +18,6 @@ LAYERS = {"models": "ingest.models", "processors": "ingest.processors", "ingest"
 # Cycles another branch is breaking now (issue 13.6 / 13.1); an entry goes when its circle is gone. A changed
 # circle (other members) fails like a new one.
 KNOWN: dict[str, dict[frozenset[str], str]] = {
-    "models": {
-        frozenset({"ingest.models.deployments", "ingest.models.deployments.manager",
-                   "ingest.models.services.elasticsearch"}): "allocation_policy: the models branch breaks it",
-        frozenset({"ingest.models.api", "ingest.models.trained_models"}): "TrainedModels(InferenceAPI) and "
-        "InferenceAPI.trained_model_stats: models' joins (the models branch owns models/)",
-    },
     "ingest": {
         frozenset({"ingest.sinks.chunks", "ingest.sinks.cluster"}): "the sinks branch breaks it",
     },
