@@ -8,13 +8,13 @@ from pathlib import Path
 
 import duckdb
 
-from ingest.sinks.base import BulkAction
+from ingest.sinks.base import BulkAction, ItemResult
 from ingest.sinks.embedded import EmbeddedStore
 from ingest.sinks.ids import TimeBasedIds
 
 
-def _meta(r: object) -> tuple[object, ...]:
-    return (getattr(r, "status"), getattr(r, "result"), getattr(r, "version"), getattr(r, "seq_no"))
+def _meta(r: ItemResult) -> tuple[object, ...]:
+    return (r.status, r.result, r.version, r.seq_no)
 
 
 def test_versions_and_seq_nos_are_real_and_persist(ingest_home: Path) -> None:
