@@ -116,7 +116,7 @@ def test_update(es: Elasticsearch) -> None:
                                                          "params": {"by": 5}})
     assert scripted["result"] == "updated"
     assert es.get_source(index="docs", id="1") == {"n": 6, "obj": {"a": 1, "b": 2}, "tags": ["x", "y"]}
-    assert es.update(index="docs", id="1", script="ctx.op = 'noop'")["result"] == "noop"
+    assert es.update(index="docs", id="1", script={"source": "ctx.op = 'noop'"})["result"] == "noop"
     deleted = es.update(index="docs", id="1", script={"source": "ctx.op = 'delete'"})
     assert deleted["result"] == "deleted"
     assert es.exists(index="docs", id="1").body is False
@@ -188,3 +188,37 @@ def test_pipeline_parameter_and_refresh_on_single_documents(es: Elasticsearch) -
     with pytest.raises(BadRequestError) as unknown:
         es.index(index="docs", id="2", document={"t": "x"}, pipeline="ghost")
     assert unknown.value.body["error"]["reason"] == "pipeline with id [ghost] does not exist"
+
+
+def test_delete_by_query(es: Elasticsearch) -> None:
+    helpers.bulk(es, [{"_index": "logs", "_id": str(i), "level": "error" if i % 3 == 0 else "info", "n": i}
+                      for i in range(10)])
+    out = es.delete_by_query(index="logs", query={"term": {"level": "error"}}, refresh=True)
+    assert {k: out[k] for k in ("total", "deleted", "batches", "version_conflicts", "noops", "failures")} == {
+        "total": 4, "deleted": 4, "batches": 1, "version_conflicts": 0, "noops": 0, "failures": []}
+    assert out["timed_out"] is False and out["requests_per_second"] == -1.0
+    assert es.count(index="logs")["count"] == 6
+    limited = es.delete_by_query(index="logs", query={"range": {"n": {"gte": 0}}}, max_docs=2, scroll_size=1)
+    assert (limited["deleted"], limited["batches"]) == (2, 2)
+    assert es.count(index="logs")["count"] == 4
+    with pytest.raises(BadRequestError) as unsupported:
+        es.delete_by_query(index="logs", query={"match": {"level": "info"}})
+    assert unsupported.value.error == "parsing_exception"
+    with pytest.raises(NotFoundError):
+        es.delete_by_query(index="nope", query={"match_all": {}})
+
+
+def test_update_by_query_runs_scripts_and_pipelines(es: Elasticsearch) -> None:
+    helpers.bulk(es, [{"_index": "logs", "_id": str(i), "n": i} for i in range(6)])
+    out = es.update_by_query(index="logs", query={"range": {"n": {"lt": 4}}}, script={
+        "source": "if (ctx._source.n == 0) { ctx.op = 'noop' } else if (ctx._source.n == 1) { ctx.op = 'delete' } "
+                  "else { ctx._source.n += 100 }"})
+    assert {k: out[k] for k in ("total", "updated", "deleted", "noops", "version_conflicts")} == {
+        "total": 4, "updated": 2, "deleted": 1, "noops": 1, "version_conflicts": 0}
+    got = es.mget(index="logs", ids=["0", "1", "2", "3", "4"])["docs"]
+    assert [d.get("_source", {}).get("n") for d in got] == [0, None, 102, 103, 4]
+    assert [d.get("_version") for d in got] == [1, None, 2, 2, 1]
+    es.ingest.put_pipeline(id="mark", processors=[{"set": {"field": "marked", "value": True}}])
+    piped = es.update_by_query(index="logs", pipeline="mark", query={"ids": {"values": ["4", "5"]}})
+    assert piped["updated"] == 2
+    assert es.get_source(index="logs", id="5") == {"n": 5, "marked": True}
