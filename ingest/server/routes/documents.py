@@ -204,8 +204,8 @@ def get_document(request: Request, index: str, doc_id: str) -> tuple[int, dict[s
     return 200, found
 
 
-@router.api_route("/{index:index}/_doc/{doc_id}", methods=["GET", "HEAD"],
-                  dependencies=[need.index("read", "indices:data/read/get")])
+@router.get("/{index:index}/_doc/{doc_id}", dependencies=[need.index("read", "indices:data/read/get")])
+@router.head("/{index:index}/_doc/{doc_id}", dependencies=[need.index("read", "indices:data/read/get")])
 async def get_doc(index: str, doc_id: str, request: Request) -> Response:
     """Fetch one document (``_source`` filtering; ``stored_fields``, ``realtime``, ``routing`` accepted); HEAD
     answers 200 or 404 without a body."""
@@ -222,8 +222,8 @@ async def get_doc(index: str, doc_id: str, request: Request) -> Response:
     return SafeJSON(apply_filter_path(body, request.query_params.get("filter_path")), status_code=status)
 
 
-@router.api_route("/{index:index}/_source/{doc_id}", methods=["GET", "HEAD"],
-                  dependencies=[need.index("read", "indices:data/read/get")])
+@router.get("/{index:index}/_source/{doc_id}", dependencies=[need.index("read", "indices:data/read/get")])
+@router.head("/{index:index}/_source/{doc_id}", dependencies=[need.index("read", "indices:data/read/get")])
 async def get_source(index: str, doc_id: str, request: Request) -> Response:
     """The document's ``_source`` alone (filtered as asked); 404 ``resource_not_found_exception`` when missing."""
     try:

@@ -113,14 +113,15 @@ async def _mget_route(request: Request, index: str | None) -> JSONResponse:
     return SafeJSON(apply_filter_path(answer, request.query_params.get("filter_path")))
 
 
-@router.api_route("/_mget", methods=["GET", "POST"], dependencies=[need.bulk("indices:data/read/mget")])
+@router.get("/_mget", dependencies=[need.bulk("indices:data/read/mget")])
+@router.post("/_mget", dependencies=[need.bulk("indices:data/read/mget")])
 async def mget(request: Request) -> JSONResponse:
     """Several documents by index and id (each index checked against the caller's privileges)."""
     return await _mget_route(request, None)
 
 
-@router.api_route("/{index:index}/_mget", methods=["GET", "POST"],
-                  dependencies=[need.index("read", "indices:data/read/mget")])
+@router.get("/{index:index}/_mget", dependencies=[need.index("read", "indices:data/read/mget")])
+@router.post("/{index:index}/_mget", dependencies=[need.index("read", "indices:data/read/mget")])
 async def index_mget(index: str, request: Request) -> JSONResponse:
     """``_mget`` with a default index (``docs`` or ``ids``)."""
     return await _mget_route(request, index)
