@@ -1,5 +1,5 @@
 """The document APIs answer as a real Elasticsearch node does: the same calls, through the official client,
-against ``ingest serve`` and against the Elasticsearch 8 test node, compared body by body."""
+against ``ingest serve`` and against the Elasticsearch 9 test node, compared body by body."""
 
 from __future__ import annotations
 
@@ -58,9 +58,9 @@ def _calls(es: Elasticsearch, index: str) -> list[tuple[str, Callable[[], Any]]]
     ]
 
 
-def test_document_api_bodies_match_elasticsearch(live_server: tuple[str, InferenceAPI], elasticsearch_url: str
+def test_document_api_bodies_match_elasticsearch(live_server: tuple[str, InferenceAPI], elasticsearch9_url: str
                                                  ) -> None:
-    ours, theirs = Elasticsearch(live_server[0], request_timeout=60), Elasticsearch(elasticsearch_url, request_timeout=60)
+    ours, theirs = Elasticsearch(live_server[0], request_timeout=60), Elasticsearch(elasticsearch9_url, request_timeout=60)
     index = f"docapi-{next(_names)}"
     for es in (ours, theirs):
         es.indices.create(index=index, settings={"number_of_shards": 1, "number_of_replicas": 0})

@@ -4,9 +4,11 @@ scripted updates, generated ids, and the in-place migration of stores from befor
 from __future__ import annotations
 
 import base64
+import time
 from pathlib import Path
 
 import duckdb
+import pytest
 
 from ingest.sinks.base import BulkAction, ItemResult
 from ingest.sinks.embedded import EmbeddedStore
@@ -23,7 +25,7 @@ def test_versions_and_seq_nos_are_real_and_persist(ingest_home: Path) -> None:
                            BulkAction("index", "b", "1", {"n": 1}), BulkAction("delete", "a", "1", None),
                            BulkAction("delete", "a", "1", None)])
     assert [_meta(r) for r in results] == [(201, "created", 1, 0), (200, "updated", 2, 1), (201, "created", 1, 0),
-                                           (200, "deleted", 3, 2), (404, "not_found", 3, 3)]
+                                           (200, "deleted", 3, 2), (404, "not_found", 4, 3)]
     store.close()
     store = EmbeddedStore()  # the counter survives a restart
     r1, r2 = store.write([BulkAction("index", "a", "2", {"n": 1}), BulkAction("index", "a", "2", {"n": 5})])
@@ -121,4 +123,20 @@ def test_a_store_from_before_sequence_numbers_is_migrated_in_place(ingest_home: 
     assert [(d.version, d.seq_no, d.primary_term) for d in docs.values()] == [(3, 0, 1), (1, 1, 1)]
     r, = store.write([BulkAction("index", "old", "a", {"n": 3})])
     assert (r.version, r.seq_no) == (4, 2)
+    store.close()
+
+
+def test_deletes_are_remembered_for_gc_deletes(ingest_home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    store = EmbeddedStore()
+    store.write([BulkAction("index", "a", "1", {"n": 1}), BulkAction("index", "a", "1", {"n": 2})])
+    gone, = store.write([BulkAction("delete", "a", "1", None)])
+    again, = store.write([BulkAction("delete", "a", "1", None)])
+    back, = store.write([BulkAction("index", "a", "1", {"n": 3})])
+    assert [(r.status, r.result, r.version) for r in (gone, again, back)] == [
+        (200, "deleted", 3), (404, "not_found", 4), (201, "created", 5)]
+    store.write([BulkAction("delete", "a", "1", None)])
+    later = time.time() + 61  # after index.gc_deletes the id starts over, as in Elasticsearch
+    monkeypatch.setattr(time, "time", lambda: later)
+    fresh, = store.write([BulkAction("index", "a", "1", {"n": 4})])
+    assert (fresh.result, fresh.version) == ("created", 1)
     store.close()

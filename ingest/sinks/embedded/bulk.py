@@ -41,6 +41,7 @@ class DocState:
     stored: bool = False  # a row for this id is in the table (it must be deleted before the new one goes in)
     seq_no: int = -1  # of the last operation on this id (-1: none known)
     primary_term: int = PRIMARY_TERM
+    tombstone: bool = False  # a recent delete of this id is remembered (its version goes on from there)
 
 
 @dataclass(frozen=True)
@@ -50,6 +51,10 @@ class Stored:
     version: int
     seq_no: int
     primary_term: int = PRIMARY_TERM
+    live: bool = True  # False: a delete remembered for ``GC_DELETES_S`` (Elasticsearch's index.gc_deletes)
+
+
+GC_DELETES_S = 60.0
 
 
 def _prepare(index: str, doc: dict[str, Any], layout: dict[str, FieldHint], doc_id: str,
@@ -89,7 +94,8 @@ def apply(
     """
     counter = iter(range(1 << 62))
     seq = next_seq_no or (lambda: next(counter))
-    updated_ids = {doc_id for action, doc_id in items if action.op == "update" and doc_id in versions}
+    updated_ids = {doc_id for action, doc_id in items
+                   if action.op == "update" and doc_id in versions and versions[doc_id].live}
     stored = load_docs(updated_ids) if updated_ids else {}
     states: dict[str, DocState] = {}
     dirty: set[str] = set()
@@ -99,10 +105,11 @@ def apply(
     def state(doc_id: str) -> DocState:
         if doc_id not in states:
             known = versions.get(doc_id)
-            states[doc_id] = DocState(known.version if known else 0, known is not None,
-                                      stored.get(doc_id) if known else None, stored=known is not None,
-                                      seq_no=known.seq_no if known else -1,
-                                      primary_term=known.primary_term if known else PRIMARY_TERM)
+            live = known is not None and known.live
+            states[doc_id] = DocState(known.version if known else 0, live, stored.get(doc_id) if live else None,
+                                      stored=live, seq_no=known.seq_no if known else -1,
+                                      primary_term=known.primary_term if known else PRIMARY_TERM,
+                                      tombstone=known is not None and not known.live)
         return states[doc_id]
 
     def done(st: DocState, status: int, doc_id: str, result: str) -> ItemResult:
@@ -122,12 +129,12 @@ def apply(
 
     def delete(doc_id: str, new_version: int | None = None) -> ItemResult:
         st = state(doc_id)
-        st.version = new_version if new_version is not None else st.version + 1 if st.exists else max(st.version, 1)
+        st.version = new_version if new_version is not None else st.version + 1
         st.seq_no, st.primary_term = seq(), PRIMARY_TERM
+        dirty.add(doc_id)  # its tombstone is written either way
         if not st.exists:
             return done(st, 404, doc_id, "not_found")
         st.exists, st.doc, st.row = False, None, None
-        dirty.add(doc_id)
         return done(st, 200, doc_id, "deleted")
 
     for action, doc_id in items:

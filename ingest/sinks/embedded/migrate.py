@@ -10,10 +10,14 @@ def _q(name: str) -> str:
 
 
 def add_seq_nos(con: duckdb.DuckDBPyConnection, indices: list[str]) -> dict[str, int]:
-    """Make sure every index table has ``_seq_no``/``_primary_term`` and the ``_seq_nos`` catalogue exists;
+    """Make sure every index table has ``_seq_no``/``_primary_term`` and the ``_seq_nos`` and ``_tombstones``
+    catalogues exist;
     the last sequence number of each index. Tables from before sequence numbers get 0..n-1 (in id order) and
     primary term 1, in one transaction."""
     con.execute("CREATE TABLE IF NOT EXISTS _seq_nos (name VARCHAR PRIMARY KEY, seq_no BIGINT NOT NULL)")
+    # recent deletes (Elasticsearch's tombstones, kept index.gc_deletes): an id indexed again goes on from there
+    con.execute("CREATE TABLE IF NOT EXISTS _tombstones (idx VARCHAR NOT NULL, _id VARCHAR NOT NULL, "
+                "_version BIGINT NOT NULL, _seq_no BIGINT NOT NULL, deleted_at DOUBLE NOT NULL)")
     have = {row[0] for row in con.execute(
         "SELECT table_name FROM information_schema.columns WHERE column_name = '_seq_no'").fetchall()}
     old = [index for index in indices if index not in have]

@@ -20,6 +20,7 @@ import functools
 import json
 import os
 import threading
+import time
 import uuid
 from collections import defaultdict
 from collections.abc import Iterator
@@ -33,7 +34,7 @@ import pyarrow as pa
 from ingest.models.errors import ElasticsearchError, IllegalArgumentException, StatusException
 from ingest.models.home import ingest_home, private_dir, tighten
 from ingest.sinks.base import BulkAction, FieldHint, ItemResult, Sink
-from ingest.sinks.embedded.bulk import DocState, Stored, apply
+from ingest.sinks.embedded.bulk import GC_DELETES_S, DocState, Stored, apply
 from ingest.sinks.embedded.documents import join
 from ingest.sinks.embedded.mapping import Properties
 from ingest.sinks.embedded.migrate import add_seq_nos
@@ -155,6 +156,7 @@ class EmbeddedStore(Sink):
             self.con.execute("DELETE FROM _indices WHERE name = ?", [index])
             self.con.execute("DELETE FROM _mappings WHERE name = ?", [index])
             self.con.execute("DELETE FROM _seq_nos WHERE name = ?", [index])
+            self.con.execute("DELETE FROM _tombstones WHERE idx = ?", [index])
             del self._layouts[index]
             self._seq_nos.pop(index, None)
             self._properties.pop(index, None)
@@ -211,9 +213,15 @@ class EmbeddedStore(Sink):
             rows = self.con.execute(
                 f"SELECT t._id, t._version, t._seq_no, t._primary_term FROM {_q(index)} t JOIN {name} USING (_id)"
             ).fetchall()
+            found = {row[0]: Stored(row[1], row[2], row[3]) for row in rows}
+            if len(found) < len(ids):  # ids deleted lately go on from their delete's version
+                dead = self.con.execute(
+                    f"SELECT t._id, t._version, t._seq_no FROM _tombstones t JOIN {name} USING (_id) "
+                    "WHERE t.idx = ? AND t.deleted_at > ?", [index, time.time() - GC_DELETES_S]).fetchall()
+                found.update({r[0]: Stored(r[1], r[2], live=False) for r in dead if r[0] not in found})
         finally:
             self.con.unregister(name)
-        return {row[0]: Stored(row[1], row[2], row[3]) for row in rows}
+        return found
 
     def _docs(self, index: str, ids: set[str]) -> dict[str, dict[str, Any]]:
         layout = self._layouts[index]
@@ -248,10 +256,35 @@ class EmbeddedStore(Sink):
         return [StoredDoc(r[0], join(r[4], layout, dict(zip(layout, r[5:], strict=True))), r[1], r[2], r[3])
                 for r in rows]
 
+    def _tombstones(self, index: str, changed: dict[str, DocState]) -> None:
+        """Remember deletes for ``GC_DELETES_S`` (versions go on from them); forget those of ids written again."""
+        dead = [(doc_id, st) for doc_id, st in changed.items() if not st.exists]
+        revived = [doc_id for doc_id, st in changed.items() if st.exists and st.tombstone]
+        now = time.time()
+        if revived or dead:
+            self.con.execute("DELETE FROM _tombstones WHERE deleted_at < ?", [now - GC_DELETES_S])
+        gone = revived + [doc_id for doc_id, _ in dead]
+        if gone:
+            name = self._register(pa.table({"_id": pa.array(gone, pa.string())}))
+            try:
+                self.con.execute(f"DELETE FROM _tombstones WHERE idx = ? AND _id IN (SELECT _id FROM {name})", [index])
+            finally:
+                self.con.unregister(name)
+        if dead:
+            name = self._register(pa.table({
+                "_id": pa.array([d for d, _ in dead], pa.string()),
+                "_version": pa.array([st.version for _, st in dead], pa.int64()),
+                "_seq_no": pa.array([st.seq_no for _, st in dead], pa.int64())}))
+            try:
+                self.con.execute(f"INSERT INTO _tombstones SELECT ?, _id, _version, _seq_no, ? FROM {name}", [index, now])
+            finally:
+                self.con.unregister(name)
+
     def _store(self, index: str, changed: dict[str, DocState]) -> None:
         if not changed:
             return
         layout = self._layouts[index]
+        self._tombstones(index, changed)
         replaced = [doc_id for doc_id, st in changed.items() if st.stored]
         if replaced:
             gone = self._register(pa.table({"_id": pa.array(replaced, pa.string())}))
