@@ -12,7 +12,7 @@ def _q(name: str) -> str:
 def add_seq_nos(con: duckdb.DuckDBPyConnection, indices: list[str]) -> dict[str, int]:
     """Make sure every index table has ``_seq_no``/``_primary_term`` and the ``_seq_nos`` and ``_tombstones``
     catalogues exist;
-    the last sequence number of each index. Tables from before sequence numbers get 0..n-1 (in id order) and
+    the last sequence number handed out in each index. Tables from before sequence numbers get 0..n-1 (in id order) and
     primary term 1, in one transaction."""
     con.execute("CREATE TABLE IF NOT EXISTS _seq_nos (name VARCHAR PRIMARY KEY, seq_no BIGINT NOT NULL)")
     # recent deletes (Elasticsearch's tombstones, kept index.gc_deletes): an id indexed again goes on from there
@@ -35,5 +35,10 @@ def add_seq_nos(con: duckdb.DuckDBPyConnection, indices: list[str]) -> dict[str,
         except duckdb.Error:
             con.execute("ROLLBACK")
             raise
+    # The counter is written only with deletes (whose seq_no no row keeps); the rows keep the others.
     known = dict(con.execute("SELECT name, seq_no FROM _seq_nos").fetchall())
-    return {index: int(known.get(index, -1)) for index in indices}
+    out = {}
+    for index in indices:
+        top = con.execute(f"SELECT coalesce(max(_seq_no), -1) FROM {_q(index)}").fetchall()[0][0]
+        out[index] = max(int(known.get(index, -1)), int(top))
+    return out

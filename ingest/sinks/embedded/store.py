@@ -3,8 +3,9 @@
 Layout of an index table (named like the index; index names cannot start with ``_`` so they never clash
 with the catalogue table ``_indices``):
 
-- ``_id VARCHAR PRIMARY KEY``, ``_version BIGINT``, ``_seq_no BIGINT`` (per index, monotonic across writes; the
-  last one handed out is kept in ``_seq_nos``), ``_primary_term BIGINT`` (always 1: one node);
+- ``_id VARCHAR PRIMARY KEY``, ``_version BIGINT``, ``_seq_no BIGINT`` (per index, monotonic across writes;
+  ``_seq_nos`` keeps the counter when a delete took the last one), ``_primary_term BIGINT`` (always 1: one node);
+  deletes are remembered 60 s in ``_tombstones`` (also held in memory: no lookup on the write path);
 - ``_source JSON``: the document without its mapped vector fields;
 - one column per mapped vector field, named by its dotted path: ``FLOAT[dims]`` for dense vectors,
   ``MAP(VARCHAR, FLOAT)`` for sparse ones. Vectors are put back at their path when documents are read.
@@ -74,6 +75,11 @@ class EmbeddedStore(Sink):
         }
         self._ids = TimeBasedIds()
         self._seq_nos = add_seq_nos(self._con, list(self._layouts))  # index -> last sequence number handed out
+        self._dead: dict[str, dict[str, tuple[Stored, float]]] = defaultdict(dict)  # index -> id -> (delete, when)
+        for idx, doc_id, version, seq_no, when in self._con.execute(
+                "SELECT idx, _id, _version, _seq_no, deleted_at FROM _tombstones WHERE deleted_at > ?",
+                [time.time() - GC_DELETES_S]).fetchall():
+            self._dead[idx][doc_id] = (Stored(version, seq_no, live=False), when)
 
     # -- catalogue ---------------------------------------------------------------------------------------
 
@@ -130,6 +136,11 @@ class EmbeddedStore(Sink):
                 raise IllegalArgumentException(f"field name [{path}] cannot be a vector field")
             if hint.kind == "dense" and hint.similarity not in (None, "cosine", "dot_product", "l2_norm", "max_inner_product"):
                 raise IllegalArgumentException(f"unknown similarity [{hint.similarity}] for field [{path}]")
+        with self._lock:
+            known = self._layouts.get(index)
+            if known is not None and all(p in known and (known[p].kind, known[p].dims) == (h.kind, h.dims)
+                                         for p, h in hints.items()):
+                return  # nothing to change: no transaction (every _bulk request asks)
         with self._lock, self._transaction():
             if index not in self._layouts:
                 self._create(index, {p: _normal(h) for p, h in hints.items()})
@@ -157,6 +168,7 @@ class EmbeddedStore(Sink):
             self.con.execute("DELETE FROM _mappings WHERE name = ?", [index])
             self.con.execute("DELETE FROM _seq_nos WHERE name = ?", [index])
             self.con.execute("DELETE FROM _tombstones WHERE idx = ?", [index])
+            self._dead.pop(index, None)
             del self._layouts[index]
             self._seq_nos.pop(index, None)
             self._properties.pop(index, None)
@@ -174,6 +186,7 @@ class EmbeddedStore(Sink):
         with self._lock:
             new_properties: dict[str, Properties] = {}
             seq_nos: dict[str, int] = {}
+            dead: dict[str, dict[str, DocState]] = {}
             with self._transaction():
                 for index, positions in groups.items():
                     if index not in self._layouts:
@@ -192,7 +205,9 @@ class EmbeddedStore(Sink):
                         functools.partial(self._docs, index), props, next_seq_no,
                     )
                     self._store(index, changed)
-                    self.con.execute("INSERT OR REPLACE INTO _seq_nos VALUES (?, ?)", [index, seq_nos[index]])
+                    dead[index] = changed
+                    if any(not st.exists for st in changed.values()):  # no row keeps a delete's seq_no
+                        self.con.execute("INSERT OR REPLACE INTO _seq_nos VALUES (?, ?)", [index, seq_nos[index]])
                     if props != self._properties.get(index, {}):
                         self.con.execute("INSERT OR REPLACE INTO _mappings VALUES (?, ?)", [index, json.dumps(props)])
                         new_properties[index] = props
@@ -200,6 +215,14 @@ class EmbeddedStore(Sink):
                         results[pos] = outcome
             self._properties.update(new_properties)
             self._seq_nos.update(seq_nos)
+            now = time.time()
+            for index, changed in dead.items():
+                remembered = self._dead[index]
+                for doc_id, st in changed.items():
+                    if st.exists:
+                        remembered.pop(doc_id, None)
+                    else:
+                        remembered[doc_id] = (Stored(st.version, st.seq_no, live=False), now)
         return [r for r in results if r is not None]
 
     def _register(self, table: pa.Table) -> str:
@@ -213,14 +236,16 @@ class EmbeddedStore(Sink):
             rows = self.con.execute(
                 f"SELECT t._id, t._version, t._seq_no, t._primary_term FROM {_q(index)} t JOIN {name} USING (_id)"
             ).fetchall()
-            found = {row[0]: Stored(row[1], row[2], row[3]) for row in rows}
-            if len(found) < len(ids):  # ids deleted lately go on from their delete's version
-                dead = self.con.execute(
-                    f"SELECT t._id, t._version, t._seq_no FROM _tombstones t JOIN {name} USING (_id) "
-                    "WHERE t.idx = ? AND t.deleted_at > ?", [index, time.time() - GC_DELETES_S]).fetchall()
-                found.update({r[0]: Stored(r[1], r[2], live=False) for r in dead if r[0] not in found})
         finally:
             self.con.unregister(name)
+        found = {row[0]: Stored(row[1], row[2], row[3]) for row in rows}
+        remembered = self._dead.get(index)
+        if remembered and len(found) < len(ids):  # ids deleted lately go on from their delete's version
+            since = time.time() - GC_DELETES_S
+            for doc_id in list(remembered):
+                if remembered[doc_id][1] <= since:
+                    del remembered[doc_id]
+            found.update({i: remembered[i][0] for i in ids if i not in found and i in remembered})
         return found
 
     def _docs(self, index: str, ids: set[str]) -> dict[str, dict[str, Any]]:
@@ -260,6 +285,8 @@ class EmbeddedStore(Sink):
         """Remember deletes for ``GC_DELETES_S`` (versions go on from them); forget those of ids written again."""
         dead = [(doc_id, st) for doc_id, st in changed.items() if not st.exists]
         revived = [doc_id for doc_id, st in changed.items() if st.exists and st.tombstone]
+        if not dead and not revived:
+            return
         now = time.time()
         if revived or dead:
             self.con.execute("DELETE FROM _tombstones WHERE deleted_at < ?", [now - GC_DELETES_S])
