@@ -222,3 +222,39 @@ def test_update_by_query_runs_scripts_and_pipelines(es: Elasticsearch) -> None:
     piped = es.update_by_query(index="logs", pipeline="mark", query={"ids": {"values": ["4", "5"]}})
     assert piped["updated"] == 2
     assert es.get_source(index="logs", id="5") == {"n": 5, "marked": True}
+
+
+def test_by_query_version_conflicts_abort_or_proceed(ingest_home: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A document changed between the scan and the write is a conflict: 409 with conflicts=abort, counted with
+    proceed (the scan is made to race with a writer)."""
+    from fastapi.testclient import TestClient
+
+    from ingest.server.app import create_app
+    from ingest.sinks.base import BulkAction
+    from ingest.sinks.embedded import EmbeddedStore
+
+    real_scan = EmbeddedStore.scan
+
+    def racing_scan(self: EmbeddedStore, index: str, page: int = 1000) -> Any:
+        for docs in real_scan(self, index, page):
+            self.write([BulkAction("index", index, "1", {"n": 100})])  # someone else writes meanwhile
+            yield docs
+
+    monkeypatch.setattr(EmbeddedStore, "scan", racing_scan)
+    api = InferenceAPI()
+    with TestClient(create_app(api)) as client:
+        for i in range(3):
+            client.put(f"/race/_doc/{i}", json={"n": i})
+        aborted = client.post("/race/_delete_by_query", json={"query": {"match_all": {}}})
+        assert aborted.status_code == 409, aborted.text
+        body = aborted.json()
+        assert body["version_conflicts"] == 1 and body["failures"][0]["status"] == 409
+        assert body["failures"][0]["cause"]["type"] == "version_conflict_engine_exception"
+        assert body["failures"][0]["id"] == "1"
+        proceed = client.post("/race/_update_by_query?conflicts=proceed",
+                              json={"script": {"source": "ctx._source.n += 1"}})
+        assert proceed.status_code == 200, proceed.text
+        counts = proceed.json()
+        assert (counts["version_conflicts"], counts["failures"]) == (1, [])
+        assert client.get("/race/_doc/1").json()["_source"] == {"n": 100}  # the other writer's version stays
+    api.close()
