@@ -57,6 +57,17 @@ class Stored:
 GC_DELETES_S = 60.0
 
 
+@dataclass(frozen=True)
+class StoredDoc:
+    """A stored document and its versions."""
+
+    id: str
+    source: dict[str, Any]
+    version: int
+    seq_no: int
+    primary_term: int
+
+
 def _prepare(index: str, doc: dict[str, Any], layout: dict[str, FieldHint], doc_id: str,
              properties: Properties) -> tuple[str, dict[str, Any]] | ItemResult:
     try:

@@ -25,7 +25,6 @@ import time
 import uuid
 from collections import defaultdict
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -35,10 +34,12 @@ import pyarrow as pa
 from ingest.models.errors import ElasticsearchError, IllegalArgumentException, StatusException
 from ingest.models.home import ingest_home, private_dir, tighten
 from ingest.sinks.base import BulkAction, FieldHint, ItemResult, Sink
-from ingest.sinks.embedded.bulk import GC_DELETES_S, DocState, Stored, apply
+from ingest.sinks.embedded.bulk import GC_DELETES_S, DocState, Stored, StoredDoc, apply
 from ingest.sinks.embedded.documents import join
 from ingest.sinks.embedded.mapping import Properties
 from ingest.sinks.embedded.migrate import add_seq_nos
+from ingest.sinks.embedded.reads import read_docs
+from ingest.sinks.embedded.tombstones import recent_deletes, remember_deletes
 from ingest.sinks.embedded.vectors import arrow_column, column_type, dense_score_sql
 from ingest.sinks.ids import TimeBasedIds
 from ingest.sinks.items import check_action, index_name_problem, index_not_found, invalid_index_name
@@ -75,11 +76,7 @@ class EmbeddedStore(Sink):
         }
         self._ids = TimeBasedIds()
         self._seq_nos = add_seq_nos(self._con, list(self._layouts))  # index -> last sequence number handed out
-        self._dead: dict[str, dict[str, tuple[Stored, float]]] = defaultdict(dict)  # index -> id -> (delete, when)
-        for idx, doc_id, version, seq_no, when in self._con.execute(
-                "SELECT idx, _id, _version, _seq_no, deleted_at FROM _tombstones WHERE deleted_at > ?",
-                [time.time() - GC_DELETES_S]).fetchall():
-            self._dead[idx][doc_id] = (Stored(version, seq_no, live=False), when)
+        self._dead = recent_deletes(self._con)  # index -> id -> (the delete, when)
 
     # -- catalogue ---------------------------------------------------------------------------------------
 
@@ -262,56 +259,13 @@ class EmbeddedStore(Sink):
 
     def _read(self, index: str, ids: set[str] | None, after: str | None = None, limit: int = 0
               ) -> list[StoredDoc]:
-        """Documents with their versions: the ``ids`` found, or (``ids`` None) a page in id order after
-        ``after``."""
-        layout = self._layouts[index]
-        cols = "".join(f", t.{_q(p)}" for p in layout)
-        select = f"SELECT t._id, t._version, t._seq_no, t._primary_term, t._source{cols} FROM {_q(index)} t"
-        name = None
-        if ids is not None:
-            name = self._register(pa.table({"_id": pa.array(sorted(ids), pa.string())}))
-            query, args = f"{select} JOIN {name} USING (_id)", []
-        else:
-            query, args = f"{select} WHERE ? IS NULL OR t._id > ? ORDER BY t._id LIMIT ?", [after, after, limit]
-        try:
-            rows = self.con.execute(query, args).fetchall()
-        finally:
-            if name:
-                self.con.unregister(name)
-        return [StoredDoc(r[0], join(r[4], layout, dict(zip(layout, r[5:], strict=True))), r[1], r[2], r[3])
-                for r in rows]
-
-    def _tombstones(self, index: str, changed: dict[str, DocState]) -> None:
-        """Remember deletes for ``GC_DELETES_S`` (versions go on from them); forget those of ids written again."""
-        dead = [(doc_id, st) for doc_id, st in changed.items() if not st.exists]
-        revived = [doc_id for doc_id, st in changed.items() if st.exists and st.tombstone]
-        if not dead and not revived:
-            return
-        now = time.time()
-        if revived or dead:
-            self.con.execute("DELETE FROM _tombstones WHERE deleted_at < ?", [now - GC_DELETES_S])
-        gone = revived + [doc_id for doc_id, _ in dead]
-        if gone:
-            name = self._register(pa.table({"_id": pa.array(gone, pa.string())}))
-            try:
-                self.con.execute(f"DELETE FROM _tombstones WHERE idx = ? AND _id IN (SELECT _id FROM {name})", [index])
-            finally:
-                self.con.unregister(name)
-        if dead:
-            name = self._register(pa.table({
-                "_id": pa.array([d for d, _ in dead], pa.string()),
-                "_version": pa.array([st.version for _, st in dead], pa.int64()),
-                "_seq_no": pa.array([st.seq_no for _, st in dead], pa.int64())}))
-            try:
-                self.con.execute(f"INSERT INTO _tombstones SELECT ?, _id, _version, _seq_no, ? FROM {name}", [index, now])
-            finally:
-                self.con.unregister(name)
+        return read_docs(self.con, self._register, _q(index), self._layouts[index], ids, after, limit)
 
     def _store(self, index: str, changed: dict[str, DocState]) -> None:
         if not changed:
             return
         layout = self._layouts[index]
-        self._tombstones(index, changed)
+        remember_deletes(self.con, self._register, index, changed)
         replaced = [doc_id for doc_id, st in changed.items() if st.stored]
         if replaced:
             gone = self._register(pa.table({"_id": pa.array(replaced, pa.string())}))
@@ -423,17 +377,6 @@ class EmbeddedStore(Sink):
                         self.con.unregister(name)
             docs = self._docs(index, {r[0] for r in rows})
         return [{"_id": doc_id, "_score": score, "_source": docs.get(doc_id, {})} for doc_id, score in rows]
-
-
-@dataclass(frozen=True)
-class StoredDoc:
-    """A stored document and its versions."""
-
-    id: str
-    source: dict[str, Any]
-    version: int
-    seq_no: int
-    primary_term: int
 
 
 def _normal(hint: FieldHint) -> FieldHint:
