@@ -3,8 +3,10 @@
 Covered: ``match_all``, ``match_none``, ``term``, ``terms``, ``ids``, ``range`` (``gt``/``gte``/``lt``/``lte``;
 numbers compare as numbers, everything else as strings, so ISO dates compare in time order), ``exists`` and
 ``bool`` (``must``/``filter``/``should``/``must_not``, ``minimum_should_match``); ``boost`` and ``_name`` are
-accepted. Values are compared without analysis, as on a ``keyword`` field: a ``.keyword`` suffix names the
-field itself, numbers match numbers and their text (``"5"`` matches ``5``), ``case_insensitive`` is honoured.
+accepted. On the fields the index maps as ``text`` (``text_fields``, from its mapping) ``term``/``terms`` match
+a token of the value as the standard analyzer makes them (lowercased words: ``"Disk full"`` holds ``disk`` and
+``full``), as in Elasticsearch; elsewhere, and on ``field.keyword``, the whole value is compared; numbers match
+numbers and their text (``"5"`` matches ``5``); ``case_insensitive`` is honoured.
 Any other query is refused with ``parsing_exception`` naming it, never ignored.
 
 The tree is engine-neutral (plain dataclasses) so that a search engine can translate it (SQL, an inverted
@@ -13,6 +15,7 @@ index) instead of calling ``matches``; ``matches`` is the reference semantics.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -34,6 +37,27 @@ class Query(Protocol):
 def parsing_error(reason: str) -> ElasticsearchError:
     """Elasticsearch's 400 ``parsing_exception``."""
     return ElasticsearchError(reason, status=400, error_type="parsing_exception")
+
+
+_TOKEN = re.compile(r"\w+", re.UNICODE)
+
+
+def tokens(value: Any) -> set[str]:
+    """The standard analyzer's tokens of a value, approximately: lowercased runs of word characters."""
+    return {t.lower() for t in _TOKEN.findall(str(value))}
+
+
+def text_fields(properties: dict[str, Any], prefix: str = "") -> frozenset[str]:
+    """The dotted paths an index mapping (Elasticsearch's ``properties``) maps as ``text``."""
+    out: set[str] = set()
+    for name, spec in properties.items():
+        if not isinstance(spec, dict):
+            continue
+        if spec.get("type") == "text":
+            out.add(prefix + name)
+        if isinstance(spec.get("properties"), dict):
+            out |= text_fields(spec["properties"], prefix + name + ".")
+    return frozenset(out)
 
 
 def values_at(source: dict[str, Any], path: str) -> Iterator[Any]:
@@ -103,10 +127,14 @@ class Terms:
     field: str
     values: tuple[Any, ...]
     case_insensitive: bool = False
+    analyzed: bool = False  # a text field: a value matches one of the stored value's tokens
 
     def matches(self, doc_id: str, source: dict[str, Any]) -> bool:
         if self.field == "_id":
             return any(str(v) == doc_id for v in self.values)
+        if self.analyzed:
+            wanted = {str(v).lower() if self.case_insensitive else str(v) for v in self.values}
+            return any(not isinstance(s, (dict, list)) and tokens(s) & wanted for s in values_at(source, self.field))
         return any(_equal(s, v, self.case_insensitive) for s in values_at(source, self.field) for v in self.values)
 
 
@@ -188,8 +216,9 @@ class Bool:
         return sum(1 for q in self.should if q.matches(doc_id, source)) >= self.minimum_should_match
 
 
-def parse_query(body: Any) -> Query:
-    """Parse a query object (``{"term": {...}}``); raises ``parsing_exception`` on anything outside the subset."""
+def parse_query(body: Any, text: frozenset[str] = frozenset()) -> Query:
+    """Parse a query object (``{"term": {...}}``); ``text`` are the fields mapped as ``text`` (``text_fields``).
+    Raises ``parsing_exception`` on anything outside the subset."""
     if not isinstance(body, dict) or len(body) != 1:
         raise parsing_error("[_na] query malformed, must start with start_object" if not isinstance(body, dict)
                             else "[_na] query malformed, no start_object after query name" if not body
@@ -201,7 +230,7 @@ def parse_query(body: Any) -> Query:
                             f"query [{name}] is not supported by the embedded store (supported: {known})")
     if not isinstance(spec, dict):
         raise parsing_error(f"[{name}] query malformed, no start_object after query name")
-    parsed: Query = _PARSERS[name](spec)
+    parsed: Query = _PARSERS[name](spec, text)
     return parsed
 
 
@@ -213,7 +242,7 @@ def _field_spec(name: str, spec: dict[str, Any]) -> tuple[str, Any]:
     return fields[0], spec[fields[0]]
 
 
-def _term(spec: dict[str, Any]) -> Query:
+def _term(spec: dict[str, Any], text: frozenset[str]) -> Query:
     field, value = _field_spec("term", spec)
     insensitive = False
     if isinstance(value, dict):
@@ -227,18 +256,19 @@ def _term(spec: dict[str, Any]) -> Query:
     if isinstance(value, (dict, list)) or value is None:
         raise parsing_error("[term] query does not support array of values" if isinstance(value, list)
                             else "[term] query requires a value")
-    return Terms(field, (value,), insensitive)
+    return Terms(field, (value,), insensitive, field in text)
 
 
-def _terms(spec: dict[str, Any]) -> Query:
+def _terms(spec: dict[str, Any], text: frozenset[str]) -> Query:
     field, values = _field_spec("terms", spec)
     if not isinstance(values, list):
         raise parsing_error(f"[terms] query does not support [{field}]" if isinstance(values, dict)
                             else "[terms] query requires an array of values")
-    return Terms(field, tuple(v for v in values if not isinstance(v, (dict, list)) and v is not None))
+    return Terms(field, tuple(v for v in values if not isinstance(v, (dict, list)) and v is not None),
+                 analyzed=field in text)
 
 
-def _ids(spec: dict[str, Any]) -> Query:
+def _ids(spec: dict[str, Any], text: frozenset[str]) -> Query:
     values = spec.get("values", [])
     unknown = sorted(set(spec) - {"values", *_COMMON})
     if unknown:
@@ -248,7 +278,7 @@ def _ids(spec: dict[str, Any]) -> Query:
     return Ids(frozenset(str(v) for v in values))
 
 
-def _range(spec: dict[str, Any]) -> Query:
+def _range(spec: dict[str, Any], text: frozenset[str]) -> Query:
     field, bounds = _field_spec("range", spec)
     if not isinstance(bounds, dict):
         raise parsing_error(f"[range] query does not support [{field}]")
@@ -270,25 +300,25 @@ def _range(spec: dict[str, Any]) -> Query:
     return Range(field, **{k: v for k, v in out.items() if v is not None})
 
 
-def _exists(spec: dict[str, Any]) -> Query:
+def _exists(spec: dict[str, Any], text: frozenset[str]) -> Query:
     field = spec.get("field")
     if not isinstance(field, str) or not field:
         raise parsing_error("[exists] must be provided with a [field]")
     return Exists(field)
 
 
-def _clauses(value: Any) -> tuple[Query, ...]:
+def _clauses(value: Any, text: frozenset[str]) -> tuple[Query, ...]:
     items = value if isinstance(value, list) else [value]
-    return tuple(parse_query(item) for item in items)
+    return tuple(parse_query(item, text) for item in items)
 
 
-def _bool(spec: dict[str, Any]) -> Query:
+def _bool(spec: dict[str, Any], text: frozenset[str]) -> Query:
     unknown = sorted(set(spec) - {"must", "filter", "should", "must_not", "minimum_should_match",
                                   "adjust_pure_negative", *_COMMON})
     if unknown:
         raise parsing_error(f"[bool] query does not support [{unknown[0]}]")
-    must, filt = _clauses(spec.get("must", [])), _clauses(spec.get("filter", []))
-    should, must_not = _clauses(spec.get("should", [])), _clauses(spec.get("must_not", []))
+    must, filt = _clauses(spec.get("must", []), text), _clauses(spec.get("filter", []), text)
+    should, must_not = _clauses(spec.get("should", []), text), _clauses(spec.get("must_not", []), text)
     default = 0 if (must or filt) else 1 if should else 0
     raw = spec.get("minimum_should_match", default)
     return Bool(must, filt, should, must_not, _minimum(raw, len(should)))
@@ -307,7 +337,8 @@ def _minimum(raw: Any, clauses: int) -> int:
     return n if n >= 0 else clauses + n
 
 
-_PARSERS = {"match_all": lambda spec: MatchAll(True), "match_none": lambda spec: MatchAll(False), "term": _term,
+_PARSERS = {"match_all": lambda spec, text: MatchAll(True), "match_none": lambda spec, text: MatchAll(False),
+            "term": _term,
             "terms": _terms, "ids": _ids, "range": _range, "exists": _exists, "bool": _bool}
 # Queries Elasticsearch knows that the subset does not cover: refused by name rather than "unknown".
 _ES_QUERIES = {"match", "match_phrase", "match_phrase_prefix", "multi_match", "query_string", "simple_query_string",

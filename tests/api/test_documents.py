@@ -201,6 +201,9 @@ def test_delete_by_query(es: Elasticsearch) -> None:
     limited = es.delete_by_query(index="logs", query={"range": {"n": {"gte": 0}}}, max_docs=2, scroll_size=1)
     assert (limited["deleted"], limited["batches"]) == (2, 2)
     assert es.count(index="logs")["count"] == 4
+    es.index(index="logs", id="m", document={"level": "info", "msg": "Disk FULL on sda"})
+    worded = es.delete_by_query(index="logs", query={"term": {"msg": "full"}})  # a token of a text field
+    assert worded["deleted"] == 1
     with pytest.raises(BadRequestError) as unsupported:
         es.delete_by_query(index="logs", query={"match": {"level": "info"}})
     assert unsupported.value.error == "parsing_exception"

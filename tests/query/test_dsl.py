@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from ingest.models.errors import ElasticsearchError
-from ingest.query.dsl import parse_query
+from ingest.query.dsl import parse_query, text_fields
 from ingest.query.source import SourceFilter, from_body, from_params
 
 DOCS: dict[str, dict[str, Any]] = {
@@ -72,3 +72,22 @@ def test_source_filtering() -> None:
     assert from_params(None, None, "*.c,d").apply(doc) == {"a": {"b": 1}, "g": 3}
     assert from_body({"includes": ["a.*"], "excludes": ["a.b"]}, SourceFilter()).apply(doc) == {"a": {"c": 2}}
     assert from_body(None, SourceFilter(False)).apply(doc) is None
+
+
+def test_term_on_a_text_field_matches_a_token_as_elasticsearch_does() -> None:
+    properties = {"msg": {"type": "text", "fields": {"keyword": {"type": "keyword"}}},
+                  "o": {"type": "object", "properties": {"t": {"type": "text"}}}, "k": {"type": "keyword"}}
+    text = text_fields(properties)
+    assert text == {"msg", "o.t"}
+    doc = {"msg": "Disk FULL on /dev/sda", "o": {"t": "Hello"}, "k": "Disk FULL"}
+
+    def hit(query: dict[str, Any]) -> bool:
+        return parse_query(query, text).matches("1", doc)
+
+    assert hit({"term": {"msg": "disk"}}) and hit({"term": {"msg": "sda"}}) and hit({"term": {"o.t": "hello"}})
+    assert not hit({"term": {"msg": "Disk"}})  # the token is lowercased; the term is not analyzed
+    assert hit({"term": {"msg": {"value": "Disk", "case_insensitive": True}}})
+    assert not hit({"term": {"msg": "disk full"}})  # no token holds a space
+    assert hit({"term": {"msg.keyword": "Disk FULL on /dev/sda"}}) and not hit({"term": {"msg.keyword": "disk"}})
+    assert hit({"term": {"k": "Disk FULL"}}) and not hit({"term": {"k": "disk"}})  # keyword: the whole value
+    assert hit({"terms": {"msg": ["nope", "full"]}})

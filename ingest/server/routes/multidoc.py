@@ -24,7 +24,7 @@ from ingest.models.errors import (
     ElasticsearchError,
     IllegalArgumentException,
 )
-from ingest.query.dsl import parse_query
+from ingest.query.dsl import parse_query, text_fields
 from ingest.query.source import from_body
 from ingest.server.dialect import check_params, json_body
 from ingest.server.filterpath import apply_filter_path
@@ -160,7 +160,7 @@ def _by_query(request: Request, expression: str, body: dict[str, Any], update: b
     if "script" in body and not update:
         raise ElasticsearchError("[1:2] [delete_by_query] unknown field [script]", status=400,
                                  error_type="x_content_parse_exception")
-    query = parse_query(body.get("query", {"match_all": {}}))
+    parse_query(body.get("query", {"match_all": {}}))  # refuse a bad query before anything else
     conflicts = params.get("conflicts", body.get("conflicts", "abort"))
     if conflicts not in ("abort", "proceed"):
         raise IllegalArgumentException(f"conflicts may only be \"proceed\" or \"abort\" but was [{conflicts}]")
@@ -177,6 +177,7 @@ def _by_query(request: Request, expression: str, body: dict[str, Any], update: b
     tally = _Tally()
     stop = False
     for name in names:
+        query = parse_query(body.get("query", {"match_all": {}}), text_fields(store.properties(name)))
         for docs in store.scan(name, page):
             matched = [d for d in docs if query.matches(d.id, d.source)]
             if max_docs is not None:
