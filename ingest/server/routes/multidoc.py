@@ -153,7 +153,10 @@ def _by_query(request: Request, expression: str, body: dict[str, Any], update: b
     if params.get("wait_for_completion") == "false":
         raise IllegalArgumentException("[wait_for_completion=false] is not supported: the embedded store runs "
                                        "by-query requests to completion and has no tasks API")
-    unknown = sorted(set(body) - {"query", "max_docs", "conflicts", "script", "slice"})
+    if "slice" in body:  # each slice would see every document: refused rather than done twice
+        raise IllegalArgumentException("manual slicing ([slice]) is not supported by the embedded store; "
+                                       "send one request (or ?slices=N, run as one slice)")
+    unknown = sorted(set(body) - {"query", "max_docs", "conflicts", "script"})
     if unknown:
         raise ElasticsearchError(f"[1:2] [{'update' if update else 'delete'}_by_query] unknown field [{unknown[0]}]",
                                  status=400, error_type="x_content_parse_exception")
