@@ -209,6 +209,10 @@ def test_delete_by_query(es: Elasticsearch) -> None:
     assert unsupported.value.error == "parsing_exception"
     with pytest.raises(NotFoundError):
         es.delete_by_query(index="nope", query={"match_all": {}})
+    with pytest.raises(BadRequestError) as sliced:
+        es.delete_by_query(index="logs", query={"match_all": {}}, slice={"id": 0, "max": 2})
+    assert "manual slicing" in sliced.value.body["error"]["reason"]
+    assert es.count(index="logs")["count"] == 4  # nothing deleted
 
 
 def test_update_by_query_runs_scripts_and_pipelines(es: Elasticsearch) -> None:
