@@ -73,6 +73,7 @@ class BulkLine:
     pipeline: str | None
     body: dict[str, Any] | None
     error: ElasticsearchError | None = None
+    conditions: dict[str, Any] = field(default_factory=dict)  # if_seq_no, if_primary_term, version, version_type
 
 
 def parse_bulk(raw: bytes, default_index: str | None) -> list[BulkLine]:
@@ -98,7 +99,9 @@ def parse_bulk(raw: bytes, default_index: str | None) -> list[BulkLine]:
                 f"Malformed action/metadata line [{number}], a value holds an unpaired UTF-16 surrogate")
             doc_id = None
         index = meta.get("_index") or default_index
-        out.append(BulkLine(op, index, doc_id, meta.get("pipeline"), body, bad_id or error))
+        conditions, bad_condition = _conditions(meta, number)
+        out.append(BulkLine(op, index, doc_id, meta.get("pipeline"), body, bad_id or bad_condition or error,
+                            conditions))
         i += 1
     if not out:
         raise ActionRequestValidationException(["no requests added"])
@@ -125,6 +128,25 @@ def _action(line: bytes, number: int) -> tuple[str, dict[str, Any]]:
     if not isinstance(meta, dict):
         raise IllegalArgumentException(f"Malformed action/metadata line [{number}], expected START_OBJECT")
     return op, meta
+
+
+CONDITIONS = ("if_seq_no", "if_primary_term", "version")
+
+
+def _conditions(meta: dict[str, Any], number: int) -> tuple[dict[str, Any], ElasticsearchError | None]:
+    """The action's versioning metadata (numbers, and ``version_type``), or the item's error."""
+    out: dict[str, Any] = {}
+    for key in CONDITIONS:
+        value = meta.get(key)
+        if value is None:
+            continue
+        if isinstance(value, bool) or not isinstance(value, (int, str)) or not str(value).lstrip("-").isdigit():
+            return {}, IllegalArgumentException(
+                f"Malformed action/metadata line [{number}], failed to parse [{key}] with value [{value}]")
+        out[key] = int(value)
+    if meta.get("version_type") is not None:
+        out["version_type"] = str(meta["version_type"]).lower()
+    return out, None
 
 
 def _source(line: bytes) -> tuple[dict[str, Any] | None, ElasticsearchError | None]:
@@ -177,6 +199,9 @@ def _item(op: str, index: str | None, doc_id: str | None, res: ItemResult) -> di
         body["_version"] = res.version or 1
         body["result"] = res.result or ("deleted" if op == "delete" else "created")
         body["_shards"] = {"total": 1, "successful": 1, "failed": 0}
+        if res.seq_no is not None and res.seq_no >= 0:
+            body["_seq_no"] = res.seq_no
+            body["_primary_term"] = res.primary_term or 1
     return {op: body}
 
 
@@ -216,6 +241,7 @@ def run_bulk(raw: bytes, *, sink: Sink, pipelines: Any, default_index: str | Non
     groups: dict[str, list[int]] = {}
     defaults: dict[str, str | None] = {}
     valid: dict[str, str | ElasticsearchError] = {}  # index as sent -> its concrete name, or why it is refused
+    ingest_took = 0
     try:
         for n, line in enumerate(lines):
             if line.error is not None:
@@ -235,8 +261,10 @@ def run_bulk(raw: bytes, *, sink: Sink, pipelines: Any, default_index: str | Non
                 name = _pipeline_for(line, request_pipeline, meta, defaults)
                 if name is not None:
                     groups.setdefault(name, []).append(n)
+        ingest_start = time.monotonic()
         for name, members in groups.items():
             _run_pipeline(name, members, lines, pipelines, results, sources, targets, ids, sink, user)
+        ingest_took = int((time.monotonic() - ingest_start) * 1000)
         for n in range(len(lines)):  # what a pipeline may have set is checked as the action's own metadata
             if results[n] is None and sources[n] is not _DROPPED:
                 error = _write_error(lines[n].op, ids[n], sources[n])
@@ -258,7 +286,8 @@ def run_bulk(raw: bytes, *, sink: Sink, pipelines: Any, default_index: str | Non
             if str(targets[n]) in refused and lines[n].op != "delete":
                 results[n] = _error_result(refused[str(targets[n])])
         writable = [n for n in writable if results[n] is None]
-        actions = [BulkAction(lines[n].op, str(targets[n]), ids[n], sources[n]) for n in writable]  # type: ignore[arg-type]
+        actions = [BulkAction(lines[n].op, str(targets[n]), ids[n], sources[n], **lines[n].conditions)  # type: ignore[arg-type]
+                   for n in writable]
         for n, res in zip(writable, (write or sink.write)(actions) if actions else [], strict=True):
             results[n] = res
     finally:
@@ -277,11 +306,14 @@ def run_bulk(raw: bytes, *, sink: Sink, pipelines: Any, default_index: str | Non
         if report is not None:
             report.dead_lettered += len(letters)
     items = [_item(ln.op, targets[n], ids[n], results[n]) for n, ln in enumerate(lines)]  # type: ignore[arg-type]
-    return {
+    body: dict[str, Any] = {
         "errors": any(r is not None and r.error is not None for r in results),
         "took": int((time.monotonic() - start) * 1000),
-        "items": items,
     }
+    if groups:  # Elasticsearch reports the time spent in pipelines when any ran
+        body["ingest_took"] = ingest_took
+    body["items"] = items
+    return body
 
 
 _DROPPED: Any = {"__dropped__": True}

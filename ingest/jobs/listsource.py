@@ -40,6 +40,8 @@ def batches_of(docs: list[dict[str, Any]], ids: list[str | None] | None = None) 
     if ids is not None:
         for row, doc_id in zip(rows, ids, strict=True):
             row["_id"] = doc_id
+    if rows and not keys:  # only empty documents: Arrow needs the row count without any column
+        return [pa.RecordBatch.from_struct_array(pa.array(rows, pa.struct([])))]
     try:
         return [pa.RecordBatch.from_pylist(rows)] if rows else []
     except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):

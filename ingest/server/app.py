@@ -29,8 +29,10 @@ from ingest.server.nodeinfo import CLUSTER_NAME, VERSION, Node
 from ingest.server.observe import ObserveMiddleware
 from ingest.server.routes import (
     bulk,
+    documents,
     inference,
     ml,
+    multidoc,
     node,
     pipelines,
     prometheus,
@@ -110,8 +112,8 @@ def create_app(
         return Response(status_code=200, headers=PRODUCT_HEADER)
 
     # stream first, so that "_stream" is never taken for an inference id
-    for module in (stream, inference, ml, pipelines, prometheus, node, templates, bulk, security_routes,
-                   security_admin):
+    for module in (stream, inference, ml, pipelines, prometheus, node, templates, documents, multidoc, bulk,
+                   security_routes, security_admin):
         app.include_router(module.router)
     missing = undeclared(app.routes)
     if missing:  # fail closed: a route nobody declared a privilege for must not be served

@@ -8,7 +8,10 @@ Semantics every sink follows (the conformance suite in tests/sinks checks them a
 - ``update``: ``source`` is the body of a ``_bulk`` update line: ``{"doc": {...}}`` with optional
   ``"doc_as_upsert": true`` or ``"upsert": {...}``; fields of ``doc`` are merged into the stored document
   (objects merged recursively, as Elasticsearch does). A missing document without upsert gives
-  404 ``document_missing_exception``. Scripts are not supported (400 ``illegal_argument_exception``).
+  404 ``document_missing_exception``. Scripts (``script``, ``scripted_upsert``) are run by the embedded store
+  (the Painless subset); other sinks that apply updates themselves refuse them (400 ``illegal_argument_exception``).
+- ``if_seq_no``/``if_primary_term`` and ``version``/``version_type`` on an action: Elasticsearch's
+  optimistic concurrency (409 ``version_conflict_engine_exception``), checked by the store or the cluster.
 - ``delete``: 200 ``deleted``; a missing document gives 404 with ``result: not_found`` and no error.
 
 ``write`` sends one bulk request and never retries: retrying 429/503 items is the job runner's business.
@@ -34,6 +37,11 @@ class BulkAction:
     index: str
     id: str | None
     source: dict[str, Any] | None
+    # optimistic concurrency and external versions, as in Elasticsearch's action metadata (None: not set)
+    if_seq_no: int | None = None
+    if_primary_term: int | None = None
+    version: int | None = None
+    version_type: str | None = None  # "external" or "external_gte" (internal needs no version)
 
 
 @dataclass(frozen=True)
@@ -50,6 +58,8 @@ class ItemResult:
     id: str | None = None
     result: str | None = None
     version: int | None = None
+    seq_no: int | None = None  # the operation's sequence number in its index (sinks that know it)
+    primary_term: int | None = None
 
     @property
     def ok(self) -> bool:

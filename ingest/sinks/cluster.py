@@ -199,6 +199,9 @@ class ClusterSink(Sink):
         meta: dict[str, Any] = {"_index": action.index}
         if action.id is not None:
             meta["_id"] = action.id
+        for key in ("if_seq_no", "if_primary_term", "version", "version_type"):
+            if getattr(action, key) is not None:
+                meta[key] = getattr(action, key)
         lines = [dumps({action.op: meta})]
         if action.op in ("index", "create"):
             lines.append(dumps(self.prepare_source(action.source or {}, action.index)))
@@ -216,7 +219,8 @@ class ClusterSink(Sink):
         if error is not None and not isinstance(error, dict):
             error = {"type": "exception", "reason": str(error)}
         return ItemResult(int(raw.get("status", 500)), error, id=raw.get("_id"), result=raw.get("result"),
-                          version=raw.get("_version"))
+                          version=raw.get("_version"), seq_no=raw.get("_seq_no"),
+                          primary_term=raw.get("_primary_term"))
 
     # -- reads ----------------------------------------------------------------------------------------------
 

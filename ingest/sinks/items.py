@@ -65,6 +65,61 @@ def version_conflict(index: str, doc_id: str, version: int) -> ItemResult:
     )
 
 
+def seq_no_conflict(index: str, doc_id: str, if_seq_no: int, if_primary_term: int,
+                    current: tuple[int, int] | None) -> ItemResult:
+    """``if_seq_no``/``if_primary_term`` that do not match the stored document (``current``: its seq_no and
+    primary term, None when there is no document)."""
+    found = (" but no document was found" if current is None
+             else f" current document has seqNo [{current[0]}] and primary term [{current[1]}]")
+    return error_item(
+        409, "version_conflict_engine_exception",
+        f"[{doc_id}]: version conflict, required seqNo [{if_seq_no}], primary term [{if_primary_term}].{found}",
+        index, doc_id, shard="0",
+    )
+
+
+def external_version_conflict(index: str, doc_id: str, current: int, provided: int, version_type: str) -> ItemResult:
+    """An external ``version`` not above (``external``) or below (``external_gte``) the stored one."""
+    relation = "higher than" if version_type == "external_gte" else "higher or equal to"
+    return error_item(
+        409, "version_conflict_engine_exception",
+        f"[{doc_id}]: version conflict, current version [{current}] is {relation} the one provided [{provided}]",
+        index, doc_id, shard="0",
+    )
+
+
+def condition_problems(op: str, if_seq_no: int | None, if_primary_term: int | None, version: int | None,
+                       version_type: str | None) -> list[str]:
+    """Elasticsearch's validation of an action's versioning parameters (``DocWriteRequest``), as messages."""
+    problems: list[str] = []
+    kind = version_type or "internal"
+    if kind not in ("internal", "external", "external_gte"):
+        return [f"version type [{kind}] is not supported"]
+    if op == "update" and kind != "internal":
+        problems.append(f"version type [{kind.upper()}] is not supported by the update API")
+    if op == "create" and kind != "internal":
+        problems.append("create operations only support internal versioning. use index instead")
+    if op == "create" and if_seq_no is not None:
+        problems.append("create operations do not support compare and set. use index instead")
+    if kind != "internal" and (version is None or version < 0):
+        problems.append(f"illegal version value [{version if version is not None else -3}] for version type "
+                        f"[{kind.upper()}]")
+    if kind == "internal" and version is not None:
+        problems.append("internal versioning can not be used for optimistic concurrency control. "
+                        "Please use `if_seq_no` and `if_primary_term` instead")
+    if if_seq_no is not None and (kind != "internal" or version is not None):
+        problems.append("compare and write operations can not use versioning")
+    if if_seq_no is not None and if_seq_no < 0:
+        problems.append(f"sequence number must be non negative. got [{if_seq_no}].")
+    if if_primary_term is not None and if_primary_term <= 0:
+        problems.append(f"primary term must be positive. got [{if_primary_term}]")
+    if if_seq_no is not None and if_primary_term is None:
+        problems.append("ifSeqNo is set, but primary term is [0]")
+    if if_primary_term is not None and if_seq_no is None:
+        problems.append(f"ifSeqNo is unassigned, but primary term is [{if_primary_term}]")
+    return problems
+
+
 def document_missing(index: str, doc_id: str) -> ItemResult:
     """``update`` of a missing id without upsert."""
     return error_item(404, "document_missing_exception", f"[{doc_id}]: document missing", index, doc_id, shard="0")
@@ -80,8 +135,10 @@ def parsing_failed(index: str, doc_id: str | None, reason: str) -> ItemResult:
     return error_item(400, "document_parsing_exception", reason, index, doc_id)
 
 
-def check_action(op: str, index: str, doc_id: str | None, source: Any) -> ItemResult | None:
-    """Request-level problems of one action (Elasticsearch's validation), or None when it is well formed."""
+def check_action(op: str, index: str, doc_id: str | None, source: Any, *, scripts: bool = False
+                 ) -> ItemResult | None:
+    """Request-level problems of one action (Elasticsearch's validation), or None when it is well formed.
+    ``scripts``: the sink runs scripted updates (the embedded store)."""
     problem = index_name_problem(index)
     if problem is not None:
         err = invalid_index_name(index, problem)
@@ -97,10 +154,13 @@ def check_action(op: str, index: str, doc_id: str | None, source: Any) -> ItemRe
     if op == "update":
         if not isinstance(source, dict):
             return validation_failed(index, doc_id, "script or doc is missing")
-        if "script" in source:
+        if "script" in source and not scripts:
             return error_item(400, "illegal_argument_exception", "scripted updates are not supported by this sink",
                               index, doc_id)
-        if not isinstance(source.get("doc"), dict) and not isinstance(source.get("upsert"), dict):
+        if "script" in source and "doc" in source:
+            return validation_failed(index, doc_id, "can't provide both script and doc")
+        if ("script" not in source and not isinstance(source.get("doc"), dict)
+                and not isinstance(source.get("upsert"), dict)):
             return validation_failed(index, doc_id, "script or doc is missing")
     return None
 

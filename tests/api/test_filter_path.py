@@ -52,8 +52,8 @@ def test_errors_are_never_filtered(live_server: tuple[str, InferenceAPI]) -> Non
     url, _ = live_server
     r = httpx.get(f"{url}/_index_template/none?filter_path=index_templates", timeout=30)
     assert r.status_code == 404 and r.json()["error"]["type"] == "resource_not_found_exception"
-    r = httpx.post(f"{url}/_mget?filter_path=took", timeout=30)
-    assert r.json() == {"error": "no handler found for uri [/_mget?filter_path=took] and method [POST]", "status": 400}
+    r = httpx.post(f"{url}/_mtermvectors?filter_path=took", timeout=30)
+    assert r.json() == {"error": "no handler found for uri [/_mtermvectors?filter_path=took] and method [POST]", "status": 400}
 
 
 def test_bulk_with_logstash_filter_path(live_server: tuple[str, InferenceAPI]) -> None:

@@ -9,7 +9,7 @@ from ingest.models.api import InferenceAPI
 
 
 @pytest.mark.parametrize(("method", "path"), [
-    ("POST", "/_mget"), ("POST", "/_reindex"), ("GET", "/_nodes/stats"), ("GET", "/_nothing/here/at/all"),
+    ("POST", "/_mtermvectors"), ("POST", "/_reindex"), ("GET", "/_nodes/stats"), ("GET", "/_nothing/here/at/all"),
     ("DELETE", "/_snapshot/repo"), ("POST", "/_nodes/stats/ingest"),
 ])
 def test_unknown_path_is_400_no_handler(live_server: tuple[str, InferenceAPI], method: str, path: str) -> None:

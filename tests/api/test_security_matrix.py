@@ -144,6 +144,14 @@ SPOT = [
     ("viewer", "GET", "/_nodes", False),
     ("superuser", "GET", "/_cluster/health", True),
     ("superuser", "GET", "/_xpack", True),
+    ("viewer", "GET", "/docs/_source/1", True),
+    ("viewer", "PUT", "/docs/_doc/1", False),
+    ("viewer", "POST", "/docs/_update/1", False),
+    ("superuser", "PUT", "/docs/_create/1", True),
+    ("docs_reader", "POST", "/docs/_mget", True),
+    ("docs_reader", "DELETE", "/docs/_doc/1", False),
+    ("docs_reader", "POST", "/docs/_delete_by_query", False),
+    ("editor", "POST", "/docs/_update_by_query", False),
 ]
 
 
@@ -154,3 +162,25 @@ def test_builtin_roles_as_elasticsearch_defines_them(setup: tuple[TestClient, In
     body: dict[str, Any] | None = {} if method in ("POST", "PUT") else None
     r = client.request(method, path, json=body, headers={"Authorization": f"ApiKey {keys[role].encoded}"})
     assert (r.status_code != 403) == allowed, r.text
+
+
+def test_mget_and_by_query_check_every_index(setup: tuple[TestClient, InferenceAPI, dict[str, Any]]) -> None:
+    client, _, keys = setup
+    admin = {"Authorization": f"ApiKey {keys['superuser'].encoded}"}
+    reader = {"Authorization": f"ApiKey {keys['docs_reader'].encoded}"}
+    for index in ("docs", "other"):
+        assert client.put(f"/{index}/_doc/1", json={"n": 1}, headers=admin).status_code == 201
+    r = client.post("/_mget", json={"docs": [{"_index": "docs", "_id": "1"}, {"_index": "other", "_id": "1"}]},
+                    headers=reader)
+    assert r.status_code == 200, r.text
+    first, second = r.json()["docs"]
+    assert first["found"] is True and first["_source"] == {"n": 1}
+    assert second["error"]["type"] == "security_exception" and "on indices [other]" in second["error"]["reason"]
+    # the delete half of _delete_by_query is granted, the search half (read) is not
+    api_store = setup[1].store
+    api_store.put_role("docs_deleter", '{"indices": [{"names": ["other"], "privileges": ["delete"]}]}')
+    deleter = create_role_key(api_store, "key-deleter", "docs_deleter")
+    r = client.post("/other/_delete_by_query", json={"query": {"match_all": {}}},
+                    headers={"Authorization": f"ApiKey {deleter.encoded}"})
+    assert r.status_code == 403 and "indices:data/read/search" in r.json()["error"]["reason"]
+    assert client.get("/other/_doc/1", headers=admin).json()["found"] is True

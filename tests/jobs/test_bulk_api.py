@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 from ingest.models.api import InferenceAPI
 from ingest.models.store import Store
 from ingest.server.destination import Destination
-from ingest.server.routes import bulk
+from ingest.server.routes import bulk, documents
 from ingest.server.security import Authenticator
 from ingest.server.security.middleware import install
 
@@ -25,6 +25,7 @@ def _ndjson(*objs: dict) -> bytes:
 @pytest.fixture()
 def client(ingest_home: Path) -> Iterator[TestClient]:
     app = FastAPI()
+    app.include_router(documents.router)  # GET _doc
     app.include_router(bulk.router)
 
     @app.get("/_probe/_count")  # registered after the catch-all routes: must still be reachable

@@ -28,7 +28,7 @@ def test_layout_is_typed_columns(ingest_home: Path) -> None:
     con = duckdb.connect(str(ingest_home / "indices.duckdb"), read_only=True)
     types = {name: typ for name, typ, *_ in con.execute("DESCRIBE docs").fetchall()}
     assert types == {"_id": "VARCHAR", "_version": "BIGINT", "_source": "JSON", "ml.dense": "FLOAT[4]",
-                     "ml.sparse": "MAP(VARCHAR, FLOAT)"}
+                     "ml.sparse": "MAP(VARCHAR, FLOAT)", "_seq_no": "BIGINT", "_primary_term": "BIGINT"}
     source, = con.execute("SELECT _source FROM docs").fetchone() or ("",)
     assert source == '{"t":"x"}'  # vectors live only in their columns
     con.close()
@@ -94,14 +94,14 @@ def test_missing_index_and_bad_documents(ingest_home: Path) -> None:
         BulkAction("index", "b", "3", {"s": {"tok": "heavy"}}),
         BulkAction("index", "b", "4", {"when": object()}),
         BulkAction("index", "b", "x" * 513, {"a": 1}),
-        BulkAction("update", "b", "5", {"script": {"source": "ctx._source.a = 1"}}),
+        BulkAction("update", "b", "5", {"script": {"source": "ctx._source.a = 1", "lang": "expression"}}),
         BulkAction("index", "b", "6", None),
         BulkAction("index", "b", "7", {"ok": True}),
     ])
-    assert [r.status for r in results] == [400] * 7 + [201]
+    assert [r.status for r in results] == [400] * 5 + [404, 400, 201]  # the script is not run: no document
     assert [r.error["type"] for r in results[:7] if r.error] == [
         "document_parsing_exception", "document_parsing_exception", "document_parsing_exception",
-        "document_parsing_exception", "action_request_validation_exception", "illegal_argument_exception",
+        "document_parsing_exception", "action_request_validation_exception", "document_missing_exception",
         "action_request_validation_exception",
     ]
     assert store.count("b") == 1

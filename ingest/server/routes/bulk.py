@@ -1,4 +1,4 @@
-"""Streaming ingest over HTTP: ``_bulk``, ``PUT /{index}``, ``GET /{index}/_doc/{id}``, ``GET /{index}/_count``.
+"""Streaming ingest over HTTP: ``_bulk``, ``PUT /{index}``, ``GET /{index}/_count`` (documents: ``documents.py``).
 
 Documents are written to the app's destination (``app.state.destination``, an
 ``ingest.server.destination.Destination``: ``ingest serve --dest URL``, default the embedded store). Index-scoped
@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 from typing import Any
-from urllib.parse import quote
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
@@ -174,25 +173,6 @@ def _has_index(store: Any, index: str) -> bool:
         meta.close()
     exists = getattr(store, "index_exists", None) or getattr(store, "exists", None)
     return bool(exists(index)) if callable(exists) else True
-
-
-@router.get("/{index:index}/_doc/{doc_id}", dependencies=[need.index("read", "indices:data/read/get")])
-def get_doc(index: str, doc_id: str, request: Request) -> JSONResponse:
-    """Fetch one document from the embedded store, or from the ``--dest`` cluster."""
-    try:
-        forwarded = _from_cluster(destination(request), f"/{index}/_doc/{quote(doc_id, safe='')}")
-        if forwarded is not None:
-            return forwarded
-        store = _embedded(destination(request))
-        if not _has_index(store, index):
-            raise _index_not_found(index)
-        source = store.get(index, doc_id)
-    except ElasticsearchError as exc:
-        return _error(exc)
-    if source is None:
-        return SafeJSON({"_index": index, "_id": doc_id, "found": False}, status_code=404)
-    return SafeJSON({"_index": index, "_id": doc_id, "_version": 1, "_seq_no": 0, "_primary_term": 1,
-                         "found": True, "_source": source})
 
 
 @router.get("/{index:index}/_count", dependencies=[need.index("read", "indices:data/read/search")])

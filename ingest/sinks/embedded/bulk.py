@@ -11,10 +11,23 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from ingest.models.errors import ElasticsearchError
 from ingest.sinks.base import BulkAction, FieldHint, ItemResult
 from ingest.sinks.embedded.documents import VectorError, split
 from ingest.sinks.embedded.mapping import MappingError, Properties, map_document
-from ingest.sinks.items import document_missing, merge_doc, parsing_failed, version_conflict
+from ingest.sinks.embedded.scripted import run_update_script
+from ingest.sinks.items import (
+    condition_problems,
+    document_missing,
+    error_item,
+    external_version_conflict,
+    merge_doc,
+    parsing_failed,
+    seq_no_conflict,
+    version_conflict,
+)
+
+PRIMARY_TERM = 1  # one node that never loses its primary: the term never changes
 
 
 @dataclass
@@ -26,6 +39,33 @@ class DocState:
     doc: dict[str, Any] | None = None  # the full document when known (needed by updates)
     row: tuple[str, dict[str, Any]] | None = None  # (_source JSON, vectors) to write; None if unchanged
     stored: bool = False  # a row for this id is in the table (it must be deleted before the new one goes in)
+    seq_no: int = -1  # of the last operation on this id (-1: none known)
+    primary_term: int = PRIMARY_TERM
+    tombstone: bool = False  # a recent delete of this id is remembered (its version goes on from there)
+
+
+@dataclass(frozen=True)
+class Stored:
+    """The version, sequence number and primary term of a stored document."""
+
+    version: int
+    seq_no: int
+    primary_term: int = PRIMARY_TERM
+    live: bool = True  # False: a delete remembered for ``GC_DELETES_S`` (Elasticsearch's index.gc_deletes)
+
+
+GC_DELETES_S = 60.0
+
+
+@dataclass(frozen=True)
+class StoredDoc:
+    """A stored document and its versions."""
+
+    id: str
+    source: dict[str, Any]
+    version: int
+    seq_no: int
+    primary_term: int
 
 
 def _prepare(index: str, doc: dict[str, Any], layout: dict[str, FieldHint], doc_id: str,
@@ -49,18 +89,24 @@ def apply(
     index: str,
     items: list[tuple[BulkAction, str]],
     layout: dict[str, FieldHint],
-    versions: dict[str, int],
+    versions: dict[str, Stored],
     load_docs: Callable[[set[str]], dict[str, dict[str, Any]]],
     properties: Properties | None = None,
+    next_seq_no: Callable[[], int] | None = None,
 ) -> tuple[list[ItemResult], dict[str, DocState]]:
     """Outcome of each (action, id) in order, and the final state of every id that changed.
 
     ``properties`` is the index's dynamic mapping (``mapping.py``), extended in place by new fields.
 
-    ``versions`` holds the stored version of each existing id; ``load_docs`` fetches full stored documents
-    (called once, for ids that an update touches).
+    ``versions`` holds the stored version, seq_no and primary term of each existing id; ``load_docs`` fetches
+    full stored documents (called once, for ids that an update touches); ``next_seq_no`` hands out the index's
+    next sequence number, one per operation that changes something (deletes of missing ids included, as in
+    Elasticsearch).
     """
-    updated_ids = {doc_id for action, doc_id in items if action.op == "update" and doc_id in versions}
+    counter = iter(range(1 << 62))
+    seq = next_seq_no or (lambda: next(counter))
+    updated_ids = {doc_id for action, doc_id in items
+                   if action.op == "update" and doc_id in versions and versions[doc_id].live}
     stored = load_docs(updated_ids) if updated_ids else {}
     states: dict[str, DocState] = {}
     dirty: set[str] = set()
@@ -69,44 +115,86 @@ def apply(
 
     def state(doc_id: str) -> DocState:
         if doc_id not in states:
-            known = doc_id in versions
-            states[doc_id] = DocState(versions.get(doc_id, 0), known, stored.get(doc_id) if known else None,
-                                      stored=known)
+            known = versions.get(doc_id)
+            live = known is not None and known.live
+            states[doc_id] = DocState(known.version if known else 0, live, stored.get(doc_id) if live else None,
+                                      stored=live, seq_no=known.seq_no if known else -1,
+                                      primary_term=known.primary_term if known else PRIMARY_TERM,
+                                      tombstone=known is not None and not known.live)
         return states[doc_id]
 
-    def put(doc_id: str, doc: dict[str, Any], status_if_new: int = 201) -> ItemResult:
+    def done(st: DocState, status: int, doc_id: str, result: str) -> ItemResult:
+        return ItemResult(status, None, id=doc_id, result=result, version=st.version, seq_no=st.seq_no,
+                          primary_term=st.primary_term)
+
+    def put(doc_id: str, doc: dict[str, Any], new_version: int | None = None) -> ItemResult:
         st = state(doc_id)
         row = _prepare(index, doc, layout, doc_id, props)
         if isinstance(row, ItemResult):
             return row
         existed = st.exists
-        st.version, st.exists, st.doc, st.row = st.version + 1, True, doc, row
+        st.version = new_version if new_version is not None else st.version + 1
+        st.exists, st.doc, st.row, st.seq_no, st.primary_term = True, doc, row, seq(), PRIMARY_TERM
         dirty.add(doc_id)
-        if existed:
-            return ItemResult(200, None, id=doc_id, result="updated", version=st.version)
-        return ItemResult(status_if_new, None, id=doc_id, result="created", version=st.version)
+        return done(st, 200, doc_id, "updated") if existed else done(st, 201, doc_id, "created")
+
+    def delete(doc_id: str, new_version: int | None = None) -> ItemResult:
+        st = state(doc_id)
+        st.version = new_version if new_version is not None else st.version + 1
+        st.seq_no, st.primary_term = seq(), PRIMARY_TERM
+        dirty.add(doc_id)  # its tombstone is written either way
+        if not st.exists:
+            return done(st, 404, doc_id, "not_found")
+        st.exists, st.doc, st.row = False, None, None
+        return done(st, 200, doc_id, "deleted")
 
     for action, doc_id in items:
         st = state(doc_id)
+        refused = _refused(index, doc_id, action, st)
+        if refused is not None:
+            results.append(refused)
+            continue
+        external = action.version if action.version_type in ("external", "external_gte") else None
         source = action.source or {}
         if action.op == "index":
-            results.append(put(doc_id, source))
+            results.append(put(doc_id, source, external))
         elif action.op == "create":
             results.append(version_conflict(index, doc_id, st.version) if st.exists else put(doc_id, source))
         elif action.op == "delete":
-            if st.exists:
-                st.version, st.exists, st.doc, st.row = st.version + 1, False, None, None
-                dirty.add(doc_id)
-                results.append(ItemResult(200, None, id=doc_id, result="deleted", version=st.version))
-            else:
-                results.append(ItemResult(404, None, id=doc_id, result="not_found", version=max(st.version, 1)))
+            results.append(delete(doc_id, external))
         else:
-            results.append(_update(index, doc_id, st, source, put))
+            results.append(_update(index, doc_id, st, source, put, delete, done))
     return results, {doc_id: states[doc_id] for doc_id in dirty}
 
 
-def _update(index: str, doc_id: str, st: DocState, body: dict[str, Any],
-            put: Callable[[str, dict[str, Any]], ItemResult]) -> ItemResult:
+def _refused(index: str, doc_id: str, action: BulkAction, st: DocState) -> ItemResult | None:
+    """The action's versioning problem (400) or conflict with the current state (409), or None."""
+    problems = condition_problems(action.op, action.if_seq_no, action.if_primary_term, action.version,
+                                  action.version_type)
+    if problems:
+        numbered = "".join(f"{n}: {p};" for n, p in enumerate(problems, 1))
+        return error_item(400, "action_request_validation_exception", f"Validation Failed: {numbered}", index, doc_id)
+    if action.if_seq_no is not None and action.if_primary_term is not None:
+        if not st.exists:
+            return seq_no_conflict(index, doc_id, action.if_seq_no, action.if_primary_term, None)
+        if (st.seq_no, st.primary_term) != (action.if_seq_no, action.if_primary_term):
+            return seq_no_conflict(index, doc_id, action.if_seq_no, action.if_primary_term,
+                                   (st.seq_no, st.primary_term))
+    if action.version is not None and action.version_type in ("external", "external_gte") and st.exists:
+        too_old = st.version > action.version if action.version_type == "external_gte" else st.version >= action.version
+        if too_old:
+            return external_version_conflict(index, doc_id, st.version, action.version, action.version_type)
+    return None
+
+
+Put = Callable[..., ItemResult]
+
+
+def _update(index: str, doc_id: str, st: DocState, body: dict[str, Any], put: Put,
+            delete: Callable[[str], ItemResult], done: Callable[[DocState, int, str, str], ItemResult]
+            ) -> ItemResult:
+    if "script" in body:
+        return _scripted(index, doc_id, st, body, put, delete, done)
     patch = body.get("doc")
     if not st.exists:
         if isinstance(patch, dict) and body.get("doc_as_upsert") is True:
@@ -117,5 +205,32 @@ def _update(index: str, doc_id: str, st: DocState, body: dict[str, Any],
     current = st.doc or {}
     merged = merge_doc(current, patch) if isinstance(patch, dict) else current
     if merged == current and body.get("detect_noop", True) is not False:
-        return ItemResult(200, None, id=doc_id, result="noop", version=st.version)
+        return done(st, 200, doc_id, "noop")
     return put(doc_id, merged)
+
+
+def _scripted(index: str, doc_id: str, st: DocState, body: dict[str, Any], put: Put,
+              delete: Callable[[str], ItemResult], done: Callable[[DocState, int, str, str], ItemResult]
+              ) -> ItemResult:
+    """``script`` (with ``upsert``/``scripted_upsert``) as Elasticsearch's UpdateHelper applies it."""
+    upsert = body.get("upsert")
+    if not st.exists:
+        if not isinstance(upsert, dict):
+            return document_missing(index, doc_id)
+        if body.get("scripted_upsert") is not True:
+            return put(doc_id, upsert)
+    try:
+        if st.exists:
+            outcome = run_update_script(body["script"], st.doc or {}, op="index", index=index, doc_id=doc_id,
+                                        version=st.version)
+        else:
+            outcome = run_update_script(body["script"], upsert or {}, op="create", index=index, doc_id=doc_id,
+                                        version=None)
+    except ElasticsearchError as exc:
+        cause = exc.cause_dict()
+        return error_item(exc.status, cause.pop("type"), cause.pop("reason"), index, doc_id, **cause)
+    if outcome.op == "noop":
+        return done(st, 200, doc_id, "noop")
+    if outcome.op == "delete":
+        return delete(doc_id) if st.exists else done(st, 200, doc_id, "noop")
+    return put(doc_id, outcome.source)

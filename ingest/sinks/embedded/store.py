@@ -3,7 +3,9 @@
 Layout of an index table (named like the index; index names cannot start with ``_`` so they never clash
 with the catalogue table ``_indices``):
 
-- ``_id VARCHAR PRIMARY KEY``, ``_version BIGINT``;
+- ``_id VARCHAR PRIMARY KEY``, ``_version BIGINT``, ``_seq_no BIGINT`` (per index, monotonic across writes;
+  ``_seq_nos`` keeps the counter when a delete took the last one), ``_primary_term BIGINT`` (always 1: one node);
+  deletes are remembered 60 s in ``_tombstones`` (also held in memory: no lookup on the write path);
 - ``_source JSON``: the document without its mapped vector fields;
 - one column per mapped vector field, named by its dotted path: ``FLOAT[dims]`` for dense vectors,
   ``MAP(VARCHAR, FLOAT)`` for sparse ones. Vectors are put back at their path when documents are read.
@@ -19,8 +21,10 @@ import functools
 import json
 import os
 import threading
+import time
 import uuid
 from collections import defaultdict
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -30,11 +34,15 @@ import pyarrow as pa
 from ingest.models.errors import ElasticsearchError, IllegalArgumentException, StatusException
 from ingest.models.home import ingest_home, private_dir, tighten
 from ingest.sinks.base import BulkAction, FieldHint, ItemResult, Sink
-from ingest.sinks.embedded.bulk import DocState, apply
+from ingest.sinks.embedded.bulk import GC_DELETES_S, DocState, Stored, StoredDoc, apply
 from ingest.sinks.embedded.documents import join
 from ingest.sinks.embedded.mapping import Properties
+from ingest.sinks.embedded.migrate import add_seq_nos
+from ingest.sinks.embedded.reads import read_docs
+from ingest.sinks.embedded.tombstones import recent_deletes, remember_deletes
 from ingest.sinks.embedded.vectors import arrow_column, column_type, dense_score_sql
-from ingest.sinks.items import check_action, index_name_problem, index_not_found, invalid_index_name, new_id
+from ingest.sinks.ids import TimeBasedIds
+from ingest.sinks.items import check_action, index_name_problem, index_not_found, invalid_index_name
 
 
 def _q(name: str) -> str:
@@ -66,6 +74,9 @@ class EmbeddedStore(Sink):
         self._properties: dict[str, Properties] = {
             name: json.loads(props) for name, props in self._con.execute("SELECT name, properties FROM _mappings").fetchall()
         }
+        self._ids = TimeBasedIds()
+        self._seq_nos = add_seq_nos(self._con, list(self._layouts))  # index -> last sequence number handed out
+        self._dead = recent_deletes(self._con)  # index -> id -> (the delete, when)
 
     # -- catalogue ---------------------------------------------------------------------------------------
 
@@ -110,7 +121,7 @@ class EmbeddedStore(Sink):
             raise invalid_index_name(index, problem)
         cols = "".join(f", {_q(p)} {column_type(h)}" for p, h in hints.items())
         self.con.execute(f"CREATE TABLE {_q(index)} (_id VARCHAR PRIMARY KEY, _version BIGINT NOT NULL, "
-                         f"_source JSON NOT NULL{cols})")
+                         f"_source JSON NOT NULL{cols}, _seq_no BIGINT NOT NULL, _primary_term BIGINT NOT NULL)")
         self._save_layout(index, hints)
 
     def ensure_index(self, index: str, hints: dict[str, FieldHint]) -> None:
@@ -122,6 +133,11 @@ class EmbeddedStore(Sink):
                 raise IllegalArgumentException(f"field name [{path}] cannot be a vector field")
             if hint.kind == "dense" and hint.similarity not in (None, "cosine", "dot_product", "l2_norm", "max_inner_product"):
                 raise IllegalArgumentException(f"unknown similarity [{hint.similarity}] for field [{path}]")
+        with self._lock:
+            known = self._layouts.get(index)
+            if known is not None and all(p in known and (known[p].kind, known[p].dims) == (h.kind, h.dims)
+                                         for p, h in hints.items()):
+                return  # nothing to change: no transaction (every _bulk request asks)
         with self._lock, self._transaction():
             if index not in self._layouts:
                 self._create(index, {p: _normal(h) for p, h in hints.items()})
@@ -147,38 +163,63 @@ class EmbeddedStore(Sink):
             self.con.execute(f"DROP TABLE {_q(index)}")
             self.con.execute("DELETE FROM _indices WHERE name = ?", [index])
             self.con.execute("DELETE FROM _mappings WHERE name = ?", [index])
+            self.con.execute("DELETE FROM _seq_nos WHERE name = ?", [index])
+            self.con.execute("DELETE FROM _tombstones WHERE idx = ?", [index])
+            self._dead.pop(index, None)
             del self._layouts[index]
+            self._seq_nos.pop(index, None)
             self._properties.pop(index, None)
 
     # -- writes ------------------------------------------------------------------------------------------
 
     def write(self, actions: list[BulkAction]) -> list[ItemResult]:
         """Apply one bulk request in one transaction; one Elasticsearch-shaped result per action."""
-        results: list[ItemResult | None] = [check_action(a.op, a.index, a.id, a.source) for a in actions]
+        results: list[ItemResult | None] = [check_action(a.op, a.index, a.id, a.source, scripts=True)
+                                            for a in actions]
         groups: dict[str, list[int]] = defaultdict(list)
         for pos, action in enumerate(actions):
             if results[pos] is None:
                 groups[action.index].append(pos)
         with self._lock:
             new_properties: dict[str, Properties] = {}
+            seq_nos: dict[str, int] = {}
+            dead: dict[str, dict[str, DocState]] = {}
             with self._transaction():
                 for index, positions in groups.items():
                     if index not in self._layouts:
                         self._create(index, {})
-                    items = [(actions[p], actions[p].id or new_id()) for p in positions]
-                    # a copy: the transaction may still roll back
+                    items = [(actions[p], actions[p].id or self._ids.next()) for p in positions]
+                    # copies: the transaction may still roll back
                     props = copy.deepcopy(self._properties.get(index, {}))
+                    seq_nos[index] = self._seq_nos.get(index, -1)
+
+                    def next_seq_no(index: str = index) -> int:
+                        seq_nos[index] += 1
+                        return seq_nos[index]
+
                     outcomes, changed = apply(
                         index, items, self._layouts[index], self._versions(index, {i for _, i in items}),
-                        functools.partial(self._docs, index), props,
+                        functools.partial(self._docs, index), props, next_seq_no,
                     )
                     self._store(index, changed)
+                    dead[index] = changed
+                    if any(not st.exists for st in changed.values()):  # no row keeps a delete's seq_no
+                        self.con.execute("INSERT OR REPLACE INTO _seq_nos VALUES (?, ?)", [index, seq_nos[index]])
                     if props != self._properties.get(index, {}):
                         self.con.execute("INSERT OR REPLACE INTO _mappings VALUES (?, ?)", [index, json.dumps(props)])
                         new_properties[index] = props
                     for pos, outcome in zip(positions, outcomes, strict=True):
                         results[pos] = outcome
             self._properties.update(new_properties)
+            self._seq_nos.update(seq_nos)
+            now = time.time()
+            for index, changed in dead.items():
+                remembered = self._dead[index]
+                for doc_id, st in changed.items():
+                    if st.exists:
+                        remembered.pop(doc_id, None)
+                    else:
+                        remembered[doc_id] = (Stored(st.version, st.seq_no, live=False), now)
         return [r for r in results if r is not None]
 
     def _register(self, table: pa.Table) -> str:
@@ -186,15 +227,23 @@ class EmbeddedStore(Sink):
         self.con.register(name, table)
         return name
 
-    def _versions(self, index: str, ids: set[str]) -> dict[str, int]:
+    def _versions(self, index: str, ids: set[str]) -> dict[str, Stored]:
         name = self._register(pa.table({"_id": pa.array(sorted(ids), pa.string())}))
         try:
             rows = self.con.execute(
-                f"SELECT t._id, t._version FROM {_q(index)} t JOIN {name} USING (_id)"
+                f"SELECT t._id, t._version, t._seq_no, t._primary_term FROM {_q(index)} t JOIN {name} USING (_id)"
             ).fetchall()
         finally:
             self.con.unregister(name)
-        return dict(rows)
+        found = {row[0]: Stored(row[1], row[2], row[3]) for row in rows}
+        remembered = self._dead.get(index)
+        if remembered and len(found) < len(ids):  # ids deleted lately go on from their delete's version
+            since = time.time() - GC_DELETES_S
+            for doc_id in list(remembered):
+                if remembered[doc_id][1] <= since:
+                    del remembered[doc_id]
+            found.update({i: remembered[i][0] for i in ids if i not in found and i in remembered})
+        return found
 
     def _docs(self, index: str, ids: set[str]) -> dict[str, dict[str, Any]]:
         layout = self._layouts[index]
@@ -208,10 +257,15 @@ class EmbeddedStore(Sink):
             self.con.unregister(name)
         return {row[0]: join(row[1], layout, dict(zip(layout, row[2:], strict=True))) for row in rows}
 
+    def _read(self, index: str, ids: set[str] | None, after: str | None = None, limit: int = 0
+              ) -> list[StoredDoc]:
+        return read_docs(self.con, self._register, _q(index), self._layouts[index], ids, after, limit)
+
     def _store(self, index: str, changed: dict[str, DocState]) -> None:
         if not changed:
             return
         layout = self._layouts[index]
+        remember_deletes(self.con, self._register, index, changed)
         replaced = [doc_id for doc_id, st in changed.items() if st.stored]
         if replaced:
             gone = self._register(pa.table({"_id": pa.array(replaced, pa.string())}))
@@ -226,6 +280,8 @@ class EmbeddedStore(Sink):
             "_id": pa.array([d for d, _ in live], pa.string()),
             "_version": pa.array([st.version for _, st in live], pa.int64()),
             "_source": pa.array([st.row[0] for _, st in live if st.row is not None], pa.string()),
+            "_seq_no": pa.array([st.seq_no for _, st in live], pa.int64()),
+            "_primary_term": pa.array([st.primary_term for _, st in live], pa.int64()),
         }
         for path, hint in layout.items():
             columns[path] = arrow_column(hint, [st.row[1].get(path) for _, st in live if st.row is not None])
@@ -272,6 +328,28 @@ class EmbeddedStore(Sink):
             if index not in self._layouts or not ids:
                 return {}
             return self._docs(index, set(ids))
+
+    def get_docs(self, index: str, ids: list[str]) -> dict[str, StoredDoc]:
+        """The documents found among ``ids``, with ``_version``/``_seq_no``/``_primary_term``; raises
+        ``index_not_found_exception`` for a missing index."""
+        with self._lock:
+            if index not in self._layouts:
+                raise index_not_found(index)
+            return {d.id: d for d in self._read(index, set(ids))} if ids else {}
+
+    def scan(self, index: str, page: int = 1000) -> Iterator[list[StoredDoc]]:
+        """Every document of ``index`` in id order, ``page`` at a time (each page read under the lock, so
+        writes go on between pages, as a scroll sees a live index)."""
+        after: str | None = None
+        while True:
+            with self._lock:
+                if index not in self._layouts:
+                    raise index_not_found(index)
+                docs = self._read(index, None, after, page)
+            if not docs:
+                return
+            yield docs
+            after = docs[-1].id
 
     def search(self, index: str, field: str, vector_or_weights: list[float] | dict[str, float], k: int
                ) -> list[dict[str, Any]]:
