@@ -218,7 +218,7 @@ def test_resuming_data_in_memory_needs_its_job_id(ingest_home: Path) -> None:
 # --- inference, pipelines with models, search -------------------------------------------------------------------
 
 
-def test_inference_a_pipeline_with_a_model_and_search(tiny_endpoints: dict[str, str]) -> None:
+def test_inference_a_pipeline_with_a_model_and_search(tiny_endpoints: dict[str, str]) -> None:  # noqa: F811
     api = ingest.InferenceAPI()
     try:
         result = ingest.inference("tiny-dense", ["hello world"], api=api)
