@@ -1,11 +1,11 @@
 """Architecture metrics of a source tree (issue 13): where sink kinds are known, ``Any`` at module boundaries,
 mypy --strict errors on the public API, import times, import cycles per layer.
 
-``python -m bench.architecture [TREE] [--runs N] [--skip-mypy] [--json]`` (TREE defaults to this checkout).
+``python -m bench.architecture [TREE ...] [--runs N] [--skip-mypy] [--json]`` (TREE defaults to this checkout;
+give the before and after trees together so that their import times are measured in turns, in one run).
 Works on both layouts: the old one (top-level ``models``/``processors`` packages imported as such) and the one
 import root (``ingest.models``/``ingest.processors``, links to the same folders). Files are the unit, so the
-figures of both layouts compare directly. Import times are medians of N fresh subprocesses; run it on a quiet
-machine or compare two trees in the same run.
+figures of both layouts compare directly. Import times are medians of N fresh subprocesses.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -184,30 +185,35 @@ def mypy_strict(tree: Tree) -> dict[str, object]:
 # --- import time ------------------------------------------------------------------------------------------------
 
 
-def _median_seconds(tree: Tree, code: str, runs: int) -> float:
-    times = []
-    env = tree.env()
-    for _ in range(runs):
-        start = time.perf_counter()
-        out = subprocess.run([sys.executable, "-c", code], cwd=tree.root, env=env, capture_output=True,
-                             text=True, timeout=300)
-        times.append(time.perf_counter() - start)
-        if out.returncode != 0:
-            raise RuntimeError(f"{code!r} failed in {tree.root}: {out.stderr[-500:]}")
-    return statistics.median(times)
+def _seconds(tree: Tree, code: str, env: dict[str, str]) -> float:
+    start = time.perf_counter()
+    out = subprocess.run([sys.executable, "-c", code], cwd=tree.root, env=env, capture_output=True, text=True,
+                         timeout=300)
+    elapsed = time.perf_counter() - start
+    if out.returncode != 0:
+        raise RuntimeError(f"{code!r} failed in {tree.root}: {out.stderr[-500:]}")
+    return elapsed
 
 
-def import_times(tree: Tree, runs: int) -> dict[str, float]:
-    """Median wall seconds of fresh interpreters: bare, ``import ingest``, ``ingest --version``, run_job."""
-    run_job = "from ingest import run_job" if tree.new_layout and _has_root_api(tree) else \
-        "from ingest.jobs import run_job"
-    cases = {
-        "python -c pass": "pass",
-        "import ingest": "import ingest",
-        "ingest --version": "import sys; sys.argv = ['ingest', '--version']; from ingest.cli.main import main; main()",
-        "run_job importable": run_job,
+def import_times(trees: list[Tree], runs: int) -> list[dict[str, float]]:
+    """Median wall seconds of fresh interpreters, per tree: bare, ``import ingest``, ``ingest --version``, and
+    importing ``run_job``. The trees take turns within each round, so machine load falls on all alike."""
+    cases: dict[str, Callable[[Tree], str]] = {
+        "python -c pass": lambda tree: "pass",
+        "import ingest": lambda tree: "import ingest",
+        "ingest --version": lambda tree: ("import sys; sys.argv = ['ingest', '--version']; "
+                                          "from ingest.cli.main import main; main()"),
+        "run_job importable": lambda tree: ("from ingest import run_job" if _has_root_api(tree)
+                                            else "from ingest.jobs import run_job"),
     }
-    return {name: round(_median_seconds(tree, code, runs), 3) for name, code in cases.items()}
+    envs = [tree.env() for tree in trees]
+    samples: list[dict[str, list[float]]] = [{name: [] for name in cases} for _ in trees]
+    for _ in range(runs):
+        for name, code in cases.items():
+            for k, tree in enumerate(trees):
+                samples[k][name].append(_seconds(tree, code(tree), envs[k]))
+    return [{name: round(statistics.median(values), 3) for name, values in per_tree.items()}
+            for per_tree in samples]
 
 
 def _has_root_api(tree: Tree) -> bool:
@@ -327,18 +333,23 @@ def _strongly_connected(graph: dict[Path, set[Path]]) -> list[list[Path]]:
 # --- report -----------------------------------------------------------------------------------------------------
 
 
-def measure(root: Path, runs: int, skip_mypy: bool) -> dict[str, object]:
-    """Every metric of one tree."""
-    tree = Tree(root)
-    report: dict[str, object] = {"tree": str(tree.root), "layout": "one import root" if tree.new_layout else "old"}
-    report["sink_knowledge"] = sink_knowledge(tree)
-    report["any"] = any_counts(tree)
-    report["cycles"] = cycles(tree, static=False)
-    report["static_cycles"] = cycles(tree, static=True)
-    report["import_s"] = import_times(tree, runs)
-    if not skip_mypy:
-        report["mypy_strict"] = mypy_strict(tree)
-    return report
+def measure(roots: list[Path], runs: int, skip_mypy: bool) -> list[dict[str, object]]:
+    """Every metric of each tree (import times measured side by side)."""
+    trees = [Tree(root) for root in roots]
+    reports: list[dict[str, object]] = []
+    for tree in trees:
+        report: dict[str, object] = {"tree": str(tree.root),
+                                     "layout": "one import root" if tree.new_layout else "old"}
+        report["sink_knowledge"] = sink_knowledge(tree)
+        report["any"] = any_counts(tree)
+        report["cycles"] = cycles(tree, static=False)
+        report["static_cycles"] = cycles(tree, static=True)
+        if not skip_mypy:
+            report["mypy_strict"] = mypy_strict(tree)
+        reports.append(report)
+    for report, times in zip(reports, import_times(trees, runs), strict=True):
+        report["import_s"] = times
+    return reports
 
 
 def render(report: dict[str, object]) -> str:
@@ -373,15 +384,16 @@ def render(report: dict[str, object]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Measure TREE and print the figures (``--json``: the whole report)."""
+    """Measure each TREE and print the figures (``--json``: the whole reports)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("tree", nargs="?", default=str(Path(__file__).resolve().parent.parent))
+    parser.add_argument("trees", nargs="*", default=[str(Path(__file__).resolve().parent.parent)],
+                        help="checkouts to measure (default: this one); several are measured side by side")
     parser.add_argument("--runs", type=int, default=7, help="subprocess runs per import time (median)")
     parser.add_argument("--skip-mypy", action="store_true")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
-    report = measure(Path(args.tree), args.runs, args.skip_mypy)
-    print(json.dumps(report, indent=1) if args.json else render(report))
+    reports = measure([Path(t) for t in args.trees], args.runs, args.skip_mypy)
+    print(json.dumps(reports, indent=1) if args.json else "\n\n".join(render(r) for r in reports))
     return 0
 
 
