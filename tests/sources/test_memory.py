@@ -13,7 +13,9 @@ from ingest.sources.memory import ArrowSource, DictsSource, check_id_field, open
 
 
 def _rows(source: Source, resume_from: dict[str, Any] | None = None) -> tuple[list[Any], list[str], list[dict[str, Any]]]:
-    values, errors, positions = [], [], []
+    values: list[Any] = []
+    errors: list[str] = []
+    positions: list[dict[str, Any]] = []
     for sb in source.batches(resume_from):
         values += sb.batch.column("n").to_pylist() if sb.batch.num_rows else []
         errors += [e.location for e in sb.errors]
