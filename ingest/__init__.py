@@ -13,8 +13,8 @@ must stay fast, so this module imports nothing itself.
 from __future__ import annotations
 
 import importlib
-from typing import TYPE_CHECKING
 
+TYPE_CHECKING = False  # not ``typing.TYPE_CHECKING``: importing typing costs more than the rest of this file
 if TYPE_CHECKING:
     from ingest.jobs.config import JobSummary
     from ingest.models.api import InferenceAPI
