@@ -68,7 +68,7 @@ class ArrowSource(Source):
 class DictsSource(Source):
     """Documents from an iterable of dicts (a list or a generator), ``batch_size`` at a time."""
 
-    def __init__(self, docs: Iterable[Any], batch_size: int = DEFAULT_BATCH_SIZE) -> None:
+    def __init__(self, docs: Iterable[object], batch_size: int = DEFAULT_BATCH_SIZE) -> None:
         self._docs, self._batch_size = docs, max(1, batch_size)
         self._total = len(docs) if isinstance(docs, list | tuple) else None
 
@@ -87,7 +87,7 @@ class DictsSource(Source):
         return self._total
 
 
-def _chunk_batches(chunk: list[Any], first: int) -> Iterator[SourceBatch]:
+def _chunk_batches(chunk: list[object], first: int) -> Iterator[SourceBatch]:
     """One batch for the chunk, or, when Arrow cannot hold it as one, a batch per run of rows it can.
 
     Only the last batch's position moves past the chunk: a resume never skips a row (it may write a split
