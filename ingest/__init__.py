@@ -12,8 +12,6 @@ must stay fast, so this module imports nothing itself.
 
 from __future__ import annotations
 
-import importlib
-
 TYPE_CHECKING = False  # not ``typing.TYPE_CHECKING``: importing typing costs more than the rest of this file
 if TYPE_CHECKING:
     from ingest.jobs.config import JobSummary
@@ -46,6 +44,8 @@ def __getattr__(name: str) -> object:
     module = _EXPORTS.get(name)
     if module is None:
         raise AttributeError(f"module 'ingest' has no attribute {name!r}")
+    import importlib
+
     return getattr(importlib.import_module(module), name)
 
 
