@@ -58,6 +58,14 @@ def test_import_ingest_loads_nothing_and_names_load_on_use() -> None:
     assert out.stdout.split() == ["[]", "ingest.public.jobs", "False", "False"]
 
 
+def test_the_cli_starts_without_onnx_or_onnx_runtime() -> None:
+    """``ingest --version`` and every command's start: the model libraries cost seconds of import time."""
+    code = "import sys, ingest.cli.main; print(sorted(m for m in ('onnx', 'onnxruntime', 'ml_dtypes') if m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120,
+                         env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert (out.returncode, out.stdout.strip()) == (0, "[]"), out.stderr
+
+
 def test_every_public_name_resolves_and_unknown_ones_raise_attribute_error() -> None:
     for name in ingest.__all__:
         assert getattr(ingest, name) is not None
