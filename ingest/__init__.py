@@ -2,9 +2,10 @@
 
 The public API (README, "Python API"): ``run_job`` (a bulk job over a path/URL, a pyarrow Table or
 RecordBatchReader, a pandas/polars DataFrame or dicts), ``inference`` and ``InferenceAPI`` (endpoints),
-``pipelines`` (stored pipelines, simulate), ``search`` (the embedded store), ``JobSummary``, ``Pipeline``,
-``PipelineService`` and ``ElasticsearchError``. The top layer lives here too: jobs, sources, sinks, the REST server
-and the CLI (``ingest.models`` and ``ingest.processors`` are the lower layers).
+``pipelines`` (stored pipelines, simulate), ``search`` (the embedded store), ``dead_letters`` (what jobs could
+not index), ``JobSummary``, ``Pipeline``, ``PipelineService`` and ``ElasticsearchError``. The top layer lives here
+too: jobs, sources, sinks, the REST server and the CLI (``ingest.models`` and ``ingest.processors`` are the lower
+layers).
 
 Everything is loaded on first use: importing ``ingest.models.x`` runs this file first, and ``ingest --version``
 must stay fast, so this module imports nothing itself.
@@ -19,7 +20,7 @@ if TYPE_CHECKING:
     from ingest.models.errors import ElasticsearchError
     from ingest.processors.pipeline import Pipeline
     from ingest.processors.service import PipelineService
-    from ingest.public.facade import inference, pipelines, search
+    from ingest.public.facade import dead_letters, inference, pipelines, search
     from ingest.public.jobs import run_job
 
 # name → the module that defines it
@@ -29,14 +30,15 @@ _EXPORTS = {
     "inference": "ingest.public.facade",
     "pipelines": "ingest.public.facade",
     "search": "ingest.public.facade",
+    "dead_letters": "ingest.public.facade",
     "InferenceAPI": "ingest.models.api",
     "Pipeline": "ingest.processors.pipeline",
     "PipelineService": "ingest.processors.service",
     "ElasticsearchError": "ingest.models.errors",
 }
 
-__all__ = ["ElasticsearchError", "InferenceAPI", "JobSummary", "Pipeline", "PipelineService", "inference",
-           "pipelines", "run_job", "search"]
+__all__ = ["ElasticsearchError", "InferenceAPI", "JobSummary", "Pipeline", "PipelineService", "dead_letters",
+           "inference", "pipelines", "run_job", "search"]
 
 
 def __getattr__(name: str) -> object:

@@ -94,10 +94,18 @@ def test_a_generator_streams_and_bad_items_go_to_the_dead_letter_store_with_thei
 
     summary = ingest.run_job(docs(), index="gen", id_field="id", batch_size=10)
     assert (summary.read, summary.indexed, summary.failed) == (27, 25, 2)
-    reasons = sorted(letter["error"]["reason"] for letter in _letters(summary.job_id))
+    reasons = sorted(letter["error"]["reason"] for letter in ingest.dead_letters(summary.job_id))
     assert len(reasons) == 2
     assert "document 25: document is a [str], not an object" in reasons
     assert reasons[1].startswith("document 26: cannot be read as a document")
+
+
+def test_progress_goes_to_stderr_as_json_lines_when_asked(ingest_home: Path, capfd: pytest.CaptureFixture[str]) -> None:
+    ingest.run_job(DOCS, index="quiet")
+    assert capfd.readouterr().err == ""
+    ingest.run_job(DOCS, index="loud", progress=True)
+    last = json.loads(capfd.readouterr().err.strip().splitlines()[-1])
+    assert (last["read"], last["indexed"]) == (3, 3)
 
 
 def test_rows_whose_types_clash_are_each_decided_by_the_mapping(ingest_home: Path) -> None:

@@ -1,5 +1,6 @@
-"""``ingest.inference``, ``ingest.pipelines`` and ``ingest.search``: the inference API, stored pipelines and
-search over the embedded store, for the current ``$INGEST_HOME``, without choosing internal classes.
+"""``ingest.inference``, ``ingest.pipelines``, ``ingest.search`` and ``ingest.dead_letters``: the inference API,
+stored pipelines, search over the embedded store and the documents jobs could not index, for the current
+``$INGEST_HOME``, without choosing internal classes.
 
 Each call works on the process's default :class:`~ingest.models.api.InferenceAPI` unless given one (``api=``);
 it is stopped at exit, as for the CLI.
@@ -53,3 +54,15 @@ def search(index: str, query: str, *, field: str | None = None, endpoint: str | 
     from ingest.jobs.search import search as run
 
     return run(index, query, endpoint=endpoint, field=field, k=k, api=api)
+
+
+def dead_letters(job_id: str | None = None, *, limit: int | None = None) -> list[dict[str, Any]]:
+    """``ingest dead-letter list``: the documents jobs could not index (all jobs, or ``job_id``: a summary's),
+    oldest first, each with its ``stage``, ``error`` (type, reason), ``status`` and ``content``."""
+    from ingest.deadletter.store import DeadLetterStore
+
+    store = DeadLetterStore()
+    try:
+        return [letter.to_dict() for letter in store.iter(job_id, limit=limit)]
+    finally:
+        store.close()

@@ -40,6 +40,7 @@ def run_job(
     bulk_bytes: int = DEFAULT_BULK_BYTES,
     senders: int | None = None,
     inference: InferenceAPI | None = None,
+    progress: bool = False,
 ) -> JobSummary:
     """Run a bulk ingest job, source → pipeline → ``index`` at ``dest``, and return its summary.
 
@@ -53,8 +54,12 @@ def run_job(
     - ``job_id``/``resume``: as ``--job-id``/``--resume``. A job over data in memory gets a new id each run
       unless given one, so resuming it needs the ``job_id`` of the interrupted run.
 
+    - ``progress``: report progress on stderr as ``ingest run`` does (a live line on a terminal, JSON lines
+      otherwise).
+
     Documents that fail are in the dead-letter store under the summary's ``job_id`` (counted in ``failed``,
-    also ``dead_lettered``); a job that cannot run at all raises an ``ElasticsearchError``.
+    also ``dead_lettered``; ``ingest.dead_letters(job_id)`` lists them); a job that cannot run at all raises an
+    ``ElasticsearchError``.
     """
     from ingest.jobs.runner import run_job as run
 
@@ -77,7 +82,12 @@ def run_job(
         bulk_bytes=bulk_bytes, bulk_docs=bulk_docs, senders=senders, skip_unchanged=skip_unchanged,
         max_errors=None if max_errors is None else str(max_errors), source_options=options,
     )
-    return run(config, source=memory, inference=inference)
+    reporter = None
+    if progress:
+        from ingest.jobs.progress import default_reporter
+
+        reporter = default_reporter(memory.total_rows() if memory is not None else None)
+    return run(config, source=memory, inference=inference, reporter=reporter)
 
 
 def _index(index: object) -> str:
