@@ -136,6 +136,9 @@ def test_pandas_and_polars_dataframes(ingest_home: Path) -> None:
     mixed = pd.DataFrame({"id": ["m1", "m2"], "n": [1, "one"]})  # Arrow refuses the column: read row by row
     summary = ingest.run_job(mixed, index="pdmixed", id_field="id")
     assert (summary.read, summary.indexed, summary.failed) == (2, 1, 1)
+    dated = pd.DataFrame({"id": ["t1"], "at": pd.to_datetime(["2024-03-04 05:06:07"])})  # as the client sends it
+    assert ingest.run_job(dated, index="pddates", id_field="id").indexed == 1
+    assert _stored("pddates", ["t1"])["t1"]["at"].startswith("2024-03-04T05:06:07")
     summary = ingest.run_job(pl.DataFrame({"id": ["q1"], "title": ["polars"]}), index="pl", id_field="id")
     assert (summary.read, summary.indexed) == (1, 1)
     assert _stored("pl", ["q1"])["q1"]["title"] == "polars"

@@ -63,3 +63,22 @@ def test_id_field_checks() -> None:
         check_id_field(schema, "key")
     with pytest.raises(IllegalArgumentException, match=r"field \[id\] is of type \[int64\], not an object"):
         check_id_field(schema, "id.x")
+
+
+def test_dates_times_and_decimals_become_what_the_official_client_would_send() -> None:
+    import datetime as dt
+    from decimal import Decimal
+
+    table = pa.table({
+        "naive": pa.array([dt.datetime(2024, 1, 2, 3, 4, 5, 123000)], pa.timestamp("us")),
+        "aware": pa.array([dt.datetime(2024, 1, 2, 3, 4, 5, tzinfo=dt.timezone(dt.timedelta(hours=2)))],
+                          pa.timestamp("ms", tz="+02:00")),
+        "day": pa.array([dt.date(2024, 1, 2)]),
+        "price": pa.array([Decimal("1.25")]),
+        "n": [1],
+    })
+    [batch] = [sb.batch for sb in ArrowSource(table).batches()]
+    assert batch.to_pylist() == [{"naive": "2024-01-02T03:04:05.123000", "aware": "2024-01-02T01:04:05.000Z",
+                                  "day": "2024-01-02", "price": 1.25, "n": 1}]
+    [from_dicts] = [sb.batch for sb in DictsSource([{"at": dt.datetime(2024, 5, 6, 7, 8, 9), "n": 2}]).batches()]
+    assert from_dicts.to_pylist() == [{"at": "2024-05-06T07:08:09.000000", "n": 2}]
