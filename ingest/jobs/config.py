@@ -12,12 +12,13 @@ DEFAULT_BULK_BYTES = 10 * 1024 * 1024
 
 @dataclass
 class JobConfig:
-    """Options of ``ingest run``. ``pipeline`` is a stored pipeline id, a JSON/YAML file, or None (identity)."""
+    """Options of ``ingest run``. ``pipeline`` is a stored pipeline id, a JSON/YAML file, a pipeline body
+    (``ingest.run_job``), or None (identity)."""
 
     source: str
     index: str
     dest: str = "embedded"
-    pipeline: str | None = None
+    pipeline: str | dict[str, Any] | None = None
     id_field: str | None = None
     job_id: str | None = None
     resume: bool = False
@@ -69,6 +70,11 @@ class JobSummary:
     elapsed_s: float = 0.0
     completed: bool = False
     unreadable_files: list[str] = field(default_factory=list)  # dead-lettered whole, each counted once in failed
+
+    @property
+    def dead_lettered(self) -> int:
+        """Documents (and whole unreadable files) that went to the dead-letter store: the same as ``failed``."""
+        return self.failed
 
     @property
     def docs_per_s(self) -> float:

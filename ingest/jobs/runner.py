@@ -54,14 +54,17 @@ class _Serialised:
         """The shared sink is closed by its owner."""
 
 
-def load_pipeline(spec: str, inference: Any) -> tuple[Pipeline, dict[str, Any]]:
-    """A stored pipeline by id, or one given as a JSON/YAML file (parsed with ``PipelineService.parse``)."""
+def load_pipeline(spec: str | dict[str, Any], inference: Any) -> tuple[Pipeline, dict[str, Any]]:
+    """A stored pipeline by id, one given as a JSON/YAML file, or its body as a dict (``ingest.run_job``);
+    files and bodies are parsed with ``PipelineService.parse``."""
     import yaml
 
     from ingest.models.store import Store
     from ingest.processors import PipelineService
 
     service = PipelineService(Store(), inference)
+    if isinstance(spec, dict):
+        return service.parse(spec), spec
     path = Path(spec)
     if path.suffix.lower() in (".json", ".yaml", ".yml") and path.is_file():
         body = yaml.safe_load(path.read_text(encoding="utf-8"))

@@ -228,7 +228,8 @@ def _scripted(index: str, doc_id: str, st: DocState, body: dict[str, Any], put: 
                                         version=None)
     except ElasticsearchError as exc:
         cause = exc.cause_dict()
-        return error_item(exc.status, cause.pop("type"), cause.pop("reason"), index, doc_id, **cause)
+        cause.pop("type"), cause.pop("reason")
+        return error_item(exc.status, exc.error_type, exc.reason, index, doc_id, **cause)
     if outcome.op == "noop":
         return done(st, 200, doc_id, "noop")
     if outcome.op == "delete":
