@@ -41,7 +41,7 @@ def open_sink(dest: str, **options: Any) -> Sink:
         return EmbeddedStore(Path(unquote(path)) if path else None, **options)
     scheme = urlparse(dest).scheme
     if scheme in ("http", "https"):
-        from ingest.sinks.detect import open_cluster_sink
+        from ingest.sinks.cluster.detect import open_cluster_sink
 
         return open_cluster_sink(dest, **options)
     if scheme == "file":

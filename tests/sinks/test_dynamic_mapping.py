@@ -10,7 +10,7 @@ import pytest
 
 from ingest.sinks.base import BulkAction
 from ingest.sinks.embedded import EmbeddedStore
-from ingest.sinks.embedded.mapping import MappingError, map_document
+from ingest.sinks.bulk.mapping import MappingError, map_document
 
 
 @pytest.fixture()

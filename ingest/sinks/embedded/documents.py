@@ -10,7 +10,7 @@ import numpy as np
 
 from ingest.sinks.base import FieldHint
 from ingest.sinks.embedded.vectors import VectorError, check_dense, check_sparse, from_db
-from ingest.sinks.items import get_path, set_path
+from ingest.sinks.bulk.items import get_path, set_path
 
 
 def _json_default(value: Any) -> Any:

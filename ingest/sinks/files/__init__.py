@@ -24,7 +24,7 @@ from ingest.models.errors import IllegalArgumentException
 from ingest.sinks.base import BulkAction, FieldHint, ItemResult, Sink
 from ingest.sinks.embedded.documents import dumps, join
 from ingest.sinks.embedded.store import EmbeddedStore, _q
-from ingest.sinks.items import error_item
+from ingest.sinks.bulk.items import error_item
 
 FORMATS = {".parquet": "parquet", ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl"}
 _CHUNK = 5000

@@ -1,5 +1,5 @@
 """What the Elasticsearch and OpenSearch sinks share: bulk bodies and responses, index creation from field
-hints, chunked inference results sent as nested ``<out>_chunks`` fields (``ingest.sinks.chunks``), and the load
+hints, chunked inference results sent as nested ``<out>_chunks`` fields (``ingest.sinks.cluster.chunks``), and the load
 mode (refresh off, no replicas) with its settings restored afterwards.
 
 The settings an index had before a load are saved in the index's own mapping ``_meta`` (key
@@ -15,9 +15,9 @@ from typing import Any
 
 from ingest.models.errors import ElasticsearchError, IllegalArgumentException
 from ingest.sinks.base import BulkAction, FieldHint, ItemResult, Sink
-from ingest.sinks.chunks import ChunkField, map_chunk_fields, nest_action
+from ingest.sinks.cluster.chunks import ChunkField, map_chunk_fields, nest_action
 from ingest.sinks.embedded.documents import dumps
-from ingest.sinks.items import error_item
+from ingest.sinks.bulk.items import error_item
 
 log = logging.getLogger(__name__)
 LOAD_META_KEY = "ingest_load"
@@ -132,7 +132,7 @@ class ClusterSink(Sink):
     def write(self, actions: list[BulkAction]) -> list[ItemResult]:
         """One ``_bulk`` request; the server's per-item statuses and errors, in order.
 
-        Chunked inference results go as nested ``<out>_chunks`` fields (see ``ingest.sinks.chunks``), mapped
+        Chunked inference results go as nested ``<out>_chunks`` fields (see ``ingest.sinks.cluster.chunks``), mapped
         before the request when the index does not map them yet.
         """
         results: list[ItemResult | None] = [None] * len(actions)

@@ -22,10 +22,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 from ingest.sinks.base import BulkAction, FieldHint
-from ingest.sinks.items import copy_path, get_path, set_path
+from ingest.sinks.bulk.items import copy_path, get_path, set_path
 
 if TYPE_CHECKING:
-    from ingest.sinks.cluster import ClusterSink
+    from ingest.sinks.cluster.sink import ClusterSink
 
 INFERENCE_FIELDS = "_inference_fields"
 CHUNKS_SUFFIX = "_chunks"
@@ -159,7 +159,7 @@ def map_chunk_fields(sink: ClusterSink, index: str, fields: list[ChunkField], pr
     The embeddings copy ``<out>``'s mapping when it stores the same vectors, so chunks and the top-level
     vector share dims, similarity and index options.
     """
-    from ingest.sinks.cluster import find_field
+    from ingest.sinks.cluster.sink import find_field
 
     add: dict[str, dict[str, Any]] = {}
     problems: dict[str, str] = {}
