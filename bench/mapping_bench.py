@@ -42,7 +42,7 @@ def _write(docs: list[dict[str, Any]], mapping: bool) -> float:
 
 def main(argv: list[str] | None = None) -> None:
     """Print the medians and their ratio."""
-    from ingest.sinks.embedded.documents import dumps
+    from ingest.sinks.bulk.documents import dumps
     from ingest.sinks.bulk.mapping import map_document
 
     parser = argparse.ArgumentParser(description=__doc__)

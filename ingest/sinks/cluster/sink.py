@@ -16,7 +16,7 @@ from typing import Any
 from ingest.models.errors import ElasticsearchError, IllegalArgumentException
 from ingest.sinks.base import BulkAction, FieldHint, ItemResult, Sink
 from ingest.sinks.cluster.chunks import ChunkField, map_chunk_fields, nest_action
-from ingest.sinks.embedded.documents import dumps
+from ingest.sinks.bulk.documents import dumps
 from ingest.sinks.bulk.items import error_item
 
 log = logging.getLogger(__name__)

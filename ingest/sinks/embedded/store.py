@@ -31,9 +31,9 @@ from ingest.models.errors import ElasticsearchError, IllegalArgumentException, S
 from ingest.models.home import ingest_home, private_dir, tighten
 from ingest.sinks.base import BulkAction, FieldHint, ItemResult, Sink
 from ingest.sinks.bulk.apply import DocState, apply
-from ingest.sinks.embedded.documents import join
+from ingest.sinks.bulk.documents import join
 from ingest.sinks.bulk.mapping import Properties
-from ingest.sinks.embedded.vectors import arrow_column, column_type, dense_score_sql
+from ingest.sinks.bulk.vectors import arrow_column, column_type, dense_score_sql
 from ingest.sinks.bulk.items import check_action, index_name_problem, index_not_found, invalid_index_name, new_id
 
 

@@ -22,7 +22,7 @@ import pyarrow.parquet as pq
 
 from ingest.models.errors import IllegalArgumentException
 from ingest.sinks.base import BulkAction, FieldHint, ItemResult, Sink
-from ingest.sinks.embedded.documents import dumps, join
+from ingest.sinks.bulk.documents import dumps, join
 from ingest.sinks.embedded.store import EmbeddedStore, _q
 from ingest.sinks.bulk.items import error_item
 
@@ -131,7 +131,7 @@ class FileSink(Sink):
                     out.write(dumps({"_id": row[0], **doc}) + "\n")
 
     def _export_parquet(self, index: str, tmp: Path) -> None:
-        from ingest.sinks.embedded.vectors import arrow_column, from_db
+        from ingest.sinks.bulk.vectors import arrow_column, from_db
 
         tables: list[pa.Table] = []
         for layout, rows in self._chunks(index):

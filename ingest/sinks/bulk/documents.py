@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from ingest.sinks.base import FieldHint
-from ingest.sinks.embedded.vectors import VectorError, check_dense, check_sparse, from_db
+from ingest.sinks.bulk.vectors import VectorError, check_dense, check_sparse, from_db
 from ingest.sinks.bulk.items import get_path, set_path
 
 
