@@ -23,8 +23,8 @@ def _docs(n: int) -> list[dict[str, Any]]:
 def _write(docs: list[dict[str, Any]], mapping: bool) -> float:
     import ingest.sinks.bulk.apply as bulk
     from ingest.sinks.base import BulkAction
-    from ingest.sinks.embedded import EmbeddedStore
     from ingest.sinks.bulk.mapping import map_document
+    from ingest.sinks.embedded import EmbeddedStore
 
     bulk.map_document = map_document if mapping else (lambda *a, **k: False)  # type: ignore[assignment]
     try:

@@ -13,8 +13,8 @@ from typing import Any
 
 from ingest.sinks.base import BulkAction, FieldHint, ItemResult
 from ingest.sinks.bulk.documents import VectorError, split
-from ingest.sinks.bulk.mapping import MappingError, Properties, map_document
 from ingest.sinks.bulk.items import document_missing, merge_doc, parsing_failed, version_conflict
+from ingest.sinks.bulk.mapping import MappingError, Properties, map_document
 
 
 @dataclass

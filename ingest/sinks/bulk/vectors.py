@@ -1,8 +1,6 @@
-"""Vector columns of the embedded store: validation, Arrow arrays for insertion, and similarity SQL.
-
-Dense vectors are ``FLOAT[dims]`` columns, sparse vectors ``MAP(VARCHAR, FLOAT)`` columns, one per mapped
-field path. Values are stored as float32 (like Elasticsearch's ``float`` element type).
-"""
+"""Vector values of the sinks that store documents themselves: validation with Elasticsearch's messages and
+Arrow arrays (dense: ``fixed_size_list<float32>``, sparse: ``map<string, float32>``). Values are float32, like
+Elasticsearch's ``float`` element type."""
 
 from __future__ import annotations
 
@@ -17,13 +15,6 @@ from ingest.sinks.base import FieldHint
 
 class VectorError(ValueError):
     """A document's vector does not fit the field's mapping (becomes a document_parsing_exception)."""
-
-
-def column_type(hint: FieldHint) -> str:
-    """DuckDB type of a vector column."""
-    if hint.kind == "dense":
-        return f"FLOAT[{int(hint.dims or 0)}]"
-    return "MAP(VARCHAR, FLOAT)"
 
 
 def check_dense(path: str, value: Any, dims: int, doc_id: str) -> np.ndarray:
@@ -88,17 +79,3 @@ def from_db(hint: FieldHint, value: Any) -> Any:
         return {str(k): float(v) for k, v in value.items()}
     return {str(k): float(v) for k, v in value}
 
-
-def dense_score_sql(column: str, dims: int, similarity: str | None) -> str:
-    """Elasticsearch's k-NN ``_score`` for a similarity, as SQL over ``column`` and parameter ``$q``."""
-    q = f"$q::FLOAT[{dims}]"
-    if similarity in (None, "cosine"):
-        return f"(1 + array_cosine_similarity({column}, {q})) / 2"
-    if similarity == "dot_product":
-        return f"(1 + array_inner_product({column}, {q})) / 2"
-    if similarity == "max_inner_product":
-        ip = f"array_inner_product({column}, {q})"
-        return f"CASE WHEN {ip} < 0 THEN 1 / (1 - {ip}) ELSE {ip} + 1 END"
-    if similarity == "l2_norm":
-        return f"1 / (1 + pow(array_distance({column}, {q}), 2))"
-    raise ValueError(f"unknown similarity [{similarity}]")

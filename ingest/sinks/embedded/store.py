@@ -21,6 +21,7 @@ import os
 import threading
 import uuid
 from collections import defaultdict
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -32,9 +33,16 @@ from ingest.models.home import ingest_home, private_dir, tighten
 from ingest.sinks.base import BulkAction, FieldHint, ItemResult, Sink
 from ingest.sinks.bulk.apply import DocState, apply
 from ingest.sinks.bulk.documents import join
+from ingest.sinks.bulk.items import (
+    check_action,
+    index_name_problem,
+    index_not_found,
+    invalid_index_name,
+    new_id,
+)
 from ingest.sinks.bulk.mapping import Properties
-from ingest.sinks.bulk.vectors import arrow_column, column_type, dense_score_sql
-from ingest.sinks.bulk.items import check_action, index_name_problem, index_not_found, invalid_index_name, new_id
+from ingest.sinks.bulk.vectors import arrow_column
+from ingest.sinks.embedded.sql import column_type, dense_score_sql
 
 
 def _q(name: str) -> str:
@@ -272,6 +280,25 @@ class EmbeddedStore(Sink):
             if index not in self._layouts or not ids:
                 return {}
             return self._docs(index, set(ids))
+
+    def scan(self, index: str, size: int = 5000) -> Iterator[list[tuple[Any, ...]]]:
+        """Every row of ``index`` in ``_id`` order, ``size`` at a time: ``(_id, _source JSON, *vectors)`` with the
+        vectors in ``hints(index)`` order (the files sink exports its staging store this way)."""
+        layout = self.hints(index)
+        cols = "".join(f", {_q(p)}" for p in layout)
+        with self._lock:
+            cur = self.con.cursor()
+            try:
+                cur.execute(f"SELECT _id, _source{cols} FROM {_q(index)} ORDER BY _id")
+                while rows := cur.fetchmany(size):
+                    yield rows
+            finally:
+                cur.close()
+
+    @property
+    def closed(self) -> bool:
+        """Whether ``close`` was called."""
+        return self._con is None
 
     def search(self, index: str, field: str, vector_or_weights: list[float] | dict[str, float], k: int
                ) -> list[dict[str, Any]]:

@@ -15,9 +15,9 @@ from typing import Any
 
 from ingest.models.errors import ElasticsearchError
 from ingest.sinks.base import FieldHint
+from ingest.sinks.bulk.items import copy_path, get_path, set_path
 from ingest.sinks.cluster.sink import ClusterSink, error_from_body
 from ingest.sinks.elasticsearch.client import split_url
-from ingest.sinks.bulk.items import copy_path, get_path, set_path
 
 log = logging.getLogger(__name__)
 
