@@ -183,12 +183,13 @@ def register(app: typer.Typer) -> None:
         endpoint: str | None = typer.Option(None, "--endpoint", help="Inference endpoint (default: the one that filled the field)."),
         field: str | None = typer.Option(None, "--field", help="Vector field (when the index has several)."),
         k: int = typer.Option(10, "-k", "--k", help="Number of hits."),
+        dest: str = typer.Option("embedded", "--dest", help="A destination that can search: embedded or lancedb:///folder."),
     ) -> None:
-        """Dense k-NN or sparse dot-product search on the embedded store."""
+        """Dense k-NN or sparse dot-product search on the embedded store (or another --dest that can search)."""
         from ingest.jobs.search import search
 
         try:
-            result = search(index, query, endpoint=endpoint, field=field, k=k)
+            result = search(index, query, endpoint=endpoint, field=field, k=k, dest=dest)
         except Exception as exc:
             raise _fail(exc) from exc
         typer.echo(json.dumps(result, default=str))

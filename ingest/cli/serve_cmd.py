@@ -81,15 +81,15 @@ def serve(
 
 def _check_dest(destination: Any) -> None:
     """Open ``--dest`` now: a destination that can never work stops the server; one that cannot be reached yet
-    (a cluster still starting) only warns, and is tried again at each ``_bulk``. The embedded store and files
-    are opened on first use, so that the server does not hold DuckDB's single-writer lock before it needs it."""
-    if destination.dest.startswith(("embedded", "file:")):
-        return
+    (a cluster still starting) only warns, and is tried again at each ``_bulk``. Local sinks (the embedded store,
+    files, LanceDB) are opened on first use, so that the server does not hold a single-writer lock before it needs it."""
     from ingest.models.errors import ElasticsearchError
     from ingest.models.services.remote.secret import scrub
     from ingest.sinks import redact_url
 
     try:
+        if not destination.kind().capabilities.cluster:  # a local sink: checked when first used
+            return
         destination.sink()
     except ElasticsearchError as exc:
         shown, password = redact_url(destination.dest), urlparse(destination.dest).password or ""

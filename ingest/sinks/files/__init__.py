@@ -16,6 +16,7 @@ import json
 import os
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote, urlparse
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -26,6 +27,13 @@ from ingest.sinks.bulk.documents import dumps, join
 from ingest.sinks.bulk.items import error_item
 from ingest.sinks.bulk.vectors import arrow_column, from_db
 from ingest.sinks.embedded import EmbeddedStore
+
+
+def open_dest(dest: str, **options: Any) -> FileSink:
+    """``file:///path/out.parquet|.jsonl``: one file, one index; ``file:///folder``: ``<folder>/<index>.<format>``
+    (``format`` option, default jsonl)."""
+    return FileSink(Path(unquote(urlparse(dest).path)), **options)
+
 
 FORMATS = {".parquet": "parquet", ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl"}
 _CHUNK = 5000
@@ -82,6 +90,10 @@ class FileSink(Sink):
             if res.error is None:
                 self._dirty.add(actions[pos].index)
         return [r for r in results if r is not None]
+
+    def index_exists(self, index: str) -> bool:
+        """Whether ``index`` is staged."""
+        return self._store.index_exists(index)
 
     def get(self, index: str, doc_id: str) -> dict[str, Any] | None:
         """A staged document's source."""
