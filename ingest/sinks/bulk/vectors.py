@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
+from ingest.models.errors import IllegalArgumentException
 from ingest.sinks.base import FieldHint
 
 
@@ -79,3 +80,30 @@ def from_db(hint: FieldHint, value: Any) -> Any:
         return {str(k): float(v) for k, v in value.items()}
     return {str(k): float(v) for k, v in value}
 
+
+
+SIMILARITIES = (None, "cosine", "dot_product", "l2_norm", "max_inner_product")
+
+
+def check_hint(path: str, hint: FieldHint) -> FieldHint:
+    """A field hint as stored (dense: dims and similarity filled in), or IllegalArgumentException."""
+    if not path or path.startswith("_"):
+        raise IllegalArgumentException(f"field name [{path}] cannot be a vector field")
+    if hint.kind == "sparse":
+        return FieldHint("sparse", None, None)
+    if not (isinstance(hint.dims, int) and 0 < hint.dims <= 4096):
+        raise IllegalArgumentException(f"[dims] of dense vector field [{path}] must be in [1, 4096], got [{hint.dims}]")
+    if hint.similarity not in SIMILARITIES:
+        raise IllegalArgumentException(f"unknown similarity [{hint.similarity}] for field [{path}]")
+    return FieldHint("dense", hint.dims, hint.similarity or "cosine")
+
+
+def es_type(hint: FieldHint) -> str:
+    """The field type a hint maps to, as it reads inside "type [...]" of Elasticsearch's messages."""
+    return f"dense_vector] with dims [{hint.dims}" if hint.kind == "dense" else "sparse_vector"
+
+
+def check_same(path: str, old: FieldHint, new: FieldHint) -> None:
+    """Elasticsearch's refusal to change a mapped vector field's type or dims."""
+    if (old.kind, old.dims) != (new.kind, new.dims):
+        raise IllegalArgumentException(f"mapper [{path}] cannot be changed from type [{es_type(old)}] to [{es_type(new)}]")
