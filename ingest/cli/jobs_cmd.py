@@ -14,6 +14,7 @@ from typing import Any
 import typer
 
 from ingest.models.errors import ElasticsearchError
+from ingest.sinks.registry import usage
 
 EXIT_DEAD_LETTERS = 1
 EXIT_FAILED = 2
@@ -114,7 +115,7 @@ def register(app: typer.Typer) -> None:
         source: str = typer.Option(..., "--source", help="File, folder, glob, '-' (stdin NDJSON), http(s)://host/index or kafka://host:port/topic?group=G."),
         index: str = typer.Option(..., "--index", help="Target index."),
         pipeline: str | None = typer.Option(None, "--pipeline", help="Stored pipeline id or a JSON/YAML file."),
-        dest: str = typer.Option("embedded", "--dest", help="embedded, http(s)://host:port or file:///path."),
+        dest: str = typer.Option("embedded", "--dest", help=f"Where documents go: {usage()}."),
         id_field: str | None = typer.Option(None, "--id-field", help="Field holding the document id (default: content hash)."),
         resume: bool = typer.Option(False, "--resume", help="Continue from the job's last checkpoint."),
         job_id: str | None = typer.Option(None, "--job-id", help="Job id (default: derived from source/pipeline/index/dest)."),
@@ -155,7 +156,7 @@ def register(app: typer.Typer) -> None:
         source_url: str = typer.Option(..., "--source-url", help="Elasticsearch/OpenSearch URL to read from."),
         source_index: str = typer.Option(..., "--source-index", help="Index to read."),
         index: str = typer.Option(..., "--index", help="Target index."),
-        dest: str = typer.Option("embedded", "--dest", help="embedded, http(s)://host:port or file:///path."),
+        dest: str = typer.Option("embedded", "--dest", help=f"Where documents go: {usage()}."),
         pipeline: str | None = typer.Option(None, "--pipeline", help="Stored pipeline id or a JSON/YAML file."),
         resume: bool = typer.Option(False, "--resume", help="Continue from the job's last checkpoint."),
         job_id: str | None = typer.Option(None, "--job-id"),

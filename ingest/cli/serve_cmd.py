@@ -14,6 +14,8 @@ from urllib.parse import urlparse
 
 import typer
 
+from ingest.sinks.registry import usage
+
 
 def serve(
     host: Annotated[str, typer.Option(help="Address to listen on; non-loopback addresses need "
@@ -24,8 +26,7 @@ def serve(
         help="text, or json: one ECS-style object per line (@timestamp, log.level, message, http.*, url.path).")]
     = "text",
     dest: Annotated[str, typer.Option(
-        help="Where _bulk writes: 'embedded' (the local store), an Elasticsearch or OpenSearch URL "
-             "(http(s)://host:port, credentials as user:password@host), or file:///path.jsonl|.parquet.")] = "embedded",
+        help=f"Where _bulk writes: {usage()}.")] = "embedded",
     ssl: Annotated[bool | None, typer.Option(
         "--ssl/--no-ssl", help="Serve HTTPS (default: on for non-loopback addresses, off on loopback). "
         "--no-ssl on a non-loopback address sends credentials in clear text: only behind a TLS proxy.")] = None,
