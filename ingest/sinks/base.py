@@ -151,3 +151,7 @@ class ClusterRequests(Protocol):
                 ignore: tuple[int, ...] = ()) -> tuple[int, Any]:
         """One JSON request; (status, parsed body)."""
         ...
+
+    def index_settings(self) -> dict[str, Any]:
+        """The settings this sink gives a new index (OpenSearch: ``index.knn``)."""
+        ...

@@ -147,8 +147,9 @@ async def put_index(index: str, request: Request) -> JSONResponse:
         body = await json_body(request, required=False) or {}
         if not isinstance(body, dict):
             raise ParsingException("request body must be a JSON object")
-        sink = destination(request).sink()
-        return SafeJSON(await run_in_threadpool(create_index, index, body, sink))
+        dest = destination(request)
+        sink = dest.sink()
+        return SafeJSON(await run_in_threadpool(create_index, index, body, sink, cluster_requests(sink, dest.kind())))
     except ValueError as exc:
         return _error(ParsingException(f"failed to parse the request body: {exc}"))
     except ElasticsearchError as exc:
