@@ -123,3 +123,10 @@ def test_ingest_run_into_lancedb_from_the_cli(ingest_home: Path, tmp_path: Path)
     table = lancedb.connect(str(tmp_path / "lance")).open_table("docs")
     assert table.count_rows() == 25
     assert sorted(table.to_arrow().column("_id").to_pylist())[:2] == ["d0", "d1"]
+
+
+def test_ray_workers_write_through_the_owner_where_one_process_writes() -> None:
+    from ingest.executors.ray_job import _single_writer
+
+    assert [_single_writer(d) for d in ("embedded", "embedded:///x.duckdb", "file:///x.jsonl", "lancedb:///x",
+                                        "https://h:9200")] == [True, True, True, True, False]
