@@ -1,5 +1,5 @@
 """The cost of Elasticsearch's dynamic mapping in the embedded store: the same bulk writes with the mapping
-check (``ingest.sinks.embedded.mapping``) and with it switched off, alternating, medians; plus the check alone
+check (``ingest.sinks.bulk.mapping``) and with it switched off, alternating, medians; plus the check alone
 next to the ``json.dumps`` of ``_source`` that every write does anyway.
 
 ``python -m bench.mapping_bench [--docs 5000] [--reps 8]``
@@ -21,10 +21,10 @@ def _docs(n: int) -> list[dict[str, Any]]:
 
 
 def _write(docs: list[dict[str, Any]], mapping: bool) -> float:
-    import ingest.sinks.embedded.bulk as bulk
+    import ingest.sinks.bulk.apply as bulk
     from ingest.sinks.base import BulkAction
+    from ingest.sinks.bulk.mapping import map_document
     from ingest.sinks.embedded import EmbeddedStore
-    from ingest.sinks.embedded.mapping import map_document
 
     bulk.map_document = map_document if mapping else (lambda *a, **k: False)  # type: ignore[assignment]
     try:
@@ -42,8 +42,8 @@ def _write(docs: list[dict[str, Any]], mapping: bool) -> float:
 
 def main(argv: list[str] | None = None) -> None:
     """Print the medians and their ratio."""
-    from ingest.sinks.embedded.documents import dumps
-    from ingest.sinks.embedded.mapping import map_document
+    from ingest.sinks.bulk.documents import dumps
+    from ingest.sinks.bulk.mapping import map_document
 
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--docs", type=int, default=5000)

@@ -14,6 +14,7 @@ from typing import Any
 import typer
 
 from ingest.models.errors import ElasticsearchError
+from ingest.sinks.registry import usage
 
 EXIT_DEAD_LETTERS = 1
 EXIT_FAILED = 2
@@ -114,7 +115,7 @@ def register(app: typer.Typer) -> None:
         source: str = typer.Option(..., "--source", help="File, folder, glob, '-' (stdin NDJSON), http(s)://host/index or kafka://host:port/topic?group=G."),
         index: str = typer.Option(..., "--index", help="Target index."),
         pipeline: str | None = typer.Option(None, "--pipeline", help="Stored pipeline id or a JSON/YAML file."),
-        dest: str = typer.Option("embedded", "--dest", help="embedded, http(s)://host:port or file:///path."),
+        dest: str = typer.Option("embedded", "--dest", help=f"Where documents go: {usage()}."),
         id_field: str | None = typer.Option(None, "--id-field", help="Field holding the document id (default: content hash)."),
         resume: bool = typer.Option(False, "--resume", help="Continue from the job's last checkpoint."),
         job_id: str | None = typer.Option(None, "--job-id", help="Job id (default: derived from source/pipeline/index/dest)."),
@@ -155,7 +156,7 @@ def register(app: typer.Typer) -> None:
         source_url: str = typer.Option(..., "--source-url", help="Elasticsearch/OpenSearch URL to read from."),
         source_index: str = typer.Option(..., "--source-index", help="Index to read."),
         index: str = typer.Option(..., "--index", help="Target index."),
-        dest: str = typer.Option("embedded", "--dest", help="embedded, http(s)://host:port or file:///path."),
+        dest: str = typer.Option("embedded", "--dest", help=f"Where documents go: {usage()}."),
         pipeline: str | None = typer.Option(None, "--pipeline", help="Stored pipeline id or a JSON/YAML file."),
         resume: bool = typer.Option(False, "--resume", help="Continue from the job's last checkpoint."),
         job_id: str | None = typer.Option(None, "--job-id"),
@@ -183,12 +184,13 @@ def register(app: typer.Typer) -> None:
         endpoint: str | None = typer.Option(None, "--endpoint", help="Inference endpoint (default: the one that filled the field)."),
         field: str | None = typer.Option(None, "--field", help="Vector field (when the index has several)."),
         k: int = typer.Option(10, "-k", "--k", help="Number of hits."),
+        dest: str = typer.Option("embedded", "--dest", help="A destination that can search: embedded or lancedb:///folder."),
     ) -> None:
-        """Dense k-NN or sparse dot-product search on the embedded store."""
+        """Dense k-NN or sparse dot-product search on the embedded store (or another --dest that can search)."""
         from ingest.jobs.search import search
 
         try:
-            result = search(index, query, endpoint=endpoint, field=field, k=k)
+            result = search(index, query, endpoint=endpoint, field=field, k=k, dest=dest)
         except Exception as exc:
             raise _fail(exc) from exc
         typer.echo(json.dumps(result, default=str))

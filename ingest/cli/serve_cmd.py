@@ -14,6 +14,8 @@ from urllib.parse import urlparse
 
 import typer
 
+from ingest.sinks.registry import usage
+
 
 def serve(
     host: Annotated[str, typer.Option(help="Address to listen on; non-loopback addresses need "
@@ -24,8 +26,7 @@ def serve(
         help="text, or json: one ECS-style object per line (@timestamp, log.level, message, http.*, url.path).")]
     = "text",
     dest: Annotated[str, typer.Option(
-        help="Where _bulk writes: 'embedded' (the local store), an Elasticsearch or OpenSearch URL "
-             "(http(s)://host:port, credentials as user:password@host), or file:///path.jsonl|.parquet.")] = "embedded",
+        help=f"Where _bulk writes: {usage()}.")] = "embedded",
     ssl: Annotated[bool | None, typer.Option(
         "--ssl/--no-ssl", help="Serve HTTPS (default: on for non-loopback addresses, off on loopback). "
         "--no-ssl on a non-loopback address sends credentials in clear text: only behind a TLS proxy.")] = None,
@@ -81,15 +82,15 @@ def serve(
 
 def _check_dest(destination: Any) -> None:
     """Open ``--dest`` now: a destination that can never work stops the server; one that cannot be reached yet
-    (a cluster still starting) only warns, and is tried again at each ``_bulk``. The embedded store and files
-    are opened on first use, so that the server does not hold DuckDB's single-writer lock before it needs it."""
-    if destination.dest.startswith(("embedded", "file:")):
-        return
+    (a cluster still starting) only warns, and is tried again at each ``_bulk``. Local sinks (the embedded store,
+    files, LanceDB) are opened on first use, so that the server does not hold a single-writer lock before it needs it."""
     from ingest.models.errors import ElasticsearchError
     from ingest.models.services.remote.secret import scrub
     from ingest.sinks import redact_url
 
     try:
+        if not destination.kind().capabilities.cluster:  # a local sink: checked when first used
+            return
         destination.sink()
     except ElasticsearchError as exc:
         shown, password = redact_url(destination.dest), urlparse(destination.dest).password or ""

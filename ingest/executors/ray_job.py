@@ -175,9 +175,11 @@ def _name(kind: str, job_id: str) -> str:
 
 
 def _single_writer(dest: str) -> bool:
-    """Destinations one process must write: the embedded store (DuckDB's single writer) and files (one staging
-    store and one output per index; workers opening it each would clash or overwrite each other's export)."""
-    return dest == "embedded" or dest.startswith(("embedded:", "file:"))
+    """Destinations one process must write (the registry's ``writers="one"``: the embedded store's single
+    DuckDB writer, files' one staging store and export per index): workers send their bulks to the owner."""
+    from ingest.sinks.registry import capabilities
+
+    return capabilities(dest).writers == "one"
 
 
 def _pipeline_endpoints(config: JobConfig) -> list[tuple[str, dict[str, Any]]]:

@@ -33,7 +33,7 @@ from ingest.models.errors import (
 )
 from ingest.processors.base import SecurityUser
 from ingest.processors.datemath import resolve_index_name
-from ingest.sinks.base import BulkAction, FieldHint, ItemResult, Sink
+from ingest.sinks.base import BulkAction, ClusterRequests, FieldHint, ItemResult, Sink
 
 OPS = ("index", "create", "update", "delete")
 _BAD_CHARS = '\\/*?"<>| ,#:'
@@ -440,8 +440,10 @@ def _ensure_indices(sink: Sink, meta: IndexMeta, docs: list[tuple[str | None, An
     return refused
 
 
-def create_index(name: str, body: dict[str, Any], sink: Sink) -> dict[str, Any]:
-    """``PUT /{index}``: settings (``index.default_pipeline``) and vector mappings."""
+def create_index(name: str, body: dict[str, Any], sink: Sink, cluster: ClusterRequests | None = None
+                 ) -> dict[str, Any]:
+    """``PUT /{index}``: settings (``index.default_pipeline``) and vector mappings. ``cluster``: the sink's REST
+    API when its kind is a cluster (``ingest.sinks.registry.cluster_requests``)."""
     validate_index_name(name)
     meta = IndexMeta()
     try:
@@ -455,14 +457,14 @@ def create_index(name: str, body: dict[str, Any], sink: Sink) -> dict[str, Any]:
         settings = _flatten({"index": {}, **(body.get("settings") or {})})
         settings = {k if k.startswith("index.") else f"index.{k}": v for k, v in settings.items()}
         hints = _hints_from_mappings(body.get("mappings") or {})
-        forward = getattr(sink, "request", None)
-        if callable(forward):
+        if cluster is not None:
             # A cluster gets the whole request (its shards, analysis, mappings) but the default pipeline, which
             # runs here; its answer (e.g. the index already exists there) is the client's answer.
             # The sink's own settings for new indices (OpenSearch: index.knn) unless the request sets them.
-            extra = {k: v for k, v in _flatten(sink.index_settings()).items() if k not in settings}  # type: ignore[attr-defined]
-            cluster = _without_default_pipeline(body)
-            forward("PUT", f"/{name}", body={**cluster, "settings": {**(cluster.get("settings") or {}), **extra}})
+            extra = {k: v for k, v in _flatten(cluster.index_settings()).items() if k not in settings}
+            forwarded = _without_default_pipeline(body)
+            cluster.request("PUT", f"/{name}",
+                            body={**forwarded, "settings": {**(forwarded.get("settings") or {}), **extra}})
         sink.ensure_index(name, hints)
         meta.put_settings(name, settings)
         meta.record_fields(name, {p: {"kind": h.kind, "dims": h.dims, "endpoint": None} for p, h in hints.items()})

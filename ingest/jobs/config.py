@@ -24,7 +24,7 @@ class JobConfig:
     resume: bool = False
     bulk_bytes: int = DEFAULT_BULK_BYTES
     bulk_docs: int = 1000
-    senders: int | None = None  # None: 3 for clusters, 1 otherwise (the embedded store and files have one writer)
+    senders: int | None = None  # None: 3 where many may write (clusters), else 1 (registry)
     queue_depth: int = 4
     max_retries: int = 10
     backoff_initial_s: float = 0.5
@@ -46,7 +46,9 @@ class JobConfig:
         """Concurrent bulk senders."""
         if self.senders:
             return max(1, self.senders)
-        return 3 if self.dest.startswith(("http://", "https://")) else 1
+        from ingest.sinks.registry import capabilities
+
+        return 3 if capabilities(self.dest).writers == "many" else 1
 
     def describe(self) -> dict[str, Any]:
         """JSON-able form stored with the checkpoint."""

@@ -342,6 +342,7 @@ def run_job(
 ) -> JobSummary:
     """Open the source, pipeline and sink named by ``config`` (unless given) and run the job."""
     from ingest.sinks import open_sink
+    from ingest.sinks.registry import capabilities
     from ingest.sources import open_source
 
     own_sink, own_source, own_letters = sink is None, source is None, deadletters is None
@@ -359,7 +360,7 @@ def run_job(
             wrapped = CachingInference(inference, cache)
             pipeline, _ = load_pipeline(config.pipeline, wrapped)
         factory: Callable[[], Sink] | None = None
-        if own_sink and config.sender_count() > 1 and config.dest.startswith(("http://", "https://")):
+        if own_sink and config.sender_count() > 1 and capabilities(config.dest).writers == "many":
             factory = partial(open_sink, config.dest)
         job = Job(config, source=source, sink=sink, pipeline=pipeline, inference=wrapped,
                   deadletters=deadletters, reporter=reporter, sink_factory=factory)

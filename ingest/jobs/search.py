@@ -1,5 +1,6 @@
 """``ingest search``: embed the query with the endpoint that filled a vector field, then k-NN or sparse dot
-product on the embedded store. Enough to see that the vectors work, not a search engine."""
+product on a sink that can search (registry: the embedded store, LanceDB). Enough to see that the vectors
+work, not a search engine."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ from typing import Any
 
 from ingest.jobs.indexmeta import IndexMeta
 from ingest.models.errors import IllegalArgumentException, ResourceNotFoundException
+from ingest.sinks.base import Searching
+from ingest.sinks.registry import kind_of, open_sink, require, searching
 
 _KIND_OF_TASK = {"text_embedding": "dense", "sparse_embedding": "sparse"}
 
@@ -34,10 +37,14 @@ def pick_field(index: str, fields: dict[str, dict[str, Any]], endpoint: str | No
 
 
 def search(index: str, text: str, *, endpoint: str | None = None, field: str | None = None, k: int = 10,
-           api: Any = None, store: Any = None) -> dict[str, Any]:
-    """Elasticsearch-shaped hits for ``text`` on the embedded store."""
+           api: Any = None, store: Searching | None = None, dest: str = "embedded") -> dict[str, Any]:
+    """Elasticsearch-shaped hits for ``text`` on ``store``, else on the sink ``dest`` names (which must
+    declare search in the registry)."""
     if k < 1:
         raise IllegalArgumentException(f"[k] must be greater than 0, got [{k}]")
+    kind = kind_of(dest)
+    if store is None:
+        require(kind, "search")  # before the query is embedded
     if api is None:
         from ingest.models.api import default_api
 
@@ -55,16 +62,11 @@ def search(index: str, text: str, *, endpoint: str | None = None, field: str | N
     result = api.infer(endpoint, [text], input_type="search")
     query: Any = result.embeddings[0]
     query = query.tolist() if hasattr(query, "tolist") else dict(query)
-    own = store is None
-    if own:
-        from ingest.sinks.embedded import EmbeddedStore
-
-        store = EmbeddedStore()
-    try:
+    if store is not None:
         hits = store.search(index, chosen, query, k)
-    finally:
-        if own:
-            store.close()
+    else:
+        with open_sink(dest) as sink:
+            hits = searching(sink, kind).search(index, chosen, query, k)
     return {
         "field": chosen,
         "endpoint": endpoint,

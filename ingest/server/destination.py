@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from ingest.processors import PipelineService
     from ingest.processors.base import SecurityUser
     from ingest.server.metrics import ServerMetrics
+    from ingest.sinks.registry import SinkKind
 
 log = logging.getLogger(__name__)
 DEFAULT_TIMEOUT_S = 60.0  # Elasticsearch's bulk ``timeout`` default (1m)
@@ -54,6 +55,12 @@ class Destination:
 
                 self._sink = open_sink(self.dest)
             return self._sink
+
+    def kind(self) -> SinkKind:
+        """The kind of sink ``dest`` names (its declared capabilities: ``ingest.sinks.registry``)."""
+        from ingest.sinks.registry import kind_of
+
+        return kind_of(self.dest)
 
     def pipelines(self) -> PipelineService:
         """The pipeline service over the app's API, loaded when a request first needs a pipeline."""

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, Protocol, runtime_checkable
 
 BulkOp = Literal["index", "create", "update", "delete"]
 SimilarityName = Literal["cosine", "dot_product", "l2_norm", "max_inner_product"]
@@ -119,3 +119,49 @@ class Sink(ABC):
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+# Optional capabilities: a sink kind declares which it has in ``ingest.sinks.registry`` (callers check the
+# declaration, not ``hasattr``); runtime_checkable so the tests can hold every declaration against its class.
+
+
+@runtime_checkable
+class DocumentReads(Protocol):
+    """Reading stored documents one by one (the server's ``_doc`` and ``_count`` on a local sink)."""
+
+    def index_exists(self, index: str) -> bool:
+        """Whether ``index`` exists."""
+        ...
+
+    def get(self, index: str, doc_id: str) -> dict[str, Any] | None:
+        """The ``_source`` of a document (vectors included), or None; ``index_not_found_exception`` (404)."""
+        ...
+
+    def count(self, index: str) -> int:
+        """Documents in ``index``; ``index_not_found_exception`` (404) when there is no such index."""
+        ...
+
+
+@runtime_checkable
+class Searching(Protocol):
+    """Vector search over a mapped vector field."""
+
+    def search(self, index: str, field: str, vector_or_weights: list[float] | dict[str, float], k: int
+               ) -> list[dict[str, Any]]:
+        """Top ``k`` hits ``{"_id", "_score", "_source"}`` with Elasticsearch's scores (k-NN on a dense
+        field, dot product with the query weights on a sparse one)."""
+        ...
+
+
+@runtime_checkable
+class ClusterRequests(Protocol):
+    """A remote cluster's own REST API (reads the server forwards instead of answering them itself)."""
+
+    def request(self, method: str, path: str, *, params: dict[str, Any] | None = None, body: Any = None,
+                ignore: tuple[int, ...] = ()) -> tuple[int, Any]:
+        """One JSON request; (status, parsed body)."""
+        ...
+
+    def index_settings(self) -> dict[str, Any]:
+        """The settings this sink gives a new index (OpenSearch: ``index.knn``)."""
+        ...

@@ -22,7 +22,7 @@ from urllib.parse import urlparse, urlunparse
 import pyarrow as pa
 
 from ingest.models.errors import ElasticsearchError, IllegalArgumentException
-from ingest.sinks.cluster import ClusterSink
+from ingest.sinks.cluster.sink import ClusterSink
 from ingest.sources.base import Source, SourceBatch
 from ingest.sources.rows import to_batches
 from ingest.sources.sparse import attach_sparse, pop_sparse, sparse_paths
@@ -41,7 +41,7 @@ class IndexSource(Source):
             raise IllegalArgumentException(f"the source URL must name an index: http(s)://host:port/INDEX, got [{parsed.scheme}://{parsed.hostname}:{parsed.port}{parsed.path}]")
         if slices < 1 or batch_size < 1 or batch_size > 10_000:
             raise IllegalArgumentException("[slices] must be ≥ 1 and [batch_size] in [1, 10000]")
-        from ingest.sinks.detect import open_cluster_sink
+        from ingest.sinks.cluster.detect import open_cluster_sink
 
         unknown = sorted(set(options) - {"api_key", "timeout_s", "verify_certs"})
         if unknown:

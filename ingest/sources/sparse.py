@@ -12,7 +12,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ingest.sinks.items import pop_path
+from ingest.sinks.bulk.items import pop_path
 
 MAP_TYPE = pa.map_(pa.string(), pa.float32())
 SPARSE_TYPES = ("sparse_vector", "rank_features")

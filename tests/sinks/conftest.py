@@ -66,6 +66,7 @@ class Target:
 SINKS = [
     "embedded",
     "files",
+    "lancedb",
     pytest.param("elasticsearch", marks=pytest.mark.cluster),
     pytest.param("elasticsearch9", marks=pytest.mark.cluster),
     pytest.param("opensearch", marks=pytest.mark.cluster),
@@ -80,6 +81,8 @@ def target(request: pytest.FixtureRequest, tmp_path: Path, ingest_home: Path) ->
         t = Target(kind, open_sink("embedded"))
     elif kind == "files":
         t = Target(kind, open_sink(f"file://{tmp_path / 'out'}"), path=tmp_path / "out")
+    elif kind == "lancedb":
+        t = Target(kind, open_sink(f"lancedb://{tmp_path / 'lance'}"), path=tmp_path / "lance")
     else:
         url = request.getfixturevalue(f"{kind}_url")
         t = Target(kind, open_sink(url), url=url)

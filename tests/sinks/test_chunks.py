@@ -19,8 +19,8 @@ from ingest.models.results import TaskType
 from ingest.processors.chunking import word_chunks
 from ingest.sinks import open_sink
 from ingest.sinks.base import BulkAction, FieldHint
-from ingest.sinks.chunks import nest_action, nest_chunks
-from ingest.sinks.cluster import ClusterSink
+from ingest.sinks.cluster.chunks import nest_action, nest_chunks
+from ingest.sinks.cluster.sink import ClusterSink
 from tests.models.tiny import WORDS, make_tiny_model
 from tests.sinks.conftest import Target
 

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 from ingest.sinks.base import BulkAction
+from ingest.sinks.bulk.mapping import MappingError, map_document
 from ingest.sinks.embedded import EmbeddedStore
-from ingest.sinks.embedded.mapping import MappingError, map_document
 
 
 @pytest.fixture()

@@ -26,6 +26,9 @@ from ingest.server.filterpath import apply_filter_path
 from ingest.server.limits import SimpleError, body_format
 from ingest.server.security import declare as need
 from ingest.server.security.bulkauth import AuthorizedSink
+from ingest.sinks.base import DocumentReads
+from ingest.sinks.bulk.versioned import VersionedDocuments
+from ingest.sinks.registry import cluster_requests, document_reads, versioned_documents
 
 
 class IndexNameConvertor(Convertor[str]):
@@ -71,20 +74,22 @@ def _error(exc: ElasticsearchError) -> JSONResponse:
     return SafeJSON(exc.to_dict(), status_code=exc.status)
 
 
-def _embedded(dest: Destination) -> Any:
-    sink = dest.sink()
-    if not hasattr(sink, "count") or not hasattr(sink, "get"):
-        raise IllegalArgumentException("this API is only available on the embedded store")
-    return sink
+def _embedded(dest: Destination) -> DocumentReads:
+    """The destination's document reads, when its kind declares them (registry), else a 400."""
+    return document_reads(dest.sink(), dest.kind())
+
+
+def versioned(dest: Destination) -> VersionedDocuments:
+    """The destination's versioned documents (the document APIs), when its kind declares them, else a 400."""
+    return versioned_documents(dest.sink(), dest.kind())
 
 
 def _from_cluster(dest: Destination, path: str) -> JSONResponse | None:
-    """The cluster's own answer to a read (``--dest`` is a cluster), or None for the embedded store."""
-    sink = dest.sink()
-    ask = getattr(sink, "request", None)
-    if not callable(ask):
+    """The cluster's own answer to a read (``--dest`` is a cluster), or None for a local sink."""
+    cluster = cluster_requests(dest.sink(), dest.kind())
+    if cluster is None:
         return None
-    status, body = ask("GET", path, ignore=(404,))
+    status, body = cluster.request("GET", path, ignore=(404,))
     return JSONResponse(body, status_code=status)
 
 
@@ -147,8 +152,9 @@ async def put_index(index: str, request: Request) -> JSONResponse:
         body = await json_body(request, required=False) or {}
         if not isinstance(body, dict):
             raise ParsingException("request body must be a JSON object")
-        sink = destination(request).sink()
-        return SafeJSON(await run_in_threadpool(create_index, index, body, sink))
+        dest = destination(request)
+        sink = dest.sink()
+        return SafeJSON(await run_in_threadpool(create_index, index, body, sink, cluster_requests(sink, dest.kind())))
     except ValueError as exc:
         return _error(ParsingException(f"failed to parse the request body: {exc}"))
     except ElasticsearchError as exc:
@@ -162,7 +168,14 @@ def _index_not_found(index: str) -> ElasticsearchError:
     )
 
 
-def _has_index(store: Any, index: str) -> bool:
+def local_reads(dest: Destination) -> DocumentReads | None:
+    """The destination's document reads when its kind declares them (registry), else None (a cluster)."""
+    kind = dest.kind()
+    return document_reads(dest.sink(), kind) if kind.capabilities.documents else None
+
+
+def _has_index(store: DocumentReads | None, index: str) -> bool:
+    """Whether ``index`` exists: created through ingest, or in a local sink (a cluster's indices: assumed)."""
     from ingest.jobs.indexmeta import IndexMeta
 
     meta = IndexMeta()
@@ -171,8 +184,7 @@ def _has_index(store: Any, index: str) -> bool:
             return True
     finally:
         meta.close()
-    exists = getattr(store, "index_exists", None) or getattr(store, "exists", None)
-    return bool(exists(index)) if callable(exists) else True
+    return store is None or store.index_exists(index)
 
 
 @router.get("/{index:index}/_count", dependencies=[need.index("read", "indices:data/read/search")])

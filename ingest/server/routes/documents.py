@@ -21,10 +21,11 @@ from ingest.models.errors import ElasticsearchError, IllegalArgumentException, P
 from ingest.query.source import SourceFilter, from_body, from_params
 from ingest.server.dialect import bool_param, check_params, json_body
 from ingest.server.filterpath import apply_filter_path
-from ingest.server.routes.bulk import SafeJSON, _embedded, _error, _has_index, destination, parse_timeout
+from ingest.server.routes.bulk import SafeJSON, _error, _has_index, destination, parse_timeout, versioned
 from ingest.server.security import declare as need
 from ingest.server.security.bulkauth import AuthorizedSink
-from ingest.sinks.items import index_not_found
+from ingest.sinks.bulk.items import index_not_found
+from ingest.sinks.registry import cluster_requests
 
 router = APIRouter(tags=["documents"])
 
@@ -159,13 +160,14 @@ async def delete_doc(index: str, doc_id: str, request: Request) -> JSONResponse:
 
 def _forwardable(request: Request) -> Any:
     """The ``--dest`` cluster's request function, or None for the embedded store."""
-    ask = getattr(destination(request).sink(), "request", None)
-    return ask if callable(ask) else None
+    dest = destination(request)
+    cluster = cluster_requests(dest.sink(), dest.kind())
+    return cluster.request if cluster is not None else None
 
 
 def _exists(request: Request, index: str) -> bool:
-    return _has_index(_embedded(destination(request)), index) and bool(
-        getattr(destination(request).sink(), "index_exists", lambda name: True)(index))
+    store = versioned(destination(request))
+    return _has_index(store, index) and store.index_exists(index)
 
 
 def read_filter(request: Request) -> SourceFilter:
@@ -184,7 +186,7 @@ def get_document(request: Request, index: str, doc_id: str) -> tuple[int, dict[s
         status, body = ask("GET", f"/{index}/_doc/{quote(doc_id, safe='')}" + (f"?{query}" if query else ""),
                            ignore=(404, 409))
         return status, body
-    store = _embedded(destination(request))
+    store = versioned(destination(request))
     if not _has_index(store, index):
         raise index_not_found(index)
     doc = store.get_docs(index, [doc_id]).get(doc_id) if store.index_exists(index) else None

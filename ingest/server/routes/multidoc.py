@@ -28,12 +28,12 @@ from ingest.query.dsl import parse_query, text_fields
 from ingest.query.source import from_body
 from ingest.server.dialect import check_params, json_body
 from ingest.server.filterpath import apply_filter_path
-from ingest.server.routes.bulk import SafeJSON, _embedded, _error, _has_index, destination
+from ingest.server.routes.bulk import SafeJSON, _error, _has_index, destination, versioned
 from ingest.server.routes.documents import read_filter
 from ingest.server.security import declare as need
 from ingest.server.security.bulkauth import AuthorizedSink
-from ingest.sinks.embedded.scripted import run_update_script
-from ingest.sinks.items import index_not_found
+from ingest.sinks.bulk.items import index_not_found
+from ingest.sinks.bulk.scripted import run_update_script
 
 router = APIRouter(tags=["documents"])
 
@@ -67,7 +67,7 @@ def _mget(request: Request, index: str | None, body: Any) -> dict[str, Any]:
     if callable(ask):  # --dest: the cluster answers
         _status, answer = ask("POST", f"/{index}/_mget" if index else "/_mget", body=body)
         return dict(answer)
-    store = _embedded(destination(request))
+    store = versioned(destination(request))
     principal = need.principal_of(request)
     default = read_filter(request)
     wanted: dict[str, set[str]] = {}
@@ -171,7 +171,7 @@ def _by_query(request: Request, expression: str, body: dict[str, Any], update: b
     max_docs = int(raw_max) if raw_max is not None else None
     page = int(params.get("scroll_size", 1000))
     dest = destination(request)
-    store = _embedded(dest)
+    store = versioned(dest)
     principal = need.principal_of(request)
     names = _targets(store, expression)
     for name in names:  # the search half of the request needs read, as in Elasticsearch

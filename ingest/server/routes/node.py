@@ -19,7 +19,7 @@ from starlette.convertors import Convertor, register_url_convertor
 from ingest.models.errors import IllegalArgumentException
 from ingest.server.dialect import check_params, es_response, time_param
 from ingest.server.nodeinfo import CLUSTER_NAME, ROLES, VERSION, Node, os_info, process_info
-from ingest.server.routes.bulk import _has_index, destination  # where indices live (the destination)
+from ingest.server.routes.bulk import _has_index, destination, local_reads  # indices live in the destination
 from ingest.server.security.authn import SecurityState
 from ingest.server.security.declare import cluster
 
@@ -216,5 +216,5 @@ async def _health(request: Request, indices: list[str] | None) -> Response:
 
 
 def _missing(request: Request, indices: list[str]) -> list[str]:
-    sink = destination(request).sink()
-    return [name for name in indices if not _has_index(sink, name)]
+    reads = local_reads(destination(request))
+    return [name for name in indices if not _has_index(reads, name)]

@@ -12,7 +12,7 @@ from typing import Any
 
 from ingest.models.errors import ElasticsearchError
 from ingest.sinks.base import FieldHint
-from ingest.sinks.cluster import ClusterSink, error_from_body
+from ingest.sinks.cluster.sink import ClusterSink, error_from_body
 from ingest.sinks.elasticsearch.client import connect
 
 

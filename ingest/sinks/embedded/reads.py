@@ -8,8 +8,8 @@ import duckdb
 import pyarrow as pa
 
 from ingest.sinks.base import FieldHint
-from ingest.sinks.embedded.bulk import StoredDoc
-from ingest.sinks.embedded.documents import join
+from ingest.sinks.bulk.apply import StoredDoc
+from ingest.sinks.bulk.documents import join
 
 
 def read_docs(con: duckdb.DuckDBPyConnection, register: Callable[[pa.Table], str], table: str,

@@ -34,15 +34,16 @@ import pyarrow as pa
 from ingest.models.errors import ElasticsearchError, IllegalArgumentException, StatusException
 from ingest.models.home import ingest_home, private_dir, tighten
 from ingest.sinks.base import BulkAction, FieldHint, ItemResult, Sink
-from ingest.sinks.embedded.bulk import GC_DELETES_S, DocState, Stored, StoredDoc, apply
-from ingest.sinks.embedded.documents import join
-from ingest.sinks.embedded.mapping import Properties
+from ingest.sinks.bulk.apply import GC_DELETES_S, DocState, Stored, StoredDoc, apply
+from ingest.sinks.bulk.documents import join
+from ingest.sinks.bulk.items import check_action, index_name_problem, index_not_found, invalid_index_name
+from ingest.sinks.bulk.mapping import Properties
+from ingest.sinks.bulk.vectors import arrow_column
 from ingest.sinks.embedded.migrate import add_seq_nos
 from ingest.sinks.embedded.reads import read_docs
+from ingest.sinks.embedded.sql import column_type, dense_score_sql
 from ingest.sinks.embedded.tombstones import recent_deletes, remember_deletes
-from ingest.sinks.embedded.vectors import arrow_column, column_type, dense_score_sql
 from ingest.sinks.ids import TimeBasedIds
-from ingest.sinks.items import check_action, index_name_problem, index_not_found, invalid_index_name
 
 
 def _q(name: str) -> str:
@@ -350,6 +351,25 @@ class EmbeddedStore(Sink):
                 return
             yield docs
             after = docs[-1].id
+
+    def scan_rows(self, index: str, size: int = 5000) -> Iterator[list[tuple[Any, ...]]]:
+        """Every row of ``index`` in ``_id`` order, ``size`` at a time: ``(_id, _source JSON, *vectors)`` with the
+        vectors in ``hints(index)`` order (the files sink exports its staging store this way)."""
+        layout = self.hints(index)
+        cols = "".join(f", {_q(p)}" for p in layout)
+        with self._lock:
+            cur = self.con.cursor()
+            try:
+                cur.execute(f"SELECT _id, _source{cols} FROM {_q(index)} ORDER BY _id")
+                while rows := cur.fetchmany(size):
+                    yield rows
+            finally:
+                cur.close()
+
+    @property
+    def closed(self) -> bool:
+        """Whether ``close`` was called."""
+        return self._con is None
 
     def search(self, index: str, field: str, vector_or_weights: list[float] | dict[str, float], k: int
                ) -> list[dict[str, Any]]:

@@ -11,7 +11,7 @@ from collections.abc import Callable
 import duckdb
 import pyarrow as pa
 
-from ingest.sinks.embedded.bulk import GC_DELETES_S, DocState, Stored
+from ingest.sinks.bulk.apply import GC_DELETES_S, DocState, Stored
 
 
 def recent_deletes(con: duckdb.DuckDBPyConnection) -> defaultdict[str, dict[str, tuple[Stored, float]]]:

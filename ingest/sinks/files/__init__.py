@@ -16,15 +16,24 @@ import json
 import os
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote, urlparse
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ingest.models.errors import IllegalArgumentException
 from ingest.sinks.base import BulkAction, FieldHint, ItemResult, Sink
-from ingest.sinks.embedded.documents import dumps, join
-from ingest.sinks.embedded.store import EmbeddedStore, _q
-from ingest.sinks.items import error_item
+from ingest.sinks.bulk.documents import dumps, join
+from ingest.sinks.bulk.items import error_item
+from ingest.sinks.bulk.vectors import arrow_column, from_db
+from ingest.sinks.embedded import EmbeddedStore
+
+
+def open_dest(dest: str, **options: Any) -> FileSink:
+    """``file:///path/out.parquet|.jsonl``: one file, one index; ``file:///folder``: ``<folder>/<index>.<format>``
+    (``format`` option, default jsonl)."""
+    return FileSink(Path(unquote(urlparse(dest).path)), **options)
+
 
 FORMATS = {".parquet": "parquet", ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl"}
 _CHUNK = 5000
@@ -82,6 +91,10 @@ class FileSink(Sink):
                 self._dirty.add(actions[pos].index)
         return [r for r in results if r is not None]
 
+    def index_exists(self, index: str) -> bool:
+        """Whether ``index`` is staged."""
+        return self._store.index_exists(index)
+
     def get(self, index: str, doc_id: str) -> dict[str, Any] | None:
         """A staged document's source."""
         return self._store.get(index, doc_id)
@@ -111,30 +124,18 @@ class FileSink(Sink):
             tmp.unlink(missing_ok=True)
         self._dirty.discard(index)
 
-    def _chunks(self, index: str) -> Any:
-        layout = self._store.hints(index)
-        cols = "".join(f", {_q(p)}" for p in layout)
-        with self._store._lock:
-            cur = self._store.con.cursor()
-            try:
-                cur.execute(f"SELECT _id, _source{cols} FROM {_q(index)} ORDER BY _id")
-                while rows := cur.fetchmany(_CHUNK):
-                    yield layout, rows
-            finally:
-                cur.close()
-
     def _export_jsonl(self, index: str, tmp: Path) -> None:
         with tmp.open("w", encoding="utf-8") as out:
-            for layout, rows in self._chunks(index):
+            layout = self._store.hints(index)
+            for rows in self._store.scan_rows(index, _CHUNK):
                 for row in rows:
                     doc = join(row[1], layout, dict(zip(layout, row[2:], strict=True)))
                     out.write(dumps({"_id": row[0], **doc}) + "\n")
 
     def _export_parquet(self, index: str, tmp: Path) -> None:
-        from ingest.sinks.embedded.vectors import arrow_column, from_db
-
         tables: list[pa.Table] = []
-        for layout, rows in self._chunks(index):
+        layout = self._store.hints(index)
+        for rows in self._store.scan_rows(index, _CHUNK):
             sources = [json.loads(r[1]) for r in rows]
             table = pa.Table.from_pylist(sources) if any(sources) else pa.table({})
             table = table.add_column(0, "_id", pa.array([r[0] for r in rows], pa.string()))
@@ -147,7 +148,7 @@ class FileSink(Sink):
 
     def close(self) -> None:
         """Export every index written since the last export, then close the staging store."""
-        if self._store._con is None:
+        if self._store.closed:
             return
         try:
             for index in sorted(self._dirty):

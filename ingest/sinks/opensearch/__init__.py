@@ -5,7 +5,7 @@ plain node may lack) and the index gets ``index.knn: true``; sparse vectors map 
 ``rank_features`` only takes strictly positive weights, so non-positive ones are dropped from documents
 (counted in ``stats``); tokens containing ``.`` are indexed but OpenSearch cannot query them by name (its
 ``rank_feature`` query splits the field name at the last dot), so they are counted and logged once. The
-same clean-up applies to the sparse embeddings of ``<out>_chunks`` fields (see ``ingest.sinks.chunks``).
+same clean-up applies to the sparse embeddings of ``<out>_chunks`` fields (see ``ingest.sinks.cluster.chunks``).
 """
 
 from __future__ import annotations
@@ -15,9 +15,9 @@ from typing import Any
 
 from ingest.models.errors import ElasticsearchError
 from ingest.sinks.base import FieldHint
-from ingest.sinks.cluster import ClusterSink, error_from_body
+from ingest.sinks.bulk.items import copy_path, get_path, set_path
+from ingest.sinks.cluster.sink import ClusterSink, error_from_body
 from ingest.sinks.elasticsearch.client import split_url
-from ingest.sinks.items import copy_path, get_path, set_path
 
 log = logging.getLogger(__name__)
 

@@ -69,10 +69,14 @@ def run_members_on_ray(config: JobConfig, *, members: int = 2, address: str | No
     """Start ``members`` actors in the job's consumer group and wait for all of them; their summed summary."""
     import ray
 
-    if not config.dest.startswith(("http://", "https://")):
+    from ingest.sinks.registry import KINDS, kind_of
+
+    kind = kind_of(config.dest)
+    if kind.capabilities.writers != "many":
+        many = [k.name for k in KINDS if k.capabilities.writers == "many"]
         raise IllegalArgumentException(
-            "kafka sources on --executor ray need an Elasticsearch/OpenSearch --dest: the embedded store and files "
-            "have one writing process (use the local executor for them)")
+            f"kafka sources on --executor ray need a --dest that many processes may write ({', '.join(many)}): "
+            f"the [{kind.name}] destination has one writing process (use the local executor for it)")
     if members < 1:
         raise IllegalArgumentException(f"[concurrency] must be at least 1 member, got [{members}]")
     reporter = reporter or SilentReporter()

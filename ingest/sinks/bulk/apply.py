@@ -13,10 +13,8 @@ from typing import Any
 
 from ingest.models.errors import ElasticsearchError
 from ingest.sinks.base import BulkAction, FieldHint, ItemResult
-from ingest.sinks.embedded.documents import VectorError, split
-from ingest.sinks.embedded.mapping import MappingError, Properties, map_document
-from ingest.sinks.embedded.scripted import run_update_script
-from ingest.sinks.items import (
+from ingest.sinks.bulk.documents import VectorError, split
+from ingest.sinks.bulk.items import (
     condition_problems,
     document_missing,
     error_item,
@@ -26,6 +24,8 @@ from ingest.sinks.items import (
     seq_no_conflict,
     version_conflict,
 )
+from ingest.sinks.bulk.mapping import MappingError, Properties, map_document
+from ingest.sinks.bulk.scripted import run_update_script
 
 PRIMARY_TERM = 1  # one node that never loses its primary: the term never changes
 

@@ -1,5 +1,5 @@
 """What the Elasticsearch and OpenSearch sinks share: bulk bodies and responses, index creation from field
-hints, chunked inference results sent as nested ``<out>_chunks`` fields (``ingest.sinks.chunks``), and the load
+hints, chunked inference results sent as nested ``<out>_chunks`` fields (``ingest.sinks.cluster.chunks``), and the load
 mode (refresh off, no replicas) with its settings restored afterwards.
 
 The settings an index had before a load are saved in the index's own mapping ``_meta`` (key
@@ -15,9 +15,10 @@ from typing import Any
 
 from ingest.models.errors import ElasticsearchError, IllegalArgumentException
 from ingest.sinks.base import BulkAction, FieldHint, ItemResult, Sink
-from ingest.sinks.chunks import ChunkField, map_chunk_fields, nest_action
-from ingest.sinks.embedded.documents import dumps
-from ingest.sinks.items import error_item
+from ingest.sinks.bulk.documents import dumps
+from ingest.sinks.bulk.items import error_item
+from ingest.sinks.cluster.chunks import ChunkField, map_chunk_fields, nest_action
+from ingest.sinks.cluster.mappings import find_field, nested_properties
 
 log = logging.getLogger(__name__)
 LOAD_META_KEY = "ingest_load"
@@ -33,28 +34,6 @@ def error_from_body(status: int, body: Any, what: str) -> ElasticsearchError:
             reason = f"{reason}: {cause['reason']}"  # e.g. "all shards failed" says nothing on its own
         return ElasticsearchError(reason, status=status, error_type=str(err.get("type", "exception")))
     return ElasticsearchError(f"{what} failed with HTTP {status}: {str(body)[:500]}", status=status)
-
-
-def nested_properties(fields: dict[str, dict[str, Any]]) -> dict[str, Any]:
-    """``{"a.b": mapping}`` → ``{"a": {"properties": {"b": mapping}}}``."""
-    props: dict[str, Any] = {}
-    for path, mapping in fields.items():
-        node = props
-        *parents, leaf = path.split(".")
-        for part in parents:
-            node = node.setdefault(part, {"properties": {}})["properties"]
-        node[leaf] = mapping
-    return props
-
-
-def find_field(properties: dict[str, Any], path: str) -> dict[str, Any] | None:
-    """The mapping of a dotted field path in a ``properties`` tree, if mapped."""
-    node: dict[str, Any] | None = {"properties": properties}
-    for part in path.split("."):
-        if node is None:
-            return None
-        node = (node.get("properties") or {}).get(part)
-    return node
 
 
 def _first(body: Any) -> dict[str, Any]:
@@ -132,7 +111,7 @@ class ClusterSink(Sink):
     def write(self, actions: list[BulkAction]) -> list[ItemResult]:
         """One ``_bulk`` request; the server's per-item statuses and errors, in order.
 
-        Chunked inference results go as nested ``<out>_chunks`` fields (see ``ingest.sinks.chunks``), mapped
+        Chunked inference results go as nested ``<out>_chunks`` fields (see ``ingest.sinks.cluster.chunks``), mapped
         before the request when the index does not map them yet.
         """
         results: list[ItemResult | None] = [None] * len(actions)

@@ -19,13 +19,11 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 from ingest.sinks.base import BulkAction, FieldHint
-from ingest.sinks.items import copy_path, get_path, set_path
-
-if TYPE_CHECKING:
-    from ingest.sinks.cluster import ClusterSink
+from ingest.sinks.bulk.items import copy_path, get_path, set_path
+from ingest.sinks.cluster.mappings import VectorMapper, find_field
 
 INFERENCE_FIELDS = "_inference_fields"
 CHUNKS_SUFFIX = "_chunks"
@@ -151,7 +149,7 @@ def chunks_mapping(embeddings: dict[str, Any]) -> dict[str, Any]:
     }}
 
 
-def map_chunk_fields(sink: ClusterSink, index: str, fields: list[ChunkField], properties: dict[str, Any]
+def map_chunk_fields(sink: VectorMapper, index: str, fields: list[ChunkField], properties: dict[str, Any]
                      ) -> tuple[dict[str, dict[str, Any]], dict[str, str]]:
     """The mappings to add for ``fields`` (given the index's current ``properties``) and, per field, why it
     cannot be stored when an existing mapping conflicts.
@@ -159,8 +157,6 @@ def map_chunk_fields(sink: ClusterSink, index: str, fields: list[ChunkField], pr
     The embeddings copy ``<out>``'s mapping when it stores the same vectors, so chunks and the top-level
     vector share dims, similarity and index options.
     """
-    from ingest.sinks.cluster import find_field
-
     add: dict[str, dict[str, Any]] = {}
     problems: dict[str, str] = {}
     for field in fields:

@@ -1,8 +1,6 @@
-"""Vector columns of the embedded store: validation, Arrow arrays for insertion, and similarity SQL.
-
-Dense vectors are ``FLOAT[dims]`` columns, sparse vectors ``MAP(VARCHAR, FLOAT)`` columns, one per mapped
-field path. Values are stored as float32 (like Elasticsearch's ``float`` element type).
-"""
+"""Vector values of the sinks that store documents themselves: validation with Elasticsearch's messages and
+Arrow arrays (dense: ``fixed_size_list<float32>``, sparse: ``map<string, float32>``). Values are float32, like
+Elasticsearch's ``float`` element type."""
 
 from __future__ import annotations
 
@@ -12,18 +10,12 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
+from ingest.models.errors import IllegalArgumentException
 from ingest.sinks.base import FieldHint
 
 
 class VectorError(ValueError):
     """A document's vector does not fit the field's mapping (becomes a document_parsing_exception)."""
-
-
-def column_type(hint: FieldHint) -> str:
-    """DuckDB type of a vector column."""
-    if hint.kind == "dense":
-        return f"FLOAT[{int(hint.dims or 0)}]"
-    return "MAP(VARCHAR, FLOAT)"
 
 
 def check_dense(path: str, value: Any, dims: int, doc_id: str) -> np.ndarray:
@@ -89,16 +81,29 @@ def from_db(hint: FieldHint, value: Any) -> Any:
     return {str(k): float(v) for k, v in value}
 
 
-def dense_score_sql(column: str, dims: int, similarity: str | None) -> str:
-    """Elasticsearch's k-NN ``_score`` for a similarity, as SQL over ``column`` and parameter ``$q``."""
-    q = f"$q::FLOAT[{dims}]"
-    if similarity in (None, "cosine"):
-        return f"(1 + array_cosine_similarity({column}, {q})) / 2"
-    if similarity == "dot_product":
-        return f"(1 + array_inner_product({column}, {q})) / 2"
-    if similarity == "max_inner_product":
-        ip = f"array_inner_product({column}, {q})"
-        return f"CASE WHEN {ip} < 0 THEN 1 / (1 - {ip}) ELSE {ip} + 1 END"
-    if similarity == "l2_norm":
-        return f"1 / (1 + pow(array_distance({column}, {q}), 2))"
-    raise ValueError(f"unknown similarity [{similarity}]")
+
+SIMILARITIES = (None, "cosine", "dot_product", "l2_norm", "max_inner_product")
+
+
+def check_hint(path: str, hint: FieldHint) -> FieldHint:
+    """A field hint as stored (dense: dims and similarity filled in), or IllegalArgumentException."""
+    if not path or path.startswith("_"):
+        raise IllegalArgumentException(f"field name [{path}] cannot be a vector field")
+    if hint.kind == "sparse":
+        return FieldHint("sparse", None, None)
+    if not (isinstance(hint.dims, int) and 0 < hint.dims <= 4096):
+        raise IllegalArgumentException(f"[dims] of dense vector field [{path}] must be in [1, 4096], got [{hint.dims}]")
+    if hint.similarity not in SIMILARITIES:
+        raise IllegalArgumentException(f"unknown similarity [{hint.similarity}] for field [{path}]")
+    return FieldHint("dense", hint.dims, hint.similarity or "cosine")
+
+
+def es_type(hint: FieldHint) -> str:
+    """The field type a hint maps to, as it reads inside "type [...]" of Elasticsearch's messages."""
+    return f"dense_vector] with dims [{hint.dims}" if hint.kind == "dense" else "sparse_vector"
+
+
+def check_same(path: str, old: FieldHint, new: FieldHint) -> None:
+    """Elasticsearch's refusal to change a mapped vector field's type or dims."""
+    if (old.kind, old.dims) != (new.kind, new.dims):
+        raise IllegalArgumentException(f"mapper [{path}] cannot be changed from type [{es_type(old)}] to [{es_type(new)}]")
