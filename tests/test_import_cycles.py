@@ -47,12 +47,17 @@ def _imported(path: Path, module: str, is_package: bool) -> set[str]:
     return found
 
 
+_OTHER_LAYERS = ("ingest.models", "ingest.processors")
+
+
 def import_graph(modules: dict[str, Path]) -> dict[str, set[str]]:
     """Module → the modules of ``modules`` it imports (each name resolved to its longest known module)."""
     graph: dict[str, set[str]] = {}
     for name, path in modules.items():
         targets: set[str] = set()
         for imported in _imported(path, name, path.name == "__init__.py"):
+            if any(imported.startswith(f"{other}.") and other not in modules for other in _OTHER_LAYERS):
+                continue  # another layer's module (ingest.models.x), not the root package ``ingest``
             while imported and imported not in modules:
                 imported = imported.rpartition(".")[0]
             if imported and imported != name:
