@@ -29,9 +29,8 @@ from ingest.jobs.config import JobConfig, JobSummary
 from ingest.jobs.indexmeta import inference_outputs
 from ingest.jobs.progress import Reporter, SilentReporter
 from ingest.models.errors import ElasticsearchError
-from ingest.models.home import ingest_home
+from ingest.models.settings import Settings
 
-_PASSED_ENV = ("INGEST_MODEL_CACHE", "INGEST_DUCKDB_MEMORY_LIMIT", "INGEST_SCALE_TO_ZERO_TIME", "INGEST_RAY_PID_DIR")
 _EXTRA = ("retried", "requests_retried", "cache_hits", "cache_misses")
 
 
@@ -202,8 +201,7 @@ def _pipeline_endpoints(config: JobConfig) -> tuple[dict[str, Any], list[tuple[s
 
 def _connect(ray: Any, address: str | None) -> None:
     """Join the cluster with the job's environment for the workers (same ``$INGEST_HOME``, model cache)."""
-    env = {"INGEST_HOME": str(ingest_home())}
-    env.update({k: os.environ[k] for k in _PASSED_ENV if k in os.environ})
+    env = Settings.from_env().to_env()  # the workers rebuild the driver's settings from these
     kwargs: dict[str, Any] = {"namespace": "ingest", "runtime_env": {"env_vars": env}, "log_to_driver": False,
                               "configure_logging": False}
     if address is None and not os.environ.get("RAY_ADDRESS"):

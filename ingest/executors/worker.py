@@ -27,6 +27,7 @@ from ingest.jobs.documents import vector_fields
 from ingest.jobs.stages import Counters, Item, Prepared, prepare_batch, send_chunk
 from ingest.models.deployments import DeploymentManager
 from ingest.models.deployments.scaling import AllocationPolicy
+from ingest.models.settings import Settings
 from ingest.sinks.base import BulkAction, ItemResult
 from ingest.sources.files import DEFAULT_BATCH_SIZE
 
@@ -115,7 +116,7 @@ class IngestBlocks:
             from ingest.sinks import open_sink
 
             self.sink = open_sink(self.config.dest)
-        pid_dir = os.environ.get("INGEST_RAY_PID_DIR")
+        pid_dir = Settings.from_env().ray_pid_dir  # the settings the driver shipped (runtime_env)
         if pid_dir:  # lets the tests find (and kill) the worker processes
             Path(pid_dir).mkdir(parents=True, exist_ok=True)
             (Path(pid_dir) / str(os.getpid())).touch()
