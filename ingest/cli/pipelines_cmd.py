@@ -6,32 +6,16 @@ Bodies are read from JSON or YAML files (``-`` for stdin); responses are printed
 from __future__ import annotations
 
 import json
-import sys
-from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-import yaml
 
 from ingest.cli.models_cmd import fail
-from ingest.models.errors import ElasticsearchError, ParsingException
+from ingest.jobs.pipelinespec import read_body
+from ingest.models.errors import ElasticsearchError
 
 pipelines_app = typer.Typer(help="Ingest pipelines: put, get, delete, simulate (Elasticsearch's _ingest API).",
                             no_args_is_help=True)
-
-
-def read_body(path: str) -> Any:
-    """A JSON or YAML document from a file (``.json``, ``.yaml``, ``.yml``) or stdin (``-``)."""
-    try:
-        text = sys.stdin.read() if path == "-" else Path(path).read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ParsingException(f"cannot read [{path}]: {exc.strerror}") from None
-    try:
-        if path.endswith(".json"):
-            return json.loads(text)
-        return yaml.safe_load(text)  # YAML is a superset of JSON
-    except (json.JSONDecodeError, yaml.YAMLError) as exc:
-        raise ParsingException(f"[{path}] is neither valid JSON nor YAML: {exc}") from None
 
 
 def _service() -> Any:

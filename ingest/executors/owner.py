@@ -10,17 +10,22 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from ingest.context import AppContext
 from ingest.jobs.indexmeta import prepare_index
 from ingest.models.errors import ElasticsearchError
+from ingest.models.settings import Settings
 from ingest.sinks.base import BulkAction, ItemResult, Sink
 
 
 class SinkOwner:
     """Index creation, load mode and (for the embedded store) every write of one job."""
 
-    def __init__(self, dest: str, index: str, outputs: Any, open_timeout_s: float = 60.0) -> None:
+    def __init__(self, dest: str, index: str, outputs: Any, open_timeout_s: float = 60.0,
+                 settings: dict[str, str] | None = None) -> None:
+        """``settings``: the driver's (``Settings.to_env()``), rebuilt here so the owner works in its home."""
         self.dest, self.index, self.outputs = dest, index, outputs
-        self.sink: Sink = _open(dest, open_timeout_s)
+        self.context = AppContext(Settings.from_env(settings))
+        self.sink: Sink = _open(self.context, dest, open_timeout_s)
         self.prepared = False
 
     def prepare(self, found: dict[str, tuple[str, int | None]]) -> bool:
@@ -28,7 +33,8 @@ class SinkOwner:
         load mode. Later calls do nothing: the first bulk decides the mapping, as in the single-process runner."""
         if self.prepared:
             return False
-        prepare_index(self.sink, self.index, found, self.outputs, self._similarity)
+        prepare_index(self.sink, self.index, found, self.outputs, self._similarity,
+                      index_meta=self.context.index_meta)
         self.prepared = True
         return True
 
@@ -50,34 +56,28 @@ class SinkOwner:
             self.sink.ensure_index(self.index, {})
 
     def close(self) -> None:
-        """Release the sink (the driver may open the embedded store after this)."""
-        self.sink.close()
+        """Release the sink (the driver may open the embedded store after this) and the context."""
+        try:
+            self.sink.close()
+        finally:
+            self.context.close()
 
-    @staticmethod
-    def _similarity(endpoint: str | None) -> str:
+    def _similarity(self, endpoint: str | None) -> str:
         if not endpoint:
             return "cosine"
         try:
-            from ingest.models.api import InferenceAPI
-
-            api = InferenceAPI()
-            try:
-                return str(api.endpoint(endpoint).service_settings.get("similarity") or "cosine")
-            finally:
-                api.close()
+            return str(self.context.api.endpoint(endpoint).service_settings.get("similarity") or "cosine")
         except Exception:
             return "cosine"
 
 
-def _open(dest: str, timeout_s: float) -> Sink:
+def _open(context: AppContext, dest: str, timeout_s: float) -> Sink:
     """Open the sink, waiting while it answers 503: the owner of a job whose driver died may still hold the
     embedded store's lock for a few seconds, until Ray reaps it."""
-    from ingest.sinks import open_sink
-
     deadline = time.monotonic() + timeout_s
     while True:
         try:
-            return open_sink(dest)
+            return context.open_sink(dest)
         except ElasticsearchError as exc:
             if exc.status != 503 or time.monotonic() > deadline:
                 raise

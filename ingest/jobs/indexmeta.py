@@ -103,10 +103,12 @@ def endpoint_for(field: str, outputs: dict[str, str]) -> str | None:
 
 
 def prepare_index(sink: Sink, index: str, found: dict[str, tuple[str, int | None]], outputs: dict[str, str],
-                  similarity: Callable[[str | None], str], *, load_mode: bool = True) -> None:
+                  similarity: Callable[[str | None], str], *, load_mode: bool = True,
+                  index_meta: Callable[[], IndexMeta] = IndexMeta) -> None:
     """Create ``index`` with the vector fields of a job's first bulk (``path -> (kind, dims)``), record which
     endpoint fills each (for ``ingest search``), and switch the index to load mode unless ``load_mode`` is
-    False (streaming jobs). ``similarity`` gives a dense field's similarity from its endpoint."""
+    False (streaming jobs). ``similarity`` gives a dense field's similarity from its endpoint; ``index_meta``
+    opens the metadata store (the app context's ``index_meta``)."""
     hints: dict[str, FieldHint] = {}
     described: dict[str, dict[str, Any]] = {}
     for path, (kind, dims) in found.items():
@@ -115,7 +117,7 @@ def prepare_index(sink: Sink, index: str, found: dict[str, tuple[str, int | None
         described[path] = {"kind": kind, "dims": dims, "endpoint": endpoint}
     sink.ensure_index(index, hints)
     if described:
-        meta = IndexMeta()
+        meta = index_meta()
         meta.record_fields(index, described)
         meta.close()
     if load_mode:
