@@ -42,14 +42,10 @@ def job_config(**given: Any) -> JobConfig:
     return JobConfig(**{name: value for name, value in given.items() if value is not None})
 
 
-def _run(config: JobConfig, executor: str = "local", address: str | None = None, concurrency: str | None = None) -> None:
-    from ingest.context import AppContext
+def _run(ctx: typer.Context, config: JobConfig, executor: str = "local", address: str | None = None, concurrency: str | None = None) -> None:
+    from ingest.cli.context import cli_context
 
-    context = AppContext()  # the command's settings, read once here and passed down
-    try:
-        _run_in(context, config, executor, address, concurrency)
-    finally:
-        context.close()
+    _run_in(cli_context(ctx), config, executor, address, concurrency)  # the command's context, passed down
 
 
 def _run_in(context: AppContext, config: JobConfig, executor: str, address: str | None, concurrency: str | None) -> None:
@@ -134,6 +130,7 @@ def register(app: typer.Typer) -> None:
 
     @app.command("run")
     def run_cmd(
+        ctx: typer.Context,
         source: str = typer.Option(..., "--source", help="File, folder, glob, '-' (stdin NDJSON), http(s)://host/index or kafka://host:port/topic?group=G."),
         index: str = typer.Option(..., "--index", help="Target index."),
         pipeline: str | None = typer.Option(None, "--pipeline", help="Stored pipeline id or a JSON/YAML file."),
@@ -165,7 +162,7 @@ def register(app: typer.Typer) -> None:
             from ingest.models.errors import IllegalArgumentException
 
             raise _fail(IllegalArgumentException("--until-caught-up applies to kafka:// sources only"))
-        _run(job_config(
+        _run(ctx, job_config(
             source=source, index=index, dest=dest, pipeline=pipeline, id_field=id_field, job_id=job_id,
             resume=resume, bulk_bytes=bulk_bytes, bulk_docs=bulk_docs, senders=senders,
             skip_unchanged=skip_unchanged, source_options=options, max_errors=max_errors,
@@ -173,6 +170,7 @@ def register(app: typer.Typer) -> None:
 
     @app.command("reindex")
     def reindex_cmd(
+        ctx: typer.Context,
         source_url: str = typer.Option(..., "--source-url", help="Elasticsearch/OpenSearch URL to read from."),
         source_index: str = typer.Option(..., "--source-index", help="Index to read."),
         index: str = typer.Option(..., "--index", help="Target index."),
@@ -189,7 +187,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Copy an index (through a pipeline) into another destination; ids are kept."""
         options: dict[str, Any] = {"slices": slices} if slices else {}
-        _run(job_config(
+        _run(ctx, job_config(
             source=f"{source_url.rstrip('/')}/{source_index}", index=index, dest=dest, pipeline=pipeline,
             job_id=job_id, resume=resume, skip_unchanged=skip_unchanged, source_options=options,
             max_errors=max_errors,
@@ -197,6 +195,7 @@ def register(app: typer.Typer) -> None:
 
     @app.command("search")
     def search_cmd(
+        ctx: typer.Context,
         index: str = typer.Argument(..., help="Embedded index."),
         query: str = typer.Argument(..., help="Query text."),
         endpoint: str | None = typer.Option(None, "--endpoint", help="Inference endpoint (default: the one that filled the field)."),
@@ -204,10 +203,16 @@ def register(app: typer.Typer) -> None:
         k: int = typer.Option(10, "-k", "--k", help="Number of hits."),
     ) -> None:
         """Dense k-NN or sparse dot-product search on the embedded store."""
+        from ingest.cli.context import cli_context
         from ingest.jobs.search import search
 
+        context = cli_context(ctx)
         try:
-            result = search(index, query, endpoint=endpoint, field=field, k=k)
+            store = context.open_sink("embedded")
+            try:
+                result = search(index, query, endpoint=endpoint, field=field, k=k, api=context.api, store=store)
+            finally:
+                store.close()
         except Exception as exc:
             raise _fail(exc) from exc
         typer.echo(json.dumps(result, default=str))

@@ -26,7 +26,7 @@ class _OtherDefaults(JobConfig):
 @pytest.fixture()
 def captured(monkeypatch: pytest.MonkeyPatch) -> list[tuple[Any, ...]]:
     runs: list[tuple[Any, ...]] = []
-    monkeypatch.setattr(jobs_cmd, "_run", lambda config, *rest: runs.append((config, *rest)))
+    monkeypatch.setattr(jobs_cmd, "_run", lambda ctx, config, *rest: runs.append((config, *rest)))
     return runs
 
 
