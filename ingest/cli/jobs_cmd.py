@@ -210,7 +210,8 @@ def register(app: typer.Typer) -> None:
         try:
             store = context.open_sink("embedded")
             try:
-                result = search(index, query, endpoint=endpoint, field=field, k=k, api=context.api, store=store)
+                result = search(index, query, endpoint=endpoint, field=field, k=k, api=context.api, store=store,
+                                index_meta=context.index_meta)
             finally:
                 store.close()
         except Exception as exc:

@@ -3,6 +3,7 @@ product on the embedded store. Enough to see that the vectors work, not a search
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from ingest.jobs.indexmeta import IndexMeta
@@ -34,15 +35,16 @@ def pick_field(index: str, fields: dict[str, dict[str, Any]], endpoint: str | No
 
 
 def search(index: str, text: str, *, endpoint: str | None = None, field: str | None = None, k: int = 10,
-           api: Any = None, store: Any = None) -> dict[str, Any]:
-    """Elasticsearch-shaped hits for ``text`` on the embedded store."""
+           api: Any = None, store: Any = None, index_meta: Callable[[], IndexMeta] = IndexMeta) -> dict[str, Any]:
+    """Elasticsearch-shaped hits for ``text`` on the embedded store; ``index_meta`` opens the index metadata
+    (the app context's ``index_meta``)."""
     if k < 1:
         raise IllegalArgumentException(f"[k] must be greater than 0, got [{k}]")
     if api is None:
         from ingest.models.api import default_api
 
         api = default_api()
-    meta = IndexMeta()
+    meta = index_meta()
     fields = meta.fields(index)
     meta.close()
     endpoint_kind = None
