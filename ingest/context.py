@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from ingest.jobs.checkpoint import Checkpoints
     from ingest.jobs.indexmeta import IndexMeta
     from ingest.models.api import InferenceAPI
+    from ingest.models.store import Store
     from ingest.processors import PipelineService
     from ingest.sinks.base import Sink
 
@@ -42,6 +43,7 @@ class AppContext:
             settings = dataclasses.replace(settings, home=api.store.path.parent)
         self.settings = settings
         self._api, self._owns_api = api, api is None
+        self._store: Store | None = api.store if api is not None else None
         self._pipelines: PipelineService | None = None
         self._deadletters: DeadLetterStore | None = None
         self._lock = threading.RLock()
@@ -60,11 +62,20 @@ class AppContext:
                 from ingest.models.api import InferenceAPI
                 from ingest.models.deployments import DeploymentManager
                 from ingest.models.deployments.manager import scale_to_zero_time
-                from ingest.models.store import Store
 
                 deployments = DeploymentManager(scale_down_after_s=scale_to_zero_time(self.settings))
-                self._api = InferenceAPI(Store(self.home / "registry.sqlite"), deployments=deployments)
+                self._api = InferenceAPI(self.registry(), deployments=deployments)
             return self._api
+
+    def registry(self) -> Store:
+        """This home's registry (endpoints, pipelines, keys, security settings): the API's store, opened alone
+        for commands that need no inference (``ingest keys``, ``ingest security``)."""
+        with self._lock:
+            if self._store is None:
+                from ingest.models.store import Store
+
+                self._store = Store(self.home / "registry.sqlite")
+            return self._store
 
     def pipelines(self, inference: Any = None) -> PipelineService:
         """The pipeline service over this home's registry. ``inference`` (e.g. a caching wrapper of ``api``)
@@ -120,9 +131,14 @@ class AppContext:
         """Close what the context opened (an ``api`` handed in is left to its owner)."""
         with self._lock:
             api, self._api = (self._api, None) if self._owns_api else (None, self._api)
+            store = self._store if self._owns_api else None
+            if self._owns_api:
+                self._store = None
             letters, self._deadletters = self._deadletters, None
             self._pipelines = None
         if letters is not None:
             letters.close()
         if api is not None:
-            api.close()
+            api.close()  # closes its store, the registry
+        elif store is not None:
+            store.close()

@@ -109,3 +109,12 @@ def test_create_app_refuses_an_api_and_a_different_context(ingest_home: Path) ->
     finally:
         api.close()
         context.close()
+
+
+def test_the_registry_and_the_api_share_one_store(tmp_path: Path) -> None:
+    context = AppContext(Settings(home=tmp_path / "h"))
+    try:
+        registry = context.registry()  # opened alone (ingest keys, ingest security)
+        assert context.api.store is registry and registry.path == tmp_path / "h" / "registry.sqlite"
+    finally:
+        context.close()
