@@ -6,13 +6,13 @@ Nothing here loads weights. ``ingest.models.convert`` turns a spec's packaged we
 
 from __future__ import annotations
 
-import os
 import platform
 from dataclasses import dataclass, field
 from enum import StrEnum
 
 from ingest.models.errors import ResourceNotFoundException
 from ingest.models.results import TaskType
+from ingest.models.settings import Settings
 
 
 class Pooling(StrEnum):
@@ -83,12 +83,12 @@ OPTIMIZED_PLATFORM = "linux-x86_64"  # the only platform Elasticsearch ships opt
 _MACHINES = {"amd64": "x86_64", "x64": "x86_64", "arm64": "aarch64"}
 
 
-def current_platform() -> str:
+def current_platform(settings: Settings | None = None) -> str:
     """This machine as Elasticsearch names ML platforms (``linux-x86_64``, ``darwin-aarch64``, ...).
 
     ``$INGEST_ML_PLATFORM`` overrides it, so the other-platform behaviour can be tested and forced.
     """
-    forced = os.environ.get("INGEST_ML_PLATFORM")
+    forced = (settings or Settings.from_env()).ml_platform
     if forced:
         return forced
     machine = platform.machine().lower()

@@ -14,24 +14,26 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import IO
 
+from ingest.models.settings import Settings
+
 PRIVATE_DIR = 0o700
 PRIVATE_FILE = 0o600
 
 
-def ingest_home() -> Path:
-    """Return ``$INGEST_HOME`` (default ``~/.cache/ingest``), created (or tightened) to 0700."""
-    raw = os.environ.get("INGEST_HOME")
-    home = Path(raw).expanduser() if raw else Path.home() / ".cache" / "ingest"
-    return private_dir(home)
+def ingest_home(settings: Settings | None = None) -> Path:
+    """The settings' home (``$INGEST_HOME``, default ``~/.cache/ingest``), created (or tightened) to 0700.
+
+    Without ``settings``, those of the environment (``Settings.from_env()``): library callers that built none.
+    """
+    return private_dir((settings or Settings.from_env()).home)
 
 
-def models_dir() -> Path:
+def models_dir(settings: Settings | None = None) -> Path:
     """Folder holding converted ONNX models, one sub-folder per model and variant.
 
     ``$INGEST_MODEL_CACHE`` overrides it, so several homes (tests, jobs) can share one set of built models.
     """
-    raw = os.environ.get("INGEST_MODEL_CACHE")
-    return private_dir(Path(raw).expanduser() if raw else ingest_home() / "models")
+    return private_dir((settings or Settings.from_env()).models)
 
 
 def private_dir(path: Path) -> Path:

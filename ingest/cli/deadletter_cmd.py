@@ -21,42 +21,42 @@ def register(app: typer.Typer) -> None:
 
     @group.command("list")
     def list_cmd(
+        ctx: typer.Context,
         job_id: str | None = typer.Option(None, "--job-id", help="Only this job's entries."),
         limit: int | None = typer.Option(None, "--limit", help="At most this many entries."),
     ) -> None:
         """Print entries as JSON lines: job, stage, error type and reason, original content."""
-        from ingest.deadletter.store import DeadLetterStore
+        from ingest.cli.context import cli_context
 
-        store = DeadLetterStore()
-        for letter in store.iter(job_id, limit=limit):
+        for letter in cli_context(ctx).deadletters().iter(job_id, limit=limit):
             typer.echo(json.dumps(letter.to_dict()))
-        store.close()
 
     @group.command("replay")
     def replay_cmd(
+        ctx: typer.Context,
         job_id: str | None = typer.Option(None, "--job-id", help="Only this job's entries."),
         dest: str | None = typer.Option(None, "--dest", help="Override the job's destination."),
         index: str | None = typer.Option(None, "--index", help="Override the target index."),
         pipeline: str | None = typer.Option(None, "--pipeline", help="Override the pipeline."),
     ) -> None:
         """Send the stored documents through the job runner again; entries that fail again stay listed."""
+        from ingest.cli.context import cli_context
         from ingest.deadletter.replay import replay
-        from ingest.deadletter.store import DeadLetterStore
 
-        store = DeadLetterStore()
+        context = cli_context(ctx)
         try:
-            report = replay(store, job_id=job_id, dest=dest, index=index, pipeline=pipeline)
+            report = replay(context.deadletters(), job_id=job_id, dest=dest, index=index, pipeline=pipeline,
+                            context=context)
         except ElasticsearchError as exc:
             sys.stderr.write(json.dumps(exc.to_dict()) + "\n")
             raise typer.Exit(2) from exc
-        finally:
-            store.close()
         typer.echo(json.dumps(report.to_dict()))
         if report.failed_again or report.unreadable:
             raise typer.Exit(1)
 
     @group.command("purge")
     def purge_cmd(
+        ctx: typer.Context,
         seqs: list[int] | None = typer.Argument(None, help="Sequence numbers (the seq of `ingest dead-letter list`)."),
         job_id: str | None = typer.Option(None, "--job-id", help="Only this job's entries."),
         before: str | None = typer.Option(None, "--before",
@@ -65,7 +65,7 @@ def register(app: typer.Typer) -> None:
         dry_run: bool = typer.Option(False, "--dry-run", help="Count what would be deleted, delete nothing."),
     ) -> None:
         """Delete entries for good. Filters combine (AND); prints {"purged": N} (or {"would_purge": N})."""
-        from ingest.deadletter.store import DeadLetterStore
+        from ingest.cli.context import cli_context
 
         if not (seqs or job_id or before or everything):
             sys.stderr.write("ingest dead-letter purge: say what to delete: sequence numbers, --job-id, --before, "
@@ -76,11 +76,7 @@ def register(app: typer.Typer) -> None:
         except ValueError as exc:
             sys.stderr.write(f"ingest dead-letter purge: {exc}\n")
             raise typer.Exit(2) from None
-        store = DeadLetterStore()
-        try:
-            count = store.purge(job_id=job_id, before=cutoff, seqs=seqs or None, dry_run=dry_run)
-        finally:
-            store.close()
+        count = cli_context(ctx).deadletters().purge(job_id=job_id, before=cutoff, seqs=seqs or None, dry_run=dry_run)
         typer.echo(json.dumps({"would_purge" if dry_run else "purged": count}))
 
 

@@ -17,13 +17,11 @@ from ingest.models.errors import ElasticsearchError, ResourceNotFoundException
 from ingest.models.results import InferenceResults, SparseEmbeddingResults, TextEmbeddingResults
 
 
-def _infer_endpoint(inference_id: str, texts: list[str], input_type: str | None) -> InferenceResults | None:
+def _infer_endpoint(ctx: typer.Context, inference_id: str, texts: list[str], input_type: str | None) -> InferenceResults | None:
     """Answer through the endpoint registry when ``inference_id`` is an endpoint there, else None."""
-    try:
-        from ingest.models.api import default_api
-    except ImportError:  # the endpoint layer is optional for this command
-        return None
-    api = default_api()
+    from ingest.cli.context import cli_context
+
+    api = cli_context(ctx).api
     try:
         api.endpoint(inference_id)
     except ResourceNotFoundException:
@@ -59,6 +57,7 @@ def render(results: InferenceResults) -> dict[str, Any]:
 
 
 def infer_cmd(
+    ctx: typer.Context,
     inference_id: Annotated[str, typer.Argument(help="Inference endpoint id, or a local model id such as .multilingual-e5-small.")],
     texts: Annotated[list[str], typer.Argument(help="One or more input texts.")],
     input_type: Annotated[str | None, typer.Option("--input-type", help="search or ingest (selects E5's query:/passage: prefix).")] = None,
@@ -67,7 +66,7 @@ def infer_cmd(
 ) -> None:
     """Run inference and print Elasticsearch's POST /_inference response body."""
     try:
-        results = _infer_endpoint(inference_id, texts, input_type)
+        results = _infer_endpoint(ctx, inference_id, texts, input_type)
         if results is None:
             results = _infer_model(inference_id, texts, input_type, threads, quantize)
     except ElasticsearchError as exc:

@@ -9,12 +9,16 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
 from ingest.models.errors import ElasticsearchError
 from ingest.sinks.registry import usage
+
+if TYPE_CHECKING:
+    from ingest.context import AppContext
+    from ingest.jobs.config import JobConfig
 
 EXIT_DEAD_LETTERS = 1
 EXIT_FAILED = 2
@@ -31,14 +35,28 @@ def _fail(exc: BaseException) -> typer.Exit:
     return typer.Exit(EXIT_FAILED)
 
 
-def _run(config: Any, executor: str = "local", address: str | None = None, concurrency: str | None = None) -> None:
+def job_config(**given: Any) -> JobConfig:
+    """The job of the options the user gave: an option left out (None) takes ``JobConfig``'s own default, the
+    one place job defaults live (the CLI does not repeat them)."""
+    from ingest.jobs.config import JobConfig
+
+    return JobConfig(**{name: value for name, value in given.items() if value is not None})
+
+
+def _run(ctx: typer.Context, config: JobConfig, executor: str = "local", address: str | None = None, concurrency: str | None = None) -> None:
+    from ingest.cli.context import cli_context
+
+    _run_in(cli_context(ctx), config, executor, address, concurrency)  # the command's context, passed down
+
+
+def _run_in(context: AppContext, config: JobConfig, executor: str, address: str | None, concurrency: str | None) -> None:
     from ingest.jobs.progress import default_reporter
     from ingest.jobs.runner import run_job
     from ingest.sources import open_source
 
     try:
         if executor == "ray":
-            summary = _run_on_ray(config, address, concurrency)
+            summary = _run_on_ray(context, config, address, concurrency)
         elif executor != "local":
             from ingest.models.errors import IllegalArgumentException
 
@@ -57,7 +75,8 @@ def _run(config: Any, executor: str = "local", address: str | None = None, concu
                 total = source.estimated_rows()
                 estimated = total is not None
             with stop_on_signals(source):  # streaming sources (Kafka): SIGTERM/SIGINT drain, commit, exit
-                summary = run_job(config, source=source, reporter=default_reporter(total, estimated))
+                summary = run_job(config, source=source, reporter=default_reporter(total, estimated),
+                                  context=context)
     except KeyboardInterrupt:
         raise typer.Exit(130) from None
     except Exception as exc:
@@ -76,7 +95,7 @@ def _run(config: Any, executor: str = "local", address: str | None = None, concu
         raise typer.Exit(EXIT_DEAD_LETTERS)
 
 
-def _run_on_ray(config: Any, address: str | None, concurrency: str | None) -> Any:
+def _run_on_ray(context: AppContext, config: JobConfig, address: str | None, concurrency: str | None) -> Any:
     """The ray executor (``ingest[ray]``); Ray is imported only here."""
     from ingest.jobs.progress import default_reporter
     from ingest.models.errors import IllegalArgumentException
@@ -96,7 +115,7 @@ def _run_on_ray(config: Any, address: str | None, concurrency: str | None) -> An
     from ingest.executors.pool import parse_concurrency
 
     pool = parse_concurrency(concurrency) if concurrency else None
-    return run_on_ray(config, address=address, reporter=default_reporter(None), concurrency=pool)
+    return run_on_ray(config, address=address, reporter=default_reporter(None), concurrency=pool, context=context)
 
 
 _MAX_ERRORS_HELP = ("Stop when more than N documents (or P% of them) failed. Default: stop when the first 1,000 "
@@ -112,19 +131,20 @@ def register(app: typer.Typer) -> None:
 
     @app.command("run")
     def run_cmd(
+        ctx: typer.Context,
         source: str = typer.Option(..., "--source", help="File, folder, glob, '-' (stdin NDJSON), http(s)://host/index or kafka://host:port/topic?group=G."),
         index: str = typer.Option(..., "--index", help="Target index."),
         pipeline: str | None = typer.Option(None, "--pipeline", help="Stored pipeline id or a JSON/YAML file."),
-        dest: str = typer.Option("embedded", "--dest", help=f"Where documents go: {usage()}."),
+        dest: str | None = typer.Option(None, "--dest", help=f"Where documents go (default: embedded): {usage()}."),
         id_field: str | None = typer.Option(None, "--id-field", help="Field holding the document id (default: content hash)."),
-        resume: bool = typer.Option(False, "--resume", help="Continue from the job's last checkpoint."),
+        resume: bool | None = typer.Option(None, "--resume", help="Continue from the job's last checkpoint."),
         job_id: str | None = typer.Option(None, "--job-id", help="Job id (default: derived from source/pipeline/index/dest)."),
-        bulk_bytes: int = typer.Option(10 * 1024 * 1024, "--bulk-bytes", help="Max bytes per bulk request."),
-        bulk_docs: int = typer.Option(1000, "--bulk-docs", help="Max documents per bulk request."),
+        bulk_bytes: int | None = typer.Option(None, "--bulk-bytes", help="Max bytes per bulk request (default 10 MiB)."),
+        bulk_docs: int | None = typer.Option(None, "--bulk-docs", help="Max documents per bulk request (default 1000)."),
         senders: int | None = typer.Option(None, "--senders", help="Concurrent bulk requests (default 1 embedded, 3 clusters)."),
         batch_size: int | None = typer.Option(None, "--batch-size", help="Rows per source batch."),
         source_format: str | None = typer.Option(None, "--format", help="parquet|jsonl|csv|arrow when the extension does not say."),
-        skip_unchanged: bool = typer.Option(True, "--skip-unchanged/--no-skip-unchanged", help="Reuse cached embeddings of unchanged texts."),
+        skip_unchanged: bool | None = typer.Option(None, "--skip-unchanged/--no-skip-unchanged", help="Reuse cached embeddings of unchanged texts (default: on)."),
         max_errors: str | None = typer.Option(None, "--max-errors", metavar="N|P%", help=_MAX_ERRORS_HELP),
         executor: str = typer.Option("local", "--executor", help=_EXECUTOR_HELP),
         address: str | None = typer.Option(None, "--address", help=_ADDRESS_HELP),
@@ -132,8 +152,6 @@ def register(app: typer.Typer) -> None:
         until_caught_up: bool = typer.Option(False, "--until-caught-up", help="kafka:// sources: stop once everything up to the end offsets seen at start is indexed."),
     ) -> None:
         """Run a bulk ingest job: source → pipeline → index."""
-        from ingest.jobs.config import JobConfig
-
         options: dict[str, Any] = {}
         if batch_size:
             options["batch_size"] = batch_size
@@ -145,7 +163,7 @@ def register(app: typer.Typer) -> None:
             from ingest.models.errors import IllegalArgumentException
 
             raise _fail(IllegalArgumentException("--until-caught-up applies to kafka:// sources only"))
-        _run(JobConfig(
+        _run(ctx, job_config(
             source=source, index=index, dest=dest, pipeline=pipeline, id_field=id_field, job_id=job_id,
             resume=resume, bulk_bytes=bulk_bytes, bulk_docs=bulk_docs, senders=senders,
             skip_unchanged=skip_unchanged, source_options=options, max_errors=max_errors,
@@ -153,25 +171,24 @@ def register(app: typer.Typer) -> None:
 
     @app.command("reindex")
     def reindex_cmd(
+        ctx: typer.Context,
         source_url: str = typer.Option(..., "--source-url", help="Elasticsearch/OpenSearch URL to read from."),
         source_index: str = typer.Option(..., "--source-index", help="Index to read."),
         index: str = typer.Option(..., "--index", help="Target index."),
-        dest: str = typer.Option("embedded", "--dest", help=f"Where documents go: {usage()}."),
+        dest: str | None = typer.Option(None, "--dest", help=f"Where documents go (default: embedded): {usage()}."),
         pipeline: str | None = typer.Option(None, "--pipeline", help="Stored pipeline id or a JSON/YAML file."),
-        resume: bool = typer.Option(False, "--resume", help="Continue from the job's last checkpoint."),
+        resume: bool | None = typer.Option(None, "--resume", help="Continue from the job's last checkpoint."),
         job_id: str | None = typer.Option(None, "--job-id"),
         slices: int | None = typer.Option(None, "--slices", help="Parallel point-in-time slices."),
-        skip_unchanged: bool = typer.Option(True, "--skip-unchanged/--no-skip-unchanged"),
+        skip_unchanged: bool | None = typer.Option(None, "--skip-unchanged/--no-skip-unchanged", help="Reuse cached embeddings of unchanged texts (default: on)."),
         max_errors: str | None = typer.Option(None, "--max-errors", metavar="N|P%", help=_MAX_ERRORS_HELP),
         executor: str = typer.Option("local", "--executor", help=_EXECUTOR_HELP),
         address: str | None = typer.Option(None, "--address", help=_ADDRESS_HELP),
         concurrency: str | None = typer.Option(None, "--concurrency", help=_CONCURRENCY_HELP),
     ) -> None:
         """Copy an index (through a pipeline) into another destination; ids are kept."""
-        from ingest.jobs.config import JobConfig
-
         options: dict[str, Any] = {"slices": slices} if slices else {}
-        _run(JobConfig(
+        _run(ctx, job_config(
             source=f"{source_url.rstrip('/')}/{source_index}", index=index, dest=dest, pipeline=pipeline,
             job_id=job_id, resume=resume, skip_unchanged=skip_unchanged, source_options=options,
             max_errors=max_errors,
@@ -179,6 +196,7 @@ def register(app: typer.Typer) -> None:
 
     @app.command("search")
     def search_cmd(
+        ctx: typer.Context,
         index: str = typer.Argument(..., help="Embedded index."),
         query: str = typer.Argument(..., help="Query text."),
         endpoint: str | None = typer.Option(None, "--endpoint", help="Inference endpoint (default: the one that filled the field)."),
@@ -187,10 +205,21 @@ def register(app: typer.Typer) -> None:
         dest: str = typer.Option("embedded", "--dest", help="A destination that can search: embedded or lancedb:///folder."),
     ) -> None:
         """Dense k-NN or sparse dot-product search on the embedded store (or another --dest that can search)."""
+        from ingest.cli.context import cli_context
         from ingest.jobs.search import search
 
+        context = cli_context(ctx)
         try:
-            result = search(index, query, endpoint=endpoint, field=field, k=k, dest=dest)
+            from ingest.sinks.registry import kind_of, require, searching
+
+            kind = kind_of(dest)
+            require(kind, "search")  # before anything is opened or embedded
+            sink = context.open_sink(dest)
+            try:
+                result = search(index, query, endpoint=endpoint, field=field, k=k, api=context.api,
+                                store=searching(sink, kind), index_meta=context.index_meta)
+            finally:
+                sink.close()
         except Exception as exc:
             raise _fail(exc) from exc
         typer.echo(json.dumps(result, default=str))

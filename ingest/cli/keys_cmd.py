@@ -26,17 +26,18 @@ def _warn_if_disabled(store: object) -> None:
 
 @keys.command("create")
 def create(
+    ctx: typer.Context,
     name: Annotated[str, typer.Option(help="A name for the key.")],
     role: Annotated[str, typer.Option(help=ROLE_HELP)] = "inference_user",
     expiration: Annotated[str | None, typer.Option(help="Lifetime such as 30d or 12h; none = no expiry.")] = None,
 ) -> None:
     """Create an API key; prints it once (as Elasticsearch's create-API-key response) on stdout."""
-    from ingest.models.store import Store
+    from ingest.cli.context import cli_context
     from ingest.server.dialect import parse_time
     from ingest.server.security.audit import audit_local
     from ingest.server.security.keys import create_role_key
 
-    store = Store()
+    store = cli_context(ctx).registry()
     try:
         seconds = parse_time(expiration, "expiration") if expiration else None
         key = create_role_key(store, name, role, seconds)
@@ -49,30 +50,31 @@ def create(
 
 
 @keys.command("list")
-def list_keys() -> None:
+def list_keys(ctx: typer.Context) -> None:
     """List keys (ids, names, owners, roles; never the secrets)."""
-    from ingest.models.store import Store
+    from ingest.cli.context import cli_context
     from ingest.server.security.keys import descriptors_of
 
-    for k in Store().list_api_keys():
+    for k in cli_context(ctx).registry().list_api_keys():
         typer.echo(json.dumps({"id": k.id, "name": k.name, "username": k.owner, "roles": sorted(descriptors_of(k)),
                                "invalidated": k.invalidated}))
 
 
 @keys.command("revoke")
 def revoke(
+    ctx: typer.Context,
     key_id: Annotated[str | None, typer.Option("--id", help="Key id to revoke.")] = None,
     name: Annotated[str | None, typer.Option(help="Revoke every key with this name.")] = None,
 ) -> None:
     """Invalidate keys by id or name."""
-    from ingest.models.store import Store
+    from ingest.cli.context import cli_context
 
     if not key_id and not name:
         typer.echo("give --id or --name", err=True)
         raise typer.Exit(code=2)
     from ingest.server.security.audit import audit_local
 
-    store = Store()
+    store = cli_context(ctx).registry()
     done = store.invalidate_api_keys(key_id=key_id, name=name)
     audit_local(store, "invalidate_apikeys", apikey={"ids": done})
     typer.echo(json.dumps({"invalidated_api_keys": done, "error_count": 0}))
@@ -82,17 +84,18 @@ def revoke(
 
 @keys.command("add-user")
 def add_user(
+    ctx: typer.Context,
     username: str,
     role: Annotated[str, typer.Option(help=ROLE_HELP)] = "inference_user",
     password: Annotated[str, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True,
                                           help="Read from the terminal when not given.")] = "",
 ) -> None:
     """Create or replace a basic-auth user (password stored as a PBKDF2 hash)."""
-    from ingest.models.store import Store
+    from ingest.cli.context import cli_context
     from ingest.server.security.audit import audit_local
     from ingest.server.security.keys import put_user
 
-    store = Store()
+    store = cli_context(ctx).registry()
     roles = [r.strip() for r in role.split(",") if r.strip()]
     try:
         created = put_user(store, username, password, roles)
@@ -104,12 +107,12 @@ def add_user(
 
 
 @keys.command("remove-user")
-def remove_user(username: str) -> None:
+def remove_user(ctx: typer.Context, username: str) -> None:
     """Delete a basic-auth user."""
-    from ingest.models.store import Store
+    from ingest.cli.context import cli_context
     from ingest.server.security.audit import audit_local
 
-    store = Store()
+    store = cli_context(ctx).registry()
     found = store.delete_user(username)
     if found:
         audit_local(store, "delete_user", delete={"user": {"name": username}})

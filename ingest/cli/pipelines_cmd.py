@@ -6,40 +6,22 @@ Bodies are read from JSON or YAML files (``-`` for stdin); responses are printed
 from __future__ import annotations
 
 import json
-import sys
-from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-import yaml
 
 from ingest.cli.models_cmd import fail
-from ingest.models.errors import ElasticsearchError, ParsingException
+from ingest.jobs.pipelinespec import read_body
+from ingest.models.errors import ElasticsearchError
 
 pipelines_app = typer.Typer(help="Ingest pipelines: put, get, delete, simulate (Elasticsearch's _ingest API).",
                             no_args_is_help=True)
 
 
-def read_body(path: str) -> Any:
-    """A JSON or YAML document from a file (``.json``, ``.yaml``, ``.yml``) or stdin (``-``)."""
-    try:
-        text = sys.stdin.read() if path == "-" else Path(path).read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ParsingException(f"cannot read [{path}]: {exc.strerror}") from None
-    try:
-        if path.endswith(".json"):
-            return json.loads(text)
-        return yaml.safe_load(text)  # YAML is a superset of JSON
-    except (json.JSONDecodeError, yaml.YAMLError) as exc:
-        raise ParsingException(f"[{path}] is neither valid JSON nor YAML: {exc}") from None
+def _service(ctx: typer.Context) -> Any:
+    from ingest.cli.context import cli_context
 
-
-def _service() -> Any:
-    from ingest.models.api import default_api
-    from ingest.processors import PipelineService
-
-    api = default_api()
-    return PipelineService(api.store, api)
+    return cli_context(ctx).pipelines()
 
 
 def _print(body: Any) -> None:
@@ -47,23 +29,23 @@ def _print(body: Any) -> None:
 
 
 @pipelines_app.command("put")
-def put(pipeline_id: Annotated[str, typer.Argument(help="Pipeline id")],
+def put(ctx: typer.Context, pipeline_id: Annotated[str, typer.Argument(help="Pipeline id")],
         file: Annotated[str, typer.Argument(help="Pipeline definition (JSON or YAML; - for stdin)")],
         if_version: Annotated[int | None, typer.Option("--if-version", help="Only replace this version")] = None,
         ) -> None:
     """Create or replace a pipeline."""
     try:
-        _print(_service().put(pipeline_id, read_body(file), if_version))
+        _print(_service(ctx).put(pipeline_id, read_body(file), if_version))
     except ElasticsearchError as exc:
         fail(exc)
 
 
 @pipelines_app.command("get")
-def get(ids: Annotated[str | None, typer.Argument(help="Ids, comma list or wildcards (default: all)")] = None,
+def get(ctx: typer.Context, ids: Annotated[str | None, typer.Argument(help="Ids, comma list or wildcards (default: all)")] = None,
         summary: Annotated[bool, typer.Option("--summary", help="Leave out the definitions")] = False) -> None:
     """Show pipelines."""
     try:
-        found = _service().get(ids, summary=summary)
+        found = _service(ctx).get(ids, summary=summary)
     except ElasticsearchError as exc:
         fail(exc)
     _print(found)
@@ -72,11 +54,11 @@ def get(ids: Annotated[str | None, typer.Argument(help="Ids, comma list or wildc
 
 
 @pipelines_app.command("delete")
-def delete(pattern: Annotated[str, typer.Argument(help="Id, comma list or wildcard")]) -> None:
+def delete(ctx: typer.Context, pattern: Annotated[str, typer.Argument(help="Id, comma list or wildcard")]) -> None:
     """Delete pipelines."""
     warnings: list[str] = []
     try:
-        result = _service().delete(pattern, warnings)
+        result = _service(ctx).delete(pattern, warnings)
     except ElasticsearchError as exc:
         fail(exc)
     for warning in warnings:
@@ -85,7 +67,7 @@ def delete(pattern: Annotated[str, typer.Argument(help="Id, comma list or wildca
 
 
 @pipelines_app.command("simulate")
-def simulate(file: Annotated[str, typer.Argument(help="Simulate body {docs, pipeline?} (JSON or YAML; - for stdin)")],
+def simulate(ctx: typer.Context, file: Annotated[str, typer.Argument(help="Simulate body {docs, pipeline?} (JSON or YAML; - for stdin)")],
              pipeline_id: Annotated[str | None, typer.Option("--id", help="Run this stored pipeline")] = None,
              pipeline_file: Annotated[str | None, typer.Option("--pipeline", help="Pipeline definition file")] = None,
              verbose: Annotated[bool, typer.Option("--verbose", help="Per-processor results")] = False) -> None:
@@ -94,7 +76,7 @@ def simulate(file: Annotated[str, typer.Argument(help="Simulate body {docs, pipe
         body = read_body(file)
         if pipeline_file is not None and isinstance(body, dict):
             body["pipeline"] = read_body(pipeline_file)
-        _print(_service().simulate(body, pipeline_id, verbose))
+        _print(_service(ctx).simulate(body, pipeline_id, verbose))
     except ElasticsearchError as exc:
         fail(exc)
 

@@ -19,18 +19,19 @@ security = typer.Typer(help=_HELP, no_args_is_help=True)
 
 @security.command("enable")
 def enable(
+    ctx: typer.Context,
     audit: Annotated[bool | None, typer.Option("--audit/--no-audit", help="Write the audit log "
                                                "($INGEST_HOME/logs/audit.json): authentication failures, access "
                                                "denials, security changes (default: unchanged).")] = None,
     new_certificates: Annotated[bool, typer.Option(help="Replace the HTTP CA and certificate.")] = False,
 ) -> None:
     """Require credentials on every request; print a new superuser API key (once) and the HTTP CA fingerprint."""
-    from ingest.models.store import Store
+    from ingest.cli.context import cli_context
     from ingest.server.security.audit import audit_local
     from ingest.server.security.keys import create_role_key
     from ingest.server.security.tls import generate, home_certs
 
-    store = Store()
+    store = cli_context(ctx).registry()
     certs = home_certs(store.path.parent)
     if new_certificates or not certs.exist():
         generate(certs)
@@ -48,12 +49,12 @@ def enable(
 
 
 @security.command("disable")
-def disable() -> None:
+def disable(ctx: typer.Context) -> None:
     """Open the server to anyone on this machine (loopback only; non-loopback servers refuse every request)."""
-    from ingest.models.store import Store
+    from ingest.cli.context import cli_context
     from ingest.server.security.audit import audit_local
 
-    store = Store()
+    store = cli_context(ctx).registry()
     audit_local(store, "security_disable")
     store.put_setting("security.enabled", "false")
     typer.echo(json.dumps({"enabled": False}))
@@ -63,13 +64,13 @@ def disable() -> None:
 
 
 @security.command("status")
-def status() -> None:
+def status(ctx: typer.Context) -> None:
     """Whether security is enabled, the audit log, the HTTP CA fingerprint and how many credentials exist."""
-    from ingest.models.store import Store
+    from ingest.cli.context import cli_context
     from ingest.server.security.authn import SecurityState
     from ingest.server.security.tls import home_certs
 
-    store = Store()
+    store = cli_context(ctx).registry()
     state = SecurityState.read(store)
     certs = home_certs(store.path.parent)
     keys = store.list_api_keys()

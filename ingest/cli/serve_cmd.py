@@ -40,7 +40,7 @@ def serve(
     """Serve the inference, ingest-pipeline and bulk APIs over HTTP(S), speaking Elasticsearch's dialect."""
     import uvicorn
 
-    from ingest.models.api import default_api
+    from ingest.context import AppContext
     from ingest.models.errors import ElasticsearchError
     from ingest.server.app import create_app
     from ingest.server.limits import parse_byte_size
@@ -48,7 +48,8 @@ def serve(
     from ingest.server.security import check_bind, is_loopback
     from ingest.server.security.tls import home_certs
 
-    api = default_api()
+    context = AppContext()  # the settings are read here, once, for the server's lifetime
+    api = context.api
     check_bind(host, api.store)  # exits with a message saying what to run
     if log_format not in ("text", "json"):
         typer.echo(f"error: --log-format must be text or json, not [{log_format}]", err=True)
@@ -72,12 +73,15 @@ def serve(
                    "text.", err=True)
     logging.config.dictConfig(log_config(log_format, log_level, [urlparse(dest).password or ""]))
     logging.captureWarnings(True)  # Python warnings as log lines too, so JSON output stays one object a line
-    app = create_app(api, dest=dest, max_body_bytes=limit)
+    app = create_app(context=context, dest=dest, max_body_bytes=limit)
     app.state.authenticator.bind_host = host
     _check_dest(app.state.destination)
-    uvicorn.run(app, host=host, port=port, log_level=log_level, log_config=None, access_log=False,
-                ssl_certfile=str(ssl_certificate) if use_ssl else None,
-                ssl_keyfile=str(ssl_key) if use_ssl else None)
+    try:
+        uvicorn.run(app, host=host, port=port, log_level=log_level, log_config=None, access_log=False,
+                    ssl_certfile=str(ssl_certificate) if use_ssl else None,
+                    ssl_keyfile=str(ssl_key) if use_ssl else None)
+    finally:  # before the interpreter finalises: deployment threads must not be inside ONNX Runtime then
+        context.close()
 
 
 def _check_dest(destination: Any) -> None:

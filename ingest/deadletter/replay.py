@@ -9,13 +9,16 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ingest.deadletter.store import DeadLetter, DeadLetterStore
 from ingest.jobs.checkpoint import Checkpoints
 from ingest.jobs.config import JobConfig
 from ingest.jobs.listsource import RowsSource, batches_of
 from ingest.jobs.progress import SilentReporter
+
+if TYPE_CHECKING:
+    from ingest.context import AppContext
 
 
 @dataclass
@@ -40,8 +43,10 @@ def replay(
     dest: str | None = None,
     index: str | None = None,
     pipeline: str | None = None,
+    context: AppContext | None = None,
 ) -> ReplayReport:
-    """Replay the entries of one job (or all) and remove them from the store."""
+    """Replay the entries of one job (or all) and remove them from the store; ``context`` (the command's) holds
+    the original jobs' checkpoints and runs the replay jobs."""
     from ingest.jobs.runner import run_job
 
     report = ReplayReport()
@@ -66,7 +71,8 @@ def replay(
             taken.append(letter)
         if not docs:
             continue
-        saved = (Checkpoints(original_job).load() or {}).get("config", {})
+        checkpoints = context.checkpoints(original_job) if context is not None else Checkpoints(original_job)
+        saved = (checkpoints.load() or {}).get("config", {})
         config = JobConfig(
             source=f"dead-letter:{original_job}",
             index=index or letters[0].index or saved.get("index") or "replayed",
@@ -75,7 +81,7 @@ def replay(
             job_id=f"{original_job}-replay",
         )
         summary = run_job(config, source=RowsSource(batches_of(docs, ids)), reporter=SilentReporter(),
-                          deadletters=store)
+                          deadletters=store, context=context)
         store.remove([t.seq for t in taken])
         report.replayed += len(taken)
         report.indexed += summary.indexed

@@ -10,17 +10,22 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from ingest.context import AppContext
 from ingest.jobs.indexmeta import VectorField, prepare_index
 from ingest.models.errors import ElasticsearchError
+from ingest.models.settings import Settings
 from ingest.sinks.base import BulkAction, ItemResult, Sink
 
 
 class SinkOwner:
     """Index creation, load mode and (for the embedded store) every write of one job."""
 
-    def __init__(self, dest: str, index: str, open_timeout_s: float = 60.0) -> None:
+    def __init__(self, dest: str, index: str, open_timeout_s: float = 60.0,
+                 settings: dict[str, str] | None = None) -> None:
+        """``settings``: the driver's (``Settings.to_env()``), rebuilt here so the owner works in its home."""
         self.dest, self.index = dest, index
-        self.sink: Sink = _open(dest, open_timeout_s)
+        self.context = AppContext(Settings.from_env(settings))
+        self.sink: Sink = _open(self.context, dest, open_timeout_s)
         self.prepared = False
 
     def prepare(self, fields: dict[str, VectorField]) -> bool:
@@ -29,7 +34,7 @@ class SinkOwner:
         mapping, as in the single-process runner."""
         if self.prepared:
             return False
-        prepare_index(self.sink, self.index, fields)
+        prepare_index(self.sink, self.index, fields, index_meta=self.context.index_meta)
         self.prepared = True
         return True
 
@@ -51,19 +56,20 @@ class SinkOwner:
             self.sink.ensure_index(self.index, {})
 
     def close(self) -> None:
-        """Release the sink (the driver may open the embedded store after this)."""
-        self.sink.close()
+        """Release the sink (the driver may open the embedded store after this) and the context."""
+        try:
+            self.sink.close()
+        finally:
+            self.context.close()
 
 
-def _open(dest: str, timeout_s: float) -> Sink:
+def _open(context: AppContext, dest: str, timeout_s: float) -> Sink:
     """Open the sink, waiting while it answers 503: the owner of a job whose driver died may still hold the
     embedded store's lock for a few seconds, until Ray reaps it."""
-    from ingest.sinks import open_sink
-
     deadline = time.monotonic() + timeout_s
     while True:
         try:
-            return open_sink(dest)
+            return context.open_sink(dest)
         except ElasticsearchError as exc:
             if exc.status != 503 or time.monotonic() > deadline:
                 raise

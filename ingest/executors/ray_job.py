@@ -18,19 +18,18 @@ import os
 import time
 from typing import Any
 
+from ingest.context import AppContext
 from ingest.deadletter.store import DeadLetter, DeadLetterStore
 from ingest.executors.commit import COUNTS, SplitCommitter, resume_state
 from ingest.executors.inputs import JobInput, job_input
 from ingest.executors.pool import LOCAL_SERVICES, PoolSpec, check_fits, pool_for_endpoints
 from ingest.executors.splits import file_splits
 from ingest.jobs.budget import ErrorBudget, parse_max_errors
-from ingest.jobs.checkpoint import Checkpoints
 from ingest.jobs.config import JobConfig, JobSummary
 from ingest.jobs.progress import Reporter, SilentReporter
 from ingest.models.errors import ElasticsearchError
-from ingest.models.home import ingest_home
+from ingest.models.settings import Settings
 
-_PASSED_ENV = ("INGEST_MODEL_CACHE", "INGEST_DUCKDB_MEMORY_LIMIT", "INGEST_SCALE_TO_ZERO_TIME", "INGEST_RAY_PID_DIR")
 _EXTRA = ("retried", "requests_retried", "cache_hits", "cache_misses")
 
 
@@ -41,30 +40,45 @@ def run_on_ray(
     reporter: Reporter | None = None,
     concurrency: PoolSpec | None = None,
     deadletters: DeadLetterStore | None = None,
+    context: AppContext | None = None,
 ) -> JobSummary:
     """Run ``config`` on the Ray cluster at ``address`` (None: ``RAY_ADDRESS``, else a cluster started on this
     machine with ``ray start``, else a local Ray started for the job — Ray's own lookup order).
 
     ``concurrency`` sizes the pool of a pipeline without a local model (default: 1 to the cluster's CPUs).
+    ``context`` (default: one over the environment's settings, closed at the end) holds the checkpoints and dead
+    letters; its settings are shipped to the workers, which rebuild their own context from them.
     """
+    own = context is None
+    context = context or AppContext()
+    try:
+        return _run_on_ray(config, context, address, reporter, concurrency, deadletters)
+    finally:
+        if own:
+            context.close()
+
+
+def _run_on_ray(config: JobConfig, context: AppContext, address: str | None, reporter: Reporter | None,
+                concurrency: PoolSpec | None, deadletters: DeadLetterStore | None) -> JobSummary:
     import ray
 
     start = time.monotonic()
     reporter = reporter or SilentReporter()
     job_id = config.resolved_job_id()
-    checkpoints = Checkpoints(job_id)
+    shipped = context.settings.to_env()
+    checkpoints = context.checkpoints(job_id)
     state = checkpoints.load() if config.resume else None
     if not config.resume:
         checkpoints.clear()
     done, totals = resume_state(state, job_id)
     if not config.source.startswith(("http://", "https://")):
         file_splits(config.source, config.source_options)  # bad input fails here, before connecting to Ray
-    endpoints = _pipeline_endpoints(config)
-    deadletters = deadletters or DeadLetterStore()
+    endpoints = _pipeline_endpoints(config, context.settings)
+    deadletters = deadletters or context.deadletters()
     parse_max_errors(config.max_errors)  # a bad --max-errors fails here, before connecting to Ray
     extra = dict.fromkeys(_EXTRA, 0)
     unreadable: list[str] = []  # files dead-lettered whole
-    _connect(ray, address)
+    _connect(ray, address, shipped)
     owner = limiter = None
     commit: SplitCommitter | None = None
     completed = False
@@ -73,12 +87,12 @@ def run_on_ray(
         source = job_input(config, done, state, default_slices=cpus)
         commit = SplitCommitter(checkpoints, config, done, totals, source.todo, source.position)
         try:
-            owner, limiter = _start_actors(ray, config, job_id, endpoints)
+            owner, limiter = _start_actors(ray, config, job_id, endpoints, shipped)
             pool = pool_for_endpoints(endpoints, default=concurrency or PoolSpec(1, cpus, 1.0))
             check_fits(pool, [float(n["Resources"].get("CPU", 0)) for n in ray.nodes() if n.get("Alive")])
             if source.todo:
                 _execute(ray, source, pool, config, job_id, limiter is not None, commit, extra, deadletters, reporter,
-                         unreadable)
+                         unreadable, shipped)
             commit.through(len(source.todo))
             completed = True
         finally:
@@ -111,7 +125,7 @@ def run_on_ray(
 
 def _execute(ray: Any, source: JobInput, pool: PoolSpec, config: JobConfig, job_id: str, limited: bool,
              commit: SplitCommitter, extra: dict[str, int], deadletters: DeadLetterStore, reporter: Reporter,
-             unreadable: list[str]) -> None:
+             unreadable: list[str], settings: dict[str, str]) -> None:
     """Read → pool of ``IngestBlocks`` actors → results in input order, committed split by split."""
     from ingest.executors.worker import IngestBlocks
 
@@ -121,7 +135,8 @@ def _execute(ray: Any, source: JobInput, pool: PoolSpec, config: JobConfig, job_
         num_cpus=pool.num_cpus,
         fn_constructor_kwargs={"config": config.describe(), "owner_name": _name("sink", job_id),
                                "via_owner": _single_writer(config.dest), "split_column": source.split_column,
-                               "limiter_name": _name("ratelimit", job_id) if limited else None},
+                               "limiter_name": _name("ratelimit", job_id) if limited else None,
+                               "settings": settings},
     )  # Ray Data's actor defaults already restart dead actors and retry their tasks without limit
     budget = ErrorBudget(deadletters, parse_max_errors(config.max_errors), _Live(commit), job_id)
     for out in ds.iter_batches(batch_format="pyarrow", batch_size=None):
@@ -182,29 +197,27 @@ def _single_writer(dest: str) -> bool:
     return capabilities(dest).writers == "one"
 
 
-def _pipeline_endpoints(config: JobConfig) -> list[tuple[str, dict[str, Any]]]:
+def _pipeline_endpoints(config: JobConfig, settings: Settings) -> list[tuple[str, dict[str, Any]]]:
     """``(service, service_settings)`` of each endpoint the pipeline calls (nothing is loaded)."""
     if not config.pipeline:
         return []
-    from ingest.jobs.runner import load_pipeline
-    from ingest.models.api import InferenceAPI
+    from ingest.jobs.pipelinespec import load_pipeline
 
-    api = InferenceAPI()
+    context = AppContext(settings)  # its own API, closed before the workers start theirs
     try:
-        pipeline, _ = load_pipeline(config.pipeline, api)
+        pipeline, _ = load_pipeline(config.pipeline, context.pipelines())
         endpoints = []
         for ref in pipeline.endpoint_refs():
-            endpoint = api.endpoint(ref)
+            endpoint = context.api.endpoint(ref)
             endpoints.append((str(endpoint.service), dict(endpoint.service_settings)))
         return endpoints
     finally:
-        api.close()
+        context.close()
 
 
-def _connect(ray: Any, address: str | None) -> None:
-    """Join the cluster with the job's environment for the workers (same ``$INGEST_HOME``, model cache)."""
-    env = {"INGEST_HOME": str(ingest_home())}
-    env.update({k: os.environ[k] for k in _PASSED_ENV if k in os.environ})
+def _connect(ray: Any, address: str | None, env: dict[str, str]) -> None:
+    """Join the cluster with the driver's settings (``Settings.to_env()``) as the workers' environment, for the
+    code that reads the settings of its process (the model cache, the ML platform)."""
     kwargs: dict[str, Any] = {"namespace": "ingest", "runtime_env": {"env_vars": env}, "log_to_driver": False,
                               "configure_logging": False}
     if address is None and not os.environ.get("RAY_ADDRESS"):
@@ -219,7 +232,7 @@ def _connect(ray: Any, address: str | None) -> None:
 
 
 def _start_actors(ray: Any, config: JobConfig, job_id: str,
-                  endpoints: list[tuple[str, dict[str, Any]]]) -> tuple[Any, Any]:
+                  endpoints: list[tuple[str, dict[str, Any]]], settings: dict[str, str]) -> tuple[Any, Any]:
     """The sink owner and, when the pipeline calls a remote provider, the shared rate-limit schedule; both on
     the driver's node (which outlives worker nodes) and restarted if they die."""
     from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
@@ -230,7 +243,7 @@ def _start_actors(ray: Any, config: JobConfig, job_id: str,
     here = NodeAffinitySchedulingStrategy(node_id=ray.get_runtime_context().get_node_id(), soft=True)
     options = {"num_cpus": 0, "max_restarts": -1, "max_task_retries": -1, "scheduling_strategy": here}
     owner = ray.remote(SinkOwner).options(name=_name("sink", job_id), **options).remote(
-        config.dest, config.index)
+        config.dest, config.index, settings=settings)
     limiter = None
     if any(service not in LOCAL_SERVICES for service, _ in endpoints):
         limiter = ray.remote(SharedSchedule).options(name=_name("ratelimit", job_id), **options).remote()

@@ -27,6 +27,7 @@ from ingest.jobs.indexmeta import vector_mapping
 from ingest.jobs.stages import Counters, Item, Prepared, prepare_batch, send_chunk
 from ingest.models.deployments import DeploymentManager
 from ingest.models.deployments.scaling import AllocationPolicy
+from ingest.models.settings import Settings
 from ingest.sinks.base import BulkAction, ItemResult
 from ingest.sources.files import DEFAULT_BATCH_SIZE
 
@@ -91,8 +92,10 @@ class IngestBlocks:
     """The ``map_batches`` callable class of the pool."""
 
     def __init__(self, config: dict[str, Any], owner_name: str, via_owner: bool, limiter_name: str | None,
-                 split_column: str = SPLIT_COLUMN) -> None:
+                 split_column: str = SPLIT_COLUMN, settings: dict[str, str] | None = None) -> None:
         self.config = JobConfig(**config)
+        # The driver's settings (``Settings.to_env()``), rebuilt here: this worker's context is the driver's home.
+        self.settings = Settings.from_env(settings)
         self.split_column = split_column
         self.job_id = self.config.resolved_job_id()
         self.owner = ray.get_actor(owner_name)
@@ -105,20 +108,24 @@ class IngestBlocks:
         self.pipeline: RunnablePipeline | None = None
         self.inference: Any = None
         if self.config.pipeline:
-            from ingest.jobs.cache import CachingInference, EmbeddingCache
-            from ingest.jobs.runner import load_pipeline
+            from ingest.context import AppContext
+            from ingest.jobs.cache import CachingInference
+            from ingest.jobs.pipelinespec import load_pipeline
             from ingest.models.api import InferenceAPI
+            from ingest.models.home import ingest_home
+            from ingest.models.store import Store
 
-            api = InferenceAPI(deployments=OneAllocation())
-            self.inference = CachingInference(api, EmbeddingCache() if self.config.skip_unchanged else None)
-            self.pipeline, _ = load_pipeline(self.config.pipeline, self.inference)
+            api = InferenceAPI(Store(ingest_home(self.settings) / "registry.sqlite"), deployments=OneAllocation())
+            context = AppContext(self.settings, api=api)
+            self.inference = CachingInference(api, context.embedding_cache() if self.config.skip_unchanged else None)
+            self.pipeline, _ = load_pipeline(self.config.pipeline, context.pipelines(self.inference))
         if via_owner:
             self.sink: Any = OwnerSink(self.owner)
         else:
-            from ingest.sinks import open_sink
+            from ingest.context import AppContext
 
-            self.sink = open_sink(self.config.dest)
-        pid_dir = os.environ.get("INGEST_RAY_PID_DIR")
+            self.sink = AppContext(self.settings).open_sink(self.config.dest)
+        pid_dir = self.settings.ray_pid_dir
         if pid_dir:  # lets the tests find (and kill) the worker processes
             Path(pid_dir).mkdir(parents=True, exist_ok=True)
             (Path(pid_dir) / str(os.getpid())).touch()

@@ -223,16 +223,18 @@ Writer = Callable[[list[BulkAction]], list[ItemResult]]
 def run_bulk(raw: bytes, *, sink: Sink, pipelines: Any, default_index: str | None = None,
              request_pipeline: str | None = None, write: Writer | None = None,
              deadletters: DeadLetterStore | None = None, job_id: str = "bulk-api",
-             report: BulkReport | None = None, user: SecurityUser | None = None) -> dict[str, Any]:
+             report: BulkReport | None = None, user: SecurityUser | None = None,
+             index_meta: Callable[[], IndexMeta] = IndexMeta) -> dict[str, Any]:
     """Execute a bulk request. ``pipelines`` is a ``PipelineService`` (or None when none is needed);
     ``write`` defaults to ``sink.write``; failed documents go to ``deadletters`` under ``job_id``; ``user`` is
-    who sent it (pipelines' ``set_security_user``; None without security)."""
+    who sent it (pipelines' ``set_security_user``; None without security); ``index_meta`` opens the index
+    metadata (the app context's ``index_meta``)."""
     start = time.monotonic()
     now = datetime.now(UTC)  # one clock for every date-math index name of the request
     if default_index is not None:
         validate_index_name(resolve_index_name(default_index, now))
     lines = parse_bulk(raw, default_index)
-    meta = IndexMeta()
+    meta = index_meta()
     results: list[ItemResult | None] = [None] * len(lines)
     attempted: set[int] = set()
     sources: list[dict[str, Any] | None] = [ln.body for ln in lines]
@@ -440,12 +442,13 @@ def _ensure_indices(sink: Sink, meta: IndexMeta, docs: list[tuple[str | None, An
     return refused
 
 
-def create_index(name: str, body: dict[str, Any], sink: Sink, cluster: ClusterRequests | None = None
-                 ) -> dict[str, Any]:
+def create_index(name: str, body: dict[str, Any], sink: Sink, cluster: ClusterRequests | None = None,
+                 index_meta: Callable[[], IndexMeta] = IndexMeta) -> dict[str, Any]:
     """``PUT /{index}``: settings (``index.default_pipeline``) and vector mappings. ``cluster``: the sink's REST
-    API when its kind is a cluster (``ingest.sinks.registry.cluster_requests``)."""
+    API when its kind is a cluster (``ingest.sinks.registry.cluster_requests``); ``index_meta`` opens the index
+    metadata (the app context's)."""
     validate_index_name(name)
-    meta = IndexMeta()
+    meta = index_meta()
     try:
         if meta.exists(name):
             raise ElasticsearchError(f"index [{name}/_na_] already exists", status=400,

@@ -24,9 +24,10 @@ def jobs_dir() -> Path:
 class Checkpoints:
     """Read and commit one job's checkpoint."""
 
-    def __init__(self, job_id: str) -> None:
+    def __init__(self, job_id: str, *, folder: Path | None = None) -> None:
+        """``folder``: the context's ``<home>/jobs`` (default: the environment's home)."""
         self.job_id = job_id
-        self.path = jobs_dir() / f"{job_id}.json"
+        self.path = (private_dir(folder) if folder is not None else jobs_dir()) / f"{job_id}.json"
 
     def load(self) -> dict[str, Any] | None:
         """The last committed checkpoint, or None."""

@@ -9,6 +9,8 @@ import os
 import signal
 import threading
 
+from ingest.models.settings import Settings
+
 POINTS = frozenset(
     {
         "read",  # a source batch was read, not yet handed to the pipeline
@@ -27,7 +29,7 @@ _lock = threading.Lock()
 
 
 def _target() -> tuple[str, int] | None:
-    raw = os.environ.get("INGEST_FAULT")
+    raw = Settings.from_env().fault  # per call: the crash tests set it for one subprocess
     if not raw:
         return None
     name, _, nth = raw.partition(":")

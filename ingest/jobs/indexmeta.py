@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -139,15 +139,17 @@ def _first_value(path: str, docs: Sequence[Mapping[str, Any]]) -> Any:
     return None
 
 
-def prepare_index(sink: Sink, index: str, fields: dict[str, VectorField], *, load_mode: bool = True) -> None:
+def prepare_index(sink: Sink, index: str, fields: dict[str, VectorField], *, load_mode: bool = True,
+                  index_meta: Callable[[], IndexMeta] = IndexMeta) -> None:
     """Create ``index`` with its vector fields (see :func:`vector_mapping`), record which endpoint fills each
-    (for ``ingest search``), and switch the index to load mode unless ``load_mode`` is False (streaming jobs)."""
+    (for ``ingest search``), and switch the index to load mode unless ``load_mode`` is False (streaming jobs).
+    ``index_meta`` opens the metadata store (the app context's ``index_meta``)."""
     hints = {path: FieldHint(f.kind, f.dims, f.similarity if f.kind == "dense" else None)
              for path, f in fields.items()}
     described = {path: {"kind": f.kind, "dims": f.dims, "endpoint": f.endpoint} for path, f in fields.items()}
     sink.ensure_index(index, hints)
     if described:
-        meta = IndexMeta()
+        meta = index_meta()
         meta.record_fields(index, described)
         meta.close()
     if load_mode:

@@ -12,17 +12,18 @@ import threading
 import time
 from collections.abc import Callable
 from functools import partial
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ingest.context import AppContext
 from ingest.deadletter.store import DeadLetterStore
 from ingest.jobs.acks import AckTracker
 from ingest.jobs.budget import ErrorBudget, TooManyErrors, parse_max_errors
-from ingest.jobs.cache import CachingInference, EmbeddingCache
+from ingest.jobs.cache import CachingInference
 from ingest.jobs.checkpoint import Checkpoints
 from ingest.jobs.config import JobConfig, JobSummary
 from ingest.jobs.faults import fault
 from ingest.jobs.indexmeta import prepare_index, vector_mapping
+from ingest.jobs.pipelinespec import load_pipeline
 from ingest.jobs.progress import Reporter, SilentReporter
 from ingest.jobs.stages import Counters, Item, Prepared, prepare_batch, send_chunk
 from ingest.models.errors import IllegalArgumentException
@@ -30,7 +31,6 @@ from ingest.sinks.base import Sink
 from ingest.sources.base import Source
 
 if TYPE_CHECKING:
-    from ingest.processors.pipeline import Pipeline
     from ingest.processors.runnable import RunnablePipeline
 
 _DONE = object()
@@ -54,25 +54,6 @@ class _Serialised:
         """The shared sink is closed by its owner."""
 
 
-def load_pipeline(spec: str | dict[str, Any], inference: Any) -> tuple[Pipeline, dict[str, Any]]:
-    """A stored pipeline by id, one given as a JSON/YAML file, or its body as a dict (``ingest.run_job``);
-    files and bodies are parsed with ``PipelineService.parse``."""
-    import yaml
-
-    from ingest.models.store import Store
-    from ingest.processors import PipelineService
-
-    service = PipelineService(Store(), inference)
-    if isinstance(spec, dict):
-        return service.parse(spec), spec
-    path = Path(spec)
-    if path.suffix.lower() in (".json", ".yaml", ".yml") and path.is_file():
-        body = yaml.safe_load(path.read_text(encoding="utf-8"))
-        return service.parse(body), body
-    stored = service.get([spec])
-    return service.load(spec), dict(stored.get(spec, {}))
-
-
 class Job:
     """One run of a job. Build it, call :meth:`run`."""
 
@@ -87,6 +68,7 @@ class Job:
         deadletters: DeadLetterStore | None = None,
         reporter: Reporter | None = None,
         sink_factory: Callable[[], Sink] | None = None,
+        context: AppContext | None = None,
     ) -> None:
         self.config = config
         self.sink_factory = sink_factory
@@ -97,7 +79,8 @@ class Job:
         self.outputs = pipeline.outputs() if pipeline is not None else []
         self.inference = inference
         self.reporter = reporter or SilentReporter()
-        self.checkpoints = Checkpoints(self.job_id)
+        self.context = context
+        self.checkpoints = context.checkpoints(self.job_id) if context is not None else Checkpoints(self.job_id)
         self.counters = Counters()
         self.deadletters = ErrorBudget(deadletters or DeadLetterStore(), parse_max_errors(config.max_errors),
                                        self.counters, self.job_id)
@@ -229,7 +212,8 @@ class Job:
         switch it to load mode."""
         fields = vector_mapping(self.outputs, [item.action.source or {} for item in chunk[:200]])
         # An unbounded source never ends the load: its index stays refreshed and replicated as configured.
-        prepare_index(self.sink, self.config.index, fields, load_mode=not self.source.unbounded)
+        meta = {"index_meta": self.context.index_meta} if self.context is not None else {}
+        prepare_index(self.sink, self.config.index, fields, load_mode=not self.source.unbounded, **meta)
         self._loading = True
 
     # --- the run --------------------------------------------------------------------------------------------
@@ -339,38 +323,48 @@ def run_job(
     reporter: Reporter | None = None,
     deadletters: DeadLetterStore | None = None,
     inference: Any = None,
+    context: AppContext | None = None,
 ) -> JobSummary:
-    """Open the source, pipeline and sink named by ``config`` (unless given) and run the job."""
-    from ingest.sinks import open_sink
+    """Open the source, pipeline and sink named by ``config`` (unless given) and run the job.
+
+    Everything the job keeps (checkpoints, dead letters, the embedded store, the embedding cache, the pipeline
+    registry) is ``context``'s; without one, a context over ``inference`` when it is an ``InferenceAPI`` (its
+    home), else over the environment's settings, closed at the end. Without ``inference``, the pipeline calls the
+    context's API (or, with no context given, the process-wide ``default_api()``, whose models stay loaded
+    between jobs).
+    """
+    from ingest.models.api import InferenceAPI
     from ingest.sinks.registry import capabilities
     from ingest.sources import open_source
 
-    own_sink, own_source, own_letters = sink is None, source is None, deadletters is None
+    own_context, own_sink, own_source = context is None, sink is None, source is None
+    if context is None:
+        context = AppContext(api=inference if isinstance(inference, InferenceAPI) else None)
     source = source or open_source(config.source, **config.source_options)
-    cache = EmbeddingCache() if config.pipeline and config.skip_unchanged else None
-    deadletters = deadletters or DeadLetterStore()
+    cache = context.embedding_cache() if config.pipeline and config.skip_unchanged else None
+    deadletters = deadletters or context.deadletters()
     try:
-        sink = sink or open_sink(config.dest)
+        sink = sink or context.open_sink(config.dest)
         pipeline, wrapped = None, None
         if config.pipeline:
             if inference is None:
                 from ingest.models.api import default_api
 
-                inference = default_api()
+                inference = default_api() if own_context else context.api
             wrapped = CachingInference(inference, cache)
-            pipeline, _ = load_pipeline(config.pipeline, wrapped)
+            pipeline, _ = load_pipeline(config.pipeline, context.pipelines(wrapped))
         factory: Callable[[], Sink] | None = None
         if own_sink and config.sender_count() > 1 and capabilities(config.dest).writers == "many":
-            factory = partial(open_sink, config.dest)
+            factory = partial(context.open_sink, config.dest)
         job = Job(config, source=source, sink=sink, pipeline=pipeline, inference=wrapped,
-                  deadletters=deadletters, reporter=reporter, sink_factory=factory)
+                  deadletters=deadletters, reporter=reporter, sink_factory=factory, context=context)
         return job.run()
     finally:
         if own_sink and sink is not None:
             sink.close()
         if own_source:
             source.close()
-        if own_letters:
-            deadletters.close()
         if cache is not None:
             cache.close()
+        if own_context:
+            context.close()  # its dead-letter store; an api handed in stays the caller's

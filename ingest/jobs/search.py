@@ -4,6 +4,7 @@ work, not a search engine."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from ingest.jobs.indexmeta import IndexMeta
@@ -37,9 +38,10 @@ def pick_field(index: str, fields: dict[str, dict[str, Any]], endpoint: str | No
 
 
 def search(index: str, text: str, *, endpoint: str | None = None, field: str | None = None, k: int = 10,
-           api: Any = None, store: Searching | None = None, dest: str = "embedded") -> dict[str, Any]:
+           api: Any = None, store: Searching | None = None, dest: str = "embedded",
+           index_meta: Callable[[], IndexMeta] = IndexMeta) -> dict[str, Any]:
     """Elasticsearch-shaped hits for ``text`` on ``store``, else on the sink ``dest`` names (which must
-    declare search in the registry)."""
+    declare search in the registry); ``index_meta`` opens the index metadata (the app context's)."""
     if k < 1:
         raise IllegalArgumentException(f"[k] must be greater than 0, got [{k}]")
     kind = kind_of(dest)
@@ -49,7 +51,7 @@ def search(index: str, text: str, *, endpoint: str | None = None, field: str | N
         from ingest.models.api import default_api
 
         api = default_api()
-    meta = IndexMeta()
+    meta = index_meta()
     fields = meta.fields(index)
     meta.close()
     endpoint_kind = None

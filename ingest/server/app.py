@@ -19,6 +19,7 @@ from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from ingest.context import AppContext
 from ingest.models.api import InferenceAPI, default_api
 from ingest.models.errors import ActionRequestValidationException, ElasticsearchError
 from ingest.server.destination import Destination
@@ -52,20 +53,29 @@ log = logging.getLogger(__name__)
 def create_app(
     api: InferenceAPI | None = None,
     *,
+    context: AppContext | None = None,
     authenticator: Authenticator | None = None,
     max_body_bytes: int | None = None,
     dest: str = "embedded",
 ) -> FastAPI:
-    """Build the FastAPI app. ``api`` defaults to the process-wide :func:`models.api.default_api`;
-    ``max_body_bytes`` to ``http.max_content_length`` (``$INGEST_HTTP_MAX_CONTENT_LENGTH``, 100mb); ``dest`` is
-    where ``_bulk`` writes (an ``open_sink`` string: ``embedded``, an Elasticsearch/OpenSearch URL, a file)."""
+    """Build the FastAPI app over ``context`` (``app.state.context``; routes reach it with
+    ``Depends(app_context)``). Without one, a context over ``api`` (default: the process-wide
+    :func:`models.api.default_api`), closed with the app. ``max_body_bytes`` defaults to the settings'
+    ``http.max_content_length`` (``$INGEST_HTTP_MAX_CONTENT_LENGTH``, 100mb); ``dest`` is where ``_bulk`` writes
+    (an ``open_sink`` string: ``embedded``, an Elasticsearch/OpenSearch URL, a file)."""
+    owns_context = context is None
+    if context is None:
+        context = AppContext(api=api or default_api())
+    elif api is not None and api is not context.api:
+        raise ValueError("create_app: pass an api or a context, not both")
     if max_body_bytes is None:
-        max_body_bytes = max_content_length()
+        max_body_bytes = max_content_length(context.settings)
     app = FastAPI(title="ingest", version="0.1.0", lifespan=_lifespan,
                   description="Elasticsearch's inference API, ingest pipelines and bulk ingest")
-    app.state.api = api or default_api()
+    app.state.context, app.state.owns_context = context, owns_context
+    app.state.api = context.api  # the same object, for the routes written before the context
     app.state.metrics = ServerMetrics(app.state.api.deployments, _deadletter_count(app))
-    app.state.destination = Destination(app.state.api, dest, metrics=app.state.metrics)
+    app.state.destination = Destination(context, dest, metrics=app.state.metrics)
     app.state.api.observers.append(app.state.metrics.observe_inference)
     app.state.max_body_bytes = max_body_bytes
     app.state.node = Node.for_home(str(app.state.api.store.path))  # one identity for /, _nodes, _license
@@ -128,6 +138,8 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.destination.close()  # flushes and releases the sink (DuckDB file, cluster connections)
     if app.state.metrics.observe_inference in app.state.api.observers:
         app.state.api.observers.remove(app.state.metrics.observe_inference)
+    if app.state.owns_context:
+        app.state.context.close()
 
 
 def _deadletter_count(app: FastAPI) -> Callable[[], int]:

@@ -1,9 +1,10 @@
 """Where the server's ``_bulk`` writes: the destination (``ingest serve --dest``), owned by the app.
 
-``Destination`` holds the sink (opened on first use), the pipeline service over the app's ``InferenceAPI``
-(with the skip-unchanged embedding cache) and the dead-letter store, and runs a ``_bulk`` request through
-them with the job machinery's per-item retries (``ingest.jobs.bulkwrite``). One per app, closed with it:
-nothing lives at module level, so two apps in one process (tests, an embedding application) never share a sink.
+``Destination`` holds the sink (opened on first use through the app's ``AppContext``), the pipeline service over
+the context's ``InferenceAPI`` (with the skip-unchanged embedding cache) and the context's dead-letter store, and
+runs a ``_bulk`` request through them with the job machinery's per-item retries (``ingest.jobs.bulkwrite``). One
+per app, closed with it: nothing lives at module level, so two apps in one process (tests, an embedding
+application) never share a sink.
 """
 
 from __future__ import annotations
@@ -22,8 +23,9 @@ from ingest.models.errors import ElasticsearchError
 from ingest.sinks.base import BulkAction, FieldHint, ItemResult, Sink
 
 if TYPE_CHECKING:
+    from ingest.context import AppContext
     from ingest.deadletter.store import DeadLetterStore
-    from ingest.models.api import InferenceAPI
+    from ingest.jobs.cache import EmbeddingCache
     from ingest.processors import PipelineService
     from ingest.processors.base import SecurityUser
     from ingest.server.metrics import ServerMetrics
@@ -35,25 +37,24 @@ JOB_ID = "bulk-api"  # the dead-letter job id of documents refused through the R
 
 
 class Destination:
-    """The app's sink, pipelines and dead letters. ``dest`` is an ``open_sink`` string; ``sink`` overrides it."""
+    """The app's sink, pipelines and dead letters, from its ``context``. ``dest`` is an ``open_sink`` string;
+    ``sink`` overrides it."""
 
-    def __init__(self, api: InferenceAPI, dest: str = "embedded", *, sink: Sink | None = None,
+    def __init__(self, context: AppContext, dest: str = "embedded", *, sink: Sink | None = None,
                  policy: JobConfig | None = None, metrics: ServerMetrics | None = None) -> None:
-        self.api, self.dest, self.metrics = api, dest, metrics
+        self.context, self.dest, self.metrics = context, dest, metrics
         self.policy = policy or JobConfig(source="_bulk", index="", dest=dest, backoff_initial_s=0.2,
                                           backoff_max_s=5.0)
         self._sink = sink
         self._pipelines: PipelineService | None = None
-        self._deadletters: DeadLetterStore | None = None
+        self._cache: EmbeddingCache | None = None
         self._lock = threading.Lock()
 
     def sink(self) -> Sink:
         """The destination's sink, opened on first use (a cluster is contacted then, not at startup)."""
         with self._lock:
             if self._sink is None:
-                from ingest.sinks import open_sink
-
-                self._sink = open_sink(self.dest)
+                self._sink = self.context.open_sink(self.dest)
             return self._sink
 
     def kind(self) -> SinkKind:
@@ -63,23 +64,19 @@ class Destination:
         return kind_of(self.dest)
 
     def pipelines(self) -> PipelineService:
-        """The pipeline service over the app's API, loaded when a request first needs a pipeline."""
+        """The pipeline service over the context's API and the skip-unchanged cache, loaded when a request first
+        needs a pipeline."""
         with self._lock:
             if self._pipelines is None:
-                from ingest.jobs.cache import CachingInference, EmbeddingCache
-                from ingest.processors import PipelineService
+                from ingest.jobs.cache import CachingInference
 
-                self._pipelines = PipelineService(self.api.store, CachingInference(self.api, EmbeddingCache()))
+                self._cache = self.context.embedding_cache()
+                self._pipelines = self.context.pipelines(CachingInference(self.context.api, self._cache))
             return self._pipelines
 
     def deadletters(self) -> DeadLetterStore:
-        """The dead-letter store (``$INGEST_HOME/deadletter.sqlite``)."""
-        with self._lock:
-            if self._deadletters is None:
-                from ingest.deadletter.store import DeadLetterStore
-
-                self._deadletters = DeadLetterStore()
-            return self._deadletters
+        """The context's dead-letter store (``<home>/deadletter.sqlite``)."""
+        return self.context.deadletters()
 
     def bulk(self, raw: bytes, *, index: str | None, pipeline: str | None, refresh: str | None,
              timeout_s: float = DEFAULT_TIMEOUT_S, authorize: Callable[[Sink], Sink] | None = None,
@@ -98,7 +95,7 @@ class Destination:
 
         body = run_bulk(raw, sink=sink, pipelines=_LazyPipelines(self), default_index=index,
                         request_pipeline=pipeline, write=write, deadletters=self.deadletters(), job_id=JOB_ID,
-                        report=report, user=user)
+                        report=report, user=user, index_meta=self.context.index_meta)
         if refresh not in (None, "false"):
             written = [next(iter(item.values())) for item in body["items"]]
             for target in {it.get("_index") for it in written if "error" not in it} - {None}:
@@ -125,14 +122,14 @@ class Destination:
                     return _Unreachable(exc)
 
     def close(self) -> None:
-        """Close the sink and the stores this object opened."""
+        """Close the sink and the embedding cache this object opened (the context closes its own stores)."""
         with self._lock:
             sink, self._sink = self._sink, None
-            letters, self._deadletters = self._deadletters, None
+            cache, self._cache, self._pipelines = self._cache, None, None
         if sink is not None:
             sink.close()
-        if letters is not None:
-            letters.close()
+        if cache is not None:
+            cache.close()
 
 
 class _Unreachable(Sink):

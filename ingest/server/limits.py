@@ -8,15 +8,14 @@ body streams in, chunked or not, so an oversized body is refused after at most t
 
 from __future__ import annotations
 
-import os
 import re
 from typing import Any
 
 from starlette.types import Message, Receive
 
 from ingest.models.errors import ElasticsearchError, IllegalArgumentException
+from ingest.models.settings import Settings
 
-MAX_CONTENT_LENGTH_ENV = "INGEST_HTTP_MAX_CONTENT_LENGTH"
 DEFAULT_MAX_CONTENT_LENGTH = 100 * 1024 * 1024  # Elasticsearch's http.max_content_length default
 
 # XContent media types (Elasticsearch's XContentType header values); cbor and smile are recognised so
@@ -55,9 +54,9 @@ def parse_byte_size(raw: str, setting: str) -> int:
     return int(float(match.group(1)) * _UNITS[match.group(2)[0].lower()])
 
 
-def max_content_length() -> int:
+def max_content_length(settings: Settings | None = None) -> int:
     """``http.max_content_length`` from ``$INGEST_HTTP_MAX_CONTENT_LENGTH`` (an Elasticsearch byte size)."""
-    raw = os.environ.get(MAX_CONTENT_LENGTH_ENV)
+    raw = (settings or Settings.from_env()).http_max_content_length
     return DEFAULT_MAX_CONTENT_LENGTH if not raw else parse_byte_size(raw, "http.max_content_length")
 
 

@@ -8,7 +8,6 @@ through the trained-model API (``start``) and shares its loaded model and queue 
 from __future__ import annotations
 
 import atexit
-import os
 import re
 import threading
 import weakref
@@ -18,6 +17,7 @@ from typing import Protocol
 from ingest.models.deployments.deployment import DEFAULT_QUEUE_CAPACITY, Deployment, Session
 from ingest.models.deployments.scaling import DEFAULT_SCALE_DOWN_AFTER_S, AllocationPolicy, allocation_policy
 from ingest.models.errors import IllegalArgumentException, ResourceNotFoundException, StatusException
+from ingest.models.settings import Settings
 
 Loader = Callable[[str, int], Session]  # (model_id, threads) -> loaded session
 
@@ -47,9 +47,9 @@ def parse_time_value(text: str, setting: str) -> float:
     return float(match.group(1)) * _UNITS[match.group(2)]
 
 
-def scale_to_zero_time() -> float:
+def scale_to_zero_time(settings: Settings | None = None) -> float:
     """Idle time before adaptive deployments shrink: ``$INGEST_SCALE_TO_ZERO_TIME`` (e.g. ``5m``), default 5 min."""
-    raw = os.environ.get("INGEST_SCALE_TO_ZERO_TIME")
+    raw = (settings or Settings.from_env()).scale_to_zero_time
     return parse_time_value(raw, "INGEST_SCALE_TO_ZERO_TIME") if raw else DEFAULT_SCALE_DOWN_AFTER_S
 
 

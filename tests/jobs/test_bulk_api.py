@@ -10,6 +10,7 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+from ingest.context import AppContext
 from ingest.models.api import InferenceAPI
 from ingest.models.store import Store
 from ingest.server.destination import Destination
@@ -32,7 +33,7 @@ def client(ingest_home: Path) -> Iterator[TestClient]:
     def probe() -> dict:
         return {"probe": True}
 
-    app.state.destination = Destination(InferenceAPI())
+    app.state.destination = Destination(AppContext(api=InferenceAPI()))
     install(app, Authenticator(Store()))
     with TestClient(app) as c:
         yield c

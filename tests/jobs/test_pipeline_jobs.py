@@ -9,6 +9,7 @@ from pathlib import Path
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+from ingest.context import AppContext
 from ingest.jobs import JobConfig, run_job
 from ingest.server.destination import Destination
 from ingest.server.routes import bulk, documents
@@ -105,7 +106,7 @@ def test_bulk_runs_the_request_pipeline_and_the_index_default(tiny_endpoints: di
     app = FastAPI()
     app.include_router(documents.router)  # GET _doc
     app.include_router(bulk.router)
-    app.state.destination = Destination(InferenceAPI())
+    app.state.destination = Destination(AppContext(api=InferenceAPI()))
     install(app, Authenticator(Store()))
     with TestClient(app) as client:
         out = client.post("/_bulk?pipeline=tiny", content=b'{"index":{"_index":"a","_id":"1"}}\n{"text":"the cat"}\n'

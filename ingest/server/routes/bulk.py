@@ -1,7 +1,7 @@
 """Streaming ingest over HTTP: ``_bulk``, ``PUT /{index}``, ``GET /{index}/_count`` (documents: ``documents.py``).
 
-Documents are written to the app's destination (``app.state.destination``, an
-``ingest.server.destination.Destination``: ``ingest serve --dest URL``, default the embedded store). Index-scoped
+Documents are written to the app's destination (an ``ingest.server.destination.Destination`` over the app's
+context, ``Depends(app_destination)``: ``ingest serve --dest URL``, default the embedded store). Index-scoped
 paths use the ``index`` path convertor, which refuses names starting with ``_`` so these catch-all routes never
 shadow ``/_inference``, ``/_ingest``, ``/_ml`` and the like, whatever the order in which routers are included.
 ``PUT /_something`` is answered with Elasticsearch's invalid index name error.
@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 from starlette.convertors import Convertor, register_url_convertor
@@ -26,6 +26,7 @@ from ingest.server.filterpath import apply_filter_path
 from ingest.server.limits import SimpleError, body_format
 from ingest.server.security import declare as need
 from ingest.server.security.bulkauth import AuthorizedSink
+from ingest.server.state import app_destination
 from ingest.sinks.base import DocumentReads
 from ingest.sinks.bulk.versioned import VersionedDocuments
 from ingest.sinks.registry import cluster_requests, document_reads, versioned_documents
@@ -62,12 +63,6 @@ class SafeJSON(JSONResponse):
 
 
 router = APIRouter(tags=["bulk"])
-
-
-def destination(request: Request) -> Destination:
-    """The app's destination (set by ``create_app``)."""
-    dest: Destination = request.app.state.destination
-    return dest
 
 
 def _error(exc: ElasticsearchError) -> JSONResponse:
@@ -110,14 +105,13 @@ def parse_timeout(value: str | None) -> float:
         f"failed to parse setting [timeout] with value [{value}] as a time value: unit is missing or unrecognized")
 
 
-async def _bulk(request: Request, index: str | None) -> JSONResponse:
+async def _bulk(request: Request, index: str | None, dest: Destination) -> JSONResponse:
     if body_format(request.headers.get("content-type")) == "yaml":
         vendor = "VND_" if "vnd.elasticsearch" in request.headers.get("content-type", "") else ""
         return _error(SimpleError(f"Content-Type [{vendor}YAML] does not support stream parsing. Use JSON or SMILE "
                                   "instead", status=406))
     raw = await request.body()
     params = request.query_params
-    dest = destination(request)
     try:
         timeout_s = parse_timeout(params.get("timeout"))
         authorize = AuthorizedSink.checker(need.principal_of(request), request)  # each item against its index
@@ -132,29 +126,29 @@ async def _bulk(request: Request, index: str | None) -> JSONResponse:
 
 @router.post("/_bulk", dependencies=[need.bulk()])
 @router.put("/_bulk", dependencies=[need.bulk()])
-async def bulk(request: Request) -> JSONResponse:
+async def bulk(request: Request, dest: Destination = Depends(app_destination)) -> JSONResponse:
     """Elasticsearch's ``_bulk``."""
-    return await _bulk(request, None)
+    return await _bulk(request, None, dest)
 
 
 @router.post("/{index:index}/_bulk", dependencies=[need.bulk()])
 @router.put("/{index:index}/_bulk", dependencies=[need.bulk()])
-async def index_bulk(index: str, request: Request) -> JSONResponse:
+async def index_bulk(index: str, request: Request, dest: Destination = Depends(app_destination)) -> JSONResponse:
     """``_bulk`` with a default index."""
-    return await _bulk(request, index)
+    return await _bulk(request, index, dest)
 
 
 @router.put("/{index:index}", dependencies=[need.index("create_index", "indices:admin/create")])
-async def put_index(index: str, request: Request) -> JSONResponse:
+async def put_index(index: str, request: Request, dest: Destination = Depends(app_destination)) -> JSONResponse:
     """Create an index, with ``settings.index.default_pipeline`` and vector mappings."""
     try:
         validate_index_name(index)
         body = await json_body(request, required=False) or {}
         if not isinstance(body, dict):
             raise ParsingException("request body must be a JSON object")
-        dest = destination(request)
         sink = dest.sink()
-        return SafeJSON(await run_in_threadpool(create_index, index, body, sink, cluster_requests(sink, dest.kind())))
+        return SafeJSON(await run_in_threadpool(create_index, index, body, sink, cluster_requests(sink, dest.kind()),
+                                                dest.context.index_meta))
     except ValueError as exc:
         return _error(ParsingException(f"failed to parse the request body: {exc}"))
     except ElasticsearchError as exc:
@@ -174,11 +168,9 @@ def local_reads(dest: Destination) -> DocumentReads | None:
     return document_reads(dest.sink(), kind) if kind.capabilities.documents else None
 
 
-def _has_index(store: DocumentReads | None, index: str) -> bool:
+def _has_index(dest: Destination, store: DocumentReads | None, index: str) -> bool:
     """Whether ``index`` exists: created through ingest, or in a local sink (a cluster's indices: assumed)."""
-    from ingest.jobs.indexmeta import IndexMeta
-
-    meta = IndexMeta()
+    meta = dest.context.index_meta()
     try:
         if meta.exists(index):
             return True
@@ -189,14 +181,14 @@ def _has_index(store: DocumentReads | None, index: str) -> bool:
 
 @router.get("/{index:index}/_count", dependencies=[need.index("read", "indices:data/read/search")])
 @router.post("/{index:index}/_count", dependencies=[need.index("read", "indices:data/read/search")])
-def count(index: str, request: Request) -> JSONResponse:
+def count(index: str, dest: Destination = Depends(app_destination)) -> JSONResponse:
     """Document count of an embedded index, or of the ``--dest`` cluster's."""
     try:
-        forwarded = _from_cluster(destination(request), f"/{index}/_count")
+        forwarded = _from_cluster(dest, f"/{index}/_count")
         if forwarded is not None:
             return forwarded
-        store = _embedded(destination(request))
-        if not _has_index(store, index):
+        store = _embedded(dest)
+        if not _has_index(dest, store, index):
             raise _index_not_found(index)
         n = store.count(index)
     except ElasticsearchError as exc:

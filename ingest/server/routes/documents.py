@@ -21,9 +21,10 @@ from ingest.models.errors import ElasticsearchError, IllegalArgumentException, P
 from ingest.query.source import SourceFilter, from_body, from_params
 from ingest.server.dialect import bool_param, check_params, json_body
 from ingest.server.filterpath import apply_filter_path
-from ingest.server.routes.bulk import SafeJSON, _error, _has_index, destination, parse_timeout, versioned
+from ingest.server.routes.bulk import SafeJSON, _error, _has_index, parse_timeout, versioned
 from ingest.server.security import declare as need
 from ingest.server.security.bulkauth import AuthorizedSink
+from ingest.server.state import app_destination as destination
 from ingest.sinks.bulk.items import index_not_found
 from ingest.sinks.registry import cluster_requests
 
@@ -166,8 +167,9 @@ def _forwardable(request: Request) -> Any:
 
 
 def _exists(request: Request, index: str) -> bool:
-    store = versioned(destination(request))
-    return _has_index(store, index) and store.index_exists(index)
+    dest = destination(request)
+    store = versioned(dest)
+    return _has_index(dest, store, index) and store.index_exists(index)
 
 
 def read_filter(request: Request) -> SourceFilter:
@@ -186,8 +188,9 @@ def get_document(request: Request, index: str, doc_id: str) -> tuple[int, dict[s
         status, body = ask("GET", f"/{index}/_doc/{quote(doc_id, safe='')}" + (f"?{query}" if query else ""),
                            ignore=(404, 409))
         return status, body
-    store = versioned(destination(request))
-    if not _has_index(store, index):
+    dest = destination(request)
+    store = versioned(dest)
+    if not _has_index(dest, store, index):
         raise index_not_found(index)
     doc = store.get_docs(index, [doc_id]).get(doc_id) if store.index_exists(index) else None
     if doc is None:

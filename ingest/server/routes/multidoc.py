@@ -26,14 +26,18 @@ from ingest.models.errors import (
 )
 from ingest.query.dsl import parse_query, text_fields
 from ingest.query.source import from_body
+from ingest.server.destination import Destination
 from ingest.server.dialect import check_params, json_body
 from ingest.server.filterpath import apply_filter_path
-from ingest.server.routes.bulk import SafeJSON, _error, _has_index, destination, versioned
+from ingest.server.routes.bulk import SafeJSON, _error, _has_index, versioned
 from ingest.server.routes.documents import read_filter
 from ingest.server.security import declare as need
 from ingest.server.security.bulkauth import AuthorizedSink
+from ingest.server.state import app_destination as destination
 from ingest.sinks.bulk.items import index_not_found
 from ingest.sinks.bulk.scripted import run_update_script
+from ingest.sinks.bulk.versioned import VersionedDocuments
+from ingest.sinks.registry import cluster_requests
 
 router = APIRouter(tags=["documents"])
 
@@ -63,11 +67,12 @@ def _mget(request: Request, index: str | None, body: Any) -> dict[str, Any]:
             problems.append(f"id is missing for doc {n}")
     if problems:
         raise ActionRequestValidationException(problems)
-    ask = getattr(destination(request).sink(), "request", None)
-    if callable(ask):  # --dest: the cluster answers
-        _status, answer = ask("POST", f"/{index}/_mget" if index else "/_mget", body=body)
+    dest = destination(request)
+    cluster = cluster_requests(dest.sink(), dest.kind())
+    if cluster is not None:  # --dest: the cluster answers
+        _status, answer = cluster.request("POST", f"/{index}/_mget" if index else "/_mget", body=body)
         return dict(answer)
-    store = versioned(destination(request))
+    store = versioned(dest)
     principal = need.principal_of(request)
     default = read_filter(request)
     wanted: dict[str, set[str]] = {}
@@ -77,7 +82,7 @@ def _mget(request: Request, index: str | None, body: Any) -> dict[str, Any]:
     for name, ids in wanted.items():
         if not need.allowed_on_index(principal, "indices:data/read/mget", name):
             found[name] = need.denied(request, principal, "indices:data/read/mget", [name])
-        elif not _has_index(store, name) or not store.index_exists(name):
+        elif not _has_index(dest, store, name) or not store.index_exists(name):
             found[name] = index_not_found(name)
         else:
             found[name] = {doc_id: doc for doc_id, doc in store.get_docs(name, sorted(ids)).items()}
@@ -127,12 +132,12 @@ async def index_mget(index: str, request: Request) -> JSONResponse:
     return await _mget_route(request, index)
 
 
-def _targets(store: Any, expression: str) -> list[str]:
+def _targets(dest: Destination, store: VersionedDocuments, expression: str) -> list[str]:
     names: list[str] = []
     for part in expression.split(","):
         if "*" in part:
             names += [n for n in store.indices() if fnmatch.fnmatchcase(n, part) and n not in names]
-        elif not _has_index(store, part) or not store.index_exists(part):
+        elif not _has_index(dest, store, part) or not store.index_exists(part):
             raise index_not_found(part)
         elif part not in names:
             names.append(part)
@@ -173,7 +178,7 @@ def _by_query(request: Request, expression: str, body: dict[str, Any], update: b
     dest = destination(request)
     store = versioned(dest)
     principal = need.principal_of(request)
-    names = _targets(store, expression)
+    names = _targets(dest, store, expression)
     for name in names:  # the search half of the request needs read, as in Elasticsearch
         if not need.allowed_on_index(principal, "indices:data/read/search", name):
             raise need.denied(request, principal, "indices:data/read/search", [name])

@@ -19,9 +19,10 @@ from starlette.convertors import Convertor, register_url_convertor
 from ingest.models.errors import IllegalArgumentException
 from ingest.server.dialect import check_params, es_response, time_param
 from ingest.server.nodeinfo import CLUSTER_NAME, ROLES, VERSION, Node, os_info, process_info
-from ingest.server.routes.bulk import _has_index, destination, local_reads  # indices live in the destination
+from ingest.server.routes.bulk import _has_index, local_reads
 from ingest.server.security.authn import SecurityState
 from ingest.server.security.declare import cluster
+from ingest.server.state import app_destination  # where indices live (the destination)
 
 router = APIRouter(tags=["node"])
 
@@ -216,5 +217,6 @@ async def _health(request: Request, indices: list[str] | None) -> Response:
 
 
 def _missing(request: Request, indices: list[str]) -> list[str]:
-    reads = local_reads(destination(request))
-    return [name for name in indices if not _has_index(reads, name)]
+    dest = app_destination(request)
+    reads = local_reads(dest)
+    return [name for name in indices if not _has_index(dest, reads, name)]

@@ -13,16 +13,13 @@ from ingest.processors import PipelineService
 from ingest.processors.grok.library import builtin_patterns
 from ingest.server.dialect import bool_param, check_params, es_response, json_body
 from ingest.server.security.declare import cluster, security_user
+from ingest.server.state import app_context
 
 router = APIRouter(tags=["ingest"])
 
 
 def _service(request: Request) -> PipelineService:
-    state = request.app.state
-    service = getattr(state, "pipelines", None)
-    if service is None:
-        service = state.pipelines = PipelineService(state.api.store, state.api)
-    return service
+    return app_context(request).pipelines()
 
 
 def _int_param(request: Request, name: str) -> int | None:

@@ -19,6 +19,10 @@ from ingest.sinks.bulk.mapping import Properties
 class VersionedDocuments(DocumentReads, Protocol):
     """Documents with versions: what the REST document APIs read from a local sink."""
 
+    def indices(self) -> list[str]:
+        """Names of the existing indices (wildcard expressions are resolved against them)."""
+        ...
+
     def get_docs(self, index: str, ids: list[str]) -> dict[str, StoredDoc]:
         """The documents found among ``ids``; ``index_not_found_exception`` (404) for a missing index."""
         ...

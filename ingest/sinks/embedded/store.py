@@ -19,7 +19,6 @@ from __future__ import annotations
 import copy
 import functools
 import json
-import os
 import threading
 import time
 import uuid
@@ -33,6 +32,7 @@ import pyarrow as pa
 
 from ingest.models.errors import ElasticsearchError, IllegalArgumentException, StatusException
 from ingest.models.home import ingest_home, private_dir, tighten
+from ingest.models.settings import Settings
 from ingest.sinks.base import BulkAction, FieldHint, ItemResult, Sink
 from ingest.sinks.bulk.apply import GC_DELETES_S, DocState, Stored, StoredDoc, apply
 from ingest.sinks.bulk.documents import join
@@ -56,7 +56,7 @@ class EmbeddedStore(Sink):
     def __init__(self, path: Path | None = None, *, memory_limit: str | None = None) -> None:
         self.path = Path(path) if path else ingest_home() / "indices.duckdb"
         private_dir(self.path.parent)
-        limit = memory_limit or os.environ.get("INGEST_DUCKDB_MEMORY_LIMIT", "512MB")
+        limit = memory_limit or Settings.from_env().duckdb_memory_limit  # the caller's, else the environment's
         try:
             self._con: duckdb.DuckDBPyConnection | None = duckdb.connect(
                 str(self.path), config={"memory_limit": limit, "preserve_insertion_order": False}

@@ -17,10 +17,9 @@ from typing import Any
 from ingest.jobs.config import JobConfig, JobSummary
 from ingest.jobs.progress import Reporter, SilentReporter
 from ingest.models.errors import IllegalArgumentException
-from ingest.models.home import ingest_home
+from ingest.models.settings import Settings
 from ingest.sources.stoppable import stop_on_signals
 
-_PASSED_ENV = ("INGEST_MODEL_CACHE", "INGEST_DUCKDB_MEMORY_LIMIT")
 _COUNTS = ("read", "indexed", "dropped", "failed", "retried", "requests_retried", "cache_hits", "cache_misses")
 
 
@@ -81,7 +80,7 @@ def run_members_on_ray(config: JobConfig, *, members: int = 2, address: str | No
         raise IllegalArgumentException(f"[concurrency] must be at least 1 member, got [{members}]")
     reporter = reporter or SilentReporter()
     start = time.monotonic()
-    env = {"INGEST_HOME": str(ingest_home()), **{k: os.environ[k] for k in _PASSED_ENV if k in os.environ}}
+    env = Settings.from_env().to_env()  # the members rebuild the driver's settings from these
     options: dict[str, Any] = {"namespace": "ingest", "runtime_env": {"env_vars": env}, "log_to_driver": False,
                                "configure_logging": False}
     if address is None and not os.environ.get("RAY_ADDRESS"):
