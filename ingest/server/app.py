@@ -28,10 +28,14 @@ from ingest.server.metrics import ServerMetrics
 from ingest.server.nodeinfo import CLUSTER_NAME, VERSION, Node
 from ingest.server.observe import ObserveMiddleware
 from ingest.server.routes import (
+    aliases,
     bulk,
+    cat,
+    indices,
     inference,
     ml,
     node,
+    nodestats,
     pipelines,
     prometheus,
     security_admin,
@@ -59,7 +63,8 @@ def create_app(
     where ``_bulk`` writes (an ``open_sink`` string: ``embedded``, an Elasticsearch/OpenSearch URL, a file)."""
     if max_body_bytes is None:
         max_body_bytes = max_content_length()
-    app = FastAPI(title="ingest", version="0.1.0", lifespan=_lifespan,
+    # no Swagger pages at /docs and /redoc: those are index names here (GET /docs is the index "docs")
+    app = FastAPI(title="ingest", version="0.1.0", lifespan=_lifespan, docs_url=None, redoc_url=None,
                   description="Elasticsearch's inference API, ingest pipelines and bulk ingest")
     app.state.api = api or default_api()
     app.state.metrics = ServerMetrics(app.state.api.deployments, _deadletter_count(app))
@@ -110,8 +115,10 @@ def create_app(
         return Response(status_code=200, headers=PRODUCT_HEADER)
 
     # stream first, so that "_stream" is never taken for an inference id
-    for module in (stream, inference, ml, pipelines, prometheus, node, templates, bulk, security_routes,
-                   security_admin):
+    # nodestats before node: /_nodes/{node_id}/stats is not /_nodes/{node_id}/{metric}; the index routes after
+    # bulk (their {index} segments never start with "_", so none shadows an API path)
+    for module in (stream, inference, ml, pipelines, prometheus, nodestats, node, templates, bulk, indices, aliases,
+                   cat, security_routes, security_admin):
         app.include_router(module.router)
     missing = undeclared(app.routes)
     if missing:  # fail closed: a route nobody declared a privilege for must not be served

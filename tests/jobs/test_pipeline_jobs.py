@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 
 from ingest.jobs import JobConfig, run_job
 from ingest.server.destination import Destination
-from ingest.server.routes import bulk
+from ingest.server.routes import bulk, indices
 from ingest.server.security import Authenticator
 from ingest.server.security.middleware import install
 from ingest.sinks import open_sink
@@ -104,6 +104,7 @@ def test_bulk_runs_the_request_pipeline_and_the_index_default(tiny_endpoints: di
     PipelineService(Store(), InferenceAPI()).put("tiny", pipeline_body())
     app = FastAPI()
     app.include_router(bulk.router)
+    app.include_router(indices.router)  # PUT /{index}
     app.state.destination = Destination(InferenceAPI())
     install(app, Authenticator(Store()))
     with TestClient(app) as client:

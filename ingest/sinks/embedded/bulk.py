@@ -29,15 +29,17 @@ class DocState:
 
 
 def _prepare(index: str, doc: dict[str, Any], layout: dict[str, FieldHint], doc_id: str,
-             properties: Properties) -> tuple[str, dict[str, Any]] | ItemResult:
+             properties: Properties, dynamic: str = "true") -> tuple[str, dict[str, Any]] | ItemResult:
     try:
         row = split(doc, layout, doc_id)
-        map_document(doc, properties, doc_id, skip=set(layout))
+        map_document(doc, properties, doc_id, skip=set(layout), dynamic=dynamic)
         return row
     except MappingError as exc:
         result = parsing_failed(index, doc_id, exc.reason)
         if exc.cause is not None and result.error is not None:
             result.error["caused_by"] = exc.cause
+        if exc.error_type is not None and result.error is not None:
+            result.error["type"] = exc.error_type
         return result
     except VectorError as exc:
         return parsing_failed(index, doc_id, str(exc))
@@ -52,10 +54,12 @@ def apply(
     versions: dict[str, int],
     load_docs: Callable[[set[str]], dict[str, dict[str, Any]]],
     properties: Properties | None = None,
+    dynamic: str = "true",
 ) -> tuple[list[ItemResult], dict[str, DocState]]:
     """Outcome of each (action, id) in order, and the final state of every id that changed.
 
-    ``properties`` is the index's dynamic mapping (``mapping.py``), extended in place by new fields.
+    ``properties`` is the index's dynamic mapping (``mapping.py``), extended in place by new fields;
+    ``dynamic`` its root ``dynamic`` setting.
 
     ``versions`` holds the stored version of each existing id; ``load_docs`` fetches full stored documents
     (called once, for ids that an update touches).
@@ -76,7 +80,7 @@ def apply(
 
     def put(doc_id: str, doc: dict[str, Any], status_if_new: int = 201) -> ItemResult:
         st = state(doc_id)
-        row = _prepare(index, doc, layout, doc_id, props)
+        row = _prepare(index, doc, layout, doc_id, props, dynamic)
         if isinstance(row, ItemResult):
             return row
         existed = st.exists

@@ -66,6 +66,11 @@ class EmbeddedStore(Sink):
         self._properties: dict[str, Properties] = {
             name: json.loads(props) for name, props in self._con.execute("SELECT name, properties FROM _mappings").fetchall()
         }
+        # the root mapping's options set by PUT /{index} or _mapping (``dynamic``), apart from the properties
+        self._con.execute("CREATE TABLE IF NOT EXISTS _mapping_options (name VARCHAR PRIMARY KEY, options JSON NOT NULL)")
+        self._options: dict[str, dict[str, Any]] = {
+            name: json.loads(opts) for name, opts in self._con.execute("SELECT name, options FROM _mapping_options").fetchall()
+        }
 
     # -- catalogue ---------------------------------------------------------------------------------------
 
@@ -98,6 +103,24 @@ class EmbeddedStore(Sink):
             if index not in self._layouts:
                 raise index_not_found(index)
             return copy.deepcopy(self._properties.get(index, {}))
+
+    def mapping_options(self, index: str) -> dict[str, Any]:
+        """The root mapping's options of ``index`` (``{"dynamic": "strict"}``; empty when never set)."""
+        with self._lock:
+            if index not in self._layouts:
+                raise index_not_found(index)
+            return dict(self._options.get(index, {}))
+
+    def put_mapping(self, index: str, properties: Properties, options: dict[str, Any]) -> None:
+        """Replace the properties and root options of ``index`` (the caller merged and checked them:
+        ``ingest.indices.mappings``); the index must exist."""
+        with self._lock, self._transaction():
+            if index not in self._layouts:
+                raise index_not_found(index)
+            self.con.execute("INSERT OR REPLACE INTO _mappings VALUES (?, ?)", [index, json.dumps(properties)])
+            self.con.execute("INSERT OR REPLACE INTO _mapping_options VALUES (?, ?)", [index, json.dumps(options)])
+            self._properties[index] = copy.deepcopy(properties)
+            self._options[index] = dict(options)
 
     def _save_layout(self, index: str, layout: dict[str, FieldHint]) -> None:
         fields = json.dumps({p: {"kind": h.kind, "dims": h.dims, "similarity": h.similarity} for p, h in layout.items()})
@@ -147,8 +170,10 @@ class EmbeddedStore(Sink):
             self.con.execute(f"DROP TABLE {_q(index)}")
             self.con.execute("DELETE FROM _indices WHERE name = ?", [index])
             self.con.execute("DELETE FROM _mappings WHERE name = ?", [index])
+            self.con.execute("DELETE FROM _mapping_options WHERE name = ?", [index])
             del self._layouts[index]
             self._properties.pop(index, None)
+            self._options.pop(index, None)
 
     # -- writes ------------------------------------------------------------------------------------------
 
@@ -171,6 +196,7 @@ class EmbeddedStore(Sink):
                     outcomes, changed = apply(
                         index, items, self._layouts[index], self._versions(index, {i for _, i in items}),
                         functools.partial(self._docs, index), props,
+                        str(self._options.get(index, {}).get("dynamic", "true")),
                     )
                     self._store(index, changed)
                     if props != self._properties.get(index, {}):
