@@ -33,7 +33,8 @@ async def put_alias(index: str, name: str, request: Request) -> Response:
 
     def work(s: Any, c: IndexCatalog) -> Any:
         targets = _names(s, c, index, request)
-        return ops.update(s, c, [{"add": {**body, "indices": targets, "alias": name}}])
+        ops.update(s, c, [{"add": {**body, "indices": targets, "alias": name}}])
+        return {"acknowledged": True}
     return await _run(request, work)
 
 
@@ -43,7 +44,8 @@ async def delete_alias(index: str, name: str, request: Request) -> Response:
     """Remove aliases (comma lists, wildcards) from the indices named; 404 when none matches."""
     def work(s: Any, c: IndexCatalog) -> Any:
         targets = _names(s, c, index, request)
-        return ops.update(s, c, [{"remove": {"indices": targets, "aliases": name.split(",")}}])
+        ops.update(s, c, [{"remove": {"indices": targets, "aliases": name.split(",")}}])
+        return {"acknowledged": True}
     return await _run(request, work)
 
 
