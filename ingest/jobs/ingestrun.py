@@ -40,6 +40,7 @@ class Plans:
     final: dict[int, str | None] = field(default_factory=dict)
     history: dict[int, list[str]] = field(default_factory=dict)
     ran: dict[str, list[int]] = field(default_factory=dict)
+    executed: dict[int, list[str]] = field(default_factory=dict)  # each document's pipelines, in order
 
     def add(self, n: int, plan: IndexPipelines) -> None:
         """Start document ``n`` on ``plan``."""
@@ -72,6 +73,8 @@ def run_plans(plans: Plans, docs: Docs, *, pipelines: Any, resolver: Resolver, s
         for name, members in groups.items():
             before = {n: docs.targets[n] for n in members}
             plans.ran.setdefault(name, []).extend(members)
+            for n in members:
+                plans.executed.setdefault(n, []).append(name)
             rerouting = _run_one(name, members, docs, pipelines, sink, user, stats)
             for n in members:
                 plans.todo[n].pop(0)

@@ -39,6 +39,7 @@ from ingest.server.routes import (
     pipelines,
     prometheus,
     security_admin,
+    simulate_ingest,
     stream,
     templates,
 )
@@ -117,8 +118,9 @@ def create_app(
     # stream first, so that "_stream" is never taken for an inference id
     # nodestats before node: /_nodes/{node_id}/stats is not /_nodes/{node_id}/{metric}; the index routes after
     # bulk (their {index} segments never start with "_", so none shadows an API path)
-    for module in (stream, inference, ml, pipelines, prometheus, nodestats, node, templates, bulk, indices, aliases,
-                   cat, security_routes, security_admin):
+    # simulate_ingest after pipelines: /_ingest/pipeline/_simulate is the pipeline one, not the index "pipeline"
+    for module in (stream, inference, ml, pipelines, simulate_ingest, prometheus, nodestats, node, templates, bulk,
+                   indices, aliases, cat, security_routes, security_admin):
         app.include_router(module.router)
     missing = undeclared(app.routes)
     if missing:  # fail closed: a route nobody declared a privilege for must not be served
