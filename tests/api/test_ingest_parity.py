@@ -127,3 +127,20 @@ def test_nodes_stats_ingest_counts_pipeline_runs(es: Elasticsearch) -> None:
     assert isinstance(ingest["pipelines"]["ok"]["time_in_millis"], int)
     with pytest.raises(BadRequestError):
         es.nodes.stats(metric="jvm")
+
+
+def test_pipeline_dates_meta_deprecated_and_delete_of_nothing(es: Elasticsearch) -> None:
+    es.ingest.put_pipeline(id="dated", processors=[], meta={"owner": "me"}, deprecated=True)
+    first = es.ingest.get_pipeline(id="dated")["dated"]
+    assert first["_meta"] == {"owner": "me"} and first["deprecated"] is True
+    created = first["created_date_millis"]
+    assert created == first["modified_date_millis"] and created > 1_700_000_000_000
+    es.ingest.put_pipeline(id="dated", processors=[], description="again")
+    second = es.ingest.get_pipeline(id="dated", human=True)["dated"]
+    assert second["created_date_millis"] == created and second["modified_date_millis"] >= created
+    assert second["created_date"].endswith("Z") and second["modified_date"].startswith("20")
+    with pytest.raises(NotFoundError) as nothing:
+        es.ingest.delete_pipeline(id="my_*")
+    assert nothing.value.error == "resource_not_found_exception"
+    assert nothing.value.info["error"]["reason"] == "pipeline [my_*] is missing"
+    assert es.ingest.delete_pipeline(id="dat*").body == {"acknowledged": True}
