@@ -1,5 +1,6 @@
-"""What an index is beyond its documents: settings (``indices.sqlite``, shared with ``jobs.indexmeta``), its
-uuid and creation time, and the aliases pointing at it. SQLite, so the server, jobs and CLI share it."""
+"""What an index is beyond its documents: settings (the ``indices`` table of ``indices.sqlite``, which
+``jobs.indexmeta`` shares), its uuid and creation time, and the aliases pointing at it. SQLite, so the server,
+jobs and CLI share it. Imports nothing from ``ingest.jobs`` (jobs resolve their pipelines through here)."""
 
 from __future__ import annotations
 
@@ -11,10 +12,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ingest.jobs.indexmeta import IndexMeta
 from ingest.models.home import ingest_home, private_file
 
 _SCHEMA = """
+CREATE TABLE IF NOT EXISTS indices (name TEXT PRIMARY KEY, settings TEXT NOT NULL DEFAULT '{}',
+                                    fields TEXT NOT NULL DEFAULT '{}');
 CREATE TABLE IF NOT EXISTS index_facts (name TEXT PRIMARY KEY, uuid TEXT NOT NULL, created_ms INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS aliases (alias TEXT NOT NULL, idx TEXT NOT NULL, is_write_index INTEGER,
                                     body TEXT NOT NULL DEFAULT '{}', PRIMARY KEY (alias, idx));
@@ -44,21 +46,23 @@ class IndexCatalog:
 
     def __init__(self, path: Path | None = None) -> None:
         self.path = path or ingest_home() / "indices.sqlite"
-        self.meta = IndexMeta(self.path)
         self._db = sqlite3.connect(private_file(self.path), check_same_thread=False, timeout=30, isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=WAL")
         self._db.executescript(_SCHEMA)
 
     # -- settings and facts -----------------------------------------------------------------------------
 
     def settings(self, name: str) -> dict[str, Any]:
         """Flat settings (``index.default_pipeline`` ...)."""
-        return self.meta.settings(name)
+        row = self._db.execute("SELECT settings FROM indices WHERE name = ?", (name,)).fetchone()
+        settings: dict[str, Any] = json.loads(row[0]) if row else {}
+        return settings
 
     def put_settings(self, name: str, settings: dict[str, Any]) -> None:
         """Merge flat settings; a None value removes the setting (Elasticsearch's ``null`` resets it)."""
-        merged = {**self.meta.settings(name), **settings}
+        merged = {**self.settings(name), **settings}
         merged = {k: v for k, v in merged.items() if v is not None}
-        self.meta._db.execute(
+        self._db.execute(
             "INSERT INTO indices (name, settings) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET settings = ?",
             (name, json.dumps(merged), json.dumps(merged)))
 
@@ -73,7 +77,7 @@ class IndexCatalog:
 
     def forget(self, name: str) -> None:
         """Remove everything known about a deleted index (settings, facts, its aliases)."""
-        self.meta._db.execute("DELETE FROM indices WHERE name = ?", (name,))
+        self._db.execute("DELETE FROM indices WHERE name = ?", (name,))
         self._db.execute("DELETE FROM index_facts WHERE name = ?", (name,))
         self._db.execute("DELETE FROM aliases WHERE idx = ?", (name,))
 
@@ -101,6 +105,5 @@ class IndexCatalog:
                                  (a.name, a.index, w, json.dumps(a.body)))
 
     def close(self) -> None:
-        """Close both connections."""
-        self.meta.close()
+        """Close the connection."""
         self._db.close()

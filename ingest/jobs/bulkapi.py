@@ -182,7 +182,7 @@ def run_bulk(raw: bytes, *, sink: Sink, pipelines: Any, default_index: str | Non
         validate_index_name(resolve_index_name(default_index, now))
     lines = parse_bulk(raw, default_index)
     meta = IndexMeta()
-    catalog = IndexCatalog(meta.path)
+    catalog = IndexCatalog(meta.path)  # the same file: settings written by either are seen by both
     resolver = Resolver(catalog, templates)
     results: list[ItemResult | None] = [None] * len(lines)
     attempted: set[int] = set()

@@ -24,6 +24,7 @@ from ingest.jobs.config import JobConfig, JobSummary
 from ingest.jobs.documents import vector_fields
 from ingest.jobs.faults import fault
 from ingest.jobs.indexmeta import inference_outputs, prepare_index
+from ingest.jobs.jobpipelines import chain_body, resolve_job
 from ingest.jobs.progress import Reporter, SilentReporter
 from ingest.jobs.stages import Counters, Item, Prepared, prepare_batch, send_chunk
 from ingest.models.errors import IllegalArgumentException
@@ -51,8 +52,9 @@ class _Serialised:
         """The shared sink is closed by its owner."""
 
 
-def load_pipeline(spec: str, inference: Any) -> tuple[Any, dict[str, Any]]:
-    """A stored pipeline by id, or one given as a JSON/YAML file (parsed with ``PipelineService.parse``)."""
+def load_pipeline(spec: str, inference: Any, then: str | None = None) -> tuple[Any, dict[str, Any]]:
+    """A stored pipeline by id, or one given as a JSON/YAML file (parsed with ``PipelineService.parse``);
+    ``then`` names a stored pipeline run after it (the index's final pipeline)."""
     import yaml
 
     from ingest.models.store import Store
@@ -62,9 +64,15 @@ def load_pipeline(spec: str, inference: Any) -> tuple[Any, dict[str, Any]]:
     path = Path(spec)
     if path.suffix.lower() in (".json", ".yaml", ".yml") and path.is_file():
         body = yaml.safe_load(path.read_text(encoding="utf-8"))
-        return service.parse(body), body
-    stored = service.get([spec])
-    return service.load(spec), dict(stored.get(spec, {}))
+    elif then is None:
+        stored = service.get([spec])
+        return service.load(spec), dict(stored.get(spec, {}))
+    else:
+        service.load(spec)  # a missing pipeline fails here, with Elasticsearch's error
+        body = dict(service.get([spec]).get(spec, {}))
+    if then is not None:
+        body = chain_body(body, then)
+    return service.parse(body, spec), body
 
 
 class Job:
@@ -350,19 +358,20 @@ def run_job(
     from ingest.sources import open_source
 
     own_sink, own_source, own_letters = sink is None, source is None, deadletters is None
+    config, first, final = resolve_job(config)  # alias → write index; default and final pipelines
     source = source or open_source(config.source, **config.source_options)
-    cache = EmbeddingCache() if config.pipeline and config.skip_unchanged else None
+    cache = EmbeddingCache() if (first or final) and config.skip_unchanged else None
     deadletters = deadletters or DeadLetterStore()
     try:
         sink = sink or open_sink(config.dest)
         pipeline, body, wrapped = None, None, None
-        if config.pipeline:
+        if first or final:
             if inference is None:
                 from ingest.models.api import default_api
 
                 inference = default_api()
             wrapped = CachingInference(inference, cache)
-            pipeline, body = load_pipeline(config.pipeline, wrapped)
+            pipeline, body = load_pipeline(first or str(final), wrapped, then=final if first else None)
         factory: Callable[[], Sink] | None = None
         if own_sink and config.sender_count() > 1 and config.dest.startswith(("http://", "https://")):
             factory = partial(open_sink, config.dest)

@@ -11,9 +11,11 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from ingest.models.api import InferenceAPI
+from ingest.models.errors import ElasticsearchError
 from ingest.models.store import Store
 from ingest.server.destination import Destination
-from ingest.server.routes import bulk
+from ingest.server.dialect import error_response
+from ingest.server.routes import bulk, indices
 from ingest.server.security import Authenticator
 from ingest.server.security.middleware import install
 
@@ -26,6 +28,8 @@ def _ndjson(*objs: dict) -> bytes:
 def client(ingest_home: Path) -> Iterator[TestClient]:
     app = FastAPI()
     app.include_router(bulk.router)
+    app.include_router(indices.router)  # PUT /{index}; its errors reach the client through create_app's handler
+    app.add_exception_handler(ElasticsearchError, error_response)  # type: ignore[arg-type]
 
     @app.get("/_probe/_count")  # registered after the catch-all routes: must still be reachable
     def probe() -> dict:

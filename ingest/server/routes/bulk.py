@@ -1,4 +1,4 @@
-"""Streaming ingest over HTTP: ``_bulk``, ``PUT /{index}``, ``GET /{index}/_doc/{id}``, ``GET /{index}/_count``.
+"""Streaming ingest over HTTP: ``_bulk``, ``GET /{index}/_doc/{id}``, ``GET /{index}/_count`` (``PUT /{index}``: routes/indices.py).
 
 Documents are written to the app's destination (``app.state.destination``, an
 ``ingest.server.destination.Destination``: ``ingest serve --dest URL``, default the embedded store). Index-scoped
