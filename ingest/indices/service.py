@@ -65,31 +65,39 @@ def create(store: IndexStore, catalog: IndexCatalog, templates: TemplateSource |
         raise IllegalArgumentException(f"unknown setting [{bad[0]}] please check that any required plugins are "
                                        "installed, or check the breaking changes documentation for removed "
                                        "settings")
-    props, options, hints = mp.parse(full.get("mappings") or {})
-    new_aliases = _alias_specs(full.get("aliases") or {}, name, aliases)
-    store.ensure_index(name, hints)
+    _populate(store, catalog, name, full, settings, aliases)
+    return {"acknowledged": True, "shards_acknowledged": True, "index": name}
+
+
+def _populate(store: IndexStore, catalog: IndexCatalog, name: str, full: dict[str, Any], settings: dict[str, Any],
+              aliases: list[Alias]) -> None:
+    """Make index ``name`` (or complete a table just made) with ``full``'s mappings, settings and aliases."""
     try:
+        props, options, hints = mp.parse(full.get("mappings") or {})
+        new_aliases = _alias_specs(full.get("aliases") or {}, name, aliases)
+        store.ensure_index(name, hints)
         store.put_mapping(name, props, options)
         catalog.new_index(name)
         catalog.put_settings(name, {"index.number_of_shards": "1", "index.number_of_replicas": "1",
                                     **{k: v for k, v in settings.items() if v is not None}})
         catalog.apply_alias_changes(new_aliases, [])
     except Exception:
-        store.delete_index(name)  # nothing half-made stays behind
+        if store.index_exists(name):
+            store.delete_index(name)  # nothing half-made stays behind
         raise
-    return {"acknowledged": True, "shards_acknowledged": True, "index": name}
 
 
 def auto_create(store: IndexStore, catalog: IndexCatalog, templates: TemplateSource | None, name: str) -> None:
-    """Create ``name`` as a write to it does (``_bulk``, ``_doc``): templates applied, nothing else given.
-    Does nothing when it exists."""
+    """Create ``name`` as a write to it does (``_bulk``, ``_doc``), with its matching template. ``store`` may
+    be the caller's authorised view (``security.bulkauth``): when that creates nothing, nothing more is done
+    and the write fails with the caller's 403."""
     if store.index_exists(name):
         return
-    try:
-        create(store, catalog, templates, name, {})
-    except ElasticsearchError as exc:
-        if exc.error_type != "resource_already_exists_exception":  # a concurrent creation is fine
-            raise
+    store.ensure_index(name, {})
+    if not store.index_exists(name):
+        return
+    full = compose(templates, name, {}) if templates is not None else {}
+    _populate(store, catalog, name, full, flat(full.get("settings") or {}), catalog.aliases())
 
 
 def _alias_specs(raw: Any, index: str, existing: list[Alias]) -> list[Alias]:
