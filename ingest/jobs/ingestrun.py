@@ -9,6 +9,7 @@ sharing their next pipeline run as one Arrow batch, round after round until ever
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -63,6 +64,21 @@ def run_plans(plans: Plans, docs: Docs, *, pipelines: Any, resolver: Resolver, s
               user: SecurityUser | None, concrete: Callable[[str], str | ElasticsearchError],
               stats: IngestStats | None = None) -> None:
     """Run every document's pipelines (mutates ``docs``; ``concrete`` resolves and checks a new index name)."""
+    sizes = {n: _size(docs.sources[n]) for n, todo in plans.todo.items() if todo} if stats is not None else {}
+    _rounds(plans, docs, pipelines, resolver, sink, user, concrete, stats)
+    for n, size in sizes.items():
+        first = plans.executed.get(n)
+        if stats is not None and first:
+            written = docs.results[n] is None and docs.sources[n] is not DROPPED
+            stats.first_pipeline_bytes(first[0], size, _size(docs.sources[n]) if written else 0)
+
+
+def _size(source: Any) -> int:
+    return len(json.dumps(source, separators=(",", ":"), default=str).encode()) if isinstance(source, dict) else 0
+
+
+def _rounds(plans: Plans, docs: Docs, pipelines: Any, resolver: Resolver, sink: Sink, user: SecurityUser | None,
+            concrete: Callable[[str], str | ElasticsearchError], stats: IngestStats | None) -> None:
     for _ in range(MAX_ROUNDS):
         groups: dict[str, list[int]] = {}
         for n, todo in plans.todo.items():

@@ -1,6 +1,6 @@
 """Ingest counters as Elasticsearch's ``GET /_nodes/stats/ingest`` reports them: totals, and per pipeline
-``count`` / ``time_in_millis`` / ``current`` / ``failed`` (plus ``ingested_as_first_pipeline_in_bytes`` and
-``produced_as_first_pipeline_in_bytes``), counted where pipelines run (``jobs.ingestrun``). The per-processor list is empty: the executor runs each
+``count`` / ``time_in_millis`` / ``current`` / ``failed``, ``ingested_as_first_pipeline_in_bytes`` and
+``produced_as_first_pipeline_in_bytes`` (JSON sizes), counted where pipelines run (``jobs.ingestrun``). The per-processor list is empty: the executor runs each
 processor over a whole Arrow batch and does not count per processor yet, and made-up numbers would mislead."""
 
 from __future__ import annotations
@@ -33,6 +33,8 @@ class PipelineCounters:
     """A pipeline's counter."""
 
     total: Counter = field(default_factory=Counter)
+    ingested_bytes: int = 0  # of documents this pipeline was the first to process
+    produced_bytes: int = 0  # of those documents after all their pipelines (written ones)
 
 
 class IngestStats:
@@ -67,10 +69,21 @@ class IngestStats:
                 self.total.time_ns += spent
                 self.total.failed += len(failures)
 
+    def first_pipeline_bytes(self, pipeline_id: str, ingested: int, produced: int) -> None:
+        """Sizes (JSON bytes) of one document that ``pipeline_id`` processed first: as sent, and as written
+        after every pipeline (0 when it was not written)."""
+        with self._lock:
+            entry = self.pipelines.setdefault(pipeline_id, PipelineCounters())
+            entry.ingested_bytes += ingested
+            entry.produced_bytes += produced
+
     def render(self) -> dict[str, Any]:
         """The ``ingest`` object of a node's stats."""
         with self._lock:
             pipelines = {}
             for pid, entry in sorted(self.pipelines.items()):
-                pipelines[pid] = {**entry.total.render(), "processors": []}
+                pipelines[pid] = {**entry.total.render(),
+                                  "ingested_as_first_pipeline_in_bytes": entry.ingested_bytes,
+                                  "produced_as_first_pipeline_in_bytes": entry.produced_bytes,
+                                  "processors": []}
             return {"total": self.total.render(), "pipelines": pipelines}

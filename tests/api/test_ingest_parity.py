@@ -125,6 +125,12 @@ def test_nodes_stats_ingest_counts_pipeline_runs(es: Elasticsearch) -> None:
     assert ingest["pipelines"]["ok"]["count"] == 2 and ingest["pipelines"]["ok"]["failed"] == 0
     assert ingest["pipelines"]["bad"]["failed"] == 1
     assert isinstance(ingest["pipelines"]["ok"]["time_in_millis"], int)
+    ok = ingest["pipelines"]["ok"]  # {"x":1} in, {"x":1,"a":1} out, twice
+    assert ok["ingested_as_first_pipeline_in_bytes"] == 2 * len('{"x":1}')
+    assert ok["produced_as_first_pipeline_in_bytes"] == 2 * len('{"x":1,"a":1}')
+    assert ingest["pipelines"]["bad"]["produced_as_first_pipeline_in_bytes"] == 0
+    info = es.cluster.info(target="ingest")
+    assert info["ingest"]["pipelines"]["ok"]["count"] == 2
     with pytest.raises(BadRequestError):
         es.nodes.stats(metric="jvm")
 
