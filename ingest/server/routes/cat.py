@@ -24,7 +24,7 @@ COUNT_COLUMNS = ("epoch", "timestamp", "count")
 
 
 def _size(store: Any, index: str) -> str:
-    """No per-index size in one DuckDB file: the document count stands in at 0 bytes rather than a guess."""
+    """DuckDB keeps every index in one file and reports no per-table bytes: ``0b`` rather than a guess."""
     return "0b"
 
 
