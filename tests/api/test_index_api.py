@@ -104,6 +104,9 @@ def test_mapping_and_settings_apis(es: Elasticsearch) -> None:
     assert flat["index.final_pipeline"] == "f"
     es.indices.put_settings(index="m1", settings={"index.final_pipeline": None})
     assert "final_pipeline" not in es.indices.get_settings(index="m1")["m1"]["settings"]["index"]
+    with pytest.raises(BadRequestError) as unknown_param:
+        es.perform_request("GET", "/m1/_mapping", params={"bogus": "1"})
+    assert "unrecognized parameter: [bogus]" in str(unknown_param.value.info)
     with pytest.raises(BadRequestError) as static:
         es.indices.put_settings(index="m1", settings={"number_of_shards": 3})
     assert "Can't update non dynamic settings [[index.number_of_shards]]" in static.value.info["error"]["reason"]

@@ -13,8 +13,8 @@ from ingest.indices import aliases as ops
 from ingest.indices.catalog import IndexCatalog
 from ingest.indices.expressions import options_from
 from ingest.indices.service import make_alias
-from ingest.server.dialect import PRODUCT_HEADER, es_response, json_body
-from ingest.server.routes.indices import _catalog, _forward, _names, _run, _store
+from ingest.server.dialect import PRODUCT_HEADER, check_params, es_response, json_body
+from ingest.server.routes.indices import EXPRESSION_PARAMS, _catalog, _forward, _names, _run, _store
 from ingest.server.security import declare as need
 from ingest.server.security.declare import denied, principal_of
 
@@ -28,6 +28,7 @@ _MANAGE = need.index("manage", "indices:admin/aliases")
 @router.post("/{index:index}/_aliases/{name}", dependencies=[_MANAGE])
 async def put_alias(index: str, name: str, request: Request) -> Response:
     """Add alias ``name`` to the indices named (body: ``filter``, ``routing``, ``is_write_index`` ...)."""
+    check_params(request, ("master_timeout", "timeout"))
     body = await json_body(request, required=False) or {}
     make_alias(name, "-", dict(body))  # the name and keys are checked before anything resolves
 
@@ -42,6 +43,7 @@ async def put_alias(index: str, name: str, request: Request) -> Response:
 @router.delete("/{index:index}/_aliases/{name}", dependencies=[_MANAGE])
 async def delete_alias(index: str, name: str, request: Request) -> Response:
     """Remove aliases (comma lists, wildcards) from the indices named; 404 when none matches."""
+    check_params(request, ("master_timeout", "timeout"))
     def work(s: Any, c: IndexCatalog) -> Any:
         targets = _names(s, c, index, request)
         ops.update(s, c, [{"remove": {"indices": targets, "aliases": name.split(",")}}])
@@ -53,6 +55,7 @@ async def delete_alias(index: str, name: str, request: Request) -> Response:
 async def update_aliases(request: Request) -> Response:
     """``add`` / ``remove`` / ``remove_index`` actions, all or nothing; each checked against the caller's
     privileges on its indices (``manage``; ``delete_index`` for ``remove_index``)."""
+    check_params(request, ("master_timeout", "timeout"))
     body = await json_body(request)
     actions = body.get("actions") if isinstance(body, dict) else None
     principal = principal_of(request)
@@ -109,6 +112,7 @@ async def get_of_index_named(index: str, name: str, request: Request) -> Respons
 
 
 async def _get(request: Request, expression: str, names: str | None) -> Response:
+    check_params(request, EXPRESSION_PARAMS)
     store = _store(request)
     if store is None:
         return await _forward(request)

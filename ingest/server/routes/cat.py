@@ -13,7 +13,7 @@ from starlette.concurrency import run_in_threadpool
 from ingest.indices import service
 from ingest.indices.catalog import IndexCatalog
 from ingest.models.errors import IllegalArgumentException
-from ingest.server.dialect import PRODUCT_HEADER, bool_param, es_response
+from ingest.server.dialect import PRODUCT_HEADER, bool_param, check_params, es_response
 from ingest.server.routes.indices import _catalog, _forward, _names, _store
 from ingest.server.security import declare as need
 
@@ -38,6 +38,10 @@ def _index_rows(store: Any, catalog: IndexCatalog, names: list[str]) -> list[dic
                      "docs.deleted": "0", "store.size": _size(store, name), "pri.store.size": _size(store, name),
                      "dataset.size": _size(store, name)})
     return rows
+
+
+_CAT_PARAMS = ("format", "h", "v", "s", "help", "bytes", "health", "pri", "time", "expand_wildcards", "local",
+               "master_timeout", "include_unloaded_segments")
 
 
 def _answer(request: Request, rows: list[dict[str, str]], columns: tuple[str, ...]) -> Response:
@@ -75,6 +79,7 @@ async def cat_indices_of(index: str, request: Request) -> Response:
 
 
 async def _indices(request: Request, expression: str) -> Response:
+    check_params(request, _CAT_PARAMS)
     store = _store(request)
     if store is None:
         return await _forward(request)
@@ -100,6 +105,7 @@ async def cat_count_of(index: str, request: Request) -> Response:
 
 
 async def _count(request: Request, expression: str) -> Response:
+    check_params(request, _CAT_PARAMS)
     store = _store(request)
     if store is None:
         return await _forward(request)

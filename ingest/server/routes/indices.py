@@ -17,12 +17,16 @@ from ingest.indices.catalog import IndexCatalog
 from ingest.indices.expressions import Options, options_from, resolve
 from ingest.jobs.bulkapi import create_index as create_on_cluster
 from ingest.models.errors import ElasticsearchError, ParsingException
-from ingest.server.dialect import PRODUCT_HEADER, bool_param, es_response, json_body
+from ingest.server.dialect import PRODUCT_HEADER, bool_param, check_params, es_response, json_body
 from ingest.server.routes.bulk import destination
 from ingest.server.security import declare as need
 
 router = APIRouter(tags=["indices"])
 _FEATURES = ("aliases", "mappings", "settings")
+# query parameters Elasticsearch accepts on these APIs (others answer its 400)
+EXPRESSION_PARAMS = ("ignore_unavailable", "allow_no_indices", "expand_wildcards", "master_timeout", "timeout",
+                     "local")
+_GET_PARAMS = (*EXPRESSION_PARAMS, "features", "flat_settings", "include_defaults")
 
 
 @contextmanager
@@ -71,6 +75,7 @@ async def _run(request: Request, work: Callable[[Any, IndexCatalog], Any], statu
 async def create(index: str, request: Request) -> Response:
     """Create an index: settings (``index.default_pipeline``, ``index.final_pipeline``, shards, replicas, any
     other), mappings and aliases, over the matching index template's."""
+    check_params(request, ("wait_for_active_shards", "master_timeout", "timeout"))
     body = await json_body(request, required=False) or {}
     if not isinstance(body, dict):
         raise ParsingException("request body must be a JSON object")
@@ -85,6 +90,7 @@ async def create(index: str, request: Request) -> Response:
 @router.get("/{index:index}", dependencies=[need.index("view_index_metadata", "indices:admin/get")])
 async def get(index: str, request: Request) -> Response:
     """Aliases, mappings and settings of the indices an expression names (``features`` selects)."""
+    check_params(request, _GET_PARAMS)
     raw = request.query_params.get("features")
     features = set(raw.split(",")) if raw else set(_FEATURES)
     return await _run(request, lambda s, c: service.get(s, c, _names(s, c, index, request), features))
@@ -93,6 +99,7 @@ async def get(index: str, request: Request) -> Response:
 @router.head("/{index:index}", dependencies=[need.index("view_index_metadata", "indices:admin/get")])
 async def exists(index: str, request: Request) -> Response:
     """200 when every index named exists, else 404 (no body)."""
+    check_params(request, _GET_PARAMS)
     store = _store(request)
     if store is None:
         return await _forward(request)
@@ -111,6 +118,7 @@ async def exists(index: str, request: Request) -> Response:
 @router.delete("/{index:index}", dependencies=[need.index("delete_index", "indices:admin/delete")])
 async def delete(index: str, request: Request) -> Response:
     """Delete indices (wildcards and comma lists; an alias must be named by its indices)."""
+    check_params(request, EXPRESSION_PARAMS)
     def work(s: Any, c: IndexCatalog) -> Any:
         return service.delete(s, c, index, options_from(dict(request.query_params)))
     return await _run(request, work)
@@ -129,6 +137,7 @@ async def get_mappings(index: str, request: Request) -> Response:
 
 
 async def _mappings(request: Request, expression: str) -> Response:
+    check_params(request, EXPRESSION_PARAMS)
     def work(s: Any, c: IndexCatalog) -> Any:
         return {n: {"mappings": service.mapping_of(s, n)} for n in _names(s, c, expression, request)}
     return await _run(request, work)
@@ -138,6 +147,7 @@ async def _mappings(request: Request, expression: str) -> Response:
 @router.post("/{index:index}/_mapping", dependencies=[need.index("manage", "indices:admin/mapping/put")])
 async def put_mapping(index: str, request: Request) -> Response:
     """Add fields to the mappings of the indices named (a changed type is refused)."""
+    check_params(request, (*EXPRESSION_PARAMS, "write_index_only"))
     body = await json_body(request)
     return await _run(request, lambda s, c: service.put_mapping(s, _names(s, c, index, request), body))
 
@@ -155,6 +165,7 @@ async def get_settings(index: str, request: Request) -> Response:
 
 
 async def _settings(request: Request, expression: str) -> Response:
+    check_params(request, _GET_PARAMS)
     flat = bool_param(request, "flat_settings")
 
     def work(s: Any, c: IndexCatalog) -> Any:
@@ -179,6 +190,7 @@ def _flatten(obj: dict[str, Any], prefix: str = "") -> dict[str, Any]:
 @router.put("/{index:index}/_settings", dependencies=[need.index("manage", "indices:admin/settings/update")])
 async def put_settings(index: str, request: Request) -> Response:
     """Update dynamic settings (``index.default_pipeline``, ``index.final_pipeline``, replicas, ...)."""
+    check_params(request, (*EXPRESSION_PARAMS, "preserve_existing", "reopen", "flat_settings"))
     body = await json_body(request)
     return await _run(request, lambda s, c: service.put_settings(s, c, _names(s, c, index, request), body))
 
@@ -187,25 +199,30 @@ async def put_settings(index: str, request: Request) -> Response:
 @router.get("/{index:index}/_refresh", dependencies=[need.index("maintenance", "indices:admin/refresh")])
 async def refresh(index: str, request: Request) -> Response:
     """Committed writes are visible at once: answers with the shards a refresh covers."""
-    return await _run(request, lambda s, c: {"_shards": service.shard_counts(c, _names(s, c, index, request))})
+    return await _broadcast(request, index)
 
 
 @router.post("/_refresh", dependencies=[need.index("maintenance", "indices:admin/refresh", "_all")])
 @router.get("/_refresh", dependencies=[need.index("maintenance", "indices:admin/refresh", "_all")])
 async def refresh_all(request: Request) -> Response:
     """Refresh every index."""
-    return await _run(request, lambda s, c: {"_shards": service.shard_counts(c, _names(s, c, "_all", request))})
+    return await _broadcast(request, "_all")
 
 
 @router.post("/{index:index}/_flush", dependencies=[need.index("maintenance", "indices:admin/flush")])
 @router.get("/{index:index}/_flush", dependencies=[need.index("maintenance", "indices:admin/flush")])
 async def flush(index: str, request: Request) -> Response:
     """Every write is committed (one DuckDB transaction per request): answers with the shards covered."""
-    return await _run(request, lambda s, c: {"_shards": service.shard_counts(c, _names(s, c, index, request))})
+    return await _broadcast(request, index)
 
 
 @router.post("/_flush", dependencies=[need.index("maintenance", "indices:admin/flush", "_all")])
 @router.get("/_flush", dependencies=[need.index("maintenance", "indices:admin/flush", "_all")])
 async def flush_all(request: Request) -> Response:
     """Flush every index."""
-    return await _run(request, lambda s, c: {"_shards": service.shard_counts(c, _names(s, c, "_all", request))})
+    return await _broadcast(request, "_all")
+
+
+async def _broadcast(request: Request, expression: str) -> Response:
+    check_params(request, (*EXPRESSION_PARAMS, "force", "wait_if_ongoing"))
+    return await _run(request, lambda s, c: {"_shards": service.shard_counts(c, _names(s, c, expression, request))})
