@@ -3,12 +3,16 @@ and templates, get/exists/delete with expressions, mappings, settings, refresh/f
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import cast
 
 import pytest
 from elasticsearch import BadRequestError, Elasticsearch, NotFoundError
+from fastapi.testclient import TestClient
 
 from ingest.models.api import InferenceAPI
+from ingest.server.app import create_app
+from ingest.server.security.keys import create_role_key
 
 
 @pytest.fixture()
@@ -149,3 +153,23 @@ def test_templates_apply_at_creation_and_auto_create(es: Elasticsearch) -> None:
     es.bulk(operations=[{"index": {"_index": "logs-b", "_id": "1"}}, {"k": "x"}])  # auto-created
     assert es.indices.get_settings(index="logs-b")["logs-b"]["settings"]["index"]["default_pipeline"] == "tp"
     assert es.get(index="logs-b", id="1")["_source"] == {"k": "x", "via": "template"}
+
+
+def test_listing_apis_show_only_the_indices_a_caller_may_see(ingest_home: Path) -> None:
+    api = InferenceAPI()
+    api.store.put_setting("security.enabled", "true")
+    api.store.put_role("docs_viewer", '{"indices": [{"names": ["docs*"], "privileges": ["view_index_metadata", '
+                                      '"monitor"]}]}')
+    root = create_role_key(api.store, "root", "superuser")
+    viewer = create_role_key(api.store, "viewer", "docs_viewer")
+    with TestClient(create_app(api)) as client:
+        for name in ("docs-1", "secret"):
+            assert client.put(f"/{name}", headers={"Authorization": f"ApiKey {root.encoded}"}).status_code == 200
+        as_viewer = {"Authorization": f"ApiKey {viewer.encoded}"}
+        rows = client.get("/_cat/indices?format=json", headers=as_viewer).json()
+        assert [r["index"] for r in rows] == ["docs-1"]
+        assert list(client.get("/_mapping", headers=as_viewer).json()) == ["docs-1"]
+        assert client.get("/secret/_mapping", headers=as_viewer).status_code == 403
+        everything = client.get("/_cat/indices?format=json", headers={"Authorization": f"ApiKey {root.encoded}"})
+        assert sorted(r["index"] for r in everything.json()) == ["docs-1", "secret"]
+    api.close()

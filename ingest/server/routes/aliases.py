@@ -73,19 +73,19 @@ async def update_aliases(request: Request) -> Response:
     return await _run(request, lambda s, c: ops.update(s, c, actions))
 
 
-@router.get("/_alias", dependencies=[need.index("view_index_metadata", "indices:admin/aliases/get", "_all")])
+@router.get("/_alias", dependencies=[need.bulk("indices:admin/aliases/get")])
 async def get_all(request: Request) -> Response:
     """Every index with its aliases."""
     return await _get(request, "_all", None)
 
 
-@router.get("/_alias/{name}", dependencies=[need.index("view_index_metadata", "indices:admin/aliases/get", "_all")])
+@router.get("/_alias/{name}", dependencies=[need.bulk("indices:admin/aliases/get")])
 async def get_named(name: str, request: Request) -> Response:
     """The indices holding the aliases named."""
     return await _get(request, "_all", name)
 
 
-@router.head("/_alias/{name}", dependencies=[need.index("view_index_metadata", "indices:admin/aliases/get", "_all")])
+@router.head("/_alias/{name}", dependencies=[need.bulk("indices:admin/aliases/get")])
 async def exists(name: str, request: Request) -> Response:
     """200 when every alias named exists."""
     store = _store(request)

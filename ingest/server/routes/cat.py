@@ -66,7 +66,7 @@ def _answer(request: Request, rows: list[dict[str, str]], columns: tuple[str, ..
     return PlainTextResponse(text, headers=PRODUCT_HEADER)
 
 
-@router.get("/_cat/indices", dependencies=[need.index("monitor", "indices:monitor/stats", "_all")])
+@router.get("/_cat/indices", dependencies=[need.bulk("indices:monitor/stats")])
 async def cat_indices(request: Request) -> Response:
     """Every index."""
     return await _indices(request, "_all")
@@ -90,8 +90,8 @@ async def _indices(request: Request, expression: str) -> Response:
     return _answer(request, await run_in_threadpool(work), INDEX_COLUMNS)
 
 
-@router.get("/_cat/count", dependencies=[need.index("read", "indices:data/read/search", "_all")])
-@router.post("/_cat/count", dependencies=[need.index("read", "indices:data/read/search", "_all")])
+@router.get("/_cat/count", dependencies=[need.bulk("indices:data/read/search")])
+@router.post("/_cat/count", dependencies=[need.bulk("indices:data/read/search")])
 async def cat_count(request: Request) -> Response:
     """Documents in every index."""
     return await _count(request, "_all")

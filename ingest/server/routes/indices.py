@@ -10,6 +10,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
+from fastapi.routing import APIRoute
 from starlette.concurrency import run_in_threadpool
 
 from ingest.indices import service
@@ -20,6 +21,7 @@ from ingest.models.errors import ElasticsearchError, ParsingException
 from ingest.server.dialect import PRODUCT_HEADER, bool_param, check_params, es_response, json_body
 from ingest.server.routes.bulk import destination
 from ingest.server.security import declare as need
+from ingest.server.security.declare import declaration, principal_of
 
 router = APIRouter(tags=["indices"])
 _FEATURES = ("aliases", "mappings", "settings")
@@ -57,7 +59,15 @@ async def _forward(request: Request) -> Response:
 
 def _names(store: Any, catalog: IndexCatalog, expression: str, request: Request,
            options: Options | None = None) -> list[str]:
-    return resolve(expression, store.indices(), catalog.aliases(), options or options_from(dict(request.query_params)))
+    """The indices ``expression`` names. On the routes over every index (declared ``bulk``: ``_cat/indices``,
+    ``_mapping``, ``_alias`` ...), only those the caller may act on, as Elasticsearch narrows ``_all``."""
+    names = resolve(expression, store.indices(), catalog.aliases(), options or options_from(dict(request.query_params)))
+    route = request.scope.get("route")
+    need_ = declaration(route) if isinstance(route, APIRoute) else None
+    if need_ is not None and need_.kind == "bulk":
+        principal = principal_of(request)
+        names = [n for n in names if principal.permission.index(need_.action, n)]
+    return names
 
 
 async def _run(request: Request, work: Callable[[Any, IndexCatalog], Any], status: int = 200) -> Response:
@@ -124,7 +134,7 @@ async def delete(index: str, request: Request) -> Response:
     return await _run(request, work)
 
 
-@router.get("/_mapping", dependencies=[need.index("view_index_metadata", "indices:admin/mappings/get", "_all")])
+@router.get("/_mapping", dependencies=[need.bulk("indices:admin/mappings/get")])
 async def get_all_mappings(request: Request) -> Response:
     """Mappings of every index."""
     return await _mappings(request, "_all")
@@ -152,7 +162,7 @@ async def put_mapping(index: str, request: Request) -> Response:
     return await _run(request, lambda s, c: service.put_mapping(s, _names(s, c, index, request), body))
 
 
-@router.get("/_settings", dependencies=[need.index("view_index_metadata", "indices:monitor/settings/get", "_all")])
+@router.get("/_settings", dependencies=[need.bulk("indices:monitor/settings/get")])
 async def get_all_settings(request: Request) -> Response:
     """Settings of every index."""
     return await _settings(request, "_all")
@@ -202,8 +212,8 @@ async def refresh(index: str, request: Request) -> Response:
     return await _broadcast(request, index)
 
 
-@router.post("/_refresh", dependencies=[need.index("maintenance", "indices:admin/refresh", "_all")])
-@router.get("/_refresh", dependencies=[need.index("maintenance", "indices:admin/refresh", "_all")])
+@router.post("/_refresh", dependencies=[need.bulk("indices:admin/refresh")])
+@router.get("/_refresh", dependencies=[need.bulk("indices:admin/refresh")])
 async def refresh_all(request: Request) -> Response:
     """Refresh every index."""
     return await _broadcast(request, "_all")
@@ -216,8 +226,8 @@ async def flush(index: str, request: Request) -> Response:
     return await _broadcast(request, index)
 
 
-@router.post("/_flush", dependencies=[need.index("maintenance", "indices:admin/flush", "_all")])
-@router.get("/_flush", dependencies=[need.index("maintenance", "indices:admin/flush", "_all")])
+@router.post("/_flush", dependencies=[need.bulk("indices:admin/flush")])
+@router.get("/_flush", dependencies=[need.bulk("indices:admin/flush")])
 async def flush_all(request: Request) -> Response:
     """Flush every index."""
     return await _broadcast(request, "_all")
