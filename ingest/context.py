@@ -21,6 +21,7 @@ from ingest.models.settings import Settings
 
 if TYPE_CHECKING:
     from ingest.deadletter.store import DeadLetterStore
+    from ingest.indices.catalog import IndexCatalog
     from ingest.jobs.cache import EmbeddingCache
     from ingest.jobs.checkpoint import Checkpoints
     from ingest.jobs.indexmeta import IndexMeta
@@ -103,6 +104,12 @@ class AppContext:
         from ingest.jobs.cache import EmbeddingCache
 
         return EmbeddingCache(self.home / "embedding_cache.sqlite")
+
+    def index_catalog(self) -> IndexCatalog:
+        """The indices' settings, facts and aliases (the same SQLite file as ``index_meta``); caller closes it."""
+        from ingest.indices.catalog import IndexCatalog
+
+        return IndexCatalog(self.home / "indices.sqlite")
 
     def index_meta(self) -> IndexMeta:
         """A new handle on this home's index metadata (``indices.sqlite``; its caller closes it)."""

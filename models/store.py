@@ -41,6 +41,11 @@ CREATE TABLE IF NOT EXISTS pipelines (
     body TEXT NOT NULL,
     updated_at REAL NOT NULL
 );
+CREATE TABLE IF NOT EXISTS pipeline_dates (
+    pipeline_id TEXT PRIMARY KEY,
+    created_ms INTEGER NOT NULL,
+    modified_ms INTEGER NOT NULL
+);
 CREATE TABLE IF NOT EXISTS pipeline_refs (
     pipeline_id TEXT NOT NULL,
     endpoint_id TEXT NOT NULL,
@@ -213,6 +218,9 @@ class Store(SecurityTables, TemplateTables):
             conn.execute(
                 "INSERT OR REPLACE INTO pipelines VALUES (?, ?, ?)", (pipeline_id, json.dumps(stored), time.time())
             )
+            now_ms = int(time.time() * 1000)  # Elasticsearch 9's created_date_millis / modified_date_millis
+            conn.execute("INSERT INTO pipeline_dates VALUES (?, ?, ?) ON CONFLICT(pipeline_id) DO UPDATE SET "
+                         "modified_ms = excluded.modified_ms", (pipeline_id, now_ms, now_ms))
             conn.execute("DELETE FROM pipeline_refs WHERE pipeline_id = ?", (pipeline_id,))
             conn.executemany(
                 "INSERT OR IGNORE INTO pipeline_refs VALUES (?, ?)", [(pipeline_id, e) for e in endpoint_refs]
@@ -223,6 +231,11 @@ class Store(SecurityTables, TemplateTables):
         rows = self._conn().execute("SELECT pipeline_id, body FROM pipelines ORDER BY pipeline_id").fetchall()
         return {pid: json.loads(body) for pid, body in rows if ids is None or _matches_any(pid, ids)}
 
+    def pipeline_dates(self) -> dict[str, tuple[int, int]]:
+        """Creation and last modification time (epoch ms) of every pipeline stored since dates were kept."""
+        rows = self._conn().execute("SELECT pipeline_id, created_ms, modified_ms FROM pipeline_dates").fetchall()
+        return {pid: (int(c), int(m)) for pid, c, m in rows}
+
     def delete_pipelines(self, pattern: str) -> list[str]:
         """Delete the pipelines matching ``pattern`` (an id or a ``*`` pattern); returns the deleted ids."""
         with self._write() as conn:
@@ -231,6 +244,7 @@ class Store(SecurityTables, TemplateTables):
             for pid in deleted:
                 conn.execute("DELETE FROM pipelines WHERE pipeline_id = ?", (pid,))
                 conn.execute("DELETE FROM pipeline_refs WHERE pipeline_id = ?", (pid,))
+                conn.execute("DELETE FROM pipeline_dates WHERE pipeline_id = ?", (pid,))
         return deleted
 
     def pipelines_referencing(self, endpoint_id: str) -> list[str]:

@@ -19,9 +19,18 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ingest.deadletter.store import DeadLetter, DeadLetterStore, content_of
-from ingest.jobs.documents import METADATA_COLUMNS, id_error, metadata_field_error, to_rows, vector_fields
+from ingest.indices.catalog import IndexCatalog
+from ingest.indices.names import (
+    InvalidIndexName as InvalidIndexName,  # re-exported: callers import it from here
+)
+from ingest.indices.names import validate_index_name
+from ingest.indices.service import auto_create, is_index_store
+from ingest.indices.targets import Resolver
+from ingest.indices.templates import TemplateSource
+from ingest.jobs.documents import id_error, metadata_field_error, vector_fields
 from ingest.jobs.indexmeta import IndexMeta
-from ingest.jobs.listsource import batches_of
+from ingest.jobs.ingestrun import DROPPED, Docs, Plans, run_plans
+from ingest.jobs.ingeststats import IngestStats
 from ingest.models import jsonparse
 from ingest.models.errors import (
     ActionRequestValidationException,
@@ -29,38 +38,12 @@ from ingest.models.errors import (
     ElasticsearchError,
     IllegalArgumentException,
     ParsingException,
-    ResourceNotFoundException,
 )
 from ingest.processors.base import SecurityUser
 from ingest.processors.datemath import resolve_index_name
 from ingest.sinks.base import BulkAction, ClusterRequests, FieldHint, ItemResult, Sink
 
 OPS = ("index", "create", "update", "delete")
-_BAD_CHARS = '\\/*?"<>| ,#:'
-
-
-class InvalidIndexName(ElasticsearchError):
-    """``invalid_index_name_exception`` (400)."""
-
-    status = 400
-    error_type = "invalid_index_name_exception"
-
-    def __init__(self, name: str, why: str) -> None:
-        super().__init__(f"Invalid index name [{name}], {why}", extra={"index_uuid": "_na_", "index": name})
-
-
-def validate_index_name(name: str) -> None:
-    """Elasticsearch's index name rules (``MetadataCreateIndexService.validateIndexOrAliasName``)."""
-    if not name or name in (".", ".."):
-        raise InvalidIndexName(name, "must not be '.' or '..'")
-    if name.startswith(("_", "-", "+")):
-        raise InvalidIndexName(name, "must not start with '_', '-', or '+'")
-    if name != name.lower():
-        raise InvalidIndexName(name, "must be lowercase")
-    if any(c in _BAD_CHARS for c in name):
-        raise InvalidIndexName(name, 'must not contain the following characters [ , ", *, \\, <, |, ,, >, /, ?, #, :]')
-    if len(name.encode()) > 255:
-        raise InvalidIndexName(name, "index name is too long, (" + str(len(name.encode())) + " > 255)")
 
 
 @dataclass
@@ -181,16 +164,6 @@ def _doc_id(raw: Any, number: int) -> tuple[str | None, ElasticsearchError | Non
     return doc_id, id_error(doc_id)
 
 
-def _pipeline_for(line: BulkLine, request_pipeline: str | None, meta: IndexMeta,
-                  defaults: dict[str, str | None]) -> str | None:
-    name = line.pipeline or request_pipeline
-    if name is None and line.index:
-        if line.index not in defaults:  # one settings lookup per index and request, not per document
-            defaults[line.index] = meta.default_pipeline(line.index)
-        name = defaults[line.index]
-    return None if name in (None, "_none") else name
-
-
 def _item(op: str, index: str | None, doc_id: str | None, res: ItemResult) -> dict[str, Any]:
     body: dict[str, Any] = {"_index": index, "_id": res.id or doc_id, "status": res.status}
     if res.error is not None:
@@ -224,7 +197,8 @@ def run_bulk(raw: bytes, *, sink: Sink, pipelines: Any, default_index: str | Non
              request_pipeline: str | None = None, write: Writer | None = None,
              deadletters: DeadLetterStore | None = None, job_id: str = "bulk-api",
              report: BulkReport | None = None, user: SecurityUser | None = None,
-             index_meta: Callable[[], IndexMeta] = IndexMeta) -> dict[str, Any]:
+             index_meta: Callable[[], IndexMeta] = IndexMeta, templates: TemplateSource | None = None,
+             stats: IngestStats | None = None) -> dict[str, Any]:
     """Execute a bulk request. ``pipelines`` is a ``PipelineService`` (or None when none is needed);
     ``write`` defaults to ``sink.write``; failed documents go to ``deadletters`` under ``job_id``; ``user`` is
     who sent it (pipelines' ``set_security_user``; None without security); ``index_meta`` opens the index
@@ -235,13 +209,14 @@ def run_bulk(raw: bytes, *, sink: Sink, pipelines: Any, default_index: str | Non
         validate_index_name(resolve_index_name(default_index, now))
     lines = parse_bulk(raw, default_index)
     meta = index_meta()
+    catalog = IndexCatalog(meta.path)  # the same file: settings written by either are seen by both
+    resolver = Resolver(catalog, templates)
     results: list[ItemResult | None] = [None] * len(lines)
     attempted: set[int] = set()
     sources: list[dict[str, Any] | None] = [ln.body for ln in lines]
     targets: list[str | None] = [ln.index for ln in lines]
     ids: list[str | None] = [ln.id for ln in lines]
-    groups: dict[str, list[int]] = {}
-    defaults: dict[str, str | None] = {}
+    plans = Plans()
     valid: dict[str, str | ElasticsearchError] = {}  # index as sent -> its concrete name, or why it is refused
     ingest_took = 0
     try:
@@ -258,14 +233,17 @@ def run_bulk(raw: bytes, *, sink: Sink, pipelines: Any, default_index: str | Non
             if isinstance(concrete, ElasticsearchError):
                 results[n] = _error_result(concrete)
                 continue
-            line.index = targets[n] = concrete
+            try:  # an alias writes to its write index, whose pipelines apply
+                plan = resolver.pipelines_for(concrete, line.pipeline or request_pipeline)
+            except ElasticsearchError as exc:
+                results[n] = _error_result(exc)
+                continue
+            line.index = targets[n] = plan.index
             if line.op in ("index", "create"):
-                name = _pipeline_for(line, request_pipeline, meta, defaults)
-                if name is not None:
-                    groups.setdefault(name, []).append(n)
+                plans.add(n, plan)
         ingest_start = time.monotonic()
-        for name, members in groups.items():
-            _run_pipeline(name, members, lines, pipelines, results, sources, targets, ids, sink, user)
+        run_plans(plans, Docs(sources, targets, ids, results), pipelines=pipelines, resolver=resolver, sink=sink,
+                  user=user, concrete=lambda name: _concrete(name, now), stats=stats)
         ingest_took = int((time.monotonic() - ingest_start) * 1000)
         for n in range(len(lines)):  # what a pipeline may have set is checked as the action's own metadata
             if results[n] is None and sources[n] is not _DROPPED:
@@ -283,7 +261,8 @@ def run_bulk(raw: bytes, *, sink: Sink, pipelines: Any, default_index: str | Non
             if sources[n] is _DROPPED:
                 results[n] = ItemResult(200, None, id=ids[n], result="noop")
         attempted = set(writable)  # failures from here on are the sink's: dead-lettered as they were sent
-        refused = _ensure_indices(sink, meta, [(targets[n], sources[n]) for n in writable if lines[n].op != "delete"])
+        refused = _ensure_indices(sink, meta, [(targets[n], sources[n]) for n in writable if lines[n].op != "delete"],
+                                  catalog, templates)
         for n in writable:
             if str(targets[n]) in refused and lines[n].op != "delete":
                 results[n] = _error_result(refused[str(targets[n])])
@@ -294,6 +273,8 @@ def run_bulk(raw: bytes, *, sink: Sink, pipelines: Any, default_index: str | Non
             results[n] = res
     finally:
         meta.close()
+        catalog.close()
+    groups = plans.ran
     if report is not None:
         for name, members in groups.items():
             counts = report.pipelines.setdefault(name, [0, 0])
@@ -318,7 +299,14 @@ def run_bulk(raw: bytes, *, sink: Sink, pipelines: Any, default_index: str | Non
     return body
 
 
-_DROPPED: Any = {"__dropped__": True}
+_DROPPED = DROPPED
+
+
+def _templates() -> TemplateSource:
+    """The home's templates (only opened when an index is about to be created)."""
+    from ingest.models.store import Store
+
+    return Store()
 
 
 def _failed(res: ItemResult | None) -> bool:
@@ -353,76 +341,11 @@ def _write_error(op: str, doc_id: str | None, source: dict[str, Any] | None) -> 
     return error
 
 
-def _run_pipeline(name: str, members: list[int], lines: list[BulkLine], pipelines: Any,
-                  results: list[ItemResult | None], sources: list[Any], targets: list[str | None],
-                  ids: list[str | None], sink: Sink, user: SecurityUser | None) -> None:
-    try:
-        if pipelines is None:
-            raise IllegalArgumentException(f"pipeline with id [{name}] does not exist")
-        pipeline = pipelines.load(name)
-    except ResourceNotFoundException:
-        # Elasticsearch answers a bulk item naming a missing pipeline with 400 illegal_argument_exception.
-        for n in members:
-            results[n] = _error_result(IllegalArgumentException(f"pipeline with id [{name}] does not exist"))
-        return
-    except ElasticsearchError as exc:
-        for n in members:
-            results[n] = _error_result(exc)
-        return
-    # Pipelines comparing with the stored documents (skip_existing) see the action's _index / _id in ctx.
-    stored = sink if pipeline.reads_stored_documents() else None
-    docs = {n: _with_keys(lines[n].body or {}, targets[n], ids[n]) if stored else lines[n].body or {}
-            for n in members}
-    batches = batches_of(list(docs.values()))
-    if len(batches) == 1 and batches[0].num_rows == len(members):
-        chunks = [(members, batches[0])]
-    else:  # documents whose types clash run one by one
-        chunks = [([n], b[0]) for n, b in ((n, batches_of([docs[n]])) for n in members) if b]
-    for rows, batch in chunks:
-        try:
-            result = pipeline.run(batch, stored=stored, user=user)
-        except ElasticsearchError as exc:
-            for n in rows:
-                results[n] = _error_result(exc)
-            continue
-        for i, outcome in enumerate(result.outcomes):
-            if outcome.status == "failed":
-                err = outcome.error or ElasticsearchError("document failed in the pipeline")
-                results[rows[i]] = _error_result(err)
-            elif outcome.status == "dropped":
-                sources[rows[i]] = _DROPPED
-        for j, doc in enumerate(to_rows(result.table)):
-            n = rows[result.source_rows[j]]
-            original = lines[n].body or {}
-            meta = {k: doc.pop(k, None) for k in METADATA_COLUMNS}
-            # Arrow fills keys other documents had with nulls (nested ones too); keep only those the document
-            # really has.
-            sources[n] = _without_filled_nulls(doc, original)
-            if meta["_index"]:
-                targets[n] = str(meta["_index"])
-            if meta["_id"] is not None:
-                ids[n] = str(meta["_id"])
-
-
-def _without_filled_nulls(doc: dict[str, Any], original: Any) -> dict[str, Any]:
-    """``doc`` without the nulls Arrow added: a null is kept only where the original had that key."""
-    known = original if isinstance(original, dict) else {}
-    out: dict[str, Any] = {}
-    for key, value in doc.items():
-        if value is None and key not in known:
-            continue
-        out[key] = _without_filled_nulls(value, known.get(key)) if isinstance(value, dict) else value
-    return out
-
-
-def _with_keys(body: dict[str, Any], index: str | None, doc_id: str | None) -> dict[str, Any]:
-    keys = {k: v for k, v in (("_index", index), ("_id", doc_id)) if v is not None}
-    return {**body, **keys}
-
-
-def _ensure_indices(sink: Sink, meta: IndexMeta, docs: list[tuple[str | None, Any]]) -> dict[str, ElasticsearchError]:
-    """Create or extend the target indices; an index the sink refuses (a conflicting mapping, a cluster that
-    cannot be reached) fails its documents alone: its error is returned by index name."""
+def _ensure_indices(sink: Sink, meta: IndexMeta, docs: list[tuple[str | None, Any]], catalog: IndexCatalog,
+                    templates: TemplateSource | None) -> dict[str, ElasticsearchError]:
+    """Create or extend the target indices (a new index of the embedded store gets its matching index
+    template, as Elasticsearch's auto-create); an index the sink refuses (a conflicting mapping, a cluster
+    that cannot be reached) fails its documents alone: its error is returned by index name."""
     refused: dict[str, ElasticsearchError] = {}
     seen: dict[str, dict[str, FieldHint]] = {}
     for index, doc in docs:
@@ -431,6 +354,8 @@ def _ensure_indices(sink: Sink, meta: IndexMeta, docs: list[tuple[str | None, An
             hints.setdefault(path, FieldHint(kind, dims, "cosine" if kind == "dense" else None))  # type: ignore[arg-type]
     for index, hints in seen.items():
         try:
+            if is_index_store(sink) and not sink.index_exists(index):  # type: ignore[attr-defined]
+                auto_create(sink, catalog, templates if templates is not None else _templates(), index)  # type: ignore[arg-type]
             sink.ensure_index(index, hints)
         except ElasticsearchError as exc:
             refused[index] = exc

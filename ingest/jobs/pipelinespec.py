@@ -37,16 +37,27 @@ def read_body(path: str) -> Any:
         raise ParsingException(f"[{path}] is neither valid JSON nor YAML: {exc}") from None
 
 
-def load_pipeline(spec: str | Mapping[str, Any], service: PipelineService) -> tuple[Pipeline, dict[str, Any]]:
+def load_pipeline(spec: str | Mapping[str, Any], service: PipelineService,
+                  then: str | None = None) -> tuple[Pipeline, dict[str, Any]]:
     """The parsed pipeline and its body: ``spec`` is a body, a pipeline file, or the id of a pipeline stored in
-    ``service``'s registry (Elasticsearch's not-found error otherwise)."""
+    ``service``'s registry (Elasticsearch's not-found error otherwise). ``then`` names a stored pipeline run
+    after it (the index's final pipeline)."""
     if isinstance(spec, Mapping):
         body = dict(spec)
-        return service.parse(body), body
-    if Path(spec).suffix.lower() in PIPELINE_SUFFIXES and Path(spec).is_file():
+    elif Path(spec).suffix.lower() in PIPELINE_SUFFIXES and Path(spec).is_file():
         found = read_body(spec)
         if not isinstance(found, dict):
             raise ParsingException(f"[{spec}] does not hold a pipeline: expected an object with [processors]")
-        return service.parse(found), found
-    stored = service.get([spec])
-    return service.load(spec), dict(stored.get(spec, {}))
+        body = found
+    elif then is None:
+        stored = service.get([spec])
+        return service.load(spec), dict(stored.get(spec, {}))
+    else:
+        service.load(spec)  # a missing pipeline fails here, with Elasticsearch's error
+        body = dict(service.get([spec]).get(spec, {}))
+    if then is not None:
+        from ingest.jobs.jobpipelines import chain_body
+
+        body = chain_body(body, then)
+        return (service.parse(body, spec) if isinstance(spec, str) else service.parse(body)), body
+    return service.parse(body), body

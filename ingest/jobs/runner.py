@@ -23,6 +23,7 @@ from ingest.jobs.checkpoint import Checkpoints
 from ingest.jobs.config import JobConfig, JobSummary
 from ingest.jobs.faults import fault
 from ingest.jobs.indexmeta import prepare_index, vector_mapping
+from ingest.jobs.jobpipelines import resolve_job
 from ingest.jobs.pipelinespec import load_pipeline
 from ingest.jobs.progress import Reporter, SilentReporter
 from ingest.jobs.stages import Counters, Item, Prepared, prepare_batch, send_chunk
@@ -340,19 +341,21 @@ def run_job(
     own_context, own_sink, own_source = context is None, sink is None, source is None
     if context is None:
         context = AppContext(api=inference if isinstance(inference, InferenceAPI) else None)
+    # alias → write index; the request (or default) pipeline and the final one
+    config, first, final = resolve_job(config, context.index_meta, context.api.store)
     source = source or open_source(config.source, **config.source_options)
-    cache = context.embedding_cache() if config.pipeline and config.skip_unchanged else None
+    cache = context.embedding_cache() if (first or final) and config.skip_unchanged else None
     deadletters = deadletters or context.deadletters()
     try:
         sink = sink or context.open_sink(config.dest)
         pipeline, wrapped = None, None
-        if config.pipeline:
+        if first or final:
             if inference is None:
                 from ingest.models.api import default_api
 
                 inference = default_api() if own_context else context.api
             wrapped = CachingInference(inference, cache)
-            pipeline, _ = load_pipeline(config.pipeline, context.pipelines(wrapped))
+            pipeline, _ = load_pipeline(first or str(final), context.pipelines(wrapped), then=final if first else None)
         factory: Callable[[], Sink] | None = None
         if own_sink and config.sender_count() > 1 and capabilities(config.dest).writers == "many":
             factory = partial(context.open_sink, config.dest)

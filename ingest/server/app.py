@@ -29,15 +29,20 @@ from ingest.server.metrics import ServerMetrics
 from ingest.server.nodeinfo import CLUSTER_NAME, VERSION, Node
 from ingest.server.observe import ObserveMiddleware
 from ingest.server.routes import (
+    aliases,
     bulk,
+    cat,
     documents,
+    indices,
     inference,
     ml,
     multidoc,
     node,
+    nodestats,
     pipelines,
     prometheus,
     security_admin,
+    simulate_ingest,
     stream,
     templates,
 )
@@ -70,7 +75,8 @@ def create_app(
         raise ValueError("create_app: pass an api or a context, not both")
     if max_body_bytes is None:
         max_body_bytes = max_content_length(context.settings)
-    app = FastAPI(title="ingest", version="0.1.0", lifespan=_lifespan,
+    # no Swagger pages at /docs and /redoc: those are index names here (GET /docs is the index "docs")
+    app = FastAPI(title="ingest", version="0.1.0", lifespan=_lifespan, docs_url=None, redoc_url=None,
                   description="Elasticsearch's inference API, ingest pipelines and bulk ingest")
     app.state.context, app.state.owns_context = context, owns_context
     app.state.api = context.api  # the same object, for the routes written before the context
@@ -122,8 +128,11 @@ def create_app(
         return Response(status_code=200, headers=PRODUCT_HEADER)
 
     # stream first, so that "_stream" is never taken for an inference id
-    for module in (stream, inference, ml, pipelines, prometheus, node, templates, documents, multidoc, bulk,
-                   security_routes, security_admin):
+    # nodestats before node: /_nodes/{node_id}/stats is not /_nodes/{node_id}/{metric}; the index routes after
+    # bulk (their {index} segments never start with "_", so none shadows an API path)
+    # simulate_ingest after pipelines: /_ingest/pipeline/_simulate is the pipeline one, not the index "pipeline"
+    for module in (stream, inference, ml, pipelines, simulate_ingest, prometheus, nodestats, node, templates,
+                   documents, multidoc, bulk, indices, aliases, cat, security_routes, security_admin):
         app.include_router(module.router)
     missing = undeclared(app.routes)
     if missing:  # fail closed: a route nobody declared a privilege for must not be served

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from ingest.jobs.bulkapi import BulkReport, run_bulk
 from ingest.jobs.bulkwrite import WriteStats, pause, write_with_retries
 from ingest.jobs.config import JobConfig
+from ingest.jobs.ingeststats import IngestStats
 from ingest.jobs.stages import backoff_s, is_transient
 from ingest.models.errors import ElasticsearchError
 from ingest.sinks.base import BulkAction, FieldHint, ItemResult, Sink
@@ -48,6 +49,7 @@ class Destination:
         self._sink = sink
         self._pipelines: PipelineService | None = None
         self._cache: EmbeddingCache | None = None
+        self.ingest_stats = IngestStats()  # GET /_nodes/stats/ingest
         self._lock = threading.Lock()
 
     def sink(self) -> Sink:
@@ -95,7 +97,8 @@ class Destination:
 
         body = run_bulk(raw, sink=sink, pipelines=_LazyPipelines(self), default_index=index,
                         request_pipeline=pipeline, write=write, deadletters=self.deadletters(), job_id=JOB_ID,
-                        report=report, user=user, index_meta=self.context.index_meta)
+                        report=report, user=user, index_meta=self.context.index_meta,
+                        templates=self.context.api.store, stats=self.ingest_stats)
         if refresh not in (None, "false"):
             written = [next(iter(item.values())) for item in body["items"]]
             for target in {it.get("_index") for it in written if "error" not in it} - {None}:

@@ -9,8 +9,8 @@ from ingest.models.api import InferenceAPI
 
 
 @pytest.mark.parametrize(("method", "path"), [
-    ("POST", "/_mtermvectors"), ("POST", "/_reindex"), ("GET", "/_nodes/stats"), ("GET", "/_nothing/here/at/all"),
-    ("DELETE", "/_snapshot/repo"), ("POST", "/_nodes/stats/ingest"),
+    ("POST", "/_mtermvectors"), ("POST", "/_reindex"), ("GET", "/_nodes/hot_threads"), ("GET", "/_nothing/here/at/all"),
+    ("DELETE", "/_snapshot/repo"),
 ])
 def test_unknown_path_is_400_no_handler(live_server: tuple[str, InferenceAPI], method: str, path: str) -> None:
     url, _ = live_server
@@ -31,6 +31,7 @@ def test_uri_in_the_message_keeps_the_query_string(live_server: tuple[str, Infer
     ("POST", "/_license", ["GET"]),
     ("PATCH", "/_index_template/t", ["DELETE", "GET", "HEAD", "POST", "PUT"]),
     ("DELETE", "/_cluster/health", ["GET"]),
+    ("POST", "/_nodes/stats/ingest", ["GET"]),
 ])
 def test_known_path_wrong_method_is_405(live_server: tuple[str, InferenceAPI], method: str, path: str,
                                         allowed: list[str]) -> None:

@@ -19,7 +19,7 @@ from ingest.server.security.roles import RESERVED
 
 SAMPLE = {"task_type": "text_embedding", "inference_id": "ghost", "model_id": "ghost", "pipeline_id": "ghost",
           "index": "docs", "doc_id": "1", "name": "ghost-role", "username": "ghost-user",
-          "node_id": "_local", "metric": "http", "deployment_id": "ghost"}
+          "node_id": "_local", "metric": "http", "deployment_id": "ghost", "_all": "", "target": "ingest"}
 # Bodies that keep the request inside the caller's own keys (manage_own_api_key must be enough for them).
 BODIES: dict[tuple[str, str], Any] = {
     ("POST", "/_security/api_key"): {"name": "k"}, ("PUT", "/_security/api_key"): {"name": "k"},

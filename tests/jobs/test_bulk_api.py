@@ -12,9 +12,11 @@ from fastapi.testclient import TestClient
 
 from ingest.context import AppContext
 from ingest.models.api import InferenceAPI
+from ingest.models.errors import ElasticsearchError
 from ingest.models.store import Store
 from ingest.server.destination import Destination
-from ingest.server.routes import bulk, documents
+from ingest.server.dialect import error_response
+from ingest.server.routes import bulk, documents, indices
 from ingest.server.security import Authenticator
 from ingest.server.security.middleware import install
 
@@ -28,12 +30,15 @@ def client(ingest_home: Path) -> Iterator[TestClient]:
     app = FastAPI()
     app.include_router(documents.router)  # GET _doc
     app.include_router(bulk.router)
+    app.include_router(indices.router)  # PUT /{index}; its errors reach the client through create_app's handler
+    app.add_exception_handler(ElasticsearchError, error_response)  # type: ignore[arg-type]
 
     @app.get("/_probe/_count")  # registered after the catch-all routes: must still be reachable
     def probe() -> dict:
         return {"probe": True}
 
     app.state.destination = Destination(AppContext(api=InferenceAPI()))
+    app.state.context = app.state.destination.context
     install(app, Authenticator(Store()))
     with TestClient(app) as c:
         yield c

@@ -36,7 +36,8 @@ def test_put_get_delete_with_wildcards(client: TestClient) -> None:
     assert set(client.get("/_ingest/pipeline").json()) == {"logs-a", "logs-b", "other"}
     assert set(client.get("/_ingest/pipeline/logs-*").json()) == {"logs-a", "logs-b"}
     assert set(client.get("/_ingest/pipeline/logs-a,other").json()) == {"logs-a", "other"}
-    assert client.get("/_ingest/pipeline/logs-a").json()["logs-a"] == PIPELINE
+    stored = client.get("/_ingest/pipeline/logs-a").json()["logs-a"]  # plus Elasticsearch 9's dates
+    assert {k: v for k, v in stored.items() if not k.endswith("_date_millis")} == PIPELINE
     assert client.get("/_ingest/pipeline/logs-a?summary=true").json() == {"logs-a": {}}
     missing = client.get("/_ingest/pipeline/nope")
     assert missing.status_code == 404 and missing.json() == {}

@@ -1,4 +1,5 @@
-"""Streaming ingest over HTTP: ``_bulk``, ``PUT /{index}``, ``GET /{index}/_count`` (documents: ``documents.py``).
+"""Streaming ingest over HTTP: ``_bulk``, ``GET /{index}/_count`` (documents: ``documents.py``; ``PUT /{index}``:
+``indices.py``).
 
 Documents are written to the app's destination (an ``ingest.server.destination.Destination`` over the app's
 context, ``Depends(app_destination)``: ``ingest serve --dest URL``, default the embedded store). Index-scoped
@@ -17,11 +18,9 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 from starlette.convertors import Convertor, register_url_convertor
 
-from ingest.jobs.bulkapi import create_index, validate_index_name
-from ingest.models.errors import ElasticsearchError, IllegalArgumentException, ParsingException
+from ingest.models.errors import ElasticsearchError, IllegalArgumentException
 from ingest.processors.datemath import resolve_index_name
 from ingest.server.destination import DEFAULT_TIMEOUT_S, Destination
-from ingest.server.dialect import json_body
 from ingest.server.filterpath import apply_filter_path
 from ingest.server.limits import SimpleError, body_format
 from ingest.server.security import declare as need
@@ -136,23 +135,6 @@ async def bulk(request: Request, dest: Destination = Depends(app_destination)) -
 async def index_bulk(index: str, request: Request, dest: Destination = Depends(app_destination)) -> JSONResponse:
     """``_bulk`` with a default index."""
     return await _bulk(request, index, dest)
-
-
-@router.put("/{index:index}", dependencies=[need.index("create_index", "indices:admin/create")])
-async def put_index(index: str, request: Request, dest: Destination = Depends(app_destination)) -> JSONResponse:
-    """Create an index, with ``settings.index.default_pipeline`` and vector mappings."""
-    try:
-        validate_index_name(index)
-        body = await json_body(request, required=False) or {}
-        if not isinstance(body, dict):
-            raise ParsingException("request body must be a JSON object")
-        sink = dest.sink()
-        return SafeJSON(await run_in_threadpool(create_index, index, body, sink, cluster_requests(sink, dest.kind()),
-                                                dest.context.index_meta))
-    except ValueError as exc:
-        return _error(ParsingException(f"failed to parse the request body: {exc}"))
-    except ElasticsearchError as exc:
-        return _error(exc)
 
 
 def _index_not_found(index: str) -> ElasticsearchError:

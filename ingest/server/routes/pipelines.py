@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
-from ingest.models.errors import IllegalArgumentException
+from ingest.models.errors import IllegalArgumentException, ResourceNotFoundException
 from ingest.processors import PipelineService
 from ingest.processors.grok.library import builtin_patterns
 from ingest.server.dialect import bool_param, check_params, es_response, json_body
@@ -79,9 +80,35 @@ async def get_pipelines(request: Request, pipeline_id: str) -> Response:
 
 async def _get(request: Request, ids: str | None) -> Response:
     check_params(request, ("master_timeout", "summary"))
-    found: dict[str, Any] = await run_in_threadpool(_service(request).get, ids,
-                                                     summary=bool_param(request, "summary"))
+    summary = bool_param(request, "summary")
+    found: dict[str, Any] = await run_in_threadpool(_service(request).get, ids, summary=summary)
+    if not summary:
+        found = _with_dates(found, await run_in_threadpool(app_context(request).registry().pipeline_dates),
+                            bool_param(request, "human"))
     return es_response(request, found, status=200 if found or ids is None else 404)
+
+
+def _with_dates(found: dict[str, Any], dates: dict[str, tuple[int, int]], human: bool) -> dict[str, Any]:
+    """Elasticsearch 9's ``created_date_millis`` / ``modified_date_millis`` (and, with ``?human``, the dates)."""
+    out = {}
+    for pid, body in found.items():
+        if pid not in dates:  # stored before dates were kept: Elasticsearch omits them too
+            out[pid] = body
+            continue
+        created, modified = dates[pid]
+        extra: dict[str, Any] = {}
+        if human:
+            extra["created_date"] = _iso(created)
+        extra["created_date_millis"] = created
+        if human:
+            extra["modified_date"] = _iso(modified)
+        extra["modified_date_millis"] = modified
+        out[pid] = {**body, **extra}
+    return out
+
+
+def _iso(ms: int) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(ms / 1000)) + f".{ms % 1000:03d}Z"
 
 
 @router.delete("/_ingest/pipeline/{pipeline_id}", dependencies=[cluster("manage_pipeline", "cluster:admin/ingest/pipeline/delete")])
@@ -89,6 +116,9 @@ async def delete_pipeline(request: Request, pipeline_id: str) -> Response:
     """Delete pipelines (wildcards allowed); warns about pipelines still referenced by others."""
     check_params(request, ("master_timeout", "timeout"))
     warnings: list[str] = []
+    if pipeline_id not in ("*", "_all") and not await run_in_threadpool(_service(request).get, pipeline_id):
+        # Elasticsearch: a pattern matching nothing is missing too (not a 200)
+        raise ResourceNotFoundException(f"pipeline [{pipeline_id}] is missing")
     result = await run_in_threadpool(_service(request).delete, pipeline_id, warnings)
     headers = {"Warning": ", ".join(f'299 Elasticsearch-9.1.0 "{w}"' for w in warnings)} if warnings else None
     return es_response(request, result, headers=headers)

@@ -69,15 +69,17 @@ class StoredDoc:
 
 
 def _prepare(index: str, doc: dict[str, Any], layout: dict[str, FieldHint], doc_id: str,
-             properties: Properties) -> tuple[str, dict[str, Any]] | ItemResult:
+             properties: Properties, dynamic: str = "true") -> tuple[str, dict[str, Any]] | ItemResult:
     try:
         row = split(doc, layout, doc_id)
-        map_document(doc, properties, doc_id, skip=set(layout))
+        map_document(doc, properties, doc_id, skip=set(layout), dynamic=dynamic)
         return row
     except MappingError as exc:
         result = parsing_failed(index, doc_id, exc.reason)
         if exc.cause is not None and result.error is not None:
             result.error["caused_by"] = exc.cause
+        if exc.error_type is not None and result.error is not None:
+            result.error["type"] = exc.error_type
         return result
     except VectorError as exc:
         return parsing_failed(index, doc_id, str(exc))
@@ -93,10 +95,12 @@ def apply(
     load_docs: Callable[[set[str]], dict[str, dict[str, Any]]],
     properties: Properties | None = None,
     next_seq_no: Callable[[], int] | None = None,
+    dynamic: str = "true",
 ) -> tuple[list[ItemResult], dict[str, DocState]]:
     """Outcome of each (action, id) in order, and the final state of every id that changed.
 
-    ``properties`` is the index's dynamic mapping (``mapping.py``), extended in place by new fields.
+    ``properties`` is the index's dynamic mapping (``mapping.py``), extended in place by new fields;
+    ``dynamic`` its root ``dynamic`` setting.
 
     ``versions`` holds the stored version, seq_no and primary term of each existing id; ``load_docs`` fetches
     full stored documents (called once, for ids that an update touches); ``next_seq_no`` hands out the index's
@@ -129,7 +133,7 @@ def apply(
 
     def put(doc_id: str, doc: dict[str, Any], new_version: int | None = None) -> ItemResult:
         st = state(doc_id)
-        row = _prepare(index, doc, layout, doc_id, props)
+        row = _prepare(index, doc, layout, doc_id, props, dynamic)
         if isinstance(row, ItemResult):
             return row
         existed = st.exists

@@ -30,14 +30,21 @@ ISO_FORMAT = "strict_date_optional_time||epoch_millis"
 SLASHED_FORMAT = "yyyy/MM/dd HH:mm:ss||yyyy/MM/dd||epoch_millis"
 _LONG_MIN, _LONG_MAX = -(2**63), 2**63 - 1
 _FLOAT_MAX = 3.4028234663852886e38
+# explicit mappings (``PUT /{index}`` / ``_mapping``): the integer types' ranges and names in Elasticsearch's messages
+_INTEGERS = {"long": (_LONG_MIN, _LONG_MAX, "a long"), "integer": (-(2**31), 2**31 - 1, "an integer"),
+             "short": (-(2**15), 2**15 - 1, "a short"), "byte": (-128, 127, "a byte")}
+_FLOATS = {"float": _FLOAT_MAX, "half_float": 65504.0, "double": 1.7976931348623157e308}
+# mapped by the store elsewhere (vector columns) or placeholders for the search issue: any value is accepted here
+OPAQUE_TYPES = frozenset({"dense_vector", "sparse_vector", "semantic_text", "knn_vector", "rank_features",
+                          "flattened", "wildcard", "match_only_text", "ip", "geo_point", "binary"})
 
 
 class MappingError(ValueError):
     """A value the mapping rejects: ``document_parsing_exception`` with an optional cause."""
 
-    def __init__(self, reason: str, cause: dict[str, str] | None = None) -> None:
+    def __init__(self, reason: str, cause: dict[str, str] | None = None, error_type: str | None = None) -> None:
         super().__init__(reason)
-        self.reason, self.cause = reason, cause
+        self.reason, self.cause, self.error_type = reason, cause, error_type
 
 
 def _detect_date(text: str) -> str | None:
@@ -100,28 +107,31 @@ def _check_number(path: str, mapped: dict[str, Any], value: Any, doc_id: str) ->
         try:
             number = float(str(value).strip())
         except ValueError:
-            # long: Elasticsearch's own parser (illegal_argument_exception); float: Java's (number_format_exception)
-            cause = "illegal_argument_exception" if mapped["type"] == "long" else "number_format_exception"
+            # integers: Elasticsearch's own parser (illegal_argument_exception); floats: Java's (number_format_exception)
+            cause = "illegal_argument_exception" if mapped["type"] in _INTEGERS else "number_format_exception"
             raise _failed(path, mapped, doc_id, value, cause, f'For input string: "{value}"') from None
-    if mapped["type"] == "long":
-        if math.isnan(number) or math.isinf(number) or not _LONG_MIN <= number <= _LONG_MAX:
+    if mapped["type"] in _INTEGERS:
+        low, high, name = _INTEGERS[mapped["type"]]
+        if math.isnan(number) or math.isinf(number) or not low <= number <= high:
             raise _failed(path, mapped, doc_id, value, "illegal_argument_exception",
-                          f"Value [{value}] is out of range for a long")
-    elif math.isinf(number) or math.isnan(number) or abs(number) > _FLOAT_MAX:
+                          f"Value [{value}] is out of range for {name}")
+    elif math.isinf(number) or math.isnan(number) or abs(number) > _FLOATS.get(mapped["type"], _FLOAT_MAX):
         raise _failed(path, mapped, doc_id, value, "illegal_argument_exception",
-                      f"[float] supports only finite values, but got [{value}]")
+                      f"[{mapped['type']}] supports only finite values, but got [{value}]")
 
 
 def _check_value(path: str, mapped: dict[str, Any], value: Any, doc_id: str) -> None:
     kind = mapped["type"]
-    if kind == "object":
+    if kind in OPAQUE_TYPES:
+        return
+    if kind in ("object", "nested"):
         raise MappingError(f"object mapping for [{path}] tried to parse field [{path.rsplit('.', 1)[-1]}] as object, "
                            "but found a concrete value")
     if isinstance(value, dict):
         raise _failed(path, mapped, doc_id, value, "illegal_state_exception", "Can't get text on a START_OBJECT")
     if kind in ("text", "keyword"):
         return
-    if kind in ("long", "float"):
+    if kind in _INTEGERS or kind in _FLOATS or kind == "scaled_float":
         _check_number(path, mapped, value, doc_id)
     elif kind == "boolean":
         if isinstance(value, bool) or value in ("true", "false", ""):
@@ -163,42 +173,60 @@ class _Walk:
             props.pop(key, None)
 
 
-def _walk(obj: dict[str, Any], props: Properties, prefix: str, w: _Walk) -> None:
+def _may_add(prefix: str, key: str, dynamic: str) -> bool:
+    """Whether a new field may be mapped under ``dynamic`` (``true``/``runtime``: yes; ``false``: it stays in
+    ``_source`` unmapped; ``strict``: the document is refused, with Elasticsearch's message)."""
+    if dynamic == "strict":
+        within = prefix[:-1] if prefix else "_doc"
+        raise MappingError(f"mapping set to strict, dynamic introduction of [{key}] within [{within}] is not allowed",
+                           error_type="strict_dynamic_mapping_exception")
+    return dynamic != "false"
+
+
+def _walk(obj: dict[str, Any], props: Properties, prefix: str, w: _Walk, dynamic: str = "true") -> None:
     for raw_key, value in obj.items():
         if value is None or (not prefix and raw_key == "_inference_fields"):
             continue  # null adds nothing; _inference_fields is metadata (semantic_text's chunks)
         key = raw_key if isinstance(raw_key, str) else str(raw_key)
-        here, where = props, prefix
+        here, where, inherited = props, prefix, dynamic
         if "." in key:  # a dotted key is the same as nested objects, as in Elasticsearch
             *parents, key = key.split(".")
+            unmapped = False  # a parent object that ``dynamic: false`` keeps out of the mapping
             for part in parents:
+                node = here.get(part)
+                if node is None:
+                    if not _may_add(where, part, inherited):
+                        unmapped = True
+                        break
+                    node = w.add(here, part, {"type": "object", "properties": {}})
                 where = f"{where}{part}"
-                node = here.get(part) or w.add(here, part, {"type": "object", "properties": {}})
-                if node["type"] != "object":
+                if node["type"] not in ("object", "nested"):
                     raise MappingError(f"Could not dynamically add mapping for field [{where}.{key}]. Existing "
                                        f"mapping for [{where}] must be of type object but found [{node['type']}].")
-                here, where = node["properties"], where + "."
+                inherited = str(node.get("dynamic", inherited))
+                here, where = node.setdefault("properties", {}), where + "."
+            if unmapped:
+                continue
         if w.skip and where + key in w.skip:
             continue
-        _field(where, key, value, here, w)
+        _field(where, key, value, here, w, inherited)
 
 
-_NUMBERS = ("long", "float")
-
-
-def _field(prefix: str, key: str, value: Any, props: Properties, w: _Walk) -> None:
+def _field(prefix: str, key: str, value: Any, props: Properties, w: _Walk, dynamic: str = "true") -> None:
     """One value of the field ``prefix + key`` (the path is only built when needed: errors, objects)."""
     kind_of = type(value)
     if kind_of is list:
         for item in value:
             if item is not None:
-                _field(prefix, key, item, props, w)
+                _field(prefix, key, item, props, w, dynamic)
         return
     mapped = props.get(key)
     if mapped is None:
+        if not _may_add(prefix, key, dynamic):
+            return
         if isinstance(value, dict):
             mapped = w.add(props, key, {"type": "object", "properties": {}})
-            _walk(value, mapped["properties"], prefix + key + ".", w)
+            _walk(value, mapped["properties"], prefix + key + ".", w, dynamic)
         else:
             w.add(props, key, _new_type(value))
         return
@@ -211,25 +239,28 @@ def _field(prefix: str, key: str, value: Any, props: Properties, w: _Walk) -> No
             return
         if kind == "float" and math.isfinite(value) and abs(value) <= _FLOAT_MAX:
             return
-    if kind == "object" and isinstance(value, dict):
-        _walk(value, mapped["properties"], prefix + key + ".", w)
+    if kind in ("object", "nested") and isinstance(value, dict):
+        inner = str(mapped.get("dynamic", dynamic))
+        _walk(value, mapped.setdefault("properties", {}), prefix + key + ".", w, inner)
         return
     if isinstance(value, list):  # a list subclass
         for item in value:
             if item is not None:
-                _field(prefix, key, item, props, w)
+                _field(prefix, key, item, props, w, dynamic)
         return
     _check_value(prefix + key, mapped, value, w.doc_id)
 
 
-def map_document(doc: dict[str, Any], properties: Properties, doc_id: str, skip: set[str] | None = None) -> bool:
+def map_document(doc: dict[str, Any], properties: Properties, doc_id: str, skip: set[str] | None = None,
+                 dynamic: str = "true") -> bool:
     """Check ``doc`` against ``properties`` and add the fields it introduces, in place; True if it added any.
+    ``dynamic`` is the root mapping's setting (``true``, ``false``, ``strict``; objects may set their own).
 
     A rejected document raises :class:`MappingError` and leaves ``properties`` as they were.
     """
     walk = _Walk(doc_id, skip or set())
     try:
-        _walk(doc, properties, "", walk)
+        _walk(doc, properties, "", walk, dynamic)
     except MappingError:
         walk.undo()
         raise

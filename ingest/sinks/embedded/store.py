@@ -78,6 +78,11 @@ class EmbeddedStore(Sink):
         self._ids = TimeBasedIds()
         self._seq_nos = add_seq_nos(self._con, list(self._layouts))  # index -> last sequence number handed out
         self._dead = recent_deletes(self._con)  # index -> id -> (the delete, when)
+        # the root mapping's options set by PUT /{index} or _mapping (``dynamic``), apart from the properties
+        self._con.execute("CREATE TABLE IF NOT EXISTS _mapping_options (name VARCHAR PRIMARY KEY, options JSON NOT NULL)")
+        self._options: dict[str, dict[str, Any]] = {
+            name: json.loads(opts) for name, opts in self._con.execute("SELECT name, options FROM _mapping_options").fetchall()
+        }
 
     # -- catalogue ---------------------------------------------------------------------------------------
 
@@ -110,6 +115,24 @@ class EmbeddedStore(Sink):
             if index not in self._layouts:
                 raise index_not_found(index)
             return copy.deepcopy(self._properties.get(index, {}))
+
+    def mapping_options(self, index: str) -> dict[str, Any]:
+        """The root mapping's options of ``index`` (``{"dynamic": "strict"}``; empty when never set)."""
+        with self._lock:
+            if index not in self._layouts:
+                raise index_not_found(index)
+            return dict(self._options.get(index, {}))
+
+    def put_mapping(self, index: str, properties: Properties, options: dict[str, Any]) -> None:
+        """Replace the properties and root options of ``index`` (the caller merged and checked them:
+        ``ingest.indices.mappings``); the index must exist."""
+        with self._lock, self._transaction():
+            if index not in self._layouts:
+                raise index_not_found(index)
+            self.con.execute("INSERT OR REPLACE INTO _mappings VALUES (?, ?)", [index, json.dumps(properties)])
+            self.con.execute("INSERT OR REPLACE INTO _mapping_options VALUES (?, ?)", [index, json.dumps(options)])
+            self._properties[index] = copy.deepcopy(properties)
+            self._options[index] = dict(options)
 
     def _save_layout(self, index: str, layout: dict[str, FieldHint]) -> None:
         fields = json.dumps({p: {"kind": h.kind, "dims": h.dims, "similarity": h.similarity} for p, h in layout.items()})
@@ -167,9 +190,11 @@ class EmbeddedStore(Sink):
             self.con.execute("DELETE FROM _seq_nos WHERE name = ?", [index])
             self.con.execute("DELETE FROM _tombstones WHERE idx = ?", [index])
             self._dead.pop(index, None)
+            self.con.execute("DELETE FROM _mapping_options WHERE name = ?", [index])
             del self._layouts[index]
             self._seq_nos.pop(index, None)
             self._properties.pop(index, None)
+            self._options.pop(index, None)
 
     # -- writes ------------------------------------------------------------------------------------------
 
@@ -201,6 +226,7 @@ class EmbeddedStore(Sink):
                     outcomes, changed = apply(
                         index, items, self._layouts[index], self._versions(index, {i for _, i in items}),
                         functools.partial(self._docs, index), props, next_seq_no,
+                        str(self._options.get(index, {}).get("dynamic", "true")),
                     )
                     self._store(index, changed)
                     dead[index] = changed
