@@ -17,6 +17,7 @@ from ingest.models.errors import (
     IllegalArgumentException,
 )
 from ingest.processors.datemath import resolve_index_name
+from ingest.sinks.rows import to_rows as to_rows  # re-exported: jobs and executors read rows from here
 
 METADATA_COLUMNS = ("_index", "_id", "_routing")
 MAX_ID_BYTES = 512
@@ -67,43 +68,6 @@ def field_ids(rows: list[dict[str, Any]], id_field: str) -> list[str | None]:
         else:
             out.append(str(value))
     return out
-
-
-def to_rows(table: pa.Table | pa.RecordBatch) -> list[dict[str, Any]]:
-    """Rows as plain dicts, with Arrow maps turned into dicts (``to_pylist`` gives lists of pairs)."""
-    rows = table.to_pylist()
-    map_paths = [(f.name, f.type) for f in table.schema if _has_map(f.type)]
-    if map_paths:
-        for row in rows:
-            for name, typ in map_paths:
-                if name in row:
-                    row[name] = _fix_maps(row[name], typ)
-    return rows
-
-
-def _has_map(typ: pa.DataType) -> bool:
-    if pa.types.is_map(typ):
-        return True
-    if pa.types.is_struct(typ):
-        return any(_has_map(typ.field(i).type) for i in range(typ.num_fields))
-    if pa.types.is_list(typ) or pa.types.is_large_list(typ) or pa.types.is_fixed_size_list(typ):
-        return _has_map(typ.value_type)
-    return False
-
-
-def _fix_maps(value: Any, typ: pa.DataType) -> Any:
-    if value is None:
-        return None
-    if pa.types.is_map(typ):
-        return {k: _fix_maps(v, typ.item_type) for k, v in value}
-    if pa.types.is_struct(typ):
-        return {
-            typ.field(i).name: _fix_maps(value.get(typ.field(i).name), typ.field(i).type)
-            for i in range(typ.num_fields)
-        }
-    if pa.types.is_list(typ) or pa.types.is_large_list(typ) or pa.types.is_fixed_size_list(typ):
-        return [_fix_maps(v, typ.value_type) for v in value]
-    return value
 
 
 def estimate_sizes(table: pa.Table | pa.RecordBatch) -> np.ndarray:

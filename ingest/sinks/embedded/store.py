@@ -30,11 +30,20 @@ import pyarrow as pa
 from ingest.models.errors import ElasticsearchError, IllegalArgumentException, StatusException
 from ingest.models.home import ingest_home, private_dir, tighten
 from ingest.sinks.base import BulkAction, FieldHint, ItemResult, Sink
+from ingest.sinks.embedded.batch import plan
 from ingest.sinks.embedded.bulk import DocState, apply
 from ingest.sinks.embedded.documents import join
 from ingest.sinks.embedded.mapping import Properties
 from ingest.sinks.embedded.vectors import arrow_column, column_type, dense_score_sql
-from ingest.sinks.items import check_action, index_name_problem, index_not_found, invalid_index_name, new_id
+from ingest.sinks.items import (
+    MAX_ID_BYTES,
+    check_action,
+    index_name_problem,
+    index_not_found,
+    invalid_index_name,
+    new_id,
+)
+from ingest.sinks.rows import present, to_rows
 
 
 def _q(name: str) -> str:
@@ -43,6 +52,9 @@ def _q(name: str) -> str:
 
 class EmbeddedStore(Sink):
     """DuckDB-backed indices with ``_bulk`` semantics, get, count and vector search. Thread-safe (one lock)."""
+
+    # Capability: ``write_batch`` takes whole documents as an Arrow table (the job hands its batches over as such).
+    arrow_native = True
 
     def __init__(self, path: Path | None = None, *, memory_limit: str | None = None) -> None:
         self.path = Path(path) if path else ingest_home() / "indices.duckdb"
@@ -180,6 +192,60 @@ class EmbeddedStore(Sink):
                         results[pos] = outcome
             self._properties.update(new_properties)
         return [r for r in results if r is not None]
+
+    def write_batch(self, index: str, table: pa.Table | pa.RecordBatch, ids: list[str],
+                    op: str = "index") -> list[ItemResult]:
+        """``op`` (``index`` or ``create``) of whole documents, row ``k`` of ``table`` with id ``ids[k]``, in one
+        transaction; one result per row, exactly as ``write`` of the same actions would answer (nulls at the top
+        of a row are absent fields). Checked and written column by column when the index maps every field
+        already (``batch.py``); otherwise, and for a repeated id or a ``create`` of an existing one, it is
+        ``write`` of the rows as actions."""
+        if len(ids) != table.num_rows:
+            raise ValueError(f"{len(ids)} ids for {table.num_rows} documents")
+        if not ids:
+            return []
+        with self._lock:
+            fast = self._plan_batch(index, table, ids, op)
+            if fast is None:
+                return self.write([BulkAction(op, index, i, present(doc))  # type: ignore[arg-type]
+                                   for i, doc in zip(ids, to_rows(table), strict=True)])
+            columns, source_sql, vector_sql, versions = fast
+            with self._transaction():
+                self._insert_batch(index, ids, columns, source_sql, vector_sql, versions)
+        return [ItemResult(200, None, id=i, result="updated", version=versions[i] + 1) if i in versions
+                else ItemResult(201, None, id=i, result="created", version=1) for i in ids]
+
+    def _plan_batch(self, index: str, table: pa.Table | pa.RecordBatch, ids: list[str], op: str
+                    ) -> tuple[list[pa.Array], str, dict[str, str], dict[str, int]] | None:
+        """The column-wise write of a batch (and the stored versions of its ids), or None for ``write``."""
+        if op not in ("index", "create") or index not in self._layouts or index_name_problem(index) is not None:
+            return None
+        if len(set(ids)) != len(ids) or any(not i or len(i.encode()) > MAX_ID_BYTES for i in ids):
+            return None  # a repeated id applies in order; bad ids are refused per item
+        found = plan(table, self._layouts[index], self._properties.get(index, {}))
+        if found is None:
+            return None
+        versions = dict(self.con.execute(
+            f"SELECT _id, _version FROM {_q(index)} WHERE _id IN (SELECT unnest(?::VARCHAR[]))", [ids]
+        ).fetchall())
+        if op == "create" and versions:
+            return None  # version conflicts are answered per item
+        return found.columns, found.source_sql, found.vector_sql, versions
+
+    def _insert_batch(self, index: str, ids: list[str], columns: list[pa.Array], source_sql: str,
+                      vector_sql: dict[str, str], versions: dict[str, int]) -> None:
+        data = {f"c{k}": c for k, c in enumerate(columns)}
+        data["_id"] = pa.array(ids, pa.string())
+        data["_version"] = pa.array([versions.get(i, 0) + 1 for i in ids], pa.int64())
+        name = self._register(pa.table(data))
+        try:
+            if versions:
+                self.con.execute(f"DELETE FROM {_q(index)} WHERE _id IN (SELECT _id FROM {name})")
+            targets = ", ".join(["_id", "_version", "_source", *(_q(p) for p in vector_sql)])
+            values = ", ".join(["_id", "_version", source_sql, *vector_sql.values()])
+            self.con.execute(f"INSERT INTO {_q(index)} ({targets}) SELECT {values} FROM {name}")
+        finally:
+            self.con.unregister(name)
 
     def _register(self, table: pa.Table) -> str:
         name = f"_arrow_{uuid.uuid4().hex}"
