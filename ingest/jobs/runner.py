@@ -18,6 +18,7 @@ from typing import Any
 from ingest.deadletter.store import DeadLetterStore
 from ingest.jobs.acks import AckTracker
 from ingest.jobs.budget import ErrorBudget, TooManyErrors, parse_max_errors
+from ingest.jobs.bulkitems import Item, Prepared
 from ingest.jobs.cache import CachingInference, EmbeddingCache
 from ingest.jobs.checkpoint import Checkpoints
 from ingest.jobs.config import JobConfig, JobSummary
@@ -25,7 +26,7 @@ from ingest.jobs.documents import vector_fields
 from ingest.jobs.faults import fault
 from ingest.jobs.indexmeta import inference_outputs, prepare_index
 from ingest.jobs.progress import Reporter, SilentReporter
-from ingest.jobs.stages import Counters, Item, Prepared, prepare_batch, send_chunk
+from ingest.jobs.stages import Counters, prepare_batch, send_chunk
 from ingest.models.errors import IllegalArgumentException
 from ingest.sinks.base import Sink
 from ingest.sources.base import Source
@@ -46,6 +47,15 @@ class _Serialised:
     def write(self, actions: list[Any]) -> list[Any]:
         with self._lock:
             return self._sink.write(actions)
+
+    @property
+    def arrow_native(self) -> bool:
+        """Whether the shared sink takes Arrow tables (``write_batch``)."""
+        return getattr(self._sink, "arrow_native", False) is True
+
+    def write_batch(self, index: str, table: Any, ids: list[str]) -> list[Any]:
+        with self._lock:
+            return self._sink.write_batch(index, table, ids)  # type: ignore[attr-defined]
 
     def close(self) -> None:
         """The shared sink is closed by its owner."""
