@@ -8,6 +8,7 @@ separate batches with their values as written: the index's mapping decides, as i
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Any
 
 import pyarrow as pa
@@ -46,7 +47,8 @@ def _empty_batch(rows: int) -> pa.RecordBatch:
 Runs = list[tuple[pa.RecordBatch, int]]  # (batch, number of input documents consumed up to its end)
 
 
-def to_batches(docs: list[dict[str, Any]], raws: list[bytes], locations: list[str]) -> tuple[Runs, list[SourceError]]:
+def to_batches(docs: list[dict[str, Any]], raws: Sequence[bytes], locations: Sequence[str]
+               ) -> tuple[Runs, list[SourceError]]:
     """Documents → record batches in input order, one per run of documents whose field types agree.
 
     A field that is a string in most documents and a number in one does not reject that document: a new
@@ -70,7 +72,7 @@ def to_batches(docs: list[dict[str, Any]], raws: list[bytes], locations: list[st
 _ARROW_ERRORS = (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, OverflowError)
 
 
-def _split_runs(docs: list[dict[str, Any]], raws: list[bytes], locations: list[str]
+def _split_runs(docs: list[dict[str, Any]], raws: Sequence[bytes], locations: Sequence[str]
                 ) -> tuple[Runs, list[SourceError]]:
     runs: Runs = []
     errors: list[SourceError] = []
