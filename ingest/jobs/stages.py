@@ -140,6 +140,15 @@ def prepare_batch(
     # Elasticsearch's metadata fields may not be document fields: a row holding one is refused, as by _bulk.
     reserved = {name: out_table.column(name).is_valid().to_pylist()
                 for name in out_table.schema.names if name in METADATA_FIELDS}
+    if _all_plain(source_rows, ids, meta, reserved, sizes, config.bulk_bytes):
+        # The common case, decided for the whole batch: every row has a valid id of its own, the job's index,
+        # no metadata field and a size under the limit; the loop below would keep every row as it is.
+        prepared.keep = list(range(len(source_rows)))
+        prepared.ids = [ids[src] for src in source_rows]  # type: ignore[misc]  # no None: checked
+        prepared.indices = [config.index] * len(source_rows)
+        prepared.sizes = sizes.tolist()
+        prepared.source_rows = source_rows
+        source_rows = []
     for j, src in enumerate(source_rows):
         meta_id = meta["_id"][j] if "_id" in meta else None
         doc_id = str(meta_id) if meta_id is not None else ids[src]
@@ -176,6 +185,18 @@ def prepare_batch(
     tracker.add(seq, len(prepared))
     tracker.seal(seq, failed=len(letters), dropped=dropped)
     return prepared if len(prepared) else None
+
+
+def _all_plain(source_rows: list[int], ids: list[str | None], meta: dict[str, list[Any]],
+               reserved: dict[str, list[bool]], sizes: Any, bulk_bytes: int) -> bool:
+    """Whether no output row needs a decision of its own (an id from the pipeline or refused, an index of its
+    own, a metadata field, a size over the bulk limit)."""
+    if "_id" in meta or "_index" in meta or any(any(valid) for valid in reserved.values()):
+        return False
+    if len(sizes) and int(sizes.max()) > bulk_bytes:
+        return False
+    # ids of up to 128 characters are at most 512 bytes: only longer ones need their UTF-8 length measured
+    return all(i and (len(i) <= 128 or id_error(i) is None) for i in (ids[src] for src in source_rows))
 
 
 def _input_ids(batch: pa.RecordBatch, id_field: str | None) -> list[str | None]:
