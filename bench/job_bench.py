@@ -36,13 +36,16 @@ def write_docs(path: Path, n: int) -> None:
                                 "bytes": i * 7 % 100_000}) + "\n")
 
 
-def bare(src: Path, folder: Path, n: int) -> float:
-    """docs/s of ``json.loads`` + ``EmbeddedStore.write`` in bulks of 1,000."""
+Rates = tuple[float, float]  # (docs per wall-clock second, docs per CPU-second of this process, all threads)
+
+
+def bare(src: Path, folder: Path, n: int) -> Rates:
+    """Rates of ``json.loads`` + ``EmbeddedStore.write`` in bulks of 1,000."""
     from ingest.sinks.base import BulkAction
     from ingest.sinks.embedded import EmbeddedStore
 
     store = EmbeddedStore(folder / f"bare-{uuid.uuid4().hex[:8]}.duckdb")
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     actions: list[BulkAction] = []
     with src.open(encoding="utf-8") as f:
         for line in f:
@@ -53,14 +56,14 @@ def bare(src: Path, folder: Path, n: int) -> float:
                 actions = []
     if actions:
         store.write(actions)
-    took = time.perf_counter() - start
+    took, used = time.perf_counter() - start, time.process_time() - cpu
     assert store.count("bare") == n
     store.close()
-    return n / took
+    return n / took, n / used
 
 
-def job(src: Path, folder: Path, n: int, *, arrow: bool, pipeline: Path | None, content_ids: bool) -> float:
-    """docs/s of ``run_job`` (the job's own elapsed time) with the batch write on or off."""
+def job(src: Path, folder: Path, n: int, *, arrow: bool, pipeline: Path | None, content_ids: bool) -> Rates:
+    """Rates of ``run_job`` (opening the store included) with the batch write on or off."""
     from ingest.jobs import JobConfig, run_job
     from ingest.sinks.embedded import EmbeddedStore
 
@@ -70,11 +73,13 @@ def job(src: Path, folder: Path, n: int, *, arrow: bool, pipeline: Path | None, 
         config = JobConfig(source=str(src), index="bench", dest=f"embedded://{folder / name}.duckdb",
                            pipeline=str(pipeline) if pipeline else None, id_field=None if content_ids else "id",
                            skip_unchanged=False, job_id=name)
+        start, cpu = time.perf_counter(), time.process_time()
         summary = run_job(config)
+        took, used = time.perf_counter() - start, time.process_time() - cpu
     finally:
         EmbeddedStore.arrow_native = True
     assert summary.indexed == n, summary
-    return n / summary.elapsed_s
+    return n / took, n / used
 
 
 def _median(xs: list[float]) -> float:
@@ -99,7 +104,7 @@ def main(argv: list[str] | None = None) -> None:
             _profile(src, folder, args.docs, pipeline, args.content_ids, args.profile)
             return
         bare(src, folder, args.docs)  # warm-up: imports, DuckDB, page cache
-        rates: dict[str, list[float]] = {}
+        rates: dict[str, list[Rates]] = {}
         for _ in range(args.reps):
             rates.setdefault("bare", []).append(bare(src, folder, args.docs))
             for label, pipe in (("no pipeline", None), ("pipeline", pipeline)):
@@ -107,17 +112,20 @@ def main(argv: list[str] | None = None) -> None:
                     key = f"{label}, {'arrow' if arrow else 'actions'}"
                     rates.setdefault(key, []).append(
                         job(src, folder, args.docs, arrow=arrow, pipeline=pipe, content_ids=args.content_ids))
-        ref = _median(rates["bare"])
         ids = "content hashes" if args.content_ids else "--id-field id"
         print(f"\n{args.docs:,} JSONL docs into the embedded store ({ids}), median of {args.reps} reps\n")
-        print("| run | docs/s (median) | per rep | ÷ bare store write |")
-        print("|---|---|---|---|")
+        print("| run | docs/s (median) | per rep | ÷ bare store write | docs/CPU-s | ÷ bare (CPU) |")
+        print("|---|---|---|---|---|---|")
+        ref = [_median([r[k] for r in rates["bare"]]) for k in (0, 1)]
         for key, xs in rates.items():
-            print(f"| {key} | {_median(xs):,.0f} | {[round(x) for x in xs]} | {_median(xs) / ref:.2f} |")
+            wall, cpu = _median([x[0] for x in xs]), _median([x[1] for x in xs])
+            print(f"| {key} | {wall:,.0f} | {[round(x[0]) for x in xs]} | {wall / ref[0]:.2f} | {cpu:,.0f} | "
+                  f"{cpu / ref[1]:.2f} |")
         for label in ("no pipeline", "pipeline"):
             new, old = rates[f"{label}, arrow"], rates[f"{label}, actions"]
-            per_rep = [round(a / b, 2) for a, b in zip(new, old, strict=True)]
-            print(f"\n{label}: arrow ÷ actions = {_median(new) / _median(old):.2f} (per rep {per_rep})")
+            per_rep = [round(a[0] / b[0], 2) for a, b in zip(new, old, strict=True)]
+            ratio = _median([x[0] for x in new]) / _median([x[0] for x in old])
+            print(f"\n{label}: arrow ÷ actions = {ratio:.2f} wall-clock (per rep {per_rep})")
 
 
 def _profile(src: Path, folder: Path, n: int, pipeline: Path, content_ids: bool, out: Path) -> None:
