@@ -155,3 +155,23 @@ def test_types_without_one_json_form_fall_back(pair: Pair) -> None:
 def test_an_index_not_created_yet_is_created_per_action(pair: Pair) -> None:
     got = pair.put("fresh", [{"a": 1}], ["1"], fast=False)
     assert got[0].status == 201 and pair.batch.index_exists("fresh")
+
+
+def test_a_statement_duckdb_refuses_is_rolled_back_and_answered_per_action(pair: Pair,
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    import duckdb
+
+    import ingest.sinks.embedded.store as store_module
+
+    pair.ensure("r", {})
+    pair.put("r", [{"a": 1}], ["1"], fast=False)
+    real = store_module.insert_batch
+
+    def half_then_refused(*args: Any) -> None:
+        real(*args)  # rows inserted, then the statement after them fails: the transaction must roll back
+        raise duckdb.ConversionException("refused")
+
+    monkeypatch.setattr(store_module, "insert_batch", half_then_refused)
+    got = pair.put("r", [{"a": 2}, {"a": 3}], ["1", "2"], fast=False)
+    assert [(r.status, r.version) for r in got] == [(200, 2), (201, 1)]
+    assert pair.batch.count("r") == 2

@@ -16,14 +16,17 @@ None, and the store takes the per-action path, whose per-item outcomes are the r
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+import uuid
+from dataclasses import dataclass, field
 from typing import Any
 
+import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from ingest.sinks.base import FieldHint
 from ingest.sinks.embedded.mapping import Properties
+from ingest.sinks.items import MAX_ID_BYTES
 
 _LONG_MIN, _LONG_MAX = -(2**63), 2**63 - 1
 _FLOAT_MAX = 3.4028234663852886e38
@@ -37,6 +40,46 @@ class Plan:
     columns: list[pa.Array]
     source_sql: str  # the ``_source`` JSON text
     vector_sql: dict[str, str]  # vector field path → its column's SQL
+    versions: dict[str, int] = field(default_factory=dict)  # the stored version of each id already there
+
+
+def plan_batch(con: duckdb.DuckDBPyConnection, table_sql: str, table: pa.Table | pa.RecordBatch, ids: list[str],
+               op: str, layout: dict[str, FieldHint], properties: Properties) -> Plan | None:
+    """The column-wise write of ``op`` for rows with ``ids`` into an existing index (its quoted table name
+    ``table_sql``) with the stored versions of those ids, or None when ``write`` must answer per action."""
+    if op not in ("index", "create"):
+        return None
+    if len(set(ids)) != len(ids) or any(not i or len(i.encode()) > MAX_ID_BYTES for i in ids):
+        return None  # a repeated id applies in order; bad ids are refused per item
+    found = plan(table, layout, properties)
+    if found is None:
+        return None
+    found.versions = dict(con.execute(
+        f"SELECT _id, _version FROM {table_sql} WHERE _id IN (SELECT unnest(?::VARCHAR[]))", [ids]).fetchall())
+    if op == "create" and found.versions:
+        return None  # version conflicts are answered per item
+    return found
+
+
+def insert_batch(con: duckdb.DuckDBPyConnection, table_sql: str, ids: list[str], found: Plan) -> None:
+    """Write a planned batch (inside the caller's transaction): replaced ids deleted, every row inserted."""
+    data = {f"c{k}": c for k, c in enumerate(found.columns)}
+    data["_id"] = pa.array(ids, pa.string())
+    data["_version"] = pa.array([found.versions.get(i, 0) + 1 for i in ids], pa.int64())
+    name = f"_batch_{uuid.uuid4().hex}"
+    con.register(name, pa.table(data))
+    try:
+        if found.versions:
+            con.execute(f"DELETE FROM {table_sql} WHERE _id IN (SELECT _id FROM {name})")
+        targets = ", ".join(["_id", "_version", "_source", *(_quote(p) for p in found.vector_sql)])
+        values = ", ".join(["_id", "_version", found.source_sql, *found.vector_sql.values()])
+        con.execute(f"INSERT INTO {table_sql} ({targets}) SELECT {values} FROM {name}")
+    finally:
+        con.unregister(name)
+
+
+def _quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
 
 
 def plan(table: pa.Table | pa.RecordBatch, layout: dict[str, FieldHint], properties: Properties) -> Plan | None:

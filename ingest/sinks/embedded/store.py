@@ -30,19 +30,12 @@ import pyarrow as pa
 from ingest.models.errors import ElasticsearchError, IllegalArgumentException, StatusException
 from ingest.models.home import ingest_home, private_dir, tighten
 from ingest.sinks.base import BulkAction, FieldHint, ItemResult, Sink
-from ingest.sinks.embedded.batch import plan
+from ingest.sinks.embedded.batch import insert_batch, plan_batch
 from ingest.sinks.embedded.bulk import DocState, apply
 from ingest.sinks.embedded.documents import join
 from ingest.sinks.embedded.mapping import Properties
 from ingest.sinks.embedded.vectors import arrow_column, column_type, dense_score_sql
-from ingest.sinks.items import (
-    MAX_ID_BYTES,
-    check_action,
-    index_name_problem,
-    index_not_found,
-    invalid_index_name,
-    new_id,
-)
+from ingest.sinks.items import check_action, index_name_problem, index_not_found, invalid_index_name, new_id
 from ingest.sinks.rows import present, to_rows
 
 
@@ -205,47 +198,26 @@ class EmbeddedStore(Sink):
         if not ids:
             return []
         with self._lock:
-            fast = self._plan_batch(index, table, ids, op)
+            fast = None
+            if index in self._layouts and index_name_problem(index) is None:
+                fast = plan_batch(self.con, _q(index), table, ids, op, self._layouts[index],
+                                  self._properties.get(index, {}))
             if fast is None:
-                return self.write([BulkAction(op, index, i, present(doc))  # type: ignore[arg-type]
-                                   for i, doc in zip(ids, to_rows(table), strict=True)])
-            columns, source_sql, vector_sql, versions = fast
-            with self._transaction():
-                self._insert_batch(index, ids, columns, source_sql, vector_sql, versions)
+                return self._write_rows(index, table, ids, op)
+            versions = fast.versions
+            try:
+                with self._transaction():
+                    insert_batch(self.con, _q(index), ids, fast)
+            except ElasticsearchError:
+                # Rolled back. DuckDB refused the column-wise statement (a value the plan let through): the
+                # per-action path answers per item, or fails the same way if the store itself is broken.
+                return self._write_rows(index, table, ids, op)
         return [ItemResult(200, None, id=i, result="updated", version=versions[i] + 1) if i in versions
                 else ItemResult(201, None, id=i, result="created", version=1) for i in ids]
 
-    def _plan_batch(self, index: str, table: pa.Table | pa.RecordBatch, ids: list[str], op: str
-                    ) -> tuple[list[pa.Array], str, dict[str, str], dict[str, int]] | None:
-        """The column-wise write of a batch (and the stored versions of its ids), or None for ``write``."""
-        if op not in ("index", "create") or index not in self._layouts or index_name_problem(index) is not None:
-            return None
-        if len(set(ids)) != len(ids) or any(not i or len(i.encode()) > MAX_ID_BYTES for i in ids):
-            return None  # a repeated id applies in order; bad ids are refused per item
-        found = plan(table, self._layouts[index], self._properties.get(index, {}))
-        if found is None:
-            return None
-        versions = dict(self.con.execute(
-            f"SELECT _id, _version FROM {_q(index)} WHERE _id IN (SELECT unnest(?::VARCHAR[]))", [ids]
-        ).fetchall())
-        if op == "create" and versions:
-            return None  # version conflicts are answered per item
-        return found.columns, found.source_sql, found.vector_sql, versions
-
-    def _insert_batch(self, index: str, ids: list[str], columns: list[pa.Array], source_sql: str,
-                      vector_sql: dict[str, str], versions: dict[str, int]) -> None:
-        data = {f"c{k}": c for k, c in enumerate(columns)}
-        data["_id"] = pa.array(ids, pa.string())
-        data["_version"] = pa.array([versions.get(i, 0) + 1 for i in ids], pa.int64())
-        name = self._register(pa.table(data))
-        try:
-            if versions:
-                self.con.execute(f"DELETE FROM {_q(index)} WHERE _id IN (SELECT _id FROM {name})")
-            targets = ", ".join(["_id", "_version", "_source", *(_q(p) for p in vector_sql)])
-            values = ", ".join(["_id", "_version", source_sql, *vector_sql.values()])
-            self.con.execute(f"INSERT INTO {_q(index)} ({targets}) SELECT {values} FROM {name}")
-        finally:
-            self.con.unregister(name)
+    def _write_rows(self, index: str, table: pa.Table | pa.RecordBatch, ids: list[str], op: str) -> list[ItemResult]:
+        return self.write([BulkAction(op, index, i, present(doc))  # type: ignore[arg-type]
+                           for i, doc in zip(ids, to_rows(table), strict=True)])
 
     def _register(self, table: pa.Table) -> str:
         name = f"_arrow_{uuid.uuid4().hex}"
