@@ -17,6 +17,7 @@ from ingest.jobs.config import JobConfig
 from ingest.jobs.documents import (
     METADATA_COLUMNS,
     METADATA_FIELDS,
+    batch_content_ids,
     concrete_index,
     content_ids,
     estimate_sizes,
@@ -202,7 +203,7 @@ def _all_plain(source_rows: list[int], ids: list[str | None], meta: dict[str, li
 def _input_ids(batch: pa.RecordBatch, id_field: str | None) -> list[str | None]:
     """Ids from the id field (a top-level column read straight from Arrow), or content hashes."""
     if id_field is None:
-        return list(content_ids(to_rows(batch)))
+        return list(batch_content_ids(batch))
     if id_field in batch.schema.names and not pa.types.is_nested(batch.schema.field(id_field).type):
         values = batch.column(id_field).to_pylist()
         return [None if v is None or isinstance(v, bool) else str(v) for v in values]
