@@ -6,9 +6,9 @@ import codecs
 import dataclasses
 import gzip
 import io
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator
 from pathlib import Path
-from typing import IO, Any, TypeVar, cast, overload
+from typing import IO, Any, cast
 
 import pyarrow as pa
 import pyarrow.csv as pacsv
@@ -16,9 +16,8 @@ import pyarrow.ipc as ipc
 import pyarrow.parquet as pq
 
 from ingest.sources.base import SourceError
-from ingest.sources.rows import parse_line, to_batches
+from ingest.sources.rows import LazyList, parse_line, to_batches
 
-T = TypeVar("T")
 Read = Iterator[tuple[pa.RecordBatch, dict[str, Any], list[SourceError]]]
 
 
@@ -65,29 +64,10 @@ def _strip(raw: bytes) -> bytes:
     return raw.rstrip(b"\r\n")
 
 
-class _Lazy(Sequence[T]):
-    """``make(item)`` of each item, made only for the few a batch reports (a record Arrow cannot hold)."""
-
-    def __init__(self, items: list[Any], make: Callable[[Any], T]) -> None:
-        self.items, self.make = items, make
-
-    def __len__(self) -> int:
-        return len(self.items)
-
-    @overload
-    def __getitem__(self, i: int) -> T: ...
-    @overload
-    def __getitem__(self, i: slice) -> Sequence[T]: ...
-    def __getitem__(self, i: int | slice) -> T | Sequence[T]:
-        if isinstance(i, slice):
-            return [self.make(x) for x in self.items[i]]
-        return self.make(self.items[i])
-
-
 def _runs(name: str, docs: list[dict[str, Any]], raws: list[bytes], lines: list[int], ends: list[int],
           errors: list[SourceError], last: dict[str, Any]) -> Read:
     """One batch per run of documents with agreeing field types, each with the position after its last row."""
-    runs, bad = to_batches(docs, _Lazy(raws, _strip), _Lazy(lines, lambda n: f"{name}:{n}"))
+    runs, bad = to_batches(docs, LazyList(raws, _strip), LazyList(lines, lambda n: f"{name}:{n}"))
     for i, (batch, end) in enumerate(runs):
         final = i == len(runs) - 1
         position = last if final else {"offset": ends[end - 1], "line": lines[end - 1]}
