@@ -11,7 +11,7 @@ from typing import Any
 import pyarrow as pa
 import pytest
 
-from ingest.sinks.base import BulkAction, FieldHint, ItemResult
+from ingest.sinks.base import BulkAction, BulkOp, FieldHint, ItemResult
 from ingest.sinks.embedded import EmbeddedStore
 from ingest.sinks.rows import present, to_rows
 
@@ -35,13 +35,12 @@ class Pair:
         self.batch.ensure_index(index, hints)
         self.actions.ensure_index(index, hints)
 
-    def put(self, index: str, rows: list[dict[str, Any]] | pa.Table, ids: list[str], op: str = "index",
+    def put(self, index: str, rows: list[dict[str, Any]] | pa.Table, ids: list[str], op: BulkOp = "index",
             *, fast: bool) -> list[ItemResult]:
         table = rows if isinstance(rows, pa.Table) else pa.Table.from_pylist(rows)
         before = self.fallbacks
         got = self.batch.write_batch(index, table, ids, op)
-        want = self.actions.write([BulkAction(op, index, i, present(d))  # type: ignore[arg-type]
-                                   for i, d in zip(ids, to_rows(table), strict=True)])
+        want = self.actions.write([BulkAction(op, index, i, present(d)) for i, d in zip(ids, to_rows(table), strict=True)])
         assert got == want
         assert (self.fallbacks == before) is fast, "column-wise path taken" if not fast else "fell back"
         ids_all = sorted(set(ids))

@@ -29,7 +29,7 @@ import pyarrow as pa
 
 from ingest.models.errors import ElasticsearchError, IllegalArgumentException, StatusException
 from ingest.models.home import ingest_home, private_dir, tighten
-from ingest.sinks.base import BulkAction, FieldHint, ItemResult, Sink
+from ingest.sinks.base import BulkAction, BulkOp, FieldHint, ItemResult, Sink
 from ingest.sinks.embedded.batch import insert_batch, plan_batch
 from ingest.sinks.embedded.bulk import DocState, apply
 from ingest.sinks.embedded.documents import join
@@ -187,7 +187,7 @@ class EmbeddedStore(Sink):
         return [r for r in results if r is not None]
 
     def write_batch(self, index: str, table: pa.Table | pa.RecordBatch, ids: list[str],
-                    op: str = "index") -> list[ItemResult]:
+                    op: BulkOp = "index") -> list[ItemResult]:
         """``op`` (``index`` or ``create``) of whole documents, row ``k`` of ``table`` with id ``ids[k]``, in one
         transaction; one result per row, exactly as ``write`` of the same actions would answer (nulls at the top
         of a row are absent fields). Checked and written column by column when the index maps every field
@@ -215,9 +215,9 @@ class EmbeddedStore(Sink):
         return [ItemResult(200, None, id=i, result="updated", version=versions[i] + 1) if i in versions
                 else ItemResult(201, None, id=i, result="created", version=1) for i in ids]
 
-    def _write_rows(self, index: str, table: pa.Table | pa.RecordBatch, ids: list[str], op: str) -> list[ItemResult]:
-        return self.write([BulkAction(op, index, i, present(doc))  # type: ignore[arg-type]
-                           for i, doc in zip(ids, to_rows(table), strict=True)])
+    def _write_rows(self, index: str, table: pa.Table | pa.RecordBatch, ids: list[str], op: BulkOp
+                    ) -> list[ItemResult]:
+        return self.write([BulkAction(op, index, i, present(doc)) for i, doc in zip(ids, to_rows(table), strict=True)])
 
     def _register(self, table: pa.Table) -> str:
         name = f"_arrow_{uuid.uuid4().hex}"
