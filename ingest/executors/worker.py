@@ -22,9 +22,10 @@ from ingest.deadletter.store import DeadLetter
 from ingest.executors.file_reads import decode
 from ingest.executors.splits import SPLIT_COLUMN
 from ingest.jobs.acks import AckTracker
+from ingest.jobs.bulkitems import Item, Prepared
 from ingest.jobs.config import JobConfig
 from ingest.jobs.indexmeta import vector_mapping
-from ingest.jobs.stages import Counters, Item, Prepared, prepare_batch, send_chunk
+from ingest.jobs.stages import Counters, prepare_batch, send_chunk
 from ingest.models.deployments import DeploymentManager
 from ingest.models.deployments.scaling import AllocationPolicy
 from ingest.models.settings import Settings

@@ -18,6 +18,7 @@ from ingest.context import AppContext
 from ingest.deadletter.store import DeadLetterStore
 from ingest.jobs.acks import AckTracker
 from ingest.jobs.budget import ErrorBudget, TooManyErrors, parse_max_errors
+from ingest.jobs.bulkitems import Item, Prepared
 from ingest.jobs.cache import CachingInference
 from ingest.jobs.checkpoint import Checkpoints
 from ingest.jobs.config import JobConfig, JobSummary
@@ -26,7 +27,7 @@ from ingest.jobs.indexmeta import prepare_index, vector_mapping
 from ingest.jobs.jobpipelines import resolve_job
 from ingest.jobs.pipelinespec import load_pipeline
 from ingest.jobs.progress import Reporter, SilentReporter
-from ingest.jobs.stages import Counters, Item, Prepared, prepare_batch, send_chunk
+from ingest.jobs.stages import Counters, prepare_batch, send_chunk
 from ingest.models.errors import IllegalArgumentException
 from ingest.sinks.base import Sink
 from ingest.sources.base import Source
@@ -50,6 +51,15 @@ class _Serialised:
     def write(self, actions: list[Any]) -> list[Any]:
         with self._lock:
             return self._sink.write(actions)
+
+    @property
+    def arrow_native(self) -> bool:
+        """Whether the shared sink takes Arrow tables (``write_batch``)."""
+        return getattr(self._sink, "arrow_native", False) is True
+
+    def write_batch(self, index: str, table: Any, ids: list[str]) -> list[Any]:
+        with self._lock:
+            return self._sink.write_batch(index, table, ids)  # type: ignore[attr-defined]
 
     def close(self) -> None:
         """The shared sink is closed by its owner."""

@@ -5,7 +5,6 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
@@ -13,10 +12,12 @@ import pyarrow as pa
 from ingest.deadletter.store import DeadLetter, content_of
 from ingest.jobs.acks import AckTracker
 from ingest.jobs.budget import Letters
+from ingest.jobs.bulkitems import Item, Prepared, source_row, write_items
 from ingest.jobs.config import JobConfig
 from ingest.jobs.documents import (
     METADATA_COLUMNS,
     METADATA_FIELDS,
+    batch_content_ids,
     concrete_index,
     content_ids,
     estimate_sizes,
@@ -27,7 +28,6 @@ from ingest.jobs.documents import (
 )
 from ingest.jobs.faults import fault
 from ingest.models.errors import ElasticsearchError
-from ingest.sinks.base import BulkAction, ItemResult
 from ingest.sources.base import SourceError
 
 if TYPE_CHECKING:
@@ -37,53 +37,6 @@ if TYPE_CHECKING:
 
 RETRY_ITEM_STATUSES = frozenset({429, 503})
 INGEST_COLUMN = "_ingest"  # a source's per-document metadata, exposed to the pipeline as _ingest.*
-
-
-@dataclass
-class Item:
-    """One document on its way to the sink. Its original (for the dead-letter store) stays in Arrow form."""
-
-    seq: int
-    action: BulkAction
-    size: int
-    batch: pa.RecordBatch
-    row: int
-
-    @property
-    def original(self) -> dict[str, Any]:
-        """The source row as it was read."""
-        return _row(self.batch, self.row)
-
-
-@dataclass
-class Prepared:
-    """A pipeline's output for one source batch, still columnar: rows become dicts only chunk by chunk, in the
-    batching stage, so queued batches cost Arrow memory (4 bytes a float), not Python objects (~32)."""
-
-    seq: int
-    table: pa.Table | pa.RecordBatch  # output documents, metadata columns removed
-    batch: pa.RecordBatch  # the input rows
-    keep: list[int]  # output rows to write
-    ids: list[str]
-    indices: list[str]
-    sizes: list[int]
-    source_rows: list[int]
-
-    def __len__(self) -> int:
-        return len(self.keep)
-
-    def items(self, lo: int, hi: int) -> list[Item]:
-        """Bulk items for kept rows ``lo:hi``."""
-        rows = self.keep[lo:hi]
-        if rows and rows[-1] - rows[0] == len(rows) - 1:
-            part = self.table.slice(rows[0], len(rows))
-        else:
-            part = self.table.take(pa.array(rows, type=pa.int64()))
-        return [
-            Item(self.seq, BulkAction("index", self.indices[lo + k], self.ids[lo + k], _present(doc)),
-                 self.sizes[lo + k], self.batch, self.source_rows[lo + k])
-            for k, doc in enumerate(to_rows(part))
-        ]
 
 
 class Counters:
@@ -179,7 +132,7 @@ def prepare_batch(
         for i, outcome in enumerate(result.outcomes):
             if outcome.status == "failed":
                 error = outcome.error or ElasticsearchError("document failed in the pipeline")
-                letters.append(_letter(config, job_id, "pipeline", _row(batch, i), ids[i], error))
+                letters.append(_letter(config, job_id, "pipeline", source_row(batch, i), ids[i], error))
             elif outcome.status == "dropped":
                 dropped += 1
     fault("pipeline")
@@ -190,28 +143,37 @@ def prepare_batch(
     # Elasticsearch's metadata fields may not be document fields: a row holding one is refused, as by _bulk.
     reserved = {name: out_table.column(name).is_valid().to_pylist()
                 for name in out_table.schema.names if name in METADATA_FIELDS}
+    if _all_plain(source_rows, ids, meta, reserved, sizes, config.bulk_bytes):
+        # The common case, decided for the whole batch: every row has a valid id of its own, the job's index,
+        # no metadata field and a size under the limit; the loop below would keep every row as it is.
+        prepared.keep = list(range(len(source_rows)))
+        prepared.ids = [ids[src] for src in source_rows]  # type: ignore[misc]  # no None: checked
+        prepared.indices = [config.index] * len(source_rows)
+        prepared.sizes = sizes.tolist()
+        prepared.source_rows = source_rows
+        source_rows = []
     for j, src in enumerate(source_rows):
         meta_id = meta["_id"][j] if "_id" in meta else None
         doc_id = str(meta_id) if meta_id is not None else ids[src]
         if doc_id is None:
             reason = f"field [{config.id_field}] is missing or not a scalar; it is needed as the document id"
-            letters.append(_letter(config, job_id, "pipeline", _row(batch, src), None,
+            letters.append(_letter(config, job_id, "pipeline", source_row(batch, src), None,
                                    {"type": "illegal_argument_exception", "reason": reason}, 400))
             continue
         refused = id_error(doc_id) or metadata_field_error({k: 1 for k, valid in reserved.items() if valid[j]})
         if refused is not None:
-            letters.append(_letter(config, job_id, "write", _row(batch, src), doc_id, refused))
+            letters.append(_letter(config, job_id, "write", source_row(batch, src), doc_id, refused))
             continue
         size = int(sizes[j])
         if size > config.bulk_bytes:
             reason = f"document of about [{size}] bytes exceeds the bulk request size limit [{config.bulk_bytes}]"
-            letters.append(_letter(config, job_id, "write", _row(batch, src), doc_id,
+            letters.append(_letter(config, job_id, "write", source_row(batch, src), doc_id,
                                    {"type": "illegal_argument_exception", "reason": reason}, 413))
             continue
         try:
             target = concrete_index(meta["_index"][j] if "_index" in meta else None, config.index)
         except ElasticsearchError as exc:  # a bad date-math _index from the pipeline
-            letters.append(_letter(config, job_id, "pipeline", _row(batch, src), doc_id, exc))
+            letters.append(_letter(config, job_id, "pipeline", source_row(batch, src), doc_id, exc))
             continue
         prepared.keep.append(j)
         prepared.ids.append(doc_id)
@@ -228,20 +190,22 @@ def prepare_batch(
     return prepared if len(prepared) else None
 
 
-def _present(doc: dict[str, Any]) -> dict[str, Any]:
-    """The document without top-level nulls: Arrow gives every row every column of its batch, so a null
-    usually means the field was absent in this document (an explicit null is indistinguishable and dropped)."""
-    return {k: v for k, v in doc.items() if v is not None}
-
-
-def _row(batch: pa.RecordBatch, i: int) -> dict[str, Any]:
-    return _present(to_rows(batch.slice(i, 1))[0])
+def _all_plain(source_rows: list[int], ids: list[str | None], meta: dict[str, list[Any]],
+               reserved: dict[str, list[bool]], sizes: Any, bulk_bytes: int) -> bool:
+    """Whether no output row needs a decision of its own (an id from the pipeline or refused, an index of its
+    own, a metadata field, a size over the bulk limit)."""
+    if "_id" in meta or "_index" in meta or any(any(valid) for valid in reserved.values()):
+        return False
+    if len(sizes) and int(sizes.max()) > bulk_bytes:
+        return False
+    # ids of up to 128 characters are at most 512 bytes: only longer ones need their UTF-8 length measured
+    return all(i and (len(i) <= 128 or id_error(i) is None) for i in (ids[src] for src in source_rows))
 
 
 def _input_ids(batch: pa.RecordBatch, id_field: str | None) -> list[str | None]:
     """Ids from the id field (a top-level column read straight from Arrow), or content hashes."""
     if id_field is None:
-        return list(content_ids(to_rows(batch)))
+        return list(batch_content_ids(batch))
     if id_field in batch.schema.names and not pa.types.is_nested(batch.schema.field(id_field).type):
         values = batch.column(id_field).to_pylist()
         return [None if v is None or isinstance(v, bool) else str(v) for v in values]
@@ -344,7 +308,7 @@ def send_chunk(
     outage = Outage(config, sleep)  # consecutive failed requests (sink unreachable or overloaded as a whole)
     while pending:
         try:
-            results: list[ItemResult] = sink.write([it.action for it in pending])
+            results = write_items(sink, pending)
         except Exception as exc:
             if not is_transient(exc):
                 if isinstance(exc, ElasticsearchError) and 400 <= exc.status < 500:
@@ -381,7 +345,7 @@ def send_chunk(
 
 def _fail(items: list[Item], error: Any, status: int | None, config: JobConfig, job_id: str,
           tracker: AckTracker, deadletters: Letters, counters: Counters) -> None:
-    deadletters.add([_letter(config, job_id, "write", it.original, it.action.id, error, status) for it in items])
+    deadletters.add([_letter(config, job_id, "write", it.original, it.id, error, status) for it in items])
     fault("deadletter")
     counters.failed += len(items)
     per_seq: dict[int, int] = {}

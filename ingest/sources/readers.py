@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import codecs
+import dataclasses
 import gzip
 import io
 from collections.abc import Iterator
@@ -15,7 +16,7 @@ import pyarrow.ipc as ipc
 import pyarrow.parquet as pq
 
 from ingest.sources.base import SourceError
-from ingest.sources.rows import parse_line, to_batches
+from ingest.sources.rows import LazyList, parse_line, to_batches
 
 Read = Iterator[tuple[pa.RecordBatch, dict[str, Any], list[SourceError]]]
 
@@ -27,41 +28,50 @@ def _open_binary(path: Path) -> IO[bytes]:
 
 
 def read_jsonl(path: Path, start: dict[str, Any] | None, batch_size: int, **_: Any) -> Read:
-    """NDJSON lines; bad lines become errors. Position: ``offset`` (bytes, uncompressed) and ``line``."""
+    """NDJSON lines; bad lines become errors. Position: ``offset`` (bytes, uncompressed) and ``line``.
+
+    Per line only the document, the raw bytes, the line number and the end offset are kept; locations and
+    positions are made when needed (an error, a batch's end), as this loop is a job's cost per document."""
     offset, line_no = (int(start.get("offset", 0)), int(start.get("line", 0))) if start else (0, 0)
+    name = str(path)
     with _open_binary(path) as handle:
         if offset:
             handle.seek(offset)  # gzip seeks forward by decompressing: correct, just not free
         docs: list[dict[str, Any]] = []
         raws: list[bytes] = []
-        locs: list[str] = []
-        ends: list[dict[str, Any]] = []  # the position right after each document
+        lines: list[int] = []
+        ends: list[int] = []  # the offset right after each document
         errors: list[SourceError] = []
         for raw in handle:
             offset += len(raw)
             line_no += 1
-            parsed = parse_line(raw, f"{path}:{line_no}")
+            parsed = parse_line(raw, "")
             if isinstance(parsed, SourceError):
-                errors.append(parsed)
+                errors.append(dataclasses.replace(parsed, location=f"{name}:{line_no}"))
             elif parsed is not None:
                 docs.append(parsed)
-                raws.append(raw.rstrip(b"\r\n"))
-                locs.append(f"{path}:{line_no}")
-                ends.append({"offset": offset, "line": line_no})
+                raws.append(raw)
+                lines.append(line_no)
+                ends.append(offset)
             if len(docs) >= batch_size:
-                yield from _runs(docs, raws, locs, ends, errors, {"offset": offset, "line": line_no})
-                docs, raws, locs, ends, errors = [], [], [], [], []
+                yield from _runs(name, docs, raws, lines, ends, errors, {"offset": offset, "line": line_no})
+                docs, raws, lines, ends, errors = [], [], [], [], []
         if docs or errors:
-            yield from _runs(docs, raws, locs, ends, errors, {"offset": offset, "line": line_no})
+            yield from _runs(name, docs, raws, lines, ends, errors, {"offset": offset, "line": line_no})
 
 
-def _runs(docs: list[dict[str, Any]], raws: list[bytes], locs: list[str], ends: list[dict[str, Any]],
+def _strip(raw: bytes) -> bytes:
+    return raw.rstrip(b"\r\n")
+
+
+def _runs(name: str, docs: list[dict[str, Any]], raws: list[bytes], lines: list[int], ends: list[int],
           errors: list[SourceError], last: dict[str, Any]) -> Read:
     """One batch per run of documents with agreeing field types, each with the position after its last row."""
-    runs, bad = to_batches(docs, raws, locs)
+    runs, bad = to_batches(docs, LazyList(raws, _strip), LazyList(lines, lambda n: f"{name}:{n}"))
     for i, (batch, end) in enumerate(runs):
         final = i == len(runs) - 1
-        yield batch, last if final else ends[end - 1], (errors + bad) if final else []
+        position = last if final else {"offset": ends[end - 1], "line": lines[end - 1]}
+        yield batch, position, (errors + bad) if final else []
 
 
 def read_parquet(path: Path, start: dict[str, Any] | None, batch_size: int, **_: Any) -> Read:

@@ -8,12 +8,35 @@ separate batches with their values as written: the index's mapping decides, as i
 from __future__ import annotations
 
 import json
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar, overload
 
 import pyarrow as pa
 
 from ingest.models.jsonparse import lone_surrogate, may_hold_lone_surrogate
 from ingest.sources.base import SourceError
+
+T = TypeVar("T")
+
+
+class LazyList(Sequence[T]):
+    """``make(item)`` of each item, made only when read: the locations and raw bytes a batch reports only for
+    the few records Arrow cannot hold (a job's sources would otherwise build them for every document)."""
+
+    def __init__(self, items: list[Any], make: Callable[[Any], T]) -> None:
+        self.items, self.make = items, make
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    @overload
+    def __getitem__(self, i: int) -> T: ...
+    @overload
+    def __getitem__(self, i: slice) -> Sequence[T]: ...
+    def __getitem__(self, i: int | slice) -> T | Sequence[T]:
+        if isinstance(i, slice):
+            return [self.make(x) for x in self.items[i]]
+        return self.make(self.items[i])
 
 
 def parse_line(raw: bytes, location: str) -> dict[str, Any] | SourceError | None:
@@ -46,7 +69,8 @@ def _empty_batch(rows: int) -> pa.RecordBatch:
 Runs = list[tuple[pa.RecordBatch, int]]  # (batch, number of input documents consumed up to its end)
 
 
-def to_batches(docs: list[dict[str, Any]], raws: list[bytes], locations: list[str]) -> tuple[Runs, list[SourceError]]:
+def to_batches(docs: list[dict[str, Any]], raws: Sequence[bytes], locations: Sequence[str]
+               ) -> tuple[Runs, list[SourceError]]:
     """Documents → record batches in input order, one per run of documents whose field types agree.
 
     A field that is a string in most documents and a number in one does not reject that document: a new
@@ -70,7 +94,7 @@ def to_batches(docs: list[dict[str, Any]], raws: list[bytes], locations: list[st
 _ARROW_ERRORS = (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, OverflowError)
 
 
-def _split_runs(docs: list[dict[str, Any]], raws: list[bytes], locations: list[str]
+def _split_runs(docs: list[dict[str, Any]], raws: Sequence[bytes], locations: Sequence[str]
                 ) -> tuple[Runs, list[SourceError]]:
     runs: Runs = []
     errors: list[SourceError] = []

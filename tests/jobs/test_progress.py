@@ -23,6 +23,10 @@ class _SlowStore(EmbeddedStore):
         time.sleep(0.15)
         return super().write(actions)
 
+    def write_batch(self, index: str, table: Any, ids: list[str], op: Any = "index") -> list[Any]:
+        time.sleep(0.15)
+        return super().write_batch(index, table, ids, op)
+
 
 class _Recorder:
     def __init__(self) -> None:

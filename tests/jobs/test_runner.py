@@ -145,6 +145,25 @@ def test_content_hash_does_not_depend_on_batching() -> None:
     assert content_ids(alone) == content_ids(mixed[1:])
 
 
+def test_batch_content_ids_are_the_row_by_row_ids() -> None:
+    import datetime as dt
+    import math
+
+    import pyarrow as pa
+
+    from ingest.jobs.documents import batch_content_ids, content_ids, to_rows
+
+    flat = pa.RecordBatch.from_pylist([
+        {"a": 1.0, "t": "x", "n": None, "b": True, "i": 3}, {"a": 2.5, "t": None, "n": 7.0, "b": None, "i": None},
+        {"a": math.nan, "t": "\u00e9\"", "n": math.inf, "b": False, "i": -1},
+    ])
+    stamps = pa.RecordBatch.from_pylist([{"when": dt.datetime(2024, 1, 2, 3, 4, 5), "raw": b"\x00"}])
+    nested = pa.RecordBatch.from_pylist([{"o": {"x": 1.0, "y": None}, "l": [1.0, 2.5]}, {"o": None, "l": None}])
+    for batch in (flat, stamps, nested):
+        assert batch_content_ids(batch) == content_ids(to_rows(batch))
+    assert batch_content_ids(flat)[0] == content_ids([{"a": 1, "t": "x", "b": True, "i": 3}])[0]
+
+
 def test_stdin_stream_is_indexed_while_it_is_still_open(ingest_home: Path) -> None:
     import os
     import subprocess

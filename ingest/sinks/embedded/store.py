@@ -33,17 +33,19 @@ import pyarrow as pa
 from ingest.models.errors import ElasticsearchError, IllegalArgumentException, StatusException
 from ingest.models.home import ingest_home, private_dir, tighten
 from ingest.models.settings import Settings
-from ingest.sinks.base import BulkAction, FieldHint, ItemResult, Sink
-from ingest.sinks.bulk.apply import GC_DELETES_S, DocState, Stored, StoredDoc, apply
+from ingest.sinks.base import BulkAction, BulkOp, FieldHint, ItemResult, Sink
+from ingest.sinks.bulk.apply import GC_DELETES_S, PRIMARY_TERM, DocState, Stored, StoredDoc, apply
 from ingest.sinks.bulk.documents import join
 from ingest.sinks.bulk.items import check_action, index_name_problem, index_not_found, invalid_index_name
 from ingest.sinks.bulk.mapping import Properties
 from ingest.sinks.bulk.vectors import arrow_column
+from ingest.sinks.embedded.batch import insert_batch, plan_batch
 from ingest.sinks.embedded.migrate import add_seq_nos
 from ingest.sinks.embedded.reads import read_docs
 from ingest.sinks.embedded.sql import column_type, dense_score_sql
 from ingest.sinks.embedded.tombstones import recent_deletes, remember_deletes
 from ingest.sinks.ids import TimeBasedIds
+from ingest.sinks.rows import present, to_rows
 
 
 def _q(name: str) -> str:
@@ -52,6 +54,9 @@ def _q(name: str) -> str:
 
 class EmbeddedStore(Sink):
     """DuckDB-backed indices with ``_bulk`` semantics, get, count and vector search. Thread-safe (one lock)."""
+
+    # Capability: ``write_batch`` takes whole documents as an Arrow table (the job hands its batches over as such).
+    arrow_native = True
 
     def __init__(self, path: Path | None = None, *, memory_limit: str | None = None) -> None:
         self.path = Path(path) if path else ingest_home() / "indices.duckdb"
@@ -248,6 +253,46 @@ class EmbeddedStore(Sink):
                     else:
                         remembered[doc_id] = (Stored(st.version, st.seq_no, live=False), now)
         return [r for r in results if r is not None]
+
+    def write_batch(self, index: str, table: pa.Table | pa.RecordBatch, ids: list[str],
+                    op: BulkOp = "index") -> list[ItemResult]:
+        """``op`` (``index`` or ``create``) of whole documents, row ``k`` of ``table`` with id ``ids[k]``, in one
+        transaction; one result per row, exactly as ``write`` of the same actions would answer (nulls at the top
+        of a row are absent fields). Checked and written column by column when the index maps every field
+        already (``batch.py``); otherwise, and for a repeated id or a ``create`` of an existing one, it is
+        ``write`` of the rows as actions."""
+        if len(ids) != table.num_rows:
+            raise ValueError(f"{len(ids)} ids for {table.num_rows} documents")
+        if not ids:
+            return []
+        with self._lock:
+            fast = None
+            # an id deleted in the last ``GC_DELETES_S`` goes on from its delete's version: the per-action path
+            recently_deleted = not self._dead.get(index, {}).keys().isdisjoint(ids)
+            if index in self._layouts and index_name_problem(index) is None and not recently_deleted:
+                fast = plan_batch(self.con, _q(index), table, ids, op, self._layouts[index],
+                                  self._properties.get(index, {}))
+            if fast is None:
+                return self._write_rows(index, table, ids, op)
+            versions = fast.versions
+            first_seq_no = self._seq_nos.get(index, -1) + 1  # one sequence number per row, in row order
+            try:
+                with self._transaction():
+                    insert_batch(self.con, _q(index), ids, fast, first_seq_no, PRIMARY_TERM)
+            except ElasticsearchError:
+                # Rolled back. DuckDB refused the column-wise statement (a value the plan let through): the
+                # per-action path answers per item, or fails the same way if the store itself is broken.
+                return self._write_rows(index, table, ids, op)
+            self._seq_nos[index] = first_seq_no + len(ids) - 1
+        return [ItemResult(200, None, id=i, result="updated", version=versions[i] + 1, seq_no=first_seq_no + k,
+                           primary_term=PRIMARY_TERM) if i in versions
+                else ItemResult(201, None, id=i, result="created", version=1, seq_no=first_seq_no + k,
+                                primary_term=PRIMARY_TERM)
+                for k, i in enumerate(ids)]
+
+    def _write_rows(self, index: str, table: pa.Table | pa.RecordBatch, ids: list[str], op: BulkOp
+                    ) -> list[ItemResult]:
+        return self.write([BulkAction(op, index, i, present(doc)) for i, doc in zip(ids, to_rows(table), strict=True)])
 
     def _register(self, table: pa.Table) -> str:
         name = f"_arrow_{uuid.uuid4().hex}"

@@ -10,13 +10,14 @@ bytes, for the dead-letter store.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from typing import Any, Protocol
 
 import pyarrow as pa
 
 from ingest.sources.base import SourceError
-from ingest.sources.rows import parse_line, to_batches
+from ingest.sources.rows import LazyList, parse_line, to_batches
 
 
 class Message(Protocol):
@@ -62,17 +63,18 @@ def message_id(msg: Message) -> str:
 
 def _document(msg: Message, value_format: str, value_field: str) -> dict[str, Any] | SourceError:
     raw = msg.value()
-    where = location(msg)
     if raw is None:
-        return SourceError(where, b"", "the message has a null value (a tombstone); there is no document to index")
+        return SourceError(location(msg), b"", "the message has a null value (a tombstone); there is no document to index")
     if value_format == "string":
         try:
             return {value_field: raw.decode("utf-8")}
         except UnicodeDecodeError as exc:
-            return SourceError(where, raw, f"invalid UTF-8 at byte {exc.start}: {exc.reason}")
-    parsed = parse_line(raw, where)
+            return SourceError(location(msg), raw, f"invalid UTF-8 at byte {exc.start}: {exc.reason}")
+    parsed = parse_line(raw, "")  # located below, only if it is an error
     if parsed is None:
-        return SourceError(where, raw, "the message value is empty; expected a JSON object")
+        return SourceError(location(msg), raw, "the message value is empty; expected a JSON object")
+    if isinstance(parsed, SourceError):
+        return dataclasses.replace(parsed, location=location(msg))
     return parsed
 
 
@@ -101,7 +103,6 @@ def to_source_batches(messages: Sequence[Message], *, value_format: str = "json"
     in that stretch that are not documents."""
     docs: list[dict[str, Any]] = []
     raws: list[bytes] = []
-    locations: list[str] = []
     kept: list[Message] = []
     errors: list[SourceError] = []
     for msg in messages:
@@ -111,11 +112,18 @@ def to_source_batches(messages: Sequence[Message], *, value_format: str = "json"
             continue
         docs.append(doc)
         raws.append(msg.value() or b"")
-        locations.append(location(msg))
         kept.append(msg)
-    runs, bad = to_batches(docs, raws, locations)
+    runs, bad = to_batches(docs, raws, LazyList(kept, location))
     dropped = {e.location for e in bad}
-    at = {location(m): i for i, m in enumerate(messages)}  # message order, to give each run its stretch
+    order: dict[str, int] = {}
+
+    def at(where: str) -> int:
+        """A message's place in ``messages`` (to give each run its stretch), indexed on first need: a lone
+        run without errors needs none."""
+        if not order:
+            order.update({location(m): i for i, m in enumerate(messages)})
+        return order[where]
+
     out: list[tuple[pa.RecordBatch, int, list[SourceError]]] = []
     start = done = 0
     for n, (batch, end) in enumerate(runs):
@@ -123,8 +131,8 @@ def to_source_batches(messages: Sequence[Message], *, value_format: str = "json"
         # The run's stretch of messages ends at its last document (all remaining messages for the last run):
         # a message that is not a document is dead-lettered with the run whose stretch holds it, so that no
         # offset is committed past a message before its dead letter is written.
-        upto = len(messages) if last or end == 0 else at[locations[end - 1]] + 1
-        members = [m for m, where in zip(kept[start:end], locations[start:end], strict=True) if where not in dropped]
+        upto = len(messages) if last or end == 0 else at(location(kept[end - 1])) + 1
+        members = [m for m in kept[start:end] if location(m) not in dropped] if dropped else kept[start:end]
         # A value's own _ingest / _id fields are replaced, as the metadata and ids of the message win.
         batch = batch.drop_columns([c for c in ("_ingest", "_id") if c in batch.schema.names])
         columns, names = list(batch.columns), list(batch.schema.names)
@@ -133,7 +141,7 @@ def to_source_batches(messages: Sequence[Message], *, value_format: str = "json"
         if with_ids:
             columns.append(pa.array([message_id(m) for m in members], pa.string()))
             names.append("_id")
-        stretch = [e for e in errors + bad if done <= at[e.location] < upto]
+        stretch = [e for e in errors + bad if done <= at(e.location) < upto]
         out.append((pa.RecordBatch.from_arrays(columns, names=names), upto, stretch))
         start, done = end, upto
     return out
