@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from ingest.indices.catalog import Alias
 from ingest.models.errors import ElasticsearchError, IllegalArgumentException
 from ingest.models.templatestore import simple_match
-from ingest.sinks.items import index_not_found
+from ingest.sinks.bulk.items import index_not_found
 
 
 @dataclass(frozen=True)

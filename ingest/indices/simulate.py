@@ -20,7 +20,7 @@ from ingest.models.errors import ElasticsearchError, IllegalArgumentException
 from ingest.processors.base import SecurityUser
 from ingest.processors.datemath import resolve_index_name
 from ingest.sinks.base import ItemResult, Sink
-from ingest.sinks.embedded.mapping import MappingError, map_document
+from ingest.sinks.bulk.mapping import MappingError, map_document
 
 _BODY_KEYS = {"docs", "pipeline_substitutions", "component_template_substitutions",
               "index_template_substitutions", "mapping_addition"}
