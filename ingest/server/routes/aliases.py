@@ -13,6 +13,7 @@ from ingest.indices import aliases as ops
 from ingest.indices.catalog import IndexCatalog
 from ingest.indices.expressions import options_from
 from ingest.indices.service import make_alias
+from ingest.server import convertors  # noqa: F401 - registers the {index} path convertor
 from ingest.server.dialect import PRODUCT_HEADER, check_params, es_response, json_body
 from ingest.server.routes.indices import EXPRESSION_PARAMS, _catalog, _forward, _names, _run, _store
 from ingest.server.security import declare as need

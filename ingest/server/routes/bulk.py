@@ -16,10 +16,9 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
-from starlette.convertors import Convertor, register_url_convertor
 
 from ingest.models.errors import ElasticsearchError, IllegalArgumentException
-from ingest.processors.datemath import resolve_index_name
+from ingest.server import convertors  # noqa: F401 - registers the {index} path convertor
 from ingest.server.destination import DEFAULT_TIMEOUT_S, Destination
 from ingest.server.filterpath import apply_filter_path
 from ingest.server.limits import SimpleError, body_format
@@ -30,25 +29,6 @@ from ingest.sinks.base import DocumentReads
 from ingest.sinks.bulk.versioned import VersionedDocuments
 from ingest.sinks.registry import cluster_requests, document_reads, versioned_documents
 
-
-class IndexNameConvertor(Convertor[str]):
-    """A path segment that can be an index name: not starting with ``_``; or a date-math name such as
-    ``<logs-{now/d}>`` (sent URL-encoded, its ``/`` arrives decoded), resolved here as Elasticsearch resolves
-    date math in every index path, so routes and privilege checks see the concrete index."""
-
-    regex = "<[^>]*>|[^_/][^/]*"
-
-    def convert(self, value: str) -> str:
-        try:
-            return resolve_index_name(value)
-        except ElasticsearchError:  # a bad expression is left as sent: the index-name check names it
-            return value
-
-    def to_string(self, value: str) -> str:
-        return value
-
-
-register_url_convertor("index", IndexNameConvertor())
 
 class SafeJSON(JSONResponse):
     """JSON that stays valid UTF-8 when a value holds a lone surrogate (escaped, rather than a 500)."""

@@ -13,6 +13,7 @@ from starlette.concurrency import run_in_threadpool
 from ingest.indices import service
 from ingest.indices.catalog import IndexCatalog
 from ingest.models.errors import IllegalArgumentException
+from ingest.server import convertors  # noqa: F401 - registers the {index} path convertor
 from ingest.server.dialect import PRODUCT_HEADER, bool_param, check_params, es_response
 from ingest.server.routes.indices import _catalog, _forward, _names, _store
 from ingest.server.security import declare as need

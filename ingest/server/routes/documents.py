@@ -19,6 +19,7 @@ from starlette.concurrency import run_in_threadpool
 
 from ingest.models.errors import ElasticsearchError, IllegalArgumentException, ParsingException
 from ingest.query.source import SourceFilter, from_body, from_params
+from ingest.server import convertors  # noqa: F401 - registers the {index} path convertor
 from ingest.server.dialect import bool_param, check_params, json_body
 from ingest.server.filterpath import apply_filter_path
 from ingest.server.routes.bulk import SafeJSON, _error, _has_index, parse_timeout, versioned

@@ -18,6 +18,7 @@ from ingest.indices.catalog import IndexCatalog
 from ingest.indices.expressions import Options, options_from, resolve
 from ingest.jobs.bulkapi import create_index as create_on_cluster
 from ingest.models.errors import ElasticsearchError, ParsingException
+from ingest.server import convertors  # noqa: F401 - registers the {index} path convertor
 from ingest.server.dialect import PRODUCT_HEADER, bool_param, check_params, es_response, json_body
 from ingest.server.security import declare as need
 from ingest.server.security.declare import declaration, principal_of

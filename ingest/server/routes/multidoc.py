@@ -26,6 +26,7 @@ from ingest.models.errors import (
 )
 from ingest.query.dsl import parse_query, text_fields
 from ingest.query.source import from_body
+from ingest.server import convertors  # noqa: F401 - registers the {index} path convertor
 from ingest.server.destination import Destination
 from ingest.server.dialect import check_params, json_body
 from ingest.server.filterpath import apply_filter_path

@@ -11,6 +11,7 @@ from starlette.concurrency import run_in_threadpool
 
 from ingest.indices import service as index_service
 from ingest.indices.simulate import simulate
+from ingest.server import convertors  # noqa: F401 - registers the {index} path convertor
 from ingest.server.dialect import check_params, es_response, json_body
 from ingest.server.routes.indices import _catalog
 from ingest.server.security import declare as need
