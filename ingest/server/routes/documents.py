@@ -20,6 +20,7 @@ from starlette.concurrency import run_in_threadpool
 from ingest.models.errors import ElasticsearchError, IllegalArgumentException, ParsingException
 from ingest.query.source import SourceFilter, from_body, from_params
 from ingest.server import convertors  # noqa: F401 - registers the {index} path convertor
+from ingest.server.destination import Destination
 from ingest.server.dialect import bool_param, check_params, json_body
 from ingest.server.filterpath import apply_filter_path
 from ingest.server.routes.bulk import SafeJSON, _error, _has_index, parse_timeout, versioned
@@ -27,7 +28,7 @@ from ingest.server.security import declare as need
 from ingest.server.security.bulkauth import AuthorizedSink
 from ingest.server.state import app_destination as destination
 from ingest.sinks.bulk.items import index_not_found
-from ingest.sinks.registry import cluster_requests
+from ingest.sinks.registry import cluster_requests, document_reads
 
 router = APIRouter(tags=["documents"])
 
@@ -190,6 +191,8 @@ def get_document(request: Request, index: str, doc_id: str) -> tuple[int, dict[s
                            ignore=(404, 409))
         return status, body
     dest = destination(request)
+    if not dest.kind().capabilities.versions:
+        return _get_unversioned(request, dest, index, doc_id)
     store = versioned(dest)
     if not _has_index(dest, store, index):
         raise index_not_found(index)
@@ -207,6 +210,22 @@ def get_document(request: Request, index: str, doc_id: str) -> tuple[int, dict[s
     source = read_filter(request).apply(doc.source)
     if source is not None:
         found["_source"] = source
+    return 200, found
+
+
+def _get_unversioned(request: Request, dest: Destination, index: str, doc_id: str) -> tuple[int, dict[str, Any]]:
+    """GET ``_doc`` on a sink that keeps documents but no ``_seq_no`` (LanceDB): the document without the
+    version fields it cannot state, rather than made-up ones."""
+    store = document_reads(dest.sink(), dest.kind())
+    if not _has_index(dest, store, index):
+        raise index_not_found(index)
+    source = store.get(index, doc_id)
+    if source is None:
+        return 404, {"_index": index, "_id": doc_id, "found": False}
+    found: dict[str, Any] = {"_index": index, "_id": doc_id, "found": True}
+    filtered = read_filter(request).apply(source)
+    if filtered is not None:
+        found["_source"] = filtered
     return 200, found
 
 
