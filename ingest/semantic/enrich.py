@@ -5,8 +5,8 @@ the field's text is chunked by the endpoint's ``chunking_settings`` (``processor
 processor does) and embedded in ONE call per endpoint for the whole request; the results go to
 ``_inference_fields.<field>`` in Elasticsearch 9's layout (``inference_id``, ``model_settings``, ``chunks``
 keyed by the source field with ``start_offset``/``end_offset``/``embeddings``). Embeddings are reused, not
-recomputed, when the text is unchanged: those an incoming document already carries for the same endpoint
-(a reindex), else those of the stored document with the same id. A failed call is retried document by document
+recomputed, when the text is unchanged: those of the stored document with the same id (and, in a job with
+``--skip-unchanged``, every text the home's embedding cache holds: the API it is given is the cached one). A failed call is retried document by document
 so that only the documents the endpoint rejects fail, each with Elasticsearch's ``inference_exception``.
 """
 
@@ -16,7 +16,7 @@ import copy
 import dataclasses
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
@@ -26,7 +26,17 @@ from ingest.processors.protocols import InferenceClient
 from ingest.semantic.fields import INFERENCE_FIELDS, SemanticField, semantic_fields
 from ingest.sinks.base import BulkAction, ItemResult
 
+if TYPE_CHECKING:
+    from ingest.jobs.cache import EmbeddingCache
+
 StoredLookup = Callable[[set[str]], dict[str, dict[str, Any]]]
+
+
+class ContextAPI(Protocol):
+    """What a job's inference needs of its context (``AppContext.api``)."""
+
+    @property
+    def api(self) -> Any: ...
 
 
 @dataclass
@@ -154,7 +164,10 @@ class SemanticInference:
                 continue
             values = _values(field, value)
             if not values:
-                given.pop(field.path, None)
+                if b.key is None:
+                    given.pop(field.path, None)
+                else:
+                    given[field.path] = None  # an update's null clears the stored chunks (merged as null)
                 continue
             out.append(_Input(slot, field, values, []))
         if given or INFERENCE_FIELDS in b.body:
@@ -163,16 +176,15 @@ class SemanticInference:
 
     def _reuse(self, bodies: list[_Body], inputs: list[_Input], actions: list[BulkAction],
                stored: StoredLookup) -> list[_Input]:
-        """Keep the chunks of unchanged text (carried by the document, else stored under its id); the rest."""
+        """Keep the stored chunks of unchanged text (the stored document with the same id); the rest to embed.
+        Chunks a document carries are never trusted: their text is not stored with them, so whether they still
+        match the field cannot be told (the job's embedding cache makes a copy cheap instead)."""
         ids = {actions[bodies[i.slot].pos].id for i in inputs}
         ids.discard(None)
         old = stored({i for i in ids if i is not None}) if ids else {}
         todo = []
         for item in inputs:
             b = bodies[item.slot]
-            carried = (b.body.get(INFERENCE_FIELDS) or {}).get(item.field.path)
-            if _valid(carried, item):
-                continue
             doc_id = actions[b.pos].id
             prev = old.get(doc_id) if doc_id is not None else None
             if prev is not None:
@@ -273,3 +285,13 @@ def _failure(item: _Input, exc: BaseException) -> ElasticsearchError:
     return ElasticsearchError(
         f"Exception when running inference id [{item.field.inference_id}] on field [{item.field.path}]",
         status=cause.status, error_type="inference_exception", caused_by=cause)
+
+
+def semantic_options(context: ContextAPI, cache: EmbeddingCache | None) -> dict[str, Any]:
+    """``open_sink`` options for a job writing to the embedded store: with the job's embedding cache,
+    ``semantic_text`` inference goes through it (unchanged texts are not sent again); without, the defaults."""
+    if cache is None:
+        return {}
+    from ingest.jobs.cache import CachingInference
+
+    return {"inference": SemanticInference(lambda: CachingInference(context.api, cache))}

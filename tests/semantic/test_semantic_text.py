@@ -85,6 +85,8 @@ def test_update_re_embeds_the_changed_field(es: Elasticsearch, tiny_api: Countin
     new = _stored(es, "docs", "1")["body"]["inference"]["chunks"]["body"]
     assert new[0]["end_offset"] == len("second version") and new[0]["embeddings"] != old
     assert es.get(index="docs", id="1")["_source"] == {"body": "second version", "title": "a"}
+    es.update(index="docs", id="1", doc={"body": None}, refresh=True)
+    assert not _stored(es, "docs", "1").get("body")  # no stale chunks for a cleared field
 
 
 def test_bad_values_and_failing_endpoint_fail_their_item_only(es: Elasticsearch, tiny_api: CountingAPI) -> None:

@@ -73,3 +73,33 @@ def test_run_job_again_reuses_the_stored_embeddings_of_unchanged_text(
     assert again.indexed == 4
     assert counting.calls == [["changed text"]]  # only the changed document is embedded again
     assert _chunks(ingest_home, "d1") and _chunks(ingest_home, "d2") != before
+
+
+def test_a_copy_into_another_index_takes_unchanged_texts_from_the_embedding_cache(
+        tiny_api: CountingAPI, ingest_home: Path, tmp_path: Path) -> None:
+    from ingest.context import AppContext
+
+    _create_index(tiny_api)
+    source = write_jsonl(tmp_path / "in.jsonl", [{"doc_id": f"d{i}", "text": f"cached text {i}"} for i in range(3)])
+    context = AppContext(api=tiny_api)
+    assert run_job(JobConfig(source=str(source), index="sem", id_field="doc_id", job_id="a"),
+                   context=context).indexed == 3
+    from ingest.server.app import create_app
+
+    with TestClient(create_app(tiny_api)) as client:
+        for name in ("copy", "copy2"):
+            assert client.put(f"/{name}", json={"mappings": {"properties": {
+                "text": {"type": "semantic_text", "inference_id": "tiny-chunked"}}}}).status_code == 200
+    tiny_api.calls.clear()
+    copied = run_job(JobConfig(source=str(source), index="copy", id_field="doc_id", job_id="b"), context=context)
+    assert copied.indexed == 3 and tiny_api.calls == []  # every text came from the cache
+    store = EmbeddedStore(ingest_home / "indices.duckdb")
+    try:
+        a, b = store.get("sem", "d1"), store.get("copy", "d1")
+    finally:
+        store.close()
+    assert a is not None and b is not None and a["_inference_fields"] == b["_inference_fields"]
+    # without the cache the copy is embedded again
+    again = run_job(JobConfig(source=str(source), index="copy2", id_field="doc_id", job_id="c",
+                              skip_unchanged=False), context=context)
+    assert again.indexed == 3 and tiny_api.calls == [[f"cached text {i}" for i in range(3)]]
