@@ -239,6 +239,8 @@ class SemanticInference:
             raise ElasticsearchError(f"inference endpoint [{inference_id}] returns "
                                      f"[{getattr(results, 'task_type', '?')}] results, which semantic_text "
                                      "cannot store", status=400, error_type="illegal_argument_exception")
+        for item in items:
+            _check_model_settings(item.field, settings)
         pos = 0
         for item in items:
             starts = _offsets(item.values)
@@ -250,6 +252,20 @@ class SemanticInference:
             entry = {"inference": {"inference_id": inference_id, "model_settings": settings,
                                    "chunks": {item.field.path: chunks}}}
             bodies[item.slot].body.setdefault(INFERENCE_FIELDS, {})[item.field.path] = entry
+
+
+def _check_model_settings(field: SemanticField, settings: Mapping[str, Any]) -> None:
+    """Refuse results that do not fit what the field recorded from its first document (an endpoint replaced by
+    one of another task or size would mix incomparable embeddings)."""
+    known = field.model_settings
+    if known is None:
+        return
+    for key in ("task_type", "dimensions"):
+        if key in known and known.get(key) != settings.get(key):
+            raise ElasticsearchError(
+                f"Incompatible model settings for field [{field.path}]: the mapping has [{key}: {known.get(key)}], "
+                f"inference endpoint [{field.inference_id}] now returns [{key}: {settings.get(key)}]", status=400,
+                error_type="illegal_argument_exception")
 
 
 def _similarity(api: InferenceClient, inference_id: str) -> str:

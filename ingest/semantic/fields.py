@@ -27,6 +27,7 @@ class SemanticField:
     inference_id: str
     search_inference_id: str
     chunking_settings: Mapping[str, Any] | None = None  # the field's own, else the endpoint's
+    model_settings: Mapping[str, Any] | None = None  # recorded by the first document embedded (Elasticsearch's)
 
 
 class EndpointLookup(Protocol):
@@ -63,9 +64,10 @@ def semantic_fields(properties: Mapping[str, Any], prefix: str = "") -> Iterator
         path = prefix + str(name)
         if spec.get("type") == "semantic_text":
             inference_id = str(spec.get("inference_id") or DEFAULT_INFERENCE_ID)
-            chunking = spec.get("chunking_settings")
+            chunking, model = spec.get("chunking_settings"), spec.get("model_settings")
             yield SemanticField(path, inference_id, str(spec.get("search_inference_id") or inference_id),
-                                chunking if isinstance(chunking, Mapping) else None)
+                                chunking if isinstance(chunking, Mapping) else None,
+                                model if isinstance(model, Mapping) else None)
         elif isinstance(spec.get("properties"), Mapping):
             yield from semantic_fields(spec["properties"], path + ".")
 
@@ -99,3 +101,24 @@ class MappedIndices(Protocol):
 def indexes_using(store: MappedIndices, inference_id: str) -> list[str]:
     """The indices whose ``semantic_text`` fields use ``inference_id`` (refusing its deletion)."""
     return [name for name in store.indices() if inference_id in endpoints_in_use(store.properties(name))]
+
+
+def record_model_settings(properties: dict[str, Any], entries: list[Mapping[str, Any]]) -> bool:
+    """Put the ``model_settings`` of the first embedded documents (their ``_inference_fields``) on the fields
+    that have none yet, as Elasticsearch updates the mapping; whether ``properties`` changed."""
+    changed = False
+    for field in semantic_fields(properties):
+        if field.model_settings is not None:
+            continue
+        for fields in entries:
+            entry = fields.get(field.path)
+            inference = entry.get("inference") if isinstance(entry, Mapping) else None
+            settings = inference.get("model_settings") if isinstance(inference, Mapping) else None
+            if isinstance(settings, Mapping):
+                node: Any = {"properties": properties}
+                for part in field.path.split("."):
+                    node = node["properties"][part]
+                node["model_settings"] = dict(settings)
+                changed = True
+                break
+    return changed

@@ -135,3 +135,19 @@ def test_delete_of_endpoint_used_by_a_mapping_is_refused_unless_forced(es: Elast
     dry = es.inference.delete(inference_id="tiny-sparse", dry_run=True)
     assert dry["indexes"] == ["docs"] and dry["acknowledged"] is False
     assert es.inference.delete(inference_id="tiny-sparse", force=True)["acknowledged"] is True
+
+
+def test_first_document_records_model_settings_and_a_changed_endpoint_is_refused(
+        es: Elasticsearch, tiny_api: CountingAPI) -> None:
+    _mapping(es)
+    es.index(index="docs", id="1", document={"body": "first"}, refresh=True)
+    field = es.indices.get_mapping(index="docs")["docs"]["mappings"]["properties"]["body"]
+    assert field["model_settings"] == {"task_type": "text_embedding", "dimensions": 32, "similarity": "cosine",
+                                       "element_type": "float"}
+    es.inference.delete(inference_id="tiny-chunked", force=True)
+    es.inference.put(inference_id="tiny-chunked", task_type="sparse_embedding", inference_config={
+        "service": "elasticsearch", "service_settings": {"model_id": "tiny-sparse", "num_allocations": 1,
+                                                         "num_threads": 1}})
+    item = es.bulk(operations=[{"index": {"_index": "docs", "_id": "2"}}, {"body": "second"}])["items"][0]["index"]
+    assert item["status"] == 400 and item["error"]["type"] == "inference_exception"
+    assert "Incompatible model settings for field [body]" in item["error"]["caused_by"]["reason"]

@@ -332,7 +332,23 @@ class EmbeddedStore(Sink):
                     positions.remove(pos)
                 else:
                     actions[pos] = outcome
+            self._record_model_settings(index, [actions[p] for p in positions])
         return actions
+
+    def _record_model_settings(self, index: str, actions: list[BulkAction]) -> None:
+        """The fields' ``model_settings`` from the first documents embedded, into the mapping (Elasticsearch's)."""
+        from ingest.semantic.fields import INFERENCE_FIELDS, record_model_settings
+
+        entries = [a.source[INFERENCE_FIELDS] for a in actions
+                   if a.source is not None and isinstance(a.source.get(INFERENCE_FIELDS), dict)]
+        if not entries:
+            return
+        with self._lock:
+            if index not in self._layouts:
+                return
+            props = copy.deepcopy(self._properties.get(index, {}))
+            if record_model_settings(props, entries):
+                self.put_mapping(index, props, self._options.get(index, {}))
 
     def _write_rows(self, index: str, table: pa.Table | pa.RecordBatch, ids: list[str], op: BulkOp
                     ) -> list[ItemResult]:
