@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import json
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
@@ -113,10 +115,8 @@ class SemanticInference:
         out: list[BulkAction | ItemResult] = list(actions)
         if not fields:
             return out
-        bodies = self._bodies(actions)
-        if not bodies:
-            return out
-        failed: dict[int, ElasticsearchError] = {}
+        failed: dict[int, ElasticsearchError] = _scripts_on_semantic_fields(actions, fields)
+        bodies = [b for b in self._bodies(actions) if b.pos not in failed]
         inputs: list[_Input] = []
         for slot, b in enumerate(bodies):
             try:
@@ -252,6 +252,25 @@ class SemanticInference:
             entry = {"inference": {"inference_id": inference_id, "model_settings": settings,
                                    "chunks": {item.field.path: chunks}}}
             bodies[item.slot].body.setdefault(INFERENCE_FIELDS, {})[item.field.path] = entry
+
+
+def _scripts_on_semantic_fields(actions: list[BulkAction], fields: list[SemanticField]
+                                ) -> dict[int, ElasticsearchError]:
+    """Scripted updates whose script names a ``semantic_text`` field, refused per item: the script runs inside the
+    store's transaction, after inference, so a text it changed would keep its old chunks (silently wrong
+    search results). Scripts that do not name such a field run as usual."""
+    out = {}
+    for pos, a in enumerate(actions):
+        script = a.source.get("script") if a.op == "update" and a.source is not None else None
+        if script is None:
+            continue
+        text = json.dumps(script)
+        named = [f.path for f in fields if re.search(rf"\b{re.escape(f.path.rsplit('.', 1)[-1])}\b", text)]
+        if named:
+            out[pos] = ElasticsearchError(
+                f"scripted updates of [semantic_text] field [{named[0]}] are not supported: send the new text "
+                "in the update's [doc] (it is embedded then)", status=400, error_type="illegal_argument_exception")
+    return out
 
 
 def _check_model_settings(field: SemanticField, settings: Mapping[str, Any]) -> None:

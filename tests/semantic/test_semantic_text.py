@@ -151,3 +151,13 @@ def test_first_document_records_model_settings_and_a_changed_endpoint_is_refused
     item = es.bulk(operations=[{"index": {"_index": "docs", "_id": "2"}}, {"body": "second"}])["items"][0]["index"]
     assert item["status"] == 400 and item["error"]["type"] == "inference_exception"
     assert "Incompatible model settings for field [body]" in item["error"]["caused_by"]["reason"]
+
+
+def test_a_script_naming_a_semantic_field_is_refused_other_scripts_run(es: Elasticsearch) -> None:
+    _mapping(es)
+    es.index(index="docs", id="1", document={"body": "text", "title": "a", "n": 1}, refresh=True)
+    with pytest.raises(ApiError) as refused:
+        es.update(index="docs", id="1", script={"source": "ctx._source.body = 'changed'"})
+    assert refused.value.status_code == 400 and "[semantic_text] field [body]" in str(refused.value)
+    es.update(index="docs", id="1", script={"source": "ctx._source.n += 1"}, refresh=True)
+    assert es.get(index="docs", id="1")["_source"] == {"body": "text", "title": "a", "n": 2}
