@@ -119,6 +119,9 @@ def test_mapping_refuses_unknown_endpoint_and_parameter(es: Elasticsearch) -> No
                                                                       "inference_id": "tiny-dense", "x": 1}}})
     assert unknown.value.error == "mapper_parsing_exception"
     es.indices.create(index="good")
+    es.indices.put_mapping(index="good", properties={"g": {"type": "semantic_text"}})  # the preconfigured default
+    assert es.indices.get_mapping(index="good")["good"]["mappings"]["properties"]["g"] == {
+        "type": "semantic_text", "inference_id": ".elser-2-elasticsearch"}
     with pytest.raises(ApiError):
         es.indices.put_mapping(index="good", properties={"f": {"type": "semantic_text", "inference_id": "nope"}})
 
