@@ -75,7 +75,9 @@ def main(argv: list[str] | None = None) -> None:
             api.put("bench-tiny", {"service": "elasticsearch", "chunking_settings": {"strategy": "none"},
                                    "service_settings": {"model_id": "bench-tiny", "num_allocations": 1,
                                                         "num_threads": 1}}, task_type="text_embedding")
-            semantic, plain, again = [], [], []
+            semantic: list[float] = []
+            plain: list[float] = []
+            again: list[float] = []
             _run(api, Path(home), docs[:500], True, "warm-s")
             _run(api, Path(home), docs[:500], False, "warm-p")
             for rep in range(args.reps):
