@@ -30,6 +30,7 @@ class SemanticHit:
     chunk: int
     start_offset: int
     end_offset: int
+    ranked: tuple[tuple[float, int, int], ...] = ()  # every chunk's (score, start, end), best first (highlights)
 
 
 class StoredDocument(Protocol):
@@ -96,8 +97,11 @@ def score_documents(docs: Iterable[StoredDocument], field: str, query: Any) -> l
         similarity = str((inference.get("model_settings") or {}).get("similarity") or "cosine")
         scores = [_score(query, c.get("embeddings"), similarity) for c in chunks]
         best = int(np.argmax(scores))
+        ranked = sorted(((float(sc), int(c["start_offset"]), int(c["end_offset"])) for sc, c in zip(scores, chunks,
+                                                                                                 strict=True)),
+                        key=lambda r: (-r[0], r[1]))
         hits.append(SemanticHit(doc.id, float(scores[best]), best, int(chunks[best]["start_offset"]),
-                                int(chunks[best]["end_offset"])))
+                                int(chunks[best]["end_offset"]), tuple(ranked)))
     hits.sort(key=lambda h: (-h.score, h.id))
     return hits
 
@@ -122,3 +126,17 @@ def _score(query: Any, chunk: Any, similarity: str) -> float:
         norm = float(np.linalg.norm(q) * np.linalg.norm(v))
         dot = dot / norm if norm else 0.0
     return (1.0 + dot) / 2.0
+
+
+def chunk_text(source: Mapping[str, Any], field: str, start: int, end: int) -> str:
+    """The text of a chunk, cut from the document's field by its offsets (a list's values joined by one
+    character, as the offsets count them): what ``semantic`` highlighting shows."""
+    value: Any = source.get(field) if field in source else None
+    if value is None:
+        node: Any = source
+        for part in field.split("."):
+            node = node.get(part) if isinstance(node, Mapping) else None
+        value = node
+    values = value if isinstance(value, list) else [value]
+    text = "\0".join("true" if v is True else "false" if v is False else str(v) for v in values if v is not None)
+    return text[start:end]

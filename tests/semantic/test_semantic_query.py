@@ -9,7 +9,7 @@ import pytest
 
 from ingest.context import AppContext
 from ingest.models.errors import ElasticsearchError
-from ingest.semantic.query import semantic_search
+from ingest.semantic.query import chunk_text, semantic_search
 from ingest.sinks.base import BulkAction
 from ingest.sinks.embedded import EmbeddedStore
 from tests.processors.conftest import CountingAPI
@@ -58,6 +58,12 @@ def test_dense_semantic_query_scores_documents_by_their_best_chunk(store: Embedd
     assert best.chunk == 1 and TEXTS["c"][best.start_offset:best.end_offset].endswith("black holes")
     assert best.score == pytest.approx(1.0, abs=1e-4)  # cosine 1 → (1 + 1) / 2
     assert all(0 <= h.score <= 1 for h in hits) and hits[1].score < best.score
+    # highlighting: the chunks best first, their text cut from the stored field
+    doc = store.get("docs", "c")
+    assert doc is not None and len(best.ranked) == 2 and best.ranked[0][0] == best.score
+    assert chunk_text(doc, "dense", *best.ranked[0][1:]) == "filler10 filler11 quantum physics of black holes"
+    assert chunk_text(doc, "dense", *best.ranked[1][1:]).startswith("filler0 filler1")
+    assert chunk_text({"f": ["ab", "cd"]}, "f", 3, 5) == "cd"  # a list: values joined by one character
 
 
 def test_sparse_semantic_query_is_the_dot_product(store: EmbeddedStore, tiny_api: CountingAPI) -> None:
