@@ -14,7 +14,7 @@ import traceback
 # The runtime benchmark and retrieval check first: they are the foundation the others build on.
 BENCHMARKS = ("runtime", "retrieval", "variants", "deployment_memory", "default_endpoints", "pipeline_bench",
               "ingest_bench", "mapping_bench", "sink_bench", "job_bench", "http_bench", "remote_bench", "ray_bench",
-              "auth_bench", "kafka_bench")
+              "auth_bench", "kafka_bench", "semantic_bench")
 
 
 def main() -> int:

@@ -131,7 +131,11 @@ class AppContext:
         if dest == "embedded":
             dest = f"embedded://{self.home / 'indices.duckdb'}"
         if dest.startswith("embedded:"):
+            from ingest.semantic.enrich import SemanticInference
+
             options.setdefault("memory_limit", self.settings.duckdb_memory_limit)
+            # semantic_text fields are embedded on every write, through this context's inference API
+            options.setdefault("inference", SemanticInference(lambda: self.api))
         return open_sink(dest, **options)
 
     def close(self) -> None:

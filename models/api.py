@@ -130,8 +130,9 @@ class InferenceAPI:
         return new.to_public_dict()
 
     def delete(self, inference_id: str, *, task_type: str | None = None, dry_run: bool = False,
-               force: bool = False) -> JsonObject:
-        """Delete an endpoint; refused (409) while stored pipelines reference it, unless ``force``."""
+               force: bool = False, indexes: Callable[[str], list[str]] | None = None) -> JsonObject:
+        """Delete an endpoint; refused (409) while stored pipelines reference it, or the mappings of indices
+        use it (``indexes``: the indices whose ``semantic_text`` fields use an endpoint), unless ``force``."""
         requested = parse_task_type(task_type)
         if is_preconfigured(inference_id):
             raise StatusException(
@@ -141,24 +142,21 @@ class InferenceAPI:
             config = self.registry.get(inference_id)
             check_task_type(requested, config.task_type)
             pipelines = self.store.pipelines_referencing(inference_id)
-            message = (
-                f"Inference endpoint {inference_id} is referenced by pipelines: {_java_set(pipelines)}. Ensure that "
-                "no pipelines are using this inference endpoint, or use force to ignore this warning and delete "
-                "the inference endpoint."
-            )
+            used_by = sorted(indexes(inference_id)) if indexes is not None else []
+            message = _in_use_message(inference_id, pipelines, used_by)
             if dry_run:
-                body: JsonObject = {"acknowledged": False, "pipelines": [*pipelines], "indexes": []}
-                if pipelines:
+                body: JsonObject = {"acknowledged": False, "pipelines": [*pipelines], "indexes": [*used_by]}
+                if message:
                     body["dry_run_message"] = message
                 return body
-            if pipelines and not force:
+            if message and not force:
                 raise StatusException(message, status=409)
             self.store.delete_endpoint(inference_id)
             try:
                 self.registry.service(config.service, inference_id).stop(config)
             except Exception:  # the endpoint is gone either way; a failed release must not undo that
                 log.warning("releasing endpoint [%s] failed", inference_id, exc_info=True)
-        return {"acknowledged": True, "pipelines": [*pipelines], "indexes": []}
+        return {"acknowledged": True, "pipelines": [*pipelines], "indexes": [*used_by]}
 
     # -- inference -----------------------------------------------------------------------------------
 
@@ -315,6 +313,20 @@ class InferenceAPI:
             with contextlib.suppress(Exception):
                 service.close()
         self.store.close()
+
+
+def _in_use_message(inference_id: str, pipelines: list[str], indexes: list[str]) -> str:
+    """Elasticsearch's refusal to delete an endpoint still in use (empty when it is not)."""
+    parts = []
+    if pipelines:
+        parts.append(f"Inference endpoint {inference_id} is referenced by pipelines: {_java_set(pipelines)}. "
+                     "Ensure that no pipelines are using this inference endpoint, or use force to ignore this "
+                     "warning and delete the inference endpoint.")
+    if indexes:
+        parts.append(f"Inference endpoint {inference_id} is being used in the mapping for indexes: "
+                     f"{_java_set(indexes)}. Ensure that no index mappings are using this inference endpoint, "
+                     "or use force to ignore this warning and delete the inference endpoint.")
+    return " ".join(parts)
 
 
 def _java_set(items: list[str]) -> str:

@@ -8,6 +8,7 @@ import copy
 from typing import Any
 
 from ingest.models.errors import ElasticsearchError, IllegalArgumentException
+from ingest.semantic.fields import DEFAULT_INFERENCE_ID, check_spec
 from ingest.sinks.base import FieldHint
 
 Properties = dict[str, dict[str, Any]]
@@ -79,6 +80,9 @@ def _properties(raw: Any, prefix: str, hints: dict[str, FieldHint]) -> Propertie
             if not isinstance(dims, int) or isinstance(dims, bool):
                 raise mapper_parsing(f"Failed to parse mapping: [dims] must be an integer on field [{path}]")
             hints[path] = FieldHint("dense", dims, spec.get("similarity", "cosine"))
+        elif kind == "semantic_text":
+            check_spec(path, spec)
+            spec.setdefault("inference_id", DEFAULT_INFERENCE_ID)  # always shown, as Elasticsearch serialises it
         elif kind in ("sparse_vector", "rank_features"):
             hints[path] = FieldHint("sparse")
         out[str(name)] = spec

@@ -345,7 +345,8 @@ def run_job(
     between jobs).
     """
     from ingest.models.api import InferenceAPI
-    from ingest.sinks.registry import capabilities
+    from ingest.semantic.enrich import semantic_options
+    from ingest.sinks.registry import capabilities, kind_of
     from ingest.sources import open_source
 
     own_context, own_sink, own_source = context is None, sink is None, source is None
@@ -354,10 +355,11 @@ def run_job(
     # alias → write index; the request (or default) pipeline and the final one
     config, first, final = resolve_job(config, context.index_meta, context.api.store)
     source = source or open_source(config.source, **config.source_options)
-    cache = context.embedding_cache() if (first or final) and config.skip_unchanged else None
+    embedded = kind_of(config.dest).name == "embedded"  # semantic_text inference goes through the cache too
+    cache = context.embedding_cache() if (first or final or embedded) and config.skip_unchanged else None
     deadletters = deadletters or context.deadletters()
     try:
-        sink = sink or context.open_sink(config.dest)
+        sink = sink or context.open_sink(config.dest, **semantic_options(context, cache if embedded else None))
         pipeline, wrapped = None, None
         if first or final:
             if inference is None:

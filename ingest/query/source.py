@@ -10,6 +10,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+INFERENCE_FIELDS = "_inference_fields"
+
 
 def _regex(patterns: list[str]) -> re.Pattern[str] | None:
     if not patterns:
@@ -29,6 +31,9 @@ class SourceFilter:
         """The filtered source, or None when no source is to be returned."""
         if not self.fetch:
             return None
+        if INFERENCE_FIELDS in source and not any(p.startswith(INFERENCE_FIELDS) for p in self.includes):
+            # Elasticsearch 9 keeps semantic_text's chunks out of ``_source`` unless asked for by name
+            source = {k: v for k, v in source.items() if k != INFERENCE_FIELDS}
         if not self.includes and not self.excludes:
             return source
         inc, exc = _regex(self.includes), _regex(self.excludes)

@@ -18,6 +18,7 @@ from ingest.indices.catalog import IndexCatalog
 from ingest.indices.expressions import Options, options_from, resolve
 from ingest.jobs.bulkapi import create_index as create_on_cluster
 from ingest.models.errors import ElasticsearchError, ParsingException
+from ingest.semantic.fields import check_endpoints
 from ingest.server import convertors  # noqa: F401 - registers the {index} path convertor
 from ingest.server.dialect import PRODUCT_HEADER, bool_param, check_params, es_response, json_body
 from ingest.server.security import declare as need
@@ -101,8 +102,13 @@ async def create(index: str, request: Request) -> Response:
         answer = await run_in_threadpool(create_on_cluster, index, body, sink, cluster_requests(sink, dest.kind()),
                                          dest.context.index_meta)
         return es_response(request, answer)
-    templates = app_context(request).api.store
-    return await _run(request, lambda s, c: service.create(s, c, templates, index, body))
+    api = app_context(request).api
+    templates = api.store
+
+    def work(s: Any, c: IndexCatalog) -> Any:
+        check_endpoints(body.get("mappings"), api)  # semantic_text fields name existing endpoints
+        return service.create(s, c, templates, index, body)
+    return await _run(request, work)
 
 
 @router.get("/{index:index}", dependencies=[need.index("view_index_metadata", "indices:admin/get")])
@@ -167,7 +173,12 @@ async def put_mapping(index: str, request: Request) -> Response:
     """Add fields to the mappings of the indices named (a changed type is refused)."""
     check_params(request, (*EXPRESSION_PARAMS, "write_index_only"))
     body = await json_body(request)
-    return await _run(request, lambda s, c: service.put_mapping(s, _names(s, c, index, request), body))
+    api = app_context(request).api
+
+    def work(s: Any, c: IndexCatalog) -> Any:
+        check_endpoints(body, api)  # semantic_text fields name existing endpoints
+        return service.put_mapping(s, _names(s, c, index, request), body)
+    return await _run(request, work)
 
 
 @router.get("/_settings", dependencies=[need.bulk("indices:monitor/settings/get")])

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, cast
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
@@ -12,8 +12,10 @@ from starlette.concurrency import run_in_threadpool
 
 from ingest.models.api import InferenceAPI
 from ingest.models.endpoints.requests import InferBody, PutEndpointBody, UpdateEndpointBody, parse_body
+from ingest.semantic.fields import MappedIndices, indexes_using
 from ingest.server.dialect import bool_param, check_params, es_response, json_body, time_param
 from ingest.server.security.declare import cluster
+from ingest.server.state import app_destination
 
 router = APIRouter(tags=["inference"])
 log = logging.getLogger(__name__)
@@ -159,9 +161,14 @@ async def infer_typed(request: Request, task_type: str, inference_id: str) -> Re
 async def _delete(request: Request, inference_id: str, task_type: str | None) -> Response:
     check_params(request, ("dry_run", "force"))
     dry_run, force = bool_param(request, "dry_run"), bool_param(request, "force")
-    result = await run_in_threadpool(
-        lambda: _api(request).delete(inference_id, task_type=task_type, dry_run=dry_run, force=force)
-    )
+    sink = app_destination(request).sink() if app_destination(request).kind().name == "embedded" else None
+
+    def delete() -> Any:
+        store = cast(MappedIndices, sink)
+        indexes = (lambda endpoint: indexes_using(store, endpoint)) if sink is not None else None
+        return _api(request).delete(inference_id, task_type=task_type, dry_run=dry_run, force=force,
+                                    indexes=indexes)
+    result = await run_in_threadpool(delete)
     return es_response(request, result)
 
 

@@ -23,9 +23,9 @@ import threading
 import time
 import uuid
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import duckdb
 import pyarrow as pa
@@ -48,6 +48,16 @@ from ingest.sinks.ids import TimeBasedIds
 from ingest.sinks.rows import present, to_rows
 
 
+class IndexTimeInference(Protocol):
+    """Inference the store runs on each write before applying it (``ingest.semantic.enrich``: the
+    ``semantic_text`` fields of an index's mapping)."""
+
+    def enrich(self, properties: Mapping[str, Any], actions: list[BulkAction],
+               stored: Callable[[set[str]], dict[str, dict[str, Any]]]) -> list[BulkAction | ItemResult]:
+        """One outcome per action of one index: the action to apply, or the item's failure."""
+        ...
+
+
 def _q(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
@@ -58,7 +68,9 @@ class EmbeddedStore(Sink):
     # Capability: ``write_batch`` takes whole documents as an Arrow table (the job hands its batches over as such).
     arrow_native = True
 
-    def __init__(self, path: Path | None = None, *, memory_limit: str | None = None) -> None:
+    def __init__(self, path: Path | None = None, *, memory_limit: str | None = None,
+                 inference: IndexTimeInference | None = None) -> None:
+        self.inference = inference  # semantic_text fields are embedded on write when set (the app context's)
         self.path = Path(path) if path else ingest_home() / "indices.duckdb"
         private_dir(self.path.parent)
         limit = memory_limit or Settings.from_env().duckdb_memory_limit  # the caller's, else the environment's
@@ -211,6 +223,7 @@ class EmbeddedStore(Sink):
         for pos, action in enumerate(actions):
             if results[pos] is None:
                 groups[action.index].append(pos)
+        actions = self._infer(actions, groups, results)
         with self._lock:
             new_properties: dict[str, Properties] = {}
             seq_nos: dict[str, int] = {}
@@ -269,7 +282,8 @@ class EmbeddedStore(Sink):
             fast = None
             # an id deleted in the last ``GC_DELETES_S`` goes on from its delete's version: the per-action path
             recently_deleted = not self._dead.get(index, {}).keys().isdisjoint(ids)
-            if index in self._layouts and index_name_problem(index) is None and not recently_deleted:
+            if (index in self._layouts and index_name_problem(index) is None and not recently_deleted
+                    and not self._semantic(index)):  # semantic_text: inference per document, then ``write``
                 fast = plan_batch(self.con, _q(index), table, ids, op, self._layouts[index],
                                   self._properties.get(index, {}))
             if fast is None:
@@ -289,6 +303,52 @@ class EmbeddedStore(Sink):
                 else ItemResult(201, None, id=i, result="created", version=1, seq_no=first_seq_no + k,
                                 primary_term=PRIMARY_TERM)
                 for k, i in enumerate(ids)]
+
+    def _semantic(self, index: str) -> bool:
+        """Whether writes to ``index`` run inference first (it maps ``semantic_text`` fields)."""
+        return self.inference is not None and _maps_semantic_text(self._properties.get(index, {}))
+
+    def _infer(self, actions: list[BulkAction], groups: dict[str, list[int]], results: list[ItemResult | None]
+               ) -> list[BulkAction]:
+        """``actions`` with the inference of their index's ``semantic_text`` fields done (outside the lock: the
+        endpoint may be slow); failed items get their result and leave their group."""
+        if self.inference is None:
+            return actions
+        actions = list(actions)
+        for index, positions in groups.items():
+            with self._lock:
+                if not self._semantic(index):
+                    continue
+                props = copy.deepcopy(self._properties[index])
+
+            def stored(ids: set[str], index: str = index) -> dict[str, dict[str, Any]]:
+                with self._lock:
+                    return self._docs(index, ids) if index in self._layouts and ids else {}
+
+            outcomes = self.inference.enrich(props, [actions[p] for p in positions], stored)
+            for pos, outcome in zip(list(positions), outcomes, strict=True):
+                if isinstance(outcome, ItemResult):
+                    results[pos] = outcome
+                    positions.remove(pos)
+                else:
+                    actions[pos] = outcome
+            self._record_model_settings(index, [actions[p] for p in positions])
+        return actions
+
+    def _record_model_settings(self, index: str, actions: list[BulkAction]) -> None:
+        """The fields' ``model_settings`` from the first documents embedded, into the mapping (Elasticsearch's)."""
+        from ingest.semantic.fields import INFERENCE_FIELDS, record_model_settings
+
+        entries = [a.source[INFERENCE_FIELDS] for a in actions
+                   if a.source is not None and isinstance(a.source.get(INFERENCE_FIELDS), dict)]
+        if not entries:
+            return
+        with self._lock:
+            if index not in self._layouts:
+                return
+            props = copy.deepcopy(self._properties.get(index, {}))
+            if record_model_settings(props, entries):
+                self.put_mapping(index, props, self._options.get(index, {}))
 
     def _write_rows(self, index: str, table: pa.Table | pa.RecordBatch, ids: list[str], op: BulkOp
                     ) -> list[ItemResult]:
@@ -468,6 +528,12 @@ class EmbeddedStore(Sink):
                         self.con.unregister(name)
             docs = self._docs(index, {r[0] for r in rows})
         return [{"_id": doc_id, "_score": score, "_source": docs.get(doc_id, {})} for doc_id, score in rows]
+
+
+def _maps_semantic_text(properties: Properties) -> bool:
+    return any(isinstance(spec, dict) and (spec.get("type") == "semantic_text"
+                                           or _maps_semantic_text(spec.get("properties") or {}))
+               for spec in properties.values())
 
 
 def _normal(hint: FieldHint) -> FieldHint:
