@@ -24,8 +24,12 @@ count: int = InferenceAPI().infer("my-e5", "hello")
 
 def _mypy(project: Path, site: Path) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "PYTHONPATH": str(site)}  # mypy searches sys.path entries like site-packages
+    # The packages mypy may find are those of the interpreter the venv was made from (plus ``site``): not the
+    # venv's own, whose editable install of this repository would answer in place of the wheel.
+    base = getattr(sys, "_base_executable", sys.executable)
     return subprocess.run(
-        [sys.executable, "-m", "mypy", "--no-incremental", "--config-file", os.devnull, "app.py"],
+        [sys.executable, "-m", "mypy", "--no-incremental", "--config-file", os.devnull, "--python-executable", base,
+         "app.py"],
         cwd=project, env=env, capture_output=True, text=True, timeout=300,
     )
 
