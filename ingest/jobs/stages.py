@@ -29,6 +29,7 @@ from ingest.jobs.documents import (
 from ingest.jobs.faults import fault
 from ingest.models.errors import ElasticsearchError
 from ingest.sources.base import SourceError
+from ingest.sources.jsonready import json_ready
 
 if TYPE_CHECKING:
     from ingest.processors.arrow_exec import PipelineResult
@@ -98,6 +99,7 @@ def prepare_batch(
         for e in read_errors
     ]
     counters.unreadable_files += [e.location for e in read_errors if e.whole_file]
+    batch = json_ready(batch)  # every source's dates, times and decimals as the official client sends them
     given_ids: list[Any] | None = None
     if "_id" in batch.schema.names:
         # Ids carried by the source (an index being reindexed, a dead-letter replay) win over everything.
