@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from ingest.processors.arrow_exec import PipelineResult
     from ingest.processors.base import StoredSources
     from ingest.processors.runnable import RunnablePipeline
+    from ingest.sinks.base import Writer
 
 RETRY_ITEM_STATUSES = frozenset({429, 503})
 INGEST_COLUMN = "_ingest"  # a source's per-document metadata, exposed to the pipeline as _ingest.*
@@ -296,7 +297,7 @@ def is_transient(exc: BaseException) -> bool:
 def send_chunk(
     items: list[Item],
     *,
-    sink: Any,
+    sink: Writer,
     config: JobConfig,
     job_id: str,
     tracker: AckTracker,

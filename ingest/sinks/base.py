@@ -23,7 +23,10 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from typing import Any, Literal, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 BulkOp = Literal["index", "create", "update", "delete"]
 SimilarityName = Literal["cosine", "dot_product", "l2_norm", "max_inner_product"]
@@ -83,6 +86,10 @@ class FieldHint:
 class Sink(ABC):
     """Where documents go. Instances are used from one thread at a time unless a sink documents otherwise."""
 
+    # The ``ingest.sinks.registry`` kind this class implements: callers ask the registry what it can do beyond
+    # this contract (``registry.batch_writes``). None: a sink outside the registry (a user's own), asked nothing.
+    kind_name: str | None = None
+
     @abstractmethod
     def ensure_index(self, index: str, hints: dict[str, FieldHint]) -> None:
         """Create ``index`` when missing, mapping the vector fields named in ``hints``.
@@ -139,6 +146,26 @@ class DocumentReads(Protocol):
 
     def count(self, index: str) -> int:
         """Documents in ``index``; ``index_not_found_exception`` (404) when there is no such index."""
+        ...
+
+
+@runtime_checkable
+class BatchWrites(Protocol):
+    """Whole documents as one Arrow table (a job hands its batches over without turning them into dicts)."""
+
+    def write_batch(self, index: str, table: pa.Table | pa.RecordBatch, ids: list[str]) -> list[ItemResult]:
+        """``index`` of row ``k`` of ``table`` under id ``ids[k]``; one result per row, exactly as ``write`` of
+        the same actions would answer."""
+        ...
+
+
+class Writer(Protocol):
+    """What a job's sender writes through: a sink, or a wrapper that delegates to one and declares its kind."""
+
+    kind_name: str | None
+
+    def write(self, actions: list[BulkAction]) -> list[ItemResult]:
+        """See ``Sink.write``."""
         ...
 
 

@@ -45,6 +45,8 @@ def _first(body: Any) -> dict[str, Any]:
 class ClusterSink(Sink):
     """A sink that speaks the REST API of Elasticsearch or OpenSearch; subclasses provide the transport."""
 
+    kind_name = "cluster"  # what it can do: ``ingest.sinks.registry.KINDS``
+
     distribution = "elasticsearch"
 
     def __init__(self) -> None:

@@ -55,8 +55,7 @@ def _q(name: str) -> str:
 class EmbeddedStore(Sink):
     """DuckDB-backed indices with ``_bulk`` semantics, get, count and vector search. Thread-safe (one lock)."""
 
-    # Capability: ``write_batch`` takes whole documents as an Arrow table (the job hands its batches over as such).
-    arrow_native = True
+    kind_name = "embedded"  # what it can do: ``ingest.sinks.registry.KINDS``
 
     def __init__(self, path: Path | None = None, *, memory_limit: str | None = None) -> None:
         self.path = Path(path) if path else ingest_home() / "indices.duckdb"
