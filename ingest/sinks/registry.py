@@ -34,6 +34,7 @@ class Capabilities:
     cluster: bool  # ClusterRequests: a remote Elasticsearch/OpenSearch that answers reads itself
     versions: bool = False  # VersionedDocuments: _version/_seq_no per document, scans (the REST document APIs)
     batch_writes: bool = False  # BatchWrites: whole documents as an Arrow table (a job's batches stay Arrow)
+    index_store: bool = False  # keeps its own indices (mappings, templates, aliases answered here: IndexStore)
 
 
 @dataclass(frozen=True)
@@ -51,7 +52,7 @@ class SinkKind:
 KINDS: tuple[SinkKind, ...] = (
     SinkKind("embedded", ("embedded",), "embedded | embedded:///path/db.duckdb", "ingest.sinks.embedded",
              Capabilities("one", fetch=True, documents=True, search=True, transactions=True, arrow_native=True,
-                          cluster=False, versions=True, batch_writes=True)),
+                          cluster=False, versions=True, batch_writes=True, index_store=True)),
     SinkKind("cluster", ("http", "https"), "http(s)://[user:password@]host:port (Elasticsearch or OpenSearch)",
              "ingest.sinks.cluster",
              Capabilities("many", fetch=True, documents=False, search=False, transactions=False,
