@@ -23,7 +23,9 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Literal, Protocol, runtime_checkable
+
+from ingest.models.jsontypes import JsonObject, JsonValue
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -39,7 +41,7 @@ class BulkAction:
     op: BulkOp
     index: str
     id: str | None
-    source: dict[str, Any] | None
+    source: JsonObject | None
     # optimistic concurrency and external versions, as in Elasticsearch's action metadata (None: not set)
     if_seq_no: int | None = None
     if_primary_term: int | None = None
@@ -57,7 +59,7 @@ class ItemResult:
     """
 
     status: int
-    error: dict[str, Any] | None
+    error: JsonObject | None
     id: str | None = None
     result: str | None = None
     version: int | None = None
@@ -108,7 +110,7 @@ class Sink(ABC):
     def end_load(self, index: str) -> None:  # noqa: B027 - optional hook
         """Undo ``begin_load`` (restoring the previous settings) and refresh. Call it also when a job fails."""
 
-    def fetch(self, index: str, ids: list[str]) -> dict[str, dict[str, Any]]:
+    def fetch(self, index: str, ids: list[str]) -> dict[str, JsonObject]:
         """The stored ``_source`` of each id found in ``index`` (``processors.base.StoredSources``, read by
         OpenSearch's ``skip_existing``); sinks that cannot read back, like files, have nothing stored."""
         return {}
@@ -140,7 +142,7 @@ class DocumentReads(Protocol):
         """Whether ``index`` exists."""
         ...
 
-    def get(self, index: str, doc_id: str) -> dict[str, Any] | None:
+    def get(self, index: str, doc_id: str) -> JsonObject | None:
         """The ``_source`` of a document (vectors included), or None; ``index_not_found_exception`` (404)."""
         ...
 
@@ -174,7 +176,7 @@ class Searching(Protocol):
     """Vector search over a mapped vector field."""
 
     def search(self, index: str, field: str, vector_or_weights: list[float] | dict[str, float], k: int
-               ) -> list[dict[str, Any]]:
+               ) -> list[JsonObject]:
         """Top ``k`` hits ``{"_id", "_score", "_source"}`` with Elasticsearch's scores (k-NN on a dense
         field, dot product with the query weights on a sparse one)."""
         ...
@@ -184,11 +186,11 @@ class Searching(Protocol):
 class ClusterRequests(Protocol):
     """A remote cluster's own REST API (reads the server forwards instead of answering them itself)."""
 
-    def request(self, method: str, path: str, *, params: dict[str, Any] | None = None, body: Any = None,
-                ignore: tuple[int, ...] = ()) -> tuple[int, Any]:
+    def request(self, method: str, path: str, *, params: JsonObject | None = None, body: JsonValue = None,
+                ignore: tuple[int, ...] = ()) -> tuple[int, JsonValue]:
         """One JSON request; (status, parsed body)."""
         ...
 
-    def index_settings(self) -> dict[str, Any]:
+    def index_settings(self) -> JsonObject:
         """The settings this sink gives a new index (OpenSearch: ``index.knn``)."""
         ...

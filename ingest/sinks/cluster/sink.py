@@ -189,8 +189,9 @@ class ClusterSink(Sink):
         elif action.op == "update":
             body = dict(action.source or {})
             for key in ("doc", "upsert"):
-                if isinstance(body.get(key), dict):
-                    body[key] = self.prepare_source(body[key], action.index)
+                part = body.get(key)
+                if isinstance(part, dict):
+                    body[key] = self.prepare_source(part, action.index)
             lines.append(dumps(body))
         return lines
 
