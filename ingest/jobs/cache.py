@@ -1,6 +1,6 @@
 """Skip-unchanged cache: texts already embedded by the same endpoint and model version are not sent again.
 
-It wraps the :class:`~models.api.InferenceAPI` the pipeline is built with: ``infer`` looks every input up by
+It wraps the :class:`~ingest.models.api.InferenceAPI` the pipeline is built with: ``infer`` looks every input up by
 (model version, input type, SHA-256 of the text), sends only the misses to the model, and stores what comes
 back. Wrapping the API (rather than pre-filling rows before the pipeline) keeps the pipeline unaware of the
 cache and works for any processor that calls an endpoint. Only embeddings are cached, and only calls without
@@ -88,7 +88,7 @@ def text_hash(text: str) -> bytes:
 
 
 class CachingInference:
-    """The inference client of a job's pipelines (``processors.protocols.InferenceClient``): answers embedding
+    """The inference client of a job's pipelines (``ingest.processors.protocols.InferenceClient``): answers embedding
     calls from the cache when it can; ``endpoint`` and ``model_version`` are the wrapped API's."""
 
     def __init__(self, api: InferenceAPI, cache: EmbeddingCache | None) -> None:

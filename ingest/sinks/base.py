@@ -1,4 +1,4 @@
-"""The sink contract (C5): one bulk request in, one Elasticsearch-shaped item result per action out.
+"""The sink contract: one bulk request in, one Elasticsearch-shaped item result per action out.
 
 Semantics every sink follows (the conformance suite in tests/sinks checks them against each one):
 
@@ -16,7 +16,7 @@ Semantics every sink follows (the conformance suite in tests/sinks checks them a
 
 ``write`` sends one bulk request and never retries: retrying 429/503 items is the job runner's business.
 Errors that concern the whole request (cluster unreachable, authentication) are raised as
-``models.errors.ElasticsearchError`` (status 503 for a connection failure), not reported per item.
+``ingest.models.errors.ElasticsearchError`` (status 503 for a connection failure), not reported per item.
 """
 
 from __future__ import annotations
@@ -111,7 +111,7 @@ class Sink(ABC):
         """Undo ``begin_load`` (restoring the previous settings) and refresh. Call it also when a job fails."""
 
     def fetch(self, index: str, ids: list[str]) -> dict[str, JsonObject]:
-        """The stored ``_source`` of each id found in ``index`` (``processors.base.StoredSources``, read by
+        """The stored ``_source`` of each id found in ``index`` (``ingest.processors.base.StoredSources``, read by
         OpenSearch's ``skip_existing``); sinks that cannot read back, like files, have nothing stored."""
         return {}
 
