@@ -14,7 +14,7 @@ from ingest.processors.outputs import FieldOutput
 from ingest.processors.service import PipelineService
 from ingest.sinks import open_sink
 from ingest.sinks.base import FieldHint
-from tests.jobs.helpers import docs, write_jsonl
+from tests.jobs.helpers import docs, ingest, write_jsonl
 
 
 def test_vectors_of_opensearch_and_called_pipelines_are_mapped_with_their_endpoint(
@@ -109,6 +109,12 @@ def test_bulk_with_a_pipeline_records_the_endpoint_of_each_vector_field(tiny_end
     meta.close()
     assert fields == {"title_vec": {"kind": "dense", "dims": 32, "endpoint": "tiny-dense"},
                       "tokens": {"kind": "sparse", "dims": None, "endpoint": "tiny-sparse"}}
+    # ... so ``ingest search`` embeds the query with the endpoint that filled the field, no --endpoint given
+    found = ingest("search", "bulked", "doc 1", "--field", "title_vec", "-k", "3")
+    assert found.returncode == 0, found.stderr
+    answer = json.loads(found.stdout)
+    assert (answer["field"], answer["endpoint"]) == ("title_vec", "tiny-dense")
+    assert answer["hits"]["hits"][0]["_id"] == "d1"
 
 
 def test_bulk_update_vectors_are_mapped_at_their_own_path(ingest_home: Path) -> None:
