@@ -29,7 +29,7 @@ def default_home() -> Path:
 
 @dataclass(frozen=True)
 class Settings:
-    """The process's settings. Paths are expanded (``~``) but not created: ``models.home`` creates them 0700."""
+    """The process's settings. Paths are expanded (``~``) but not created: ``ingest.models.home`` creates them 0700."""
 
     home: Path = field(default_factory=default_home, metadata=_var(
         "INGEST_HOME", "~/.cache/ingest", "everything this installation stores"))

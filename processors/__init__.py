@@ -10,7 +10,7 @@
   ``security`` (set_security_user), ``streams`` (normalize_for_stream, recover_failure_document); ``datemath``
   resolves the date-math index names ``date_index_name`` writes
 - ``painless``: the documented Painless subset (lexer, parser, interpreter, columnar compilation)
-- ``service.PipelineService``: stored pipelines (models.store) and simulate, for the REST routes and the CLI
+- ``service.PipelineService``: stored pipelines (ingest.models.store) and simulate, for the REST routes and the CLI
 """
 
 from ingest.processors.arrow_exec import DocOutcome, PipelineResult

@@ -26,7 +26,7 @@ from ingest.processors.engine import run_compound, run_on_failure
 
 
 class ArrowRunnable(Protocol):
-    """What running on Arrow needs from a pipeline (``processors.pipeline.Pipeline``, which calls
+    """What running on Arrow needs from a pipeline (``ingest.processors.pipeline.Pipeline``, which calls
     :func:`run_arrow`; a protocol so that this module does not import it back)."""
 
     @property
@@ -103,7 +103,7 @@ def _has_columnar(proc: Processor) -> bool:
 
 def run_arrow(pipeline: ArrowRunnable, data: pa.RecordBatch | pa.Table, *, columnar: bool = True,
               stored: StoredSources | None = None, user: SecurityUser | None = None) -> PipelineResult:
-    """Run ``pipeline`` over a batch (contract C4); ``columnar=False`` forces the per-document path."""
+    """Run ``pipeline`` over a batch; ``columnar=False`` forces the per-document path."""
     table = pa.Table.from_batches([data]) if isinstance(data, pa.RecordBatch) else data
     carried: list[Any] | None = None
     if INGEST_COLUMN in table.schema.names:

@@ -63,7 +63,7 @@ class SecurityUser:
 
 
 class EnrichPolicyInfo(Protocol):
-    """An executed enrich policy as processors see it (``processors.enrich.EnrichPolicy``)."""
+    """An executed enrich policy as processors see it (``ingest.processors.enrich.EnrichPolicy``)."""
 
     @property
     def name(self) -> str:
@@ -83,7 +83,7 @@ class EnrichPolicyInfo(Protocol):
 
 
 class EnrichSource(Protocol):
-    """Enrich policies and their enrich indices (``enrich`` processor). ``processors.enrich.EnrichIndex`` is one
+    """Enrich policies and their enrich indices (``enrich`` processor). ``ingest.processors.enrich.EnrichIndex`` is one
     built from documents in memory; the server's policy store would be another."""
 
     def policy(self, name: str) -> EnrichPolicyInfo | None:
@@ -94,7 +94,7 @@ class EnrichSource(Protocol):
 
 
 class CalledPipeline(Protocol):
-    """What the ``pipeline`` processor needs from the pipeline it calls (``processors.pipeline.Pipeline``;
+    """What the ``pipeline`` processor needs from the pipeline it calls (``ingest.processors.pipeline.Pipeline``;
     a protocol so that this module does not import the pipeline, which imports every processor)."""
 
     @property
@@ -113,7 +113,7 @@ class ExecEnv:
     """What processors may need at run time beyond the document."""
 
     resolve_pipeline: Callable[[str], CalledPipeline | None]
-    inference: InferenceClient | None = None  # models.api.InferenceAPI, which satisfies the protocol
+    inference: InferenceClient | None = None  # ingest.models.api.InferenceAPI, which satisfies the protocol
     pipeline_id: str | None = None
     # Where to read already-indexed documents; None (e.g. ``_simulate``) reads as "nothing is stored".
     stored: StoredSources | None = None
@@ -198,12 +198,12 @@ class Processor:
 
     def outputs(self, lookup: OutputLookup) -> list[FieldOutput]:
         """Model outputs this processor (and its children) write; processors that call a model, chunk text or
-        call a pipeline override it (see processors.outputs)."""
+        call a pipeline override it (see ingest.processors.outputs)."""
         return [out for child in self.children() for out in child.outputs(lookup)]
 
 
 class Factory(Protocol):
-    """Builds nested processors and compiles scripts (implemented in processors.registry)."""
+    """Builds nested processors and compiles scripts (implemented in ingest.processors.registry)."""
 
     def processors(self, configs: object, where: str) -> list[Processor]:
         """A list of processor definitions."""

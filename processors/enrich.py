@@ -22,7 +22,7 @@ from ingest.processors.errors import illegal_argument
 
 POLICY_TYPES = ("match", "range", "geo_match")
 NO_POLICY_API = ("the _enrich/policy APIs are not implemented here yet: give policies through the Python API "
-                 "(processors.enrich.EnrichIndex)")
+                 "(ingest.processors.enrich.EnrichIndex)")
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""Ingest-specific Elasticsearch error types (the shared ones live in models.errors)."""
+"""Ingest-specific Elasticsearch error types (the shared ones live in ingest.models.errors)."""
 
 from __future__ import annotations
 

@@ -111,7 +111,7 @@ class Pipeline:
 
     def run(self, data: pa.RecordBatch | pa.Table, *, columnar: bool = True,
             stored: StoredSources | None = None, user: SecurityUser | None = None) -> PipelineResult:
-        """Run on a batch of documents (contract C4); see processors.arrow_exec.
+        """Run on a batch of documents; see ingest.processors.arrow_exec.
 
         ``columnar=False`` runs every processor per document (for comparisons and benchmarks). ``stored`` reads
         the documents already indexed under the rows' ``_index`` / ``_id`` (for ``skip_existing``); ``user`` is who
@@ -155,7 +155,7 @@ class Pipeline:
 
     def outputs(self, lookup: OutputLookup | None = None) -> list[FieldOutput]:
         """The model outputs this pipeline writes — processors, nested ones, ``on_failure`` handlers and called
-        pipelines included — with their vector types from the endpoints (see processors.outputs). A path
+        pipelines included — with their vector types from the endpoints (see ingest.processors.outputs). A path
         written twice is listed once: the last writer wins, as it does in the document."""
         if lookup is None:
             lookup = OutputLookup(self.inference, self.resolve_pipeline)

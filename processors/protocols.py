@@ -11,7 +11,7 @@ from typing import Any, Protocol
 
 
 class EndpointSettings(Protocol):
-    """An inference endpoint's configuration, as far as processors read it (``models.services.base.EndpointConfig``)."""
+    """An inference endpoint's configuration, as far as processors read it (``ingest.models.services.base.EndpointConfig``)."""
 
     @property
     def task_type(self) -> str:
@@ -27,7 +27,7 @@ class EndpointSettings(Protocol):
 
 
 class InferenceOutput(Protocol):
-    """The results of one inference call (``models.results.InferenceResults``): embedding results carry an
+    """The results of one inference call (``ingest.models.results.InferenceResults``): embedding results carry an
     ``embeddings`` attribute (an ``(n, dims)`` array, or one token → weight map per input); processors read it
     with ``getattr`` since rerank and completion results have none."""
 
@@ -38,7 +38,7 @@ class InferenceOutput(Protocol):
 
 class InferenceClient(Protocol):
     """The inference API the model-calling processors (``inference``, ``text_embedding``, ``sparse_encoding``)
-    call, and pipelines ask about endpoints (``models.api.InferenceAPI``, or ``ingest.jobs.cache``'s wrapper)."""
+    call, and pipelines ask about endpoints (``ingest.models.api.InferenceAPI``, or ``ingest.jobs.cache``'s wrapper)."""
 
     def infer(self, inference_id: str, inputs: str | list[str], *,
               input_type: str | None = None) -> InferenceOutput:
@@ -49,7 +49,7 @@ class InferenceClient(Protocol):
 
 
 class PipelineStore(Protocol):
-    """Where pipeline bodies are kept (``models.store.Store``); what they mean belongs to this layer."""
+    """Where pipeline bodies are kept (``ingest.models.store.Store``); what they mean belongs to this layer."""
 
     def put_pipeline(self, pipeline_id: str, body: dict[str, Any], endpoint_refs: list[str],
                      if_version: int | None = None) -> None:

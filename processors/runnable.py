@@ -1,6 +1,6 @@
 """What a parsed pipeline offers the code that runs it (jobs, ``_bulk``, the Ray workers).
 
-``processors.pipeline.Pipeline`` is the implementation; callers in ``ingest/`` type their parameters with
+``ingest.processors.pipeline.Pipeline`` is the implementation; callers in ``ingest/`` type their parameters with
 this protocol, so a job's stages depend on what they use, not on how pipelines are built.
 """
 

@@ -1,4 +1,4 @@
-"""``PipelineService`` (contract C4): stored pipelines over models.store.Store, plus simulate."""
+"""``PipelineService``: stored pipelines over ingest.models.store.Store, plus simulate."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """The rate-limit schedule shared by every worker of a Ray job (held by one small named actor).
 
-Same semantics as ``models.services.remote.ratelimit`` (a no-burst GCRA: requests of a group leave exactly
+Same semantics as ``ingest.models.services.remote.ratelimit`` (a no-burst GCRA: requests of a group leave exactly
 ``60/rpm`` seconds apart once a queue forms), but the slots are booked here, in one place, so N workers together
 send at the provider's limit instead of N times it. Slots are wall-clock times (``time.time()``) because the
 workers run on other machines whose monotonic clocks mean nothing here; the wait handed back is relative.

@@ -29,7 +29,7 @@ from ingest.jobs.stages import Counters, prepare_batch, send_chunk
 from ingest.models.deployments import DeploymentManager
 from ingest.models.deployments.scaling import AllocationPolicy
 from ingest.models.settings import Settings
-from ingest.sinks.base import BulkAction, ItemResult
+from ingest.sinks.base import BulkAction, ItemResult, Sink
 from ingest.sources.files import DEFAULT_BATCH_SIZE
 
 if TYPE_CHECKING:
@@ -71,6 +71,9 @@ class CollectedLetters:
 
 class OwnerSink:
     """Bulk writes sent to the job's sink owner actor (the embedded store has a single writing process)."""
+
+    # No registry kind: the owner is sent bulk actions (``write``), never Arrow batches (registry.batch_writes).
+    kind_name: str | None = None
 
     def __init__(self, owner: Any) -> None:
         self._owner = owner
@@ -121,7 +124,7 @@ class IngestBlocks:
             self.inference = CachingInference(api, context.embedding_cache() if self.config.skip_unchanged else None)
             self.pipeline, _ = load_pipeline(self.config.pipeline, context.pipelines(self.inference))
         if via_owner:
-            self.sink: Any = OwnerSink(self.owner)
+            self.sink: OwnerSink | Sink = OwnerSink(self.owner)
         else:
             from ingest.context import AppContext
 

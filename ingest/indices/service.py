@@ -13,7 +13,8 @@ from ingest.indices.names import InvalidIndexName, validate_index_name
 from ingest.indices.settings import INTERNAL, STATIC, check_counts, flat, nested
 from ingest.indices.templates import TemplateSource, compose
 from ingest.models.errors import ElasticsearchError, IllegalArgumentException
-from ingest.sinks.base import FieldHint
+from ingest.sinks.base import FieldHint, Sink
+from ingest.sinks.registry import named
 
 VERSION_CREATED = "9009000"  # reported as index.version.created (the Elasticsearch version we speak)
 _CREATE_KEYS = {"settings", "mappings", "aliases"}
@@ -33,9 +34,11 @@ class IndexStore(Protocol):
     def count(self, index: str) -> int: ...
 
 
-def is_index_store(sink: Any) -> bool:
-    """Whether ``sink`` keeps its own indices (the embedded store), rather than forwarding to a cluster."""
-    return callable(getattr(sink, "put_mapping", None)) and callable(getattr(sink, "indices", None))
+def is_index_store(sink: Sink) -> bool:
+    """Whether ``sink`` keeps its own indices (the embedded store), rather than forwarding to a cluster: its
+    declared kind's ``index_store`` capability (a wrapper declares the kind of the sink it wraps)."""
+    kind = named(sink.kind_name)
+    return kind is not None and kind.capabilities.index_store
 
 
 def already_exists(name: str) -> ElasticsearchError:

@@ -12,7 +12,7 @@ from ingest.models.templatestore import simple_match
 
 
 class TemplateSource(Protocol):
-    """Where templates are kept (``models.store.Store``)."""
+    """Where templates are kept (``ingest.models.store.Store``)."""
 
     def get_templates(self, kind: str, pattern: str | None = None) -> dict[str, dict[str, Any]]: ...
 

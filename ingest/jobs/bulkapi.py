@@ -27,8 +27,8 @@ from ingest.indices.names import validate_index_name
 from ingest.indices.service import auto_create, is_index_store
 from ingest.indices.targets import Resolver
 from ingest.indices.templates import TemplateSource
-from ingest.jobs.documents import id_error, metadata_field_error, vector_fields
-from ingest.jobs.indexmeta import IndexMeta
+from ingest.jobs.documents import id_error, metadata_field_error
+from ingest.jobs.indexmeta import IndexMeta, VectorField, vector_mapping
 from ingest.jobs.ingestrun import DROPPED, Docs, Plans, run_plans
 from ingest.jobs.ingeststats import IngestStats
 from ingest.models import jsonparse
@@ -41,6 +41,7 @@ from ingest.models.errors import (
 )
 from ingest.processors.base import SecurityUser
 from ingest.processors.datemath import resolve_index_name
+from ingest.processors.outputs import FieldOutput
 from ingest.sinks.base import BulkAction, ClusterRequests, FieldHint, ItemResult, Sink
 
 OPS = ("index", "create", "update", "delete")
@@ -261,8 +262,9 @@ def run_bulk(raw: bytes, *, sink: Sink, pipelines: Any, default_index: str | Non
             if sources[n] is _DROPPED:
                 results[n] = ItemResult(200, None, id=ids[n], result="noop")
         attempted = set(writable)  # failures from here on are the sink's: dead-lettered as they were sent
-        refused = _ensure_indices(sink, meta, [(targets[n], sources[n]) for n in writable if lines[n].op != "delete"],
-                                  catalog, templates)
+        written = [n for n in writable if lines[n].op != "delete"]
+        declared = _declared_fields(written, targets, sources, plans, pipelines)
+        refused = _ensure_indices(sink, meta, declared, catalog, templates)
         for n in writable:
             if str(targets[n]) in refused and lines[n].op != "delete":
                 results[n] = _error_result(refused[str(targets[n])])
@@ -341,18 +343,53 @@ def _write_error(op: str, doc_id: str | None, source: dict[str, Any] | None) -> 
     return error
 
 
-def _ensure_indices(sink: Sink, meta: IndexMeta, docs: list[tuple[str | None, Any]], catalog: IndexCatalog,
-                    templates: TemplateSource | None) -> dict[str, ElasticsearchError]:
-    """Create or extend the target indices (a new index of the embedded store gets its matching index
-    template, as Elasticsearch's auto-create); an index the sink refuses (a conflicting mapping, a cluster
+def _declared_fields(written: list[int], targets: list[str | None], sources: list[Any], plans: Plans,
+                     pipelines: Any) -> dict[str, dict[str, VectorField]]:
+    """The vector fields of each target index, as a job works them out (``indexmeta.vector_mapping``): those
+    the pipelines its documents went through declare (``Pipeline.outputs()``, with the endpoint filling each),
+    and vectors the documents already carry at paths no pipeline writes (an update's ``doc`` included)."""
+    by_index: dict[str, list[int]] = {}
+    for n in written:
+        by_index.setdefault(str(targets[n]), []).append(n)
+    outputs_of: dict[str, list[FieldOutput]] = {}
+    fields: dict[str, dict[str, VectorField]] = {}
+    for index, members in by_index.items():
+        outputs: dict[str, FieldOutput] = {}
+        for name in dict.fromkeys(p for n in members for p in plans.executed.get(n, [])):
+            if name not in outputs_of:
+                outputs_of[name] = _pipeline_outputs(name, pipelines)
+            outputs.update((out.path, out) for out in outputs_of[name])
+        docs = [_document(sources[n]) for n in members]
+        fields[index] = vector_mapping(list(outputs.values()), docs)
+    return fields
+
+
+def _document(source: Any) -> dict[str, Any]:
+    """The fields an action writes: its source, or an update's ``doc``."""
+    if not isinstance(source, dict):
+        return {}
+    doc = source.get("doc")
+    return doc if isinstance(doc, dict) and set(source) <= {"doc", "doc_as_upsert", "detect_noop"} else source
+
+
+def _pipeline_outputs(name: str, pipelines: Any) -> list[FieldOutput]:
+    """What pipeline ``name`` declares it writes (nothing when it cannot be loaded: its documents failed)."""
+    try:
+        outputs: list[FieldOutput] = pipelines.load(name).outputs()
+    except ElasticsearchError:
+        return []
+    return outputs
+
+
+def _ensure_indices(sink: Sink, meta: IndexMeta, declared: dict[str, dict[str, VectorField]],
+                    catalog: IndexCatalog, templates: TemplateSource | None) -> dict[str, ElasticsearchError]:
+    """Create or extend the target indices with their vector fields (a new index of the embedded store gets its
+    matching index template, as Elasticsearch's auto-create) and record the endpoint filling each field (so
+    ``ingest search`` embeds the query with it); an index the sink refuses (a conflicting mapping, a cluster
     that cannot be reached) fails its documents alone: its error is returned by index name."""
     refused: dict[str, ElasticsearchError] = {}
-    seen: dict[str, dict[str, FieldHint]] = {}
-    for index, doc in docs:
-        hints = seen.setdefault(str(index), {})
-        for path, (kind, dims) in vector_fields(doc or {}).items():
-            hints.setdefault(path, FieldHint(kind, dims, "cosine" if kind == "dense" else None))  # type: ignore[arg-type]
-    for index, hints in seen.items():
+    for index, fields in declared.items():
+        hints = {p: FieldHint(f.kind, f.dims, f.similarity if f.kind == "dense" else None) for p, f in fields.items()}
         try:
             if is_index_store(sink) and not sink.index_exists(index):  # type: ignore[attr-defined]
                 auto_create(sink, catalog, templates if templates is not None else _templates(), index)  # type: ignore[arg-type]
@@ -360,9 +397,11 @@ def _ensure_indices(sink: Sink, meta: IndexMeta, docs: list[tuple[str | None, An
         except ElasticsearchError as exc:
             refused[index] = exc
             continue
-        if not meta.exists(index) or hints:
+        if not meta.exists(index) or fields:
             known = meta.fields(index)
-            new = {p: {"kind": h.kind, "dims": h.dims, "endpoint": None} for p, h in hints.items() if p not in known}
+            # a field first seen in a document keeps its record; a pipeline's endpoint replaces an earlier one
+            new = {p: {"kind": f.kind, "dims": f.dims, "endpoint": f.endpoint} for p, f in fields.items()
+                   if p not in known or (f.endpoint is not None and known[p].get("endpoint") != f.endpoint)}
             meta.record_fields(index, new)
     return refused
 

@@ -1,5 +1,5 @@
 """A job's documents between the pipeline and the sink: still Arrow, cut into bulks, written as Arrow tables to a
-sink with a batch write (``arrow_native``: the embedded store) and as bulk actions to the others."""
+sink whose kind declares batch writes (``registry.batch_writes``: the embedded store) and as bulk actions to the others."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ from typing import Any
 
 import pyarrow as pa
 
-from ingest.sinks.base import BulkAction, ItemResult
+from ingest.sinks.base import BulkAction, ItemResult, Writer
+from ingest.sinks.registry import batch_writes
 from ingest.sinks.rows import present, to_rows
 
 
@@ -81,9 +82,10 @@ class Prepared:
                      self.source_rows[lo + k], part, k) for k in range(len(rows))]
 
 
-def write_items(sink: Any, items: list[Item]) -> list[ItemResult]:
-    """One bulk request: Arrow tables to a sink with a batch write (``arrow_native``), else bulk actions."""
-    if getattr(sink, "arrow_native", False) is not True:
+def write_items(sink: Writer, items: list[Item]) -> list[ItemResult]:
+    """One bulk request: Arrow tables to a sink whose kind declares batch writes, else bulk actions."""
+    batches = batch_writes(sink)
+    if batches is None:
         return list(sink.write([it.action for it in items]))
     results: list[ItemResult | None] = [None] * len(items)
     by_index: dict[str, list[int]] = {}
@@ -91,7 +93,7 @@ def write_items(sink: Any, items: list[Item]) -> list[ItemResult]:
         by_index.setdefault(it.index, []).append(pos)
     for index, positions in by_index.items():
         for group, table in _tables([items[p] for p in positions], positions):
-            answers = sink.write_batch(index, table, [items[p].id for p in group])
+            answers = batches.write_batch(index, table, [items[p].id for p in group])
             if len(answers) != len(group):
                 raise RuntimeError(f"sink answered {len(answers)} results for {len(group)} documents")
             for p, answer in zip(group, answers, strict=True):

@@ -1,6 +1,6 @@
 """Skip-unchanged cache: texts already embedded by the same endpoint and model version are not sent again.
 
-It wraps the :class:`~models.api.InferenceAPI` the pipeline is built with: ``infer`` looks every input up by
+It wraps the :class:`~ingest.models.api.InferenceAPI` the pipeline is built with: ``infer`` looks every input up by
 (model version, input type, SHA-256 of the text), sends only the misses to the model, and stores what comes
 back. Wrapping the API (rather than pre-filling rows before the pipeline) keeps the pipeline unaware of the
 cache and works for any processor that calls an endpoint. Only embeddings are cached, and only calls without
@@ -14,13 +14,17 @@ import json
 import sqlite3
 import threading
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from ingest.jobs.faults import fault
 from ingest.models.home import ingest_home, private_file
 from ingest.models.results import SparseEmbeddingResults, TextEmbeddingResults
+
+if TYPE_CHECKING:
+    from ingest.models.api import InferenceAPI
+    from ingest.models.services.base import EndpointConfig
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS embeddings (
@@ -84,20 +88,23 @@ def text_hash(text: str) -> bytes:
 
 
 class CachingInference:
-    """An InferenceAPI look-alike that answers embedding calls from the cache when it can.
+    """The inference client of a job's pipelines (``ingest.processors.protocols.InferenceClient``): answers embedding
+    calls from the cache when it can; ``endpoint`` and ``model_version`` are the wrapped API's."""
 
-    Everything except ``infer`` is passed through to the wrapped API.
-    """
-
-    def __init__(self, api: Any, cache: EmbeddingCache | None) -> None:
+    def __init__(self, api: InferenceAPI, cache: EmbeddingCache | None) -> None:
         self._api = api
         self._cache = cache
         self._versions: dict[str, str] = {}
         self.hits = 0
         self.misses = 0
 
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._api, name)
+    def endpoint(self, inference_id: str) -> EndpointConfig:
+        """The endpoint's configuration (the wrapped API's)."""
+        return self._api.endpoint(inference_id)
+
+    def model_version(self, inference_id: str) -> str:
+        """What produces the endpoint's results (the cache's key; the wrapped API's)."""
+        return self._api.model_version(inference_id)
 
     def _version(self, inference_id: str) -> str:
         if inference_id not in self._versions:

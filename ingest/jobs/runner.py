@@ -29,10 +29,13 @@ from ingest.jobs.pipelinespec import load_pipeline
 from ingest.jobs.progress import Reporter, SilentReporter
 from ingest.jobs.stages import Counters, prepare_batch, send_chunk
 from ingest.models.errors import IllegalArgumentException
-from ingest.sinks.base import Sink
+from ingest.sinks.base import BulkAction, ItemResult, Sink
+from ingest.sinks.registry import batch_writes
 from ingest.sources.base import Source
 
 if TYPE_CHECKING:
+    import pyarrow as pa
+
     from ingest.processors.runnable import RunnablePipeline
 
 _DONE = object()
@@ -43,23 +46,25 @@ class _Stop(Exception):
 
 
 class _Serialised:
-    """A sink shared by several senders, one ``write`` at a time."""
+    """A sink shared by several senders, one ``write`` at a time; of the sink's declared kind (so the registry
+    answers for it what it answers for the sink)."""
 
     def __init__(self, sink: Sink, lock: threading.Lock) -> None:
         self._sink, self._lock = sink, lock
+        self.kind_name = sink.kind_name
 
-    def write(self, actions: list[Any]) -> list[Any]:
+    def write(self, actions: list[BulkAction]) -> list[ItemResult]:
+        """``Sink.write``, one sender at a time."""
         with self._lock:
             return self._sink.write(actions)
 
-    @property
-    def arrow_native(self) -> bool:
-        """Whether the shared sink takes Arrow tables (``write_batch``)."""
-        return getattr(self._sink, "arrow_native", False) is True
-
-    def write_batch(self, index: str, table: Any, ids: list[str]) -> list[Any]:
+    def write_batch(self, index: str, table: pa.Table | pa.RecordBatch, ids: list[str]) -> list[ItemResult]:
+        """``BatchWrites.write_batch``, one sender at a time (only called when the kind declares it)."""
+        batches = batch_writes(self._sink)
+        if batches is None:
+            raise TypeError(f"a sink of kind [{self.kind_name}] has no batch write")
         with self._lock:
-            return self._sink.write_batch(index, table, ids)  # type: ignore[attr-defined]
+            return batches.write_batch(index, table, ids)
 
     def close(self) -> None:
         """The shared sink is closed by its owner."""

@@ -29,11 +29,13 @@ from ingest.jobs.documents import (
 from ingest.jobs.faults import fault
 from ingest.models.errors import ElasticsearchError
 from ingest.sources.base import SourceError
+from ingest.sources.jsonready import json_ready
 
 if TYPE_CHECKING:
     from ingest.processors.arrow_exec import PipelineResult
     from ingest.processors.base import StoredSources
     from ingest.processors.runnable import RunnablePipeline
+    from ingest.sinks.base import Writer
 
 RETRY_ITEM_STATUSES = frozenset({429, 503})
 INGEST_COLUMN = "_ingest"  # a source's per-document metadata, exposed to the pipeline as _ingest.*
@@ -98,6 +100,7 @@ def prepare_batch(
         for e in read_errors
     ]
     counters.unreadable_files += [e.location for e in read_errors if e.whole_file]
+    batch = json_ready(batch)  # every source's dates, times and decimals as the official client sends them
     given_ids: list[Any] | None = None
     if "_id" in batch.schema.names:
         # Ids carried by the source (an index being reindexed, a dead-letter replay) win over everything.
@@ -294,7 +297,7 @@ def is_transient(exc: BaseException) -> bool:
 def send_chunk(
     items: list[Item],
     *,
-    sink: Any,
+    sink: Writer,
     config: JobConfig,
     job_id: str,
     tracker: AckTracker,

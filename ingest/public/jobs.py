@@ -17,7 +17,9 @@ from ingest.models.errors import IllegalArgumentException, ResourceNotFoundExcep
 from ingest.processors.errors import ParseException
 
 if TYPE_CHECKING:
+    from ingest.context import AppContext
     from ingest.models.api import InferenceAPI
+    from ingest.models.settings import Settings
     from ingest.sources.base import Source
 
 _PIPELINE_FILES = (".json", ".yaml", ".yml")
@@ -41,6 +43,10 @@ def run_job(
     senders: int | None = None,
     inference: InferenceAPI | None = None,
     progress: bool = False,
+    context: AppContext | None = None,
+    settings: Settings | None = None,
+    executor: str = "local",
+    address: str | None = None,
 ) -> JobSummary:
     """Run a bulk ingest job, source → pipeline → ``index`` at ``dest``, and return its summary.
 
@@ -56,14 +62,29 @@ def run_job(
 
     - ``progress``: report progress on stderr as ``ingest run`` does (a live line on a terminal, JSON lines
       otherwise).
+    - ``context``: the application context to run in (``ingest.context.AppContext``: its home's store, dead
+      letters, checkpoints and inference API; left open for its owner), or ``settings`` (``Settings``, e.g.
+      ``Settings.from_env({"INGEST_HOME": ...})``) to build one for this job alone. Default: the environment's settings.
+    - ``executor``: ``local`` (this process) or ``ray`` (Ray Data, as ``ingest run --executor ray``; a source
+      given as a path or URL; ``address``: the Ray cluster, default Ray's own lookup).
 
     Documents that fail are in the dead-letter store under the summary's ``job_id`` (counted in ``failed``,
     also ``dead_lettered``; ``ingest.dead_letters(job_id)`` lists them); a job that cannot run at all raises an
     ``ElasticsearchError``.
     """
+    from ingest.context import AppContext
     from ingest.jobs.runner import run_job as run
 
+    if context is not None and settings is not None:
+        raise IllegalArgumentException("[context] and [settings] are exclusive: a context holds its settings")
+    if executor not in ("local", "ray"):
+        raise IllegalArgumentException(f"unknown executor [{executor}]: expected [local] or [ray]")
+    if address is not None and executor != "ray":
+        raise IllegalArgumentException("[address] is the Ray cluster of [executor=\"ray\"]")
     spec, memory = _source(source, batch_size, id_field)
+    if memory is not None and executor == "ray":
+        raise IllegalArgumentException(
+            f"[executor=\"ray\"] reads its source on the workers: give a path or URL, not a [{spec}] source")
     if memory is not None and resume and not job_id:
         raise IllegalArgumentException("[resume] of a job over data in memory needs the [job_id] of the run to resume")
     options: dict[str, Any] = {}
@@ -87,7 +108,21 @@ def run_job(
         from ingest.jobs.progress import default_reporter
 
         reporter = default_reporter(memory.total_rows() if memory is not None else None)
-    return run(config, source=memory, inference=inference, reporter=reporter)
+    own = context is None and settings is not None
+    if own:
+        context = AppContext(settings, api=inference)
+    try:
+        if executor == "ray":
+            try:
+                from ingest.executors.ray_job import run_on_ray
+            except ImportError as exc:
+                raise IllegalArgumentException(
+                    f"the ray executor needs Ray: pip install 'ingest[ray]' ({exc})") from None
+            return run_on_ray(config, address=address, reporter=reporter, context=context)
+        return run(config, source=memory, inference=inference, reporter=reporter, context=context)
+    finally:
+        if own and context is not None:
+            context.close()
 
 
 def _index(index: object) -> str:

@@ -148,8 +148,8 @@ class SemanticInference:
                 bodies.append(_Body(pos, None, copy.copy(a.source)))
             elif a.op == "update":
                 for key in ("doc", "upsert"):
-                    if isinstance(a.source.get(key), dict):
-                        bodies.append(_Body(pos, key, copy.copy(a.source[key])))
+                    if isinstance(part := a.source.get(key), dict):
+                        bodies.append(_Body(pos, key, copy.copy(part)))
         return bodies
 
     def _inputs(self, slot: int, b: _Body, fields: list[SemanticField]) -> list[_Input]:

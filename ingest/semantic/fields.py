@@ -7,7 +7,7 @@ embeddings live in the document's ``_inference_fields.<path>`` (Elasticsearch 9'
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -103,7 +103,7 @@ def indexes_using(store: MappedIndices, inference_id: str) -> list[str]:
     return [name for name in store.indices() if inference_id in endpoints_in_use(store.properties(name))]
 
 
-def record_model_settings(properties: dict[str, Any], entries: list[Mapping[str, Any]]) -> bool:
+def record_model_settings(properties: dict[str, Any], entries: Sequence[Mapping[str, Any]]) -> bool:
     """Put the ``model_settings`` of the first embedded documents (their ``_inference_fields``) on the fields
     that have none yet, as Elasticsearch updates the mapping; whether ``properties`` changed."""
     changed = False

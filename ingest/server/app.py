@@ -65,7 +65,7 @@ def create_app(
 ) -> FastAPI:
     """Build the FastAPI app over ``context`` (``app.state.context``; routes reach it with
     ``Depends(app_context)``). Without one, a context over ``api`` (default: the process-wide
-    :func:`models.api.default_api`), closed with the app. ``max_body_bytes`` defaults to the settings'
+    :func:`ingest.models.api.default_api`), closed with the app. ``max_body_bytes`` defaults to the settings'
     ``http.max_content_length`` (``$INGEST_HTTP_MAX_CONTENT_LENGTH``, 100mb); ``dest`` is where ``_bulk`` writes
     (an ``open_sink`` string: ``embedded``, an Elasticsearch/OpenSearch URL, a file)."""
     owns_context = context is None

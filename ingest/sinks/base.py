@@ -1,4 +1,4 @@
-"""The sink contract (C5): one bulk request in, one Elasticsearch-shaped item result per action out.
+"""The sink contract: one bulk request in, one Elasticsearch-shaped item result per action out.
 
 Semantics every sink follows (the conformance suite in tests/sinks checks them against each one):
 
@@ -16,14 +16,19 @@ Semantics every sink follows (the conformance suite in tests/sinks checks them a
 
 ``write`` sends one bulk request and never retries: retrying 429/503 items is the job runner's business.
 Errors that concern the whole request (cluster unreachable, authentication) are raised as
-``models.errors.ElasticsearchError`` (status 503 for a connection failure), not reported per item.
+``ingest.models.errors.ElasticsearchError`` (status 503 for a connection failure), not reported per item.
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from typing import Any, Literal, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Literal, Protocol, runtime_checkable
+
+from ingest.models.jsontypes import JsonObject, JsonValue
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 BulkOp = Literal["index", "create", "update", "delete"]
 SimilarityName = Literal["cosine", "dot_product", "l2_norm", "max_inner_product"]
@@ -36,7 +41,7 @@ class BulkAction:
     op: BulkOp
     index: str
     id: str | None
-    source: dict[str, Any] | None
+    source: JsonObject | None
     # optimistic concurrency and external versions, as in Elasticsearch's action metadata (None: not set)
     if_seq_no: int | None = None
     if_primary_term: int | None = None
@@ -54,7 +59,7 @@ class ItemResult:
     """
 
     status: int
-    error: dict[str, Any] | None
+    error: JsonObject | None
     id: str | None = None
     result: str | None = None
     version: int | None = None
@@ -83,6 +88,10 @@ class FieldHint:
 class Sink(ABC):
     """Where documents go. Instances are used from one thread at a time unless a sink documents otherwise."""
 
+    # The ``ingest.sinks.registry`` kind this class implements: callers ask the registry what it can do beyond
+    # this contract (``registry.batch_writes``). None: a sink outside the registry (a user's own), asked nothing.
+    kind_name: str | None = None
+
     @abstractmethod
     def ensure_index(self, index: str, hints: dict[str, FieldHint]) -> None:
         """Create ``index`` when missing, mapping the vector fields named in ``hints``.
@@ -101,8 +110,8 @@ class Sink(ABC):
     def end_load(self, index: str) -> None:  # noqa: B027 - optional hook
         """Undo ``begin_load`` (restoring the previous settings) and refresh. Call it also when a job fails."""
 
-    def fetch(self, index: str, ids: list[str]) -> dict[str, dict[str, Any]]:
-        """The stored ``_source`` of each id found in ``index`` (``processors.base.StoredSources``, read by
+    def fetch(self, index: str, ids: list[str]) -> dict[str, JsonObject]:
+        """The stored ``_source`` of each id found in ``index`` (``ingest.processors.base.StoredSources``, read by
         OpenSearch's ``skip_existing``); sinks that cannot read back, like files, have nothing stored."""
         return {}
 
@@ -133,7 +142,7 @@ class DocumentReads(Protocol):
         """Whether ``index`` exists."""
         ...
 
-    def get(self, index: str, doc_id: str) -> dict[str, Any] | None:
+    def get(self, index: str, doc_id: str) -> JsonObject | None:
         """The ``_source`` of a document (vectors included), or None; ``index_not_found_exception`` (404)."""
         ...
 
@@ -143,11 +152,31 @@ class DocumentReads(Protocol):
 
 
 @runtime_checkable
+class BatchWrites(Protocol):
+    """Whole documents as one Arrow table (a job hands its batches over without turning them into dicts)."""
+
+    def write_batch(self, index: str, table: pa.Table | pa.RecordBatch, ids: list[str]) -> list[ItemResult]:
+        """``index`` of row ``k`` of ``table`` under id ``ids[k]``; one result per row, exactly as ``write`` of
+        the same actions would answer."""
+        ...
+
+
+class Writer(Protocol):
+    """What a job's sender writes through: a sink, or a wrapper that delegates to one and declares its kind."""
+
+    kind_name: str | None
+
+    def write(self, actions: list[BulkAction]) -> list[ItemResult]:
+        """See ``Sink.write``."""
+        ...
+
+
+@runtime_checkable
 class Searching(Protocol):
     """Vector search over a mapped vector field."""
 
     def search(self, index: str, field: str, vector_or_weights: list[float] | dict[str, float], k: int
-               ) -> list[dict[str, Any]]:
+               ) -> list[JsonObject]:
         """Top ``k`` hits ``{"_id", "_score", "_source"}`` with Elasticsearch's scores (k-NN on a dense
         field, dot product with the query weights on a sparse one)."""
         ...
@@ -157,11 +186,11 @@ class Searching(Protocol):
 class ClusterRequests(Protocol):
     """A remote cluster's own REST API (reads the server forwards instead of answering them itself)."""
 
-    def request(self, method: str, path: str, *, params: dict[str, Any] | None = None, body: Any = None,
-                ignore: tuple[int, ...] = ()) -> tuple[int, Any]:
+    def request(self, method: str, path: str, *, params: JsonObject | None = None, body: JsonValue = None,
+                ignore: tuple[int, ...] = ()) -> tuple[int, JsonValue]:
         """One JSON request; (status, parsed body)."""
         ...
 
-    def index_settings(self) -> dict[str, Any]:
+    def index_settings(self) -> JsonObject:
         """The settings this sink gives a new index (OpenSearch: ``index.knn``)."""
         ...

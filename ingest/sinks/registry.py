@@ -14,7 +14,7 @@ from typing import Any, Literal, Protocol, cast
 from urllib.parse import urlparse
 
 from ingest.models.errors import IllegalArgumentException
-from ingest.sinks.base import ClusterRequests, DocumentReads, Searching, Sink
+from ingest.sinks.base import BatchWrites, ClusterRequests, DocumentReads, Searching, Sink, Writer
 from ingest.sinks.bulk.versioned import VersionedDocuments
 
 Writers = Literal["many", "one"]
@@ -33,6 +33,8 @@ class Capabilities:
     arrow_native: bool  # vector fields are stored as typed Arrow/columnar columns, not JSON
     cluster: bool  # ClusterRequests: a remote Elasticsearch/OpenSearch that answers reads itself
     versions: bool = False  # VersionedDocuments: _version/_seq_no per document, scans (the REST document APIs)
+    batch_writes: bool = False  # BatchWrites: whole documents as an Arrow table (a job's batches stay Arrow)
+    index_store: bool = False  # keeps its own indices (mappings, templates, aliases answered here: IndexStore)
 
 
 @dataclass(frozen=True)
@@ -50,7 +52,7 @@ class SinkKind:
 KINDS: tuple[SinkKind, ...] = (
     SinkKind("embedded", ("embedded",), "embedded | embedded:///path/db.duckdb", "ingest.sinks.embedded",
              Capabilities("one", fetch=True, documents=True, search=True, transactions=True, arrow_native=True,
-                          cluster=False, versions=True)),
+                          cluster=False, versions=True, batch_writes=True, index_store=True)),
     SinkKind("cluster", ("http", "https"), "http(s)://[user:password@]host:port (Elasticsearch or OpenSearch)",
              "ingest.sinks.cluster",
              Capabilities("many", fetch=True, documents=False, search=False, transactions=False,
@@ -142,6 +144,17 @@ def searching(sink: Sink, kind: SinkKind) -> Searching:
     """``sink`` as Searching, when its kind declares it; else a 400 naming the kinds that do."""
     require(kind, "search")
     return cast(Searching, sink)
+
+
+def named(name: str | None) -> SinkKind | None:
+    """The kind called ``name`` (a sink's declared ``kind_name``); None for a sink outside the registry."""
+    return next((kind for kind in KINDS if kind.name == name), None)
+
+
+def batch_writes(sink: Writer) -> BatchWrites | None:
+    """``sink`` (or the wrapper delegating to it) as BatchWrites when its declared kind has the capability."""
+    kind = named(sink.kind_name)
+    return cast(BatchWrites, sink) if kind is not None and kind.capabilities.batch_writes else None
 
 
 def cluster_requests(sink: Sink, kind: SinkKind) -> ClusterRequests | None:

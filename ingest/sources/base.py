@@ -1,4 +1,4 @@
-"""The source contract (C5): Arrow record batches with a resume position after each one.
+"""The source contract: Arrow record batches with a resume position after each one.
 
 A ``position`` is a JSON-able dict, opaque to callers: pass the position of the last batch the sink
 acknowledged back as ``resume_from`` and the source continues right after it (no row repeated, none lost).

@@ -14,7 +14,6 @@ from itertools import islice
 from typing import Any, Protocol
 
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from ingest.models.errors import IllegalArgumentException
 from ingest.sources.base import Source, SourceBatch, SourceError
@@ -43,7 +42,7 @@ class ArrowSource(Source):
             for offset in range(done, self._data.num_rows, self._batch_size):
                 for batch in self._data.slice(offset, self._batch_size).to_batches():
                     done += batch.num_rows
-                    yield SourceBatch(json_ready(batch), {"rows": done})
+                    yield SourceBatch(batch, {"rows": done})
             return
         skip = done
         for batch in self._data:
@@ -54,7 +53,7 @@ class ArrowSource(Source):
             for offset in range(0, batch.num_rows, self._batch_size):
                 part = batch.slice(offset, self._batch_size)
                 done += part.num_rows
-                yield SourceBatch(json_ready(part), {"rows": done})
+                yield SourceBatch(part, {"rows": done})
 
     def total_rows(self) -> int | None:
         """Rows of a Table; a reader's are unknown."""
@@ -122,29 +121,7 @@ def _chunk_batches(chunk: list[object], first: int) -> Iterator[SourceBatch]:
 def _batch(rows: list[dict[str, Any]]) -> pa.RecordBatch:
     # Every row gets every key: Arrow takes a batch's columns from its first row alone.
     keys = dict.fromkeys(k for row in rows for k in row)
-    return json_ready(pa.RecordBatch.from_pylist([{k: row.get(k) for k in keys} for row in rows]))
-
-
-def json_ready(batch: pa.RecordBatch) -> pa.RecordBatch:
-    """Top-level dates and times as ISO-8601 strings and decimals as floats, as the official Python client
-    serialises ``datetime``, ``date`` and ``Decimal`` values: Elasticsearch (and the embedded store's dynamic
-    mapping) then maps the strings as ``date``. Aware timestamps are written in UTC with ``Z``."""
-    columns = list(batch.columns)
-    for i, kind in enumerate(batch.schema.types):
-        if pa.types.is_timestamp(kind):
-            column = columns[i]
-            if kind.tz is not None:
-                column = column.cast(pa.timestamp(kind.unit, "UTC"))
-            columns[i] = pc.strftime(column, format="%Y-%m-%dT%H:%M:%S" + ("Z" if kind.tz is not None else ""))
-        elif pa.types.is_date(kind):
-            columns[i] = pc.strftime(columns[i], format="%Y-%m-%d")
-        elif pa.types.is_time(kind):
-            columns[i] = columns[i].cast(pa.string())
-        elif pa.types.is_decimal(kind):
-            columns[i] = columns[i].cast(pa.float64())
-    if all(new is old for new, old in zip(columns, batch.columns, strict=True)):
-        return batch
-    return pa.RecordBatch.from_arrays(columns, names=batch.schema.names)
+    return pa.RecordBatch.from_pylist([{k: row.get(k) for k in keys} for row in rows])
 
 
 def _raw(doc: Any) -> bytes:

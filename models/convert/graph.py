@@ -1,6 +1,6 @@
 """The encoder as an ONNX graph, written with the ``onnx`` helper API from numpy weights (no torch).
 
-Contract (C1): inputs ``input_ids`` and ``attention_mask`` (int64 [B, S]); one output ``embedding``:
+Contract: inputs ``input_ids`` and ``attention_mask`` (int64 [B, S]); one output ``embedding``:
 dense models give [B, H] mean-pooled over the mask and L2-normalised, SPLADE models give [B, V] with
 ``max_s log(1 + relu(logits)) * mask``. Token types are all zero, so their embedding is folded into the
 position table.

@@ -1,4 +1,4 @@
-"""Bring an imported ONNX encoder to our embedding contract (C1).
+"""Bring an imported ONNX encoder to our embedding contract.
 
 Accepted: inputs ``input_ids`` and ``attention_mask`` (int64), optionally ``token_type_ids`` (fed zeros inside
 the graph). Output: either already ``embedding``, or token states ``[B, S, H]`` (``last_hidden_state``, for

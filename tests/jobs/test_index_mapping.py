@@ -14,7 +14,7 @@ from ingest.processors.outputs import FieldOutput
 from ingest.processors.service import PipelineService
 from ingest.sinks import open_sink
 from ingest.sinks.base import FieldHint
-from tests.jobs.helpers import docs, write_jsonl
+from tests.jobs.helpers import docs, ingest, write_jsonl
 
 
 def test_vectors_of_opensearch_and_called_pipelines_are_mapped_with_their_endpoint(
@@ -79,3 +79,56 @@ def test_vector_mapping_takes_the_endpoints_settings_and_measures_only_unknown_d
         "s": VectorField("sparse", None, None, "e3"),
         "carried": VectorField("dense", 2, "cosine", None),  # in the input, written by no processor
     }
+
+
+def test_bulk_with_a_pipeline_records_the_endpoint_of_each_vector_field(tiny_endpoints: dict[str, str]) -> None:
+    """``_bulk?pipeline=`` maps and records vector fields from the pipeline's declared outputs, as a job does,
+    so ``ingest search`` on the index finds the endpoint without ``--endpoint``."""
+    from ingest.jobs.bulkapi import run_bulk
+
+    api = InferenceAPI()
+    service = PipelineService(Store(), api)
+    service.put("embed", {"processors": [
+        {"text_embedding": {"model_id": "tiny-dense", "field_map": {"text": "title_vec"}}},
+        {"inference": {"model_id": "tiny-sparse", "input_output": {"input_field": "text", "output_field": "tokens"}}},
+    ]})
+    lines = [json.dumps({"index": {"_index": "bulked", "_id": f"d{i}"}}) + "\n" + json.dumps({"text": f"doc {i}"})
+             for i in range(3)]
+    store = open_sink("embedded")
+    try:
+        body = run_bulk(("\n".join(lines) + "\n").encode(), sink=store, pipelines=service,
+                        request_pipeline="embed")
+        hints = store.hints("bulked")  # type: ignore[attr-defined]
+    finally:
+        store.close()
+        api.close()
+    assert body["errors"] is False
+    assert hints == {"title_vec": FieldHint("dense", 32, "cosine"), "tokens": FieldHint("sparse")}
+    meta = IndexMeta()
+    fields = meta.fields("bulked")
+    meta.close()
+    assert fields == {"title_vec": {"kind": "dense", "dims": 32, "endpoint": "tiny-dense"},
+                      "tokens": {"kind": "sparse", "dims": None, "endpoint": "tiny-sparse"}}
+    # ... so ``ingest search`` embeds the query with the endpoint that filled the field, no --endpoint given
+    found = ingest("search", "bulked", "doc 1", "--field", "title_vec", "-k", "3")
+    assert found.returncode == 0, found.stderr
+    answer = json.loads(found.stdout)
+    assert (answer["field"], answer["endpoint"]) == ("title_vec", "tiny-dense")
+    assert answer["hits"]["hits"][0]["_id"] == "d1"
+
+
+def test_bulk_update_vectors_are_mapped_at_their_own_path(ingest_home: Path) -> None:
+    """An update's ``doc`` is what it writes: a vector in it maps at its path, not under ``doc.``."""
+    from ingest.jobs.bulkapi import run_bulk
+
+    raw = (json.dumps({"index": {"_index": "upd", "_id": "a"}}) + "\n" + json.dumps({"t": "x"}) + "\n"
+           + json.dumps({"update": {"_index": "upd", "_id": "a"}}) + "\n"
+           + json.dumps({"doc": {"emb": [0.5, 0.25, 1.0]}}) + "\n").encode()
+    store = open_sink("embedded")
+    try:
+        body = run_bulk(raw, sink=store, pipelines=None)
+        hints = store.hints("upd")  # type: ignore[attr-defined]
+    finally:
+        store.close()
+    assert body["errors"] is False, body
+    assert hints == {"emb": FieldHint("dense", 3, "cosine")}

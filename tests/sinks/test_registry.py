@@ -13,7 +13,15 @@ from ingest.models.api import InferenceAPI
 from ingest.models.errors import IllegalArgumentException
 from ingest.server.app import create_app
 from ingest.sinks import open_sink, registry
-from ingest.sinks.base import BulkAction, ClusterRequests, DocumentReads, FieldHint, Searching, Sink
+from ingest.sinks.base import (
+    BatchWrites,
+    BulkAction,
+    ClusterRequests,
+    DocumentReads,
+    FieldHint,
+    Searching,
+    Sink,
+)
 from ingest.sinks.elasticsearch import ElasticsearchSink
 from ingest.sinks.opensearch import OpenSearchSink
 from tests.jobs.helpers import ingest, summary_of
@@ -34,11 +42,16 @@ def test_declared_capabilities_hold(kind: registry.SinkKind, tmp_path: Path) -> 
             assert issubclass(cls, ClusterRequests) == caps.cluster
             assert issubclass(cls, DocumentReads) == caps.documents
             assert issubclass(cls, Searching) == caps.search
+            assert issubclass(cls, BatchWrites) == caps.batch_writes
+            assert registry.named(cls.kind_name) is kind
         return
     with open_sink(_local_dest(kind, tmp_path)) as sink:
         assert isinstance(sink, DocumentReads) == caps.documents
         assert isinstance(sink, Searching) == caps.search
         assert isinstance(sink, ClusterRequests) == caps.cluster
+        assert isinstance(sink, BatchWrites) == caps.batch_writes
+        assert registry.named(sink.kind_name) is kind  # the class declares the kind it implements
+        assert (registry.batch_writes(sink) is sink) == caps.batch_writes
         sink.ensure_index("caps", {"emb": FieldHint("dense", 2, "cosine")})
         sink.write([BulkAction("index", "caps", "1", {"t": "x", "emb": [1.0, 0.0]})])
         sink.refresh("caps")

@@ -9,6 +9,7 @@ import pytest
 
 from ingest.models.errors import IllegalArgumentException
 from ingest.sources.base import Source
+from ingest.sources.jsonready import json_ready
 from ingest.sources.memory import ArrowSource, DictsSource, check_id_field, open_memory_source
 
 
@@ -77,8 +78,8 @@ def test_dates_times_and_decimals_become_what_the_official_client_would_send() -
         "price": pa.array([Decimal("1.25")]),
         "n": [1],
     })
-    [batch] = [sb.batch for sb in ArrowSource(table).batches()]
+    [batch] = [json_ready(sb.batch) for sb in ArrowSource(table).batches()]
     assert batch.to_pylist() == [{"naive": "2024-01-02T03:04:05.123000", "aware": "2024-01-02T01:04:05.000Z",
                                   "day": "2024-01-02", "price": 1.25, "n": 1}]
-    [from_dicts] = [sb.batch for sb in DictsSource([{"at": dt.datetime(2024, 5, 6, 7, 8, 9), "n": 2}]).batches()]
+    [from_dicts] = [json_ready(sb.batch) for sb in DictsSource([{"at": dt.datetime(2024, 5, 6, 7, 8, 9), "n": 2}]).batches()]
     assert from_dicts.to_pylist() == [{"at": "2024-05-06T07:08:09.000000", "n": 2}]

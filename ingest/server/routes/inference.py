@@ -1,4 +1,4 @@
-"""``/_inference`` routes: a thin shell over :class:`models.api.InferenceAPI`."""
+"""``/_inference`` routes: a thin shell over :class:`ingest.models.api.InferenceAPI`."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """``/_ml/trained_models``: the trained models, their stats and deployments, as Elasticsearch serves them.
 
-A thin shell over :class:`models.trained_models.TrainedModels`.
+A thin shell over :class:`ingest.models.trained_models.TrainedModels`.
 """
 
 from __future__ import annotations

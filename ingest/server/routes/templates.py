@@ -1,4 +1,4 @@
-"""``_index_template`` and ``_component_template`` CRUD, stored in the registry (``models.templatestore``).
+"""``_index_template`` and ``_component_template`` CRUD, stored in the registry (``ingest.models.templatestore``).
 
 Shippers (Logstash's and Filebeat's Elasticsearch outputs) install their templates at start; these routes keep
 them with Elasticsearch's bodies, statuses and messages. Settings are normalised as Elasticsearch does

@@ -77,7 +77,7 @@ def _prepare(index: str, doc: dict[str, Any], layout: dict[str, FieldHint], doc_
     except MappingError as exc:
         result = parsing_failed(index, doc_id, exc.reason)
         if exc.cause is not None and result.error is not None:
-            result.error["caused_by"] = exc.cause
+            result.error["caused_by"] = {key: value for key, value in exc.cause.items()}  # a JSON object
         if exc.error_type is not None and result.error is not None:
             result.error["type"] = exc.error_type
         return result

@@ -133,8 +133,9 @@ def nest_action(action: BulkAction, clean: Weights | None = None) -> tuple[BulkA
     body = dict(action.source)
     fields = []
     for key in ("doc", "upsert"):
-        if isinstance(body.get(key), dict):
-            body[key], found = nest_chunks(body[key], clean)
+        part = body.get(key)
+        if isinstance(part, dict):
+            body[key], found = nest_chunks(part, clean)
             fields.extend(found)
     return BulkAction(action.op, action.index, action.id, body), fields
 

@@ -45,6 +45,8 @@ def _first(body: Any) -> dict[str, Any]:
 class ClusterSink(Sink):
     """A sink that speaks the REST API of Elasticsearch or OpenSearch; subclasses provide the transport."""
 
+    kind_name = "cluster"  # what it can do: ``ingest.sinks.registry.KINDS``
+
     distribution = "elasticsearch"
 
     def __init__(self) -> None:
@@ -187,8 +189,9 @@ class ClusterSink(Sink):
         elif action.op == "update":
             body = dict(action.source or {})
             for key in ("doc", "upsert"):
-                if isinstance(body.get(key), dict):
-                    body[key] = self.prepare_source(body[key], action.index)
+                part = body.get(key)
+                if isinstance(part, dict):
+                    body[key] = self.prepare_source(part, action.index)
             lines.append(dumps(body))
         return lines
 

@@ -65,8 +65,7 @@ def _q(name: str) -> str:
 class EmbeddedStore(Sink):
     """DuckDB-backed indices with ``_bulk`` semantics, get, count and vector search. Thread-safe (one lock)."""
 
-    # Capability: ``write_batch`` takes whole documents as an Arrow table (the job hands its batches over as such).
-    arrow_native = True
+    kind_name = "embedded"  # what it can do: ``ingest.sinks.registry.KINDS``
 
     def __init__(self, path: Path | None = None, *, memory_limit: str | None = None,
                  inference: IndexTimeInference | None = None) -> None:
@@ -339,8 +338,8 @@ class EmbeddedStore(Sink):
         """The fields' ``model_settings`` from the first documents embedded, into the mapping (Elasticsearch's)."""
         from ingest.semantic.fields import INFERENCE_FIELDS, record_model_settings
 
-        entries = [a.source[INFERENCE_FIELDS] for a in actions
-                   if a.source is not None and isinstance(a.source.get(INFERENCE_FIELDS), dict)]
+        entries = [found for a in actions
+                   if a.source is not None and isinstance(found := a.source.get(INFERENCE_FIELDS), dict)]
         if not entries:
             return
         with self._lock:

@@ -42,6 +42,8 @@ _CHUNK = 5000
 class FileSink(Sink):
     """One output file per index: ``path`` itself when it has a known suffix, else ``path/<index>.<format>``."""
 
+    kind_name = "files"  # what it can do: ``ingest.sinks.registry.KINDS``
+
     def __init__(self, path: Path, *, format: str | None = None) -> None:
         self.path = Path(path)
         self.single = self.path.suffix.lower() in FORMATS

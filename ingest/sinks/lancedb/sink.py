@@ -89,6 +89,8 @@ def _vector_field(name: str, path: str, hint: FieldHint) -> pa.Field:
 class LanceDBSink(Sink):
     """The indices of one LanceDB folder. Thread-safe (one lock); one writing instance at a time."""
 
+    kind_name = "lancedb"  # what it can do: ``ingest.sinks.registry.KINDS``
+
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
         private_dir(self.path)
