@@ -135,7 +135,7 @@ class AppContext:
         if served is not None:  # the home's server owns the store file: go through it
             from ingest.sinks.served import open_served
 
-            return open_served(served.url, served.token)
+            return open_served(served.url, served.token, self._served_now)
         if dest.startswith("embedded:"):
             options.setdefault("memory_limit", self.settings.duckdb_memory_limit)
         return open_sink(dest, **options)
@@ -148,6 +148,12 @@ class AppContext:
         from ingest.server.presence import running
 
         return running(self.home)
+
+    def _served_now(self) -> tuple[str, str] | None:
+        from ingest.server.presence import running
+
+        found = running(self.home)
+        return (found.url, found.token) if found is not None else None
 
     def close(self) -> None:
         """Close what the context opened (an ``api`` handed in is left to its owner)."""
