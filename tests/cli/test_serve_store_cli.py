@@ -15,6 +15,7 @@ import stat
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -43,6 +44,9 @@ class Server:
             try:
                 if json.loads((home / "serve.json").read_text())["pid"] == self.proc.pid:
                     self.get("/")
+                    return
+            except urllib.error.HTTPError as exc:
+                if exc.code == 401:  # security enabled: up, and refusing anonymous requests
                     return
             except (OSError, ValueError):
                 pass
@@ -214,3 +218,34 @@ def test_export_round_trip_with_vectors(server: Server, home: Path, tmp_path: Pa
     deleted = ingest("indices", "delete", "cop*", "--yes", env=env)
     assert json.loads(deleted.stdout) == {"acknowledged": True}
     assert [r["index"] for r in json.loads(ingest("indices", "list", "--json", env=env).stdout)] == ["vec"]
+
+
+def test_the_local_token_lets_the_cli_through_with_security_enabled(home: Path, tmp_path: Path) -> None:
+    env = {"INGEST_HOME": str(home)}
+    assert ingest("security", "enable", "--audit", env=env).returncode == 0
+    server = Server(home, tmp_path / "serve.log")
+    try:
+        token = json.loads((home / "serve.json").read_text())["token"]
+
+        def status(auth: str | None) -> int:
+            headers = {"authorization": auth} if auth else {}
+            try:
+                with urllib.request.urlopen(urllib.request.Request(server.url + "/_cat/indices", headers=headers),
+                                            timeout=30) as resp:
+                    return int(resp.status)
+            except urllib.error.HTTPError as exc:
+                return exc.code
+
+        assert status(None) == 401
+        assert status(f"ApiKey {token[:-1]}x") == 401  # a wrong token is nobody
+        assert status(f"ApiKey {token}") == 200  # from 127.0.0.1: the local client
+        proc = ingest("run", "--source", str(_docs(tmp_path / "docs.jsonl", 100)), "--index", "secured",
+                      "--id-field", "id", env=env)
+        assert proc.returncode == 0, proc.stderr
+        assert token not in proc.stdout + proc.stderr
+        listed = ingest("indices", "list", "--json", env=env)
+        assert json.loads(listed.stdout) == [{"index": "secured", "docs.count": 100}]
+    finally:
+        server.stop()
+    logs = [(tmp_path / "serve.log").read_text()] + [p.read_text() for p in (home / "logs").glob("*")]
+    assert not any(token in text for text in logs)
