@@ -147,13 +147,14 @@ class AppContext:
             return None
         from ingest.server.presence import running
 
-        return running(self.home)
+        found = running(self.home)
+        return found if found is not None and found.owns_store else None  # a server of --dest URL leaves it alone
 
     def _served_now(self) -> tuple[str, str] | None:
         from ingest.server.presence import running
 
         found = running(self.home)
-        return (found.url, found.token) if found is not None else None
+        return (found.url, found.token) if found is not None and found.owns_store else None
 
     def close(self) -> None:
         """Close what the context opened (an ``api`` handed in is left to its owner)."""

@@ -76,7 +76,8 @@ def serve(
     if not use_ssl and not is_loopback(host):
         typer.echo(f"WARNING: serving plain HTTP on [{host}] (--no-ssl): credentials cross the network in clear "
                    "text.", err=True)
-    claim = _claim_home(context.home, host, port, use_ssl)  # before anything opens the embedded store
+    owns_store = dest in ("embedded", f"embedded://{context.home / 'indices.duckdb'}")
+    claim = _claim_home(context.home, host, port, use_ssl, owns_store)  # before anything opens the embedded store
     logging.config.dictConfig(log_config(log_format, log_level, [urlparse(dest).password or "", claim.token]))
     logging.captureWarnings(True)  # Python warnings as log lines too, so JSON output stays one object a line
     try:
@@ -116,13 +117,13 @@ def _release_on_shutdown(app: Any, claim: Claim) -> None:
     app.router.lifespan_context = lifespan
 
 
-def _claim_home(home: Path, host: str, port: int, https: bool) -> Claim:
+def _claim_home(home: Path, host: str, port: int, https: bool, owns_store: bool) -> Claim:
     """Record this server in its home (``ingest.server.presence``); a second server on the same home exits with
     EXIT_ALREADY_SERVING and a message naming the running one, rather than failing later on the store's lock."""
     from ingest.server.presence import AlreadyServing, claim, local_url
 
     try:
-        return claim(home, local_url(host, port, https))
+        return claim(home, local_url(host, port, https), owns_store=owns_store)
     except AlreadyServing as exc:
         typer.echo(f"error: {exc}; stop it first, or serve another home (INGEST_HOME)", err=True)
         raise typer.Exit(EXIT_ALREADY_SERVING) from None

@@ -38,6 +38,7 @@ class Presence:
     pid: int
     url: str
     token: str
+    owns_store: bool = True  # its ``--dest`` is the home's embedded store (else the CLI must not write through it)
 
     def describe(self) -> str:
         """The server for messages: pid and URL, never the token."""
@@ -86,7 +87,7 @@ def local_url(host: str, port: int, https: bool) -> str:
     return f"{'https' if https else 'http'}://{host}:{port}"
 
 
-def claim(home: Path, url: str) -> Claim:
+def claim(home: Path, url: str, *, owns_store: bool = True) -> Claim:
     """Become the server of ``home``: take the lock and write ``serve.json`` with a new token.
     Raises :class:`AlreadyServing` naming the running server when another live process holds the lock."""
     fd = os.open(home / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o600)
@@ -100,10 +101,11 @@ def claim(home: Path, url: str) -> Claim:
                 lock.close()
                 raise AlreadyServing(read(home)) from None
             time.sleep(0.05)
-    presence = Presence(os.getpid(), url, LOCAL_TOKEN_PREFIX + secrets.token_urlsafe(32))
+    presence = Presence(os.getpid(), url, LOCAL_TOKEN_PREFIX + secrets.token_urlsafe(32), owns_store)
     tmp = home / f".{INFO_FILE}.{os.getpid()}"
     with os.fdopen(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as out:
-        json.dump({"pid": presence.pid, "url": presence.url, "token": presence.token}, out)
+        json.dump({"pid": presence.pid, "url": presence.url, "token": presence.token,
+                   "owns_store": presence.owns_store}, out)
     os.replace(tmp, home / INFO_FILE)  # readers never see a half-written file
     return Claim(home, lock, presence)
 
@@ -112,7 +114,7 @@ def read(home: Path) -> Presence | None:
     """What ``serve.json`` says, whoever wrote it (None when absent or unreadable)."""
     try:
         raw = json.loads((home / INFO_FILE).read_text())
-        return Presence(int(raw["pid"]), str(raw["url"]), str(raw["token"]))
+        return Presence(int(raw["pid"]), str(raw["url"]), str(raw["token"]), bool(raw.get("owns_store", True)))
     except (OSError, ValueError, KeyError, TypeError):
         return None
 

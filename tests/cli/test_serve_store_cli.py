@@ -32,10 +32,10 @@ pytestmark = [pytest.mark.timeout(600)]
 class Server:
     """An ``ingest serve`` subprocess on a home."""
 
-    def __init__(self, home: Path, log: Path) -> None:
+    def __init__(self, home: Path, log: Path, *extra: str) -> None:
         self.home, self.port, self.log = home, free_port(), log
         env = {**{k: v for k, v in os.environ.items() if k != "INGEST_FAULT"}, "INGEST_HOME": str(home)}
-        self.proc = subprocess.Popen([sys.executable, "-m", "ingest.cli.main", "serve", "--port", str(self.port)],
+        self.proc = subprocess.Popen([sys.executable, "-m", "ingest.cli.main", "serve", "--port", str(self.port), *extra],
                                      cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=log.open("w"))
         deadline = time.monotonic() + 120
         while True:
@@ -96,7 +96,7 @@ def test_serve_records_itself_and_a_second_serve_is_refused(server: Server, home
     info = home / "serve.json"
     assert stat.S_IMODE(info.stat().st_mode) == 0o600
     recorded = json.loads(info.read_text())
-    assert recorded["pid"] == server.proc.pid and recorded["url"] == server.url
+    assert recorded["pid"] == server.proc.pid and recorded["url"] == server.url and recorded["owns_store"] is True
     second = ingest("serve", "--port", str(free_port()), env={"INGEST_HOME": str(home)})
     assert second.returncode == 3, second.stderr
     assert f"pid {server.proc.pid}" in second.stderr and server.url in second.stderr
@@ -249,3 +249,19 @@ def test_the_local_token_lets_the_cli_through_with_security_enabled(home: Path, 
         server.stop()
     logs = [(tmp_path / "serve.log").read_text()] + [p.read_text() for p in (home / "logs").glob("*")]
     assert not any(token in text for text in logs)
+
+
+def test_a_server_writing_elsewhere_leaves_the_store_to_the_cli(home: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    server = Server(home, tmp_path / "serve.log", "--dest", f"file://{out}")
+    try:
+        assert json.loads((home / "serve.json").read_text())["owns_store"] is False
+        env = {"INGEST_HOME": str(home)}
+        proc = ingest("run", "--source", str(_docs(tmp_path / "docs.jsonl", 30)), "--index", "mine",
+                      "--id-field", "id", env=env)
+        assert proc.returncode == 0, proc.stderr
+        assert json.loads(ingest("indices", "list", "--json", env=env).stdout) == [{"index": "mine", "docs.count": 30}]
+        assert list(out.iterdir()) == []  # nothing went to the server's --dest
+    finally:
+        server.stop()
