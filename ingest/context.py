@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from ingest.models.api import InferenceAPI
     from ingest.models.store import Store
     from ingest.processors import PipelineService
+    from ingest.server.presence import Presence
     from ingest.sinks.base import Sink
 
 
@@ -130,6 +131,11 @@ class AppContext:
 
         if dest == "embedded":
             dest = f"embedded://{self.home / 'indices.duckdb'}"
+        served = self.served_store(dest)
+        if served is not None:  # the home's server owns the store file: go through it
+            from ingest.sinks.served import open_served
+
+            return open_served(served.url, served.token, self._served_now)
         if dest.startswith("embedded:"):
             from ingest.semantic.enrich import SemanticInference
 
@@ -137,6 +143,22 @@ class AppContext:
             # semantic_text fields are embedded on every write, through this context's inference API
             options.setdefault("inference", SemanticInference(lambda: self.api))
         return open_sink(dest, **options)
+
+    def served_store(self, dest: str) -> Presence | None:
+        """The live ``ingest serve`` of this home when ``dest`` is this home's embedded store (the server
+        owns the file then: DuckDB admits one process), else None."""
+        if dest != "embedded" and dest != f"embedded://{self.home / 'indices.duckdb'}":
+            return None
+        from ingest.server.presence import running
+
+        found = running(self.home)
+        return found if found is not None and found.owns_store else None  # a server of --dest URL leaves it alone
+
+    def _served_now(self) -> tuple[str, str] | None:
+        from ingest.server.presence import running
+
+        found = running(self.home)
+        return (found.url, found.token) if found is not None and found.owns_store else None
 
     def close(self) -> None:
         """Close what the context opened (an ``api`` handed in is left to its owner)."""

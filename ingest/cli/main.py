@@ -12,6 +12,7 @@ import typer
 
 from ingest.cli import (
     deadletter_cmd,
+    indices_cmd,
     infer_cmd,
     jobs_cmd,
     keys_cmd,
@@ -59,7 +60,7 @@ def _root(
 
 
 for module in (models_cmd, infer_cmd, serve_cmd, pipelines_cmd, jobs_cmd, deadletter_cmd, keys_cmd,
-               security_cmd):
+               security_cmd, indices_cmd):
     module.register(app)
 
 

@@ -7,14 +7,19 @@ unless ``--ssl`` or a certificate is given.
 
 from __future__ import annotations
 
+import contextlib
 import logging.config
+from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 from urllib.parse import urlparse
 
 import typer
 
 from ingest.sinks.registry import usage
+
+if TYPE_CHECKING:
+    from ingest.server.presence import Claim
 
 
 def serve(
@@ -71,17 +76,57 @@ def serve(
     if not use_ssl and not is_loopback(host):
         typer.echo(f"WARNING: serving plain HTTP on [{host}] (--no-ssl): credentials cross the network in clear "
                    "text.", err=True)
-    logging.config.dictConfig(log_config(log_format, log_level, [urlparse(dest).password or ""]))
+    owns_store = dest in ("embedded", f"embedded://{context.home / 'indices.duckdb'}")
+    claim = _claim_home(context.home, host, port, use_ssl, owns_store)  # before anything opens the embedded store
+    logging.config.dictConfig(log_config(log_format, log_level, [urlparse(dest).password or "", claim.token]))
     logging.captureWarnings(True)  # Python warnings as log lines too, so JSON output stays one object a line
-    app = create_app(context=context, dest=dest, max_body_bytes=limit)
-    app.state.authenticator.bind_host = host
-    _check_dest(app.state.destination)
+    try:
+        app = create_app(context=context, dest=dest, max_body_bytes=limit)
+        app.state.authenticator.bind_host = host
+        app.state.authenticator.local_token = claim.token
+        _release_on_shutdown(app, claim)
+        _check_dest(app.state.destination)
+    except BaseException:
+        claim.release()
+        raise
     try:
         uvicorn.run(app, host=host, port=port, log_level=log_level, log_config=None, access_log=False,
                     ssl_certfile=str(ssl_certificate) if use_ssl else None,
                     ssl_keyfile=str(ssl_key) if use_ssl else None)
     finally:  # before the interpreter finalises: deployment threads must not be inside ONNX Runtime then
         context.close()
+        claim.release()
+
+
+EXIT_ALREADY_SERVING = 3
+
+
+def _release_on_shutdown(app: Any, claim: Claim) -> None:
+    """Release the home at the end of the app's lifespan: uvicorn re-raises SIGTERM once the server has shut
+    down, which ends the process without running ``finally`` blocks."""
+    inner = app.router.lifespan_context
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app_: Any) -> AsyncIterator[Any]:
+        try:
+            async with inner(app_) as state:
+                yield state
+        finally:
+            claim.release()
+
+    app.router.lifespan_context = lifespan
+
+
+def _claim_home(home: Path, host: str, port: int, https: bool, owns_store: bool) -> Claim:
+    """Record this server in its home (``ingest.server.presence``); a second server on the same home exits with
+    EXIT_ALREADY_SERVING and a message naming the running one, rather than failing later on the store's lock."""
+    from ingest.server.presence import AlreadyServing, claim, local_url
+
+    try:
+        return claim(home, local_url(host, port, https), owns_store=owns_store)
+    except AlreadyServing as exc:
+        typer.echo(f"error: {exc}; stop it first, or serve another home (INGEST_HOME)", err=True)
+        raise typer.Exit(EXIT_ALREADY_SERVING) from None
 
 
 def _check_dest(destination: Any) -> None:

@@ -15,6 +15,7 @@ import base64
 import binascii
 import contextlib
 import hashlib
+import hmac
 import ipaddress
 import json
 import os
@@ -67,6 +68,9 @@ class Principal:
 
 
 ANONYMOUS = Principal("_anonymous", ("superuser",), ("__anonymous", "anonymous"), SUPERUSER)
+# The CLI of the server's own home (``ingest run``/``export``… while ``ingest serve`` runs): as trusted as the
+# person who can read the home, which holds the registry and the store anyway.
+LOCAL_CLIENT = Principal("_local", ("superuser",), ("__local", "local"), SUPERUSER)
 
 
 @dataclass(frozen=True)
@@ -165,6 +169,7 @@ class Authenticator:
                  cache_ttl_s: float = 300.0, settings_ttl_s: float = 1.0) -> None:
         self.store = store
         self.bind_host: str | None = None  # set by `ingest serve`; a non-loopback bind needs security
+        self.local_token: str | None = None  # set by `ingest serve`: its CLI clients' token (server.presence)
         self._hasher = ThreadPoolExecutor(max_workers=hash_threads, thread_name_prefix="ingest-auth-hash",
                                           initializer=_lower_priority)
         self._cache = _LoginCache(cache_size, cache_ttl_s)
@@ -220,6 +225,8 @@ class Authenticator:
             if not header:
                 raise unauthenticated(f"missing authentication credentials for REST request [{path}]")
             scheme, _, value = header.partition(" ")
+            if scheme.lower() == "apikey" and self._is_local_client(value.strip(), request):
+                return LOCAL_CLIENT
             if scheme.lower() == "apikey":
                 return await run_in_threadpool(self._api_key, value.strip(), path)
             if scheme.lower() == "basic":
@@ -230,6 +237,17 @@ class Authenticator:
         except ElasticsearchError as exc:
             self.audit("authentication_failed", request=request, reason=exc.reason, **_claimed(header or ""))
             raise
+
+    def _is_local_client(self, value: str, request: Request) -> bool:
+        """Whether the request carries this server's local token (``ingest.server.presence``) from a loopback
+        peer; the token is worth nothing from anywhere else."""
+        if self.local_token is None or not hmac.compare_digest(value.encode(), self.local_token.encode()):
+            return False
+        client = request.scope.get("client")
+        try:
+            return client is not None and ipaddress.ip_address(client[0]).is_loopback
+        except ValueError:
+            return False
 
     def _check_open(self, request: Request) -> None:
         client = request.scope.get("client")

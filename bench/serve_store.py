@@ -1,0 +1,102 @@
+"""A job into the embedded store with ``ingest serve`` running on the same home (so the job goes through the
+server's ``_bulk``) vs the same job alone (it opens the store itself): issue 14 item 4's "≥ 0.9" ratio.
+
+Real processes, as a user runs them: ``ingest run --source FILE --index rN --id-field id`` into two homes, one
+with a server (``ingest serve``, started once) and one without. The rounds alternate direct and served jobs, each
+into a new index of its home, so both stores grow alike. ``docs_per_s`` is the job's own summary figure (its
+run, not the process start). Medians of ``--reps`` rounds and their ratio.
+
+``python -m bench.serve_store [--docs 20000] [--reps 5] [--dims 0] [--senders N]``  (``--dims 384``: a vector per document)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+
+def _write_docs(path: Path, n: int, dims: int) -> None:
+    rng = random.Random(1)
+    with path.open("w", encoding="utf-8") as f:
+        for i in range(n):
+            doc = {"id": f"doc-{i}", "title": f"Title {i}", "body": "lorem ipsum " * 20, "n": i}
+            if dims:
+                doc["v"] = [round(rng.random(), 4) for _ in range(dims)]
+            f.write(json.dumps(doc) + "\n")
+
+
+def _job(home: Path, source: Path, index: str, senders: int | None = None) -> float:
+    env = {**os.environ, "INGEST_HOME": str(home)}
+    more = ["--senders", str(senders)] if senders else []
+    proc = subprocess.run([sys.executable, "-m", "ingest.cli.main", "run", "--source", str(source), "--index", index,
+                           "--id-field", "id", *more], env=env, capture_output=True, text=True, timeout=1800)
+    if proc.returncode != 0:
+        raise SystemExit(f"job failed ({proc.returncode}): {proc.stderr[-2000:]}")
+    summary = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert summary["indexed"] == summary["read"], summary
+    return float(summary["docs_per_s"])
+
+
+def _serve(home: Path) -> subprocess.Popen[bytes]:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    env = {**os.environ, "INGEST_HOME": str(home)}
+    proc = subprocess.Popen([sys.executable, "-m", "ingest.cli.main", "serve", "--port", str(port),
+                             "--log-level", "warning"], env=env, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5).read()
+            if (home / "serve.json").exists():
+                return proc
+        except OSError:
+            time.sleep(0.3)
+    proc.kill()
+    raise SystemExit("ingest serve did not start")
+
+
+def main() -> None:
+    """Run the comparison and print one line per round and the medians."""
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--docs", type=int, default=20_000)
+    parser.add_argument("--reps", type=int, default=5)
+    parser.add_argument("--dims", type=int, default=0)
+    parser.add_argument("--senders", type=int, default=None, help="--senders of the served job (default: the job's)")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="serve-store-") as folder:
+        root = Path(folder)
+        source = root / "docs.jsonl"
+        _write_docs(source, args.docs, args.dims)
+        alone, served = root / "alone", root / "served"
+        alone.mkdir(mode=0o700)
+        served.mkdir(mode=0o700)
+        server = _serve(served)
+        direct_rates, served_rates = [], []
+        try:
+            for rep in range(args.reps):
+                direct_rates.append(_job(alone, source, f"r{rep}"))
+                served_rates.append(_job(served, source, f"r{rep}", args.senders))
+                print(f"round {rep + 1}: direct {direct_rates[-1]:,.0f} docs/s, through the server "
+                      f"{served_rates[-1]:,.0f} docs/s", flush=True)
+        finally:
+            server.send_signal(signal.SIGTERM)
+            server.wait(60)
+    d, s = statistics.median(direct_rates), statistics.median(served_rates)
+    print(f"median of {args.reps}: direct {d:,.0f} docs/s, through the server {s:,.0f} docs/s: ratio {s / d:.2f} "
+          f"({args.docs:,} docs, {args.dims} dims, load {os.getloadavg()[0]:.1f})")
+
+
+if __name__ == "__main__":
+    main()

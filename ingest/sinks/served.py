@@ -1,0 +1,64 @@
+"""The embedded store of a home while ``ingest serve`` owns it: the server's REST API, as a cluster sink.
+
+DuckDB admits one process per store file, so a job (or ``ingest export``, ``ingest indices``…) started while a
+server runs on the same home writes and reads through that server instead of opening the file
+(``AppContext.open_sink`` picks this sink when ``ingest.server.presence`` finds a live server). The job has
+already run the index's pipelines itself, as it does writing directly, so its ``_bulk`` requests say
+``pipeline=_none`` (the server must not run the default pipeline a second time).
+
+When the server goes away (killed, restarted), requests fail as unavailable (503), which a job waits out with
+its backoff (``unavailable_timeout_s``); each failure asks ``locate`` for the home's server again, so a
+restarted server (new port, new token) is picked up and the job goes on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from ingest.models.errors import ElasticsearchError
+from ingest.sinks.elasticsearch import ElasticsearchSink
+from ingest.sinks.elasticsearch.client import connect
+
+Locate = Callable[[], tuple[str, str] | None]  # the home's live server now: (url, token), or None
+
+
+class ServedSink(ElasticsearchSink):
+    """Bulk writes and reads through the local server of the home, authenticated by its local token."""
+
+    def __init__(self, url: str, *, token: str, locate: Locate | None = None, timeout_s: float = 120.0) -> None:
+        self._at, self._locate, self._timeout_s = (url, token), locate, timeout_s
+        # Loopback only (the token is refused from elsewhere); the server's certificate is the home's own,
+        # self-signed one, which the client has no CA file for.
+        super().__init__(url, api_key=token, timeout_s=timeout_s, verify_certs=not url.startswith("https:"))
+
+    def _call(self, method: str, path: str, *, params: dict[str, Any] | None = None, body: Any = None,
+              ndjson: bool = False, ignore: tuple[int, ...] = ()) -> tuple[int, Any]:
+        if path == "/_bulk":
+            params = {**(params or {}), "pipeline": "_none"}
+        try:
+            return super()._call(method, path, params=params, body=body, ndjson=ndjson, ignore=ignore)
+        except ElasticsearchError as exc:
+            if exc.status not in (401, 503) or not self._moved():
+                raise
+            return super()._call(method, path, params=params, body=body, ndjson=ndjson, ignore=ignore)
+
+    def _moved(self) -> bool:
+        """Whether the home's server changed (restarted elsewhere); if so, connect to the new one."""
+        found = self._locate() if self._locate is not None else None
+        if found is None or found == self._at:
+            return False
+        url, token = found
+        try:
+            client, major = connect(url, api_key=token, timeout_s=self._timeout_s,
+                                    verify_certs=not url.startswith("https:"))
+        except ElasticsearchError:
+            return False
+        self.client.close()
+        self.client, self.major, self._at = client, major, found
+        return True
+
+
+def open_served(url: str, token: str, locate: Locate | None = None) -> ServedSink:
+    """The sink of a home's running server at ``url``; ``locate`` finds it again after a restart."""
+    return ServedSink(url, token=token, locate=locate)
