@@ -204,6 +204,11 @@ def health(catalog: IndexCatalog, name: str) -> str:
     return "green" if str(catalog.settings(name).get("index.number_of_replicas", "1")) == "0" else "yellow"
 
 
+def shard_copies(catalog: IndexCatalog, name: str) -> int:
+    """Copies of a document of ``name``: its primary and its replicas (a write's ``_shards.total``)."""
+    return 1 + int(catalog.settings(name).get("index.number_of_replicas", 1))
+
+
 def shard_counts(catalog: IndexCatalog, names: list[str]) -> dict[str, int]:
     """``_shards`` of a broadcast action (refresh, flush) over ``names``: primaries succeed, replicas do not
     exist on one node."""
