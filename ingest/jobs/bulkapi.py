@@ -168,15 +168,17 @@ def _doc_id(raw: Any, number: int) -> tuple[str | None, ElasticsearchError | Non
 
 def _item(op: str, index: str | None, doc_id: str | None, res: ItemResult, copies: int) -> dict[str, Any]:
     """One item of the response; ``copies``: the index's shard copies (primary + replicas), which Elasticsearch
-    reports as ``_shards.total`` although a single node holds only the primary (a noop touches none)."""
+    reports as ``_shards.total`` although a single node holds only the primary."""
     body: dict[str, Any] = {"_index": index, "_id": res.id or doc_id, "status": res.status}
     if res.error is not None:
         body["error"] = res.error
     else:
         body["_version"] = res.version or 1
         body["result"] = res.result or ("deleted" if op == "delete" else "created")
-        body["_shards"] = ({"total": 0, "successful": 0, "failed": 0} if body["result"] == "noop"
-                           else {"total": copies, "successful": 1, "failed": 0})
+        # A document a pipeline dropped never reaches a shard; any other item (an update's noop too) carries
+        # its shard request's copies, as the real node answers.
+        body["_shards"] = ({"total": 0, "successful": 0, "failed": 0} if res.status == 200 and res.result == "noop"
+                           and res.version is None else {"total": copies, "successful": 1, "failed": 0})
         if res.seq_no is not None and res.seq_no >= 0:
             body["_seq_no"] = res.seq_no
             body["_primary_term"] = res.primary_term or 1

@@ -1,8 +1,9 @@
 """The part of an ``update`` that goes through ingest pipelines, as Elasticsearch's TransportBulkAction picks it
 (``getIndexWriteRequest``): the ``doc`` of a ``doc_as_upsert`` update, else its ``upsert`` document. Pipelines
-(the request's, the index's default and final ones) run on it before the update is applied, so it is
-transformed whether or not the document exists: a ``doc_as_upsert``'s partial doc is merged as the pipeline left
-it, an ``upsert`` is used only when the document is missing. A plain ``doc`` or a ``script`` runs no pipeline."""
+(the request's, the index's default and final ones) run on it before the update is applied: a document an
+upsert creates is processed as on the real node. On an existing document the real node (9.1) differs: it applies
+the pipeline to an ``upsert`` update's result and not to a ``doc_as_upsert``'s, while this processes the upsert
+part only (``tests/api/test_update_pipelines_es.py`` records the cases). A plain ``doc`` or ``script`` runs none."""
 
 from __future__ import annotations
 
