@@ -23,6 +23,7 @@ from ingest.models.errors import ElasticsearchError
 from ingest.processors.base import ExecEnv, Processor, SecurityUser, StoredSources
 from ingest.processors.document import IngestDocument
 from ingest.processors.engine import run_compound, run_on_failure
+from ingest.processors.metrics import Measure, ProcessorMeter, ProcessorStatsSink
 
 
 class ArrowRunnable(Protocol):
@@ -73,8 +74,12 @@ def ingest_timestamp() -> str:
     return datetime.now(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 
-def _try_columnar(proc: Processor, table: pa.Table, env: ExecEnv | None = None) -> pa.Table | None:
-    """The processor's columnar result, or None (also when the fast path trips: the slow path then decides)."""
+def _try_columnar(proc: Processor, table: pa.Table, env: ExecEnv | None = None,
+                  measure: Measure | None = None) -> pa.Table | None:
+    """The processor's columnar result, or None (also when the fast path trips: the slow path then decides).
+    ``measure.counted`` is cleared when the processor did not run on the rows (None, or ``if`` false for all)."""
+    if measure is not None:
+        measure.counted = False
     if not _has_columnar(proc):
         return None
     try:
@@ -89,9 +94,21 @@ def _try_columnar(proc: Processor, table: pa.Table, env: ExecEnv | None = None) 
                 return table
             if not pc.all(mask).as_py():
                 return None
-        return proc.columnar(table, env)
+        out = proc.columnar(table, env)
     except (pa.ArrowException, ValueError, TypeError, KeyError, OverflowError):
         return None
+    if measure is not None:
+        measure.counted = out is not None
+    return out
+
+
+def _measured_columnar(proc: Processor, table: pa.Table, env: ExecEnv) -> pa.Table | None:
+    """``_try_columnar`` with the processor's counters: every row, or none when its ``if`` held for none (the
+    columnar path never fails a document: it hands the batch back instead)."""
+    if env.meter is None or not _has_columnar(proc):
+        return _try_columnar(proc, table, env)
+    with env.meter.measure(proc, table.num_rows) as measure:
+        return _try_columnar(proc, table, env, measure)
 
 
 def _has_columnar(proc: Processor) -> bool:
@@ -102,8 +119,10 @@ def _has_columnar(proc: Processor) -> bool:
 
 
 def run_arrow(pipeline: ArrowRunnable, data: pa.RecordBatch | pa.Table, *, columnar: bool = True,
-              stored: StoredSources | None = None, user: SecurityUser | None = None) -> PipelineResult:
-    """Run ``pipeline`` over a batch; ``columnar=False`` forces the per-document path."""
+              stored: StoredSources | None = None, user: SecurityUser | None = None,
+              stats: ProcessorStatsSink | None = None) -> PipelineResult:
+    """Run ``pipeline`` over a batch; ``columnar=False`` forces the per-document path; ``stats`` receives
+    per-processor counts (``ingest.processors.metrics``)."""
     table = pa.Table.from_batches([data]) if isinstance(data, pa.RecordBatch) else data
     carried: list[Any] | None = None
     if INGEST_COLUMN in table.schema.names:
@@ -113,12 +132,14 @@ def run_arrow(pipeline: ArrowRunnable, data: pa.RecordBatch | pa.Table, *, colum
     n = table.num_rows
     procs = pipeline.processors
     env = pipeline.env(stored, user)
+    if stats is not None:
+        env.meter = ProcessorMeter(pipeline.id, stats, procs)
     docs: list[IngestDocument] | None = None
     finished: dict[int, DocOutcome] = {}
     i = 0
     while i < len(procs):
         if docs is None:
-            out = _try_columnar(procs[i], table, env) if columnar else None
+            out = _measured_columnar(procs[i], table, env) if columnar else None
             if out is not None:
                 table = out
                 i += 1

@@ -14,6 +14,7 @@ if TYPE_CHECKING:
 
     from ingest.processors.config import Options
     from ingest.processors.document import IngestDocument
+    from ingest.processors.metrics import ProcessorMeter
     from ingest.processors.outputs import FieldOutput, OutputLookup
     from ingest.processors.painless import Script
     from ingest.processors.protocols import InferenceClient
@@ -121,6 +122,8 @@ class ExecEnv:
     user: SecurityUser | None = None
     # Enrich policies (None: there are none).
     enrich: EnrichSource | None = None
+    # Per-processor counters of this run (None: not measured).
+    meter: ProcessorMeter | None = None
 
 
 @dataclass

@@ -134,7 +134,9 @@ class IngestDocument:
             if append and last in node:
                 node[last] = _appended(node[last], value, allow_duplicates)
             elif append:
-                node[last] = list(value) if isinstance(value, list) else value
+                # Elasticsearch's appendFieldValue creates a list even for one value on a missing field
+                # (duplicates kept: its new-list branch ignores allow_duplicates).
+                node[last] = list(value) if isinstance(value, list) else [value]
             else:
                 node[last] = value
         elif isinstance(node, list):
@@ -194,9 +196,12 @@ def _list_item(items: list[Any], part: str, path: str, default: Any, strict: boo
         raise
 
 
-def _appended(existing: Any, value: Any, allow_duplicates: bool) -> list[Any]:
+def _appended(existing: Any, value: Any, allow_duplicates: bool) -> Any:
     out = list(existing) if isinstance(existing, list) else [existing]
+    added = False
     for item in value if isinstance(value, list) else [value]:
         if allow_duplicates or item not in out:
             out.append(item)
-    return out
+            added = True
+    # As Elasticsearch: when every value was a duplicate the field is left as it was (a scalar stays a scalar).
+    return out if added or allow_duplicates else existing

@@ -8,12 +8,14 @@ enclosing list's ``on_failure`` (then stop), ``drop`` and ``terminate``.
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from typing import Any
 
 from ingest.models.errors import ElasticsearchError
 from ingest.processors.base import ExecEnv, Failure, Processor
 from ingest.processors.document import IngestDocument
 from ingest.processors.errors import as_es_error
+from ingest.processors.metrics import Measure
 
 FAILURE_KEYS = ("on_failure_message", "on_failure_processor_type", "on_failure_processor_tag",
                 "on_failure_pipeline")
@@ -81,26 +83,29 @@ def run_processor(proc: Processor, docs: list[IngestDocument], env: ExecEnv) -> 
             selected.append(k)
         else:
             _trace(doc, proc, "skipped", result=False)
-    results = proc.execute_batch([docs[k] for k in selected], env) if selected else []
-    for k, result in zip(selected, results, strict=True):
-        doc = docs[k]
-        if result is None:
-            if proc.type != "pipeline":  # the pipeline processor traces itself before its inner processors
-                _trace(doc, proc, "dropped" if doc.dropped else "success", snapshot=not doc.dropped)
-            continue
-        failure: Failure = (result if isinstance(result, Failure)
-                            else Failure(result, proc.type, common.tag, env.pipeline_id))
-        if common.ignore_failure:
-            _trace(doc, proc, "error_ignored", error=failure.error, snapshot=True)
-            continue
-        if proc.type != "pipeline":  # the pipeline processor traced itself (or its inner processors did)
-            _trace(doc, proc, "error", error=failure.error)
-        out[k] = failure
-    failed = [k for k, f in enumerate(out) if f is not None]
-    if failed and common.on_failure:
-        handled = run_on_failure(common.on_failure, [docs[k] for k in failed], [out[k] for k in failed], env)
-        for k, handled_failure in zip(failed, handled, strict=True):
-            out[k] = handled_failure
+    meter = env.meter if env.meter is not None and env.meter.measures(proc) else None
+    with meter.measure(proc, len(selected)) if meter is not None else nullcontext(Measure()) as measure:
+        results = proc.execute_batch([docs[k] for k in selected], env) if selected else []
+        for k, result in zip(selected, results, strict=True):
+            doc = docs[k]
+            if result is None:
+                if proc.type != "pipeline":  # the pipeline processor traces itself before its inner processors
+                    _trace(doc, proc, "dropped" if doc.dropped else "success", snapshot=not doc.dropped)
+                continue
+            failure: Failure = (result if isinstance(result, Failure)
+                                else Failure(result, proc.type, common.tag, env.pipeline_id))
+            measure.failed += 1  # ignored failures too: Elasticsearch's inner processor metric counts them
+            if common.ignore_failure:
+                _trace(doc, proc, "error_ignored", error=failure.error, snapshot=True)
+                continue
+            if proc.type != "pipeline":  # the pipeline processor traced itself (or its inner processors did)
+                _trace(doc, proc, "error", error=failure.error)
+            out[k] = failure
+        failed = [k for k, f in enumerate(out) if f is not None]
+        if failed and common.on_failure:
+            handled = run_on_failure(common.on_failure, [docs[k] for k in failed], [out[k] for k in failed], env)
+            for k, handled_failure in zip(failed, handled, strict=True):
+                out[k] = handled_failure
     return out
 
 

@@ -15,6 +15,7 @@ from ingest.processors.base import EnrichSource, ExecEnv, Failure, Processor, Se
 from ingest.processors.document import IngestDocument, java_type
 from ingest.processors.engine import run_compound
 from ingest.processors.errors import ParseException
+from ingest.processors.metrics import ProcessorStatsSink
 from ingest.processors.outputs import FieldOutput, OutputLookup
 from ingest.processors.protocols import InferenceClient
 
@@ -110,14 +111,15 @@ class Pipeline:
                     doc.ingest["pipeline"] = before
 
     def run(self, data: pa.RecordBatch | pa.Table, *, columnar: bool = True,
-            stored: StoredSources | None = None, user: SecurityUser | None = None) -> PipelineResult:
+            stored: StoredSources | None = None, user: SecurityUser | None = None,
+            stats: ProcessorStatsSink | None = None) -> PipelineResult:
         """Run on a batch of documents; see ingest.processors.arrow_exec.
 
         ``columnar=False`` runs every processor per document (for comparisons and benchmarks). ``stored`` reads
         the documents already indexed under the rows' ``_index`` / ``_id`` (for ``skip_existing``); ``user`` is who
-        the request runs as (for ``set_security_user``).
+        the request runs as (for ``set_security_user``); ``stats`` receives per-processor counts.
         """
-        return run_arrow(self, data, columnar=columnar, stored=stored, user=user)
+        return run_arrow(self, data, columnar=columnar, stored=stored, user=user, stats=stats)
 
     def reads_stored_documents(self) -> bool:
         """Whether some processor (here or in a pipeline it calls) compares with the stored documents, so the

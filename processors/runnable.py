@@ -13,6 +13,7 @@ if TYPE_CHECKING:
 
     from ingest.processors.arrow_exec import PipelineResult
     from ingest.processors.base import SecurityUser, StoredSources
+    from ingest.processors.metrics import ProcessorStatsSink
     from ingest.processors.outputs import FieldOutput
 
 
@@ -24,8 +25,10 @@ class RunnablePipeline(Protocol):
         """The pipeline's id."""
 
     def run(self, data: pa.RecordBatch | pa.Table, *, columnar: bool = True,
-            stored: StoredSources | None = None, user: SecurityUser | None = None) -> PipelineResult:
-        """Run on a batch: the documents to index, their input rows, one outcome per input row."""
+            stored: StoredSources | None = None, user: SecurityUser | None = None,
+            stats: ProcessorStatsSink | None = None) -> PipelineResult:
+        """Run on a batch: the documents to index, their input rows, one outcome per input row (``stats``:
+        where per-processor counts go)."""
 
     def reads_stored_documents(self) -> bool:
         """Whether the rows need ``_index`` / ``_id`` and a ``stored`` lookup (OpenSearch's ``skip_existing``)."""

@@ -41,11 +41,11 @@ def is_index_store(sink: Sink) -> bool:
     return kind is not None and kind.capabilities.index_store
 
 
-def already_exists(name: str) -> ElasticsearchError:
-    """``resource_already_exists_exception``."""
-    return ElasticsearchError(f"index [{name}/_na_] already exists", status=400,
+def already_exists(name: str, uuid: str = "_na_") -> ElasticsearchError:
+    """``resource_already_exists_exception`` (naming the existing index's uuid, as Elasticsearch does)."""
+    return ElasticsearchError(f"index [{name}/{uuid}] already exists", status=400,
                               error_type="resource_already_exists_exception",
-                              extra={"index_uuid": "_na_", "index": name})
+                              extra={"index_uuid": uuid, "index": name})
 
 
 def create(store: IndexStore, catalog: IndexCatalog, templates: TemplateSource | None, name: str,
@@ -56,7 +56,7 @@ def create(store: IndexStore, catalog: IndexCatalog, templates: TemplateSource |
     if unknown:
         raise IllegalArgumentException(f"unknown key [{unknown[0]}] for create index")
     if store.index_exists(name):
-        raise already_exists(name)
+        raise already_exists(name, catalog.facts(name)[0])
     aliases = catalog.aliases()
     if any(a.name == name for a in aliases):
         raise InvalidIndexName(name, "already exists as alias")
@@ -152,7 +152,9 @@ def mapping_of(store: IndexStore, name: str) -> dict[str, Any]:
 def settings_of(catalog: IndexCatalog, name: str) -> dict[str, Any]:
     """The index's settings, nested, with the facts Elasticsearch adds (uuid, creation date, version)."""
     uuid, created = catalog.facts(name)
-    values = {"index.number_of_shards": "1", "index.number_of_replicas": "1", **catalog.settings(name),
+    values = {"index.number_of_shards": "1", "index.number_of_replicas": "1",
+              # every new Elasticsearch index prefers the content tier (DataTier's default for non-data-streams)
+              "index.routing.allocation.include._tier_preference": "data_content", **catalog.settings(name),
               "index.uuid": uuid, "index.creation_date": str(created), "index.provided_name": name,
               "index.version.created": VERSION_CREATED}
     return nested(values)
@@ -196,7 +198,9 @@ def put_settings(store: IndexStore, catalog: IndexCatalog, names: list[str], bod
     if static:
         where = ", ".join(f"[{n}/{catalog.facts(n)[0]}]" for n in names)
         raise IllegalArgumentException(f"Can't update non dynamic settings [[{', '.join(static)}]] for open "
-                                       f"indices [{where}]")
+                                       f"indices [{where}] unless the `reopen` query parameter is set to true. "
+                                       "Alternatively, close the indices, apply the settings changes, and reopen "
+                                       "the indices")  # Elasticsearch 9's wording
     for name in names:
         catalog.put_settings(name, settings)
     return {"acknowledged": True}
@@ -205,6 +209,25 @@ def put_settings(store: IndexStore, catalog: IndexCatalog, names: list[str], bod
 def health(catalog: IndexCatalog, name: str) -> str:
     """green with no replicas, else yellow: one node never holds replicas."""
     return "green" if str(catalog.settings(name).get("index.number_of_replicas", "1")) == "0" else "yellow"
+
+
+def shard_health(catalog: IndexCatalog, names: list[str]) -> dict[str, Any]:
+    """``_cluster/health`` counts of ``names`` on one node: every primary active, every replica unassigned."""
+    primaries = replicas = 0
+    for name in names:
+        s = catalog.settings(name)
+        p = int(s.get("index.number_of_shards", 1))
+        primaries += p
+        replicas += p * int(s.get("index.number_of_replicas", 1))
+    total = primaries + replicas
+    return {"status": "yellow" if replicas else "green", "active_primary_shards": primaries,
+            "active_shards": primaries, "unassigned_shards": replicas,
+            "active_shards_percent_as_number": 100.0 * primaries / total if total else 100.0}
+
+
+def shard_copies(catalog: IndexCatalog, name: str) -> int:
+    """Copies of a document of ``name``: its primary and its replicas (a write's ``_shards.total``)."""
+    return 1 + int(catalog.settings(name).get("index.number_of_replicas", 1))
 
 
 def shard_counts(catalog: IndexCatalog, names: list[str]) -> dict[str, int]:

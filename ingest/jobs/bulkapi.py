@@ -24,13 +24,14 @@ from ingest.indices.names import (
     InvalidIndexName as InvalidIndexName,  # re-exported: callers import it from here
 )
 from ingest.indices.names import validate_index_name
-from ingest.indices.service import auto_create, is_index_store
+from ingest.indices.service import auto_create, is_index_store, shard_copies
 from ingest.indices.targets import Resolver
 from ingest.indices.templates import TemplateSource
 from ingest.jobs.documents import id_error, metadata_field_error
 from ingest.jobs.indexmeta import IndexMeta, VectorField, vector_mapping
 from ingest.jobs.ingestrun import DROPPED, Docs, Plans, run_plans
 from ingest.jobs.ingeststats import IngestStats
+from ingest.jobs.upserts import pipeline_sources, restore_updates, update_gets
 from ingest.models import jsonparse
 from ingest.models.errors import (
     ActionRequestValidationException,
@@ -42,6 +43,7 @@ from ingest.models.errors import (
 from ingest.processors.base import SecurityUser
 from ingest.processors.datemath import resolve_index_name
 from ingest.processors.outputs import FieldOutput
+from ingest.query.source import SourceFilter
 from ingest.sinks.base import BulkAction, ClusterRequests, FieldHint, ItemResult, Sink
 
 OPS = ("index", "create", "update", "delete")
@@ -165,14 +167,19 @@ def _doc_id(raw: Any, number: int) -> tuple[str | None, ElasticsearchError | Non
     return doc_id, id_error(doc_id)
 
 
-def _item(op: str, index: str | None, doc_id: str | None, res: ItemResult) -> dict[str, Any]:
+def _item(op: str, index: str | None, doc_id: str | None, res: ItemResult, copies: int) -> dict[str, Any]:
+    """One item of the response; ``copies``: the index's shard copies (primary + replicas), which Elasticsearch
+    reports as ``_shards.total`` although a single node holds only the primary."""
     body: dict[str, Any] = {"_index": index, "_id": res.id or doc_id, "status": res.status}
     if res.error is not None:
         body["error"] = res.error
     else:
         body["_version"] = res.version or 1
         body["result"] = res.result or ("deleted" if op == "delete" else "created")
-        body["_shards"] = {"total": 1, "successful": 1, "failed": 0}
+        # A document a pipeline dropped never reaches a shard; any other item (an update's noop too) carries
+        # its shard request's copies, as the real node answers.
+        body["_shards"] = ({"total": 0, "successful": 0, "failed": 0} if res.status == 200 and res.result == "noop"
+                           and res.version is None else {"total": copies, "successful": 1, "failed": 0})
         if res.seq_no is not None and res.seq_no >= 0:
             body["_seq_no"] = res.seq_no
             body["_primary_term"] = res.primary_term or 1
@@ -199,8 +206,8 @@ def run_bulk(raw: bytes, *, sink: Sink, pipelines: Any, default_index: str | Non
              deadletters: DeadLetterStore | None = None, job_id: str = "bulk-api",
              report: BulkReport | None = None, user: SecurityUser | None = None,
              index_meta: Callable[[], IndexMeta] = IndexMeta, templates: TemplateSource | None = None,
-             stats: IngestStats | None = None) -> dict[str, Any]:
-    """Execute a bulk request. ``pipelines`` is a ``PipelineService`` (or None when none is needed);
+             stats: IngestStats | None = None, source: SourceFilter | None = None) -> dict[str, Any]:
+    """Execute a bulk request (``source``: the request's ``_source`` filter, for the updates' ``get``). ``pipelines`` is a ``PipelineService`` (or None when none is needed);
     ``write`` defaults to ``sink.write``; failed documents go to ``deadletters`` under ``job_id``; ``user`` is
     who sent it (pipelines' ``set_security_user``; None without security); ``index_meta`` opens the index
     metadata (the app context's ``index_meta``)."""
@@ -217,9 +224,12 @@ def run_bulk(raw: bytes, *, sink: Sink, pipelines: Any, default_index: str | Non
     sources: list[dict[str, Any] | None] = [ln.body for ln in lines]
     targets: list[str | None] = [ln.index for ln in lines]
     ids: list[str | None] = [ln.id for ln in lines]
+    upserts = pipeline_sources([ln.body for ln in lines], [ln.op for ln in lines], sources)  # run pipelines too
     plans = Plans()
     valid: dict[str, str | ElasticsearchError] = {}  # index as sent -> its concrete name, or why it is refused
     ingest_took = 0
+    gets: dict[int, dict[str, Any]] = {}
+    copies: dict[str, int] = {}
     try:
         for n, line in enumerate(lines):
             if line.error is not None:
@@ -240,11 +250,13 @@ def run_bulk(raw: bytes, *, sink: Sink, pipelines: Any, default_index: str | Non
                 results[n] = _error_result(exc)
                 continue
             line.index = targets[n] = plan.index
-            if line.op in ("index", "create"):
+            if line.op in ("index", "create") or upserts.get(n):
                 plans.add(n, plan)
         ingest_start = time.monotonic()
         run_plans(plans, Docs(sources, targets, ids, results), pipelines=pipelines, resolver=resolver, sink=sink,
                   user=user, concrete=lambda name: _concrete(name, now), stats=stats)
+        restore_updates(upserts, [ln.body for ln in lines], sources,
+                        {n for n in upserts if results[n] is None and sources[n] is not _DROPPED})
         ingest_took = int((time.monotonic() - ingest_start) * 1000)
         for n in range(len(lines)):  # what a pipeline may have set is checked as the action's own metadata
             if results[n] is None and sources[n] is not _DROPPED:
@@ -273,6 +285,9 @@ def run_bulk(raw: bytes, *, sink: Sink, pipelines: Any, default_index: str | Non
                    for n in writable]
         for n, res in zip(writable, (write or sink.write)(actions) if actions else [], strict=True):
             results[n] = res
+        gets = update_gets([ln.op for ln in lines], [ln.body for ln in lines], results, targets, ids, sink,
+                           source or SourceFilter(False))
+        copies = {str(t): shard_copies(catalog, str(t)) for t in {targets[n] for n in writable}}
     finally:
         meta.close()
         catalog.close()
@@ -290,7 +305,10 @@ def run_bulk(raw: bytes, *, sink: Sink, pipelines: Any, default_index: str | Non
         deadletters.add(letters)
         if report is not None:
             report.dead_lettered += len(letters)
-    items = [_item(ln.op, targets[n], ids[n], results[n]) for n, ln in enumerate(lines)]  # type: ignore[arg-type]
+    items = [_item(ln.op, targets[n], ids[n], results[n], copies.get(str(targets[n]), 2))  # type: ignore[arg-type]
+             for n, ln in enumerate(lines)]
+    for n, get in gets.items():
+        items[n][lines[n].op]["get"] = get
     body: dict[str, Any] = {
         "errors": any(r is not None and r.error is not None for r in results),
         "took": int((time.monotonic() - start) * 1000),

@@ -170,7 +170,7 @@ def _run_one(name: str, members: list[int], docs: Docs, pipelines: Any, sink: Si
     for rows, batch in _batches(members, inputs):
         with _counting(stats, name, len(rows)) as failures:
             try:
-                result = pipeline.run(batch, stored=stored, user=user)
+                result = pipeline.run(batch, stored=stored, user=user, stats=stats)
             except ElasticsearchError as exc:
                 for n in rows:
                     docs.results[n] = error_result(exc)

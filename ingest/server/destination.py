@@ -21,6 +21,7 @@ from ingest.jobs.config import JobConfig
 from ingest.jobs.ingeststats import IngestStats
 from ingest.jobs.stages import backoff_s, is_transient
 from ingest.models.errors import ElasticsearchError
+from ingest.query.source import SourceFilter
 from ingest.sinks.base import BulkAction, FieldHint, ItemResult, Sink
 
 if TYPE_CHECKING:
@@ -82,10 +83,10 @@ class Destination:
 
     def bulk(self, raw: bytes, *, index: str | None, pipeline: str | None, refresh: str | None,
              timeout_s: float = DEFAULT_TIMEOUT_S, authorize: Callable[[Sink], Sink] | None = None,
-             user: SecurityUser | None = None) -> dict[str, Any]:
+             user: SecurityUser | None = None, source: SourceFilter | None = None) -> dict[str, Any]:
         """Run one ``_bulk`` request; blocking (call it from a worker thread). ``authorize`` wraps the sink so
         that each item is checked against the caller's privileges on its final index; ``user`` is the caller,
-        for pipelines' ``set_security_user``."""
+        for pipelines' ``set_security_user``; ``source`` the request's ``_source`` (updates' ``get``)."""
         deadline = time.monotonic() + timeout_s
         report, stats = BulkReport(), WriteStats()
         sink = self._patient_sink(deadline)
@@ -98,7 +99,7 @@ class Destination:
         body = run_bulk(raw, sink=sink, pipelines=_LazyPipelines(self), default_index=index,
                         request_pipeline=pipeline, write=write, deadletters=self.deadletters(), job_id=JOB_ID,
                         report=report, user=user, index_meta=self.context.index_meta,
-                        templates=self.context.api.store, stats=self.ingest_stats)
+                        templates=self.context.api.store, stats=self.ingest_stats, source=source)
         if refresh not in (None, "false"):
             written = [next(iter(item.values())) for item in body["items"]]
             for target in {it.get("_index") for it in written if "error" not in it} - {None}:

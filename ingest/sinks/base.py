@@ -65,6 +65,7 @@ class ItemResult:
     version: int | None = None
     seq_no: int | None = None  # the operation's sequence number in its index (sinks that know it)
     primary_term: int | None = None
+    source: JsonObject | None = None  # an update's document after it (sinks that know it: the item's get)
 
     @property
     def ok(self) -> bool:

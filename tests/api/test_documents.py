@@ -21,7 +21,7 @@ def test_index_get_and_versions(es: Elasticsearch) -> None:
     first = es.index(index="docs", id="1", document={"title": "one", "n": 1})
     assert first.meta.status == 201
     assert dict(first) == {"_index": "docs", "_id": "1", "_version": 1, "result": "created",
-                           "_shards": {"total": 1, "successful": 1, "failed": 0}, "_seq_no": 0, "_primary_term": 1}
+                           "_shards": {"total": 2, "successful": 1, "failed": 0}, "_seq_no": 0, "_primary_term": 1}
     second = es.index(index="docs", id="1", document={"title": "uno", "n": 2}, refresh=True)
     assert second.meta.status == 200
     assert (second["result"], second["_version"], second["_seq_no"], second["forced_refresh"]) == (

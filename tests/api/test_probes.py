@@ -191,7 +191,14 @@ def test_index_health(live_server: tuple[str, InferenceAPI]) -> None:
     url, _ = live_server
     assert httpx.put(f"{url}/books", json={}, timeout=30).json()["acknowledged"] is True
     es = Elasticsearch(url, request_timeout=30)
-    assert es.cluster.health(index="books", wait_for_status="yellow", timeout="1s")["status"] == "green"
+    # one node: the primary is active, its replica (number_of_replicas defaults to 1) unassigned
+    health = es.cluster.health(index="books", wait_for_status="yellow", timeout="1s")
+    assert (health["status"], health["active_primary_shards"], health["unassigned_shards"]) == ("yellow", 1, 1)
+    assert health["active_shards_percent_as_number"] == 50.0
+    r = httpx.get(f"{url}/_cluster/health/books?wait_for_status=green&timeout=300ms", timeout=30)
+    assert r.status_code == 408 and r.json()["timed_out"] is True and r.json()["status"] == "yellow"
+    assert httpx.put(f"{url}/solo", json={"settings": {"number_of_replicas": 0}}, timeout=30).status_code == 200
+    assert es.cluster.health(index="solo", wait_for_status="green", timeout="1s")["status"] == "green"
     r = httpx.get(f"{url}/_cluster/health/nope", timeout=30)  # no wait: answered at once, red
     assert r.status_code == 200 and r.json()["status"] == "red" and r.json()["timed_out"] is False
     started = time.monotonic()

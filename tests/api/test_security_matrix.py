@@ -83,14 +83,14 @@ def test_create_app_refuses_an_undeclared_route(ingest_home: Path, monkeypatch: 
         ml.router.routes.pop()
 
 
-def _expected(need: Requirement, role_key: Any, api: InferenceAPI) -> bool:
+def _expected(need: Requirement, role_key: Any, api: InferenceAPI, action: str) -> bool:
     record = api.store.get_api_key(role_key.id)
     assert record is not None
     permission = key_permission(record)
     if need.kind in ("cluster", "api_keys", "own_user"):  # own_user: a key is never "the user itself"
         return permission.cluster(need.action)
     if need.kind == "index":
-        return permission.index(need.action, SAMPLE[need.param or "index"])
+        return permission.index(action, SAMPLE[need.param or "index"])
     return True  # authenticated / bulk (items are checked one by one)
 
 
@@ -104,14 +104,15 @@ def test_route_by_role_matrix(setup: tuple[TestClient, InferenceAPI, dict[str, A
         assert anon.status_code == 401, (method, path, anon.text)
         for role, key in keys.items():
             r = client.request(method, path, json=body, headers={"Authorization": f"ApiKey {key.encoded}"})
-            allowed = _expected(need, key, api)
+            action = need.action_for({}, {"doc_id": "1"} if "{doc_id}" in template else {})
+            allowed = _expected(need, key, api, action)
             if allowed:
                 assert r.status_code not in (401, 403), (role, method, path, r.status_code, r.text)
             else:
                 assert r.status_code == 403, (role, method, path, r.status_code, r.text)
                 if method != "HEAD":
                     error = r.json()["error"]
-                    assert error["type"] == "security_exception" and f"action [{need.action}]" in error["reason"]
+                    assert error["type"] == "security_exception" and f"action [{action}]" in error["reason"]
             checked += 1
     assert checked >= 45 * len(ROLES)
     # FastAPI's own documents (not API routes) still need credentials, and unknown paths answer 401 before 404

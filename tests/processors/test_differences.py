@@ -90,3 +90,20 @@ def test_inference_processor_has_no_task_type_option() -> None:
 def test_remove_keep_names_are_templates() -> None:
     out = source_of([{"remove": {"keep": ["{{which}}", "which"]}}], {"which": "b", "a": 1, "b": 2})
     assert out == {"which": "b", "b": 2}
+
+
+def test_append_to_missing_field_makes_a_list() -> None:
+    # IngestDocument.setFieldValue(append=true) on a missing leaf always puts a new ArrayList.
+    assert source_of([{"append": {"field": "order", "value": "last"}}], {}) == {"order": ["last"]}
+    assert source_of([{"append": {"field": "a.b", "value": ["x", "x"], "allow_duplicates": False}}],
+                     {}) == {"a": {"b": ["x", "x"]}}
+    # On the Arrow path too (the job runner and _bulk).
+    pipeline = parse_pipeline("p", {"processors": [{"append": {"field": "order", "value": "last"}}]})
+    assert pipeline.run(pa.table({"x": [1]})).table.column("order").to_pylist() == [["last"]]
+
+
+def test_append_of_only_duplicates_leaves_a_scalar_alone() -> None:
+    # appendValues returns the original object when allow_duplicates=false added nothing.
+    procs = [{"append": {"field": "tag", "value": "a", "allow_duplicates": False}}]
+    assert source_of(procs, {"tag": "a"}) == {"tag": "a"}
+    assert source_of(procs, {"tag": "b"}) == {"tag": ["b", "a"]}

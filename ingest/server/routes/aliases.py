@@ -48,7 +48,7 @@ async def delete_alias(index: str, name: str, request: Request) -> Response:
     def work(s: Any, c: IndexCatalog) -> Any:
         targets = _names(s, c, index, request)
         ops.update(s, c, [{"remove": {"indices": targets, "aliases": name.split(",")}}])
-        return {"acknowledged": True}
+        return {"acknowledged": True, "errors": False}  # Elasticsearch 9 reports per-action errors here
     return await _run(request, work)
 
 

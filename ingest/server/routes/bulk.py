@@ -18,6 +18,7 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from ingest.models.errors import ElasticsearchError, IllegalArgumentException
+from ingest.query.source import SourceFilter, from_params
 from ingest.server import convertors  # noqa: F401 - registers the {index} path convertor
 from ingest.server.destination import DEFAULT_TIMEOUT_S, Destination
 from ingest.server.filterpath import apply_filter_path
@@ -97,7 +98,9 @@ async def _bulk(request: Request, index: str | None, dest: Destination) -> JSONR
         # Inference, DuckDB and the cluster's answers block: run them on the thread pool, not the event loop.
         body = await run_in_threadpool(
             lambda: dest.bulk(raw, index=index, pipeline=params.get("pipeline"), refresh=params.get("refresh"),
-                              timeout_s=timeout_s, authorize=authorize, user=need.security_user(request)))
+                              timeout_s=timeout_s, authorize=authorize, user=need.security_user(request),
+                              source=from_params(params.get("_source"), params.get("_source_includes"),
+                                                 params.get("_source_excludes"), SourceFilter(False))))
     except ElasticsearchError as exc:
         return _error(exc)
     return SafeJSON(apply_filter_path(body, params.get("filter_path")))  # Logstash sends errors,items.*.error,...

@@ -24,20 +24,40 @@ INDEX_COLUMNS = ("health", "status", "index", "uuid", "pri", "rep", "docs.count"
 COUNT_COLUMNS = ("epoch", "timestamp", "count")
 
 
-def _size(store: Any, index: str) -> str:
-    """DuckDB keeps every index in one file and reports no per-table bytes: ``0b`` rather than a guess."""
-    return "0b"
+_UNITS = ("b", "kb", "mb", "gb", "tb", "pb")
 
 
-def _index_rows(store: Any, catalog: IndexCatalog, names: list[str]) -> list[dict[str, str]]:
+def byte_size(n: int, unit: str | None = None) -> str:
+    """Elasticsearch's ByteSizeValue text: the largest unit holding at least 1, one decimal truncated and dropped
+    when 0 (``208b``, ``4.5kb``, ``1mb``); with the cat ``bytes`` parameter, a whole number of that unit."""
+    if unit is not None:
+        if unit not in _UNITS:
+            raise IllegalArgumentException(f"failed to parse setting [bytes] with value [{unit}]")
+        return str(n // 1024 ** _UNITS.index(unit))
+    power = 0
+    while power < len(_UNITS) - 1 and n >= 1024 ** (power + 1):
+        power += 1
+    whole, _, fraction = repr(n / 1024 ** power).partition(".")
+    return whole + ("" if not fraction or fraction[0] == "0" else "." + fraction[0]) + _UNITS[power]
+
+
+def _size(store: Any, index: str, unit: str | None) -> str:
+    """The index's bytes in the embedded store's file (``sinks/embedded/size.py``: as of DuckDB's last
+    checkpoint; a sink that cannot tell reports ``0b``)."""
+    measure = getattr(store, "storage_bytes", None)
+    return byte_size(int(measure(index)) if callable(measure) else 0, unit)
+
+
+def _index_rows(store: Any, catalog: IndexCatalog, names: list[str], unit: str | None = None
+                ) -> list[dict[str, str]]:
     rows = []
     for name in names:
         settings = catalog.settings(name)
+        size = _size(store, name, unit)  # one primary, no replica copies on one node: all three are the same
         rows.append({"health": service.health(catalog, name), "status": "open", "index": name,
                      "uuid": catalog.facts(name)[0], "pri": str(settings.get("index.number_of_shards", "1")),
                      "rep": str(settings.get("index.number_of_replicas", "1")), "docs.count": str(store.count(name)),
-                     "docs.deleted": "0", "store.size": _size(store, name), "pri.store.size": _size(store, name),
-                     "dataset.size": _size(store, name)})
+                     "docs.deleted": "0", "store.size": size, "pri.store.size": size, "dataset.size": size})
     return rows
 
 
@@ -87,7 +107,8 @@ async def _indices(request: Request, expression: str) -> Response:
 
     def work() -> list[dict[str, str]]:
         with _catalog(request) as catalog:
-            return _index_rows(store, catalog, _names(store, catalog, expression, request))
+            return _index_rows(store, catalog, _names(store, catalog, expression, request),
+                               request.query_params.get("bytes"))
     return _answer(request, await run_in_threadpool(work), INDEX_COLUMNS)
 
 

@@ -105,7 +105,9 @@ def written(request: Request, item: dict[str, Any]) -> dict[str, Any]:
 async def _index(request: Request, index: str, doc_id: str | None, op: str) -> JSONResponse:
     try:
         check_params(request, WRITE_PARAMS)
-        op_type = request.query_params.get("op_type", op)
+        # A generated id is a create unless op_type says otherwise (RestIndexAction's AutoIdHandler), so that
+        # create_doc suffices for it, per document in the item check too.
+        op_type = request.query_params.get("op_type", "create" if doc_id is None else op)
         if op_type not in ("index", "create"):
             raise IllegalArgumentException(f"opType must be 'create' or 'index', found: [{op_type}]")
         if op == "create" and op_type != "create":
@@ -124,14 +126,14 @@ async def _index(request: Request, index: str, doc_id: str | None, op: str) -> J
                     status_code=status)
 
 
-@router.put("/{index:index}/_doc/{doc_id}", dependencies=[need.index("index", "indices:data/write/index")])
-@router.post("/{index:index}/_doc/{doc_id}", dependencies=[need.index("index", "indices:data/write/index")])
+@router.put("/{index:index}/_doc/{doc_id}", dependencies=[need.index_write()])
+@router.post("/{index:index}/_doc/{doc_id}", dependencies=[need.index_write()])
 async def index_doc(index: str, doc_id: str, request: Request) -> JSONResponse:
     """Index (create or replace) a document; ``op_type=create`` refuses an existing id."""
     return await _index(request, index, doc_id, "index")
 
 
-@router.post("/{index:index}/_doc", dependencies=[need.index("index", "indices:data/write/index")])
+@router.post("/{index:index}/_doc", dependencies=[need.index_write()])
 async def index_new_doc(index: str, request: Request) -> JSONResponse:
     """Index a document under a generated id (20 characters, time-based, as Elasticsearch makes them)."""
     return await _index(request, index, None, "index")

@@ -241,17 +241,24 @@ async def refresh_all(request: Request) -> Response:
 @router.post("/{index:index}/_flush", dependencies=[need.index("maintenance", "indices:admin/flush")])
 @router.get("/{index:index}/_flush", dependencies=[need.index("maintenance", "indices:admin/flush")])
 async def flush(index: str, request: Request) -> Response:
-    """Every write is committed (one DuckDB transaction per request): answers with the shards covered."""
-    return await _broadcast(request, index)
+    """Every write is committed already (one DuckDB transaction per request); a flush also checkpoints DuckDB's
+    write-ahead log into the file, as Elasticsearch's flush trims its translog. Answers with the shards covered."""
+    return await _broadcast(request, index, checkpoint=True)
 
 
 @router.post("/_flush", dependencies=[need.bulk("indices:admin/flush")])
 @router.get("/_flush", dependencies=[need.bulk("indices:admin/flush")])
 async def flush_all(request: Request) -> Response:
     """Flush every index."""
-    return await _broadcast(request, "_all")
+    return await _broadcast(request, "_all", checkpoint=True)
 
 
-async def _broadcast(request: Request, expression: str) -> Response:
+async def _broadcast(request: Request, expression: str, checkpoint: bool = False) -> Response:
     check_params(request, (*EXPRESSION_PARAMS, "force", "wait_if_ongoing"))
-    return await _run(request, lambda s, c: {"_shards": service.shard_counts(c, _names(s, c, expression, request))})
+
+    def work(store: Any, catalog: IndexCatalog) -> dict[str, Any]:
+        shards = service.shard_counts(catalog, _names(store, catalog, expression, request))
+        if checkpoint and callable(getattr(store, "checkpoint", None)):
+            store.checkpoint()
+        return {"_shards": shards}
+    return await _run(request, work)

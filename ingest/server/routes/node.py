@@ -16,13 +16,14 @@ from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 from starlette.convertors import Convertor, register_url_convertor
 
+from ingest.indices.service import shard_health
 from ingest.models.errors import IllegalArgumentException
 from ingest.server.dialect import check_params, es_response, time_param
 from ingest.server.nodeinfo import CLUSTER_NAME, ROLES, VERSION, Node, os_info, process_info
 from ingest.server.routes.bulk import _has_index, local_reads
 from ingest.server.security.authn import SecurityState
 from ingest.server.security.declare import cluster
-from ingest.server.state import app_destination  # where indices live (the destination)
+from ingest.server.state import app_context, app_destination  # where indices live (the destination)
 
 router = APIRouter(tags=["node"])
 
@@ -207,13 +208,28 @@ async def _health(request: Request, indices: list[str] | None) -> Response:
         await asyncio.sleep(min(0.1, max(0.0, deadline - time.monotonic())))
         missing = await run_in_threadpool(_missing, request, missing)
     timed_out = bool(missing) and waits
-    return es_response(request, {
+    body = {
         "cluster_name": CLUSTER_NAME, "status": "red" if missing else "green", "timed_out": timed_out,
         "number_of_nodes": 1, "number_of_data_nodes": 1, "active_primary_shards": 0, "active_shards": 0,
         "relocating_shards": 0, "initializing_shards": 0, "unassigned_shards": 0, "unassigned_primary_shards": 0,
         "delayed_unassigned_shards": 0, "number_of_pending_tasks": 0, "number_of_in_flight_fetch": 0,
         "task_max_waiting_in_queue_millis": 0, "active_shards_percent_as_number": 100.0,
-    }, status=408 if timed_out else 200)
+    }
+    if indices and not missing:  # named indices: their shards as one node holds them (replicas unassigned)
+        body.update(await run_in_threadpool(_index_shards, request, indices))
+        if wanted is not None and wanted.lower() == "green" and body["status"] != "green" and waits:
+            # replicas never get a node here: green is never reached, so wait out the timeout as Elasticsearch
+            await asyncio.sleep(max(0.0, deadline - time.monotonic()))
+            body["timed_out"] = timed_out = True
+    return es_response(request, body, status=408 if timed_out else 200)
+
+
+def _index_shards(request: Request, indices: list[str]) -> dict[str, Any]:
+    catalog = app_context(request).index_catalog()
+    try:
+        return shard_health(catalog, indices)
+    finally:
+        catalog.close()
 
 
 def _missing(request: Request, indices: list[str]) -> list[str]:

@@ -23,6 +23,7 @@ checks every route against every built-in role.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -48,6 +49,17 @@ class Requirement:
     action: str
     privilege: str | None = None
     param: str | None = None
+    create_action: str | None = None  # the action when the write is a create (``index_write``)
+
+    def action_for(self, query: Mapping[str, str], path_params: Mapping[str, Any]) -> str:
+        """The action a request performs: a document write is a create with ``op_type=create``, or without an id
+        and without ``op_type`` (Elasticsearch's RestIndexAction defaults a generated id to ``op_type=create``)."""
+        if self.create_action is None:
+            return self.action
+        op_type = query.get("op_type")
+        if op_type == "create" or (op_type is None and path_params.get("doc_id") is None):
+            return self.create_action
+        return self.action
 
     async def __call__(self, request: Request) -> None:
         principal = principal_of(request)
@@ -61,10 +73,11 @@ class Requirement:
             if not own and not principal.permission.cluster(self.action):
                 raise denied(request, principal, self.action)
         if self.kind == "index":
+            action = self.action_for(request.query_params, request.path_params)
             names = str(request.path_params.get(self.param or "index", "")).split(",")
-            refused = [n for n in names if not principal.permission.index(self.action, n)]
+            refused = [n for n in names if not principal.permission.index(action, n)]
             if refused:
-                raise denied(request, principal, self.action, refused)
+                raise denied(request, principal, action, refused)
 
 
 def principal_of(request: Request) -> Principal:
@@ -123,6 +136,13 @@ def index(privilege: str, action: str, param: str = "index") -> Any:
     if not index_grants(privilege, action):
         raise ValueError(f"index privilege [{privilege}] does not grant [{action}]")
     return Depends(Requirement("index", action, privilege, param))
+
+
+def index_write() -> Any:
+    """Declare a single-document index request: ``create_doc`` suffices for a create (``op_type=create`` or a
+    generated id), ``index`` is needed to overwrite (as Elasticsearch's CreateDocsIndexPrivilegeTests)."""
+    return Depends(Requirement("index", "indices:data/write/index", "index", "index",
+                               create_action="indices:data/write/index:op_type/create"))
 
 
 def bulk(action: str = "indices:data/write/bulk") -> Any:

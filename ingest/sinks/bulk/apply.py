@@ -7,6 +7,7 @@ written in one transaction by the store.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -167,7 +168,10 @@ def apply(
         elif action.op == "delete":
             results.append(delete(doc_id, external))
         else:
-            results.append(_update(index, doc_id, st, source, put, delete, done))
+            result = _update(index, doc_id, st, source, put, delete, done)
+            if result.error is None and st.exists:
+                result = dataclasses.replace(result, source=st.doc)  # as this update left it, for the item's get
+            results.append(result)
     return results, {doc_id: states[doc_id] for doc_id in dirty}
 
 

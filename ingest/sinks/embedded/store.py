@@ -42,6 +42,7 @@ from ingest.sinks.bulk.vectors import arrow_column
 from ingest.sinks.embedded.batch import insert_batch, plan_batch
 from ingest.sinks.embedded.migrate import add_seq_nos
 from ingest.sinks.embedded.reads import read_docs
+from ingest.sinks.embedded.size import table_bytes
 from ingest.sinks.embedded.sql import column_type, dense_score_sql
 from ingest.sinks.embedded.tombstones import recent_deletes, remember_deletes
 from ingest.sinks.ids import TimeBasedIds
@@ -445,6 +446,18 @@ class EmbeddedStore(Sink):
                 raise index_not_found(index)
             rows = self.con.execute(f"SELECT count(*) FROM {_q(index)}").fetchall()
             return int(rows[0][0])
+
+    def checkpoint(self) -> None:
+        """Write the write-ahead log into the database file (``_flush``: Elasticsearch's commit + translog trim)."""
+        with self._lock:
+            self.con.execute("CHECKPOINT")
+
+    def storage_bytes(self, index: str) -> int:
+        """Bytes ``index`` occupies in the database file (``size.table_bytes``: after the last checkpoint)."""
+        with self._lock:
+            if index not in self._layouts:
+                raise index_not_found(index)
+            return table_bytes(self.con, index)
 
     def get(self, index: str, doc_id: str) -> dict[str, Any] | None:
         """The ``_source`` of a document (vectors included), or None when there is no such id."""
