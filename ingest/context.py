@@ -27,8 +27,8 @@ if TYPE_CHECKING:
     from ingest.jobs.indexmeta import IndexMeta
     from ingest.models.api import InferenceAPI
     from ingest.models.store import Store
+    from ingest.presence import Presence
     from ingest.processors import PipelineService
-    from ingest.server.presence import Presence
     from ingest.sinks.base import Sink
 
 
@@ -149,13 +149,13 @@ class AppContext:
         owns the file then: DuckDB admits one process), else None."""
         if dest != "embedded" and dest != f"embedded://{self.home / 'indices.duckdb'}":
             return None
-        from ingest.server.presence import running
+        from ingest.presence import running
 
         found = running(self.home)
         return found if found is not None and found.owns_store else None  # a server of --dest URL leaves it alone
 
     def _served_now(self) -> tuple[str, str] | None:
-        from ingest.server.presence import running
+        from ingest.presence import running
 
         found = running(self.home)
         return (found.url, found.token) if found is not None and found.owns_store else None

@@ -19,7 +19,7 @@ import typer
 from ingest.sinks.registry import usage
 
 if TYPE_CHECKING:
-    from ingest.server.presence import Claim
+    from ingest.presence import Claim
 
 
 def serve(
@@ -118,9 +118,9 @@ def _release_on_shutdown(app: Any, claim: Claim) -> None:
 
 
 def _claim_home(home: Path, host: str, port: int, https: bool, owns_store: bool) -> Claim:
-    """Record this server in its home (``ingest.server.presence``); a second server on the same home exits with
+    """Record this server in its home (``ingest.presence``); a second server on the same home exits with
     EXIT_ALREADY_SERVING and a message naming the running one, rather than failing later on the store's lock."""
-    from ingest.server.presence import AlreadyServing, claim, local_url
+    from ingest.presence import AlreadyServing, claim, local_url
 
     try:
         return claim(home, local_url(host, port, https), owns_store=owns_store)

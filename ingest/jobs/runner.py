@@ -19,7 +19,7 @@ from ingest.deadletter.store import DeadLetterStore
 from ingest.jobs.acks import AckTracker
 from ingest.jobs.budget import ErrorBudget, TooManyErrors, parse_max_errors
 from ingest.jobs.bulkitems import Item, Prepared
-from ingest.jobs.cache import CachingInference
+from ingest.jobs.cache import CachingInference, EmbeddingCache
 from ingest.jobs.checkpoint import Checkpoints
 from ingest.jobs.config import JobConfig, JobSummary
 from ingest.jobs.faults import fault
@@ -350,7 +350,6 @@ def run_job(
     between jobs).
     """
     from ingest.models.api import InferenceAPI
-    from ingest.semantic.enrich import semantic_options
     from ingest.sinks.registry import capabilities, kind_of
     from ingest.sources import open_source
 
@@ -364,7 +363,7 @@ def run_job(
     cache = context.embedding_cache() if (first or final or embedded) and config.skip_unchanged else None
     deadletters = deadletters or context.deadletters()
     try:
-        sink = sink or context.open_sink(config.dest, **semantic_options(context, cache if embedded else None))
+        sink = sink or context.open_sink(config.dest, **_semantic_options(context, cache if embedded else None))
         pipeline, wrapped = None, None
         if first or final:
             if inference is None:
@@ -388,3 +387,13 @@ def run_job(
             cache.close()
         if own_context:
             context.close()  # its dead-letter store; an api handed in stays the caller's
+
+
+def _semantic_options(context: AppContext, cache: EmbeddingCache | None) -> dict[str, Any]:
+    """``open_sink`` options for a job writing to the embedded store: with the job's embedding cache,
+    ``semantic_text`` inference goes through it (unchanged texts are not sent again); without, the defaults."""
+    if cache is None:
+        return {}
+    from ingest.semantic.enrich import SemanticInference
+
+    return {"inference": SemanticInference(lambda: CachingInference(context.api, cache))}

@@ -18,27 +18,17 @@ import json
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any
 
 import numpy as np
 
 from ingest.models.errors import ElasticsearchError
 from ingest.processors.chunking import chunk_by_settings
 from ingest.processors.protocols import InferenceClient
-from ingest.semantic.fields import INFERENCE_FIELDS, SemanticField, semantic_fields
+from ingest.semantic.fields import INFERENCE_FIELDS, SemanticField, record_model_settings, semantic_fields
 from ingest.sinks.base import BulkAction, ItemResult
 
-if TYPE_CHECKING:
-    from ingest.jobs.cache import EmbeddingCache
-
 StoredLookup = Callable[[set[str]], dict[str, dict[str, Any]]]
-
-
-class ContextAPI(Protocol):
-    """What a job's inference needs of its context (``AppContext.api``)."""
-
-    @property
-    def api(self) -> Any: ...
 
 
 @dataclass
@@ -106,6 +96,13 @@ class SemanticInference:
 
     def __init__(self, api: Callable[[], InferenceClient]) -> None:
         self._api = api
+
+    def record_model_settings(self, properties: dict[str, Any], actions: list[BulkAction]) -> bool:
+        """The ``model_settings`` of the fields the enriched ``actions`` embedded first, put on ``properties``
+        (``fields.record_model_settings``); whether ``properties`` changed."""
+        entries = [found for a in actions
+                   if a.source is not None and isinstance(found := a.source.get(INFERENCE_FIELDS), dict)]
+        return record_model_settings(properties, entries) if entries else False
 
     def enrich(self, properties: Mapping[str, Any], actions: list[BulkAction], stored: StoredLookup
                ) -> list[BulkAction | ItemResult]:
@@ -320,13 +317,3 @@ def _failure(item: _Input, exc: BaseException) -> ElasticsearchError:
     return ElasticsearchError(
         f"Exception when running inference id [{item.field.inference_id}] on field [{item.field.path}]",
         status=cause.status, error_type="inference_exception", caused_by=cause)
-
-
-def semantic_options(context: ContextAPI, cache: EmbeddingCache | None) -> dict[str, Any]:
-    """``open_sink`` options for a job writing to the embedded store: with the job's embedding cache,
-    ``semantic_text`` inference goes through it (unchanged texts are not sent again); without, the defaults."""
-    if cache is None:
-        return {}
-    from ingest.jobs.cache import CachingInference
-
-    return {"inference": SemanticInference(lambda: CachingInference(context.api, cache))}

@@ -2,7 +2,7 @@
 
 DuckDB admits one process per store file, so a job (or ``ingest export``, ``ingest indices``…) started while a
 server runs on the same home writes and reads through that server instead of opening the file
-(``AppContext.open_sink`` picks this sink when ``ingest.server.presence`` finds a live server). The job has
+(``AppContext.open_sink`` picks this sink when ``ingest.presence`` finds a live server). The job has
 already run the index's pipelines itself, as it does writing directly, so its ``_bulk`` requests say
 ``pipeline=_none`` (the server must not run the default pipeline a second time).
 

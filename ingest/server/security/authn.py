@@ -169,7 +169,7 @@ class Authenticator:
                  cache_ttl_s: float = 300.0, settings_ttl_s: float = 1.0) -> None:
         self.store = store
         self.bind_host: str | None = None  # set by `ingest serve`; a non-loopback bind needs security
-        self.local_token: str | None = None  # set by `ingest serve`: its CLI clients' token (server.presence)
+        self.local_token: str | None = None  # set by `ingest serve`: its CLI clients' token (ingest.presence)
         self._hasher = ThreadPoolExecutor(max_workers=hash_threads, thread_name_prefix="ingest-auth-hash",
                                           initializer=_lower_priority)
         self._cache = _LoginCache(cache_size, cache_ttl_s)
@@ -239,7 +239,7 @@ class Authenticator:
             raise
 
     def _is_local_client(self, value: str, request: Request) -> bool:
-        """Whether the request carries this server's local token (``ingest.server.presence``) from a loopback
+        """Whether the request carries this server's local token (``ingest.presence``) from a loopback
         peer; the token is worth nothing from anywhere else."""
         if self.local_token is None or not hmac.compare_digest(value.encode(), self.local_token.encode()):
             return False

@@ -58,6 +58,11 @@ class IndexTimeInference(Protocol):
         """One outcome per action of one index: the action to apply, or the item's failure."""
         ...
 
+    def record_model_settings(self, properties: Properties, actions: list[BulkAction]) -> bool:
+        """Put on ``properties`` the ``model_settings`` of the fields the enriched ``actions`` embedded first (as
+        Elasticsearch updates the mapping); whether ``properties`` changed."""
+        ...
+
 
 def _q(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
@@ -337,17 +342,13 @@ class EmbeddedStore(Sink):
 
     def _record_model_settings(self, index: str, actions: list[BulkAction]) -> None:
         """The fields' ``model_settings`` from the first documents embedded, into the mapping (Elasticsearch's)."""
-        from ingest.semantic.fields import INFERENCE_FIELDS, record_model_settings
-
-        entries = [found for a in actions
-                   if a.source is not None and isinstance(found := a.source.get(INFERENCE_FIELDS), dict)]
-        if not entries:
+        if self.inference is None or not actions:
             return
         with self._lock:
             if index not in self._layouts:
                 return
             props = copy.deepcopy(self._properties.get(index, {}))
-            if record_model_settings(props, entries):
+            if self.inference.record_model_settings(props, actions):
                 self.put_mapping(index, props, self._options.get(index, {}))
 
     def _write_rows(self, index: str, table: pa.Table | pa.RecordBatch, ids: list[str], op: BulkOp
