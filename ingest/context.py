@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from ingest.models.api import InferenceAPI
     from ingest.models.store import Store
     from ingest.processors import PipelineService
+    from ingest.search.service import SearchService
     from ingest.sinks.base import Sink
 
 
@@ -48,6 +49,7 @@ class AppContext:
         self._pipelines: PipelineService | None = None
         self._deadletters: DeadLetterStore | None = None
         self._lock = threading.RLock()
+        self._search: SearchService | None = None
 
     @property
     def home(self) -> Path:
@@ -133,6 +135,15 @@ class AppContext:
         if dest.startswith("embedded:"):
             options.setdefault("memory_limit", self.settings.duckdb_memory_limit)
         return open_sink(dest, **options)
+
+    def search(self) -> SearchService:
+        """This application's search service (cached corpora, scrolls, points in time)."""
+        with self._lock:
+            if self._search is None:
+                from ingest.search.service import SearchService
+
+                self._search = SearchService()
+            return self._search
 
     def close(self) -> None:
         """Close what the context opened (an ``api`` handed in is left to its owner)."""

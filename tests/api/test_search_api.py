@@ -1,0 +1,115 @@
+"""``_search``, ``_count``, ``_msearch``, scroll and point in time through the official client."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from elasticsearch import ApiError, Elasticsearch, helpers
+
+DOCS = [
+    {"_id": "1", "title": "The quick brown fox", "tag": "animal", "n": 1, "v": [1.0, 0.0]},
+    {"_id": "2", "title": "A quick brown dog jumps over the lazy fox", "tag": "animal", "n": 2, "v": [0.9, 0.1]},
+    {"_id": "3", "title": "Disk full on the database server", "tag": "ops", "n": 3, "v": [0.0, 1.0]},
+    {"_id": "4", "title": "Brown bread recipe", "tag": "food", "n": 4, "v": [0.5, 0.5]},
+    {"_id": "5", "title": "fox fox fox", "tag": "animal", "n": 5},
+]
+
+
+@pytest.fixture()
+def es(live_server: tuple[str, object]) -> Iterator[Elasticsearch]:
+    client = Elasticsearch(live_server[0], request_timeout=30)
+    client.indices.create(index="docs", mappings={"properties": {
+        "title": {"type": "text"}, "tag": {"type": "keyword"}, "n": {"type": "integer"},
+        "v": {"type": "dense_vector", "dims": 2, "similarity": "cosine"}}})
+    ops = [{"_index": "docs", "_id": d["_id"], **{k: v for k, v in d.items() if k != "_id"}} for d in DOCS]
+    helpers.bulk(client, ops, refresh=True)
+    yield client
+    client.close()
+
+
+def ids(answer: object) -> list[str]:
+    return [h["_id"] for h in answer["hits"]["hits"]]  # type: ignore[index]
+
+
+def test_match_bm25_ranks_and_response_shape(es: Elasticsearch) -> None:
+    answer = es.search(index="docs", query={"match": {"title": "quick fox"}})
+    assert answer["timed_out"] is False and answer["_shards"]["failed"] == 0
+    assert answer["hits"]["total"] == {"value": 3, "relation": "eq"}
+    assert set(ids(answer)) == {"1", "2", "5"}
+    assert ids(answer)[0] in ("1", "5")  # short documents with both/repeated terms first
+    assert answer["hits"]["max_score"] == answer["hits"]["hits"][0]["_score"]
+    hit = answer["hits"]["hits"][0]
+    assert hit["_index"] == "docs" and "title" in hit["_source"]
+    both = es.search(index="docs", query={"match": {"title": {"query": "quick fox", "operator": "and"}}})
+    assert sorted(ids(both)) == ["1", "2"]
+
+
+def test_filters_bool_sort_paging_and_source(es: Elasticsearch) -> None:
+    answer = es.search(index="docs", query={"bool": {"filter": [{"term": {"tag": "animal"}},
+                                                               {"range": {"n": {"gte": 2}}}]}},
+                       sort=[{"n": "desc"}], size=1, from_=1, source_includes=["tag"])
+    assert answer["hits"]["total"]["value"] == 2
+    assert ids(answer) == ["2"] and answer["hits"]["hits"][0]["sort"] == [2]
+    assert answer["hits"]["hits"][0]["_source"] == {"tag": "animal"}
+    assert answer["hits"]["hits"][0]["_score"] is None
+    scored = es.search(index="docs", query={"bool": {"must": [{"match": {"title": "fox"}}],
+                                                     "must_not": [{"ids": {"values": ["5"]}}]}})
+    assert "5" not in ids(scored) and set(ids(scored)) == {"1", "2"}
+    assert es.search(index="docs", query={"match_phrase": {"title": "brown fox"}})["hits"]["total"]["value"] == 1
+    assert sorted(ids(es.search(index="docs", query={"prefix": {"title": "bre"}}))) == ["4"]
+    assert es.search(index="docs", query={"exists": {"field": "v"}})["hits"]["total"]["value"] == 4
+
+
+def test_count_with_query_and_msearch(es: Elasticsearch) -> None:
+    assert es.count(index="docs")["count"] == 5
+    assert es.count(index="docs", query={"term": {"tag": "animal"}})["count"] == 3
+    answer = es.msearch(searches=[{"index": "docs"}, {"query": {"term": {"tag": "ops"}}},
+                                  {"index": "docs"}, {"query": {"bogus": {}}}])
+    first, second = answer["responses"]
+    assert ids(first) == ["3"] and first["status"] == 200
+    assert second["status"] == 400 and second["error"]["type"] == "parsing_exception"
+
+
+def test_unknown_query_is_a_parsing_exception(es: Elasticsearch) -> None:
+    with pytest.raises(ApiError) as err:
+        es.search(index="docs", query={"bogus": {"x": 1}})
+    assert err.value.meta.status == 400
+    assert err.value.body["error"]["type"] == "parsing_exception"
+    assert err.value.body["error"]["reason"] == "unknown query [bogus]"
+
+
+def test_knn_prefilter_hybrid_and_rrf(es: Elasticsearch) -> None:
+    answer = es.search(index="docs", knn={"field": "v", "query_vector": [1.0, 0.0], "k": 2, "num_candidates": 5})
+    assert ids(answer) == ["1", "2"]
+    assert answer["hits"]["hits"][0]["_score"] == pytest.approx(1.0)
+    filtered = es.search(index="docs", knn={"field": "v", "query_vector": [1.0, 0.0], "k": 2, "num_candidates": 5,
+                                            "filter": {"term": {"tag": "ops"}}})
+    assert ids(filtered) == ["3"]  # the filter applies before the top-k cut-off, not after
+    hybrid = es.search(index="docs", query={"match": {"title": "database"}},
+                       knn={"field": "v", "query_vector": [1.0, 0.0], "k": 1, "num_candidates": 5})
+    assert set(ids(hybrid)) == {"1", "3"}
+    rrf = es.search(index="docs", retriever={"rrf": {"retrievers": [
+        {"standard": {"query": {"match": {"title": "fox"}}}},
+        {"knn": {"field": "v", "query_vector": [1.0, 0.0], "k": 3, "num_candidates": 5}}]}})
+    assert ids(rrf)[0] == "1"  # first of both lists... among the top
+    assert rrf["hits"]["hits"][0]["_score"] == pytest.approx(1 / 61 + 1 / 61, rel=0.5)
+
+
+def test_scroll_scan_and_point_in_time(es: Elasticsearch) -> None:
+    scanned = [h["_id"] for h in helpers.scan(es, index="docs", query={"query": {"match_all": {}}}, size=2)]
+    assert sorted(scanned) == ["1", "2", "3", "4", "5"]
+    pit = es.open_point_in_time(index="docs", keep_alive="1m")["id"]
+    es.index(index="docs", id="6", document={"title": "late", "n": 6}, refresh=True)
+    seen: list[str] = []
+    after = None
+    while True:
+        page = es.search(pit={"id": pit, "keep_alive": "1m"}, sort=[{"n": "asc"}], size=2,
+                         **({"search_after": after} if after else {}))
+        if not page["hits"]["hits"]:
+            break
+        seen += ids(page)
+        after = page["hits"]["hits"][-1]["sort"]
+    assert seen == ["1", "2", "3", "4", "5"]  # the point in time does not see document 6
+    assert es.close_point_in_time(id=pit)["succeeded"] is True
+    assert es.count(index="docs")["count"] == 6
