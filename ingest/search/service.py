@@ -15,6 +15,7 @@ from ingest.query.dsl import parsing_error
 from ingest.query.source import SourceFilter
 from ingest.search.corpus import Corpus
 from ingest.search.request import Hit, SortKey, check, execute, render
+from ingest.sinks.base import FieldHint
 from ingest.sinks.bulk.apply import StoredDoc
 
 _UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
@@ -29,6 +30,10 @@ class SearchableStore(Protocol):
 
     def properties(self, index: str) -> dict[str, Any]:
         """The index's mapping properties."""
+        ...
+
+    def hints(self, index: str) -> dict[str, FieldHint]:
+        """The index's vector fields."""
         ...
 
 
@@ -57,15 +62,21 @@ def resolve_inference(body: Any, api: Infer | None) -> Any:
         return [resolve_inference(v, api) for v in body]
     if not isinstance(body, dict):
         return body
-    out = {k: resolve_inference(v, api) for k, v in body.items()}
+    out = {k: resolve_inference(v, api) if k not in ("query_vector_builder", "text_expansion") else v
+           for k, v in body.items()}
     builder = out.pop("query_vector_builder", None)
     if isinstance(builder, dict):
         spec = builder.get("text_embedding") or {}
         out["query_vector"] = _embed(api, str(spec.get("model_id")), str(spec.get("model_text", "")))
     if "inference_id" in out and "query" in out and "field" in out and "query_vector" not in out:
         out["query_vector"] = _embed(api, str(out.pop("inference_id")), str(out.pop("query")))
-    if "model_id" in out and "model_text" in out:
-        out = {"query_vector": _embed(api, str(out.pop("model_id")), str(out.pop("model_text"))), **out}
+    expansion = out.get("text_expansion")
+    if isinstance(expansion, dict):
+        out["text_expansion"] = {
+            f: {"query_vector": _embed(api, str(o.get("model_id")), str(o.get("model_text", ""))),
+                **{k: v for k, v in o.items() if k not in ("model_id", "model_text")}}
+            if isinstance(o, dict) and "model_id" in o else o
+            for f, o in expansion.items()}
     return out
 
 
@@ -112,8 +123,8 @@ class SearchService:
             cached = self._corpora.get(index)
             if cached is not None and cached.fingerprint == fingerprint:
                 return cached
-        props = store.properties(index)
-        corpus = Corpus(index, [d.id for d in docs], [d.source for d in docs], fingerprint, _similarities(props))
+        similarities = {f: h.similarity or "cosine" for f, h in store.hints(index).items() if h.kind == "dense"}
+        corpus = Corpus(index, [d.id for d in docs], [d.source for d in docs], fingerprint, similarities)
         with self._lock:
             self._corpora[index] = corpus
         return corpus
@@ -208,13 +219,3 @@ def _envelope(started: float, shards: int) -> dict[str, Any]:
     return {"took": int((time.monotonic() - started) * 1000), "timed_out": False,
             "_shards": {"total": shards, "successful": shards, "skipped": 0, "failed": 0}}
 
-
-def _similarities(properties: dict[str, Any], prefix: str = "") -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for name, spec in properties.items():
-        if isinstance(spec, dict):
-            if spec.get("type") == "dense_vector":
-                out[prefix + name] = spec.get("similarity", "cosine")
-            if isinstance(spec.get("properties"), dict):
-                out.update(_similarities(spec["properties"], prefix + name + "."))
-    return out

@@ -3,22 +3,20 @@ a cluster ``--dest`` answers them itself (forwarded)."""
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
-from ingest.context import AppContext
-from ingest.indices.expressions import options_from, resolve
+from ingest.indices.expressions import options_from
 from ingest.models.errors import ElasticsearchError
 from ingest.query.dsl import parsing_error
 from ingest.query.source import from_params
+from ingest.search.api import prepare, resolve_names
+from ingest.search.api import search as search_api
 from ingest.search.corpus import Corpus
-from ingest.search.request import check
 from ingest.search.scoring import evaluate
-from ingest.search.service import resolve_inference
 from ingest.server import convertors  # noqa: F401 - registers the {index} path convertor
 from ingest.server.dialect import json_body
 from ingest.server.routes.bulk import SafeJSON, _error, versioned
@@ -33,14 +31,8 @@ _SEARCH = "indices:data/read/search"
 def _names(request: Request, expression: str | None) -> list[str]:
     """The concrete indices of an expression (aliases and wildcards), each checked against the caller's read
     (``_all`` and wildcards are narrowed to the indices the caller may read, as Elasticsearch does)."""
-    context: AppContext = app_context(request)
-    store = versioned(app_destination(request))
-    catalog = context.index_catalog()
-    try:
-        aliases = catalog.aliases()
-    finally:
-        catalog.close()
-    names = resolve(expression, store.indices(), aliases, options_from(dict(request.query_params)))
+    names = resolve_names(app_context(request), versioned(app_destination(request)), expression,
+                          options_from(dict(request.query_params)))
     principal = need.principal_of(request)
     if expression is None or expression == "_all" or "*" in expression:  # narrowed to what the caller may read
         return [n for n in names if need.allowed_on_index(principal, _SEARCH, n)]
@@ -88,8 +80,7 @@ def run_search(request: Request, expression: str | None, body: dict[str, Any]) -
     """One search (also each ``_msearch`` item): resolves inference, indices or the point in time, and runs it."""
     context = app_context(request)
     body = _body_params(request, body)
-    body = resolve_inference(body, context.api if _needs_inference(body) else None)
-    check(body)
+    body = prepare(context, body)
     service = context.search()
     default = from_params(request.query_params.get("_source"), request.query_params.get("_source_includes"),
                           request.query_params.get("_source_excludes"))
@@ -101,13 +92,9 @@ def run_search(request: Request, expression: str | None, body: dict[str, Any]) -
                                      error_type="action_request_validation_exception")
         corpora, props = service.pit(str(pit.get("id")), pit.get("keep_alive"))
         return service.search(body, corpora, props, default, pit_id=str(pit.get("id")))
-    corpora, props = _corpora(request, _names(request, expression))
-    return service.search(body, corpora, props, default, scroll=request.query_params.get("scroll"))
-
-
-def _needs_inference(body: Any) -> bool:
-    text = json.dumps(body)
-    return any(k in text for k in ('"query_vector_builder"', '"inference_id"', '"model_id"'))
+    names = _names(request, expression)
+    return search_api(context, versioned(app_destination(request)), names, body, default,
+                      scroll=request.query_params.get("scroll"))
 
 
 async def _object(request: Request) -> dict[str, Any]:
@@ -151,9 +138,7 @@ def _count(request: Request, expression: str | None, body: dict[str, Any]) -> di
     unknown = sorted(set(body) - {"query"})
     if unknown:
         raise parsing_error(f"request does not support [{unknown[0]}]")
-    context = app_context(request)
-    body = resolve_inference(body, context.api if _needs_inference(body) else None)
-    check(body)
+    body = prepare(app_context(request), body)
     names = _names(request, expression)
     corpora, props = _corpora(request, names)
     from ingest.search.request import parse
