@@ -22,7 +22,8 @@ Evaluate = Callable[[Query], dict[int, float]]
 
 
 def bm25(index: FieldIndex, token: str, boost: float = 1.0) -> dict[int, float]:
-    """Lucene's BM25 score of one term on the documents holding it (no (k1+1) factor, as in Lucene 8+)."""
+    """Elasticsearch's BM25 score of one term on the documents holding it (its ``LegacyBM25Similarity``: Lucene's
+    BM25 times ``k1 + 1``, so scores match Elasticsearch's, not only rankings)."""
     postings = index.postings.get(token)
     if not postings:
         return {}
@@ -32,7 +33,7 @@ def bm25(index: FieldIndex, token: str, boost: float = 1.0) -> dict[int, float]:
     for doc, positions in postings.items():
         tf = len(positions)
         norm = K1 * (1 - B + B * index.lengths.get(doc, 0) / avg)
-        out[doc] = boost * idf * tf / (tf + norm)
+        out[doc] = boost * (K1 + 1) * idf * tf / (tf + norm)
     return out
 
 
@@ -107,7 +108,7 @@ class MatchPhrase:
             freq = sum(1 for start in lists[0][doc] if all(start + i + 1 in s for i, s in enumerate(later)))
             if freq:
                 norm = K1 * (1 - B + B * index.lengths.get(doc, 0) / avg)
-                out[doc] = self.boost * idf * freq / (freq + norm)
+                out[doc] = self.boost * (K1 + 1) * idf * freq / (freq + norm)
         return out
 
 
