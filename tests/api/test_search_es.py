@@ -14,8 +14,7 @@ from ingest.models.api import InferenceAPI
 
 pytestmark = pytest.mark.cluster
 
-WORDS = ("fox dog cat river mountain database server disk memory network cloud storage index search query "
-         "engine vector token model python java rust").split()
+WORDS = ["fox", "dog", "cat", "river", "mountain", "database", "server", "disk", "memory", "network", "cloud", "storage", "index", "search", "query", "engine", "vector", "token", "model", "python", "java", "rust"]
 
 
 def _docs() -> list[dict[str, Any]]:
