@@ -47,7 +47,7 @@ class Corpus:
     index: str
     ids: list[str]
     sources: list[dict[str, Any]]
-    fingerprint: tuple[tuple[str, int, int], ...] = ()
+    fingerprint: tuple[Any, ...] = ()
     hints: dict[str, Any] = field(default_factory=dict)
     _fields: dict[str, FieldIndex] = field(default_factory=dict)
 

@@ -36,6 +36,10 @@ class SearchableStore(Protocol):
         """The index's vector fields."""
         ...
 
+    def fingerprint(self, index: str) -> tuple[int, int, int]:
+        """A cheap summary that changes whenever the index's documents do."""
+        ...
+
 
 class Infer(Protocol):
     """The inference API's call (``InferenceAPI.infer``)."""
@@ -117,13 +121,14 @@ class SearchService:
 
     def corpus(self, store: SearchableStore, index: str) -> Corpus:
         """The index's documents as now stored (the cached corpus, with its statistics, when unchanged)."""
-        docs: list[StoredDoc] = [d for page in store.scan(index, 5000) for d in page]
-        fingerprint = tuple((d.id, d.seq_no, d.primary_term) for d in docs)
+        # the summary before the scan: a write during the scan makes the next search read again, never a stale hit
+        fingerprint = (store.fingerprint(index),)
+        similarities = {f: h.similarity or "cosine" for f, h in store.hints(index).items() if h.kind == "dense"}
         with self._lock:
             cached = self._corpora.get(index)
-            if cached is not None and cached.fingerprint == fingerprint:
+            if cached is not None and cached.fingerprint == fingerprint and cached.hints == similarities:
                 return cached
-        similarities = {f: h.similarity or "cosine" for f, h in store.hints(index).items() if h.kind == "dense"}
+        docs: list[StoredDoc] = [d for page in store.scan(index, 5000) for d in page]
         corpus = Corpus(index, [d.id for d in docs], [d.source for d in docs], fingerprint, similarities)
         with self._lock:
             self._corpora[index] = corpus

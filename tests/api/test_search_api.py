@@ -113,3 +113,41 @@ def test_scroll_scan_and_point_in_time(es: Elasticsearch) -> None:
     assert seen == ["1", "2", "3", "4", "5"]  # the point in time does not see document 6
     assert es.close_point_in_time(id=pit)["succeeded"] is True
     assert es.count(index="docs")["count"] == 6
+
+
+def test_changes_are_seen_and_bad_values_are_400(es: Elasticsearch) -> None:
+    assert ids(es.search(index="docs", query={"match": {"title": "recipe"}})) == ["4"]
+    es.index(index="docs", id="4", document={"title": "Brown rice", "tag": "food", "n": 4}, refresh=True)
+    es.index(index="docs", id="7", document={"title": "Bread recipe", "tag": "food", "n": 7}, refresh=True)
+    assert ids(es.search(index="docs", query={"match": {"title": "recipe"}})) == ["7"]  # no stale statistics
+    es.delete(index="docs", id="7", refresh=True)
+    assert es.search(index="docs", query={"match": {"title": "recipe"}})["hits"]["total"]["value"] == 0
+    for body in ({"size": "ten"}, {"knn": {"field": "v", "query_vector": [1.0, 0.0], "k": "x"}}, {"aggs": {}}):
+        with pytest.raises(ApiError) as err:
+            es.search(index="docs", body=body)
+        assert err.value.meta.status == 400, body
+    assert es.search(index="docs", track_total_hits=False)["hits"].get("total") is None
+    assert es.search(index="docs", track_total_hits=2)["hits"]["total"] == {"value": 2, "relation": "gte"}
+
+
+def test_scroll_clear_and_missing_contexts(es: Elasticsearch) -> None:
+    page = es.search(index="docs", scroll="1m", size=2, sort=["_doc"])
+    assert len(page["hits"]["hits"]) == 2 and page["hits"]["total"]["value"] == 5
+    second = es.scroll(scroll_id=page["_scroll_id"], scroll="1m")
+    assert {h["_id"] for h in second["hits"]["hits"]}.isdisjoint(ids(page))
+    assert es.clear_scroll(scroll_id=page["_scroll_id"])["num_freed"] == 1
+    with pytest.raises(ApiError) as err:
+        es.scroll(scroll_id=page["_scroll_id"], scroll="1m")
+    assert err.value.meta.status == 404 and err.value.body["error"]["type"] == "search_context_missing_exception"
+    with pytest.raises(ApiError) as missing:
+        es.search(pit={"id": "no-such-pit", "keep_alive": "1m"})
+    assert missing.value.meta.status == 404
+
+
+def test_rrf_scores_are_reciprocal_ranks(es: Elasticsearch) -> None:
+    answer = es.search(index="docs", retriever={"rrf": {"rank_constant": 10, "retrievers": [
+        {"standard": {"query": {"term": {"tag": "ops"}}}},
+        {"standard": {"query": {"ids": {"values": ["3"]}}}}, {"standard": {"query": {"ids": {"values": ["1", "3"]}}}}]}})
+    assert ids(answer)[0] == "3"
+    # "3": first, first, and second (after "1", tied at 1.0 and first in _id order)
+    assert answer["hits"]["hits"][0]["_score"] == pytest.approx(1 / 11 + 1 / 11 + 1 / 12)

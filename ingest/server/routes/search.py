@@ -77,7 +77,15 @@ def _body_params(request: Request, body: dict[str, Any]) -> dict[str, Any]:
 
 
 def run_search(request: Request, expression: str | None, body: dict[str, Any]) -> dict[str, Any]:
-    """One search (also each ``_msearch`` item): resolves inference, indices or the point in time, and runs it."""
+    """One search (also each ``_msearch`` item): resolves inference, indices or the point in time, and runs it.
+    A value of the wrong type (``"size": "ten"``) is a 400, never a 500."""
+    try:
+        return _run_search(request, expression, body)
+    except (ValueError, TypeError) as exc:
+        raise parsing_error(f"failed to parse the search request: {exc}") from None
+
+
+def _run_search(request: Request, expression: str | None, body: dict[str, Any]) -> dict[str, Any]:
     context = app_context(request)
     body = _body_params(request, body)
     body = prepare(context, body)
@@ -138,7 +146,10 @@ def _count(request: Request, expression: str | None, body: dict[str, Any]) -> di
     unknown = sorted(set(body) - {"query"})
     if unknown:
         raise parsing_error(f"request does not support [{unknown[0]}]")
-    body = prepare(app_context(request), body)
+    try:
+        body = prepare(app_context(request), body)
+    except (ValueError, TypeError) as exc:
+        raise parsing_error(f"failed to parse the count request: {exc}") from None
     names = _names(request, expression)
     corpora, props = _corpora(request, names)
     from ingest.search.request import parse

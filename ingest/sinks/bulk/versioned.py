@@ -39,6 +39,10 @@ class VersionedDocuments(DocumentReads, Protocol):
         """The index's vector fields (dense: dims and similarity; sparse), which ``properties`` leaves out."""
         ...
 
+    def fingerprint(self, index: str) -> tuple[int, int, int]:
+        """A cheap summary that changes whenever the index's documents do (searches cache by it)."""
+        ...
+
     def refresh(self, index: str) -> None:
         """Make everything written so far visible to reads."""
         ...
