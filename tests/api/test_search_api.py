@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from elasticsearch import ApiError, Elasticsearch, helpers
@@ -122,6 +123,7 @@ def test_changes_are_seen_and_bad_values_are_400(es: Elasticsearch) -> None:
     assert ids(es.search(index="docs", query={"match": {"title": "recipe"}})) == ["7"]  # no stale statistics
     es.delete(index="docs", id="7", refresh=True)
     assert es.search(index="docs", query={"match": {"title": "recipe"}})["hits"]["total"]["value"] == 0
+    body: dict[str, Any]
     for body in ({"size": "ten"}, {"knn": {"field": "v", "query_vector": [1.0, 0.0], "k": "x"}}, {"aggs": {}}):
         with pytest.raises(ApiError) as err:
             es.search(index="docs", body=body)

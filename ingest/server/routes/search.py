@@ -18,8 +18,9 @@ from ingest.search.api import search as search_api
 from ingest.search.corpus import Corpus
 from ingest.search.scoring import evaluate
 from ingest.server import convertors  # noqa: F401 - registers the {index} path convertor
+from ingest.server.destination import Destination
 from ingest.server.dialect import json_body
-from ingest.server.routes.bulk import SafeJSON, _error, versioned
+from ingest.server.routes.bulk import SafeJSON, _error, _has_index, _index_not_found, local_reads, versioned
 from ingest.server.security import declare as need
 from ingest.server.state import app_context, app_destination
 from ingest.sinks.registry import cluster_requests
@@ -158,6 +159,17 @@ def _count(request: Request, expression: str | None, body: dict[str, Any]) -> di
     return {"count": total, "_shards": {"total": len(names), "successful": len(names), "skipped": 0, "failed": 0}}
 
 
+def _plain_count(dest: Destination, index: str, body: dict[str, Any]) -> dict[str, Any]:
+    """The document count of a sink that keeps documents but cannot search them (a query other than
+    ``match_all`` is refused, not ignored)."""
+    if body.get("query", {"match_all": {}}) != {"match_all": {}} or set(body) - {"query"}:
+        raise parsing_error(f"the [{dest.kind().name}] destination counts documents but cannot run a query")
+    store = local_reads(dest)
+    if store is None or not _has_index(dest, store, index):
+        raise _index_not_found(index)
+    return {"count": store.count(index), "_shards": {"total": 1, "successful": 1, "skipped": 0, "failed": 0}}
+
+
 @router.get("/_count", dependencies=[need.bulk(_SEARCH)])
 @router.post("/_count", dependencies=[need.bulk(_SEARCH)])
 async def count_all(request: Request) -> JSONResponse:
@@ -178,6 +190,9 @@ async def count(index: str, request: Request) -> JSONResponse:
         forwarded = await run_in_threadpool(_forward, request, f"/{index}/_count", body or None)
         if forwarded is not None:
             return forwarded
+        dest = app_destination(request)
+        if not dest.kind().capabilities.versions:  # a sink that only counts (LanceDB): no query to run
+            return SafeJSON(await run_in_threadpool(_plain_count, dest, index, body))
         return SafeJSON(await run_in_threadpool(_count, request, index, body))
     except ElasticsearchError as exc:
         return _error(exc)
