@@ -153,3 +153,15 @@ def test_rrf_scores_are_reciprocal_ranks(es: Elasticsearch) -> None:
     assert ids(answer)[0] == "3"
     # "3": first, first, and second (after "1", tied at 1.0 and first in _id order)
     assert answer["hits"]["hits"][0]["_score"] == pytest.approx(1 / 11 + 1 / 11 + 1 / 12)
+
+
+def test_several_indices_and_aliases(es: Elasticsearch) -> None:
+    es.index(index="more", id="m1", document={"title": "another quick fox", "tag": "animal", "n": 9}, refresh=True)
+    es.indices.put_alias(index="more", name="extra")
+    answer = es.search(index="docs,extra", query={"match": {"title": "fox"}}, size=10)
+    assert {h["_index"] for h in answer["hits"]["hits"]} == {"docs", "more"}
+    assert answer["_shards"]["total"] == 2
+    assert es.count(index="d*,more", query={"term": {"tag": "animal"}})["count"] == 4
+    with pytest.raises(ApiError) as err:
+        es.search(index="ghost")
+    assert err.value.meta.status == 404 and err.value.body["error"]["type"] == "index_not_found_exception"
