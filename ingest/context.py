@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from ingest.models.api import InferenceAPI
     from ingest.models.store import Store
     from ingest.processors import PipelineService
-    from ingest.search.service import SearchService
+    from ingest.searching.service import SearchService
     from ingest.sinks.base import Sink
 
 
@@ -140,7 +140,7 @@ class AppContext:
         """This application's search service (cached corpora, scrolls, points in time)."""
         with self._lock:
             if self._search is None:
-                from ingest.search.service import SearchService
+                from ingest.searching.service import SearchService
 
                 self._search = SearchService()
             return self._search

@@ -10,7 +10,7 @@ from typing import Any
 from ingest.context import AppContext
 from ingest.query.dsl import parsing_error
 from ingest.query.source import SourceFilter
-from ingest.search.api import prepare, resolve_names, search
+from ingest.searching.api import prepare, resolve_names, search
 from ingest.sinks.registry import kind_of, versioned_documents
 
 # the keys that make a JSON object a whole _search body rather than a query

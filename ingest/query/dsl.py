@@ -225,7 +225,7 @@ class ParseContext:
 
 
 # A parser of one query type (``{"match": spec}`` → ``parser(spec, context)``); the search engine adds its own
-# (``ingest.search.queries``: full text, k-NN, sparse vectors) through ``extra``.
+# (``ingest.searching.queries``: full text, k-NN, sparse vectors) through ``extra``.
 QueryParser = Callable[[dict[str, Any], ParseContext], Query]
 
 

@@ -30,7 +30,7 @@ def _docs() -> list[dict[str, Any]]:
 
 MAPPINGS = {"properties": {"title": {"type": "text"}, "body": {"type": "text"}, "tag": {"type": "keyword"},
                            "n": {"type": "integer"}, "opt": {"type": "integer"}}}
-RANKED = [  # compared on the order of the top hits
+RANKED: list[dict[str, Any]] = [  # compared on the order of the top hits
     {"match": {"body": "database server"}},
     {"match": {"body": {"query": "vector search engine", "operator": "and"}}},
     {"match": {"body": {"query": "fox dog cat river", "minimum_should_match": "75%"}}},
@@ -39,7 +39,7 @@ RANKED = [  # compared on the order of the top hits
     {"bool": {"must": [{"match": {"body": "memory"}}], "filter": [{"term": {"tag": "red"}}],
               "should": [{"match": {"title": "network"}}]}},
 ]
-FILTERS = [  # compared on every id, sorted by n
+FILTERS: list[dict[str, Any]] = [  # compared on every id, sorted by n
     {"term": {"tag": "blue"}},
     {"terms": {"tag": ["red", "green"]}},
     {"range": {"n": {"gte": 10, "lt": 30}}},

@@ -1,4 +1,4 @@
-"""``_search``, ``_count``, ``_msearch``, scroll and point in time on the embedded store (``ingest.search``);
+"""``_search``, ``_count``, ``_msearch``, scroll and point in time on the embedded store (``ingest.searching``);
 a cluster ``--dest`` answers them itself (forwarded)."""
 
 from __future__ import annotations
@@ -13,10 +13,10 @@ from ingest.indices.expressions import options_from
 from ingest.models.errors import ElasticsearchError
 from ingest.query.dsl import parsing_error
 from ingest.query.source import from_params
-from ingest.search.api import prepare, resolve_names
-from ingest.search.api import search as search_api
-from ingest.search.corpus import Corpus
-from ingest.search.scoring import evaluate
+from ingest.searching.api import prepare, resolve_names
+from ingest.searching.api import search as search_api
+from ingest.searching.corpus import Corpus
+from ingest.searching.scoring import evaluate
 from ingest.server import convertors  # noqa: F401 - registers the {index} path convertor
 from ingest.server.destination import Destination
 from ingest.server.dialect import json_body
@@ -153,7 +153,7 @@ def _count(request: Request, expression: str | None, body: dict[str, Any]) -> di
         raise parsing_error(f"failed to parse the count request: {exc}") from None
     names = _names(request, expression)
     corpora, props = _corpora(request, names)
-    from ingest.search.request import parse
+    from ingest.searching.request import parse
 
     total = sum(len(evaluate(parse(body, c, props[c.index]), c)) for c in corpora)
     return {"count": total, "_shards": {"total": len(names), "successful": len(names), "skipped": 0, "failed": 0}}

@@ -11,10 +11,10 @@ from typing import Any
 
 from ingest.query.dsl import ParseContext, Query, parse_query, parsing_error, text_fields
 from ingest.query.source import SourceFilter, from_body
-from ingest.search.corpus import Corpus
-from ingest.search.queries import QUERY_TYPES, knn_from
-from ingest.search.scoring import evaluate
-from ingest.search.sorting import SortKey, field_values, order_key, parse_sort, sort_value
+from ingest.searching.corpus import Corpus
+from ingest.searching.queries import QUERY_TYPES, knn_from
+from ingest.searching.scoring import evaluate
+from ingest.searching.sorting import SortKey, field_values, order_key, parse_sort, sort_value
 
 _KNOWN = {"query", "knn", "retriever", "from", "size", "sort", "_source", "fields", "track_total_hits",
           "search_after", "pit", "min_score", "track_scores", "timeout", "stored_fields", "docvalue_fields",

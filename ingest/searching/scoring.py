@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from ingest.query.dsl import Bool, MatchAll, Query
-from ingest.search.corpus import Corpus
+from ingest.searching.corpus import Corpus
 
 
 def evaluate(query: Query, corpus: Corpus) -> dict[int, float]:

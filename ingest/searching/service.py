@@ -13,8 +13,8 @@ from typing import Any, Protocol
 from ingest.models.errors import ElasticsearchError
 from ingest.query.dsl import parsing_error
 from ingest.query.source import SourceFilter
-from ingest.search.corpus import Corpus
-from ingest.search.request import Hit, SortKey, check, execute, render
+from ingest.searching.corpus import Corpus
+from ingest.searching.request import Hit, SortKey, check, execute, render
 from ingest.sinks.base import FieldHint
 from ingest.sinks.bulk.apply import StoredDoc
 

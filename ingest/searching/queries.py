@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ingest.query.dsl import ParseContext, Query, QueryParser, minimum_should_match, parsing_error, values_at
-from ingest.search.corpus import Corpus, FieldIndex, analyze, vectors
+from ingest.searching.corpus import Corpus, FieldIndex, analyze, vectors
 
 K1, B = 1.2, 0.75
 Evaluate = Callable[[Query], dict[int, float]]

@@ -9,8 +9,8 @@ from typing import Any, Protocol
 from ingest.context import AppContext
 from ingest.indices.expressions import Options, resolve
 from ingest.query.source import SourceFilter
-from ingest.search.request import check
-from ingest.search.service import SearchableStore, resolve_inference
+from ingest.searching.request import check
+from ingest.searching.service import SearchableStore, resolve_inference
 
 
 class IndexedStore(SearchableStore, Protocol):
