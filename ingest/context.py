@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from ingest.models.store import Store
     from ingest.presence import Presence
     from ingest.processors import PipelineService
+    from ingest.searching.service import SearchService
     from ingest.sinks.base import Sink
 
 
@@ -49,6 +50,7 @@ class AppContext:
         self._pipelines: PipelineService | None = None
         self._deadletters: DeadLetterStore | None = None
         self._lock = threading.RLock()
+        self._search: SearchService | None = None
 
     @property
     def home(self) -> Path:
@@ -159,6 +161,15 @@ class AppContext:
 
         found = running(self.home)
         return (found.url, found.token) if found is not None and found.owns_store else None
+
+    def search(self) -> SearchService:
+        """This application's search service (cached corpora, scrolls, points in time)."""
+        with self._lock:
+            if self._search is None:
+                from ingest.searching.service import SearchService
+
+                self._search = SearchService()
+            return self._search
 
     def close(self) -> None:
         """Close what the context opened (an ``api`` handed in is left to its owner)."""

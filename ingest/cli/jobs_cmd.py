@@ -197,18 +197,30 @@ def register(app: typer.Typer) -> None:
     @app.command("search")
     def search_cmd(
         ctx: typer.Context,
-        index: str = typer.Argument(..., help="Embedded index."),
-        query: str = typer.Argument(..., help="Query text."),
+        index: str = typer.Argument(..., help="Index expression (names, wildcards, aliases)."),
+        query: str | None = typer.Argument(None, help="Query text for a vector search (without --query: the "
+                                           "query DSL is read from stdin when this is absent)."),
+        dsl: str | None = typer.Option(None, "--query", help="A _search body or a query, as JSON ('-': stdin)."),
+        vectors: bool = typer.Option(False, "--vectors", help="Keep vector fields in the hits' _source."),
         endpoint: str | None = typer.Option(None, "--endpoint", help="Inference endpoint (default: the one that filled the field)."),
         field: str | None = typer.Option(None, "--field", help="Vector field (when the index has several)."),
         k: int = typer.Option(10, "-k", "--k", help="Number of hits."),
         dest: str = typer.Option("embedded", "--dest", help="A destination that can search: embedded or lancedb:///folder."),
     ) -> None:
-        """Dense k-NN or sparse dot-product search on the embedded store (or another --dest that can search)."""
+        """Search: the query DSL (--query or stdin) as _search answers it, or a text's dense/sparse vector search."""
         from ingest.cli.context import cli_context
-        from ingest.jobs.search import search
 
         context = cli_context(ctx)
+        if query is None:
+            from ingest.cli.search_cmd import run_dsl
+
+            try:
+                typer.echo(json.dumps(run_dsl(context, index, dsl, vectors, dest), default=str))
+            except Exception as exc:
+                raise _fail(exc) from exc
+            return
+        from ingest.jobs.search import search
+
         try:
             from ingest.sinks.registry import kind_of, require, searching
 

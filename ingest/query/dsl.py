@@ -16,7 +16,7 @@ index) instead of calling ``matches``; ``matches`` is the reference semantics.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -216,21 +216,39 @@ class Bool:
         return sum(1 for q in self.should if q.matches(doc_id, source)) >= self.minimum_should_match
 
 
-def parse_query(body: Any, text: frozenset[str] = frozenset()) -> Query:
-    """Parse a query object (``{"term": {...}}``); ``text`` are the fields mapped as ``text`` (``text_fields``).
-    Raises ``parsing_exception`` on anything outside the subset."""
+@dataclass(frozen=True)
+class ParseContext:
+    """What a query parser is given beside its body: the ``text`` fields and ``parse`` for nested queries."""
+
+    text: frozenset[str]
+    parse: Callable[[Any], Query]
+
+
+# A parser of one query type (``{"match": spec}`` → ``parser(spec, context)``); the search engine adds its own
+# (``ingest.searching.queries``: full text, k-NN, sparse vectors) through ``extra``.
+QueryParser = Callable[[dict[str, Any], ParseContext], Query]
+
+
+def parse_query(body: Any, text: frozenset[str] = frozenset(),
+                extra: Mapping[str, QueryParser] | None = None) -> Query:
+    """Parse a query object (``{"term": {...}}``); ``text`` are the fields mapped as ``text`` (``text_fields``);
+    ``extra`` adds query types (the search engine's). Raises ``parsing_exception`` on anything outside them."""
     if not isinstance(body, dict) or len(body) != 1:
         raise parsing_error("[_na] query malformed, must start with start_object" if not isinstance(body, dict)
                             else "[_na] query malformed, no start_object after query name" if not body
                             else f"[{next(iter(body))}] malformed query, expected [END_OBJECT] but found [FIELD_NAME]")
     name, spec = next(iter(body.items()))
-    if name not in SUPPORTED:
-        known = ", ".join(SUPPORTED)
+    extra = extra or {}
+    if name not in SUPPORTED and name not in extra:
+        known = ", ".join((*SUPPORTED, *extra))
         raise parsing_error(f"unknown query [{name}]" if name not in _ES_QUERIES else
                             f"query [{name}] is not supported by the embedded store (supported: {known})")
     if not isinstance(spec, dict):
         raise parsing_error(f"[{name}] query malformed, no start_object after query name")
-    parsed: Query = _PARSERS[name](spec, text)
+    context = ParseContext(text, lambda inner: parse_query(inner, text, extra))
+    if name in extra:
+        return extra[name](spec, context)
+    parsed: Query = _PARSERS[name](spec, text) if name != "bool" else _bool(spec, context)
     return parsed
 
 
@@ -307,21 +325,26 @@ def _exists(spec: dict[str, Any], text: frozenset[str]) -> Query:
     return Exists(field)
 
 
-def _clauses(value: Any, text: frozenset[str]) -> tuple[Query, ...]:
+def _clauses(value: Any, context: ParseContext) -> tuple[Query, ...]:
     items = value if isinstance(value, list) else [value]
-    return tuple(parse_query(item, text) for item in items)
+    return tuple(context.parse(item) for item in items)
 
 
-def _bool(spec: dict[str, Any], text: frozenset[str]) -> Query:
+def _bool(spec: dict[str, Any], context: ParseContext) -> Query:
     unknown = sorted(set(spec) - {"must", "filter", "should", "must_not", "minimum_should_match",
                                   "adjust_pure_negative", *_COMMON})
     if unknown:
         raise parsing_error(f"[bool] query does not support [{unknown[0]}]")
-    must, filt = _clauses(spec.get("must", []), text), _clauses(spec.get("filter", []), text)
-    should, must_not = _clauses(spec.get("should", []), text), _clauses(spec.get("must_not", []), text)
+    must, filt = _clauses(spec.get("must", []), context), _clauses(spec.get("filter", []), context)
+    should, must_not = _clauses(spec.get("should", []), context), _clauses(spec.get("must_not", []), context)
     default = 0 if (must or filt) else 1 if should else 0
     raw = spec.get("minimum_should_match", default)
     return Bool(must, filt, should, must_not, _minimum(raw, len(should)))
+
+
+def minimum_should_match(raw: Any, clauses: int) -> int:
+    """Elasticsearch's ``minimum_should_match`` (``2``, ``-1``, ``75%``, ``-25%``) for ``clauses`` clauses."""
+    return _minimum(raw, clauses)
 
 
 def _minimum(raw: Any, clauses: int) -> int:
@@ -339,7 +362,7 @@ def _minimum(raw: Any, clauses: int) -> int:
 
 _PARSERS = {"match_all": lambda spec, text: MatchAll(True), "match_none": lambda spec, text: MatchAll(False),
             "term": _term,
-            "terms": _terms, "ids": _ids, "range": _range, "exists": _exists, "bool": _bool}
+            "terms": _terms, "ids": _ids, "range": _range, "exists": _exists}
 # Queries Elasticsearch knows that the subset does not cover: refused by name rather than "unknown".
 _ES_QUERIES = {"match", "match_phrase", "match_phrase_prefix", "multi_match", "query_string", "simple_query_string",
                "prefix", "wildcard", "regexp", "fuzzy", "nested", "has_child", "has_parent", "knn", "sparse_vector",

@@ -41,6 +41,8 @@ from ingest.server.routes import (
     nodestats,
     pipelines,
     prometheus,
+    search,
+    search_contexts,
     security_admin,
     simulate_ingest,
     stream,
@@ -132,7 +134,7 @@ def create_app(
     # bulk (their {index} segments never start with "_", so none shadows an API path)
     # simulate_ingest after pipelines: /_ingest/pipeline/_simulate is the pipeline one, not the index "pipeline"
     for module in (stream, inference, ml, pipelines, simulate_ingest, prometheus, nodestats, node, templates,
-                   documents, multidoc, bulk, indices, aliases, cat, security_routes, security_admin):
+                   documents, multidoc, search, search_contexts, bulk, indices, aliases, cat, security_routes, security_admin):
         app.include_router(module.router)
     missing = undeclared(app.routes)
     if missing:  # fail closed: a route nobody declared a privilege for must not be served

@@ -144,18 +144,3 @@ def _has_index(dest: Destination, store: DocumentReads | None, index: str) -> bo
     return store is None or store.index_exists(index)
 
 
-@router.get("/{index:index}/_count", dependencies=[need.index("read", "indices:data/read/search")])
-@router.post("/{index:index}/_count", dependencies=[need.index("read", "indices:data/read/search")])
-def count(index: str, dest: Destination = Depends(app_destination)) -> JSONResponse:
-    """Document count of an embedded index, or of the ``--dest`` cluster's."""
-    try:
-        forwarded = _from_cluster(dest, f"/{index}/_count")
-        if forwarded is not None:
-            return forwarded
-        store = _embedded(dest)
-        if not _has_index(dest, store, index):
-            raise _index_not_found(index)
-        n = store.count(index)
-    except ElasticsearchError as exc:
-        return _error(exc)
-    return SafeJSON({"count": n, "_shards": {"total": 1, "successful": 1, "skipped": 0, "failed": 0}})

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Protocol, runtime_checkable
 
-from ingest.sinks.base import DocumentReads
+from ingest.sinks.base import DocumentReads, FieldHint
 from ingest.sinks.bulk.apply import StoredDoc
 from ingest.sinks.bulk.mapping import Properties
 
@@ -33,6 +33,14 @@ class VersionedDocuments(DocumentReads, Protocol):
 
     def properties(self, index: str) -> Properties:
         """The index's mapping ``properties`` (dynamic mapping included)."""
+        ...
+
+    def hints(self, index: str) -> dict[str, FieldHint]:
+        """The index's vector fields (dense: dims and similarity; sparse), which ``properties`` leaves out."""
+        ...
+
+    def fingerprint(self, index: str) -> tuple[int, int, int]:
+        """A cheap summary that changes whenever the index's documents do (searches cache by it)."""
         ...
 
     def refresh(self, index: str) -> None:

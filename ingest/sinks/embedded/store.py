@@ -460,6 +460,17 @@ class EmbeddedStore(Sink):
                 raise index_not_found(index)
             return table_bytes(self.con, index)
 
+    def fingerprint(self, index: str) -> tuple[int, int, int]:
+        """A cheap summary that changes whenever ``index``'s documents do (count, highest ``_seq_no``, a sum of
+        hashes of id and ``_seq_no``): a search keeps what it built from the documents while it is unchanged."""
+        with self._lock:
+            if index not in self._layouts:
+                raise index_not_found(index)
+            row = self.con.execute(f"SELECT count(*), coalesce(max(_seq_no), -1), "
+                                   f"coalesce(sum(hash(_id, _seq_no)::HUGEINT) % 9223372036854775783, 0) "
+                                   f"FROM {_q(index)}").fetchall()[0]
+            return int(row[0]), int(row[1]), int(row[2])
+
     def get(self, index: str, doc_id: str) -> dict[str, Any] | None:
         """The ``_source`` of a document (vectors included), or None when there is no such id."""
         with self._lock:

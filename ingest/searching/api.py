@@ -1,0 +1,55 @@
+"""A search as the server and ``ingest search`` both run it: an index expression resolved (aliases,
+wildcards), query vectors from the context's inference endpoints, the indices' corpora searched."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Protocol
+
+from ingest.context import AppContext
+from ingest.indices.expressions import Options, resolve
+from ingest.query.source import SourceFilter
+from ingest.searching.request import check
+from ingest.searching.service import SearchableStore, resolve_inference
+
+
+class IndexedStore(SearchableStore, Protocol):
+    """A searchable store that lists its indices."""
+
+    def indices(self) -> list[str]:
+        """Index names."""
+        ...
+
+
+def resolve_names(context: AppContext, store: IndexedStore, expression: str | None,
+                  options: Options = Options()) -> list[str]:
+    """The concrete indices of an expression (names, wildcards, aliases), as Elasticsearch resolves them."""
+    catalog = context.index_catalog()
+    try:
+        aliases = catalog.aliases()
+    finally:
+        catalog.close()
+    return resolve(expression, store.indices(), aliases, options)
+
+
+def needs_inference(body: Any) -> bool:
+    """Whether a body names an inference endpoint (``query_vector_builder``, ``inference_id``, ``model_id``)."""
+    text = json.dumps(body)
+    return any(k in text for k in ('"query_vector_builder"', '"inference_id"', '"model_id"'))
+
+
+def prepare(context: AppContext, body: dict[str, Any]) -> dict[str, Any]:
+    """The body with its query vectors computed, checked (``parsing_exception`` before anything runs)."""
+    ready: dict[str, Any] = resolve_inference(body, context.api if needs_inference(body) else None)
+    check(ready)
+    return ready
+
+
+def search(context: AppContext, store: IndexedStore, names: list[str], body: dict[str, Any],
+           default_source: SourceFilter = SourceFilter(), scroll: str | None = None) -> dict[str, Any]:
+    """The ``_search`` response of ``body`` (already ``prepare``d) over the named indices."""
+    service = context.search()
+    corpora = [service.corpus(store, n) for n in names]
+    props = {n: store.properties(n) for n in names}
+    return service.search(body, corpora, props, default_source, scroll=scroll)
+
