@@ -9,8 +9,12 @@ from typing import Any, Protocol
 from ingest.context import AppContext
 from ingest.indices.expressions import Options, resolve
 from ingest.query.source import SourceFilter
+from ingest.searching.queries import register_query
 from ingest.searching.request import check
+from ingest.searching.semantic import parse_semantic, resolve_semantic
 from ingest.searching.service import SearchableStore, resolve_inference
+
+register_query("semantic", parse_semantic)  # semantic_text fields (ingest.semantic)
 
 
 class IndexedStore(SearchableStore, Protocol):
@@ -51,5 +55,7 @@ def search(context: AppContext, store: IndexedStore, names: list[str], body: dic
     service = context.search()
     corpora = [service.corpus(store, n) for n in names]
     props = {n: store.properties(n) for n in names}
+    if '"semantic"' in json.dumps(body):
+        body = resolve_semantic(body, props, context.api)
     return service.search(body, corpora, props, default_source, scroll=scroll)
 

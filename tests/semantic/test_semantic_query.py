@@ -82,3 +82,26 @@ def test_semantic_query_on_another_field_type_is_refused(store: EmbeddedStore, t
         semantic_search(store, "docs", "title", "x", tiny_api)
     assert refused.value.status == 400
     assert refused.value.reason == "Field [title] of type [keyword] does not support [semantic] queries"
+
+
+def test_search_runs_the_semantic_query(store: EmbeddedStore, tiny_api: CountingAPI) -> None:
+    """``_search`` with ``{"semantic": ...}``: the same documents and scores as the helper, ranked, combinable."""
+    from ingest.searching.api import search
+
+    context = AppContext(api=tiny_api)
+    text = "filler10 filler11 quantum physics of black holes"
+    expected = semantic_search(store, "docs", "dense", text, tiny_api)
+    out = search(context, store, ["docs"], {"query": {"semantic": {"field": "dense", "query": text}}})
+    got = [(h["_id"], h["_score"]) for h in out["hits"]["hits"]]
+    assert [i for i, _ in got] == [h.id for h in expected] and out["hits"]["total"]["value"] == 3
+    assert all(s == pytest.approx(h.score, rel=1e-5) for (_, s), h in zip(got, expected, strict=True))
+    # in a bool beside a filter; a boost scales the score
+    out = search(context, store, ["docs"], {"query": {"bool": {
+        "must": [{"semantic": {"field": "sparse", "query": TEXTS["b"], "boost": 2.0}}],
+        "filter": [{"ids": {"values": ["a", "b"]}}]}}})
+    sparse = {h.id: h.score for h in semantic_search(store, "docs", "sparse", TEXTS["b"], tiny_api)}
+    assert {h["_id"] for h in out["hits"]["hits"]} <= {"a", "b"} and out["hits"]["hits"][0]["_id"] == "b"
+    assert out["hits"]["hits"][0]["_score"] == pytest.approx(2.0 * sparse["b"], rel=1e-5)
+    with pytest.raises(ElasticsearchError) as err:  # a field of another type: Elasticsearch's 400
+        search(context, store, ["docs"], {"query": {"semantic": {"field": "title", "query": "x"}}})
+    assert err.value.status == 400
