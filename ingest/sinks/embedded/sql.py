@@ -26,3 +26,8 @@ def dense_score_sql(column: str, dims: int, similarity: str | None) -> str:
     if similarity == "l2_norm":
         return f"1 / (1 + pow(array_distance({column}, {q}), 2))"
     raise ValueError(f"unknown similarity [{similarity}]")
+
+
+def quote_name(name: str) -> str:
+    """A table or column name as a DuckDB identifier (double quotes doubled)."""
+    return '"' + name.replace('"', '""') + '"'

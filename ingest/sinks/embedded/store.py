@@ -23,9 +23,8 @@ import threading
 import time
 import uuid
 from collections import defaultdict
-from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import duckdb
 import pyarrow as pa
@@ -40,35 +39,18 @@ from ingest.sinks.bulk.items import check_action, index_name_problem, index_not_
 from ingest.sinks.bulk.mapping import Properties
 from ingest.sinks.bulk.vectors import arrow_column
 from ingest.sinks.embedded.batch import insert_batch, plan_batch
+from ingest.sinks.embedded.indextime import IndexTimeInference, IndexTimeWrites
 from ingest.sinks.embedded.migrate import add_seq_nos
+from ingest.sinks.embedded.reading import StoreReads
 from ingest.sinks.embedded.reads import read_docs
-from ingest.sinks.embedded.size import table_bytes
-from ingest.sinks.embedded.sql import column_type, dense_score_sql
+from ingest.sinks.embedded.sql import column_type
+from ingest.sinks.embedded.sql import quote_name as _q
 from ingest.sinks.embedded.tombstones import recent_deletes, remember_deletes
 from ingest.sinks.ids import TimeBasedIds
 from ingest.sinks.rows import present, to_rows
 
 
-class IndexTimeInference(Protocol):
-    """Inference the store runs on each write before applying it (``ingest.semantic.enrich``: the
-    ``semantic_text`` fields of an index's mapping)."""
-
-    def enrich(self, properties: Mapping[str, Any], actions: list[BulkAction],
-               stored: Callable[[set[str]], dict[str, dict[str, Any]]]) -> list[BulkAction | ItemResult]:
-        """One outcome per action of one index: the action to apply, or the item's failure."""
-        ...
-
-    def record_model_settings(self, properties: Properties, actions: list[BulkAction]) -> bool:
-        """Put on ``properties`` the ``model_settings`` of the fields the enriched ``actions`` embedded first (as
-        Elasticsearch updates the mapping); whether ``properties`` changed."""
-        ...
-
-
-def _q(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
-class EmbeddedStore(Sink):
+class EmbeddedStore(StoreReads, IndexTimeWrites, Sink):
     """DuckDB-backed indices with ``_bulk`` semantics, get, count and vector search. Thread-safe (one lock)."""
 
     kind_name = "embedded"  # what it can do: ``ingest.sinks.registry.KINDS``
@@ -309,48 +291,6 @@ class EmbeddedStore(Sink):
                                 primary_term=PRIMARY_TERM)
                 for k, i in enumerate(ids)]
 
-    def _semantic(self, index: str) -> bool:
-        """Whether writes to ``index`` run inference first (it maps ``semantic_text`` fields)."""
-        return self.inference is not None and _maps_semantic_text(self._properties.get(index, {}))
-
-    def _infer(self, actions: list[BulkAction], groups: dict[str, list[int]], results: list[ItemResult | None]
-               ) -> list[BulkAction]:
-        """``actions`` with the inference of their index's ``semantic_text`` fields done (outside the lock: the
-        endpoint may be slow); failed items get their result and leave their group."""
-        if self.inference is None:
-            return actions
-        actions = list(actions)
-        for index, positions in groups.items():
-            with self._lock:
-                if not self._semantic(index):
-                    continue
-                props = copy.deepcopy(self._properties[index])
-
-            def stored(ids: set[str], index: str = index) -> dict[str, dict[str, Any]]:
-                with self._lock:
-                    return self._docs(index, ids) if index in self._layouts and ids else {}
-
-            outcomes = self.inference.enrich(props, [actions[p] for p in positions], stored)
-            for pos, outcome in zip(list(positions), outcomes, strict=True):
-                if isinstance(outcome, ItemResult):
-                    results[pos] = outcome
-                    positions.remove(pos)
-                else:
-                    actions[pos] = outcome
-            self._record_model_settings(index, [actions[p] for p in positions])
-        return actions
-
-    def _record_model_settings(self, index: str, actions: list[BulkAction]) -> None:
-        """The fields' ``model_settings`` from the first documents embedded, into the mapping (Elasticsearch's)."""
-        if self.inference is None or not actions:
-            return
-        with self._lock:
-            if index not in self._layouts:
-                return
-            props = copy.deepcopy(self._properties.get(index, {}))
-            if self.inference.record_model_settings(props, actions):
-                self.put_mapping(index, props, self._options.get(index, {}))
-
     def _write_rows(self, index: str, table: pa.Table | pa.RecordBatch, ids: list[str], op: BulkOp
                     ) -> list[ItemResult]:
         return self.write([BulkAction(op, index, i, present(doc)) for i, doc in zip(ids, to_rows(table), strict=True)])
@@ -437,127 +377,6 @@ class EmbeddedStore(Sink):
             if self._con is not None:
                 self._con.close()
                 self._con = None
-
-    # -- reads -------------------------------------------------------------------------------------------
-
-    def count(self, index: str) -> int:
-        """Number of documents in ``index``."""
-        with self._lock:
-            if index not in self._layouts:
-                raise index_not_found(index)
-            rows = self.con.execute(f"SELECT count(*) FROM {_q(index)}").fetchall()
-            return int(rows[0][0])
-
-    def checkpoint(self) -> None:
-        """Write the write-ahead log into the database file (``_flush``: Elasticsearch's commit + translog trim)."""
-        with self._lock:
-            self.con.execute("CHECKPOINT")
-
-    def storage_bytes(self, index: str) -> int:
-        """Bytes ``index`` occupies in the database file (``size.table_bytes``: after the last checkpoint)."""
-        with self._lock:
-            if index not in self._layouts:
-                raise index_not_found(index)
-            return table_bytes(self.con, index)
-
-    def fingerprint(self, index: str) -> tuple[int, int, int]:
-        """A cheap summary that changes whenever ``index``'s documents do (count, highest ``_seq_no``, a sum of
-        hashes of id and ``_seq_no``): a search keeps what it built from the documents while it is unchanged."""
-        with self._lock:
-            if index not in self._layouts:
-                raise index_not_found(index)
-            row = self.con.execute(f"SELECT count(*), coalesce(max(_seq_no), -1), "
-                                   f"coalesce(sum(hash(_id, _seq_no)::HUGEINT) % 9223372036854775783, 0) "
-                                   f"FROM {_q(index)}").fetchall()[0]
-            return int(row[0]), int(row[1]), int(row[2])
-
-    def get(self, index: str, doc_id: str) -> dict[str, Any] | None:
-        """The ``_source`` of a document (vectors included), or None when there is no such id."""
-        with self._lock:
-            if index not in self._layouts:
-                raise index_not_found(index)
-            return self._docs(index, {doc_id}).get(doc_id)
-
-    def fetch(self, index: str, ids: list[str]) -> dict[str, dict[str, Any]]:
-        """The ``_source`` of the ids found (vectors included), in one query; a missing index has none."""
-        with self._lock:
-            if index not in self._layouts or not ids:
-                return {}
-            return self._docs(index, set(ids))
-
-    def get_docs(self, index: str, ids: list[str]) -> dict[str, StoredDoc]:
-        """The documents found among ``ids``, with ``_version``/``_seq_no``/``_primary_term``; raises
-        ``index_not_found_exception`` for a missing index."""
-        with self._lock:
-            if index not in self._layouts:
-                raise index_not_found(index)
-            return {d.id: d for d in self._read(index, set(ids))} if ids else {}
-
-    def scan(self, index: str, page: int = 1000) -> Iterator[list[StoredDoc]]:
-        """Every document of ``index`` in id order, ``page`` at a time (each page read under the lock, so
-        writes go on between pages, as a scroll sees a live index)."""
-        after: str | None = None
-        while True:
-            with self._lock:
-                if index not in self._layouts:
-                    raise index_not_found(index)
-                docs = self._read(index, None, after, page)
-            if not docs:
-                return
-            yield docs
-            after = docs[-1].id
-
-    def scan_rows(self, index: str, size: int = 5000) -> Iterator[list[tuple[Any, ...]]]:
-        """Every row of ``index`` in ``_id`` order, ``size`` at a time: ``(_id, _source JSON, *vectors)`` with the
-        vectors in ``hints(index)`` order (the files sink exports its staging store this way)."""
-        layout = self.hints(index)
-        cols = "".join(f", {_q(p)}" for p in layout)
-        with self._lock:
-            cur = self.con.cursor()
-            try:
-                cur.execute(f"SELECT _id, _source{cols} FROM {_q(index)} ORDER BY _id")
-                while rows := cur.fetchmany(size):
-                    yield rows
-            finally:
-                cur.close()
-
-    @property
-    def closed(self) -> bool:
-        """Whether ``close`` was called."""
-        return self._con is None
-
-    def search(self, index: str, field: str, vector_or_weights: list[float] | dict[str, float], k: int
-               ) -> list[dict[str, Any]]:
-        """Top ``k`` hits ``{"_id", "_score", "_source"}``: k-NN (Elasticsearch's similarity scores) on a
-        dense field, dot product with the query weights on a sparse field."""
-        from ingest.sinks.embedded.search import knn, sparse_dot
-
-        if k < 1:
-            raise IllegalArgumentException(f"[k] must be greater than 0, got [{k}]")
-        with self._lock:
-            hint = self.hints(index).get(field)
-            if hint is None:
-                raise IllegalArgumentException(f"field [{field}] of index [{index}] is not a mapped vector field")
-            if hint.kind == "dense":
-                rows = knn(self.con, _q(index), _q(field), hint, vector_or_weights, k, dense_score_sql)
-            else:
-                name = None
-                if isinstance(vector_or_weights, dict):
-                    weights = {str(t): float(w) for t, w in vector_or_weights.items()}
-                    name = self._register(pa.table({"token": list(weights), "weight": list(weights.values())}))
-                try:
-                    rows = sparse_dot(self.con, _q(index), _q(field), name, vector_or_weights, k)
-                finally:
-                    if name:
-                        self.con.unregister(name)
-            docs = self._docs(index, {r[0] for r in rows})
-        return [{"_id": doc_id, "_score": score, "_source": docs.get(doc_id, {})} for doc_id, score in rows]
-
-
-def _maps_semantic_text(properties: Properties) -> bool:
-    return any(isinstance(spec, dict) and (spec.get("type") == "semantic_text"
-                                           or _maps_semantic_text(spec.get("properties") or {}))
-               for spec in properties.values())
 
 
 def _normal(hint: FieldHint) -> FieldHint:
