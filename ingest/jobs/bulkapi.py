@@ -11,7 +11,6 @@ document is already there; failed updates and deletes are not documents to repla
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -27,144 +26,21 @@ from ingest.indices.names import validate_index_name
 from ingest.indices.service import auto_create, is_index_store, shard_copies
 from ingest.indices.targets import Resolver
 from ingest.indices.templates import TemplateSource
+from ingest.jobs.bulkparse import BulkLine, parse_bulk
 from ingest.jobs.documents import id_error, metadata_field_error
 from ingest.jobs.indexmeta import IndexMeta, VectorField, vector_mapping
 from ingest.jobs.ingestrun import DROPPED, Docs, Plans, run_plans
 from ingest.jobs.ingeststats import IngestStats
 from ingest.jobs.upserts import pipeline_sources, restore_updates, update_gets
-from ingest.models import jsonparse
 from ingest.models.errors import (
     ActionRequestValidationException,
-    DocumentParsingException,
     ElasticsearchError,
-    IllegalArgumentException,
-    ParsingException,
 )
 from ingest.processors.base import SecurityUser
 from ingest.processors.datemath import resolve_index_name
 from ingest.processors.outputs import FieldOutput
 from ingest.query.source import SourceFilter
-from ingest.sinks.base import BulkAction, ClusterRequests, FieldHint, ItemResult, Sink
-
-OPS = ("index", "create", "update", "delete")
-
-
-@dataclass
-class BulkLine:
-    """One parsed action: op, metadata, body (None for delete), and the error refusing this item alone."""
-
-    op: str
-    index: str | None
-    id: str | None
-    pipeline: str | None
-    body: dict[str, Any] | None
-    error: ElasticsearchError | None = None
-    conditions: dict[str, Any] = field(default_factory=dict)  # if_seq_no, if_primary_term, version, version_type
-
-
-def parse_bulk(raw: bytes, default_index: str | None) -> list[BulkLine]:
-    """Parse bulk NDJSON. Malformed action lines fail the request (as in Elasticsearch); a bad ``_id`` or
-    source fails only its item."""
-    if raw and not raw.endswith(b"\n"):
-        raise IllegalArgumentException("The bulk request must be terminated by a newline [\\n]")
-    lines = [ln for ln in raw.split(b"\n") if ln.strip()]
-    out: list[BulkLine] = []
-    i = 0
-    while i < len(lines):
-        number = i + 1
-        op, meta = _action(lines[i], number)
-        body, error = None, None
-        if op != "delete":
-            i += 1
-            if i >= len(lines):
-                raise IllegalArgumentException(f"Malformed action/metadata line [{number}], no source for it")
-            body, error = _source(lines[i])
-        doc_id, bad_id = _doc_id(meta.get("_id"), number)
-        if jsonparse.may_hold_lone_surrogate(lines[i - (op != "delete")]) and jsonparse.lone_surrogate(meta):
-            bad_id = IllegalArgumentException(
-                f"Malformed action/metadata line [{number}], a value holds an unpaired UTF-16 surrogate")
-            doc_id = None
-        index = meta.get("_index") or default_index
-        conditions, bad_condition = _conditions(meta, number)
-        out.append(BulkLine(op, index, doc_id, meta.get("pipeline"), body, bad_id or bad_condition or error,
-                            conditions))
-        i += 1
-    if not out:
-        raise ActionRequestValidationException(["no requests added"])
-    return out
-
-
-def _action(line: bytes, number: int) -> tuple[str, dict[str, Any]]:
-    try:
-        action = jsonparse.loads(line)
-    except ParsingException as exc:
-        if "nesting depth" in exc.reason:
-            raise
-        raise IllegalArgumentException(f"Malformed action/metadata line [{number}], {exc.reason}") from None
-    if not isinstance(action, dict) or len(action) != 1:
-        raise IllegalArgumentException(
-            f"Malformed action/metadata line [{number}], expected START_OBJECT or END_OBJECT"
-        )
-    op, meta = next(iter(action.items()))
-    if op not in OPS:
-        raise IllegalArgumentException(
-            f"Malformed action/metadata line [{number}], expected field [create], [delete], [index] or "
-            f"[update] but found [{op}]"
-        )
-    if not isinstance(meta, dict):
-        raise IllegalArgumentException(f"Malformed action/metadata line [{number}], expected START_OBJECT")
-    return op, meta
-
-
-CONDITIONS = ("if_seq_no", "if_primary_term", "version")
-
-
-def _conditions(meta: dict[str, Any], number: int) -> tuple[dict[str, Any], ElasticsearchError | None]:
-    """The action's versioning metadata (numbers, and ``version_type``), or the item's error."""
-    out: dict[str, Any] = {}
-    for key in CONDITIONS:
-        value = meta.get(key)
-        if value is None:
-            continue
-        if isinstance(value, bool) or not isinstance(value, (int, str)) or not str(value).lstrip("-").isdigit():
-            return {}, IllegalArgumentException(
-                f"Malformed action/metadata line [{number}], failed to parse [{key}] with value [{value}]")
-        out[key] = int(value)
-    if meta.get("version_type") is not None:
-        out["version_type"] = str(meta["version_type"]).lower()
-    return out, None
-
-
-def _source(line: bytes) -> tuple[dict[str, Any] | None, ElasticsearchError | None]:
-    """The parsed source of an index/create/update line, or the item's ``document_parsing_exception``."""
-    try:
-        body = jsonparse.loads(line)
-    except ParsingException as exc:
-        return None, DocumentParsingException(f"failed to parse: {exc.reason}")
-    if not isinstance(body, dict):
-        return None, DocumentParsingException("[1:1] Malformed content, must start with an object")
-    if jsonparse.may_hold_lone_surrogate(line):
-        bad = jsonparse.lone_surrogate(body)
-        if bad is not None:
-            preview = bad[:64].encode("utf-8", "backslashreplace").decode()
-            return None, DocumentParsingException(
-                f"failed to parse: the string [{preview}] holds an unpaired UTF-16 surrogate, which is not valid "
-                "Unicode text"
-            )
-    return body, None
-
-
-def _doc_id(raw: Any, number: int) -> tuple[str | None, ElasticsearchError | None]:
-    """The action's ``_id`` as Elasticsearch reads it: numbers and booleans as their JSON text."""
-    if raw is None:
-        return None, None
-    if isinstance(raw, (dict, list)):
-        token = "START_OBJECT" if isinstance(raw, dict) else "START_ARRAY"
-        return None, IllegalArgumentException(
-            f"Malformed action/metadata line [{number}], expected a simple value for field [_id] but found [{token}]"
-        )
-    doc_id = raw if isinstance(raw, str) else json.dumps(raw)
-    return doc_id, id_error(doc_id)
+from ingest.sinks.base import BulkAction, FieldHint, ItemResult, Sink
 
 
 def _item(op: str, index: str | None, doc_id: str | None, res: ItemResult, copies: int) -> dict[str, Any]:
@@ -422,73 +298,3 @@ def _ensure_indices(sink: Sink, meta: IndexMeta, declared: dict[str, dict[str, V
                    if p not in known or (f.endpoint is not None and known[p].get("endpoint") != f.endpoint)}
             meta.record_fields(index, new)
     return refused
-
-
-def create_index(name: str, body: dict[str, Any], sink: Sink, cluster: ClusterRequests | None = None,
-                 index_meta: Callable[[], IndexMeta] = IndexMeta) -> dict[str, Any]:
-    """``PUT /{index}``: settings (``index.default_pipeline``) and vector mappings. ``cluster``: the sink's REST
-    API when its kind is a cluster (``ingest.sinks.registry.cluster_requests``); ``index_meta`` opens the index
-    metadata (the app context's)."""
-    validate_index_name(name)
-    meta = index_meta()
-    try:
-        if meta.exists(name):
-            raise ElasticsearchError(f"index [{name}/_na_] already exists", status=400,
-                                     error_type="resource_already_exists_exception",
-                                     extra={"index_uuid": "_na_", "index": name})
-        unknown = sorted(set(body) - {"settings", "mappings", "aliases"})
-        if unknown:
-            raise IllegalArgumentException(f"unknown key [{unknown[0]}] for create index")
-        settings = _flatten({"index": {}, **(body.get("settings") or {})})
-        settings = {k if k.startswith("index.") else f"index.{k}": v for k, v in settings.items()}
-        hints = _hints_from_mappings(body.get("mappings") or {})
-        if cluster is not None:
-            # A cluster gets the whole request (its shards, analysis, mappings) but the default pipeline, which
-            # runs here; its answer (e.g. the index already exists there) is the client's answer.
-            # The sink's own settings for new indices (OpenSearch: index.knn) unless the request sets them.
-            extra = {k: v for k, v in _flatten(cluster.index_settings()).items() if k not in settings}
-            forwarded = _without_default_pipeline(body)
-            cluster.request("PUT", f"/{name}",
-                            body={**forwarded, "settings": {**(forwarded.get("settings") or {}), **extra}})
-        sink.ensure_index(name, hints)
-        meta.put_settings(name, settings)
-        meta.record_fields(name, {p: {"kind": h.kind, "dims": h.dims, "endpoint": None} for p, h in hints.items()})
-    finally:
-        meta.close()
-    return {"acknowledged": True, "shards_acknowledged": True, "index": name}
-
-
-def _without_default_pipeline(body: dict[str, Any]) -> dict[str, Any]:
-    """The create-index body without ``index.default_pipeline`` in any of its spellings."""
-    settings = dict(body.get("settings") or {})
-    for key in ("default_pipeline", "index.default_pipeline"):
-        settings.pop(key, None)
-    if isinstance(settings.get("index"), dict):
-        settings["index"] = {k: v for k, v in settings["index"].items() if k != "default_pipeline"}
-    return {**body, "settings": settings} if "settings" in body else body
-
-
-def _flatten(obj: dict[str, Any], prefix: str = "") -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for key, value in obj.items():
-        if isinstance(value, dict):
-            out.update(_flatten(value, f"{prefix}{key}."))
-        else:
-            out[f"{prefix}{key}"] = value
-    return out
-
-
-def _hints_from_mappings(mappings: dict[str, Any], prefix: str = "") -> dict[str, FieldHint]:
-    hints: dict[str, FieldHint] = {}
-    for name, spec in (mappings.get("properties") or {}).items():
-        if not isinstance(spec, dict):
-            continue
-        kind = spec.get("type")
-        if kind in ("dense_vector", "knn_vector"):
-            dims = spec.get("dims", spec.get("dimension"))
-            hints[prefix + name] = FieldHint("dense", int(dims) if dims else None, spec.get("similarity", "cosine"))
-        elif kind in ("sparse_vector", "rank_features"):
-            hints[prefix + name] = FieldHint("sparse")
-        elif "properties" in spec:
-            hints.update(_hints_from_mappings(spec, prefix + name + "."))
-    return hints

@@ -16,7 +16,7 @@ from starlette.concurrency import run_in_threadpool
 from ingest.indices import service
 from ingest.indices.catalog import IndexCatalog
 from ingest.indices.expressions import Options, options_from, resolve
-from ingest.jobs.bulkapi import create_index as create_on_cluster
+from ingest.jobs.createindex import create_index as create_on_cluster
 from ingest.models.errors import ElasticsearchError, ParsingException
 from ingest.semantic.fields import check_endpoints
 from ingest.server import convertors  # noqa: F401 - registers the {index} path convertor
