@@ -16,7 +16,7 @@ from ingest.models.errors import ElasticsearchError
 from ingest.models.store import Store
 from ingest.server.destination import Destination
 from ingest.server.dialect import error_response
-from ingest.server.routes import bulk, documents, indices
+from ingest.server.routes import bulk, documents, indices, search
 from ingest.server.security import Authenticator
 from ingest.server.security.middleware import install
 
@@ -30,6 +30,7 @@ def client(ingest_home: Path) -> Iterator[TestClient]:
     app = FastAPI()
     app.include_router(documents.router)  # GET _doc
     app.include_router(bulk.router)
+    app.include_router(search.router)  # _count
     app.include_router(indices.router)  # PUT /{index}; its errors reach the client through create_app's handler
     app.add_exception_handler(ElasticsearchError, error_response)  # type: ignore[arg-type]
 

@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 from ingest.context import AppContext
 from ingest.jobs import JobConfig, run_job
 from ingest.server.destination import Destination
-from ingest.server.routes import bulk, documents, indices
+from ingest.server.routes import bulk, documents, indices, search
 from ingest.server.security import Authenticator
 from ingest.server.security.middleware import install
 from ingest.sinks import open_sink
@@ -106,6 +106,7 @@ def test_bulk_runs_the_request_pipeline_and_the_index_default(tiny_endpoints: di
     app = FastAPI()
     app.include_router(documents.router)  # GET _doc
     app.include_router(bulk.router)
+    app.include_router(search.router)  # _count
     app.include_router(indices.router)  # PUT /{index}
     app.state.destination = Destination(AppContext(api=InferenceAPI()))
     app.state.context = app.state.destination.context
