@@ -66,7 +66,10 @@ class Claim:
         return self.presence.token
 
     def release(self) -> None:
-        """Remove ``serve.json`` (when it is still ours) and drop the lock."""
+        """Remove ``serve.json`` (when it is still ours) and drop the lock. Idempotent: the app's shutdown and the
+        command's exit both call it."""
+        if self._lock.closed:
+            return
         path = self.home / INFO_FILE
         with contextlib.suppress(OSError):
             if read(self.home) == self.presence:
