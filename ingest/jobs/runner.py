@@ -209,6 +209,11 @@ class Job:
                 count += 1
             if lo < len(got):
                 segments.append((got, lo, len(got)))
+            if count >= limit_docs:
+                # A full bulk goes now rather than when the next rows arrive: at the end of what a streaming
+                # source has, it would otherwise wait linger_s with nothing else to come.
+                self._flush(segments)
+                segments, size, count = [], 0, 0
         if segments:
             self._flush(segments)
         for _ in range(self.config.sender_count()):

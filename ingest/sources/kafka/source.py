@@ -62,6 +62,7 @@ class KafkaSource(Source):
         self._ever_assigned: set[tuple[str, int]] = set()
         self._read: dict[str, int] = {}  # messages read per partition by this member
         self._ended = False  # the final lag is measured: statistics arriving while the consumer closes are stale
+        self._idle = False  # the last poll returned nothing
         self._last_check = 0.0
         self._backpressure = False
         config = settings.client_config()
@@ -235,7 +236,7 @@ class KafkaSource(Source):
         committed (what a restarted job would still read)."""
         ck = _client()
         unknown = [ck.TopicPartition(t, p) for t, p in sorted(self._assigned) if key(t, p) not in self._committed]
-        if unknown:  # owned, nothing read by this member: what the group committed before
+        if unknown:  # owned, nothing read by this member: what the group committed before (one round trip)
             try:
                 for tp in self._consumer.committed(unknown, timeout=5):
                     if tp.offset >= 0:
@@ -245,10 +246,13 @@ class KafkaSource(Source):
         lag: dict[str, int] = {}
         for topic, partition in sorted(self._assigned):
             name = key(topic, partition)
+            # The high watermark the last fetch response carried: no round trip (a query costs up to a second
+            # at the end of every job); absent when nothing was fetched from the partition.
             try:
-                _, high = self._consumer.get_watermark_offsets(ck.TopicPartition(topic, partition), timeout=5)
-            except ck.KafkaException as exc:
-                log.warning("kafka: no end offset for %s at the end of the job: %s", name, exc)
+                _, high = self._consumer.get_watermark_offsets(ck.TopicPartition(topic, partition), cached=True)
+            except ck.KafkaException:
+                continue
+            if high < 0:
                 continue
             self._watermarks[name] = high
             if name in self._committed:
@@ -296,6 +300,7 @@ class KafkaSource(Source):
             if deadline is not None and time.monotonic() >= deadline:
                 break
         self._collecting = []
+        self._idle = not collecting
         return collecting
 
     def _wait_for_room(self) -> None:
@@ -336,6 +341,8 @@ class KafkaSource(Source):
             committed = self._consumer.committed([ck.TopicPartition(t, p) for t, p in self._ends], timeout=30)
             return all(tp.offset >= self._ends[(tp.topic, tp.partition)] for tp in committed)
         missing = [tp for tp in self._assigned if tp not in self._next]
+        if missing and not self._idle:
+            return False  # messages are still arriving: not caught up, and no round trip to ask where we start
         if missing:
             self._start_offsets(missing)
         return all(self._next[tp] >= self._ends.get(tp, 0) for tp in self._assigned)
