@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from ingest.models.authstore import SECURITY_SCHEMA, ApiKeyRecord, SecurityTables, UserRecord
+from ingest.models.deployments.assignments import ASSIGNMENT_SCHEMA, AssignmentTables
 from ingest.models.errors import IllegalArgumentException, ResourceAlreadyExistsException
 from ingest.models.home import ingest_home, private_file
 from ingest.models.jsontypes import JsonInput
@@ -61,7 +62,7 @@ CREATE TABLE IF NOT EXISTS secrets (inference_id TEXT PRIMARY KEY, data TEXT NOT
 """
 
 
-class Store(SecurityTables, TemplateTables):
+class Store(SecurityTables, TemplateTables, AssignmentTables):
     """The registry database. Cheap to construct; connections are opened per thread."""
 
     def __init__(self, path: Path | None = None) -> None:
@@ -71,7 +72,7 @@ class Store(SecurityTables, TemplateTables):
         private_file(self.secrets_path)
         self._local = threading.local()
         # executescript manages its own transaction; CREATE ... IF NOT EXISTS is safe to race.
-        self._conn().executescript(_SCHEMA + SECURITY_SCHEMA + TEMPLATE_SCHEMA)
+        self._conn().executescript(_SCHEMA + SECURITY_SCHEMA + TEMPLATE_SCHEMA + ASSIGNMENT_SCHEMA)
         self._migrate_security()
         self._conn(secrets=True).executescript(_SECRETS_SCHEMA)
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import fnmatch
 import json
+import logging
 import time
 from collections.abc import Mapping
 from typing import Any, Protocol
@@ -32,6 +33,7 @@ from ingest.models.jsontypes import JsonInput, JsonObject
 from ingest.models.results import TaskType
 from ingest.models.services.elasticsearch import parse_adaptive
 
+log = logging.getLogger(__name__)
 MAX_QUEUE_CAPACITY = 100_000  # Elasticsearch's upper bound for queue_capacity
 MAX_THREADS = 32
 CREATED_WITH = "9.1.0"
@@ -115,6 +117,16 @@ def _adaptive(raw: object, problems: list[str]) -> dict[str, Any] | None:
     return None if raw is None else parse_adaptive(raw, problems)
 
 
+class HostStore(EndpointStore, Protocol):
+    """The registry database as the trained-model APIs use it: endpoints, pipelines, kept deployments."""
+
+    def put_assignment(self, deployment_id: str, params: dict[str, Any]) -> None: ...
+
+    def assignments(self) -> dict[str, dict[str, Any]]: ...
+
+    def delete_assignment(self, deployment_id: str) -> None: ...
+
+
 class ModelHost(Protocol):
     """What the trained-model APIs use of an ``InferenceAPI``: its deployments, endpoints and stored pipelines."""
 
@@ -125,7 +137,7 @@ class ModelHost(Protocol):
     def registry(self) -> EndpointRegistry: ...
 
     @property
-    def store(self) -> EndpointStore: ...
+    def store(self) -> HostStore: ...
 
 
 class TrainedModels:
@@ -221,7 +233,31 @@ class TrainedModels:
         except BaseException:
             self.api.deployments.stop(deployment_id)  # as Elasticsearch deletes a failed assignment
             raise
+        # Kept until _stop, as Elasticsearch keeps assignments in its persistent cluster state: a restarted
+        # server deploys it again (restore).
+        self.api.store.put_assignment(deployment_id, {
+            "model_id": variant.model_id, "threads_per_allocation": threads, "number_of_allocations": allocations,
+            "adaptive_allocations": adaptive, "queue_capacity": queue, "priority": priority})
         return {"assignment": self.assignment(deployment)}
+
+    def restore(self) -> list[str]:
+        """Start again the deployments ``_start`` created before a restart (not waiting for their models to
+        load, as Elasticsearch's assignments come back ``starting``); their ids. One that cannot start (its model
+        gone) is logged and left for ``_stop``."""
+        restored = []
+        for deployment_id, p in self.api.store.assignments().items():
+            if self.api.deployments.get(deployment_id) is not None:
+                continue
+            try:
+                self.api.deployments.start(
+                    deployment_id, str(p["model_id"]), threads=int(p["threads_per_allocation"]),
+                    policy=self._policy(p.get("number_of_allocations"), p.get("adaptive_allocations")),
+                    queue_capacity=int(p["queue_capacity"]), priority=str(p["priority"]))
+            except Exception as exc:
+                log.warning("could not restore the trained model deployment [%s]: %s", deployment_id, exc)
+                continue
+            restored.append(deployment_id)
+        return restored
 
     def _policy(self, allocations: int | None, adaptive: dict[str, Any] | None) -> AllocationPolicy:
         if adaptive and adaptive.get("enabled"):
@@ -273,6 +309,7 @@ class TrainedModels:
                 f"Cannot stop deployment [{deployment_id}] as it is referenced by ingest processors; "
                 "use force to stop the deployment", status=409)
         self.api.deployments.stop(deployment_id)
+        self.api.store.delete_assignment(deployment_id)
         return {"stopped": True}
 
     def update(self, deployment_id: str, body: JsonInput) -> JsonObject:
@@ -291,6 +328,10 @@ class TrainedModels:
         if problems:
             raise ValidationException(problems)
         deployment.set_policy(self._policy(allocations, adaptive))
+        kept = self.api.store.assignments().get(deployment_id)
+        if kept is not None:  # a deployment _start created: its restart uses the new allocations
+            kept.update({"number_of_allocations": allocations, "adaptive_allocations": adaptive})
+            self.api.store.put_assignment(deployment_id, kept)
         return {"assignment": self.assignment(deployment)}
 
     @staticmethod

@@ -72,6 +72,10 @@ class JobSummary:
     elapsed_s: float = 0.0
     completed: bool = False
     unreadable_files: list[str] = field(default_factory=list)  # dead-lettered whole, each counted once in failed
+    # ``GET /_nodes/stats/ingest``'s ``ingest`` object for this run (total, per pipeline); None without a pipeline
+    ingest: dict[str, Any] | None = None
+    source: dict[str, Any] | None = None  # what the source reports about itself at the end (Kafka: offsets, lag)
+    members: list[dict[str, Any]] | None = None  # one summary per consumer-group member (Kafka on Ray)
 
     @property
     def dead_lettered(self) -> int:
@@ -88,4 +92,7 @@ class JobSummary:
         body = asdict(self)
         body["docs_per_s"] = round(self.docs_per_s, 1)
         body["elapsed_s"] = round(self.elapsed_s, 3)
+        for optional in ("ingest", "source", "members"):
+            if body[optional] is None:
+                del body[optional]  # the shape of jobs that have none stays as it was
         return body

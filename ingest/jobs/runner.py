@@ -24,6 +24,7 @@ from ingest.jobs.checkpoint import Checkpoints
 from ingest.jobs.config import JobConfig, JobSummary
 from ingest.jobs.faults import fault
 from ingest.jobs.indexmeta import prepare_index, vector_mapping
+from ingest.jobs.ingeststats import IngestStats
 from ingest.jobs.jobpipelines import resolve_job
 from ingest.jobs.pipelinespec import load_pipeline
 from ingest.jobs.progress import Reporter, SilentReporter
@@ -31,7 +32,7 @@ from ingest.jobs.stages import Counters, prepare_batch, send_chunk
 from ingest.models.errors import IllegalArgumentException
 from ingest.sinks.base import BulkAction, ItemResult, Sink
 from ingest.sinks.registry import batch_writes
-from ingest.sources.base import Source
+from ingest.sources.base import Source, SourceBatch
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -85,6 +86,7 @@ class Job:
         reporter: Reporter | None = None,
         sink_factory: Callable[[], Sink] | None = None,
         context: AppContext | None = None,
+        pipeline_id: str | None = None,
     ) -> None:
         self.config = config
         self.sink_factory = sink_factory
@@ -98,6 +100,9 @@ class Job:
         self.context = context
         self.checkpoints = context.checkpoints(self.job_id) if context is not None else Checkpoints(self.job_id)
         self.counters = Counters()
+        # Elasticsearch's ``GET /_nodes/stats/ingest`` counters for this run, carried by the final summary.
+        self.ingest_stats = IngestStats()
+        self.pipeline_id = pipeline_id or _pipeline_name(config.pipeline)
         self.deadletters = ErrorBudget(deadletters or DeadLetterStore(), parse_max_errors(config.max_errors),
                                        self.counters, self.job_id)
         self._stop = threading.Event()
@@ -161,13 +166,26 @@ class Job:
     def _transform(self) -> None:
         while (got := self._get(self._q_batches)) is not _DONE:
             seq, sb = got
-            prepared = prepare_batch(
-                seq, sb.batch, sb.errors, config=self.config, job_id=self.job_id, pipeline=self.pipeline,
-                tracker=self.tracker, deadletters=self.deadletters, counters=self.counters, stored=self.sink,
-            )
+            prepared = self._prepare(seq, sb)
             if prepared is not None:
                 self._put(self._q_items, prepared)
         self._put(self._q_items, _DONE)
+
+    def _prepare(self, seq: int, sb: SourceBatch) -> Prepared | None:
+        """One batch through the pipeline, counted in the job's ingest stats when there is a pipeline."""
+        def prepare() -> Prepared | None:
+            return prepare_batch(
+                seq, sb.batch, sb.errors, config=self.config, job_id=self.job_id, pipeline=self.pipeline,
+                tracker=self.tracker, deadletters=self.deadletters, counters=self.counters, stored=self.sink,
+            )
+
+        if self.pipeline is None:
+            return prepare()
+        failed_before = self.counters.pipeline_failed  # only this thread runs pipelines
+        with self.ingest_stats.running(self.pipeline_id, sb.batch.num_rows) as failures:
+            prepared = prepare()
+            failures.extend([1] * (self.counters.pipeline_failed - failed_before))
+        return prepared
 
     def _batch(self) -> None:
         """Cut the prepared rows into bulks by bytes and count; turn only each bulk's rows into documents."""
@@ -196,6 +214,11 @@ class Job:
                 count += 1
             if lo < len(got):
                 segments.append((got, lo, len(got)))
+            if count >= limit_docs:
+                # A full bulk goes now rather than when the next rows arrive: at the end of what a streaming
+                # source has, it would otherwise wait linger_s with nothing else to come.
+                self._flush(segments)
+                segments, size, count = [], 0, 0
         if segments:
             self._flush(segments)
         for _ in range(self.config.sender_count()):
@@ -328,7 +351,26 @@ class Job:
             requests_retried=self.counters.requests_retried,
             cache_hits=hits, cache_misses=misses, elapsed_s=elapsed,
             unreadable_files=list(self.counters.unreadable_files),
+            ingest=self._ingest_stats() if self.pipeline is not None else None,
+            source=self.source.progress(),
         )
+
+    def _ingest_stats(self) -> dict[str, Any]:
+        """The ``ingest`` object of ``GET /_nodes/stats/ingest`` for this run. The byte sizes Elasticsearch adds
+        per pipeline are left out: a job does not serialise its documents to JSON to measure them."""
+        body = self.ingest_stats.render()
+        for entry in body["pipelines"].values():
+            for key in ("ingested_as_first_pipeline_in_bytes", "produced_as_first_pipeline_in_bytes"):
+                entry.pop(key, None)
+        return body
+
+
+def _pipeline_name(pipeline: str | dict[str, Any] | None) -> str:
+    """The job's first pipeline as its ingest stats name it: a stored id or a file as given, ``_inline`` for a
+    body."""
+    if isinstance(pipeline, dict):
+        return "_inline"
+    return pipeline or "_none"
 
 
 def run_job(
@@ -376,7 +418,8 @@ def run_job(
         if own_sink and config.sender_count() > 1 and capabilities(config.dest).writers == "many":
             factory = partial(context.open_sink, config.dest)
         job = Job(config, source=source, sink=sink, pipeline=pipeline, inference=wrapped,
-                  deadletters=deadletters, reporter=reporter, sink_factory=factory, context=context)
+                  deadletters=deadletters, reporter=reporter, sink_factory=factory, context=context,
+                  pipeline_id=_pipeline_name(first if first is not None else final))
         return job.run()
     finally:
         if own_sink and sink is not None:

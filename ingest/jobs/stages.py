@@ -47,6 +47,7 @@ class Counters:
     def __init__(self) -> None:
         self.read = self.indexed = self.failed = self.dropped = self.retried = 0
         self.requests_retried = 0  # whole bulk requests repeated because the sink was unreachable/overloaded
+        self.pipeline_failed = 0  # documents the pipeline failed (for the job's ingest stats)
         self.unreadable_files: list[str] = []  # files dead-lettered whole (truncated, corrupt)
 
 
@@ -129,11 +130,13 @@ def prepare_batch(
             letters += [_letter(config, job_id, "pipeline", o, ids[i], result) for i, o in enumerate(to_rows(batch))]
             deadletters.add(letters)
             counters.failed += len(letters)
+            counters.pipeline_failed += batch.num_rows
             tracker.seal(seq, failed=len(letters))
             return None
         out_table, source_rows = result.table, list(result.source_rows)
         for i, outcome in enumerate(result.outcomes):
             if outcome.status == "failed":
+                counters.pipeline_failed += 1
                 error = outcome.error or ElasticsearchError("document failed in the pipeline")
                 letters.append(_letter(config, job_id, "pipeline", source_row(batch, i), ids[i], error))
             elif outcome.status == "dropped":

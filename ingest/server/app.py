@@ -145,6 +145,9 @@ def create_app(
 
 @asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    from ingest.models.trained_models import TrainedModels
+
+    TrainedModels(app.state.api).restore()  # deployments _start created before a restart, as Elasticsearch's
     yield
     app.state.destination.close()  # flushes and releases the sink (DuckDB file, cluster connections)
     if app.state.metrics.observe_inference in app.state.api.observers:

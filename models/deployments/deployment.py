@@ -4,7 +4,9 @@ of them, and the thread that loads and releases sessions as :func:`ingest.models
 As in Elasticsearch, a request is queued (or refused with 429 when ``queue_capacity`` requests already wait) the
 moment it arrives, and the model work runs on the deployment's own threads, one per allocation: callers only wait
 on a future, so an async server can hold thousands of requests without a thread each. Search-type requests are
-served before ingest ones (Elasticsearch's high priority for ``input_type: search``).
+served before ingest ones (Elasticsearch's high priority for ``input_type: search``). A ``low`` priority
+deployment (one allocation of one thread, as Elasticsearch requires) runs its inference at the lowest OS
+priority, as Elasticsearch runs a low-priority deployment's native process, so it yields the CPU to the others.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ log = logging.getLogger(__name__)
 
 DEFAULT_QUEUE_CAPACITY = 1024  # Elasticsearch's default queue_capacity for a deployment
 QUEUE_FULL = "inference process queue is full. Unable to execute command"  # Elasticsearch's exact message
+LOW_PRIORITY_NICE = 19  # the lowest CPU priority Linux gives
 
 
 class Session(Protocol):
@@ -231,6 +234,8 @@ class Deployment:
 
     def _serve(self, session: Session) -> None:
         """One allocation: take the next request, run it, until stopped or scaled down."""
+        if self.priority == "low":
+            _lower_priority()
         while True:
             with self._cond:
                 while not self._queue:
@@ -324,6 +329,15 @@ class Deployment:
             _fail(request, error or ModelError(f"Could not load model [{self.model_id}]"))
         with self._cond:
             self._cond.wait(1.0)  # do not spin on a model that cannot load
+
+
+def _lower_priority() -> None:
+    """Lower the calling thread's CPU priority (Linux nice values are per thread; with one ONNX Runtime thread the
+    model runs on the calling one). Where that is not possible the deployment still works, at normal priority."""
+    try:
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), LOW_PRIORITY_NICE)
+    except (OSError, AttributeError) as exc:
+        log.warning("could not lower the priority of a low-priority deployment's thread: %s", exc)
 
 
 def _start_timeout(timeout_s: float) -> StatusException:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Sequence
 
 import numpy as np
 import pytest
@@ -13,7 +14,7 @@ from ingest.models.deployments import Deployment
 from ingest.models.deployments.scaling import AllocationPolicy
 from ingest.models.deployments.stats import deployment_stats
 from ingest.models.errors import ModelError, RejectedExecutionException, StatusException
-from ingest.models.results import InputType, TextEmbeddingResults
+from ingest.models.results import InferenceResults, InputType, TextEmbeddingResults
 from ingest.models.runtime import LocalModel
 from tests.api.conftest import GatedModel
 
@@ -180,5 +181,43 @@ def test_a_cold_request_loads_one_allocation_not_two(tiny_dense: BuiltModel) -> 
         time.sleep(1.0)  # time enough for a needless second load to start
         assert len(loads) == 1
         assert d.snapshot()["allocations"] == 1
+    finally:
+        d.stop()
+
+
+class _PriorityProbe:
+    """The tiny model, noting the CPU priority (nice) of the thread each request runs on."""
+
+    def __init__(self, model: BuiltModel, threads: int, seen: list[int]) -> None:
+        self.inner, self.seen = LocalModel(model, threads=threads), seen
+
+    def embed(self, texts: list[str], input_type: InputType | None = None) -> InferenceResults:
+        import os
+
+        self.seen.append(os.getpriority(os.PRIO_PROCESS, threading.get_native_id()))
+        return self.inner.embed(texts, input_type)
+
+    def rerank(self, query: str, texts: Sequence[str]) -> np.ndarray:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+@pytest.mark.parametrize("priority", ["normal", "low"])
+def test_low_priority_deployments_run_at_the_lowest_cpu_priority(tiny_dense: BuiltModel, priority: str) -> None:
+    import os
+
+    from ingest.models.deployments.deployment import LOW_PRIORITY_NICE
+
+    seen: list[int] = []
+    d = Deployment("dep", "tiny", lambda t: _PriorityProbe(tiny_dense, t, seen), threads=1,
+                   policy=AllocationPolicy.fixed(1), tick_s=0.01, priority=priority)
+    try:
+        d.wait_started(10)
+        d.infer(["hello world"], None, 10)
+        own = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+        assert seen == ([LOW_PRIORITY_NICE] if priority == "low" else [own])
+        assert own != LOW_PRIORITY_NICE  # the caller's thread (and the process) keep theirs
     finally:
         d.stop()

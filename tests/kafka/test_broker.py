@@ -66,7 +66,21 @@ def test_until_caught_up_indexes_each_message_once_dead_letters_poison_and_commi
     assert proc.returncode == 1, proc.stderr[-3000:]  # 1: some messages are in the dead-letter store
     summary = summary_of(proc)
     assert summary["completed"] and (summary["read"], summary["indexed"], summary["failed"]) == (304, 300, 4)
-    assert committed(kafka_bootstrap, "g1", topic) == end_offsets(kafka_bootstrap, topic)
+    ends = end_offsets(kafka_bootstrap, topic)
+    assert committed(kafka_bootstrap, "g1", topic) == ends
+
+    # The summary carries the source's final offsets and lag per partition, and the job's ingest stats in
+    # GET /_nodes/stats/ingest's shape (the unparsable and the tombstone never reached the pipeline).
+    source = summary["source"]
+    assert source["lag"] == 0 and source["in_flight_batches"] == 0
+    assert source["assigned"] == [f"{topic}:{p}" for p in range(3)] and source["partitions"] == []  # it left
+    assert source["lag_per_partition"] == {f"{topic}:{p}": 0 for p in range(3)}
+    assert source["offsets"] == {f"{topic}:{p}": {"read": ends[p], "committed": ends[p], "high_watermark": ends[p],
+                                                  "lag": 0} for p in range(3)}
+    stats = summary["ingest"]
+    pipeline = stats["pipelines"][_pipeline(tmp_path)]
+    assert (pipeline["count"], pipeline["failed"], pipeline["current"]) == (301, 1, 0)
+    assert stats["total"]["count"] == 301 and pipeline["time_in_millis"] >= 0 and pipeline["processors"] == []
 
     docs = _stored("events")
     assert sorted(docs) == sorted(f"{topic}-{p}-{o}" for p, o in good)

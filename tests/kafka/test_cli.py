@@ -22,7 +22,8 @@ def test_until_caught_up_needs_a_kafka_source(ingest_home: Path, tmp_path: Path)
 
 def test_kafka_members_on_ray_need_a_cluster_destination(ingest_home: Path) -> None:
     body = _error(ingest("run", "--source", "kafka://127.0.0.1:1/t?group=g", "--index", "x", "--executor", "ray"))
-    assert "need a --dest that many processes may write (cluster)" in body["error"]["reason"] and body["status"] == 400
+    assert "need a --dest that many processes may write (cluster)" in body["error"]["reason"]
+    assert body["status"] == 400 and "[embedded] destination has one writing process" in body["error"]["reason"]
     body = _error(ingest("run", "--source", "kafka://127.0.0.1:1/t?group=g", "--index", "x", "--executor", "ray",
                          "--dest", "http://127.0.0.1:1", "--concurrency", "1,4"))
     assert "a number of members" in body["error"]["reason"]

@@ -25,6 +25,15 @@ def test_two_members_as_ray_actors_until_caught_up(opensearch_url: str, kafka_bo
     assert proc.returncode == 0, proc.stderr[-3000:]
     summary = json.loads(proc.stdout.splitlines()[-1])
     assert summary["completed"] and summary["indexed"] >= 600  # a rebalance may re-read a tail: same ids
+    # Both actors were members that consumed: each was assigned partitions and read messages from them, and
+    # the members' own counts add up to the job's.
+    members = summary["members"]
+    assert len(members) == 2, members
+    for member in members:
+        assert member["completed"] and member["read"] > 0 and member["source"]["assigned"], members
+        assert sum(o["read"] for o in member["source"]["offsets"].values()) == member["read"]
+    assert sum(m["indexed"] for m in members) == summary["indexed"]
+    assert set().union(*(m["source"]["assigned"] for m in members)) == {f"{topic}:{p}" for p in range(3)}
     assert committed(kafka_bootstrap, "r1", topic) == end_offsets(kafka_bootstrap, topic)
     ids = cluster_ids(opensearch_url, topic)
     assert len(ids) == len(set(ids)) == 600

@@ -94,6 +94,13 @@ def test_two_members_one_killed_mid_run_nothing_lost_or_duplicated(
     # The progress line carries the lag per owned partition (librdkafka's statistics) while messages wait.
     assert any(p["lag"] > 0 and set(p["lag_per_partition"]) <= {f"{topic}:{n}" for n in range(3)}
                for p in progress), progress
+    # ... and its offsets per partition (messages read so far, committed, high watermark); the final summary
+    # the same at the end: everything committed, no lag left.
+    assert any(p["offsets"] and all(o["read"] > 0 for o in p["offsets"].values()) for p in progress), progress
+    final = json.loads(out.splitlines()[-1])["source"]
+    ends = end_offsets(kafka_bootstrap, topic)
+    assert {n: o["committed"] for n, o in final["offsets"].items()} == {f"{topic}:{p}": e for p, e in ends.items()}
+    assert final["lag"] == 0 and final["lag_per_partition"] == {f"{topic}:{p}": 0 for p in range(3)}
     ids = cluster_ids(opensearch_url, topic)
     assert len(ids) == len(set(ids)) == 6000
     assert sorted(ids) == sorted(f"{topic}-{p}-{o}" for p, o in landed)

@@ -104,5 +104,9 @@ def run_members_on_ray(config: JobConfig, *, members: int = 2, address: str | No
                          elapsed_s=time.monotonic() - start, completed=all(r["completed"] for r in results))
     for key in _COUNTS:
         setattr(summary, key, sum(int(r.get(key, 0)) for r in results))
+    # Each member's own summary (its counts, the partitions the group gave it, its offsets and lag), so a job
+    # shows how the group split the work.
+    summary.members = [{k: r[k] for k in ("read", "indexed", "dropped", "failed", "completed", "source", "ingest")
+                        if k in r} for r in results]
     reporter.finish(summary.to_dict())
     return summary

@@ -57,6 +57,12 @@ class KafkaSource(Source):
         self._ends: dict[tuple[str, int], int] | None = None  # until_caught_up: end offsets seen at start
         self._assignment_seen = False
         self._lag: dict[str, int] = {}
+        self._watermarks: dict[str, int] = {}  # high watermark per owned partition, from librdkafka's statistics
+        self._committed: dict[str, int] = {}  # offsets this member handed to Kafka, per partition
+        self._ever_assigned: set[tuple[str, int]] = set()
+        self._read: dict[str, int] = {}  # messages read per partition by this member
+        self._ended = False  # the final lag is measured: statistics arriving while the consumer closes are stale
+        self._idle = False  # the last poll returned nothing
         self._last_check = 0.0
         self._backpressure = False
         config = settings.client_config()
@@ -74,10 +80,19 @@ class KafkaSource(Source):
         self._stop.set()
 
     def progress(self) -> dict[str, Any] | None:
-        """Live per-partition lag (messages behind the high watermark), from librdkafka's statistics."""
-        lag = dict(self._lag)
+        """Per-partition lag (messages behind the high watermark) and offsets: live from librdkafka's statistics
+        while reading; at the end, from the broker's watermarks and the offsets this member committed."""
+        # Copies first: the consumer thread updates these while the job's thread reports.
+        lag, committed, read, highs = dict(self._lag), dict(self._committed), dict(self._read), dict(self._watermarks)
+        offsets = {}
+        for name in sorted(set(read) | set(committed) | set(highs)):
+            entry = {"read": read.get(name, 0), "committed": committed.get(name), "high_watermark": highs.get(name)}
+            if name in lag:
+                entry["lag"] = lag[name]
+            offsets[name] = entry
         return {"partitions": sorted(key(t, p) for t, p in set(self._assigned)), "lag": sum(lag.values()),
-                "lag_per_partition": lag, "in_flight_batches": self.ledger.in_flight()}
+                "lag_per_partition": lag, "in_flight_batches": self.ledger.in_flight(),
+                "assigned": sorted(key(t, p) for t, p in set(self._ever_assigned)), "offsets": offsets}
 
     # --- the consumer ---------------------------------------------------------------------------------------
 
@@ -118,6 +133,7 @@ class KafkaSource(Source):
     def _on_assign(self, consumer: Any, partitions: list[Any]) -> None:
         self._assignment_seen = True
         self._assigned |= {(p.topic, p.partition) for p in partitions}
+        self._ever_assigned |= {(p.topic, p.partition) for p in partitions}
         # librdkafka keeps a partition's pause flag across rebalances: a partition paused under backpressure,
         # revoked, and assigned again later would stay paused forever. So assign here and set the flag we mean.
         if self._incremental:
@@ -155,11 +171,17 @@ class KafkaSource(Source):
             stats = json.loads(raw)
         except ValueError:
             return
+        if self._ended:
+            return
         lag: dict[str, int] = {}
         for topic, body in (stats.get("topics") or {}).items():
             for partition, p in (body.get("partitions") or {}).items():
-                if partition != "-1" and (topic, int(partition)) in self._assigned and p.get("consumer_lag", -1) >= 0:
+                if partition == "-1" or (topic, int(partition)) not in self._assigned:
+                    continue
+                if p.get("consumer_lag", -1) >= 0:
                     lag[key(topic, int(partition))] = int(p["consumer_lag"])
+                if p.get("hi_offset", -1) >= 0:
+                    self._watermarks[key(topic, int(partition))] = int(p["hi_offset"])
         self._lag = lag
 
     def _on_error(self, err: Any) -> None:
@@ -181,6 +203,8 @@ class KafkaSource(Source):
             # A commit refused during a rebalance is repeated by the next one; the offsets only grow.
             log.warning("kafka offset commit failed: %s", exc)
             return
+        for tp in owned:
+            self._committed[key(tp.topic, tp.partition)] = tp.offset
         fault("offsets")
 
     # --- batches --------------------------------------------------------------------------------------------
@@ -202,9 +226,39 @@ class KafkaSource(Source):
             # so the last commit covers everything read. Rebalances, which keep others waiting, are bounded.
             self.ledger.wait_drained(float("inf"))
             self._commit(sync=True)
+            self._final_lag()
         finally:
             self._consumer = None
             consumer.close()
+
+    def _final_lag(self) -> None:
+        """The lag of every partition still owned at the end: the broker's high watermark now minus the offset
+        committed (what a restarted job would still read)."""
+        ck = _client()
+        unknown = [ck.TopicPartition(t, p) for t, p in sorted(self._assigned) if key(t, p) not in self._committed]
+        if unknown:  # owned, nothing read by this member: what the group committed before (one round trip)
+            try:
+                for tp in self._consumer.committed(unknown, timeout=5):
+                    if tp.offset >= 0:
+                        self._committed[key(tp.topic, tp.partition)] = tp.offset
+            except ck.KafkaException as exc:
+                log.warning("kafka: no committed offsets at the end of the job: %s", exc)
+        lag: dict[str, int] = {}
+        for topic, partition in sorted(self._assigned):
+            name = key(topic, partition)
+            # The high watermark the last fetch response carried: no round trip (a query costs up to a second
+            # at the end of every job); absent when nothing was fetched from the partition.
+            try:
+                _, high = self._consumer.get_watermark_offsets(ck.TopicPartition(topic, partition), cached=True)
+            except ck.KafkaException:
+                continue
+            if high < 0:
+                continue
+            self._watermarks[name] = high
+            if name in self._committed:
+                lag[name] = max(0, high - self._committed[name])
+        self._lag = lag
+        self._ended = True
 
     def _emit(self, messages: list[Any]) -> Iterator[SourceBatch]:
         runs = to_source_batches(
@@ -218,6 +272,7 @@ class KafkaSource(Source):
                 tp = (msg.topic(), msg.partition())
                 self._next[tp] = max(self._next.get(tp, 0), msg.offset() + 1)
                 read[key(*tp)] = self._next[tp]
+                self._read[key(*tp)] = self._read.get(key(*tp), 0) + 1
             done = upto
             yield SourceBatch(batch, self.ledger.advance(read), errors)
 
@@ -245,6 +300,7 @@ class KafkaSource(Source):
             if deadline is not None and time.monotonic() >= deadline:
                 break
         self._collecting = []
+        self._idle = not collecting
         return collecting
 
     def _wait_for_room(self) -> None:
@@ -285,6 +341,8 @@ class KafkaSource(Source):
             committed = self._consumer.committed([ck.TopicPartition(t, p) for t, p in self._ends], timeout=30)
             return all(tp.offset >= self._ends[(tp.topic, tp.partition)] for tp in committed)
         missing = [tp for tp in self._assigned if tp not in self._next]
+        if missing and not self._idle:
+            return False  # messages are still arriving: not caught up, and no round trip to ask where we start
         if missing:
             self._start_offsets(missing)
         return all(self._next[tp] >= self._ends.get(tp, 0) for tp in self._assigned)
