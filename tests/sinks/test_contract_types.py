@@ -20,6 +20,6 @@ def test_the_sink_contract_holds_no_any() -> None:
 
 
 def test_the_wrappers_at_the_joins_have_no_catch_all_proxy() -> None:
-    for path in ("ingest/server/security/bulkauth.py", "ingest/jobs/cache.py", "ingest/jobs/runner.py",
+    for path in ("ingest/server/security/bulkauth.py", "ingest/jobs/cache.py", "ingest/jobs/job.py",
                  "ingest/executors/worker.py"):
         assert "__getattr__" not in _names(ROOT / path), path
