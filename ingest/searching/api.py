@@ -6,15 +6,32 @@ from __future__ import annotations
 import json
 from typing import Any, Protocol
 
-from ingest.context import AppContext
+from ingest.indices.catalog import IndexCatalog
 from ingest.indices.expressions import Options, resolve
 from ingest.query.source import SourceFilter
 from ingest.searching.queries import register_query
 from ingest.searching.request import check
 from ingest.searching.semantic import parse_semantic, resolve_semantic
-from ingest.searching.service import SearchableStore, resolve_inference
+from ingest.searching.service import SearchableStore, SearchService, resolve_inference
 
 register_query("semantic", parse_semantic)  # semantic_text fields (ingest.semantic)
+
+
+class SearchContext(Protocol):
+    """What a search needs of the application context (``ingest.context.SearchContext`` has it)."""
+
+    @property
+    def api(self) -> Any:
+        """The inference API (query vectors, ``semantic`` queries)."""
+        ...
+
+    def index_catalog(self) -> IndexCatalog:
+        """The indices' aliases (the caller closes it)."""
+        ...
+
+    def search(self) -> SearchService:
+        """The application's search service (cached corpora, scrolls, points in time)."""
+        ...
 
 
 class IndexedStore(SearchableStore, Protocol):
@@ -25,7 +42,7 @@ class IndexedStore(SearchableStore, Protocol):
         ...
 
 
-def resolve_names(context: AppContext, store: IndexedStore, expression: str | None,
+def resolve_names(context: SearchContext, store: IndexedStore, expression: str | None,
                   options: Options = Options()) -> list[str]:
     """The concrete indices of an expression (names, wildcards, aliases), as Elasticsearch resolves them."""
     catalog = context.index_catalog()
@@ -42,14 +59,14 @@ def needs_inference(body: Any) -> bool:
     return any(k in text for k in ('"query_vector_builder"', '"inference_id"', '"model_id"'))
 
 
-def prepare(context: AppContext, body: dict[str, Any]) -> dict[str, Any]:
+def prepare(context: SearchContext, body: dict[str, Any]) -> dict[str, Any]:
     """The body with its query vectors computed, checked (``parsing_exception`` before anything runs)."""
     ready: dict[str, Any] = resolve_inference(body, context.api if needs_inference(body) else None)
     check(ready)
     return ready
 
 
-def search(context: AppContext, store: IndexedStore, names: list[str], body: dict[str, Any],
+def search(context: SearchContext, store: IndexedStore, names: list[str], body: dict[str, Any],
            default_source: SourceFilter = SourceFilter(), scroll: str | None = None) -> dict[str, Any]:
     """The ``_search`` response of ``body`` (already ``prepare``d) over the named indices."""
     service = context.search()

@@ -1,4 +1,4 @@
-"""``POST|GET /_ingest[/{index}]/_simulate``: the simulate-ingest API over ``ingest.indices.simulate``. Each
+"""``POST|GET /_ingest[/{index}]/_simulate``: the simulate-ingest API over ``ingest.jobs.simulate_ingest``. Each
 document is checked against the caller's privileges on its index, as a write would be."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from ingest.indices import service as index_service
-from ingest.indices.simulate import simulate
+from ingest.jobs.simulate_ingest import simulate
 from ingest.server import convertors  # noqa: F401 - registers the {index} path convertor
 from ingest.server.dialect import check_params, es_response, json_body
 from ingest.server.routes.indices import _catalog
