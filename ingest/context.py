@@ -130,15 +130,17 @@ class AppContext:
         """A new sink for ``dest`` (an ``open_sink`` string); ``embedded`` is this home's store, with the
         settings' DuckDB memory limit."""
         from ingest.sinks import open_sink
+        from ingest.sinks.registry import kind_of
 
-        if dest == "embedded":
-            dest = f"embedded://{self.home / 'indices.duckdb'}"
+        kind = kind_of(dest)
+        if kind.capabilities.index_store and dest in kind.schemes:  # a bare scheme: this home's store
+            dest = self._home_store(dest)
         served = self.served_store(dest)
         if served is not None:  # the home's server owns the store file: go through it
             from ingest.sinks.served import open_served
 
             return open_served(served.url, served.token, self._served_now)
-        if dest.startswith("embedded:"):
+        if kind.capabilities.index_store:
             from ingest.semantic.enrich import SemanticInference
 
             options.setdefault("memory_limit", self.settings.duckdb_memory_limit)
@@ -149,12 +151,19 @@ class AppContext:
     def served_store(self, dest: str) -> Presence | None:
         """The live ``ingest serve`` of this home when ``dest`` is this home's embedded store (the server
         owns the file then: DuckDB admits one process), else None."""
-        if dest != "embedded" and dest != f"embedded://{self.home / 'indices.duckdb'}":
+        from ingest.sinks.registry import kind_of
+
+        kind = kind_of(dest)
+        if not kind.capabilities.index_store or (dest not in kind.schemes and dest != self._home_store(kind.schemes[0])):
             return None
         from ingest.presence import running
 
         found = running(self.home)
         return found if found is not None and found.owns_store else None  # a server of --dest URL leaves it alone
+
+    def _home_store(self, scheme: str) -> str:
+        """The ``dest`` of this home's own store (``indices.duckdb``) for a kind that keeps its indices."""
+        return f"{scheme}://{self.home / 'indices.duckdb'}"
 
     def _served_now(self) -> tuple[str, str] | None:
         from ingest.presence import running

@@ -19,7 +19,8 @@ from ingest.models.errors import ElasticsearchError
 if TYPE_CHECKING:
     from ingest.context import AppContext
     from ingest.indices.service import IndexStore
-    from ingest.sinks.embedded.store import EmbeddedStore
+    from ingest.sinks.base import Sink
+    from ingest.sinks.bulk.versioned import VersionedDocuments
     from ingest.sinks.served import ServedSink
 
 
@@ -28,20 +29,21 @@ def _fail(exc: ElasticsearchError) -> typer.Exit:
     return typer.Exit(2)
 
 
-def _open(context: AppContext) -> tuple[ServedSink | None, EmbeddedStore | None]:
+def _open(context: AppContext) -> tuple[ServedSink | None, VersionedDocuments | None]:
     """(the server's sink, None) while a server owns the store, else (None, the store itself)."""
     from ingest.sinks.served import open_served
 
     served = context.served_store("embedded")
     if served is not None:
         return open_served(served.url, served.token), None
-    return None, cast("EmbeddedStore", context.open_sink("embedded"))
+    return None, cast("VersionedDocuments", context.open_sink("embedded"))
 
 
-def _close(served: ServedSink | None, store: EmbeddedStore | None) -> None:
-    for sink in (served, store):
-        if sink is not None:
-            sink.close()
+def _close(served: ServedSink | None, store: VersionedDocuments | None) -> None:
+    if served is not None:
+        served.close()
+    if store is not None:
+        cast("Sink", store).close()  # the embedded store: a sink whose kind declares versioned documents
 
 
 def list_indices(context: AppContext) -> list[dict[str, Any]]:

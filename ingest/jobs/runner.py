@@ -51,7 +51,7 @@ def run_job(
     # alias → write index; the request (or default) pipeline and the final one
     config, first, final = resolve_job(config, context.index_meta, context.api.store)
     source = source or open_source(config.source, **config.source_options)
-    embedded = kind_of(config.dest).name == "embedded"  # semantic_text inference goes through the cache too
+    embedded = kind_of(config.dest).capabilities.index_store  # semantic_text inference goes through the cache too
     cache = context.embedding_cache() if (first or final or embedded) and config.skip_unchanged else None
     deadletters = deadletters or context.deadletters()
     try:

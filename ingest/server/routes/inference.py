@@ -161,7 +161,7 @@ async def infer_typed(request: Request, task_type: str, inference_id: str) -> Re
 async def _delete(request: Request, inference_id: str, task_type: str | None) -> Response:
     check_params(request, ("dry_run", "force"))
     dry_run, force = bool_param(request, "dry_run"), bool_param(request, "force")
-    sink = app_destination(request).sink() if app_destination(request).kind().name == "embedded" else None
+    sink = app_destination(request).sink() if app_destination(request).kind().capabilities.index_store else None
 
     def delete() -> Any:
         store = cast(MappedIndices, sink)
