@@ -14,6 +14,17 @@ STATIC = frozenset({"index.number_of_shards", "index.codec", "index.routing_part
 INTERNAL = frozenset({"index.uuid", "index.creation_date", "index.provided_name", "index.version.created"})
 
 
+def flatten_keys(obj: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """Nested objects as dotted keys, values as they are (``{"index": {"a": 1}}`` → ``{"index.a": 1}``)."""
+    out: dict[str, Any] = {}
+    for key, value in obj.items():
+        if isinstance(value, dict):
+            out.update(flatten_keys(value, f"{prefix}{key}."))
+        else:
+            out[f"{prefix}{key}"] = value
+    return out
+
+
 def flat(settings: Any) -> dict[str, Any]:
     """Flattened, ``index.``-prefixed, scalars as strings (None kept: it resets a setting)."""
     if not isinstance(settings, dict):

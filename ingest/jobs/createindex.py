@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ingest.indices.names import validate_index_name
+from ingest.indices.settings import flatten_keys
 from ingest.jobs.indexmeta import IndexMeta
 from ingest.models.errors import ElasticsearchError, IllegalArgumentException
 from ingest.sinks.base import ClusterRequests, FieldHint, Sink
@@ -27,14 +28,14 @@ def create_index(name: str, body: dict[str, Any], sink: Sink, cluster: ClusterRe
         unknown = sorted(set(body) - {"settings", "mappings", "aliases"})
         if unknown:
             raise IllegalArgumentException(f"unknown key [{unknown[0]}] for create index")
-        settings = _flatten({"index": {}, **(body.get("settings") or {})})
+        settings = flatten_keys({"index": {}, **(body.get("settings") or {})})
         settings = {k if k.startswith("index.") else f"index.{k}": v for k, v in settings.items()}
         hints = _hints_from_mappings(body.get("mappings") or {})
         if cluster is not None:
             # A cluster gets the whole request (its shards, analysis, mappings) but the default pipeline, which
             # runs here; its answer (e.g. the index already exists there) is the client's answer.
             # The sink's own settings for new indices (OpenSearch: index.knn) unless the request sets them.
-            extra = {k: v for k, v in _flatten(cluster.index_settings()).items() if k not in settings}
+            extra = {k: v for k, v in flatten_keys(cluster.index_settings()).items() if k not in settings}
             forwarded = _without_default_pipeline(body)
             cluster.request("PUT", f"/{name}",
                             body={**forwarded, "settings": {**(forwarded.get("settings") or {}), **extra}})
@@ -54,16 +55,6 @@ def _without_default_pipeline(body: dict[str, Any]) -> dict[str, Any]:
     if isinstance(settings.get("index"), dict):
         settings["index"] = {k: v for k, v in settings["index"].items() if k != "default_pipeline"}
     return {**body, "settings": settings} if "settings" in body else body
-
-
-def _flatten(obj: dict[str, Any], prefix: str = "") -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for key, value in obj.items():
-        if isinstance(value, dict):
-            out.update(_flatten(value, f"{prefix}{key}."))
-        else:
-            out[f"{prefix}{key}"] = value
-    return out
 
 
 def _hints_from_mappings(mappings: dict[str, Any], prefix: str = "") -> dict[str, FieldHint]:

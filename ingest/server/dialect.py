@@ -103,6 +103,17 @@ def check_params(request: Request, allowed: Iterable[str]) -> None:
     raise IllegalArgumentException(f"request [{path}] contains unrecognized parameters: [{'], ['.join(unknown)}]")
 
 
+def int_param(request: Request, name: str) -> int | None:
+    """An integer query parameter (None when absent), with Elasticsearch's message for a bad one."""
+    raw = request.query_params.get(name)
+    if raw is None:
+        return None
+    try:
+        return int(raw)
+    except ValueError:
+        raise IllegalArgumentException(f"Failed to parse int parameter [{name}] with value [{raw}]") from None
+
+
 def bool_param(request: Request, name: str, default: bool = False) -> bool:
     """A boolean query parameter as Elasticsearch parses it (``true``/``false``/empty)."""
     raw = request.query_params.get(name)

@@ -21,7 +21,7 @@ from ingest.models.errors import ElasticsearchError, IllegalArgumentException, P
 from ingest.query.source import SourceFilter, from_body, from_params
 from ingest.server import convertors  # noqa: F401 - registers the {index} path convertor
 from ingest.server.destination import Destination
-from ingest.server.dialect import bool_param, check_params, json_body
+from ingest.server.dialect import bool_param, check_params, int_param, json_body
 from ingest.server.filterpath import apply_filter_path
 from ingest.server.routes.bulk import SafeJSON, _error, _has_index, parse_timeout, versioned
 from ingest.server.security import declare as need
@@ -40,22 +40,12 @@ READ_PARAMS = ("_source", "_source_includes", "_source_excludes", "stored_fields
 UPDATE_KEYS = {"doc", "upsert", "doc_as_upsert", "script", "scripted_upsert", "detect_noop", "_source"}
 
 
-def _int(request: Request, name: str) -> int | None:
-    raw = request.query_params.get(name)
-    if raw is None:
-        return None
-    try:
-        return int(raw)
-    except ValueError:
-        raise IllegalArgumentException(f"Failed to parse int parameter [{name}] with value [{raw}]") from None
-
-
 def _metadata(request: Request, index: str, doc_id: str | None) -> dict[str, Any]:
     meta: dict[str, Any] = {"_index": index}
     if doc_id is not None:
         meta["_id"] = doc_id
     for name in ("if_seq_no", "if_primary_term", "version"):
-        value = _int(request, name)
+        value = int_param(request, name)
         if value is not None:
             meta[name] = value
     if request.query_params.get("version_type"):
@@ -201,7 +191,7 @@ def get_document(request: Request, index: str, doc_id: str) -> tuple[int, dict[s
     doc = store.get_docs(index, [doc_id]).get(doc_id) if store.index_exists(index) else None
     if doc is None:
         return 404, {"_index": index, "_id": doc_id, "found": False}
-    wanted = _int(request, "version")
+    wanted = int_param(request, "version")
     if wanted is not None and wanted != doc.version:
         raise ElasticsearchError(
             f"[{doc_id}]: version conflict, current version [{doc.version}] is different than the one provided "
@@ -276,7 +266,7 @@ async def update_doc(index: str, doc_id: str, request: Request) -> JSONResponse:
         check_params(request, ("if_seq_no", "if_primary_term", "routing", "refresh", "timeout", "retry_on_conflict",
                                "wait_for_active_shards", "_source", "_source_includes", "_source_excludes", "lang",
                                "require_alias", "include_source_on_error"))
-        _int(request, "retry_on_conflict")  # one writer per store: a conflict can only come from if_seq_no
+        int_param(request, "retry_on_conflict")  # one writer per store: a conflict can only come from if_seq_no
         body = await json_body(request)
         if not isinstance(body, dict):
             raise ParsingException("request body must be a JSON object")

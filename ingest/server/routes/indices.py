@@ -16,6 +16,7 @@ from starlette.concurrency import run_in_threadpool
 from ingest.indices import service
 from ingest.indices.catalog import IndexCatalog
 from ingest.indices.expressions import Options, options_from, resolve
+from ingest.indices.settings import flatten_keys
 from ingest.jobs.createindex import create_index as create_on_cluster
 from ingest.models.errors import ElasticsearchError, ParsingException
 from ingest.semantic.fields import check_endpoints
@@ -201,19 +202,9 @@ async def _settings(request: Request, expression: str) -> Response:
         out = {}
         for name in _names(s, c, expression, request):
             nested = service.settings_of(c, name)
-            out[name] = {"settings": _flatten(nested) if flat else nested}
+            out[name] = {"settings": flatten_keys(nested) if flat else nested}
         return out
     return await _run(request, work)
-
-
-def _flatten(obj: dict[str, Any], prefix: str = "") -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for key, value in obj.items():
-        if isinstance(value, dict):
-            out.update(_flatten(value, f"{prefix}{key}."))
-        else:
-            out[f"{prefix}{key}"] = value
-    return out
 
 
 @router.put("/{index:index}/_settings", dependencies=[need.index("manage", "indices:admin/settings/update")])

@@ -12,7 +12,7 @@ from starlette.concurrency import run_in_threadpool
 from ingest.models.errors import IllegalArgumentException, ResourceNotFoundException
 from ingest.processors import PipelineService
 from ingest.processors.grok.library import builtin_patterns
-from ingest.server.dialect import bool_param, check_params, es_response, json_body
+from ingest.server.dialect import bool_param, check_params, es_response, int_param, json_body
 from ingest.server.security.declare import cluster, security_user
 from ingest.server.state import app_context
 
@@ -21,16 +21,6 @@ router = APIRouter(tags=["ingest"])
 
 def _service(request: Request) -> PipelineService:
     return app_context(request).pipelines()
-
-
-def _int_param(request: Request, name: str) -> int | None:
-    raw = request.query_params.get(name)
-    if raw is None:
-        return None
-    try:
-        return int(raw)
-    except ValueError:
-        raise IllegalArgumentException(f"Failed to parse int parameter [{name}] with value [{raw}]") from None
 
 
 @router.get("/_ingest/pipeline/_simulate", dependencies=[cluster("read_pipeline", "cluster:admin/ingest/pipeline/simulate")])
@@ -62,7 +52,7 @@ async def put_pipeline(request: Request, pipeline_id: str) -> Response:
     """Create or replace a pipeline."""
     check_params(request, ("if_version", "master_timeout", "timeout"))
     body = await json_body(request)
-    result = await run_in_threadpool(_service(request).put, pipeline_id, body, _int_param(request, "if_version"))
+    result = await run_in_threadpool(_service(request).put, pipeline_id, body, int_param(request, "if_version"))
     return es_response(request, result)
 
 
