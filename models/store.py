@@ -26,6 +26,7 @@ from ingest.models.home import ingest_home, private_file
 from ingest.models.jsontypes import JsonInput
 from ingest.models.results import TaskType
 from ingest.models.services.base import EndpointConfig
+from ingest.models.sqlitedb import open_wal
 from ingest.models.templatestore import TEMPLATE_SCHEMA, TemplateTables
 
 _SCHEMA = """
@@ -82,12 +83,7 @@ class Store(SecurityTables, TemplateTables, AssignmentTables):
         attr = "secrets" if secrets else "main"
         conn: sqlite3.Connection | None = getattr(self._local, attr, None)
         if conn is None:
-            conn = sqlite3.connect(
-                self.secrets_path if secrets else self.path, timeout=30, isolation_level=None
-            )
-            conn.execute("PRAGMA busy_timeout = 30000")
-            conn.execute("PRAGMA journal_mode = WAL")
-            conn.execute("PRAGMA synchronous = NORMAL")
+            conn = open_wal(self.secrets_path if secrets else self.path, synchronous_normal=True)
             setattr(self._local, attr, conn)
         return conn
 

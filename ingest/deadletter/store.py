@@ -8,7 +8,6 @@ document key) so a resumed job that re-processes a batch does not record the sam
 from __future__ import annotations
 
 import json
-import sqlite3
 import threading
 import time
 from collections.abc import Iterator
@@ -16,7 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from ingest.models.home import ingest_home, private_file
+from ingest.models.home import ingest_home
+from ingest.models.sqlitedb import open_wal
 
 Stage = Literal["read", "pipeline", "write"]
 
@@ -76,9 +76,7 @@ class DeadLetterStore:
     def __init__(self, path: Path | None = None) -> None:
         self.path = path or ingest_home() / "deadletter.sqlite"
         self._lock = threading.Lock()
-        self._db = sqlite3.connect(private_file(self.path), check_same_thread=False, timeout=30, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db = open_wal(self.path, shared=True, synchronous_normal=True)
         self._db.executescript(_SCHEMA)
 
     def add(self, letters: list[DeadLetter]) -> None:

@@ -5,14 +5,14 @@ jobs and CLI share it. Imports nothing from ``ingest.jobs`` (jobs resolve their 
 from __future__ import annotations
 
 import json
-import sqlite3
 import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ingest.models.home import ingest_home, private_file
+from ingest.models.home import ingest_home
+from ingest.models.sqlitedb import open_wal
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS indices (name TEXT PRIMARY KEY, settings TEXT NOT NULL DEFAULT '{}',
@@ -46,8 +46,7 @@ class IndexCatalog:
 
     def __init__(self, path: Path | None = None) -> None:
         self.path = path or ingest_home() / "indices.sqlite"
-        self._db = sqlite3.connect(private_file(self.path), check_same_thread=False, timeout=30, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db = open_wal(self.path, shared=True)
         self._db.executescript(_SCHEMA)
 
     # -- settings and facts -----------------------------------------------------------------------------

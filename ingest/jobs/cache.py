@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import sqlite3
 import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -19,8 +18,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ingest.jobs.faults import fault
-from ingest.models.home import ingest_home, private_file
+from ingest.models.home import ingest_home
 from ingest.models.results import SparseEmbeddingResults, TextEmbeddingResults
+from ingest.models.sqlitedb import open_wal
 
 if TYPE_CHECKING:
     from ingest.models.api import InferenceAPI
@@ -44,9 +44,7 @@ class EmbeddingCache:
     def __init__(self, path: Path | None = None) -> None:
         self.path = path or ingest_home() / "embedding_cache.sqlite"
         self._lock = threading.Lock()
-        self._db = sqlite3.connect(private_file(self.path), check_same_thread=False, timeout=30, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db = open_wal(self.path, shared=True, synchronous_normal=True)
         self._db.executescript(_SCHEMA)
 
     def get_many(self, version: str, input_type: str, hashes: list[bytes]) -> dict[bytes, tuple[str, bytes]]:

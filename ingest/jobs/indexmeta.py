@@ -7,14 +7,14 @@ Kept in SQLite under ``$INGEST_HOME/indices.sqlite`` so the server, jobs and CLI
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from ingest.jobs.documents import vector_fields
-from ingest.models.home import ingest_home, private_file
+from ingest.models.home import ingest_home
+from ingest.models.sqlitedb import open_wal
 from ingest.sinks.base import FieldHint, Sink
 
 if TYPE_CHECKING:
@@ -26,8 +26,7 @@ class IndexMeta:
 
     def __init__(self, path: Path | None = None) -> None:
         self.path = path or ingest_home() / "indices.sqlite"
-        self._db = sqlite3.connect(private_file(self.path), check_same_thread=False, timeout=30, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db = open_wal(self.path, shared=True)
         self._db.execute(
             "CREATE TABLE IF NOT EXISTS indices (name TEXT PRIMARY KEY, settings TEXT NOT NULL DEFAULT '{}',"
             " fields TEXT NOT NULL DEFAULT '{}')"

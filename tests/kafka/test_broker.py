@@ -182,6 +182,20 @@ def test_sigkill_at_every_point_then_restart_loses_and_duplicates_nothing(
     wait_committed(kafka_bootstrap, "g3", topic, end_offsets(kafka_bootstrap, topic), timeout=5)
 
 
+def test_a_rerun_with_nothing_new_reports_every_partition_caught_up(kafka_bootstrap: str, ingest_home: Path) -> None:
+    # The second run fetches nothing, so librdkafka has no cached high watermark: the final lag asks the broker.
+    topic = new_topic(kafka_bootstrap)
+    produce(kafka_bootstrap, topic, json_values(30))
+    every = {f"{topic}:{p}" for p in range(3)}
+    for _ in range(2):
+        proc = ingest("run", "--source", f"kafka://{kafka_bootstrap}/{topic}?group=g6", "--index", topic,
+                      "--until-caught-up", timeout=120)
+        assert proc.returncode == 0, proc.stderr[-2000:]
+        final = summary_of(proc)["source"]
+        assert final["lag"] == 0 and final["lag_per_partition"] == dict.fromkeys(every, 0), final
+        assert {n: o["committed"] for n, o in final["offsets"].items()} == dict.fromkeys(every, 10), final
+
+
 def test_until_caught_up_on_a_missing_topic_fails_clearly(kafka_bootstrap: str, ingest_home: Path) -> None:
     proc = ingest("run", "--source", f"kafka://{kafka_bootstrap}/no-such-topic?group=g4", "--index", "x",
                   "--until-caught-up", timeout=120)

@@ -247,10 +247,15 @@ class KafkaSource(Source):
         for topic, partition in sorted(self._assigned):
             name = key(topic, partition)
             # The high watermark the last fetch response carried: no round trip (a query costs up to a second
-            # at the end of every job); absent when nothing was fetched from the partition.
+            # at the end of every job). librdkafka has none for a partition it fetched nothing from since it was
+            # (re)assigned, as after a takeover of caught-up partitions: then the broker is asked.
+            tp = ck.TopicPartition(topic, partition)
             try:
-                _, high = self._consumer.get_watermark_offsets(ck.TopicPartition(topic, partition), cached=True)
-            except ck.KafkaException:
+                _, high = self._consumer.get_watermark_offsets(tp, cached=True)
+                if high < 0:
+                    _, high = self._consumer.get_watermark_offsets(tp, timeout=5)
+            except ck.KafkaException as exc:
+                log.warning("kafka: no high watermark for %s at the end of the job: %s", name, exc)
                 continue
             if high < 0:
                 continue
