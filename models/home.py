@@ -49,8 +49,11 @@ def private_dir(path: Path) -> Path:
 def private_file(path: Path) -> Path:
     """Create ``path`` empty with mode 0600 if missing (before SQLite opens it), else tighten it to 0600."""
     private_dir(path.parent)
-    fd = os.open(path, os.O_CREAT | os.O_RDWR, PRIVATE_FILE)
-    os.close(fd)
+    # An existing file is only chmod'ed, never opened: closing any descriptor of a file drops every POSIX lock
+    # this process holds on it, so opening and closing a live SQLite database would break its other connections.
+    if not path.exists():
+        fd = os.open(path, os.O_CREAT | os.O_RDWR, PRIVATE_FILE)
+        os.close(fd)
     _chmod(path, PRIVATE_FILE)
     return path
 
