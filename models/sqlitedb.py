@@ -28,10 +28,8 @@ def open_wal(path: Path, *, timeout: float = 30.0, shared: bool = False, synchro
     deadline = time.monotonic() + timeout
     while True:
         try:
-            # fetchall: a pragma's row left unread keeps its statement, and so a read snapshot, open for good
-            # (this connection would never see other processes' commits).
-            if conn.execute("PRAGMA journal_mode").fetchall()[0][0] != "wal":
-                conn.execute("PRAGMA journal_mode = WAL").fetchall()
+            if conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+                conn.execute("PRAGMA journal_mode = WAL")
             break
         except sqlite3.OperationalError as exc:
             if ("locked" not in str(exc) and "busy" not in str(exc)) or time.monotonic() > deadline:

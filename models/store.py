@@ -22,7 +22,7 @@ from typing import Any
 from ingest.models.authstore import SECURITY_SCHEMA, ApiKeyRecord, SecurityTables, UserRecord
 from ingest.models.deployments.assignments import ASSIGNMENT_SCHEMA, AssignmentTables
 from ingest.models.errors import IllegalArgumentException, ResourceAlreadyExistsException
-from ingest.models.home import ingest_home, private_file
+from ingest.models.home import ingest_home
 from ingest.models.jsontypes import JsonInput
 from ingest.models.results import TaskType
 from ingest.models.services.base import EndpointConfig
@@ -69,9 +69,8 @@ class Store(SecurityTables, TemplateTables, AssignmentTables):
     def __init__(self, path: Path | None = None) -> None:
         self.path = Path(path) if path is not None else ingest_home() / "registry.sqlite"
         self.secrets_path = self.path.with_name(self.path.stem + ".secrets.sqlite")
-        private_file(self.path)  # 0600 before SQLite creates it (its -wal/-shm files copy the mode)
-        private_file(self.secrets_path)
         self._local = threading.local()
+        # Both files are created 0600 by open_wal before SQLite writes (its -wal/-shm files copy the mode).
         # executescript manages its own transaction; CREATE ... IF NOT EXISTS is safe to race.
         self._conn().executescript(_SCHEMA + SECURITY_SCHEMA + TEMPLATE_SCHEMA + ASSIGNMENT_SCHEMA)
         self._migrate_security()
