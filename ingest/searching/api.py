@@ -13,8 +13,10 @@ from ingest.searching.queries import register_query
 from ingest.searching.request import check
 from ingest.searching.semantic import parse_semantic, resolve_semantic
 from ingest.searching.service import SearchableStore, SearchService, resolve_inference
+from ingest.searching.terms import parse_term
 
 register_query("semantic", parse_semantic)  # semantic_text fields (ingest.semantic)
+register_query("term", parse_term)  # BM25 of one term, as Elasticsearch scores it
 
 
 class SearchContext(Protocol):
