@@ -347,7 +347,8 @@ def knn_from(spec: dict[str, Any], context: ParseContext, default_k: int = 10) -
                float(sim) if sim is not None else None, float(spec.get("boost", 1.0)))
 
 
-def _sparse_vector(spec: dict[str, Any], context: ParseContext) -> Query:
+def sparse_vector_query(spec: dict[str, Any], context: ParseContext) -> SparseVector:
+    """A ``sparse_vector`` query whose ``query_vector`` is resolved (``inference_id`` already called)."""
     if "field" not in spec:
         raise parsing_error("[sparse_vector] requires a [field]")
     weights = spec.get("query_vector")
@@ -357,7 +358,8 @@ def _sparse_vector(spec: dict[str, Any], context: ParseContext) -> Query:
                         float(spec.get("boost", 1.0)))
 
 
-def _text_expansion(spec: dict[str, Any], context: ParseContext) -> Query:
+def text_expansion_query(spec: dict[str, Any], context: ParseContext) -> SparseVector:
+    """A ``text_expansion`` query whose ``query_vector`` is resolved (``model_id`` already called)."""
     field, options = _one_field("text_expansion", spec)
     if not isinstance(options, dict) or not isinstance(options.get("query_vector"), dict):
         raise parsing_error("[text_expansion] requires [model_id] and [model_text]")
@@ -367,8 +369,8 @@ def _text_expansion(spec: dict[str, Any], context: ParseContext) -> Query:
 
 QUERY_TYPES: dict[str, QueryParser] = {
     "match": _match, "match_phrase": _match_phrase, "multi_match": _multi_match, "prefix": _prefix,
-    "knn": lambda spec, context: knn_from(spec, context), "sparse_vector": _sparse_vector,
-    "text_expansion": _text_expansion,
+    "knn": lambda spec, context: knn_from(spec, context), "sparse_vector": sparse_vector_query,
+    "text_expansion": text_expansion_query,
 }
 
 
