@@ -9,12 +9,17 @@ from typing import Any, Protocol
 from ingest.indices.catalog import IndexCatalog
 from ingest.indices.expressions import Options, resolve
 from ingest.query.source import SourceFilter
+from ingest.searching.pruning import parse_sparse_vector, parse_text_expansion
 from ingest.searching.queries import register_query
 from ingest.searching.request import check
 from ingest.searching.semantic import parse_semantic, resolve_semantic
 from ingest.searching.service import SearchableStore, SearchService, resolve_inference
+from ingest.searching.terms import parse_term
 
 register_query("semantic", parse_semantic)  # semantic_text fields (ingest.semantic)
+register_query("term", parse_term)  # BM25 of one term, as Elasticsearch scores it
+register_query("sparse_vector", parse_sparse_vector)  # prune, pruning_config
+register_query("text_expansion", parse_text_expansion)
 
 
 class SearchContext(Protocol):

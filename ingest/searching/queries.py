@@ -16,6 +16,7 @@ from typing import Any
 
 from ingest.query.dsl import ParseContext, Query, QueryParser, minimum_should_match, parsing_error, values_at
 from ingest.searching.corpus import Corpus, FieldIndex, analyze, vectors
+from ingest.searching.positions import phrase_freq
 
 K1, B = 1.2, 0.75
 Evaluate = Callable[[Query], dict[int, float]]
@@ -82,21 +83,23 @@ class Match:
 
 @dataclass(frozen=True)
 class MatchPhrase:
-    """``match_phrase``: the tokens in order (``slop`` 0), scored as BM25 of the phrase frequency."""
+    """``match_phrase``: the tokens in order, within ``slop`` position moves (``ingest.searching.positions``),
+    scored as BM25 of the phrase frequency; one token is a ``match`` of it."""
 
     field: str
     tokens: tuple[str, ...]
     boost: float = 1.0
+    slop: int = 0
 
     def matches(self, doc_id: str, source: dict[str, Any]) -> bool:
-        words = _text_of(source, self.field)
-        n = len(self.tokens)
-        return n > 0 and any(tuple(words[i:i + n]) == self.tokens for i in range(len(words) - n + 1))
+        return bool(self.score(Corpus("", [doc_id], [source]), lambda q: {}))
 
     def score(self, corpus: Corpus, evaluate: Evaluate) -> dict[int, float]:
         if not self.tokens:
             return {}
         index = corpus.field(self.field)
+        if len(self.tokens) == 1:
+            return bm25(index, self.tokens[0], self.boost)
         lists = [index.postings.get(t, {}) for t in self.tokens]
         if any(not p for p in lists):
             return {}
@@ -104,8 +107,7 @@ class MatchPhrase:
         idf = sum(math.log(1 + (n - len(p) + 0.5) / (len(p) + 0.5)) for p in lists)
         out: dict[int, float] = {}
         for doc in set(lists[0]).intersection(*lists[1:]):
-            later = [set(p[doc]) for p in lists[1:]]
-            freq = sum(1 for start in lists[0][doc] if all(start + i + 1 in s for i, s in enumerate(later)))
+            freq = phrase_freq([p[doc] for p in lists], self.slop)
             if freq:
                 norm = K1 * (1 - B + B * index.lengths.get(doc, 0) / avg)
                 out[doc] = self.boost * (K1 + 1) * idf * freq / (freq + norm)
@@ -285,9 +287,13 @@ def _operator(options: dict[str, Any]) -> str:
 def _match_phrase(spec: dict[str, Any], context: ParseContext) -> Query:
     field, value = _one_field("match_phrase", spec)
     options: dict[str, Any] = value if isinstance(value, dict) else {"query": value}
-    if int(options.get("slop", 0)) != 0:
-        raise parsing_error("[match_phrase] [slop] other than 0 is not supported by the embedded store")
-    return MatchPhrase(field, tuple(analyze(options.get("query", ""))), float(options.get("boost", 1.0)))
+    unknown = sorted(set(options) - {"query", "slop", "boost", "_name", "analyzer", "zero_terms_query"})
+    if unknown:
+        raise parsing_error(f"[match_phrase] query does not support [{unknown[0]}]")
+    slop = int(options.get("slop", 0))
+    if slop < 0:
+        raise parsing_error("No negative slop allowed.")
+    return MatchPhrase(field, tuple(analyze(options.get("query", ""))), float(options.get("boost", 1.0)), slop)
 
 
 def _multi_match(spec: dict[str, Any], context: ParseContext) -> Query:
@@ -341,7 +347,8 @@ def knn_from(spec: dict[str, Any], context: ParseContext, default_k: int = 10) -
                float(sim) if sim is not None else None, float(spec.get("boost", 1.0)))
 
 
-def _sparse_vector(spec: dict[str, Any], context: ParseContext) -> Query:
+def sparse_vector_query(spec: dict[str, Any], context: ParseContext) -> SparseVector:
+    """A ``sparse_vector`` query whose ``query_vector`` is resolved (``inference_id`` already called)."""
     if "field" not in spec:
         raise parsing_error("[sparse_vector] requires a [field]")
     weights = spec.get("query_vector")
@@ -351,7 +358,8 @@ def _sparse_vector(spec: dict[str, Any], context: ParseContext) -> Query:
                         float(spec.get("boost", 1.0)))
 
 
-def _text_expansion(spec: dict[str, Any], context: ParseContext) -> Query:
+def text_expansion_query(spec: dict[str, Any], context: ParseContext) -> SparseVector:
+    """A ``text_expansion`` query whose ``query_vector`` is resolved (``model_id`` already called)."""
     field, options = _one_field("text_expansion", spec)
     if not isinstance(options, dict) or not isinstance(options.get("query_vector"), dict):
         raise parsing_error("[text_expansion] requires [model_id] and [model_text]")
@@ -361,8 +369,8 @@ def _text_expansion(spec: dict[str, Any], context: ParseContext) -> Query:
 
 QUERY_TYPES: dict[str, QueryParser] = {
     "match": _match, "match_phrase": _match_phrase, "multi_match": _multi_match, "prefix": _prefix,
-    "knn": lambda spec, context: knn_from(spec, context), "sparse_vector": _sparse_vector,
-    "text_expansion": _text_expansion,
+    "knn": lambda spec, context: knn_from(spec, context), "sparse_vector": sparse_vector_query,
+    "text_expansion": text_expansion_query,
 }
 
 

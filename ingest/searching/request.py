@@ -12,13 +12,14 @@ from typing import Any
 from ingest.query.dsl import ParseContext, Query, parse_query, parsing_error, text_fields
 from ingest.query.source import SourceFilter, from_body
 from ingest.searching.corpus import Corpus
+from ingest.searching.highlight import check_spec, highlight
 from ingest.searching.queries import QUERY_TYPES, knn_from
 from ingest.searching.scoring import evaluate
 from ingest.searching.sorting import SortKey, field_values, order_key, parse_sort, sort_value
 
 _KNOWN = {"query", "knn", "retriever", "from", "size", "sort", "_source", "fields", "track_total_hits",
           "search_after", "pit", "min_score", "track_scores", "timeout", "stored_fields", "docvalue_fields",
-          "explain", "version", "seq_no_primary_term", "profile", "terminate_after"}
+          "explain", "version", "seq_no_primary_term", "profile", "terminate_after", "highlight"}
 Infer = Callable[[str, str], Any]
 
 
@@ -45,11 +46,13 @@ def _context(properties: dict[str, Any]) -> ParseContext:
 def check(body: dict[str, Any]) -> None:
     """Refuse what the embedded search does not do, in Elasticsearch's words, before anything runs."""
     for key in body:
-        if key in ("aggs", "aggregations", "highlight", "suggest", "rescore", "collapse", "script_fields"):
+        if key in ("aggs", "aggregations", "suggest", "rescore", "collapse", "script_fields"):
             raise parsing_error(f"[{key}] is not supported by the embedded store's search")
         if key not in _KNOWN:
             raise parsing_error(f"Unknown key for a START_OBJECT in [{key}].")
     parse(body)  # the query's syntax, once, whatever the indices
+    if "highlight" in body:
+        check_spec(body["highlight"])
     if "knn" in body:
         for spec in body["knn"] if isinstance(body["knn"], list) else [body["knn"]]:
             if not isinstance(spec, dict):
@@ -169,6 +172,8 @@ def render(hits: list[Hit], keys: list[SortKey], body: dict[str, Any], start: in
     track_scores = by_score or any(k.field == "_score" for k in keys) or body.get("track_scores") is True
     source_filter = from_body(body.get("_source"), default_source)
     patterns = [f if isinstance(f, str) else str(f.get("field")) for f in body.get("fields", []) or []]
+    spec = body.get("highlight")
+    query = parse_query(body["query"], frozenset(), QUERY_TYPES) if spec and "query" in body else None
     page = []
     for h in hits[start:start + size]:
         source = h.corpus.sources[h.ordinal]
@@ -183,6 +188,11 @@ def render(hits: list[Hit], keys: list[SortKey], body: dict[str, Any], start: in
                 item["fields"] = values
         if keys:
             item["sort"] = h.sort
+        if spec:
+            semantic = frozenset((source.get("_inference_fields") or {}).keys())
+            marked = highlight(spec, query, source, semantic)
+            if marked:
+                item["highlight"] = marked
         page.append(item)
     out: dict[str, Any] = {}
     counted = total_of(len(hits) if total is None else total, body.get("track_total_hits"))

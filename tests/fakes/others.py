@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,6 +21,27 @@ from tests.fakes.server import (
     packed_bits,
     sse,
 )
+
+BASE64 = re.compile(r"(data:image/[a-z0-9.+-]+;base64,)?[A-Za-z0-9+/]+={0,2}")
+
+
+def image_ok(value: object) -> bool:
+    """An image as Jina and Voyage take it: an http(s) URL, or base64 (a data URI or bare)."""
+    return isinstance(value, str) and (value.startswith(("https://", "http://")) or bool(BASE64.fullmatch(value)))
+
+
+def media_key(kind: str, value: str) -> str:
+    """What a fake embeds for one item: its text, or the image tagged as one (so text "x" and image "x" differ)."""
+    return value if kind == "text" else f"{kind}:{value}"
+
+
+def jina_item(item: object) -> str:
+    """One ``input`` item of Jina's multimodal models: ``{"text": ...}`` or ``{"image": ...}``, nothing else."""
+    if not isinstance(item, dict) or len(item) != 1 or not (
+            isinstance(item.get("text"), str) or image_ok(item.get("image"))):
+        raise Reject(422, {"detail": [{"msg": "each input object takes one of text or image (URL or base64)"}]})
+    kind = next(iter(item))
+    return media_key(kind, item[kind])
 
 
 def b64(vector: list[float]) -> str:
@@ -106,8 +128,11 @@ class FakeJina:
         body = request.json()
         if request.path == "/v1/embeddings":
             allowed = {"model", "input", "task", "dimensions", "late_chunking", "embedding_type", "normalized"}
-            if set(body) - allowed or not isinstance(body.get("input"), list):
+            if set(body) - allowed or not isinstance(body.get("input"), list) or not body["input"]:
                 raise Reject(422, {"detail": [{"msg": "invalid request body"}]})
+            texts = body["input"]
+            if not all(isinstance(t, str) for t in texts):  # the multimodal models' objects, never mixed with strings
+                texts = [jina_item(t) for t in texts]
             if body.get("task") not in (None, "retrieval.query", "retrieval.passage", "separation",
                                         "classification", "text-matching"):
                 raise Reject(422, {"detail": [{"msg": "invalid task"}]})
@@ -118,7 +143,7 @@ class FakeJina:
             data = [{"object": "embedding", "index": i,
                      "embedding": b64(deterministic_vector(t, dims)) if kind == "base64"
                      else packed_bits(deterministic_vector(t, dims)) if kind == "binary"
-                     else deterministic_vector(t, dims)} for i, t in enumerate(body["input"])]
+                     else deterministic_vector(t, dims)} for i, t in enumerate(texts)]
             return Reply(200, {"model": body["model"], "object": "list", "data": data, "usage": {"total_tokens": 1}})
         if request.path == "/v1/rerank":
             hits: list[dict[str, Any]] = [{"index": i, "relevance_score": score(body["query"], d),

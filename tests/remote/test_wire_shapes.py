@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from ingest.models.contents import Content
 from ingest.models.results import InputType
 from ingest.models.services.base import InferenceRequest
 from tests.remote import wire_docs as docs
@@ -24,10 +25,10 @@ CHAT = {"messages": [{"role": "system", "content": "be brief"}, {"role": "user",
 
 def built(service: str, task: str, settings: dict[str, Any], inputs: list[str] | None = None, *,
           chat: dict[str, Any] | None = None, stream: bool = False, input_type: InputType | None = None,
-          query: str | None = None) -> tuple[str, str, Any]:
+          query: str | None = None, contents: list[Any] | None = None) -> tuple[str, str, Any]:
     """(method, url, JSON body) of the request our service sends for one call."""
     svc, config = endpoint(service, task, settings)
-    request = InferenceRequest(inputs or ["hello"], input_type=input_type, query=query, chat=chat)
+    request = InferenceRequest(inputs or ["hello"], input_type=input_type, query=query, chat=chat, contents=contents)
     call = svc._make_call(config, request)
     http = asyncio.run(svc.build_stream(call) if stream else svc.build(call, request.inputs))
     return http.method, http.url, json.loads(http.body() or b"null")
@@ -198,6 +199,12 @@ def test_jina_voyage_azure_openai():
     conforms(built("jinaai", "text_embedding", {**s, "dimensions": 256}, ["a"], input_type=InputType.INGEST),
              docs.JINA_EMBED)
     conforms(built("jinaai", "rerank", s, ["a"], query="q"), docs.JINA_RERANK)
+    png = "data:image/png;base64,iVBORw0KGgo="
+    req = built("jinaai", "embedding", {**s, "model_id": "jina-embeddings-v4"}, ["a", ""],
+                input_type=InputType.INGEST, contents=[(Content("text", "text", "a"),), (Content("image", "base64", png),)])
+    conforms(req, docs.JINA_EMBED_MULTIMODAL)
+    assert req[2]["input"] == [{"text": "a"}, {"image": png}]
+    conforms(built("jinaai", "embedding", {**s, "multimodal_model": False}, ["a"]), docs.JINA_EMBED)
     conforms(built("voyageai", "text_embedding", s, ["a"], input_type=InputType.SEARCH), docs.VOYAGE_EMBED)
     conforms(built("voyageai", "text_embedding", {**s, "embedding_type": "bit"}, ["a"]), docs.VOYAGE_EMBED)
     conforms(built("voyageai", "rerank", s, ["a"], query="q"), docs.VOYAGE_RERANK)

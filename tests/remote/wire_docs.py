@@ -247,6 +247,13 @@ JINA_EMBED = Shape("POST", "/v1/embeddings", Body(
      "dimensions": "int", "late_chunking": "bool", "embedding_type": {"float", "base64", "binary", "ubinary"},
      "normalized": "bool", "truncate": "bool"}),
     "Jina AI Embeddings API")
+JINA_EMBED_MULTIMODAL = Shape("POST", "/v1/embeddings", Body(
+    {"model": "str", "input": ("list", Body({}, {"text": "str", "image": "str"}))},
+    {"task": {"retrieval.query", "retrieval.passage", "text-matching", "code.query", "code.passage"},
+     "dimensions": "int", "late_chunking": "bool", "embedding_type": {"float", "base64", "binary", "ubinary"},
+     "normalized": "bool", "truncate": "bool"}),
+    "Jina AI Embeddings API, multimodal models (jina-clip-v2, jina-embeddings-v4): input objects of text or image "
+    "(URL or base64)")
 JINA_RERANK = Shape("POST", "/v1/rerank", Body(
     {"model": "str", "query": "str", "documents": STRS}, {"top_n": "int", "return_documents": "bool"}),
     "Jina AI Reranker API")

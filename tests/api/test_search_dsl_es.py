@@ -1,0 +1,114 @@
+"""The DSL extras on ``ingest serve`` and on the Elasticsearch 9 test node, over the same documents: ``match_phrase``
+with ``slop`` and ``term`` give the same documents with the same scores, ``nested`` the same top hits and inner
+hits, ``highlight`` the same highlighted terms."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from elasticsearch import Elasticsearch
+
+from ingest.models.api import InferenceAPI
+from tests.api.test_search_es import _load
+
+pytestmark = pytest.mark.cluster
+
+SCORED: list[dict[str, Any]] = [  # compared on every hit's score
+    {"match_phrase": {"body": {"query": "fox dog", "slop": 1}}},
+    {"match_phrase": {"body": {"query": "database server", "slop": 3}}},
+    {"match_phrase": {"body": {"query": "cloud storage index", "slop": 4}}},
+    {"match_phrase": {"body": {"query": "dog fox", "slop": 2}}},  # out of order: two moves
+    {"term": {"body": "memory"}},
+    {"term": {"tag": "red"}},
+    {"term": {"tag": {"value": "blue", "boost": 2.0}}},
+    {"term": {"n": 7}},
+    {"bool": {"should": [{"term": {"body": "rust"}}, {"term": {"title": "java"}}]}},
+]
+
+
+def _scores(es: Elasticsearch, query: dict[str, Any]) -> dict[str, float]:
+    answer = es.search(index="xcheck", query=query, size=100)
+    return {h["_id"]: h["_score"] for h in answer["hits"]["hits"]}
+
+
+@pytest.fixture()
+def clients(live_server: tuple[str, InferenceAPI], elasticsearch9_url: str) -> tuple[Elasticsearch, Elasticsearch]:
+    ours, theirs = Elasticsearch(live_server[0], request_timeout=60), Elasticsearch(elasticsearch9_url, request_timeout=60)
+    for es in (ours, theirs):
+        if es.indices.exists(index="xcheck"):
+            es.indices.delete(index="xcheck")
+        _load(es)
+    return ours, theirs
+
+
+def test_slop_and_term_scores_agree_with_elasticsearch(clients: tuple[Elasticsearch, Elasticsearch]) -> None:
+    ours, theirs = clients
+    for query in SCORED:
+        mine, real = _scores(ours, query), _scores(theirs, query)
+        assert real, query  # the query finds something, so the comparison means something
+        assert set(mine) == set(real), query
+        for doc, score in real.items():
+            assert mine[doc] == pytest.approx(score, rel=2e-3), (query, doc)
+
+
+LONG = (("The quick brown fox jumps over the lazy dog. " * 3) + "Cloud storage is a service. Another sentence about "
+        "databases and servers here. " + ("Filler words go on and on without end. " * 4)
+        + "The final cloud storage mention is here.")
+NESTED_MAPPINGS = {"properties": {
+    "body": {"type": "text"}, "title": {"type": "text"}, "tag": {"type": "keyword"},
+    "comments": {"type": "nested", "properties": {"text": {"type": "text"}, "n": {"type": "integer"}}}}}
+NESTED_DOCS = [
+    {"_id": "1", "body": LONG, "title": "Cloud storage fox", "tag": "red",
+     "comments": [{"text": "fox is quick", "n": 1}, {"text": "cloud cloud storage", "n": 2}, {"text": "nothing", "n": 3}]},
+    {"_id": "2", "body": "cloud storage and a fox", "title": "other", "tag": "blue",
+     "comments": [{"text": "a dog", "n": 1}, {"text": "the fox and the cloud", "n": 2}]},
+    {"_id": "3", "body": "nothing to see", "title": "fox fox", "tag": "red", "comments": []},
+]
+HIGHLIGHTS: list[dict[str, Any]] = [  # compared on the whole highlight of every hit
+    {"query": {"match": {"body": "cloud fox"}}, "highlight": {"fields": {"body": {}}}},
+    {"query": {"match_phrase": {"body": "cloud storage"}}, "highlight": {"fields": {"body": {}}}},
+    {"query": {"match": {"body": "cloud fox"}}, "highlight": {"fields": {"body": {"number_of_fragments": 0},
+                                                                          "title": {}}}},
+    {"query": {"match": {"body": "cloud fox"}},
+     "highlight": {"require_field_match": False, "pre_tags": ["<b>"], "post_tags": ["</b>"],
+                   "fields": {"body": {"fragment_size": 30, "number_of_fragments": 2}, "title": {}}}},
+    {"query": {"bool": {"must": [{"match": {"title": "fox"}}], "filter": [{"term": {"tag": "red"}}]}},
+     "highlight": {"fields": {"*": {}}}},
+    {"query": {"prefix": {"body": "datab"}}, "highlight": {"fields": {"body": {}}}},
+    {"query": {"match_phrase": {"body": {"query": "storage cloud", "slop": 2}}},
+     "highlight": {"fields": {"body": {"number_of_fragments": 0}}}},
+]
+NESTED: list[dict[str, Any]] = [  # compared on hits, scores and inner hits
+    {"nested": {"path": "comments", "query": {"match": {"comments.text": "cloud fox"}}, "inner_hits": {}}},
+    {"nested": {"path": "comments", "score_mode": "max", "query": {"match": {"comments.text": "cloud fox"}},
+                "inner_hits": {"size": 1, "name": "best", "_source": False}}},
+    {"nested": {"path": "comments", "score_mode": "sum", "query": {"bool": {
+        "must": [{"match": {"comments.text": "fox"}}], "filter": [{"range": {"comments.n": {"gte": 2}}}]}}}},
+    {"bool": {"should": [{"match": {"title": "fox"}}, {"nested": {
+        "path": "comments", "score_mode": "min", "query": {"match": {"comments.text": "cloud"}}}}]}},
+]
+
+
+@pytest.fixture()
+def nested_clients(live_server: tuple[str, InferenceAPI], elasticsearch9_url: str
+                   ) -> tuple[Elasticsearch, Elasticsearch]:
+    ours, theirs = Elasticsearch(live_server[0], request_timeout=60), Elasticsearch(elasticsearch9_url, request_timeout=60)
+    for es in (ours, theirs):
+        if es.indices.exists(index="hl"):
+            es.indices.delete(index="hl")
+        es.indices.create(index="hl", mappings=NESTED_MAPPINGS, settings={"number_of_shards": 1,
+                                                                          "number_of_replicas": 0})
+        for doc in NESTED_DOCS:
+            es.index(index="hl", id=doc["_id"], document={k: v for k, v in doc.items() if k != "_id"})
+        es.indices.refresh(index="hl")
+    return ours, theirs
+
+
+def test_highlight_agrees_with_elasticsearch(nested_clients: tuple[Elasticsearch, Elasticsearch]) -> None:
+    ours, theirs = nested_clients
+    for request in HIGHLIGHTS:
+        mine, real = (es.search(index="hl", **request) for es in (ours, theirs))
+        assert real["hits"]["hits"] and any("highlight" in h for h in real["hits"]["hits"]), request
+        assert [(h["_id"], h.get("highlight")) for h in mine["hits"]["hits"]] == [
+            (h["_id"], h.get("highlight")) for h in real["hits"]["hits"]], request
