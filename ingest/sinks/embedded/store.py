@@ -43,6 +43,7 @@ from ingest.sinks.embedded.indextime import IndexTimeInference, IndexTimeWrites
 from ingest.sinks.embedded.migrate import add_seq_nos
 from ingest.sinks.embedded.reading import StoreReads
 from ingest.sinks.embedded.reads import read_docs
+from ingest.sinks.embedded.sidecars import delete_side_cars
 from ingest.sinks.embedded.sql import column_type
 from ingest.sinks.embedded.sql import quote_name as _q
 from ingest.sinks.embedded.tombstones import recent_deletes, remember_deletes
@@ -81,6 +82,7 @@ class EmbeddedStore(StoreReads, IndexTimeWrites, Sink):
         }
         self._ids = TimeBasedIds()
         self._seq_nos = add_seq_nos(self._con, list(self._layouts))  # index -> last sequence number handed out
+        self._fingerprints: dict[str, tuple[int, tuple[int, int, int]]] = {}  # index -> (last seq_no, fingerprint)
         self._dead = recent_deletes(self._con)  # index -> id -> (the delete, when)
         # the root mapping's options set by PUT /{index} or _mapping (``dynamic``), apart from the properties
         self._con.execute("CREATE TABLE IF NOT EXISTS _mapping_options (name VARCHAR PRIMARY KEY, options JSON NOT NULL)")
@@ -197,6 +199,8 @@ class EmbeddedStore(StoreReads, IndexTimeWrites, Sink):
             self.con.execute("DELETE FROM _mapping_options WHERE name = ?", [index])
             del self._layouts[index]
             self._seq_nos.pop(index, None)
+            self._fingerprints.pop(index, None)
+            delete_side_cars(self.path, index)
             self._properties.pop(index, None)
             self._options.pop(index, None)
 
