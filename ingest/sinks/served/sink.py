@@ -59,6 +59,21 @@ class ServedSink(ElasticsearchSink):
         return True
 
 
+    def search(self, index: str, field: str, vector_or_weights: list[float] | dict[str, float], k: int
+               ) -> list[dict[str, Any]]:
+        """``Searching.search`` through the server's ``_search``: a ``knn`` on a dense field, a
+        ``sparse_vector`` query with the weights on a sparse one (``ingest search INDEX TEXT``)."""
+        if isinstance(vector_or_weights, dict):
+            body: dict[str, Any] = {"size": k, "query": {"sparse_vector": {
+                "field": field, "query_vector": vector_or_weights}}}
+        else:
+            body = {"size": k, "knn": {"field": field, "query_vector": list(vector_or_weights), "k": k,
+                                       "num_candidates": max(k, 100)}}
+        _, answer = self.request("POST", f"/{index}/_search", body=body)
+        return [{"_id": hit["_id"], "_score": hit["_score"], "_source": hit.get("_source") or {}}
+                for hit in (answer.get("hits") or {}).get("hits") or []]
+
+
 def open_served(url: str, token: str, locate: Locate | None = None) -> ServedSink:
     """The sink of a home's running server at ``url``; ``locate`` finds it again after a restart."""
     return ServedSink(url, token=token, locate=locate)
