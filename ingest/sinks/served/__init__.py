@@ -8,6 +8,18 @@
 
 from __future__ import annotations
 
-from ingest.sinks.served.sink import Locate, ServedSink, open_served
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ingest.sinks.served.sink import Locate, ServedSink, open_served
 
 __all__ = ["Locate", "ServedSink", "open_served"]
+
+
+def __getattr__(name: str) -> Any:
+    # the server imports ``wire`` from here at start; the sink (and the elasticsearch client) only the CLI needs
+    if name in __all__:
+        from ingest.sinks.served import sink
+
+        return getattr(sink, name)
+    raise AttributeError(name)
