@@ -4,7 +4,9 @@ DuckDB admits one process per store file, so a job (or ``ingest export``, ``inge
 server runs on the same home writes and reads through that server instead of opening the file
 (``AppContext.open_sink`` picks this sink when ``ingest.presence`` finds a live server). The job has
 already run the index's pipelines itself, as it does writing directly, so its ``_bulk`` requests say
-``pipeline=_none`` (the server must not run the default pipeline a second time).
+``pipeline=_none`` (the server must not run the default pipeline a second time) and carry ``PIPELINES_DONE``
+(nor the final pipeline, which Elasticsearch runs even after ``_none``; the server trusts it from the local
+client only).
 
 When the server goes away (killed, restarted), requests fail as unavailable (503), which a job waits out with
 its backoff (``unavailable_timeout_s``); each failure asks ``locate`` for the home's server again, so a
@@ -19,6 +21,7 @@ from typing import Any
 from ingest.models.errors import ElasticsearchError
 from ingest.sinks.elasticsearch import ElasticsearchSink
 from ingest.sinks.elasticsearch.client import connect
+from ingest.sinks.served.wire import PIPELINES_DONE
 
 Locate = Callable[[], tuple[str, str] | None]  # the home's live server now: (url, token), or None
 
@@ -31,6 +34,10 @@ class ServedSink(ElasticsearchSink):
         # Loopback only (the token is refused from elsewhere); the server's certificate is the home's own,
         # self-signed one, which the client has no CA file for.
         super().__init__(url, api_key=token, timeout_s=timeout_s, verify_certs=not url.startswith("https:"))
+
+    def _headers(self, ndjson: bool) -> dict[str, str]:
+        # NDJSON is a _bulk: the job ran its documents' pipelines, the final one included (trusted from us only)
+        return {**super()._headers(ndjson), PIPELINES_DONE: "true"} if ndjson else super()._headers(ndjson)
 
     def _call(self, method: str, path: str, *, params: dict[str, Any] | None = None, body: Any = None,
               ndjson: bool = False, ignore: tuple[int, ...] = ()) -> tuple[int, Any]:
@@ -57,6 +64,21 @@ class ServedSink(ElasticsearchSink):
         self.client.close()
         self.client, self.major, self._at = client, major, found
         return True
+
+
+    def search(self, index: str, field: str, vector_or_weights: list[float] | dict[str, float], k: int
+               ) -> list[dict[str, Any]]:
+        """``Searching.search`` through the server's ``_search``: a ``knn`` on a dense field, a
+        ``sparse_vector`` query with the weights on a sparse one (``ingest search INDEX TEXT``)."""
+        if isinstance(vector_or_weights, dict):
+            body: dict[str, Any] = {"size": k, "query": {"sparse_vector": {
+                "field": field, "query_vector": vector_or_weights}}}
+        else:
+            body = {"size": k, "knn": {"field": field, "query_vector": list(vector_or_weights), "k": k,
+                                       "num_candidates": max(k, 100)}}
+        _, answer = self.request("POST", f"/{index}/_search", body=body)
+        return [{"_id": hit["_id"], "_score": hit["_score"], "_source": hit.get("_source") or {}}
+                for hit in (answer.get("hits") or {}).get("hits") or []]
 
 
 def open_served(url: str, token: str, locate: Locate | None = None) -> ServedSink:
