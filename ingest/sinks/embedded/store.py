@@ -43,8 +43,8 @@ from ingest.sinks.embedded.indextime import IndexTimeInference, IndexTimeWrites
 from ingest.sinks.embedded.migrate import add_seq_nos
 from ingest.sinks.embedded.reading import StoreReads
 from ingest.sinks.embedded.reads import read_docs
-from ingest.sinks.embedded.sidecars import delete_side_cars
 from ingest.sinks.embedded.rowwrites import read_sources, store_rows
+from ingest.sinks.embedded.sidecars import delete_side_cars
 from ingest.sinks.embedded.sql import column_type
 from ingest.sinks.embedded.sql import quote_name as _q
 from ingest.sinks.embedded.tombstones import recent_deletes, remember_deletes
