@@ -3,7 +3,7 @@ field, ``match`` (BM25) on a ``text`` field, and an ``rrf`` retriever over the t
 benchmark (``bench.retrieval``) and the published BM25.
 
     python -m bench.search_quality [--endpoint .multilingual-e5-small-elasticsearch|portable] [--docs N]
-                                   [--max-queries N] [--no-cache]
+                                   [--chunking endpoint|none] [--max-queries N] [--no-cache]
 
 A server on 127.0.0.1 over a temporary home; the 5,183 abstracts (``title + " " + text``) sent once with
 ``helpers.bulk`` into one index mapping ``text`` (``text``) and ``content`` (``semantic_text`` on the endpoint:
@@ -14,7 +14,9 @@ The default endpoint is Elasticsearch's preconfigured ``.multilingual-e5-small-e
 linux-x86_64 runs the int8 ``.multilingual-e5-small_linux-x86_64`` build; ``--endpoint portable`` creates an
 endpoint on the explicit fp32 ``.multilingual-e5-small`` instead. The in-memory baseline uses the same build
 (precision) and prefixes, ranking whole documents truncated at 512 tokens by cosine, so the two differ only by
-what ``semantic_text`` adds: chunking and scoring a document by its best chunk.
+what ``semantic_text`` adds: chunking and scoring a document by its best chunk. ``--chunking none`` maps the field
+with ``chunking_settings: {"strategy": "none"}`` (whole texts, truncated at 512 tokens as in memory): the path
+itself should then lose nothing.
 
 Embedding the corpus takes about an hour on a loaded 2-core machine, so the chunks' embeddings are kept (keyed by
 model version, input type and text hash, as ``ingest run --skip-unchanged`` keeps them) in
@@ -109,6 +111,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--max-queries", type=int, default=0)
     parser.add_argument("--no-cache", action="store_true", help="embed every chunk again")
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--chunking", choices=("endpoint", "none"), default="endpoint",
+                        help="the endpoint's chunking (Elasticsearch's default), or none: whole texts, as in memory")
     parser.add_argument("--docs", type=int, help="index the first N abstracts plus every judged one (as "
                         "bench.retrieval --docs N): for the fp32 endpoint when the whole corpus is too slow")
     args = parser.parse_args(argv)
@@ -139,8 +143,11 @@ def main(argv: list[str] | None = None) -> None:
             log(f"endpoint [{endpoint}] runs [{model_id}] ({'int8' if quantized else 'fp32'})")
             with serve(create_app(context=context)) as url:
                 es = Elasticsearch(url, request_timeout=4000)
-                es.indices.create(index="scifact", mappings={"properties": {
-                    "text": {"type": "text"}, "content": {"type": "semantic_text", "inference_id": endpoint}}})
+                content: dict[str, Any] = {"type": "semantic_text", "inference_id": endpoint}
+                if args.chunking == "none":
+                    content["chunking_settings"] = {"strategy": "none"}
+                es.indices.create(index="scifact", mappings={"properties": {"text": {"type": "text"},
+                                                                            "content": content}})
                 start = time.perf_counter()
                 actions = ({"_index": "scifact", "_id": i, "text": t, "content": t}
                            for i, t in zip(ids, texts, strict=True))
@@ -173,7 +180,7 @@ def main(argv: list[str] | None = None) -> None:
     semantic, match, rrf = (statistics.mean(results[k]) for k in ("semantic", "match", "rrf"))
     precision = "int8 `_linux-x86_64`" if quantized else "fp32 portable"
     print(f"SciFact test, {len(qids)} queries, nDCG@10 through `_search` (endpoint `{endpoint}`, {precision})"
-          f"{corpus_note(args.docs)}; {len(ids)} documents indexed in {indexed_s:.0f}s")
+          f"{corpus_note(args.docs)}, chunking: {args.chunking}; {len(ids)} documents indexed in {indexed_s:.0f}s")
     print("| query | nDCG@10 | reference | difference | gate | p50 latency |")
     print("|---|---|---|---|---|---|")
     rows = [("`semantic` on `semantic_text`", semantic, baseline, "in-memory", GATE_SEMANTIC),
