@@ -13,7 +13,7 @@ from ingest.models.api import InferenceAPI
 from ingest.models.contents import Content, parse_inputs
 from ingest.models.errors import ElasticsearchError, IllegalArgumentException
 from tests.fakes.openai import FakeOpenAI
-from tests.fakes.others import FakeJina, media_key
+from tests.fakes.others import FakeJina, FakeVoyage, media_key
 from tests.fakes.server import FakeServer, deterministic_vector
 
 KEY = "multimodal-key-0123456789"
@@ -131,6 +131,41 @@ def test_content_objects_belong_to_the_embedding_task(api: InferenceAPI):
             "api_key": KEY, "model_id": "jina-clip-v2", "url": server.url}}, task_type="text_embedding", timeout_s=10)
         with pytest.raises(ElasticsearchError, match=r"Field \[input\] must be a string or an array of strings"):
             api.infer("te", [text("a")])
+
+
+# -- Voyage: /v1/multimodalembeddings, several pieces make one vector -----------------------------------------------
+
+def test_voyage_multimodal_interleaves_pieces_into_one_vector(api: InferenceAPI):
+    with FakeServer(FakeVoyage(KEY)) as server:
+        created = api.put("vm", {"service": "voyageai", "service_settings": {
+            "api_key": KEY, "model_id": "voyage-multimodal-3", "url": server.url}}, task_type="embedding", timeout_s=10)
+        assert created["service_settings"]["multimodal_model"] is True and created["service_settings"]["dimensions"] == 4
+        grouped = {"content": [{"type": "text", "value": "a cat"}, {"type": "image", "value": PNG}]}
+        body = api.infer("vm", [grouped, image(), "plain"], input_type="ingest").to_dict()
+        sent = server.requests[-1]
+        assert sent.path == "/v1/multimodalembeddings" and sent.json()["input_type"] == "document"
+        assert sent.json()["inputs"][0] == {"content": [{"type": "text", "text": "a cat"},
+                                                        {"type": "image_base64", "image_base64": PNG}]}
+        keys = [f"a cat+{media_key('image', PNG)}", media_key("image", PNG), "plain"]
+        got = [r["embedding"] for r in body["embeddings"]]
+        assert all(g == pytest.approx(deterministic_vector(k, 4), rel=1e-6) for g, k in zip(got, keys, strict=True))
+
+
+def test_voyage_text_model_and_multimodal_settings(api: InferenceAPI):
+    with FakeServer(FakeVoyage(KEY)) as server:
+        api.put("vt", {"service": "voyageai", "service_settings": {
+            "api_key": KEY, "model_id": "voyage-3.5", "url": server.url, "multimodal_model": False}},
+            task_type="embedding", timeout_s=10)
+        api.infer("vt", [text("a")])
+        assert server.requests[-1].path == "/v1/embeddings" and server.requests[-1].json()["input"] == ["a"]
+        with pytest.raises(ElasticsearchError, match=r"^Non-text input provided for text-only model$"):
+            api.infer("vt", [image()])
+        with pytest.raises(ElasticsearchError, match=r"must contain a single item for \[voyageai\] service"):
+            api.infer("vt", [{"content": [{"type": "text", "value": "a"}, {"type": "text", "value": "b"}]}])
+        with pytest.raises(ElasticsearchError, match=r"\[embedding_type\] must be \[float\] for a \[multimodal_model\]"):
+            api.put("vbad", {"service": "voyageai", "service_settings": {
+                "api_key": KEY, "model_id": "voyage-multimodal-3", "url": server.url, "embedding_type": "int8"}},
+                task_type="embedding", timeout_s=10)
 
 
 # -- over HTTP, with the official client ------------------------------------------------------------------------------

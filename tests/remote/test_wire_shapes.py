@@ -208,6 +208,16 @@ def test_jina_voyage_azure_openai():
     conforms(built("voyageai", "text_embedding", s, ["a"], input_type=InputType.SEARCH), docs.VOYAGE_EMBED)
     conforms(built("voyageai", "text_embedding", {**s, "embedding_type": "bit"}, ["a"]), docs.VOYAGE_EMBED)
     conforms(built("voyageai", "rerank", s, ["a"], query="q"), docs.VOYAGE_RERANK)
+    mixed = (Content("text", "text", "a"), Content("image", "base64", png))
+    req = built("voyageai", "embedding", {**s, "model_id": "voyage-multimodal-3"}, ["a", "b"],
+                input_type=InputType.SEARCH, contents=[mixed, (Content("text", "text", "b"),)])
+    conforms(req, docs.VOYAGE_MULTIMODAL)
+    pieces = [p for item in req[2]["inputs"] for p in item["content"]]
+    for piece in pieces:
+        assert not docs.check("POST", "/x", piece, docs.Shape("POST", "/x", docs.VOYAGE_PIECE[piece["type"]], "")), piece
+    assert pieces == [{"type": "text", "text": "a"}, {"type": "image_base64", "image_base64": png},
+                      {"type": "text", "text": "b"}]
+    conforms(built("voyageai", "embedding", {**s, "multimodal_model": False}, ["a"]), docs.VOYAGE_EMBED)
     conforms(built("azureopenai", "text_embedding", {"api_key": KEY, "resource_name": "r", "deployment_id": "d",
                                                       "api_version": "2024-10-21"}, ["a"]), docs.AZURE_OPENAI_EMBED)
 

@@ -264,6 +264,13 @@ VOYAGE_EMBED = Shape("POST", "/v1/embeddings", Body(
     {"input_type": {"query", "document"}, "truncation": "bool", "output_dimension": "int",
      "output_dtype": {"float", "int8", "uint8", "binary", "ubinary"}, "encoding_format": {"base64"}}),
     "Voyage AI, Text embeddings")
+VOYAGE_PIECE = {"text": Body({"type": {"text"}, "text": "str"}),
+                "image_base64": Body({"type": {"image_base64"}, "image_base64": "str"}),
+                "image_url": Body({"type": {"image_url"}, "image_url": "str"})}
+VOYAGE_MULTIMODAL = Shape("POST", "/v1/multimodalembeddings", Body(
+    {"inputs": ("list", Body({"content": "list"})), "model": "str"},
+    {"input_type": {"query", "document"}, "truncation": "bool", "output_encoding": {"base64"}}),
+    "Voyage AI, Multimodal embeddings (content pieces: VOYAGE_PIECE; image_base64 as a data URL)")
 VOYAGE_RERANK = Shape("POST", "/v1/rerank", Body(
     {"query": "str", "documents": STRS, "model": "str"},
     {"top_k": "int", "return_documents": "bool", "truncation": "bool"}),

@@ -20,7 +20,7 @@ from typing import Any, ClassVar
 import httpx
 import numpy as np
 
-from ingest.models.contents import ContentGroup
+from ingest.models.contents import ContentGroup, check_support
 from ingest.models.errors import ElasticsearchError, StatusException, ValidationException
 from ingest.models.jsonparse import well_formed
 from ingest.models.jsontypes import JsonInput, JsonObject
@@ -191,6 +191,10 @@ class RemoteService(InferenceService):
         """``float``, ``byte`` or ``bit``: what the endpoint's dense vectors hold (``embedding_type`` decides)."""
         return "float"
 
+    def takes_dimensions(self, endpoint: EndpointConfig) -> bool:
+        """Whether this endpoint's requests carry the requested dimensions (then none are recorded unasked)."""
+        return self.sends_dimensions
+
     def multimodal(self, settings: dict[str, Any]) -> bool:
         """Whether the endpoint's model takes the non-text ``content_types`` (``multimodal_model`` decides)."""
         return bool(settings.get("multimodal_model", True))
@@ -253,7 +257,7 @@ class RemoteService(InferenceService):
                 "Could not complete inference endpoint creation as validation call to service threw an exception.",
                 status=400, caused_by=exc,
             ) from None
-        if isinstance(result, TextEmbeddingResults) and not self.sends_dimensions:
+        if isinstance(result, TextEmbeddingResults) and not self.takes_dimensions(endpoint):
             per_value = 8 if result.element_type == "bit" else 1  # a bit vector packs 8 dimensions per value
             endpoint.service_settings.setdefault("dimensions", int(result.embeddings.shape[1]) * per_value)
 
@@ -266,9 +270,10 @@ class RemoteService(InferenceService):
                 "only supports streaming; use POST _inference/chat_completion/<id>/_stream", status=400)
         if not request.inputs:
             raise ValidationException(["[input] must not be empty"])
-        if request.contents is not None and not self.multimodal(endpoint.service_settings) and any(
-                not c.is_text for group in request.contents for c in group):
-            raise StatusException("Non-text input provided for text-only model")  # Elasticsearch's words
+        if request.contents is not None and not self.multimodal(endpoint.service_settings):
+            if any(not c.is_text for group in request.contents for c in group):
+                raise StatusException("Non-text input provided for text-only model")  # Elasticsearch's words
+            check_support(self.name, request.contents, frozenset({"text"}), multi_item=False)
         inputs = well_formed(list(request.inputs))  # lone surrogates cannot be sent as UTF-8: U+FFFD, as locally
         return transport().run(self._infer_async(call, inputs, request.timeout_s), request.timeout_s)
 
