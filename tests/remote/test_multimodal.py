@@ -12,6 +12,7 @@ import pytest
 from ingest.models.api import InferenceAPI
 from ingest.models.contents import Content, parse_inputs
 from ingest.models.errors import ElasticsearchError, IllegalArgumentException
+from tests.fakes.cohere import FakeCohere
 from tests.fakes.openai import FakeOpenAI
 from tests.fakes.others import FakeJina, FakeVoyage, media_key
 from tests.fakes.server import FakeServer, deterministic_vector
@@ -166,6 +167,30 @@ def test_voyage_text_model_and_multimodal_settings(api: InferenceAPI):
             api.put("vbad", {"service": "voyageai", "service_settings": {
                 "api_key": KEY, "model_id": "voyage-multimodal-3", "url": server.url, "embedding_type": "int8"}},
                 task_type="embedding", timeout_s=10)
+
+
+# -- Cohere v2: inputs of text and image_url pieces -------------------------------------------------------------------
+
+def test_cohere_v2_inputs_carry_images(api: InferenceAPI):
+    with FakeServer(FakeCohere(KEY)) as server:
+        api.put("co", {"service": "cohere", "service_settings": {
+            "api_key": KEY, "model_id": "embed-v4.0", "url": server.url, "embedding_type": "byte"}},
+            task_type="embedding", timeout_s=10)
+        grouped = {"content": [{"type": "text", "value": "a cat"}, {"type": "image", "value": PNG}]}
+        body = api.infer("co", [grouped, "plain"], input_type="search").to_dict()
+        sent = server.requests[-1].json()
+        assert "texts" not in sent and sent["input_type"] == "search_query" and sent["embedding_types"] == ["int8"]
+        assert sent["inputs"] == [
+            {"content": [{"type": "text", "text": "a cat"}, {"type": "image_url", "image_url": {"url": PNG}}]},
+            {"content": [{"type": "text", "text": "plain"}]}]
+        assert list(body) == ["embeddings_bytes"] and len(body["embeddings_bytes"]) == 2
+        api.infer("co", ["only", "texts"])
+        assert server.requests[-1].json()["texts"] == ["only", "texts"]  # plain texts stay texts
+        api.put("co1", {"service": "cohere", "service_settings": {
+            "api_key": KEY, "model_id": "embed-english-v3.0", "url": server.url, "api_version": "v1"}},
+            task_type="embedding", timeout_s=10)
+        with pytest.raises(ElasticsearchError, match=r"\[api_version\] \[v1\] of the \[cohere\] service embeds text only"):
+            api.infer("co1", [image()])
 
 
 # -- over HTTP, with the official client ------------------------------------------------------------------------------

@@ -181,6 +181,15 @@ def test_sagemaker_invoke_endpoint():
 def test_cohere():
     s = {"api_key": KEY, "model_id": "embed-v4.0"}
     conforms(built("cohere", "text_embedding", s, ["a"], input_type=InputType.SEARCH), docs.COHERE_EMBED)
+    png = "data:image/png;base64,iVBORw0KGgo="
+    req = built("cohere", "embedding", s, ["a", "b"], contents=[
+        (Content("text", "text", "a"), Content("image", "base64", png)), (Content("text", "text", "b"),)])
+    conforms(req, docs.COHERE_EMBED)
+    assert "texts" not in req[2]
+    for item in req[2]["inputs"]:
+        assert not docs.check("POST", "/x", item, docs.Shape("POST", "/x", docs.COHERE_INPUT, ""))
+        for piece in item["content"]:
+            assert not docs.check("POST", "/x", piece, docs.Shape("POST", "/x", docs.COHERE_CONTENT[piece["type"]], ""))
     conforms(built("cohere", "rerank", s, ["a", "b"], query="q"), docs.COHERE_RERANK)
     conforms(built("cohere", "completion", s), docs.COHERE_CHAT)
 

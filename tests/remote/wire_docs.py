@@ -223,6 +223,9 @@ COHERE_EMBED = Shape("POST", "/v2/embed", Body(
     {"texts": STRS, "images": STRS, "inputs": "list", "truncate": {"NONE", "START", "END"},
      "output_dimension": {256, 512, 1024, 1536}, "max_tokens": "int"}),
     "Cohere API v2, Embed (embedding_types required in v2)")
+COHERE_CONTENT = {"text": Body({"type": {"text"}, "text": "str"}),
+                  "image_url": Body({"type": {"image_url"}, "image_url": Body({"url": "str"}, {"detail": "str"})})}
+COHERE_INPUT = Body({"content": "list"})  # each piece: COHERE_CONTENT by its type (Cohere API v2, Embed > inputs)
 COHERE_RERANK = Shape("POST", "/v2/rerank", Body(
     {"model": "str", "query": "str", "documents": STRS}, {"top_n": "int", "max_tokens_per_doc": "int"}),
     "Cohere API v2, Rerank (no return_documents in v2)")
