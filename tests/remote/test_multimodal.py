@@ -215,3 +215,15 @@ def test_official_client_embeds_an_image_and_gets_elasticsearchs_errors(api: Inf
         assert err.value.status_code == 400
         assert err.value.body["error"]["type"] == "illegal_argument_exception"
         assert err.value.body["error"]["reason"].startswith("base64 inputs must be specified as data URIs")
+
+
+def test_images_are_batched_by_size(api: InferenceAPI):
+    big = "data:image/png;base64," + "A" * (3 << 20)  # 3 MiB each: two fit in one ~8 MiB request, not three
+    with FakeServer(FakeJina(KEY)) as server:
+        api.put("clip", {"service": "jinaai", "service_settings": {
+            "api_key": KEY, "model_id": "jina-clip-v2", "url": server.url}}, task_type="embedding", timeout_s=10)
+        before = len(server.requests)
+        body = api.infer("clip", [image(big)] * 5 + ["text"], timeout_s=60).to_dict()
+        sizes = [len(r.json()["input"]) for r in server.requests[before:]]
+        assert sorted(sizes) == [2, 2, 2] and len(body["embeddings"]) == 6
+        assert body["embeddings"][5]["embedding"] == pytest.approx(deterministic_vector("text", 4), rel=1e-6)

@@ -54,6 +54,7 @@ COMMON_EMBEDDING_SETTINGS = {
     "similarity": Setting(str, choices=("cosine", "dot_product", "l2_norm"), tasks=DENSE_TASKS),
 }
 URL_SETTING = Setting(str)  # our documented override: where requests go instead of the provider's host
+MEDIA_TOKENS = (8 << 20) // 3  # batching's estimate of 8 MiB of content (it counts a token per 3 bytes)
 VALIDATION_INPUT = "how big"  # what Elasticsearch sends in its validation call
 
 
@@ -358,6 +359,9 @@ class RemoteService(InferenceService):
         ctx = self._context(call, timeout_s)
         if call.task_type in EMBEDDING_TASKS:
             ranges = split(inputs, self.batch_size(call), self.max_batch_tokens)
+            if call.contents is not None:  # images count by their size too: a request carries at most ~8 MiB of them
+                sizes = ["".join(c.value for c in group) for group in call.contents]
+                ranges = split(sizes, self.batch_size(call), min(self.max_batch_tokens or MEDIA_TOKENS, MEDIA_TOKENS))
             parts = await _gather([self._embed(ctx, call.part(a, b), inputs[a:b]) for a, b in ranges])
             if call.task_type == TaskType.SPARSE_EMBEDDING:
                 maps = [m for part in parts for m in part]
