@@ -83,6 +83,11 @@ def test_jina_multimodal_sends_text_and_image_objects(api: InferenceAPI):
         want = [deterministic_vector(media_key(k, v), 4) for k, v in (("text", "a cat"), ("image", PNG), ("text", "a dog"))]
         got = [r["embedding"] for r in body["embeddings"]]
         assert all(g == pytest.approx(w, rel=1e-6) for g, w in zip(got, want, strict=True))
+        import ingest
+
+        one = ingest.inference("clip", image(), api=api).to_dict()  # the Python API takes one content object too
+        assert one["embeddings"][0]["embedding"] == pytest.approx(deterministic_vector(media_key("image", PNG), 4),
+                                                                  rel=1e-6)
         api.infer("clip", ["only text"], input_type="ingest")  # plain strings go as objects too, as Elasticsearch's
         sent = server.requests[-1].json()
         assert sent["input"] == [{"text": "only text"}] and "task" not in sent  # clip-v2 takes retrieval.query only
