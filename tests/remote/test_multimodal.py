@@ -111,6 +111,8 @@ def test_multi_item_content_is_refused_where_one_vector_cannot_be_made(api: Infe
         api.put("clip", {"service": "jinaai", "service_settings": {
             "api_key": KEY, "model_id": "jina-clip-v2", "url": server.url}}, task_type="embedding", timeout_s=10)
         grouped = {"content": [{"type": "text", "value": "a"}, {"type": "image", "value": PNG}]}
+        with pytest.raises(ElasticsearchError, match=r"^Validation Failed: 1: Field \[inputs\] cannot be an empty array;"):
+            api.infer("clip", [])
         with pytest.raises(ElasticsearchError) as err:
             api.infer("clip", ["x", grouped])
         assert err.value.reason == ("Field [content] must contain a single item for [jinaai] service. [content] "
