@@ -200,6 +200,35 @@ def test_cohere_v2_inputs_carry_images(api: InferenceAPI):
             api.infer("co1", [image()])
 
 
+# -- Google Vertex AI: multimodalembedding@001, one text or image instance per request ----------------------------
+
+def test_vertex_multimodal_sends_one_instance_per_input(api: InferenceAPI):
+    from tests.fakes.cloud import FakeVertex
+
+    fake = FakeVertex()
+    with FakeServer(lambda r: handler(r)) as server:
+        handler = fake.handler(server.url)
+        url = server.url + "/v1/projects/p/locations/us-central1/publishers/google/models/multimodalembedding@001:predict"
+        api.put("vx", {"service": "googlevertexai", "service_settings": {
+            "service_account_json": fake.service_account_json(server.url), "url": url,
+            "model_id": "multimodalembedding@001"}}, task_type="embedding", timeout_s=10)
+        before = len(server.requests)
+        body = api.infer("vx", [image(), "a cat"]).to_dict()
+        predicts = [r.json() for r in server.requests[before:] if r.path.endswith(":predict")]
+        raw = PNG.partition(",")[2]
+        assert sorted(map(str, (p["instances"] for p in predicts))) == sorted(map(str, (
+            [{"image": {"bytesBase64Encoded": raw, "mimeType": "image/png"}}], [{"text": "a cat"}])))
+        got = [r["embedding"] for r in body["embeddings"]]
+        assert got[0] == pytest.approx(deterministic_vector(f"image:{raw}", 4), rel=1e-6)
+        assert got[1] == pytest.approx(deterministic_vector("a cat", 4), rel=1e-6)
+        api.put("vt", {"service": "googlevertexai", "service_settings": {
+            "service_account_json": fake.service_account_json(server.url), "model_id": "text-embedding-005",
+            "url": server.url + "/v1/x/models/text-embedding-005:predict"}}, task_type="embedding", timeout_s=10)
+        assert list(api.infer("vt", ["plain"]).to_dict()) == ["embeddings"]
+        with pytest.raises(ElasticsearchError, match=r"^Non-text input provided for text-only model$"):
+            api.infer("vt", [image()])
+
+
 # -- over HTTP, with the official client ------------------------------------------------------------------------------
 
 def test_official_client_embeds_an_image_and_gets_elasticsearchs_errors(api: InferenceAPI):

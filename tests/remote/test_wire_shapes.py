@@ -261,6 +261,14 @@ def test_vertex_ai_and_watsonx_as_sent_after_their_token_exchanges():
         svc, rerank = endpoint("googlevertexai", "rerank", {**base, "url": server.url + "/r:rank"}, {"top_n": 1})
         svc.infer(rerank, InferenceRequest(["a", "b"], query="q"))
         conforms(_recorded(server, ":rank"), docs.VERTEX_RANK)
+        mm = "/v1/projects/p/locations/us-central1/publishers/google/models/multimodalembedding@001:predict"
+        svc, config = endpoint("googlevertexai", "embedding", {**base, "model_id": "multimodalembedding@001",
+                                                               "url": server.url + mm})
+        png = "data:image/png;base64,iVBORw0KGgo="
+        svc.infer(config, InferenceRequest(["", "a"], contents=[(Content("image", "base64", png),),
+                                                                (Content("text", "text", "a"),)]))
+        for r in [r for r in server.requests if r.path.endswith(mm)][-2:]:
+            assert not docs.check(r.method, r.path, r.json(), docs.VERTEX_MULTIMODAL_PREDICT), r.json()
     wx = FakeWatsonx("wx-key-0123456789")
     with FakeServer(wx) as server:
         base = {"api_key": wx.api_key, "url": server.url, "model_id": "ibm/slate", "project_id": "proj",

@@ -301,6 +301,12 @@ VERTEX_PREDICT = Shape("POST", ":predict", Body(
         "title": "str"}))},
     {"parameters": Body({}, {"autoTruncate": "bool", "outputDimensionality": "int"})}),
     "Vertex AI text embeddings API, predict")
+VERTEX_MULTIMODAL_PREDICT = Shape("POST", "/models/multimodalembedding@001:predict", Body(
+    {"instances": ("list", Body({}, {"text": "str", "image": Body({}, {"bytesBase64Encoded": "str", "gcsUri": "str",
+                                                                     "mimeType": "str"}),
+                                     "video": "dict"}))},
+    {"parameters": Body({}, {"dimension": {128, 256, 512, 1408}})}),
+    "Vertex AI multimodal embeddings API (multimodalembedding@001), predict")
 VERTEX_RANK = Shape("POST", ":rank", Body(
     {"query": "str", "records": ("list", Body({"id": "str"}, {"title": "str", "content": "str"}))},
     {"model": "str", "topN": "int", "ignoreRecordDetailsInResponse": "bool", "userLabels": "dict"}),
