@@ -212,6 +212,11 @@ def test_vertex_multimodal_sends_one_instance_per_input(api: InferenceAPI):
         api.put("vx", {"service": "googlevertexai", "service_settings": {
             "service_account_json": fake.service_account_json(server.url), "url": url,
             "model_id": "multimodalembedding@001"}}, task_type="embedding", timeout_s=10)
+        assert api.endpoint("vx").service_settings["dimensions"] == 4  # the validation call's size, recorded
+        with pytest.raises(ElasticsearchError, match=r"\[dimensions\] must be one of \[128, 256, 512, 1408\]"):
+            api.put("vbad", {"service": "googlevertexai", "service_settings": {
+                "service_account_json": fake.service_account_json(server.url), "url": url, "dimensions": 300,
+                "model_id": "multimodalembedding@001"}}, task_type="embedding", timeout_s=10)
         before = len(server.requests)
         body = api.infer("vx", [image(), "a cat"]).to_dict()
         predicts = [r.json() for r in server.requests[before:] if r.path.endswith(":predict")]

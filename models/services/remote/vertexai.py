@@ -108,6 +108,9 @@ class VertexAiService(RemoteService):
             return
         if missing:
             problems.append(f"[service_settings] [service_account_json] is missing [{', '.join(missing)}]")
+        if task_type == TaskType.EMBEDDING and self.multimodal(settings) and settings.get("dimensions") not in (
+                None, 128, 256, 512, 1408):
+            problems.append("[dimensions] must be one of [128, 256, 512, 1408] for [multimodalembedding]")
         if settings.get("provider", "google") != "google" and task_type in CHAT and "url" not in settings:
             problems.append("[service_settings] does not contain the required setting [url]")
         elif "url" not in settings:
@@ -134,6 +137,10 @@ class VertexAiService(RemoteService):
     def multimodal(self, settings: dict[str, Any]) -> bool:
         """Only ``multimodalembedding`` models embed images."""
         return str(settings.get("model_id") or "").startswith(MULTIMODAL_MODEL)
+
+    def takes_dimensions(self, endpoint: EndpointConfig) -> bool:
+        """The multimodal model's validation call records its size (1408 unless ``dimensions`` chose another)."""
+        return not (endpoint.task_type == TaskType.EMBEDDING and self.multimodal(endpoint.service_settings))
 
     def _multimodal_call(self, call: Call) -> bool:
         return call.task_type == TaskType.EMBEDDING and self.multimodal(call.settings)
