@@ -251,7 +251,8 @@ class InferenceAPI:
         texts, contents = self._inputs(config, service, inputs)
         problems = []
         if not texts:
-            problems.append("Field [input] cannot be an empty array")
+            field = "inputs" if config.task_type == TaskType.EMBEDDING else "input"  # as Elasticsearch's EmbeddingAction
+            problems.append(f"Field [{field}] cannot be an empty array")
         if config.task_type == TaskType.RERANK and query is None:
             problems.append("Field [query] cannot be null for task type [rerank]")
         if problems:

@@ -12,8 +12,9 @@ import pytest
 from ingest.models.api import InferenceAPI
 from ingest.models.contents import Content, parse_inputs
 from ingest.models.errors import ElasticsearchError, IllegalArgumentException
+from tests.fakes.cohere import FakeCohere
 from tests.fakes.openai import FakeOpenAI
-from tests.fakes.others import FakeJina, media_key
+from tests.fakes.others import FakeJina, FakeVoyage, media_key
 from tests.fakes.server import FakeServer, deterministic_vector
 
 KEY = "multimodal-key-0123456789"
@@ -82,6 +83,11 @@ def test_jina_multimodal_sends_text_and_image_objects(api: InferenceAPI):
         want = [deterministic_vector(media_key(k, v), 4) for k, v in (("text", "a cat"), ("image", PNG), ("text", "a dog"))]
         got = [r["embedding"] for r in body["embeddings"]]
         assert all(g == pytest.approx(w, rel=1e-6) for g, w in zip(got, want, strict=True))
+        import ingest
+
+        one = ingest.inference("clip", image(), api=api).to_dict()  # the Python API takes one content object too
+        assert one["embeddings"][0]["embedding"] == pytest.approx(deterministic_vector(media_key("image", PNG), 4),
+                                                                  rel=1e-6)
         api.infer("clip", ["only text"], input_type="ingest")  # plain strings go as objects too, as Elasticsearch's
         sent = server.requests[-1].json()
         assert sent["input"] == [{"text": "only text"}] and "task" not in sent  # clip-v2 takes retrieval.query only
@@ -105,6 +111,8 @@ def test_multi_item_content_is_refused_where_one_vector_cannot_be_made(api: Infe
         api.put("clip", {"service": "jinaai", "service_settings": {
             "api_key": KEY, "model_id": "jina-clip-v2", "url": server.url}}, task_type="embedding", timeout_s=10)
         grouped = {"content": [{"type": "text", "value": "a"}, {"type": "image", "value": PNG}]}
+        with pytest.raises(ElasticsearchError, match=r"^Validation Failed: 1: Field \[inputs\] cannot be an empty array;"):
+            api.infer("clip", [])
         with pytest.raises(ElasticsearchError) as err:
             api.infer("clip", ["x", grouped])
         assert err.value.reason == ("Field [content] must contain a single item for [jinaai] service. [content] "
@@ -133,6 +141,99 @@ def test_content_objects_belong_to_the_embedding_task(api: InferenceAPI):
             api.infer("te", [text("a")])
 
 
+# -- Voyage: /v1/multimodalembeddings, several pieces make one vector -----------------------------------------------
+
+def test_voyage_multimodal_interleaves_pieces_into_one_vector(api: InferenceAPI):
+    with FakeServer(FakeVoyage(KEY)) as server:
+        created = api.put("vm", {"service": "voyageai", "service_settings": {
+            "api_key": KEY, "model_id": "voyage-multimodal-3", "url": server.url}}, task_type="embedding", timeout_s=10)
+        assert created["service_settings"]["multimodal_model"] is True and created["service_settings"]["dimensions"] == 4
+        grouped = {"content": [{"type": "text", "value": "a cat"}, {"type": "image", "value": PNG}]}
+        body = api.infer("vm", [grouped, image(), "plain"], input_type="ingest").to_dict()
+        sent = server.requests[-1]
+        assert sent.path == "/v1/multimodalembeddings" and sent.json()["input_type"] == "document"
+        assert sent.json()["inputs"][0] == {"content": [{"type": "text", "text": "a cat"},
+                                                        {"type": "image_base64", "image_base64": PNG}]}
+        keys = [f"a cat+{media_key('image', PNG)}", media_key("image", PNG), "plain"]
+        got = [r["embedding"] for r in body["embeddings"]]
+        assert all(g == pytest.approx(deterministic_vector(k, 4), rel=1e-6) for g, k in zip(got, keys, strict=True))
+
+
+def test_voyage_text_model_and_multimodal_settings(api: InferenceAPI):
+    with FakeServer(FakeVoyage(KEY)) as server:
+        api.put("vt", {"service": "voyageai", "service_settings": {
+            "api_key": KEY, "model_id": "voyage-3.5", "url": server.url, "multimodal_model": False}},
+            task_type="embedding", timeout_s=10)
+        api.infer("vt", [text("a")])
+        assert server.requests[-1].path == "/v1/embeddings" and server.requests[-1].json()["input"] == ["a"]
+        with pytest.raises(ElasticsearchError, match=r"^Non-text input provided for text-only model$"):
+            api.infer("vt", [image()])
+        with pytest.raises(ElasticsearchError, match=r"must contain a single item for \[voyageai\] service"):
+            api.infer("vt", [{"content": [{"type": "text", "value": "a"}, {"type": "text", "value": "b"}]}])
+        with pytest.raises(ElasticsearchError, match=r"\[embedding_type\] must be \[float\] for a \[multimodal_model\]"):
+            api.put("vbad", {"service": "voyageai", "service_settings": {
+                "api_key": KEY, "model_id": "voyage-multimodal-3", "url": server.url, "embedding_type": "int8"}},
+                task_type="embedding", timeout_s=10)
+
+
+# -- Cohere v2: inputs of text and image_url pieces -------------------------------------------------------------------
+
+def test_cohere_v2_inputs_carry_images(api: InferenceAPI):
+    with FakeServer(FakeCohere(KEY)) as server:
+        api.put("co", {"service": "cohere", "service_settings": {
+            "api_key": KEY, "model_id": "embed-v4.0", "url": server.url, "embedding_type": "byte"}},
+            task_type="embedding", timeout_s=10)
+        grouped = {"content": [{"type": "text", "value": "a cat"}, {"type": "image", "value": PNG}]}
+        body = api.infer("co", [grouped, "plain"], input_type="search").to_dict()
+        sent = server.requests[-1].json()
+        assert "texts" not in sent and sent["input_type"] == "search_query" and sent["embedding_types"] == ["int8"]
+        assert sent["inputs"] == [
+            {"content": [{"type": "text", "text": "a cat"}, {"type": "image_url", "image_url": {"url": PNG}}]},
+            {"content": [{"type": "text", "text": "plain"}]}]
+        assert list(body) == ["embeddings_bytes"] and len(body["embeddings_bytes"]) == 2
+        api.infer("co", ["only", "texts"])
+        assert server.requests[-1].json()["texts"] == ["only", "texts"]  # plain texts stay texts
+        api.put("co1", {"service": "cohere", "service_settings": {
+            "api_key": KEY, "model_id": "embed-english-v3.0", "url": server.url, "api_version": "v1"}},
+            task_type="embedding", timeout_s=10)
+        with pytest.raises(ElasticsearchError, match=r"\[api_version\] \[v1\] of the \[cohere\] service embeds text only"):
+            api.infer("co1", [image()])
+
+
+# -- Google Vertex AI: multimodalembedding@001, one text or image instance per request ----------------------------
+
+def test_vertex_multimodal_sends_one_instance_per_input(api: InferenceAPI):
+    from tests.fakes.cloud import FakeVertex
+
+    fake = FakeVertex()
+    with FakeServer(lambda r: handler(r)) as server:
+        handler = fake.handler(server.url)
+        url = server.url + "/v1/projects/p/locations/us-central1/publishers/google/models/multimodalembedding@001:predict"
+        api.put("vx", {"service": "googlevertexai", "service_settings": {
+            "service_account_json": fake.service_account_json(server.url), "url": url,
+            "model_id": "multimodalembedding@001"}}, task_type="embedding", timeout_s=10)
+        assert api.endpoint("vx").service_settings["dimensions"] == 4  # the validation call's size, recorded
+        with pytest.raises(ElasticsearchError, match=r"\[dimensions\] must be one of \[128, 256, 512, 1408\]"):
+            api.put("vbad", {"service": "googlevertexai", "service_settings": {
+                "service_account_json": fake.service_account_json(server.url), "url": url, "dimensions": 300,
+                "model_id": "multimodalembedding@001"}}, task_type="embedding", timeout_s=10)
+        before = len(server.requests)
+        body = api.infer("vx", [image(), "a cat"]).to_dict()
+        predicts = [r.json() for r in server.requests[before:] if r.path.endswith(":predict")]
+        raw = PNG.partition(",")[2]
+        assert sorted(map(str, (p["instances"] for p in predicts))) == sorted(map(str, (
+            [{"image": {"bytesBase64Encoded": raw, "mimeType": "image/png"}}], [{"text": "a cat"}])))
+        got = [r["embedding"] for r in body["embeddings"]]
+        assert got[0] == pytest.approx(deterministic_vector(f"image:{raw}", 4), rel=1e-6)
+        assert got[1] == pytest.approx(deterministic_vector("a cat", 4), rel=1e-6)
+        api.put("vt", {"service": "googlevertexai", "service_settings": {
+            "service_account_json": fake.service_account_json(server.url), "model_id": "text-embedding-005",
+            "url": server.url + "/v1/x/models/text-embedding-005:predict"}}, task_type="embedding", timeout_s=10)
+        assert list(api.infer("vt", ["plain"]).to_dict()) == ["embeddings"]
+        with pytest.raises(ElasticsearchError, match=r"^Non-text input provided for text-only model$"):
+            api.infer("vt", [image()])
+
+
 # -- over HTTP, with the official client ------------------------------------------------------------------------------
 
 def test_official_client_embeds_an_image_and_gets_elasticsearchs_errors(api: InferenceAPI):
@@ -155,3 +256,15 @@ def test_official_client_embeds_an_image_and_gets_elasticsearchs_errors(api: Inf
         assert err.value.status_code == 400
         assert err.value.body["error"]["type"] == "illegal_argument_exception"
         assert err.value.body["error"]["reason"].startswith("base64 inputs must be specified as data URIs")
+
+
+def test_images_are_batched_by_size(api: InferenceAPI):
+    big = "data:image/png;base64," + "A" * (3 << 20)  # 3 MiB each: two fit in one ~8 MiB request, not three
+    with FakeServer(FakeJina(KEY)) as server:
+        api.put("clip", {"service": "jinaai", "service_settings": {
+            "api_key": KEY, "model_id": "jina-clip-v2", "url": server.url}}, task_type="embedding", timeout_s=10)
+        before = len(server.requests)
+        body = api.infer("clip", [image(big)] * 5 + ["text"], timeout_s=60).to_dict()
+        sizes = [len(r.json()["input"]) for r in server.requests[before:]]
+        assert sorted(sizes) == [2, 2, 2] and len(body["embeddings"]) == 6
+        assert body["embeddings"][5]["embedding"] == pytest.approx(deterministic_vector("text", 4), rel=1e-6)

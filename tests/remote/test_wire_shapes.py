@@ -181,6 +181,15 @@ def test_sagemaker_invoke_endpoint():
 def test_cohere():
     s = {"api_key": KEY, "model_id": "embed-v4.0"}
     conforms(built("cohere", "text_embedding", s, ["a"], input_type=InputType.SEARCH), docs.COHERE_EMBED)
+    png = "data:image/png;base64,iVBORw0KGgo="
+    req = built("cohere", "embedding", s, ["a", "b"], contents=[
+        (Content("text", "text", "a"), Content("image", "base64", png)), (Content("text", "text", "b"),)])
+    conforms(req, docs.COHERE_EMBED)
+    assert "texts" not in req[2]
+    for item in req[2]["inputs"]:
+        assert not docs.check("POST", "/x", item, docs.Shape("POST", "/x", docs.COHERE_INPUT, ""))
+        for piece in item["content"]:
+            assert not docs.check("POST", "/x", piece, docs.Shape("POST", "/x", docs.COHERE_CONTENT[piece["type"]], ""))
     conforms(built("cohere", "rerank", s, ["a", "b"], query="q"), docs.COHERE_RERANK)
     conforms(built("cohere", "completion", s), docs.COHERE_CHAT)
 
@@ -208,6 +217,16 @@ def test_jina_voyage_azure_openai():
     conforms(built("voyageai", "text_embedding", s, ["a"], input_type=InputType.SEARCH), docs.VOYAGE_EMBED)
     conforms(built("voyageai", "text_embedding", {**s, "embedding_type": "bit"}, ["a"]), docs.VOYAGE_EMBED)
     conforms(built("voyageai", "rerank", s, ["a"], query="q"), docs.VOYAGE_RERANK)
+    mixed = (Content("text", "text", "a"), Content("image", "base64", png))
+    req = built("voyageai", "embedding", {**s, "model_id": "voyage-multimodal-3"}, ["a", "b"],
+                input_type=InputType.SEARCH, contents=[mixed, (Content("text", "text", "b"),)])
+    conforms(req, docs.VOYAGE_MULTIMODAL)
+    pieces = [p for item in req[2]["inputs"] for p in item["content"]]
+    for piece in pieces:
+        assert not docs.check("POST", "/x", piece, docs.Shape("POST", "/x", docs.VOYAGE_PIECE[piece["type"]], "")), piece
+    assert pieces == [{"type": "text", "text": "a"}, {"type": "image_base64", "image_base64": png},
+                      {"type": "text", "text": "b"}]
+    conforms(built("voyageai", "embedding", {**s, "multimodal_model": False}, ["a"]), docs.VOYAGE_EMBED)
     conforms(built("azureopenai", "text_embedding", {"api_key": KEY, "resource_name": "r", "deployment_id": "d",
                                                       "api_version": "2024-10-21"}, ["a"]), docs.AZURE_OPENAI_EMBED)
 
@@ -242,6 +261,14 @@ def test_vertex_ai_and_watsonx_as_sent_after_their_token_exchanges():
         svc, rerank = endpoint("googlevertexai", "rerank", {**base, "url": server.url + "/r:rank"}, {"top_n": 1})
         svc.infer(rerank, InferenceRequest(["a", "b"], query="q"))
         conforms(_recorded(server, ":rank"), docs.VERTEX_RANK)
+        mm = "/v1/projects/p/locations/us-central1/publishers/google/models/multimodalembedding@001:predict"
+        svc, config = endpoint("googlevertexai", "embedding", {**base, "model_id": "multimodalembedding@001",
+                                                               "url": server.url + mm})
+        png = "data:image/png;base64,iVBORw0KGgo="
+        svc.infer(config, InferenceRequest(["", "a"], contents=[(Content("image", "base64", png),),
+                                                                (Content("text", "text", "a"),)]))
+        for r in [r for r in server.requests if r.path.endswith(mm)][-2:]:
+            assert not docs.check(r.method, r.path, r.json(), docs.VERTEX_MULTIMODAL_PREDICT), r.json()
     wx = FakeWatsonx("wx-key-0123456789")
     with FakeServer(wx) as server:
         base = {"api_key": wx.api_key, "url": server.url, "model_id": "ibm/slate", "project_id": "proj",
