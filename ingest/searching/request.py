@@ -13,6 +13,7 @@ from ingest.query.dsl import ParseContext, Query, parse_query, parsing_error, te
 from ingest.query.source import SourceFilter, from_body
 from ingest.searching.corpus import Corpus
 from ingest.searching.highlight import check_spec, highlight
+from ingest.searching.nested import inner_hits, nested_nodes
 from ingest.searching.queries import QUERY_TYPES, knn_from
 from ingest.searching.scoring import evaluate
 from ingest.searching.sorting import SortKey, field_values, order_key, parse_sort, sort_value
@@ -173,7 +174,10 @@ def render(hits: list[Hit], keys: list[SortKey], body: dict[str, Any], start: in
     source_filter = from_body(body.get("_source"), default_source)
     patterns = [f if isinstance(f, str) else str(f.get("field")) for f in body.get("fields", []) or []]
     spec = body.get("highlight")
-    query = parse_query(body["query"], frozenset(), QUERY_TYPES) if spec and "query" in body else None
+    wants_query = "query" in body and (spec or "inner_hits" in str(body["query"]))
+    query = parse_query(body["query"], frozenset(), QUERY_TYPES) if wants_query else None
+    nested = nested_nodes(query)
+    scored: dict[Any, Any] = {}  # the nested scores of each corpus, computed once per page
     page = []
     for h in hits[start:start + size]:
         source = h.corpus.sources[h.ordinal]
@@ -193,6 +197,8 @@ def render(hits: list[Hit], keys: list[SortKey], body: dict[str, Any], start: in
             marked = highlight(spec, query, source, semantic)
             if marked:
                 item["highlight"] = marked
+        if nested:
+            item["inner_hits"] = dict(inner_hits(n, h.corpus, h.ordinal, scored, highlight) for n in nested)
         page.append(item)
     out: dict[str, Any] = {}
     counted = total_of(len(hits) if total is None else total, body.get("track_total_hits"))

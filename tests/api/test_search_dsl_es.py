@@ -112,3 +112,26 @@ def test_highlight_agrees_with_elasticsearch(nested_clients: tuple[Elasticsearch
         assert real["hits"]["hits"] and any("highlight" in h for h in real["hits"]["hits"]), request
         assert [(h["_id"], h.get("highlight")) for h in mine["hits"]["hits"]] == [
             (h["_id"], h.get("highlight")) for h in real["hits"]["hits"]], request
+
+
+def test_nested_agrees_with_elasticsearch(nested_clients: tuple[Elasticsearch, Elasticsearch]) -> None:
+    ours, theirs = nested_clients
+    for query in NESTED:
+        mine, real = (es.search(index="hl", query=query) for es in (ours, theirs))
+        assert real["hits"]["hits"], query
+        assert [h["_id"] for h in mine["hits"]["hits"]] == [h["_id"] for h in real["hits"]["hits"]], query
+        for a, b in zip(mine["hits"]["hits"], real["hits"]["hits"], strict=True):
+            assert a["_score"] == pytest.approx(b["_score"], rel=2e-3), query
+            assert set(a.get("inner_hits", {})) == set(b.get("inner_hits", {})), query
+            for name, theirs_inner in b.get("inner_hits", {}).items():
+                mine_inner = a["inner_hits"][name]["hits"]
+                assert mine_inner["total"] == theirs_inner["hits"]["total"]
+                assert mine_inner["max_score"] == pytest.approx(theirs_inner["hits"]["max_score"], rel=2e-3)
+                strip = [{**h, "_score": round(h["_score"], 3)} for h in theirs_inner["hits"]["hits"]]
+                assert [{**h, "_score": round(h["_score"], 3)} for h in mine_inner["hits"]] == strip, query
+    inner = {"nested": {"path": "comments", "query": {"match": {"comments.text": "cloud"}},
+                        "inner_hits": {"highlight": {"fields": {"comments.text": {}}}}}}
+    mine, real = (es.search(index="hl", query=inner) for es in (ours, theirs))
+    shown = [[h["highlight"] for h in answer["hits"]["hits"][0]["inner_hits"]["comments"]["hits"]["hits"]]
+             for answer in (mine, real)]
+    assert shown[0] == shown[1] == [{"comments.text": ["<em>cloud</em> <em>cloud</em> storage"]}]
