@@ -81,5 +81,5 @@ def search(context: SearchContext, store: IndexedStore, names: list[str], body: 
     props = {n: store.properties(n) for n in names}
     if '"semantic"' in json.dumps(body):
         body = resolve_semantic(body, props, context.api)
-    return service.search(body, corpora, props, default_source, scroll=scroll)
+    return service.search(body, corpora, props, default_source, scroll=scroll, api=context.api)
 

@@ -1,5 +1,5 @@
 """One ``_search`` request on corpora (one per index): the query, top-level ``knn`` (summed with the query's
-scores, as Elasticsearch combines them), ``retriever`` (``standard``, ``knn``, ``rrf``), ``sort`` /
+scores, as Elasticsearch combines them), ``retriever`` (``standard``, ``knn``, ``rrf``; ``linear`` and ``text_similarity_reranker`` in ``retrievers``), ``sort`` /
 ``search_after``, ``from``/``size``, ``_source``, ``fields`` and ``track_total_hits``, answered in
 Elasticsearch's response format."""
 
@@ -15,6 +15,7 @@ from ingest.searching.corpus import Corpus
 from ingest.searching.highlight import check_spec, highlight
 from ingest.searching.nested import inner_hits, nested_nodes
 from ingest.searching.queries import QUERY_TYPES, knn_from
+from ingest.searching.retrievers import Reranker, linear, rerank
 from ingest.searching.scoring import evaluate
 from ingest.searching.sorting import SortKey, field_values, order_key, parse_sort, sort_value
 
@@ -88,7 +89,8 @@ def _query_hits(body: dict[str, Any], corpora: list[Corpus], props: dict[str, di
     return [Hit(corpora[c], d, s) for (c, d), s in merged.items()]
 
 
-def _retriever(spec: Any, corpora: list[Corpus], props: dict[str, dict[str, Any]], size: int) -> list[Hit]:
+def _retriever(spec: Any, corpora: list[Corpus], props: dict[str, dict[str, Any]], size: int,
+               api: Reranker | None = None) -> list[Hit]:
     if not isinstance(spec, dict) or len(spec) != 1:
         raise parsing_error("[retriever] malformed, expected one retriever")
     kind, options = next(iter(spec.items()))
@@ -106,12 +108,20 @@ def _retriever(spec: Any, corpora: list[Corpus], props: dict[str, dict[str, Any]
             raise parsing_error("[rank_constant] must be greater or equal to [1] for [rrf]")
         fused: dict[tuple[str, int], Hit] = {}
         for child in options.get("retrievers", []):
-            for rank, hit in enumerate(_retriever(child, corpora, props, size)[:window], start=1):
+            for rank, hit in enumerate(_retriever(child, corpora, props, size, api)[:window], start=1):
                 key = (hit.corpus.index, hit.ordinal)
                 if key not in fused:
                     fused[key] = Hit(hit.corpus, hit.ordinal, 0.0)
                 fused[key].score += 1.0 / (constant + rank)
         return _ranked(list(fused.values()))[:window]
+
+    def run(child: Any) -> list[Hit]:
+        return _retriever(child, corpora, props, size, api)
+
+    if kind == "linear":
+        return linear(options, run, size)
+    if kind == "text_similarity_reranker":
+        return rerank(options, run, size, api)
     raise parsing_error(f"unknown retriever [{kind}]")
 
 
@@ -126,13 +136,14 @@ def total_of(count: int, track: Any) -> dict[str, Any] | None:
 
 
 def execute(body: dict[str, Any], corpora: list[Corpus], props: dict[str, dict[str, Any]],
-            pit_tiebreak: bool = False) -> tuple[list[Hit], list[SortKey]]:
-    """Every hit of a request, in its final order (before ``from``/``size``), and the sort keys used."""
+            pit_tiebreak: bool = False, api: Reranker | None = None) -> tuple[list[Hit], list[SortKey]]:
+    """Every hit of a request, in its final order (before ``from``/``size``), and the sort keys used; ``api``
+    serves the ``text_similarity_reranker``'s rerank endpoint."""
     size = int(body.get("size", 10))
     if "retriever" in body:
         if "query" in body or "knn" in body:
             raise parsing_error("cannot specify [retriever] and [query] or [knn]")
-        hits = _retriever(body["retriever"], corpora, props, size)
+        hits = _retriever(body["retriever"], corpora, props, size, api)
     else:
         hits = _ranked(_query_hits(body, corpora, props))
     if body.get("min_score") is not None:
