@@ -18,6 +18,8 @@ from ingest.searching.queries import QUERY_TYPES, knn_from
 from ingest.searching.retrievers import Reranker, linear, rerank
 from ingest.searching.scoring import evaluate
 from ingest.searching.sorting import SortKey, field_values, order_key, parse_sort, sort_value
+from ingest.semantic.fields import INFERENCE_FIELDS
+from ingest.semantic.query import chunk_text
 
 _KNOWN = {"query", "knn", "retriever", "from", "size", "sort", "_source", "fields", "track_total_hits",
           "search_after", "pit", "min_score", "track_scores", "timeout", "stored_fields", "docvalue_fields",
@@ -177,6 +179,24 @@ def _global(hit: Hit, corpora: list[Corpus]) -> int:
     return offset + hit.ordinal
 
 
+def _fields(source: dict[str, Any], specs: list[Any], patterns: list[str]) -> dict[str, list[Any]]:
+    """A hit's ``fields``: leaf values by pattern, never ``_inference_fields`` unless named (then whole, as
+    Elasticsearch 9 shows a metadata field), and a ``semantic_text`` field's chunk texts for ``format: chunks``."""
+    inference = source.get(INFERENCE_FIELDS)
+    values = field_values({k: v for k, v in source.items() if k != INFERENCE_FIELDS}, patterns)
+    if isinstance(inference, dict) and INFERENCE_FIELDS in patterns:
+        values[INFERENCE_FIELDS] = [inference]
+    for spec in specs:
+        if isinstance(spec, dict) and spec.get("format") == "chunks" and isinstance(inference, dict):
+            name = str(spec.get("field"))
+            entry = (inference.get(name) or {}).get("inference") or {}
+            chunks = (entry.get("chunks") or {}).get(name) or []
+            if chunks:
+                values[name] = [chunk_text(source, name, int(c["start_offset"]), int(c["end_offset"]))
+                                for c in chunks]
+    return values
+
+
 def render(hits: list[Hit], keys: list[SortKey], body: dict[str, Any], start: int, size: int,
            default_source: SourceFilter, total: int | None = None) -> dict[str, Any]:
     """The ``hits`` section: ``total``, ``max_score`` and the page ``hits[start:start+size]``."""
@@ -198,7 +218,7 @@ def render(hits: list[Hit], keys: list[SortKey], body: dict[str, Any], start: in
         if filtered is not None:
             item["_source"] = filtered
         if patterns:
-            values = field_values(source, patterns)
+            values = _fields(source, body["fields"], patterns)
             if values:
                 item["fields"] = values
         if keys:

@@ -136,3 +136,66 @@ def test_text_similarity_reranker_orders_by_the_rerank_endpoint(reranker: str, e
                                                                       "inference_text": question,
                                                                       "inference_id": "missing"}})
     assert err.value.meta.status in (400, 404)
+
+
+LONG_TEXT = " ".join(f"filler{i}" for i in range(12)) + " quantum physics of black holes"
+
+
+@pytest.fixture()
+def semantic(imported_tiny: dict[str, str], es: Elasticsearch) -> Elasticsearch:
+    """An index ``sem`` with a ``semantic_text`` field ``dense`` (word chunks of 10 by the tiny dense model)."""
+    es.inference.put(task_type="text_embedding", inference_id="tiny-chunked", inference_config={
+        "service": "elasticsearch", "service_settings": {"model_id": imported_tiny["dense"], "num_allocations": 1,
+                                                         "num_threads": 1},
+        "chunking_settings": {"strategy": "word", "max_chunk_size": 10, "overlap": 0}})
+    es.indices.create(index="sem", mappings={"properties": {
+        "dense": {"type": "semantic_text", "inference_id": "tiny-chunked"}, "title": {"type": "text"}}})
+    helpers.bulk(es, [{"_index": "sem", "_id": "a", "dense": "the cat sat on the mat", "title": "cat"},
+                      {"_index": "sem", "_id": "b", "dense": "stock markets fell sharply today", "title": "stocks"},
+                      {"_index": "sem", "_id": "c", "dense": LONG_TEXT, "title": "physics"}], refresh=True)
+    return es
+
+
+def test_inference_fields_show_chunks(semantic: Elasticsearch) -> None:
+    answer = semantic.search(index="sem", query={"ids": {"values": ["c"]}},
+                             fields=["_inference_fields", {"field": "dense", "format": "chunks"}, "title"])
+    hit = answer["hits"]["hits"][0]
+    assert "_inference_fields" not in hit["_source"] and hit["_source"]["dense"] == LONG_TEXT
+    entry = hit["fields"]["_inference_fields"][0]["dense"]["inference"]
+    assert entry["inference_id"] == "tiny-chunked" and entry["model_settings"]["task_type"] == "text_embedding"
+    chunks = entry["chunks"]["dense"]
+    assert [(c["start_offset"], c["end_offset"]) for c in chunks] == [(0, LONG_TEXT.index(" filler10")),
+                                                                      (LONG_TEXT.index("filler10"), len(LONG_TEXT))]
+    assert len(chunks[0]["embeddings"]) == entry["model_settings"]["dimensions"]
+    assert hit["fields"]["dense"] == [LONG_TEXT[:LONG_TEXT.index(" filler10")],
+                                      "filler10 filler11 quantum physics of black holes"]
+    assert hit["fields"]["title"] == ["physics"]
+    everything = semantic.search(index="sem", query={"ids": {"values": ["c"]}}, fields=["*"])
+    assert not any(k.startswith("_inference_fields") for k in everything["hits"]["hits"][0]["fields"])
+
+
+def test_semantic_highlight_shows_the_best_chunks(semantic: Elasticsearch) -> None:
+    query = {"semantic": {"field": "dense", "query": "filler10 filler11 quantum physics of black holes"}}
+    best = semantic.search(index="sem", query=query, highlight={"fields": {"dense": {
+        "type": "semantic", "number_of_fragments": 1}}})
+    assert ids(best)[0] == "c"
+    assert best["hits"]["hits"][0]["highlight"] == {"dense": ["filler10 filler11 quantum physics of black holes"]}
+    every = semantic.search(index="sem", query=query, highlight={"fields": {"dense": {}}})
+    fragments = every["hits"]["hits"][0]["highlight"]["dense"]
+    assert len(fragments) == 2 and fragments[0].startswith("filler10") and fragments[1].startswith("filler0")
+    assert every["hits"]["hits"][1]["highlight"]["dense"] in (["the cat sat on the mat"],
+                                                              ["stock markets fell sharply today"])
+
+
+def test_nested_knn_over_semantic_chunks_with_inner_hits(semantic: Elasticsearch) -> None:
+    answer = semantic.search(index="sem", query={"nested": {
+        "path": "dense.inference.chunks", "score_mode": "max", "inner_hits": {"size": 1, "_source": ["text"]},
+        "query": {"knn": {"field": "dense.inference.chunks.embeddings", "k": 2, "query_vector_builder": {
+            "text_embedding": {"model_id": "tiny-chunked",
+                               "model_text": "filler10 filler11 quantum physics of black holes"}}}}}})
+    assert len(ids(answer)) == 2 and ids(answer)[0] == "c"  # k counts documents, each by its best chunk
+    assert answer["hits"]["hits"][0]["_score"] == pytest.approx(1.0, abs=1e-4)
+    inner = answer["hits"]["hits"][0]["inner_hits"]["dense.inference.chunks"]["hits"]
+    assert inner["total"]["value"] == 2
+    assert inner["hits"][0]["_nested"] == {"field": "dense.inference.chunks", "offset": 1}
+    assert inner["hits"][0]["_source"] == {"text": "filler10 filler11 quantum physics of black holes"}
