@@ -19,7 +19,7 @@ class _Phrase:
     """One phrase term's positions in a document, shifted by its offset in the phrase (Lucene's
     ``PhrasePositions``: ``position = term position - offset``)."""
 
-    __slots__ = ("positions", "cursor", "offset", "group", "rank")
+    __slots__ = ("cursor", "group", "offset", "positions", "rank")
 
     def __init__(self, positions: list[int], offset: int) -> None:
         self.positions, self.cursor, self.offset = positions, 0, offset

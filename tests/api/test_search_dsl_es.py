@@ -4,6 +4,8 @@ hits, ``highlight`` the same highlighted terms."""
 
 from __future__ import annotations
 
+import random
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -33,13 +35,16 @@ def _scores(es: Elasticsearch, query: dict[str, Any]) -> dict[str, float]:
 
 
 @pytest.fixture()
-def clients(live_server: tuple[str, InferenceAPI], elasticsearch9_url: str) -> tuple[Elasticsearch, Elasticsearch]:
+def clients(live_server: tuple[str, InferenceAPI], elasticsearch9_url: str
+            ) -> Iterator[tuple[Elasticsearch, Elasticsearch]]:
+    """Both engines with test_search_es's documents in ``xcheck`` (deleted afterwards: the node is shared)."""
     ours, theirs = Elasticsearch(live_server[0], request_timeout=60), Elasticsearch(elasticsearch9_url, request_timeout=60)
     for es in (ours, theirs):
         if es.indices.exists(index="xcheck"):
             es.indices.delete(index="xcheck")
         _load(es)
-    return ours, theirs
+    yield ours, theirs
+    theirs.indices.delete(index="xcheck")
 
 
 def test_slop_and_term_scores_agree_with_elasticsearch(clients: tuple[Elasticsearch, Elasticsearch]) -> None:
@@ -92,7 +97,7 @@ NESTED: list[dict[str, Any]] = [  # compared on hits, scores and inner hits
 
 @pytest.fixture()
 def nested_clients(live_server: tuple[str, InferenceAPI], elasticsearch9_url: str
-                   ) -> tuple[Elasticsearch, Elasticsearch]:
+                   ) -> Iterator[tuple[Elasticsearch, Elasticsearch]]:
     ours, theirs = Elasticsearch(live_server[0], request_timeout=60), Elasticsearch(elasticsearch9_url, request_timeout=60)
     for es in (ours, theirs):
         if es.indices.exists(index="hl"):
@@ -102,7 +107,8 @@ def nested_clients(live_server: tuple[str, InferenceAPI], elasticsearch9_url: st
         for doc in NESTED_DOCS:
             es.index(index="hl", id=doc["_id"], document={k: v for k, v in doc.items() if k != "_id"})
         es.indices.refresh(index="hl")
-    return ours, theirs
+    yield ours, theirs
+    theirs.indices.delete(index="hl")
 
 
 def test_highlight_agrees_with_elasticsearch(nested_clients: tuple[Elasticsearch, Elasticsearch]) -> None:
@@ -135,3 +141,39 @@ def test_nested_agrees_with_elasticsearch(nested_clients: tuple[Elasticsearch, E
     shown = [[h["highlight"] for h in answer["hits"]["hits"][0]["inner_hits"]["comments"]["hits"]["hits"]]
              for answer in (mine, real)]
     assert shown[0] == shown[1] == [{"comments.text": ["<em>cloud</em> <em>cloud</em> storage"]}]
+
+
+def _random_requests() -> list[dict[str, Any]]:
+    rng = random.Random(7)
+    words = ["fox", "dog", "cat", "river", "database", "server", "cloud", "storage", "index", "search", "query"]
+    out: list[dict[str, Any]] = []
+    for _ in range(40):
+        n = rng.choice([2, 2, 3])
+        phrase = " ".join(rng.choice(words) for _ in range(n))
+        out.append({"match_phrase": {"body": {"query": phrase, "slop": rng.randint(0, 6)}}})
+    return out
+
+
+def test_random_phrases_with_slop_agree_with_elasticsearch(clients: tuple[Elasticsearch, Elasticsearch]) -> None:
+    ours, theirs = clients
+    compared = 0
+    for query in _random_requests():
+        mine, real = _scores(ours, query), _scores(theirs, query)
+        assert set(mine) == set(real), query
+        for doc, score in real.items():
+            assert mine[doc] == pytest.approx(score, rel=2e-3), (query, doc)
+        compared += len(real)
+    assert compared > 100  # enough matching documents for the comparison to mean something
+
+
+def test_random_highlights_agree_with_elasticsearch(clients: tuple[Elasticsearch, Elasticsearch]) -> None:
+    ours, theirs = clients
+    rng = random.Random(11)
+    words = ["fox", "dog", "cat", "river", "database", "server", "cloud", "storage", "index", "search", "query"]
+    for _ in range(15):
+        text = " ".join(rng.sample(words, 2))
+        for options in ({}, {"fragment_size": 30, "number_of_fragments": 2}, {"number_of_fragments": 0}):
+            request = {"query": {"match": {"body": text}}, "size": 20, "highlight": {"fields": {"body": options}}}
+            mine, real = (es.search(index="xcheck", **request) for es in (ours, theirs))
+            assert {h["_id"]: h.get("highlight") for h in mine["hits"]["hits"]} == {
+                h["_id"]: h.get("highlight") for h in real["hits"]["hits"]}, request
