@@ -15,13 +15,15 @@ from __future__ import annotations
 
 import bisect
 import fnmatch
+import functools
 import math
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from ingest.query.dsl import Query, parsing_error, values_at
+from ingest.query.dsl import Query, values_at
+from ingest.searching.highlight_spec import encode, tags
 from ingest.semantic.query import chunk_text, score_documents
 
 _WORD = re.compile(r"\w+", re.UNICODE)
@@ -29,7 +31,6 @@ _WORD = re.compile(r"\w+", re.UNICODE)
 # lowercase letter goes on); word boundaries around every word, space run and other character.
 _SENTENCE = re.compile(r"[.!?]+[\"')\]]*\s+(?=[^\sa-z]|$)", re.UNICODE)
 _WORD_BREAK = re.compile(r"\w+|\s+|.", re.UNICODE | re.DOTALL)
-_TYPES = ("unified", "plain", "fvh", "semantic")
 _K1, _B, _PIVOT = 1.2, 0.75, 87.0  # Lucene's PassageScorer defaults
 
 
@@ -82,23 +83,15 @@ def collect(query: Query, out: dict[str, Wanted], prefix: str = "") -> None:
         out.setdefault(get(query, "field"), Wanted()).vectors.append(get(query, "vector"))
 
 
-def check_spec(spec: Any) -> None:
-    """Refuse a malformed ``highlight`` section with Elasticsearch's parsing errors."""
-    if not isinstance(spec, dict):
-        raise parsing_error("[highlight] must be an object")
-    fields = spec.get("fields")
-    items = fields if isinstance(fields, list) else [fields] if isinstance(fields, dict) else None
-    if items is None or not all(isinstance(i, dict) for i in items):
-        raise parsing_error("[highlight] requires [fields] (an object, or an array of objects)")
-    for options in [spec, *[o for i in items for o in i.values()]]:
-        if not isinstance(options, dict):
-            raise parsing_error("[highlight] field options must be an object")
-        kind = options.get("type")
-        if kind is not None and kind not in _TYPES:
-            raise parsing_error(f"unknown highlighter type [{kind}] for the field")
-        for key in ("fragment_size", "number_of_fragments"):
-            if key in options and int(options[key]) < 0:
-                raise parsing_error(f"[highlight] [{key}] must be positive")
+def _no_match(values: list[str], options: dict[str, Any]) -> list[str]:
+    """``no_match_size``: the start of the first value, cut at a word boundary, when nothing matched."""
+    size = int(options.get("no_match_size", 0))
+    if size <= 0 or not values:
+        return []
+    text = values[0]
+    if len(text) > size:  # Elasticsearch extends the cut to the next word boundary
+        text = text[: _after(_boundaries(text, _WORD_BREAK), size)]
+    return [encode(text.strip(), options)]
 
 
 def _field_specs(spec: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
@@ -123,9 +116,10 @@ def _leaves(node: Any, prefix: str = "") -> Iterator[tuple[str, list[str]]]:
 
 
 def highlight(spec: dict[str, Any], query: Query | None, source: dict[str, Any],
-              semantic: frozenset[str] = frozenset()) -> dict[str, list[str]]:
+              semantic: frozenset[str] = frozenset(), parse: Callable[[Any], Query] | None = None
+              ) -> dict[str, list[str]]:
     """The ``highlight`` object of one hit (fields without a highlight left out); ``semantic`` names the
-    hit's index's ``semantic_text`` fields."""
+    hit's index's ``semantic_text`` fields; ``parse`` parses a ``highlight_query``."""
     wanted: dict[str, Wanted] = {}
     if query is not None:
         collect(query, wanted)
@@ -137,8 +131,12 @@ def highlight(spec: dict[str, Any], query: Query | None, source: dict[str, Any],
     for pattern, own in _field_specs(spec):
         options = {**{k: v for k, v in spec.items() if k != "fields"}, **own}
         names = [pattern] if "*" not in pattern else [p for p in paths if fnmatch.fnmatchcase(p, pattern)]
+        own_wants: dict[str, Wanted] | None = None
+        if options.get("highlight_query") is not None and parse is not None:
+            own_wants = {}
+            collect(parse(options["highlight_query"]), own_wants)
         for name in names:
-            want = wanted.get(name, Wanted())
+            want = (own_wants if own_wants is not None else wanted).get(name, Wanted())
             if options.get("type") == "semantic" or (name in semantic and want.vectors):
                 fragments = _semantic(source, name, want.vectors, options)
             else:
@@ -146,7 +144,7 @@ def highlight(spec: dict[str, Any], query: Query | None, source: dict[str, Any],
                     want = Wanted(set(everything.terms), set(everything.prefixes), set(everything.phrases),
                                   set(everything.values))
                 values = paths.get(name) or [v for v in values_at(source, name) if isinstance(v, str)]
-                fragments = _fragments(values, want, options)
+                fragments = _fragments(values, want, options) or _no_match(values, options)
             if fragments:
                 out[name] = fragments
     return out
@@ -203,17 +201,18 @@ def _spans(text: str, want: Wanted, merge_phrases: bool) -> list[tuple[int, int]
     return merged
 
 
-def _tag(text: str, spans: list[tuple[int, int]], pre: str, post: str) -> str:
+def _tag(text: str, spans: list[tuple[int, int]], pre: str, post: str,
+         encode: Callable[[str], str] = str) -> str:
     out, last = [], 0
     for start, end in spans:
-        out += [text[last:start], pre, text[start:end], post]
+        out += [encode(text[last:start]), pre, encode(text[start:end]), post]
         last = end
-    return "".join([*out, text[last:]])
+    return "".join([*out, encode(text[last:])])
 
 
 def _fragments(values: list[str], want: Wanted, options: dict[str, Any]) -> list[str]:
-    pre = (options.get("pre_tags") or ["<em>"])[0]
-    post = (options.get("post_tags") or ["</em>"])[0]
+    pre, post = tags(options)
+    shown = functools.partial(encode, options=options)
     size = int(options.get("fragment_size", 100))
     count = int(options.get("number_of_fragments", 5))
     # Elasticsearch's unified highlighter uses Lucene's weight matches (a phrase is one span; every match counts
@@ -228,12 +227,13 @@ def _fragments(values: list[str], want: Wanted, options: dict[str, Any]) -> list
         if not spans:
             continue
         if count == 0:
-            passages.append((0.0, n, _tag(text, spans, pre, post)))
+            passages.append((0.0, n, _tag(text, spans, pre, post, shown)))
             continue
         for start, end in _passages(text, spans, size):
             inside = [(s - start, e - start) for s, e in spans if s >= start and e <= end]
             score = _passage_score(text, start, end, inside, freq)
-            passages.append((score, n * 10**9 + start, _tag(text[start:end], inside, pre, post).strip()))
+            passages.append((score, n * 10**9 + start, _tag(text[start:end], inside, pre, post, shown)
+                             .strip()))
     if count == 0:
         return [p for _, _, p in passages]
     best = sorted(passages, key=lambda p: (-p[0], -p[1]))[:count]  # a tie keeps the later passage, as Lucene

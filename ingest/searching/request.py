@@ -12,7 +12,8 @@ from typing import Any
 from ingest.query.dsl import ParseContext, Query, parse_query, parsing_error, text_fields
 from ingest.query.source import SourceFilter, from_body
 from ingest.searching.corpus import Corpus
-from ingest.searching.highlight import check_spec, highlight
+from ingest.searching.highlight import highlight
+from ingest.searching.highlight_spec import check_spec
 from ingest.searching.nested import inner_hits, nested_nodes
 from ingest.searching.queries import QUERY_TYPES, knn_from
 from ingest.searching.retrievers import Reranker, linear, rerank
@@ -179,6 +180,30 @@ def _global(hit: Hit, corpora: list[Corpus]) -> int:
     return offset + hit.ordinal
 
 
+def _parse_any(query: Any) -> Query:
+    return parse_query(query, frozenset(), QUERY_TYPES)
+
+
+def _retriever_queries(spec: Any) -> dict[str, Any] | None:
+    """The queries of a retriever tree's ``standard`` retrievers as one ``bool`` (what ``highlight`` shows)."""
+    found: list[Any] = []
+
+    def walk(node: Any) -> None:
+        if not isinstance(node, dict):
+            return
+        for kind, options in node.items():
+            if not isinstance(options, dict):
+                continue
+            if kind == "standard" and "query" in options:
+                found.append(options["query"])
+            for child in options.get("retrievers", []) if isinstance(options.get("retrievers"), list) else []:
+                walk(child.get("retriever", child) if isinstance(child, dict) else None)
+            walk(options.get("retriever"))
+
+    walk(spec)
+    return {"bool": {"should": found}} if found else None
+
+
 def _fields(source: dict[str, Any], specs: list[Any], patterns: list[str]) -> dict[str, list[Any]]:
     """A hit's ``fields``: leaf values by pattern, never ``_inference_fields`` unless named (then whole, as
     Elasticsearch 9 shows a metadata field), and a ``semantic_text`` field's chunk texts for ``format: chunks``."""
@@ -205,8 +230,9 @@ def render(hits: list[Hit], keys: list[SortKey], body: dict[str, Any], start: in
     source_filter = from_body(body.get("_source"), default_source)
     patterns = [f if isinstance(f, str) else str(f.get("field")) for f in body.get("fields", []) or []]
     spec = body.get("highlight")
-    wants_query = "query" in body and (spec or "inner_hits" in str(body["query"]))
-    query = parse_query(body["query"], frozenset(), QUERY_TYPES) if wants_query else None
+    shown = body.get("query") or _retriever_queries(body.get("retriever"))
+    wants_query = shown is not None and (spec or "inner_hits" in str(shown))
+    query = _parse_any(shown) if wants_query else None
     nested = nested_nodes(query)
     scored: dict[Any, Any] = {}  # the nested scores of each corpus, computed once per page
     page = []
@@ -225,7 +251,7 @@ def render(hits: list[Hit], keys: list[SortKey], body: dict[str, Any], start: in
             item["sort"] = h.sort
         if spec:
             semantic = frozenset((source.get("_inference_fields") or {}).keys())
-            marked = highlight(spec, query, source, semantic)
+            marked = highlight(spec, query, source, semantic, _parse_any)
             if marked:
                 item["highlight"] = marked
         if nested:

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from elasticsearch import Elasticsearch
+from elasticsearch import ApiError, Elasticsearch
 
 from ingest.models.api import InferenceAPI
 from tests.api.test_search_es import _load
@@ -61,10 +61,11 @@ LONG = (("The quick brown fox jumps over the lazy dog. " * 3) + "Cloud storage i
         "databases and servers here. " + ("Filler words go on and on without end. " * 4)
         + "The final cloud storage mention is here.")
 NESTED_MAPPINGS = {"properties": {
-    "body": {"type": "text"}, "title": {"type": "text"}, "tag": {"type": "keyword"},
+    "body": {"type": "text"}, "title": {"type": "text"}, "tag": {"type": "keyword"}, "notes": {"type": "text"},
     "comments": {"type": "nested", "properties": {"text": {"type": "text"}, "n": {"type": "integer"}}}}}
 NESTED_DOCS = [
     {"_id": "1", "body": LONG, "title": "Cloud storage fox", "tag": "red",
+     "notes": ["the fox is in the cloud", "nothing here at all", "cloud storage <b>rocks</b> & more 'quoted'"],
      "comments": [{"text": "fox is quick", "n": 1}, {"text": "cloud cloud storage", "n": 2}, {"text": "nothing", "n": 3}]},
     {"_id": "2", "body": "cloud storage and a fox", "title": "other", "tag": "blue",
      "comments": [{"text": "a dog", "n": 1}, {"text": "the fox and the cloud", "n": 2}]},
@@ -83,6 +84,20 @@ HIGHLIGHTS: list[dict[str, Any]] = [  # compared on the whole highlight of every
     {"query": {"prefix": {"body": "datab"}}, "highlight": {"fields": {"body": {}}}},
     {"query": {"match_phrase": {"body": {"query": "storage cloud", "slop": 2}}},
      "highlight": {"fields": {"body": {"number_of_fragments": 0}}}},
+    {"query": {"match": {"notes": "cloud fox"}}, "highlight": {"fields": {"notes": {}}}},
+    {"query": {"match": {"notes": "cloud fox"}}, "highlight": {"fields": {"notes": {"number_of_fragments": 0}}}},
+    {"query": {"match": {"notes": "cloud"}}, "highlight": {"fields": {"notes": {"number_of_fragments": 1}}}},
+    {"query": {"match": {"notes": "rocks"}}, "highlight": {"encoder": "html", "fields": {"notes": {}}}},
+    {"query": {"match": {"notes": "fox"}}, "highlight": {"fields": {"body": {"no_match_size": 20}}}},
+    {"query": {"match": {"notes": "fox"}}, "highlight": {"fields": {
+        "body": {"highlight_query": {"match": {"body": "databases"}}}}}},
+    {"retriever": {"standard": {"query": {"match": {"notes": "fox"}}}}, "highlight": {"fields": {"notes": {}}}},
+    {"query": {"match": {"notes": "fox"}}, "highlight": {"tags_schema": "styled",
+                                                          "fields": {"notes": {"fragment_size": 5}}}},
+]
+REFUSED: list[dict[str, Any]] = [  # the same 400 on both
+    {"bogus": 1, "fields": {"body": {}}},
+    {"fields": {"body": {"bogus": 1}}},
 ]
 NESTED: list[dict[str, Any]] = [  # compared on hits, scores and inner hits
     {"nested": {"path": "comments", "query": {"match": {"comments.text": "cloud fox"}}, "inner_hits": {}}},
@@ -118,6 +133,13 @@ def test_highlight_agrees_with_elasticsearch(nested_clients: tuple[Elasticsearch
         assert real["hits"]["hits"] and any("highlight" in h for h in real["hits"]["hits"]), request
         assert [(h["_id"], h.get("highlight")) for h in mine["hits"]["hits"]] == [
             (h["_id"], h.get("highlight")) for h in real["hits"]["hits"]], request
+    for spec in REFUSED:
+        errors = []
+        for es in (ours, theirs):
+            with pytest.raises(ApiError) as err:
+                es.search(index="hl", query={"match": {"body": "fox"}}, highlight=spec)
+            errors.append((err.value.meta.status, err.value.body["error"]["type"]))
+        assert errors[0] == errors[1], spec
 
 
 def test_nested_agrees_with_elasticsearch(nested_clients: tuple[Elasticsearch, Elasticsearch]) -> None:
