@@ -9,6 +9,7 @@ from typing import Any, Protocol
 from ingest.indices.catalog import IndexCatalog
 from ingest.indices.expressions import Options, resolve
 from ingest.query.source import SourceFilter
+from ingest.searching.nested import parse_nested
 from ingest.searching.pruning import parse_sparse_vector, parse_text_expansion
 from ingest.searching.queries import register_query
 from ingest.searching.request import check
@@ -20,6 +21,7 @@ register_query("semantic", parse_semantic)  # semantic_text fields (ingest.seman
 register_query("term", parse_term)  # BM25 of one term, as Elasticsearch scores it
 register_query("sparse_vector", parse_sparse_vector)  # prune, pruning_config
 register_query("text_expansion", parse_text_expansion)
+register_query("nested", parse_nested)  # nested objects, semantic_text chunks
 
 
 class SearchContext(Protocol):
@@ -79,5 +81,5 @@ def search(context: SearchContext, store: IndexedStore, names: list[str], body: 
     props = {n: store.properties(n) for n in names}
     if '"semantic"' in json.dumps(body):
         body = resolve_semantic(body, props, context.api)
-    return service.search(body, corpora, props, default_source, scroll=scroll)
+    return service.search(body, corpora, props, default_source, scroll=scroll, api=context.api)
 

@@ -84,6 +84,20 @@ def _build(sources: Iterable[dict[str, Any]], name: str) -> FieldIndex:
     return out
 
 
+def _vector_at(source: Any, name: str) -> Any:
+    """The value at a dotted path, a vector kept whole (``values_at`` flattens lists: a vector's numbers)."""
+    if not isinstance(source, dict):
+        return None
+    if name in source:
+        return source[name]
+    parts = name.split(".")
+    for i in range(len(parts) - 1, 0, -1):  # "a.b" as one key, then "a" → "b"
+        head = ".".join(parts[:i])
+        if head in source:
+            return _vector_at(source[head], ".".join(parts[i:]))
+    return None
+
+
 def vectors(corpus: Corpus, name: str) -> tuple[list[int], Any]:
     """The documents holding a dense vector at ``name`` and the vectors (a float32 matrix, one row each),
     built on first use."""
@@ -95,7 +109,7 @@ def vectors(corpus: Corpus, name: str) -> tuple[list[int], Any]:
         ordinals: list[int] = []
         rows: list[list[float]] = []
         for n, source in enumerate(corpus.sources):
-            value = next(values_at(source, name), None) if "." in name else source.get(name)
+            value = _vector_at(source, name) if "." in name else source.get(name)
             if isinstance(value, list) and value and all(isinstance(x, (int, float)) for x in value):
                 ordinals.append(n)
                 rows.append(value)

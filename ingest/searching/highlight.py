@@ -13,19 +13,24 @@ for the query's embedding, best first, as Elasticsearch 9's semantic highlighter
 
 from __future__ import annotations
 
+import bisect
 import fnmatch
+import functools
 import math
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from ingest.query.dsl import Query, parsing_error, values_at
+from ingest.query.dsl import Query, values_at
+from ingest.searching.highlight_spec import encode, tags
 from ingest.semantic.query import chunk_text, score_documents
 
 _WORD = re.compile(r"\w+", re.UNICODE)
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
-_TYPES = ("unified", "plain", "fvh", "semantic")
+# Sentence ends as Java's sentence BreakIterator finds them (after [.!?] and the spaces that follow, unless a
+# lowercase letter goes on); word boundaries around every word, space run and other character.
+_SENTENCE = re.compile(r"[.!?]+[\"')\]]*\s+(?=[^\sa-z]|$)", re.UNICODE)
+_WORD_BREAK = re.compile(r"\w+|\s+|.", re.UNICODE | re.DOTALL)
 _K1, _B, _PIVOT = 1.2, 0.75, 87.0  # Lucene's PassageScorer defaults
 
 
@@ -78,23 +83,15 @@ def collect(query: Query, out: dict[str, Wanted], prefix: str = "") -> None:
         out.setdefault(get(query, "field"), Wanted()).vectors.append(get(query, "vector"))
 
 
-def check_spec(spec: Any) -> None:
-    """Refuse a malformed ``highlight`` section with Elasticsearch's parsing errors."""
-    if not isinstance(spec, dict):
-        raise parsing_error("[highlight] must be an object")
-    fields = spec.get("fields")
-    items = fields if isinstance(fields, list) else [fields] if isinstance(fields, dict) else None
-    if items is None or not all(isinstance(i, dict) for i in items):
-        raise parsing_error("[highlight] requires [fields] (an object, or an array of objects)")
-    for options in [spec, *[o for i in items for o in i.values()]]:
-        if not isinstance(options, dict):
-            raise parsing_error("[highlight] field options must be an object")
-        kind = options.get("type")
-        if kind is not None and kind not in _TYPES:
-            raise parsing_error(f"unknown highlighter type [{kind}] for the field")
-        for key in ("fragment_size", "number_of_fragments"):
-            if key in options and int(options[key]) < 0:
-                raise parsing_error(f"[highlight] [{key}] must be positive")
+def _no_match(values: list[str], options: dict[str, Any]) -> list[str]:
+    """``no_match_size``: the start of the first value, cut at a word boundary, when nothing matched."""
+    size = int(options.get("no_match_size", 0))
+    if size <= 0 or not values:
+        return []
+    text = values[0]
+    if len(text) > size:  # Elasticsearch extends the cut to the next word boundary
+        text = text[: _after(_boundaries(text, _WORD_BREAK), size)]
+    return [encode(text.strip(), options)]
 
 
 def _field_specs(spec: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
@@ -119,9 +116,10 @@ def _leaves(node: Any, prefix: str = "") -> Iterator[tuple[str, list[str]]]:
 
 
 def highlight(spec: dict[str, Any], query: Query | None, source: dict[str, Any],
-              semantic: frozenset[str] = frozenset()) -> dict[str, list[str]]:
+              semantic: frozenset[str] = frozenset(), parse: Callable[[Any], Query] | None = None
+              ) -> dict[str, list[str]]:
     """The ``highlight`` object of one hit (fields without a highlight left out); ``semantic`` names the
-    hit's index's ``semantic_text`` fields."""
+    hit's index's ``semantic_text`` fields; ``parse`` parses a ``highlight_query``."""
     wanted: dict[str, Wanted] = {}
     if query is not None:
         collect(query, wanted)
@@ -133,8 +131,12 @@ def highlight(spec: dict[str, Any], query: Query | None, source: dict[str, Any],
     for pattern, own in _field_specs(spec):
         options = {**{k: v for k, v in spec.items() if k != "fields"}, **own}
         names = [pattern] if "*" not in pattern else [p for p in paths if fnmatch.fnmatchcase(p, pattern)]
+        own_wants: dict[str, Wanted] | None = None
+        if options.get("highlight_query") is not None and parse is not None:
+            own_wants = {}
+            collect(parse(options["highlight_query"]), own_wants)
         for name in names:
-            want = wanted.get(name, Wanted())
+            want = (own_wants if own_wants is not None else wanted).get(name, Wanted())
             if options.get("type") == "semantic" or (name in semantic and want.vectors):
                 fragments = _semantic(source, name, want.vectors, options)
             else:
@@ -142,7 +144,7 @@ def highlight(spec: dict[str, Any], query: Query | None, source: dict[str, Any],
                     want = Wanted(set(everything.terms), set(everything.prefixes), set(everything.phrases),
                                   set(everything.values))
                 values = paths.get(name) or [v for v in values_at(source, name) if isinstance(v, str)]
-                fragments = _fragments(values, want, options)
+                fragments = _fragments(values, want, options) or _no_match(values, options)
             if fragments:
                 out[name] = fragments
     return out
@@ -199,74 +201,121 @@ def _spans(text: str, want: Wanted, merge_phrases: bool) -> list[tuple[int, int]
     return merged
 
 
-def _tag(text: str, spans: list[tuple[int, int]], pre: str, post: str) -> str:
+def _tag(text: str, spans: list[tuple[int, int]], pre: str, post: str,
+         encode: Callable[[str], str] = str) -> str:
     out, last = [], 0
     for start, end in spans:
-        out += [text[last:start], pre, text[start:end], post]
+        out += [encode(text[last:start]), pre, encode(text[start:end]), post]
         last = end
-    return "".join([*out, text[last:]])
+    return "".join([*out, encode(text[last:])])
 
 
 def _fragments(values: list[str], want: Wanted, options: dict[str, Any]) -> list[str]:
-    pre = (options.get("pre_tags") or ["<em>"])[0]
-    post = (options.get("post_tags") or ["</em>"])[0]
+    pre, post = tags(options)
+    shown = functools.partial(encode, options=options)
     size = int(options.get("fragment_size", 100))
     count = int(options.get("number_of_fragments", 5))
-    plain = options.get("type") == "plain"
+    # Elasticsearch's unified highlighter uses Lucene's weight matches (a phrase is one span; every match counts
+    # once) unless require_field_match is false; then each term is its own match with its document frequency
+    weighted = options.get("type") != "plain" and options.get("require_field_match", True) is not False
     passages: list[tuple[float, int, str]] = []
     for n, text in enumerate(values):
-        spans = _spans(text, want, merge_phrases=not plain)
+        spans = _spans(text, want, merge_phrases=weighted)
+        freq: dict[str, int] = {}
+        for s, e in spans:
+            freq[text[s:e].lower()] = 1 if weighted else freq.get(text[s:e].lower(), 0) + 1
         if not spans:
             continue
         if count == 0:
-            passages.append((0.0, n, _tag(text, spans, pre, post)))
+            passages.append((0.0, n, _tag(text, spans, pre, post, shown)))
             continue
-        freq: dict[str, int] = {}
-        for s, e in spans:
-            freq[text[s:e].lower()] = freq.get(text[s:e].lower(), 0) + 1
         for start, end in _passages(text, spans, size):
             inside = [(s - start, e - start) for s, e in spans if s >= start and e <= end]
             score = _passage_score(text, start, end, inside, freq)
-            passages.append((score, n * 10**9 + start, _tag(text[start:end], inside, pre, post).strip()))
+            passages.append((score, n * 10**9 + start, _tag(text[start:end], inside, pre, post, shown)
+                             .strip()))
     if count == 0:
         return [p for _, _, p in passages]
-    best = sorted(passages, key=lambda p: (-p[0], p[1]))[:count]
+    best = sorted(passages, key=lambda p: (-p[0], -p[1]))[:count]  # a tie keeps the later passage, as Lucene
     if options.get("order") != "score":
         best.sort(key=lambda p: p[1])
     return [p for _, _, p in best]
 
 
+def _boundaries(text: str, pattern: re.Pattern[str]) -> list[int]:
+    points = sorted({0, len(text), *(m.end() for m in pattern.finditer(text) if m.end() < len(text))})
+    return points
+
+
+def _before(points: list[int], offset: int) -> int:
+    """Java's ``BreakIterator.preceding``: the last boundary before ``offset`` (-1: none)."""
+    i = bisect.bisect_left(points, offset)
+    return points[i - 1] if i > 0 else -1
+
+
+def _after(points: list[int], offset: int) -> int:
+    """Java's ``BreakIterator.following``: the first boundary after ``offset`` (the end when none)."""
+    i = bisect.bisect_right(points, offset)
+    return points[i] if i < len(points) else points[-1]
+
+
+class _Scanner:
+    """Elasticsearch's ``BoundedBreakIteratorScanner``: sentence passages of at most ``size`` characters; a
+    longer sentence is cut at word boundaries around the match. Called with increasing offsets."""
+
+    def __init__(self, text: str, size: int) -> None:
+        self.sentences = _boundaries(text, _SENTENCE)
+        self.words = _boundaries(text, _WORD_BREAK)
+        self.size, self.length = size, len(text)
+        self.window = (-1, -1)
+        self.inner = (-1, 0)
+
+    def passage(self, offset: int) -> tuple[int, int]:
+        """The passage around a match starting just before ``offset`` (``preceding(offset)`` + ``following``)."""
+        start, end = self.inner
+        if self.window[0] < offset < self.window[1]:
+            start, end = end, self.window[1]
+        else:
+            start = max(_before(self.sentences, offset), 0)
+            target = offset + max(0, self.size - (offset - start))
+            end = self.length if target + 1 > self.length else _before(self.sentences, target + 1)
+            if start == end:  # no sentence ends within the size: the sentence's end
+                end = _after(self.sentences, target)
+            self.window = (start, end)
+        if end - start > self.size:
+            if offset - self.size > start:
+                start = max(start, _before(self.words, offset - self.size))
+            remaining = max(0, self.size - (offset - start))
+            if offset + remaining < self.window[1]:
+                end = min(self.window[1], _after(self.words, offset + remaining))
+        self.inner = (start, end)
+        return start, end
+
+
 def _passages(text: str, spans: list[tuple[int, int]], size: int) -> list[tuple[int, int]]:
-    bounds, last = [], 0
-    for m in _SENTENCE_END.finditer(text):
-        bounds.append((last, m.start()))
-        last = m.end()
-    bounds.append((last, len(text)))
+    """Lucene's ``FieldHighlighter``: a match past the current passage opens the next one around it."""
+    scanner = _Scanner(text, size)
     out: list[tuple[int, int]] = []
     for s, e in spans:
         if out and s < out[-1][1]:
             out[-1] = (out[-1][0], max(out[-1][1], e))
             continue
-        i = next(k for k, (a, b) in enumerate(bounds) if b > s or k == len(bounds) - 1)
-        start, end = bounds[i]
-        while i + 1 < len(bounds) and bounds[i + 1][1] - start <= size:
-            i += 1
-            end = bounds[i][1]
-        if end - start > size:  # one long sentence: cut at the first word end past fragment_size
-            cut = next((m.end() for m in _WORD.finditer(text, start) if m.end() >= start + size), end)
-            end = max(min(cut, end), e)
-        out.append((start, end))
+        start, end = scanner.passage(s + (e - s) // 2)  # from the middle of the match, as Lucene
+        out.append((max(start, 0), max(min(end, len(text)), e)))
     return out
 
 
 def _passage_score(text: str, start: int, end: int, inside: list[tuple[int, int]], freq: dict[str, int]) -> float:
+    """Lucene's ``PassageScorer``: BM25 over the passage with ``freq`` the matches' frequencies in the value,
+    earlier passages slightly favoured."""
     length = end - start
     passage = text[start:end]
     counts: dict[str, int] = {}
     for s, e in inside:
         counts[passage[s:e].lower()] = counts.get(passage[s:e].lower(), 0) + 1
+    docs = 1 + len(text) / _PIVOT  # Lucene approximates a document count from the length
     score = 0.0
     for term, tf in counts.items():
-        weight = (_K1 + 1) * math.log(1 + (len(text) + 0.5) / (freq.get(term, tf) + 0.5))
+        weight = (_K1 + 1) * math.log(1 + (docs + 0.5) / (freq.get(term, 1) + 0.5))
         score += weight * tf / (tf + _K1 * (1 - _B + _B * length / _PIVOT))
     return score * (1 + 1 / math.log(_PIVOT + start))

@@ -107,7 +107,7 @@ class MatchPhrase:
         idf = sum(math.log(1 + (n - len(p) + 0.5) / (len(p) + 0.5)) for p in lists)
         out: dict[int, float] = {}
         for doc in set(lists[0]).intersection(*lists[1:]):
-            freq = phrase_freq([p[doc] for p in lists], self.slop)
+            freq = phrase_freq([p[doc] for p in lists], self.slop, self.tokens)
             if freq:
                 norm = K1 * (1 - B + B * index.lengths.get(doc, 0) / avg)
                 out[doc] = self.boost * (K1 + 1) * idf * freq / (freq + norm)

@@ -1,5 +1,5 @@
 """One ``_search`` request on corpora (one per index): the query, top-level ``knn`` (summed with the query's
-scores, as Elasticsearch combines them), ``retriever`` (``standard``, ``knn``, ``rrf``), ``sort`` /
+scores, as Elasticsearch combines them), ``retriever`` (``standard``, ``knn``, ``rrf``; ``linear`` and ``text_similarity_reranker`` in ``retrievers``), ``sort`` /
 ``search_after``, ``from``/``size``, ``_source``, ``fields`` and ``track_total_hits``, answered in
 Elasticsearch's response format."""
 
@@ -12,10 +12,15 @@ from typing import Any
 from ingest.query.dsl import ParseContext, Query, parse_query, parsing_error, text_fields
 from ingest.query.source import SourceFilter, from_body
 from ingest.searching.corpus import Corpus
-from ingest.searching.highlight import check_spec, highlight
+from ingest.searching.highlight import highlight
+from ingest.searching.highlight_spec import check_spec
+from ingest.searching.nested import inner_hits, nested_nodes
 from ingest.searching.queries import QUERY_TYPES, knn_from
+from ingest.searching.retrievers import Reranker, linear, rerank
 from ingest.searching.scoring import evaluate
 from ingest.searching.sorting import SortKey, field_values, order_key, parse_sort, sort_value
+from ingest.semantic.fields import INFERENCE_FIELDS
+from ingest.semantic.query import chunk_text
 
 _KNOWN = {"query", "knn", "retriever", "from", "size", "sort", "_source", "fields", "track_total_hits",
           "search_after", "pit", "min_score", "track_scores", "timeout", "stored_fields", "docvalue_fields",
@@ -87,7 +92,8 @@ def _query_hits(body: dict[str, Any], corpora: list[Corpus], props: dict[str, di
     return [Hit(corpora[c], d, s) for (c, d), s in merged.items()]
 
 
-def _retriever(spec: Any, corpora: list[Corpus], props: dict[str, dict[str, Any]], size: int) -> list[Hit]:
+def _retriever(spec: Any, corpora: list[Corpus], props: dict[str, dict[str, Any]], size: int,
+               api: Reranker | None = None) -> list[Hit]:
     if not isinstance(spec, dict) or len(spec) != 1:
         raise parsing_error("[retriever] malformed, expected one retriever")
     kind, options = next(iter(spec.items()))
@@ -105,12 +111,20 @@ def _retriever(spec: Any, corpora: list[Corpus], props: dict[str, dict[str, Any]
             raise parsing_error("[rank_constant] must be greater or equal to [1] for [rrf]")
         fused: dict[tuple[str, int], Hit] = {}
         for child in options.get("retrievers", []):
-            for rank, hit in enumerate(_retriever(child, corpora, props, size)[:window], start=1):
+            for rank, hit in enumerate(_retriever(child, corpora, props, size, api)[:window], start=1):
                 key = (hit.corpus.index, hit.ordinal)
                 if key not in fused:
                     fused[key] = Hit(hit.corpus, hit.ordinal, 0.0)
                 fused[key].score += 1.0 / (constant + rank)
         return _ranked(list(fused.values()))[:window]
+
+    def run(child: Any) -> list[Hit]:
+        return _retriever(child, corpora, props, size, api)
+
+    if kind == "linear":
+        return linear(options, run, size)
+    if kind == "text_similarity_reranker":
+        return rerank(options, run, size, api)
     raise parsing_error(f"unknown retriever [{kind}]")
 
 
@@ -125,13 +139,14 @@ def total_of(count: int, track: Any) -> dict[str, Any] | None:
 
 
 def execute(body: dict[str, Any], corpora: list[Corpus], props: dict[str, dict[str, Any]],
-            pit_tiebreak: bool = False) -> tuple[list[Hit], list[SortKey]]:
-    """Every hit of a request, in its final order (before ``from``/``size``), and the sort keys used."""
+            pit_tiebreak: bool = False, api: Reranker | None = None) -> tuple[list[Hit], list[SortKey]]:
+    """Every hit of a request, in its final order (before ``from``/``size``), and the sort keys used; ``api``
+    serves the ``text_similarity_reranker``'s rerank endpoint."""
     size = int(body.get("size", 10))
     if "retriever" in body:
         if "query" in body or "knn" in body:
             raise parsing_error("cannot specify [retriever] and [query] or [knn]")
-        hits = _retriever(body["retriever"], corpora, props, size)
+        hits = _retriever(body["retriever"], corpora, props, size, api)
     else:
         hits = _ranked(_query_hits(body, corpora, props))
     if body.get("min_score") is not None:
@@ -165,6 +180,48 @@ def _global(hit: Hit, corpora: list[Corpus]) -> int:
     return offset + hit.ordinal
 
 
+def _parse_any(query: Any) -> Query:
+    return parse_query(query, frozenset(), QUERY_TYPES)
+
+
+def _retriever_queries(spec: Any) -> dict[str, Any] | None:
+    """The queries of a retriever tree's ``standard`` retrievers as one ``bool`` (what ``highlight`` shows)."""
+    found: list[Any] = []
+
+    def walk(node: Any) -> None:
+        if not isinstance(node, dict):
+            return
+        for kind, options in node.items():
+            if not isinstance(options, dict):
+                continue
+            if kind == "standard" and "query" in options:
+                found.append(options["query"])
+            for child in options.get("retrievers", []) if isinstance(options.get("retrievers"), list) else []:
+                walk(child.get("retriever", child) if isinstance(child, dict) else None)
+            walk(options.get("retriever"))
+
+    walk(spec)
+    return {"bool": {"should": found}} if found else None
+
+
+def _fields(source: dict[str, Any], specs: list[Any], patterns: list[str]) -> dict[str, list[Any]]:
+    """A hit's ``fields``: leaf values by pattern, never ``_inference_fields`` unless named (then whole, as
+    Elasticsearch 9 shows a metadata field), and a ``semantic_text`` field's chunk texts for ``format: chunks``."""
+    inference = source.get(INFERENCE_FIELDS)
+    values = field_values({k: v for k, v in source.items() if k != INFERENCE_FIELDS}, patterns)
+    if isinstance(inference, dict) and INFERENCE_FIELDS in patterns:
+        values[INFERENCE_FIELDS] = [inference]
+    for spec in specs:
+        if isinstance(spec, dict) and spec.get("format") == "chunks" and isinstance(inference, dict):
+            name = str(spec.get("field"))
+            entry = (inference.get(name) or {}).get("inference") or {}
+            chunks = (entry.get("chunks") or {}).get(name) or []
+            if chunks:
+                values[name] = [chunk_text(source, name, int(c["start_offset"]), int(c["end_offset"]))
+                                for c in chunks]
+    return values
+
+
 def render(hits: list[Hit], keys: list[SortKey], body: dict[str, Any], start: int, size: int,
            default_source: SourceFilter, total: int | None = None) -> dict[str, Any]:
     """The ``hits`` section: ``total``, ``max_score`` and the page ``hits[start:start+size]``."""
@@ -173,7 +230,11 @@ def render(hits: list[Hit], keys: list[SortKey], body: dict[str, Any], start: in
     source_filter = from_body(body.get("_source"), default_source)
     patterns = [f if isinstance(f, str) else str(f.get("field")) for f in body.get("fields", []) or []]
     spec = body.get("highlight")
-    query = parse_query(body["query"], frozenset(), QUERY_TYPES) if spec and "query" in body else None
+    shown = body.get("query") or _retriever_queries(body.get("retriever"))
+    wants_query = shown is not None and (spec or "inner_hits" in str(shown))
+    query = _parse_any(shown) if wants_query else None
+    nested = nested_nodes(query)
+    scored: dict[Any, Any] = {}  # the nested scores of each corpus, computed once per page
     page = []
     for h in hits[start:start + size]:
         source = h.corpus.sources[h.ordinal]
@@ -183,16 +244,18 @@ def render(hits: list[Hit], keys: list[SortKey], body: dict[str, Any], start: in
         if filtered is not None:
             item["_source"] = filtered
         if patterns:
-            values = field_values(source, patterns)
+            values = _fields(source, body["fields"], patterns)
             if values:
                 item["fields"] = values
         if keys:
             item["sort"] = h.sort
         if spec:
             semantic = frozenset((source.get("_inference_fields") or {}).keys())
-            marked = highlight(spec, query, source, semantic)
+            marked = highlight(spec, query, source, semantic, _parse_any)
             if marked:
                 item["highlight"] = marked
+        if nested:
+            item["inner_hits"] = dict(inner_hits(n, h.corpus, h.ordinal, scored, highlight) for n in nested)
         page.append(item)
     out: dict[str, Any] = {}
     counted = total_of(len(hits) if total is None else total, body.get("track_total_hits"))

@@ -144,8 +144,10 @@ class SearchService:
         return corpus
 
     def search(self, body: dict[str, Any], corpora: list[Corpus], props: dict[str, dict[str, Any]],
-               default_source: SourceFilter, scroll: str | None = None, pit_id: str | None = None) -> dict[str, Any]:
-        """The full ``_search`` response (``took``, ``timed_out``, ``_shards``, ``hits``)."""
+               default_source: SourceFilter, scroll: str | None = None, pit_id: str | None = None,
+               api: Any = None) -> dict[str, Any]:
+        """The full ``_search`` response (``took``, ``timed_out``, ``_shards``, ``hits``); ``api`` (the inference
+        API) serves the ``text_similarity_reranker`` retriever."""
         started = time.monotonic()
         check(body)
         start, size = int(body.get("from", 0)), int(body.get("size", 10))
@@ -154,7 +156,7 @@ class SearchService:
         if scroll is not None and start:
             raise ElasticsearchError("Validation Failed: 1: using [from] is not allowed in a scroll context;",
                                      status=400, error_type="action_request_validation_exception")
-        hits, keys = execute(body, corpora, props, pit_tiebreak=pit_id is not None)
+        hits, keys = execute(body, corpora, props, pit_tiebreak=pit_id is not None, api=api)
         answer: dict[str, Any] = {}
         if scroll is not None:
             scroll_id = self._new_id()

@@ -4,10 +4,12 @@ hits, ``highlight`` the same highlighted terms."""
 
 from __future__ import annotations
 
+import random
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from elasticsearch import Elasticsearch
+from elasticsearch import ApiError, Elasticsearch
 
 from ingest.models.api import InferenceAPI
 from tests.api.test_search_es import _load
@@ -33,13 +35,16 @@ def _scores(es: Elasticsearch, query: dict[str, Any]) -> dict[str, float]:
 
 
 @pytest.fixture()
-def clients(live_server: tuple[str, InferenceAPI], elasticsearch9_url: str) -> tuple[Elasticsearch, Elasticsearch]:
+def clients(live_server: tuple[str, InferenceAPI], elasticsearch9_url: str
+            ) -> Iterator[tuple[Elasticsearch, Elasticsearch]]:
+    """Both engines with test_search_es's documents in ``xcheck`` (deleted afterwards: the node is shared)."""
     ours, theirs = Elasticsearch(live_server[0], request_timeout=60), Elasticsearch(elasticsearch9_url, request_timeout=60)
     for es in (ours, theirs):
         if es.indices.exists(index="xcheck"):
             es.indices.delete(index="xcheck")
         _load(es)
-    return ours, theirs
+    yield ours, theirs
+    theirs.indices.delete(index="xcheck")
 
 
 def test_slop_and_term_scores_agree_with_elasticsearch(clients: tuple[Elasticsearch, Elasticsearch]) -> None:
@@ -56,10 +61,11 @@ LONG = (("The quick brown fox jumps over the lazy dog. " * 3) + "Cloud storage i
         "databases and servers here. " + ("Filler words go on and on without end. " * 4)
         + "The final cloud storage mention is here.")
 NESTED_MAPPINGS = {"properties": {
-    "body": {"type": "text"}, "title": {"type": "text"}, "tag": {"type": "keyword"},
+    "body": {"type": "text"}, "title": {"type": "text"}, "tag": {"type": "keyword"}, "notes": {"type": "text"},
     "comments": {"type": "nested", "properties": {"text": {"type": "text"}, "n": {"type": "integer"}}}}}
 NESTED_DOCS = [
     {"_id": "1", "body": LONG, "title": "Cloud storage fox", "tag": "red",
+     "notes": ["the fox is in the cloud", "nothing here at all", "cloud storage <b>rocks</b> & more 'quoted'"],
      "comments": [{"text": "fox is quick", "n": 1}, {"text": "cloud cloud storage", "n": 2}, {"text": "nothing", "n": 3}]},
     {"_id": "2", "body": "cloud storage and a fox", "title": "other", "tag": "blue",
      "comments": [{"text": "a dog", "n": 1}, {"text": "the fox and the cloud", "n": 2}]},
@@ -78,6 +84,20 @@ HIGHLIGHTS: list[dict[str, Any]] = [  # compared on the whole highlight of every
     {"query": {"prefix": {"body": "datab"}}, "highlight": {"fields": {"body": {}}}},
     {"query": {"match_phrase": {"body": {"query": "storage cloud", "slop": 2}}},
      "highlight": {"fields": {"body": {"number_of_fragments": 0}}}},
+    {"query": {"match": {"notes": "cloud fox"}}, "highlight": {"fields": {"notes": {}}}},
+    {"query": {"match": {"notes": "cloud fox"}}, "highlight": {"fields": {"notes": {"number_of_fragments": 0}}}},
+    {"query": {"match": {"notes": "cloud"}}, "highlight": {"fields": {"notes": {"number_of_fragments": 1}}}},
+    {"query": {"match": {"notes": "rocks"}}, "highlight": {"encoder": "html", "fields": {"notes": {}}}},
+    {"query": {"match": {"notes": "fox"}}, "highlight": {"fields": {"body": {"no_match_size": 20}}}},
+    {"query": {"match": {"notes": "fox"}}, "highlight": {"fields": {
+        "body": {"highlight_query": {"match": {"body": "databases"}}}}}},
+    {"retriever": {"standard": {"query": {"match": {"notes": "fox"}}}}, "highlight": {"fields": {"notes": {}}}},
+    {"query": {"match": {"notes": "fox"}}, "highlight": {"tags_schema": "styled",
+                                                          "fields": {"notes": {"fragment_size": 5}}}},
+]
+REFUSED: list[dict[str, Any]] = [  # the same 400 on both
+    {"bogus": 1, "fields": {"body": {}}},
+    {"fields": {"body": {"bogus": 1}}},
 ]
 NESTED: list[dict[str, Any]] = [  # compared on hits, scores and inner hits
     {"nested": {"path": "comments", "query": {"match": {"comments.text": "cloud fox"}}, "inner_hits": {}}},
@@ -92,7 +112,7 @@ NESTED: list[dict[str, Any]] = [  # compared on hits, scores and inner hits
 
 @pytest.fixture()
 def nested_clients(live_server: tuple[str, InferenceAPI], elasticsearch9_url: str
-                   ) -> tuple[Elasticsearch, Elasticsearch]:
+                   ) -> Iterator[tuple[Elasticsearch, Elasticsearch]]:
     ours, theirs = Elasticsearch(live_server[0], request_timeout=60), Elasticsearch(elasticsearch9_url, request_timeout=60)
     for es in (ours, theirs):
         if es.indices.exists(index="hl"):
@@ -102,7 +122,8 @@ def nested_clients(live_server: tuple[str, InferenceAPI], elasticsearch9_url: st
         for doc in NESTED_DOCS:
             es.index(index="hl", id=doc["_id"], document={k: v for k, v in doc.items() if k != "_id"})
         es.indices.refresh(index="hl")
-    return ours, theirs
+    yield ours, theirs
+    theirs.indices.delete(index="hl")
 
 
 def test_highlight_agrees_with_elasticsearch(nested_clients: tuple[Elasticsearch, Elasticsearch]) -> None:
@@ -112,3 +133,69 @@ def test_highlight_agrees_with_elasticsearch(nested_clients: tuple[Elasticsearch
         assert real["hits"]["hits"] and any("highlight" in h for h in real["hits"]["hits"]), request
         assert [(h["_id"], h.get("highlight")) for h in mine["hits"]["hits"]] == [
             (h["_id"], h.get("highlight")) for h in real["hits"]["hits"]], request
+    for spec in REFUSED:
+        errors = []
+        for es in (ours, theirs):
+            with pytest.raises(ApiError) as err:
+                es.search(index="hl", query={"match": {"body": "fox"}}, highlight=spec)
+            errors.append((err.value.meta.status, err.value.body["error"]["type"]))
+        assert errors[0] == errors[1], spec
+
+
+def test_nested_agrees_with_elasticsearch(nested_clients: tuple[Elasticsearch, Elasticsearch]) -> None:
+    ours, theirs = nested_clients
+    for query in NESTED:
+        mine, real = (es.search(index="hl", query=query) for es in (ours, theirs))
+        assert real["hits"]["hits"], query
+        assert [h["_id"] for h in mine["hits"]["hits"]] == [h["_id"] for h in real["hits"]["hits"]], query
+        for a, b in zip(mine["hits"]["hits"], real["hits"]["hits"], strict=True):
+            assert a["_score"] == pytest.approx(b["_score"], rel=2e-3), query
+            assert set(a.get("inner_hits", {})) == set(b.get("inner_hits", {})), query
+            for name, theirs_inner in b.get("inner_hits", {}).items():
+                mine_inner = a["inner_hits"][name]["hits"]
+                assert mine_inner["total"] == theirs_inner["hits"]["total"]
+                assert mine_inner["max_score"] == pytest.approx(theirs_inner["hits"]["max_score"], rel=2e-3)
+                strip = [{**h, "_score": round(h["_score"], 3)} for h in theirs_inner["hits"]["hits"]]
+                assert [{**h, "_score": round(h["_score"], 3)} for h in mine_inner["hits"]] == strip, query
+    inner = {"nested": {"path": "comments", "query": {"match": {"comments.text": "cloud"}},
+                        "inner_hits": {"highlight": {"fields": {"comments.text": {}}}}}}
+    mine, real = (es.search(index="hl", query=inner) for es in (ours, theirs))
+    shown = [[h["highlight"] for h in answer["hits"]["hits"][0]["inner_hits"]["comments"]["hits"]["hits"]]
+             for answer in (mine, real)]
+    assert shown[0] == shown[1] == [{"comments.text": ["<em>cloud</em> <em>cloud</em> storage"]}]
+
+
+def _random_requests() -> list[dict[str, Any]]:
+    rng = random.Random(7)
+    words = ["fox", "dog", "cat", "river", "database", "server", "cloud", "storage", "index", "search", "query"]
+    out: list[dict[str, Any]] = []
+    for _ in range(40):
+        n = rng.choice([2, 2, 3])
+        phrase = " ".join(rng.choice(words) for _ in range(n))
+        out.append({"match_phrase": {"body": {"query": phrase, "slop": rng.randint(0, 6)}}})
+    return out
+
+
+def test_random_phrases_with_slop_agree_with_elasticsearch(clients: tuple[Elasticsearch, Elasticsearch]) -> None:
+    ours, theirs = clients
+    compared = 0
+    for query in _random_requests():
+        mine, real = _scores(ours, query), _scores(theirs, query)
+        assert set(mine) == set(real), query
+        for doc, score in real.items():
+            assert mine[doc] == pytest.approx(score, rel=2e-3), (query, doc)
+        compared += len(real)
+    assert compared > 100  # enough matching documents for the comparison to mean something
+
+
+def test_random_highlights_agree_with_elasticsearch(clients: tuple[Elasticsearch, Elasticsearch]) -> None:
+    ours, theirs = clients
+    rng = random.Random(11)
+    words = ["fox", "dog", "cat", "river", "database", "server", "cloud", "storage", "index", "search", "query"]
+    for _ in range(15):
+        text = " ".join(rng.sample(words, 2))
+        for options in ({}, {"fragment_size": 30, "number_of_fragments": 2}, {"number_of_fragments": 0}):
+            request = {"query": {"match": {"body": text}}, "size": 20, "highlight": {"fields": {"body": options}}}
+            mine, real = (es.search(index="xcheck", **request) for es in (ours, theirs))
+            assert {h["_id"]: h.get("highlight") for h in mine["hits"]["hits"]} == {
+                h["_id"]: h.get("highlight") for h in real["hits"]["hits"]}, request

@@ -100,7 +100,7 @@ def _run_search(request: Request, expression: str | None, body: dict[str, Any]) 
                                      "specify any index with point in time.;", status=400,
                                      error_type="action_request_validation_exception")
         corpora, props = service.pit(str(pit.get("id")), pit.get("keep_alive"))
-        return service.search(body, corpora, props, default, pit_id=str(pit.get("id")))
+        return service.search(body, corpora, props, default, pit_id=str(pit.get("id")), api=context.api)
     names = _names(request, expression)
     return search_api(context, versioned(app_destination(request)), names, body, default,
                       scroll=request.query_params.get("scroll"))
