@@ -267,3 +267,24 @@ def test_exact_below_setting() -> None:
     for bad in ("many", "-1", "1.5"):
         with pytest.raises(ValueError, match="INGEST_KNN_EXACT_BELOW"):
             Settings.from_env({"INGEST_KNN_EXACT_BELOW": bad})
+
+
+def test_ingest_search_exits_cleanly_while_a_graph_builds(ingest_home: Path) -> None:
+    """A one-shot ``ingest search`` starts the build and exits at once: the build stops between two parts
+    (a thread inside usearch at interpreter exit aborted the process)."""
+    from ingest.sinks.base import BulkAction, FieldHint
+    from ingest.sinks.embedded.store import EmbeddedStore
+
+    data = _data(5000)
+    store = EmbeddedStore(ingest_home / "indices.duckdb")
+    store.ensure_index("v", {"vec": FieldHint("dense", DIMS, "cosine")})
+    store.write([BulkAction("index", "v", str(i), {"vec": v.tolist()}) for i, v in enumerate(data)])
+    store.close()
+    env = {**os.environ, "INGEST_HOME": str(ingest_home), "INGEST_KNN_EXACT_BELOW": "100"}
+    query = '{"knn": {"field": "vec", "query_vector": %s, "k": 3}, "_source": false}' % data[8].tolist()
+    for _ in range(2):
+        done = subprocess.run([sys.executable, "-m", "ingest.cli.main", "search", "v", "--query", query], env=env,
+                              capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, done.stderr
+        assert "terminate" not in done.stderr
+        assert '"_id": "8"' in done.stdout
