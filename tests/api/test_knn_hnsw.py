@@ -5,6 +5,7 @@ k-NN, Elasticsearch's scores per similarity, side-cars deleted with their index 
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 import stat
 import subprocess
@@ -281,7 +282,7 @@ def test_ingest_search_exits_cleanly_while_a_graph_builds(ingest_home: Path) -> 
     store.write([BulkAction("index", "v", str(i), {"vec": v.tolist()}) for i, v in enumerate(data)])
     store.close()
     env = {**os.environ, "INGEST_HOME": str(ingest_home), "INGEST_KNN_EXACT_BELOW": "100"}
-    query = '{"knn": {"field": "vec", "query_vector": %s, "k": 3}, "_source": false}' % data[8].tolist()
+    query = json.dumps({"knn": {"field": "vec", "query_vector": data[8].tolist(), "k": 3}, "_source": False})
     for _ in range(2):
         done = subprocess.run([sys.executable, "-m", "ingest.cli.main", "search", "v", "--query", query], env=env,
                               capture_output=True, text=True, timeout=300)
