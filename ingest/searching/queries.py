@@ -227,6 +227,7 @@ class Knn:
             np.isin(np.asarray(ordinals, dtype=np.int64), np.fromiter(allowed, dtype=np.int64, count=len(allowed))))
         if rows.size == 0:
             return {}
+        whole = rows.size == len(ordinals)  # every row, in order
         if corpus.ann is not None and not self.exact:  # HNSW candidates, scored exactly below
             mask = None
             if allowed is not None:
@@ -234,13 +235,13 @@ class Knn:
                 mask[rows] = True
             proposed = corpus.ann.candidates(corpus, self.field, kind, query, self.k, self.num_candidates, mask)
             if proposed is not None:
-                rows = proposed
-        raw = _similarity(matrix[rows], query, kind)
-        keep = np.ones(rows.size, dtype=bool)
-        if self.similarity is not None:
-            keep = raw <= self.similarity if kind == "l2_norm" else raw >= self.similarity
+                rows, whole = proposed, False
+        # every row: the matrix itself (a fancy-indexed copy of 100k rows costs more than the products)
+        raw = _similarity(matrix if whole else matrix[rows], query, kind)
         scores = knn_score(raw, kind)
-        order = [i for i in np.argsort(-scores, kind="stable") if keep[i]][: self.k]
+        kept = np.arange(rows.size) if self.similarity is None else np.flatnonzero(
+            raw <= self.similarity if kind == "l2_norm" else raw >= self.similarity)
+        order = kept[np.argsort(-scores[kept], kind="stable")[: self.k]]
         return {ordinals[int(rows[i])]: float(scores[i]) * self.boost for i in order}
 
 

@@ -14,12 +14,14 @@ explores the graph for filtered hits, and falls back to exact when that is not e
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import hashlib
 import json
 import math
 import os
 import threading
+import weakref
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -33,7 +35,8 @@ from ingest.sinks.embedded.sidecars import side_car_dir
 # usearch's metric per Elasticsearch similarity (the graph's order; scores are recomputed exactly)
 _METRICS = {"cosine": "cos", "dot_product": "ip", "max_inner_product": "ip", "l2_norm": "l2sq"}
 _CONNECTIVITY, _EF_ADD, _EF_SEARCH = 16, 128, 128  # HNSW's M, ef_construction, least ef_search
-_CHUNK = 2048  # vectors added per lock hold while the graph catches up (searches wait at most one chunk)
+_CHUNK = 256  # vectors added per lock hold while the graph catches up (searches wait at most one chunk)
+_BUILD_CHUNK = 4096  # vectors added to a new graph between checks for the process's exit
 _SPOT_CHECKS = 16  # stored vectors compared with the store's after loading a file
 
 
@@ -87,6 +90,7 @@ class SideCar:
         self.generation = 0
         self.latest: Corpus | None = None
         self.thread: threading.Thread | None = None
+        self.stopping = threading.Event()  # the process exits: leave usearch before the interpreter goes
         self.checked = False  # the loaded file's vectors compared with the store's
         self.saved = False  # a file of ours exists (its removal means the index was deleted)
         self.build_seconds = 0.0
@@ -205,8 +209,10 @@ class SideCar:
             if self.graph is None or len(add) > len(have):  # mostly new: a fresh graph beside the old one
                 graph = Index(ndim=self.dims, metric=_METRICS[self.similarity], dtype="f32",
                               connectivity=_CONNECTIVITY, expansion_add=_EF_ADD)
-                if len(rows.labels):
-                    graph.add(rows.labels, matrix, threads=2)
+                for start in range(0, len(rows.labels), _BUILD_CHUNK):  # in parts: a stop waits for one part only
+                    if self.stopping.is_set():
+                        return
+                    graph.add(rows.labels[start:start + _BUILD_CHUNK], matrix[start:start + _BUILD_CHUNK], threads=2)
                 with self.lock:
                     self.graph, self.labels = graph, np.sort(rows.labels)
                     self.generation += 1
@@ -217,6 +223,8 @@ class SideCar:
                         self.labels = np.setdiff1d(self.labels, gone, assume_unique=True)
                         self.generation += 1
                 for start in range(0, len(add), _CHUNK):
+                    if self.stopping.is_set():
+                        return
                     part = add[start:start + _CHUNK]
                     with self.lock:
                         self.graph.add(rows.labels[part], matrix[part], threads=2)
@@ -228,6 +236,11 @@ class SideCar:
                 self._save(self.graph)
             if self.latest is corpus:
                 return
+
+    def stop(self) -> None:
+        """Stop a running catch-up after its current part (unsaved; the next process goes on from the file)."""
+        self.stopping.set()
+        self.wait()
 
     def wait(self) -> None:
         """Wait for a running catch-up (tests, benchmarks)."""
@@ -248,6 +261,12 @@ class SideCar:
             return np.asarray(found.keys, dtype=np.int64)
 
 
+def _stop_all(ref: weakref.ref[VectorIndexes]) -> None:
+    indexes = ref()
+    if indexes is not None:
+        indexes.stop()
+
+
 def _sha256(path: Path) -> str:
     digest = hashlib.sha256()
     with path.open("rb") as f:
@@ -263,6 +282,10 @@ class VectorIndexes:
         self.exact_below = exact_below
         self._lock = threading.Lock()
         self._cars: dict[tuple[Path, str, str], SideCar] = {}
+        # a catch-up thread still inside usearch when the interpreter finalises aborts the process ("terminate
+        # called without an active exception"): at exit, stop them between two parts (``ingest search`` exits
+        # right after its one search)
+        atexit.register(_stop_all, weakref.ref(self))
 
     def side_car(self, path: Path, corpus: Corpus, name: str, dims: int, similarity: str) -> SideCar:
         """The side-car of ``corpus``'s field (loaded from its file on first use)."""
@@ -287,6 +310,11 @@ class VectorIndexes:
             cars = list(self._cars.values())
         for car in cars:
             car.wait()
+
+    def stop(self) -> None:
+        """Stop every catch-up (at exit)."""
+        for car in self.cars():
+            car.stop()
 
     def cars(self) -> list[SideCar]:
         """The side-cars in memory."""

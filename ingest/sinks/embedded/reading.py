@@ -29,6 +29,7 @@ class StoreReads:
     _con: duckdb.DuckDBPyConnection | None
     _seq_nos: dict[str, int]
     _fingerprints: dict[str, tuple[int, tuple[int, int, int]]]
+    _incarnations: dict[str, int]
 
     if TYPE_CHECKING:
         @property
@@ -65,7 +66,8 @@ class StoreReads:
 
     def fingerprint(self, index: str) -> tuple[int, int, int]:
         """A cheap summary that changes whenever ``index``'s documents do (count, highest ``_seq_no``, a sum of
-        hashes of id and ``_seq_no``): a search keeps what it built from the documents while it is unchanged."""
+        hashes of id and ``_seq_no`` plus the index's incarnation): a search keeps what it built from the
+        documents while it is unchanged."""
         with self._lock:
             if index not in self._layouts:
                 raise index_not_found(index)
@@ -78,7 +80,8 @@ class StoreReads:
             row = self.con.execute(f"SELECT count(*), coalesce(max(_seq_no), -1), "
                                    f"coalesce(sum(hash(_id, _seq_no)::HUGEINT) % 9223372036854775783, 0) "
                                    f"FROM {_q(index)}").fetchall()[0]
-            found = int(row[0]), int(row[1]), int(row[2])
+            # an index deleted and created again with the same ids and sequence numbers differs by its incarnation
+            found = int(row[0]), int(row[1]), (int(row[2]) + self._incarnations.get(index, 0)) % 9223372036854775783
             self._fingerprints[index] = (last, found)
             return found
 

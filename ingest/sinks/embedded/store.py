@@ -84,6 +84,7 @@ class EmbeddedStore(StoreReads, IndexTimeWrites, Sink):
         self._ids = TimeBasedIds()
         self._seq_nos = add_seq_nos(self._con, list(self._layouts))  # index -> last sequence number handed out
         self._fingerprints: dict[str, tuple[int, tuple[int, int, int]]] = {}  # index -> (last seq_no, fingerprint)
+        self._incarnations: dict[str, int] = {}  # index -> which creation in this process (a re-created index differs)
         self._dead = recent_deletes(self._con)  # index -> id -> (the delete, when)
         # (index, _id) -> version, seq_no, term of the live documents: lookups without scanning (idcatalogue.py)
         self._catalogue = IdCatalogue(self.path.with_name(self.path.name + ".ids"))
@@ -158,6 +159,7 @@ class EmbeddedStore(StoreReads, IndexTimeWrites, Sink):
         self.con.execute(f"CREATE TABLE {_q(index)} (_id VARCHAR PRIMARY KEY, _version BIGINT NOT NULL, "
                          f"_source JSON NOT NULL{cols}, _seq_no BIGINT NOT NULL, _primary_term BIGINT NOT NULL)")
         self._save_layout(index, hints)
+        self._incarnations[index] = max(self._incarnations.values(), default=0) + 1
 
     def ensure_index(self, index: str, hints: dict[str, FieldHint]) -> None:
         """Create the index table, or add columns for vector fields it does not map yet."""
