@@ -92,11 +92,12 @@ class IdCatalogue:
         with _Immediate(self._db, self._keys):
             for index, (live, gone, applied) in changes.items():
                 key = self._ensure_key(index)
+                # in key order: neighbouring ids share the path down the tree
                 if gone:
-                    self._db.executemany("DELETE FROM ids WHERE key = ? AND id = ?", [(key, i) for i in gone])
+                    self._db.executemany("DELETE FROM ids WHERE key = ? AND id = ?", [(key, i) for i in sorted(gone)])
                 if live:
                     self._db.executemany("INSERT OR REPLACE INTO ids VALUES (?, ?, ?, ?, ?)",
-                                         [(key, *entry) for entry in live])
+                                         [(key, *entry) for entry in sorted(live)])
                 self._db.execute("UPDATE indices SET applied = ? WHERE key = ?", [applied, key])
 
     def rebuild(self, index: str, rows: Iterable[list[Entry]], applied: int) -> None:
@@ -162,7 +163,8 @@ def entries(con: duckdb.DuckDBPyConnection, index: str, page: int = 50_000) -> I
     """Every row of ``index``'s table as catalogue entries, ``page`` at a time."""
     cur = con.cursor()
     try:
-        cur.execute(f"SELECT _id, _version, _seq_no, _primary_term FROM {quote_name(index)}")
+        # in id order, so the B-tree is written left to right (random order: a random leaf per id)
+        cur.execute(f"SELECT _id, _version, _seq_no, _primary_term FROM {quote_name(index)} ORDER BY _id")
         while rows := cur.fetchmany(page):
             yield [(str(r[0]), int(r[1]), int(r[2]), int(r[3])) for r in rows]
     finally:
