@@ -244,7 +244,8 @@ class EmbeddedStore(StoreReads, IndexTimeWrites, Sink):
                         functools.partial(self._docs, index), props, next_seq_no,
                         str(self._options.get(index, {}).get("dynamic", "true")),
                     )
-                    remember_deletes(self.con, self._register, index, changed)
+                    remember_deletes(self.con, self._register, index, changed,
+                                     functools.partial(self._catalogue.flushed, index))
                     live, gone = store_rows(self.con, self._register, index, self._layouts[index], changed, versions)
                     dead[index] = changed
                     if seq_nos[index] != self._seq_nos.get(index, -1):
