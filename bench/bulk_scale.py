@@ -6,7 +6,8 @@ documents through ``EmbeddedStore.write`` (the per-action path ``POST /_bulk`` t
 request) at its end, and into an empty index. Each window's docs/s and the median batch time
 are printed, and their ratio (last / first). ``--updates F`` makes that fraction of each measured batch rewrite an
 existing id (``index`` of the same id: a new version), drawn from the last ``--recent K`` ids written, or from the
-whole history when ``--recent 0``. Ids are pseudo-random hex (user-chosen ids: the worst order for B-trees).
+whole history when ``--recent 0``. Ids are pseudo-random hex (user-chosen ids: the worst order for B-trees), or
+with ``--ids ordered`` sort in writing order (as Elasticsearch's generated ids, which are time-based).
 
 ``python -m bench.bulk_scale --docs 10000000 --window 20000 --rounds 3 [--updates 0.1 --recent 100000] [--dir DIR]``
 (``--dir`` keeps the store; with ``--fill-from A --fill-to B`` a kept store is filled on from document A.) The
@@ -28,8 +29,13 @@ from typing import Any
 INDEX = "bulkscale"
 
 
+ORDERED = False  # --ids ordered: ids that sort in writing order, as Elasticsearch's generated (time-based) ids do
+
+
 def doc_id(i: int) -> str:
-    """The id of document ``i`` (stable across runs, unordered)."""
+    """The id of document ``i`` (stable across runs; unordered unless ``--ids ordered``)."""
+    if ORDERED:
+        return f"{i:012d}"
     return hashlib.blake2b(i.to_bytes(8, "little"), digest_size=10).hexdigest()
 
 
@@ -116,7 +122,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--dir", default=None)
     parser.add_argument("--tmp", default=None, help="where the fresh stores go (default: the system's temp folder)")
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--ids", choices=("random", "ordered"), default="random")
     args = parser.parse_args(argv)
+    global ORDERED
+    ORDERED = args.ids == "ordered"
     rng = random.Random(args.seed)
     with tempfile.TemporaryDirectory(dir=args.tmp) as tmp:
         folder = Path(args.dir or tmp)

@@ -30,6 +30,7 @@ CREATE TABLE IF NOT EXISTS indices (name TEXT PRIMARY KEY, key INTEGER NOT NULL 
 CREATE TABLE IF NOT EXISTS ids (key INTEGER NOT NULL, id TEXT NOT NULL, version INTEGER NOT NULL,
     seq_no INTEGER NOT NULL, term INTEGER NOT NULL, PRIMARY KEY (key, id)) WITHOUT ROWID;
 """
+PENDING = 500_000  # changes held in memory before a flush (~120 MB; a flush dirties each leaf at most once)
 _CHUNK = 500  # ids per IN list (SQLite's variable limit is far above; smaller lists plan faster)
 
 Entry = tuple[str, int, int, int]  # _id, _version, _seq_no, _primary_term
@@ -42,9 +43,16 @@ class IdCatalogue:
         self.path = path
         # a lost last commit on power loss only makes the catalogue behind, which the next open repairs
         self._db = open_wal(path, shared=True, synchronous_normal=True)
-        self._db.execute("PRAGMA cache_size = -65536")  # 64 MB of pages: the upper B-tree levels stay cached
+        # Random ids touch a random leaf each: keep the tree in memory (pages cached, the file mapped) and let the
+        # write-ahead log grow to 40 MB between checkpoints, so a page written by several bulks is copied once
+        self._db.execute("PRAGMA cache_size = -262144")
+        self._db.execute("PRAGMA mmap_size = 1073741824")
+        self._db.execute("PRAGMA wal_autocheckpoint = 10000")
         self._db.executescript(_SCHEMA)
         self._keys: dict[str, int] = {}
+        self._pending: dict[str, dict[str, Entry | None]] = {}  # index → id → its entry, None: deleted
+        self._applied: dict[str, int] = {}  # index → the last sequence number of its pending changes
+        self.max_pending = PENDING
 
     def applied(self) -> dict[str, int]:
         """index → the last sequence number the catalogue holds the result of."""
@@ -69,11 +77,19 @@ class IdCatalogue:
 
     def lookup(self, index: str, ids: Iterable[str]) -> dict[str, Stored]:
         """The live documents among ``ids`` with their version, sequence number and primary term."""
+        pending = self._pending.get(index, {})
+        found: dict[str, Stored] = {}
+        wanted = []
+        for doc_id in ids:
+            if doc_id in pending:
+                entry = pending[doc_id]
+                if entry is not None:
+                    found[doc_id] = Stored(entry[1], entry[2], entry[3])
+            else:
+                wanted.append(doc_id)
         key = self._key(index)
         if key is None:
-            return {}
-        wanted = list(ids)
-        found: dict[str, Stored] = {}
+            return found
         for lo in range(0, len(wanted), _CHUNK):
             part = wanted[lo:lo + _CHUNK]
             marks = ",".join("?" * len(part))
@@ -84,19 +100,54 @@ class IdCatalogue:
 
     def commit(self, changes: dict[str, tuple[list[Entry], list[str], int]]) -> None:
         """For each index: ``(live, gone, applied)`` — ids written (their new entry), ids deleted, and the index's
-        last sequence number; one transaction."""
+        last sequence number. Held in memory until ``PENDING`` changes wait (or ``flush``/``close``): one random
+        id dirties one leaf page of the tree, and a flush of many writes each leaf once."""
+        for index, (live, gone, applied) in changes.items():
+            pending = self._pending.setdefault(index, {})
+            for doc_id in gone:
+                pending[doc_id] = None
+            for entry in live:
+                pending[entry[0]] = entry
+            self._applied[index] = applied
+        if sum(len(p) for p in self._pending.values()) >= self.max_pending:
+            self.flush()
+
+    def flush(self) -> None:
+        """Write the changes held in memory, in one transaction."""
+        if not self._pending:
+            return
         with _Immediate(self._db, self._keys):
-            for index, (live, gone, applied) in changes.items():
+            for index, pending in self._pending.items():
                 key = self._ensure_key(index)
-                if gone:
-                    self._db.executemany("DELETE FROM ids WHERE key = ? AND id = ?", [(key, i) for i in gone])
-                if live:
-                    self._db.executemany("INSERT OR REPLACE INTO ids VALUES (?, ?, ?, ?, ?)",
-                                         [(key, *entry) for entry in live])
-                self._db.execute("UPDATE indices SET applied = ? WHERE key = ?", [applied, key])
+                # in key order: neighbouring ids share the path down the tree
+                changes = sorted(pending.items())
+                self._db.executemany("DELETE FROM ids WHERE key = ? AND id = ?",
+                                     [(key, i) for i, entry in changes if entry is None])
+                self._db.executemany("INSERT OR REPLACE INTO ids VALUES (?, ?, ?, ?, ?)",
+                                     [(key, *entry) for _, entry in changes if entry is not None])
+                self._db.execute("UPDATE indices SET applied = ? WHERE key = ?", [self._applied[index], key])
+        self._pending.clear()
+
+    def flushed(self, index: str) -> int:
+        """The last sequence number of ``index`` whose changes are in the file (deletes after it must stay
+        remembered in DuckDB's ``_tombstones``: a reopen replays them)."""
+        row = self._db.execute("SELECT applied FROM indices WHERE name = ?", [index]).fetchone()
+        return -1 if row is None else int(row[0])
+
+    def replay(self, index: str, gone: list[str], rows: Iterable[list[Entry]], applied: int) -> None:
+        """Catch up after a crash lost the changes held in memory: ids deleted since (``gone``) removed, then the
+        rows written since upserted, in one transaction."""
+        with _Immediate(self._db, self._keys):
+            key = self._ensure_key(index)
+            self._db.executemany("DELETE FROM ids WHERE key = ? AND id = ?", [(key, i) for i in sorted(gone)])
+            for page in rows:
+                self._db.executemany("INSERT OR REPLACE INTO ids VALUES (?, ?, ?, ?, ?)",
+                                     [(key, *entry) for entry in page])
+            self._db.execute("UPDATE indices SET applied = ? WHERE key = ?", [applied, key])
 
     def rebuild(self, index: str, rows: Iterable[list[Entry]], applied: int) -> None:
         """Replace ``index``'s entries with ``rows`` (pages of entries: every live document), in one transaction."""
+        self._pending.pop(index, None)
         with _Immediate(self._db, self._keys):
             key = self._ensure_key(index)
             self._db.execute("DELETE FROM ids WHERE key = ?", [key])
@@ -107,6 +158,7 @@ class IdCatalogue:
 
     def drop(self, index: str) -> None:
         """Forget ``index`` and its ids."""
+        self._pending.pop(index, None)
         key = self._key(index)
         if key is None:
             return
@@ -116,8 +168,11 @@ class IdCatalogue:
         self._keys.pop(index, None)
 
     def close(self) -> None:
-        """Close the file (idempotent)."""
-        self._db.close()
+        """Write what is held in memory and close the file."""
+        try:
+            self.flush()
+        finally:
+            self._db.close()
 
 
 class _Immediate:
@@ -139,26 +194,38 @@ class _Immediate:
 
 
 def reconcile(con: duckdb.DuckDBPyConnection, catalogue: IdCatalogue, seq_nos: dict[str, int]) -> list[str]:
-    """Bring the catalogue in line with the DuckDB store at open: indices it no longer has are forgotten, and
-    an index whose last sequence number differs from DuckDB's (``seq_nos``: a crash between the two commits, or
-    a store from before the catalogue) is rebuilt from its rows. The indices rebuilt."""
+    """Bring the catalogue in line with the DuckDB store at open: indices it no longer has are forgotten; an index
+    whose catalogue stopped short of DuckDB's last sequence number (``seq_nos``: a process ended without
+    ``close``, its changes held in memory lost) catches up from the rows and remembered deletes written since; one
+    without entries (a store from before the catalogue) or ahead of DuckDB is rebuilt from its rows. The
+    indices caught up or rebuilt."""
     applied = catalogue.applied()
     for name in applied:
         if name not in seq_nos:
             catalogue.drop(name)
-    rebuilt = []
+    done = []
     for index, seq_no in seq_nos.items():
-        if applied.get(index, -1) != seq_no:
+        since = applied.get(index, -1)
+        if since == seq_no:
+            continue
+        if since < 0 or since > seq_no:
             catalogue.rebuild(index, entries(con, index), seq_no)
-            rebuilt.append(index)
-    return rebuilt
+        else:
+            gone = [str(r[0]) for r in con.execute(
+                "SELECT _id FROM _tombstones WHERE idx = ? AND _seq_no > ?", [index, since]).fetchall()]
+            catalogue.replay(index, gone, entries(con, index, since), seq_no)
+        done.append(index)
+    return done
 
 
-def entries(con: duckdb.DuckDBPyConnection, index: str, page: int = 50_000) -> Iterator[list[Entry]]:
-    """Every row of ``index``'s table as catalogue entries, ``page`` at a time."""
+def entries(con: duckdb.DuckDBPyConnection, index: str, since: int = -1, page: int = 50_000
+            ) -> Iterator[list[Entry]]:
+    """The rows of ``index``'s table with a ``_seq_no`` above ``since`` as catalogue entries, ``page`` at a time."""
     cur = con.cursor()
     try:
-        cur.execute(f"SELECT _id, _version, _seq_no, _primary_term FROM {quote_name(index)}")
+        # in id order, so the B-tree is written left to right (random order: a random leaf per id)
+        cur.execute(f"SELECT _id, _version, _seq_no, _primary_term FROM {quote_name(index)} WHERE _seq_no > ? "
+                    "ORDER BY _id", [since])
         while rows := cur.fetchmany(page):
             yield [(str(r[0]), int(r[1]), int(r[2]), int(r[3])) for r in rows]
     finally:

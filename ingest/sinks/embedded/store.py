@@ -3,8 +3,9 @@
 Layout of an index table (named like the index; index names cannot start with ``_`` so they never clash
 with the catalogue table ``_indices``):
 
-- ``_id VARCHAR PRIMARY KEY``, ``_version BIGINT``, ``_seq_no BIGINT`` (per index, monotonic across writes;
-  ``_seq_nos`` keeps the counter when a delete took the last one), ``_primary_term BIGINT`` (always 1: one node);
+- ``_id VARCHAR`` (unique: the id catalogue ``<file>.ids`` maps ids to rows, ``idcatalogue.py``), ``_version
+  BIGINT``, ``_seq_no BIGINT`` (per index, monotonic across writes, the row's locator; ``_seq_nos`` keeps the
+  counter), ``_primary_term BIGINT`` (always 1: one node);
   deletes are remembered 60 s in ``_tombstones`` (also held in memory: no lookup on the write path);
 - ``_source JSON``: the document without its mapped vector fields;
 - one column per mapped vector field, named by its dotted path: ``FLOAT[dims]`` for dense vectors,
@@ -156,7 +157,9 @@ class EmbeddedStore(StoreReads, IndexTimeWrites, Sink):
         if problem is not None:
             raise invalid_index_name(index, problem)
         cols = "".join(f", {_q(p)} {column_type(h)}" for p, h in hints.items())
-        self.con.execute(f"CREATE TABLE {_q(index)} (_id VARCHAR PRIMARY KEY, _version BIGINT NOT NULL, "
+        # no PRIMARY KEY: the id catalogue keeps ids unique (DuckDB's key index made each insert and
+        # checkpoint grow with the table); tables from before the catalogue keep theirs
+        self.con.execute(f"CREATE TABLE {_q(index)} (_id VARCHAR NOT NULL, _version BIGINT NOT NULL, "
                          f"_source JSON NOT NULL{cols}, _seq_no BIGINT NOT NULL, _primary_term BIGINT NOT NULL)")
         self._save_layout(index, hints)
         self._incarnations[index] = max(self._incarnations.values(), default=0) + 1
@@ -246,7 +249,8 @@ class EmbeddedStore(StoreReads, IndexTimeWrites, Sink):
                         functools.partial(self._docs, index), props, next_seq_no,
                         str(self._options.get(index, {}).get("dynamic", "true")),
                     )
-                    remember_deletes(self.con, self._register, index, changed)
+                    remember_deletes(self.con, self._register, index, changed,
+                                     functools.partial(self._catalogue.flushed, index))
                     live, gone = store_rows(self.con, self._register, index, self._layouts[index], changed, versions)
                     dead[index] = changed
                     if seq_nos[index] != self._seq_nos.get(index, -1):
