@@ -134,6 +134,12 @@ class ServedSink(ElasticsearchSink):
         return True
 
 
+    def end_load(self, index: str) -> None:
+        """End the job's load, then flush the index: the server writes its Parquet snapshot for analysts
+        (``$INGEST_HOME/snapshots/<index>.parquet``, ``ingest.server.snapshots``)."""
+        super().end_load(index)
+        self._call("POST", f"/{index}/_flush")
+
     def search(self, index: str, field: str, vector_or_weights: list[float] | dict[str, float], k: int
                ) -> list[dict[str, Any]]:
         """``Searching.search`` through the server's ``_search``: a ``knn`` on a dense field, a
