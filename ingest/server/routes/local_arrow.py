@@ -33,14 +33,7 @@ async def arrow_bulk(request: Request, dest: Destination = Depends(app_destinati
         if batches is None:
             raise IllegalArgumentException(f"the [{dest.kind().name}] destination takes no Arrow batches")
         # DuckDB blocks: on the thread pool, not the event loop
-        import time as _t
-        def timed():
-            a = _t.perf_counter()
-            r = batches.write_batch(index, table, ids)
-            with open("/tmp/served-bench/probe.log", "a") as _f:
-                _f.write(f"SERVERPROBE {_t.perf_counter()-a:.4f} {table.num_rows}\n")
-            return r
-        results = await run_in_threadpool(timed)
+        results = await run_in_threadpool(batches.write_batch, index, table, ids)
     except ElasticsearchError as exc:
         return JSONResponse(exc.to_dict(), status_code=exc.status)
     return Response(encode_results(results), media_type="application/json")
