@@ -111,3 +111,29 @@ def test_export_while_a_job_writes_and_after_it(server: Server, home: Path, tmp_
 
     table = pq.read_table(final)
     assert table.num_rows == n and sorted(table.column("n").to_pylist()) == list(range(n))
+
+
+def test_analysts_read_parquet_snapshots_while_the_server_runs(server: Server, home: Path, tmp_path: Path) -> None:
+    import stat
+
+    import duckdb
+    import pandas as pd
+    import polars as pl
+
+    env = {"INGEST_HOME": str(home)}
+    _vectors(server)
+    snapshot = home / "snapshots" / "vec.parquet"
+    assert not snapshot.exists()  # written on _flush, not on every write
+    _send(server, "POST", "/vec/_flush", {})
+    assert stat.S_IMODE(snapshot.stat().st_mode) == 0o600 and stat.S_IMODE(snapshot.parent.stat().st_mode) == 0o700
+    assert duckdb.sql(f"SELECT count(*) FROM '{snapshot}' WHERE n >= 10").fetchall() == [(20,)]
+    assert str(pl.read_parquet(snapshot).schema["v"]) == "List(Float32)"
+    assert pd.read_parquet(snapshot).set_index("_id").loc["v7", "name"] == "name 7"
+    docs = write_jsonl(tmp_path / "docs.jsonl", [{"id": f"j{i}", "n": 100 + i} for i in range(500)])
+    job = ingest("run", "--source", str(docs), "--index", "vec", "--id-field", "id", env=env)
+    assert job.returncode == 0, job.stderr  # through the server: the job's end flushes, the snapshot follows
+    assert duckdb.sql(f"SELECT count(*) FROM '{snapshot}'").fetchall() == [(530,)]
+    assert not list(snapshot.parent.glob(".*"))  # no temporary file left beside it
+    deleted = ingest("indices", "delete", "vec", "--yes", env=env)
+    assert deleted.returncode == 0, deleted.stderr
+    assert not snapshot.exists()
