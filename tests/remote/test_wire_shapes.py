@@ -214,6 +214,10 @@ def test_jina_voyage_azure_openai():
     conforms(req, docs.JINA_EMBED_MULTIMODAL)
     assert req[2]["input"] == [{"text": "a"}, {"image": png}]
     conforms(built("jinaai", "embedding", {**s, "multimodal_model": False}, ["a"]), docs.JINA_EMBED)
+    svc, config = endpoint("jinaai", "text_embedding", s, {"late_chunking": True})
+    for words, late in ((5500, True), (5501, False)):  # Elasticsearch's word bound on late chunking
+        call = svc._make_call(config, InferenceRequest(["w " * words]))
+        assert json.loads(asyncio.run(svc.build(call, ["w " * words])).body())["late_chunking"] is late
     conforms(built("voyageai", "text_embedding", s, ["a"], input_type=InputType.SEARCH), docs.VOYAGE_EMBED)
     conforms(built("voyageai", "text_embedding", {**s, "embedding_type": "bit"}, ["a"]), docs.VOYAGE_EMBED)
     conforms(built("voyageai", "rerank", s, ["a"], query="q"), docs.VOYAGE_RERANK)

@@ -24,6 +24,7 @@ TASKS = {InputType.INGEST: "retrieval.passage", InputType.SEARCH: "retrieval.que
          InputType.CLASSIFICATION: "classification", InputType.CLUSTERING: "separation"}
 EMBED = tasks(TaskType.TEXT_EMBEDDING, TaskType.EMBEDDING)
 RERANK = tasks(TaskType.RERANK)
+LATE_CHUNKING_MAX_WORDS = 5500  # Elasticsearch's bound on a late-chunked request (8k tokens at ~0.75 words each)
 CLIP_V2 = "jina-clip-v2"  # takes "task" only as "retrieval.query" (Elasticsearch leaves it out otherwise)
 
 
@@ -78,8 +79,10 @@ class JinaAiService(RemoteService):
                 body["task"] = TASKS[call.input_type]
             if call.settings.get("dimensions"):
                 body["dimensions"] = call.settings["dimensions"]
-            if call.task_settings.get("late_chunking") is not None:  # Jina chunks no images late
-                body["late_chunking"] = bool(call.task_settings["late_chunking"]) and call.contents is None
+            if call.task_settings.get("late_chunking") is not None:  # as Elasticsearch: never for images, nor past
+                words = sum(len(t.split()) for t in inputs)  # what fits the late-chunking models' 8k tokens
+                body["late_chunking"] = (bool(call.task_settings["late_chunking"]) and call.contents is None
+                                         and words <= LATE_CHUNKING_MAX_WORDS)
             return HttpCall("POST", self._url(call, "/v1/embeddings"), bearer(call), body)
         want = call.return_documents if call.return_documents is not None else bool(
             call.task_settings.get("return_documents", False))
