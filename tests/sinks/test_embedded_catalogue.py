@@ -143,3 +143,26 @@ def test_sigkilled_writer_loses_nothing_acknowledged_and_the_catalogue_matches(t
         rows = _rows(db, "k")
         assert rows == _catalogue(db, "k")
         assert max(s for _, s, _ in rows.values()) == max(seq for _, seq, _ in _catalogue(db, "k").values())
+
+
+def test_deletes_stay_remembered_until_the_catalogue_has_them(tmp_path: Path,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    from ingest.sinks.embedded import tombstones
+
+    db = tmp_path / "indices.duckdb"
+    store = EmbeddedStore(db)
+    store.write([BulkAction("index", "a", str(i), {"n": i}) for i in range(5)])
+    store.close()
+    store = EmbeddedStore(db)
+    store.write([BulkAction("delete", "a", "1", None)])
+    later = time.time() + 600  # past index.gc_deletes: the first delete would be forgotten now
+    monkeypatch.setattr(tombstones.time, "time", lambda: later)
+    store.write([BulkAction("delete", "a", "2", None)])
+    store._catalogue._pending.clear()  # the process dies before the catalogue wrote either delete
+    store.close()
+    monkeypatch.undo()
+    assert {"1", "2"} <= set(_catalogue(db, "a"))
+    store = EmbeddedStore(db)
+    assert store.get_docs("a", ["1", "2", "3"]).keys() == {"3"}
+    store.close()
+    assert _rows(db, "a") == _catalogue(db, "a") and len(_rows(db, "a")) == 3
