@@ -153,8 +153,10 @@ def _count(request: Request, expression: str | None, body: dict[str, Any]) -> di
         raise parsing_error(f"failed to parse the count request: {exc}") from None
     names = _names(request, expression)
     corpora, props = _corpora(request, names)
+    from ingest.searching.mapped import apply_mappings
     from ingest.searching.request import parse
 
+    body = apply_mappings(body, props)  # nested paths checked, sparse_vector pruning from the mapping
     total = sum(len(evaluate(parse(body, c, props[c.index]), c)) for c in corpora)
     return {"count": total, "_shards": {"total": len(names), "successful": len(names), "skipped": 0, "failed": 0}}
 
