@@ -11,7 +11,6 @@ import argparse
 import dataclasses
 import statistics
 import tempfile
-import threading
 import time
 from pathlib import Path
 
@@ -23,14 +22,12 @@ PUBLISHED_BM25 = 0.665
 
 def main(argv: list[str] | None = None) -> None:
     """Index SciFact, run the test queries, print nDCG@10 and latency."""
-    import socket
-
-    import uvicorn
     from elasticsearch import Elasticsearch, helpers
 
     from ingest.context import AppContext
     from ingest.models.settings import Settings
     from ingest.server.app import create_app
+    from tests.servers import serve
 
     parser = argparse.ArgumentParser()
     parser.add_argument("--max-queries", type=int, default=0)
@@ -41,32 +38,22 @@ def main(argv: list[str] | None = None) -> None:
         qids, qtexts = qids[: args.max_queries], qtexts[: args.max_queries]
     with tempfile.TemporaryDirectory() as home:
         context = AppContext(dataclasses.replace(Settings.from_env(), home=Path(home)))
-        app = create_app(context=context)
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
-        server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-        thread = threading.Thread(target=server.run, daemon=True)
-        thread.start()
-        while not server.started:
-            time.sleep(0.05)
         try:
-            es = Elasticsearch(f"http://127.0.0.1:{port}", request_timeout=300)
-            es.indices.create(index="scifact", mappings={"properties": {"text": {"type": "text"}}})
-            start = time.perf_counter()
-            helpers.bulk(es, ({"_index": "scifact", "_id": i, "text": t} for i, t in zip(ids, texts, strict=True)),
-                         chunk_size=1000, refresh=True)
-            log(f"indexed {len(ids)} documents in {time.perf_counter() - start:.1f}s")
-            es.search(index="scifact", query={"match": {"text": "warm up"}})  # builds the field statistics
-            scores, latencies = [], []
-            for qid, text in zip(qids, qtexts, strict=True):
-                t0 = time.perf_counter()
-                answer = es.search(index="scifact", query={"match": {"text": text}}, size=10, source=False)
-                latencies.append(time.perf_counter() - t0)
-                scores.append(ndcg_at_k([h["_id"] for h in answer["hits"]["hits"]], qrels[qid]))
+            with serve(create_app(context=context)) as url:
+                es = Elasticsearch(url, request_timeout=300)
+                es.indices.create(index="scifact", mappings={"properties": {"text": {"type": "text"}}})
+                start = time.perf_counter()
+                helpers.bulk(es, ({"_index": "scifact", "_id": i, "text": t} for i, t in zip(ids, texts, strict=True)),
+                             chunk_size=1000, refresh=True)
+                log(f"indexed {len(ids)} documents in {time.perf_counter() - start:.1f}s")
+                es.search(index="scifact", query={"match": {"text": "warm up"}})  # builds the field statistics
+                scores, latencies = [], []
+                for qid, text in zip(qids, qtexts, strict=True):
+                    t0 = time.perf_counter()
+                    answer = es.search(index="scifact", query={"match": {"text": text}}, size=10, source=False)
+                    latencies.append(time.perf_counter() - t0)
+                    scores.append(ndcg_at_k([h["_id"] for h in answer["hits"]["hits"]], qrels[qid]))
         finally:
-            server.should_exit = True
-            thread.join(10)
             context.close()
     ndcg = statistics.mean(scores)
     print("| benchmark | queries | nDCG@10 | published BM25 | difference | p50 latency |")

@@ -177,7 +177,7 @@ class AppContext:
             if self._search is None:
                 from ingest.searching.service import SearchService
 
-                self._search = SearchService()
+                self._search = SearchService(self.settings.knn_exact_below)
             return self._search
 
     def close(self) -> None:

@@ -12,11 +12,19 @@ import contextlib
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 
 import anyio
 
+from ingest.models.contents import (
+    ContentGroup,
+    EmbeddingInputs,
+    check_support,
+    parse_inputs,
+    plain_texts,
+    text_of,
+)
 from ingest.models.deployments import DeploymentManager
 from ingest.models.endpoints.ids import check_task_type, parse_task_type
 from ingest.models.endpoints.preconfigured import is_preconfigured
@@ -49,6 +57,15 @@ def parse_input_type(value: str | None) -> InputType | None:
 
 # Called after every ``infer``: (inference id, number of inputs, seconds, the error raised or None).
 InferenceObserver = Callable[[str, int, float, BaseException | None], None]
+
+
+def _texts(inputs: EmbeddingInputs) -> list[str]:
+    """The inputs of a task other than ``embedding``: strings only (content objects belong to that task)."""
+    items = [inputs] if isinstance(inputs, str | Mapping) else list(inputs)
+    texts = [t for t in items if isinstance(t, str)]
+    if len(texts) != len(items):
+        raise ActionRequestValidationException(["Field [input] must be a string or an array of strings"])
+    return texts
 
 
 class InferenceAPI:
@@ -163,7 +180,7 @@ class InferenceAPI:
     def infer(
         self,
         inference_id: str,
-        inputs: str | list[str],
+        inputs: EmbeddingInputs,
         *,
         task_type: str | None = None,
         input_type: str | None = None,
@@ -173,7 +190,11 @@ class InferenceAPI:
         top_n: int | None = None,
         timeout_s: float = 30,
     ) -> InferenceResults:
-        """Run inference; results are in input order and render Elasticsearch's body with ``to_dict()``."""
+        """Run inference; results are in input order and render Elasticsearch's body with ``to_dict()``.
+
+        ``inputs`` are texts; an ``embedding`` endpoint also takes Elasticsearch's content objects
+        (``{"content": {"type": "image", "value": "data:image/png;base64,..."}}``, see :mod:`ingest.models.contents`).
+        """
         config, service, request = self._request(inference_id, inputs, task_type, input_type, task_settings,
                                                  query, return_documents, top_n, timeout_s)
         with self._observed(inference_id, len(request.inputs)):
@@ -182,7 +203,7 @@ class InferenceAPI:
     async def infer_async(
         self,
         inference_id: str,
-        inputs: str | list[str],
+        inputs: EmbeddingInputs,
         *,
         task_type: str | None = None,
         input_type: str | None = None,
@@ -209,7 +230,7 @@ class InferenceAPI:
     def _request(
         self,
         inference_id: str,
-        inputs: str | list[str],
+        inputs: EmbeddingInputs,
         task_type: str | None,
         input_type: str | None,
         task_settings: JsonInput | None,
@@ -226,12 +247,12 @@ class InferenceAPI:
             raise StatusException(
                 "The [chat_completion] task type only supports streaming, please try again with the _stream API"
             )
-        texts = [inputs] if isinstance(inputs, str) else list(inputs)
+        service = self.registry.service(config.service, inference_id)
+        texts, contents = self._inputs(config, service, inputs)
         problems = []
         if not texts:
-            problems.append("Field [input] cannot be an empty array")
-        if any(not isinstance(t, str) for t in texts):
-            problems.append("Field [input] must be a string or an array of strings")
+            field = "inputs" if config.task_type == TaskType.EMBEDDING else "input"  # as Elasticsearch's EmbeddingAction
+            problems.append(f"Field [{field}] cannot be an empty array")
         if config.task_type == TaskType.RERANK and query is None:
             problems.append("Field [query] cannot be null for task type [rerank]")
         if problems:
@@ -244,8 +265,23 @@ class InferenceAPI:
             return_documents=return_documents,
             top_n=top_n,
             timeout_s=timeout_s,
+            contents=contents,
         )
-        return config, self.registry.service(config.service, inference_id), request
+        return config, service, request
+
+    @staticmethod
+    def _inputs(config: EndpointConfig, service: InferenceService,
+                inputs: EmbeddingInputs) -> tuple[list[str], list[ContentGroup] | None]:
+        """The texts of a call, and for the ``embedding`` task its content objects when they are more than texts
+        (refused, with Elasticsearch's messages, where the service cannot embed them)."""
+        if config.task_type != TaskType.EMBEDDING:
+            return _texts(inputs), None
+        groups = parse_inputs(inputs)
+        plain = plain_texts(groups)
+        if plain is not None:
+            return plain, None
+        check_support(config.service, groups, service.content_types, service.multi_item_content)
+        return [text_of(g) for g in groups], groups
 
     @contextlib.contextmanager
     def _observed(self, inference_id: str, inputs: int) -> Iterator[None]:
@@ -268,7 +304,7 @@ class InferenceAPI:
     def stream(
         self,
         inference_id: str,
-        inputs: str | list[str] | None = None,
+        inputs: EmbeddingInputs | None = None,
         *,
         task_type: str | None = None,
         task_settings: JsonInput | None = None,
@@ -290,7 +326,7 @@ class InferenceAPI:
             raise ActionRequestValidationException(["Field [input] cannot be null"])
         if config.task_type == TaskType.CHAT_COMPLETION and not chat:
             raise ActionRequestValidationException(["Field [messages] cannot be null"])
-        texts = [] if inputs is None else [inputs] if isinstance(inputs, str) else list(inputs)
+        texts = [] if inputs is None else _texts(inputs)
         request = InferenceRequest(inputs=texts, task_settings=dict(task_settings or {}), timeout_s=timeout_s,
                                    chat=None if chat is None else dict(chat))
         return self.registry.service(config.service, inference_id).stream(config, request)

@@ -23,8 +23,9 @@ from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, distribution
 from pathlib import Path
 
-from ingest.models.catalogue import ModelSpec, ModelVariant
+from ingest.models.catalogue import ModelSpec, ModelVariant, WeightFormat
 from ingest.models.convert.build import MODEL_FILE, TOKENIZER_FILE, SourceFiles, convert
+from ingest.models.convert.graph import graph_revision
 from ingest.models.convert.hf import UnsupportedModelError
 from ingest.models.errors import ModelError
 from ingest.models.home import models_dir, private_file, private_tree
@@ -106,6 +107,11 @@ _verified_states: dict[Path, _FileState] = {}
 _thread_lock = threading.RLock()  # re-entered: an int8 build first ensures the fp32 one
 
 
+def _graph_revision(spec: ModelSpec) -> int:
+    """The revision of the graph we write for ``spec`` (imported ONNX files keep their own graph: always 1)."""
+    return 1 if spec.weight_format == WeightFormat.ONNX else graph_revision(spec.pooling)
+
+
 def _file_state(paths: list[Path]) -> _FileState:
     return tuple((p, p.stat().st_size, p.stat().st_mtime_ns, p.stat().st_ino) for p in paths)
 
@@ -124,6 +130,8 @@ def _load(folder: Path, spec: ModelSpec, quantize: bool) -> BuiltModel | None:
         fresh = (
             manifest["builder_version"] == BUILDER_VERSION
             and manifest["source_sha256"] == spec.source.sha256
+            # a changed pooling head (e.g. the chunked SPLADE head) rebuilds that kind of model only
+            and manifest.get("graph_revision", 1) == _graph_revision(spec)
             # a re-measured exclusion list rebuilds the int8 variant
             and (not quantize or manifest.get("int8_fp32_groups", []) == list(spec.int8_fp32_groups))
         )
@@ -197,6 +205,7 @@ def _write(folder: Path, spec: ModelSpec, quantize: bool, progress: Callable[[st
             "model_id": spec.model_id,
             "builder_version": BUILDER_VERSION,
             "source_sha256": spec.source.sha256,
+            "graph_revision": _graph_revision(spec),
             "quantized": quantize,
             **({"int8_fp32_groups": list(spec.int8_fp32_groups)} if quantize else {}),
             "files": files,

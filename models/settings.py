@@ -43,6 +43,8 @@ class Settings:
         "INGEST_ML_PLATFORM", "detected", "the ML platform (linux-x86_64, portable, ...) instead of the detected one"))
     http_max_content_length: str | None = field(default=None, metadata=_var(
         "INGEST_HTTP_MAX_CONTENT_LENGTH", "100mb", "the server's http.max_content_length"))
+    knn_exact_below: int = field(default=10_000, metadata=_var(
+        "INGEST_KNN_EXACT_BELOW", "10000", "k-NN searches fewer vectors than this exactly (else the HNSW side-car)"))
     fault: str | None = field(default=None, metadata=_var(
         "INGEST_FAULT", "unset", "tests only: a named kill point for the crash tests"))
     ray_pid_dir: Path | None = field(default=None, metadata=_var(
@@ -57,7 +59,8 @@ class Settings:
             raw = env.get(f.metadata["env"])
             if not raw:
                 continue
-            values[f.name] = Path(raw).expanduser() if f.name in _PATHS else raw
+            values[f.name] = Path(raw).expanduser() if f.name in _PATHS else _int(f.metadata["env"], raw) \
+                if f.name in _INTS else raw
         return cls(**values)  # type: ignore[arg-type]
 
     @property
@@ -82,3 +85,14 @@ class Settings:
 
 
 _PATHS = frozenset({"home", "model_cache", "ray_pid_dir"})
+_INTS = frozenset({"knn_exact_below"})
+
+
+def _int(env: str, raw: str) -> int:
+    try:
+        value = int(raw)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise ValueError(f"{env} must be a whole number of 0 or more, got [{raw}]")
+    return value

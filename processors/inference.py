@@ -21,7 +21,7 @@ from ingest.processors.config import Options
 from ingest.processors.document import IngestDocument, java_type
 from ingest.processors.errors import as_es_error, illegal_argument
 from ingest.processors.outputs import FieldOutput, OutputLookup, chunked, model_output
-from ingest.processors.protocols import InferenceClient
+from ingest.processors.protocols import INGEST_INFERENCE_TIMEOUT_S, InferenceClient
 
 DEFAULT_TARGET = "ml.inference"
 
@@ -148,7 +148,8 @@ class _ModelProcessor(Processor):
         if not texts:
             return None
         try:
-            results = env.inference.infer(self.model_id, texts, input_type="ingest")
+            results = env.inference.infer(self.model_id, texts, input_type="ingest",
+                                          timeout_s=INGEST_INFERENCE_TIMEOUT_S)
         except Exception:
             return None  # the per-document path isolates the failing documents
         embeddings = getattr(results, "embeddings", None)
@@ -175,7 +176,8 @@ class _ModelProcessor(Processor):
         return _client(env).endpoint(self.model_id).chunking_settings
 
     def _call(self, env: ExecEnv, texts: list[str]) -> list[Any]:
-        results = _client(env).infer(self.model_id, texts, input_type="ingest")
+        results = _client(env).infer(self.model_id, texts, input_type="ingest",
+                                     timeout_s=INGEST_INFERENCE_TIMEOUT_S)
         embeddings = getattr(results, "embeddings", None)
         if isinstance(embeddings, np.ndarray):
             self._kind = "dense"

@@ -9,6 +9,13 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
+# How long ingest-time inference (the inference processor, semantic_text fields) waits for its results. The
+# REST ``_inference`` API's 30 s suits one request, not a bulk of thousands of texts queued behind other bulks on
+# a loaded machine: those failed at 30 s. Elasticsearch waits without limit at ingest
+# (``InferModelAction.Request.DEFAULT_TIMEOUT_FOR_INGEST = TimeValue.MAX_VALUE``); an hour keeps a stuck model
+# or a remote service that keeps answering 429/503 from holding a job forever.
+INGEST_INFERENCE_TIMEOUT_S = 3600.0
+
 
 class EndpointSettings(Protocol):
     """An inference endpoint's configuration, as far as processors read it (``ingest.models.services.base.EndpointConfig``)."""
@@ -41,8 +48,9 @@ class InferenceClient(Protocol):
     call, and pipelines ask about endpoints (``ingest.models.api.InferenceAPI``, or ``ingest.jobs.cache``'s wrapper)."""
 
     def infer(self, inference_id: str, inputs: str | list[str], *,
-              input_type: str | None = None) -> InferenceOutput:
-        """Run the endpoint on ``inputs``; results in input order."""
+              input_type: str | None = None, timeout_s: float = 30) -> InferenceOutput:
+        """Run the endpoint on ``inputs``; results in input order, or a timeout error after ``timeout_s`` (ingest
+        callers pass ``INGEST_INFERENCE_TIMEOUT_S``)."""
 
     def endpoint(self, inference_id: str) -> EndpointSettings:
         """The endpoint's configuration (raises resource_not_found_exception when there is none)."""

@@ -7,6 +7,7 @@ output is the same.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 from pathlib import Path
@@ -86,10 +87,10 @@ def export_index(context: AppContext, index: str, fmt: str, output: Path | None)
     served, store = _open(context)
     try:
         if served is not None:
+            from ingest.sinks.served.reads import vector_fields
+
             _, body = served.request("GET", f"/{index}/_mapping")
-            first: dict[str, Any] = next(iter(body.values()), {}) if isinstance(body, dict) else {}
-            props = (first.get("mappings") or {}).get("properties") or {}
-            vectors = {k: int(v.get("dims") or 0) for k, v in props.items() if v.get("type") == "dense_vector"}
+            vectors = {k: dims for k, (kind, dims) in vector_fields(body).items() if kind == "dense_vector"}
             pages: Any = scroll_pages(served, index)
         else:
             assert store is not None
@@ -99,7 +100,8 @@ def export_index(context: AppContext, index: str, fmt: str, output: Path | None)
                 raise index_not_found(index)
             vectors = {k: h.dims or 0 for k, h in store.hints(index).items() if h.kind == "dense"}
             pages = store_pages(store, index)
-        return _write(pages, fmt, output, vectors)
+        with contextlib.closing(pages):  # the scroll is cleared before its client closes, even on a broken pipe
+            return _write(pages, fmt, output, vectors)
     finally:
         _close(served, store)
 

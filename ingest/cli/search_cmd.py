@@ -1,5 +1,6 @@
 """``ingest search INDEX --query JSON`` (or the DSL on stdin): the server's ``_search`` code on the local store,
-printed as Elasticsearch's response; vector fields are left out of ``_source`` unless ``--vectors``."""
+printed as Elasticsearch's response; vector fields are left out of ``_source`` unless ``--vectors``. While
+``ingest serve`` owns the home's store, the same body goes to the server's ``_search``."""
 
 from __future__ import annotations
 
@@ -30,7 +31,18 @@ def read_body(dsl: str | None) -> dict[str, Any]:
 
 
 def run_dsl(context: AppContext, expression: str, dsl: str | None, vectors: bool, dest: str) -> dict[str, Any]:
-    """The ``_search`` response of the DSL on ``dest`` (a store that keeps documents: the embedded one)."""
+    """The ``_search`` response of the DSL on ``dest`` (a store that keeps documents: the embedded one); through
+    the home's server (its ``_search``) while one owns the store."""
+    served = context.served_store(dest)
+    if served is not None:
+        from ingest.sinks.served import open_served
+        from ingest.sinks.served.reads import search as served_search
+
+        client = open_served(served.url, served.token)
+        try:
+            return served_search(client, expression, read_body(dsl), vectors)
+        finally:
+            client.close()
     body = prepare(context, read_body(dsl))
     kind = kind_of(dest)
     sink = context.open_sink(dest)

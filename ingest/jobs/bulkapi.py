@@ -82,8 +82,11 @@ def run_bulk(raw: bytes, *, sink: Sink, pipelines: Any, default_index: str | Non
              deadletters: DeadLetterStore | None = None, job_id: str = "bulk-api",
              report: BulkReport | None = None, user: SecurityUser | None = None,
              index_meta: Callable[[], IndexMeta] = IndexMeta, templates: TemplateSource | None = None,
-             stats: IngestStats | None = None, source: SourceFilter | None = None) -> dict[str, Any]:
+             stats: IngestStats | None = None, source: SourceFilter | None = None,
+             pipelines_done: bool = False) -> dict[str, Any]:
     """Execute a bulk request (``source``: the request's ``_source`` filter, for the updates' ``get``). ``pipelines`` is a ``PipelineService`` (or None when none is needed);
+    ``pipelines_done``: the sender ran every pipeline already, the final one included (a job of the server's
+    own home; the server trusts it only from its local client), so none runs here;
     ``write`` defaults to ``sink.write``; failed documents go to ``deadletters`` under ``job_id``; ``user`` is
     who sent it (pipelines' ``set_security_user``; None without security); ``index_meta`` opens the index
     metadata (the app context's ``index_meta``)."""
@@ -126,7 +129,7 @@ def run_bulk(raw: bytes, *, sink: Sink, pipelines: Any, default_index: str | Non
                 results[n] = _error_result(exc)
                 continue
             line.index = targets[n] = plan.index
-            if line.op in ("index", "create") or upserts.get(n):
+            if not pipelines_done and (line.op in ("index", "create") or upserts.get(n)):
                 plans.add(n, plan)
         ingest_start = time.monotonic()
         run_plans(plans, Docs(sources, targets, ids, results), pipelines=pipelines, resolver=resolver, sink=sink,

@@ -10,6 +10,7 @@ the end, so memory stays one page whatever the index size, and documents whose f
 from __future__ import annotations
 
 import json
+import os
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -89,9 +90,11 @@ def _conform(table: pa.Table, schema: pa.Schema) -> pa.Table:
     return pa.Table.from_arrays(columns, schema=schema)
 
 
-def write_parquet(pages: Iterator[Page], path: Path, vectors: dict[str, int] | None = None) -> int:
+def write_parquet(pages: Iterator[Page], path: Path, vectors: dict[str, int] | None = None,
+                  mode: int | None = None) -> int:
     """A Parquet file at ``path`` with an ``_id`` column and one per ``_source`` field; ``vectors``: the dense
-    vector fields (name → dims), stored as ``list<float32>``. Returns the number of documents."""
+    vector fields (name → dims), stored as ``list<float32>``; ``mode``: the file's permissions from its creation
+    (else the umask's). Returns the number of documents."""
     import pyarrow.ipc as ipc
     import pyarrow.parquet as pq
 
@@ -108,6 +111,9 @@ def write_parquet(pages: Iterator[Page], path: Path, vectors: dict[str, int] | N
         schema = pa.unify_schemas(schemas, promote_options="permissive") if schemas else pa.schema(
             [("_id", pa.string())])
         tmp = path.with_name(f".{path.name}.part")
+        if mode is not None:  # created with ``mode`` before any byte is written (the writer truncates, keeps it)
+            os.close(os.open(tmp, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, mode))
+            os.chmod(tmp, mode)
         with pq.ParquetWriter(tmp, schema) as out:
             for file in files:
                 with ipc.open_file(file) as reader:

@@ -12,13 +12,14 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from ingest.models.api import InferenceAPI
+    from ingest.models.contents import EmbeddingInputs
     from ingest.models.results import InferenceResults
     from ingest.processors.service import PipelineService
 
 
 def inference(
     inference_id: str,
-    input: str | list[str],  # Elasticsearch's name for the field
+    input: EmbeddingInputs,  # Elasticsearch's name for the field
     *,
     task_type: str | None = None,
     input_type: str | None = None,
@@ -28,7 +29,8 @@ def inference(
     api: InferenceAPI | None = None,
 ) -> InferenceResults:
     """``POST _inference/<task_type>/<inference_id>``: results in input order; ``.to_dict()`` is
-    Elasticsearch's response body (``.embeddings`` holds the vectors of the embedding tasks)."""
+    Elasticsearch's response body (``.embeddings`` holds the vectors of the embedding tasks). An ``embedding``
+    endpoint also takes content objects: ``{"content": {"type": "image", "value": "data:image/png;base64,..."}}``."""
     from ingest.models.api import default_api
 
     return (api or default_api()).infer(inference_id, input, task_type=task_type, input_type=input_type,

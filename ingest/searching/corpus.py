@@ -41,14 +41,17 @@ class FieldIndex:
 
 @dataclass
 class Corpus:
-    """The documents of one index, in ``_id`` order: ``ids[i]``, ``sources[i]``; ``fingerprint`` says which
-    versions they are (a cached corpus is reused while it is unchanged)."""
+    """The documents of one index, in ``_id`` order: ``ids[i]``, ``sources[i]``, ``seq_nos[i]``; ``fingerprint``
+    says which versions they are (a cached corpus is reused while it is unchanged); ``ann`` proposes k-NN
+    candidates from the store's HNSW side-cars (``vectorindex.Approximate``; None: exact search only)."""
 
     index: str
     ids: list[str]
     sources: list[dict[str, Any]]
     fingerprint: tuple[Any, ...] = ()
     hints: dict[str, Any] = field(default_factory=dict)
+    seq_nos: list[int] = field(default_factory=list)
+    ann: Any = None
     _fields: dict[str, FieldIndex] = field(default_factory=dict)
 
     def __len__(self) -> int:

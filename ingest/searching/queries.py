@@ -193,8 +193,9 @@ def knn_score(raw: Any, similarity: str) -> Any:
 
 @dataclass(frozen=True)
 class Knn:
-    """Exact k-NN: the ``k`` nearest of the documents matching ``filter`` (applied before the cut-off, as
-    Elasticsearch pre-filters), above ``similarity`` when given."""
+    """k-NN: the ``k`` nearest of the documents matching ``filter`` (applied before the cut-off, as
+    Elasticsearch pre-filters), above ``similarity`` when given. Candidates come from the corpus's HNSW
+    side-car when it has one (``vectorindex``), unless ``exact``; every candidate is scored exactly."""
 
     field: str
     vector: tuple[float, ...]
@@ -202,6 +203,8 @@ class Knn:
     filter: tuple[Query, ...] = ()
     similarity: float | None = None
     boost: float = 1.0
+    num_candidates: int = 0
+    exact: bool = False
 
     def matches(self, doc_id: str, source: dict[str, Any]) -> bool:
         raise parsing_error("[knn] queries are only supported in [_search]")
@@ -220,16 +223,26 @@ class Knn:
         for f in self.filter:
             found = set(evaluate(f))
             allowed = found if allowed is None else allowed & found
-        rows = np.arange(len(ordinals)) if allowed is None else np.array(
-            [i for i, o in enumerate(ordinals) if o in allowed], dtype=np.int64)
+        query = np.asarray(self.vector, dtype=np.float32)
+        rows = np.arange(len(ordinals)) if allowed is None else np.flatnonzero(
+            np.isin(np.asarray(ordinals, dtype=np.int64), np.fromiter(allowed, dtype=np.int64, count=len(allowed))))
         if rows.size == 0:
             return {}
-        raw = _similarity(matrix[rows], np.asarray(self.vector, dtype=np.float32), kind)
-        keep = np.ones(rows.size, dtype=bool)
-        if self.similarity is not None:
-            keep = raw <= self.similarity if kind == "l2_norm" else raw >= self.similarity
+        whole = rows.size == len(ordinals)  # every row, in order
+        if corpus.ann is not None and not self.exact:  # HNSW candidates, scored exactly below
+            mask = None
+            if allowed is not None:
+                mask = np.zeros(len(ordinals), dtype=bool)
+                mask[rows] = True
+            proposed = corpus.ann.candidates(corpus, self.field, kind, query, self.k, self.num_candidates, mask)
+            if proposed is not None:
+                rows, whole = proposed, False
+        # every row: the matrix itself (a fancy-indexed copy of 100k rows costs more than the products)
+        raw = _similarity(matrix if whole else matrix[rows], query, kind)
         scores = knn_score(raw, kind)
-        order = [i for i in np.argsort(-scores, kind="stable") if keep[i]][: self.k]
+        kept = np.arange(rows.size) if self.similarity is None else np.flatnonzero(
+            raw <= self.similarity if kind == "l2_norm" else raw >= self.similarity)
+        order = kept[np.argsort(-scores[kept], kind="stable")[: self.k]]
         return {ordinals[int(rows[i])]: float(scores[i]) * self.boost for i in order}
 
 
@@ -327,7 +340,7 @@ def _prefix(spec: dict[str, Any], context: ParseContext) -> Query:
 def knn_from(spec: dict[str, Any], context: ParseContext, default_k: int = 10) -> Knn:
     """A ``knn`` query or top-level section (``query_vector_builder`` already resolved by the caller)."""
     unknown = sorted(set(spec) - {"field", "query_vector", "k", "num_candidates", "filter", "similarity", "boost",
-                                  "_name", "query_vector_builder", "inner_hits", "rescore_vector"})
+                                  "_name", "query_vector_builder", "inner_hits", "rescore_vector", "exact"})
     if unknown:
         raise parsing_error(f"[knn] unknown field [{unknown[0]}]")
     if "field" not in spec:
@@ -344,8 +357,11 @@ def knn_from(spec: dict[str, Any], context: ParseContext, default_k: int = 10) -
     raw = spec.get("filter", [])
     filters = tuple(context.parse(f) for f in (raw if isinstance(raw, list) else [raw]))
     sim = spec.get("similarity")
+    exact = spec.get("exact", False)
+    if not isinstance(exact, bool):
+        raise parsing_error(f"[knn] failed to parse field [exact]: [{exact}] is not a boolean")
     return Knn(str(spec["field"]), tuple(float(x) for x in vector), k, filters,
-               float(sim) if sim is not None else None, float(spec.get("boost", 1.0)))
+               float(sim) if sim is not None else None, float(spec.get("boost", 1.0)), candidates, exact)
 
 
 def sparse_vector_query(spec: dict[str, Any], context: ParseContext) -> SparseVector:

@@ -8,6 +8,7 @@ import secrets
 import threading
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Protocol
 
 from ingest.models.errors import ElasticsearchError
@@ -15,6 +16,7 @@ from ingest.query.dsl import parsing_error
 from ingest.query.source import SourceFilter
 from ingest.searching.corpus import Corpus
 from ingest.searching.request import Hit, SortKey, check, execute, render
+from ingest.searching.vectorindex import Approximate, VectorIndexes
 from ingest.sinks.base import FieldHint
 from ingest.sinks.bulk.apply import StoredDoc
 
@@ -113,9 +115,10 @@ class _Pit:
 class SearchService:
     """Corpora, scrolls and points in time of one application (``AppContext.search``)."""
 
-    def __init__(self) -> None:
+    def __init__(self, knn_exact_below: int = 10_000) -> None:
         self._lock = threading.Lock()
-        self._corpora: dict[str, Corpus] = {}
+        self.vectors = VectorIndexes(knn_exact_below)  # HNSW side-cars of the stores searched
+        self._corpora: dict[tuple[str, str], Corpus] = {}
         self._scrolls: dict[str, _Scroll] = {}
         self._pits: dict[str, _Pit] = {}
 
@@ -124,14 +127,20 @@ class SearchService:
         # the summary before the scan: a write during the scan makes the next search read again, never a stale hit
         fingerprint = (store.fingerprint(index),)
         similarities = {f: h.similarity or "cosine" for f, h in store.hints(index).items() if h.kind == "dense"}
+        path = getattr(store, "path", None)  # the store's file: its side-cars live beside it
+        key = (str(path), index)
         with self._lock:
-            cached = self._corpora.get(index)
+            cached = self._corpora.get(key)
             if cached is not None and cached.fingerprint == fingerprint and cached.hints == similarities:
                 return cached
         docs: list[StoredDoc] = [d for page in store.scan(index, 5000) for d in page]
-        corpus = Corpus(index, [d.id for d in docs], [d.source for d in docs], fingerprint, similarities)
+        corpus = Corpus(index, [d.id for d in docs], [d.source for d in docs], fingerprint, similarities,
+                        [d.seq_no for d in docs])
+        if isinstance(path, Path):
+            corpus.ann = Approximate(self.vectors, path)
+            self.vectors.note(path, corpus)
         with self._lock:
-            self._corpora[index] = corpus
+            self._corpora[key] = corpus
         return corpus
 
     def search(self, body: dict[str, Any], corpora: list[Corpus], props: dict[str, dict[str, Any]],

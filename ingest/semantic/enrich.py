@@ -24,7 +24,7 @@ import numpy as np
 
 from ingest.models.errors import ElasticsearchError
 from ingest.processors.chunking import chunk_by_settings
-from ingest.processors.protocols import InferenceClient
+from ingest.processors.protocols import INGEST_INFERENCE_TIMEOUT_S, InferenceClient
 from ingest.semantic.fields import INFERENCE_FIELDS, SemanticField, record_model_settings, semantic_fields
 from ingest.sinks.base import BulkAction, ItemResult
 
@@ -223,7 +223,7 @@ class SemanticInference:
     @staticmethod
     def _call(api: InferenceClient, inference_id: str, bodies: list[_Body], items: list[_Input]) -> None:
         texts = [item.values[k][s:e] for item in items for k, s, e in item.spans]
-        results = api.infer(inference_id, texts, input_type="ingest")
+        results = api.infer(inference_id, texts, input_type="ingest", timeout_s=INGEST_INFERENCE_TIMEOUT_S)
         embeddings = getattr(results, "embeddings", None)
         if isinstance(embeddings, np.ndarray):
             vectors: list[Any] = [row.astype(np.float32).tolist() for row in embeddings]

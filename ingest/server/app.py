@@ -35,6 +35,7 @@ from ingest.server.routes import (
     documents,
     indices,
     inference,
+    local_arrow,
     ml,
     multidoc,
     node,
@@ -133,7 +134,7 @@ def create_app(
     # nodestats before node: /_nodes/{node_id}/stats is not /_nodes/{node_id}/{metric}; the index routes after
     # bulk (their {index} segments never start with "_", so none shadows an API path)
     # simulate_ingest after pipelines: /_ingest/pipeline/_simulate is the pipeline one, not the index "pipeline"
-    for module in (stream, inference, ml, pipelines, simulate_ingest, prometheus, nodestats, node, templates,
+    for module in (stream, inference, local_arrow, ml, pipelines, simulate_ingest, prometheus, nodestats, node, templates,
                    documents, multidoc, search, search_contexts, bulk, indices, aliases, cat, security_routes, security_admin):
         app.include_router(module.router)
     missing = undeclared(app.routes)
@@ -180,7 +181,7 @@ class DialectMiddleware:
         try:
             compat_version(request)
             check_declared_length(request.headers, self.max_body_bytes)
-            check_content_type(request.headers)
+            check_content_type(request.headers, request.url.path)
         except ElasticsearchError as exc:
             await error_response(request, exc)(scope, receive, send)
             return

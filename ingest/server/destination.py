@@ -83,10 +83,12 @@ class Destination:
 
     def bulk(self, raw: bytes, *, index: str | None, pipeline: str | None, refresh: str | None,
              timeout_s: float = DEFAULT_TIMEOUT_S, authorize: Callable[[Sink], Sink] | None = None,
-             user: SecurityUser | None = None, source: SourceFilter | None = None) -> dict[str, Any]:
+             user: SecurityUser | None = None, source: SourceFilter | None = None,
+             pipelines_done: bool = False) -> dict[str, Any]:
         """Run one ``_bulk`` request; blocking (call it from a worker thread). ``authorize`` wraps the sink so
         that each item is checked against the caller's privileges on its final index; ``user`` is the caller,
-        for pipelines' ``set_security_user``; ``source`` the request's ``_source`` (updates' ``get``)."""
+        for pipelines' ``set_security_user``; ``source`` the request's ``_source`` (updates' ``get``);
+        ``pipelines_done``: the local client ran every pipeline (``run_bulk``)."""
         deadline = time.monotonic() + timeout_s
         report, stats = BulkReport(), WriteStats()
         sink = self._patient_sink(deadline)
@@ -99,7 +101,8 @@ class Destination:
         body = run_bulk(raw, sink=sink, pipelines=_LazyPipelines(self), default_index=index,
                         request_pipeline=pipeline, write=write, deadletters=self.deadletters(), job_id=JOB_ID,
                         report=report, user=user, index_meta=self.context.index_meta,
-                        templates=self.context.api.store, stats=self.ingest_stats, source=source)
+                        templates=self.context.api.store, stats=self.ingest_stats, source=source,
+                        pipelines_done=pipelines_done)
         if refresh not in (None, "false"):
             written = [next(iter(item.values())) for item in body["items"]]
             for target in {it.get("_index") for it in written if "error" not in it} - {None}:

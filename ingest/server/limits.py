@@ -15,6 +15,7 @@ from starlette.types import Message, Receive
 
 from ingest.models.errors import ElasticsearchError, IllegalArgumentException
 from ingest.models.settings import Settings
+from ingest.sinks.served.wire import ARROW_MEDIA_TYPE, ARROW_PATH
 
 DEFAULT_MAX_CONTENT_LENGTH = 100 * 1024 * 1024  # Elasticsearch's http.max_content_length default
 
@@ -86,8 +87,9 @@ def body_format(content_type: str | None) -> str | None:
     return None
 
 
-def check_content_type(headers: Any) -> None:
-    """406 unless a request that carries a body says it is JSON/NDJSON or YAML (CBOR/Smile: not supported here)."""
+def check_content_type(headers: Any, path: str = "") -> None:
+    """406 unless a request that carries a body says it is JSON/NDJSON or YAML (CBOR/Smile: not supported here);
+    the local client's Arrow route (``path``) takes an Arrow IPC stream."""
     length = headers.get("content-length")
     chunked = "chunked" in headers.get("transfer-encoding", "").lower()
     if not chunked and (length is None or not length.isdigit() or int(length) == 0):
@@ -95,6 +97,8 @@ def check_content_type(headers: Any) -> None:
     values = headers.getlist("content-type")
     if not values:
         raise SimpleError("Content-Type header is missing", status=406)
+    if path == ARROW_PATH and values == [ARROW_MEDIA_TYPE]:
+        return
     if len(values) > 1 or body_format(values[0]) not in ("json", "yaml"):
         raise SimpleError(f"Content-Type header [{','.join(values)}] is not supported", status=406)
 

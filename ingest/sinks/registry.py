@@ -63,6 +63,11 @@ KINDS: tuple[SinkKind, ...] = (
     SinkKind("lancedb", ("lancedb",), "lancedb:///folder (one Lance table per index)", "ingest.sinks.lancedb",
              Capabilities("one", fetch=True, documents=True, search=True, transactions=False, arrow_native=True,
                           cluster=False), extra="lancedb"),
+    # Not a ``--dest``: the home's embedded store while ``ingest serve`` owns it (``AppContext.open_sink``); its
+    # REST API as a cluster, plus whole Arrow batches to the server's local-only route.
+    SinkKind("served", (), "the embedded store through the home's running `ingest serve`", "ingest.sinks.served",
+             Capabilities("one", fetch=True, documents=False, search=True, transactions=False, arrow_native=False,
+                          cluster=True, batch_writes=True)),
 )
 
 
@@ -84,7 +89,7 @@ def redact_url(url: str) -> str:
 
 def usage() -> str:
     """Every accepted ``dest`` form, for help texts and errors."""
-    return "; ".join(kind.usage for kind in KINDS)
+    return "; ".join(kind.usage for kind in KINDS if kind.schemes)
 
 
 def kind_of(dest: str) -> SinkKind:
@@ -123,7 +128,7 @@ _WHAT = {"documents": "document reads (get, count)", "search": "vector search",
 def require(kind: SinkKind, what: Literal["documents", "search", "versions"]) -> None:
     """A 400 naming the kinds that can, unless ``kind`` declares the capability ``what``."""
     if not getattr(kind.capabilities, what):
-        able = ", ".join(k.name for k in KINDS if getattr(k.capabilities, what))
+        able = ", ".join(k.name for k in KINDS if getattr(k.capabilities, what) and k.schemes)
         raise IllegalArgumentException(
             f"the [{kind.name}] destination does not support {_WHAT[what]}; destinations that do: {able}")
 

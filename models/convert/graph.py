@@ -29,6 +29,17 @@ OPSET = 17
 # Added to masked attention scores; exp() of it underflows to exactly 0 in fp32, and unlike -inf it cannot
 # turn a row into NaN.
 MASK_VALUE = -10000.0
+# Vocabulary columns per iteration of the chunked SPLADE head (see splade_head). On SPLADE-tiny, 1 thread, 64
+# SciFact abstracts: 128-256 fastest, 512 ~10% and 1,024-4,096 ~25-40% slower in int8, 30,522 (one slice) 3x.
+SPLADE_CHUNK = 256
+# Bumped per pooling head when its graph changes; recorded in each build's manifest, so a cached model built
+# from an older graph is rebuilt (cache.py). SPLADE 2: the chunked head.
+GRAPH_REVISIONS = {Pooling.SPLADE: 2}
+
+
+def graph_revision(pooling: Pooling) -> int:
+    """The revision of the graph ``build_encoder`` writes for ``pooling`` (1 until a head first changed)."""
+    return GRAPH_REVISIONS.get(pooling, 1)
 
 
 class GraphBuilder:
@@ -157,32 +168,69 @@ def mean_pool_l2(g: GraphBuilder, hidden: str, mask_f: str) -> str:
     return g.op("Div", [mean, norm])
 
 
-def splade_pool(g: GraphBuilder, logits: str, mask_f: str, bias: np.ndarray | None = None) -> str:
-    """[B, S, V] MLM logits (+ ``bias`` [V]) → [B, V]: max over unmasked tokens of log(1 + relu(logits)).
+def splade_pool(g: GraphBuilder, logits: str, mask_f: str) -> str:
+    """[B, S, V] MLM logits → [B, V]: max over unmasked tokens of log(1 + relu(logits)) (imported ONNX files).
 
-    relu and log1p are non-decreasing and the bias is the same for every token, so all three commute with the
-    max: the max is taken first over the masked logits and the rest runs on [B, V] instead of [B, S, V], which
-    saves several passes over the largest tensor of the model.
+    relu and log1p are non-decreasing, so they commute with the max: the max is taken first over the masked
+    logits and the rest runs on [B, V] instead of [B, S, V], which saves passes over the largest tensor.
     """
     # Masked tokens are pushed far below any real logit; relu() then maps them to 0, as the mask would.
     mask3 = g.op("Unsqueeze", [mask_f, g.const("axis2", np.array([2], np.int64))])
     below = g.op("Sub", [mask3, g.const("one", np.array(1.0, F32))])  # 0 for tokens, -1 for padding
     offset = g.op("Mul", [below, g.const("sparse_mask_offset", np.array(1e9, F32))])
     best = g.reduce("ReduceMax", g.op("Add", [logits, offset]), [1], keepdims=0)
-    if bias is not None:
-        best = g.op("Add", [best, g.const("mlm.decoder.bias", bias.astype(F32, copy=False))])
     return g.op("Log", [g.op("Add", [g.op("Relu", [best]), g.const("one", np.array(1.0, F32))])])
 
 
-def _mlm_logits(g: GraphBuilder, hidden: str, w: EncoderWeights, mask_f: str) -> tuple[str, str, np.ndarray]:
-    """Logits without the decoder bias [B, S, V], the mask, and that bias (added after pooling, see splade_pool)."""
+def splade_head(g: GraphBuilder, hidden: str, w: EncoderWeights, mask_f: str, chunk: int = SPLADE_CHUNK) -> str:
+    """[B, S, H] final states → [B, V] SPLADE weights through the MLM head, ``chunk`` vocabulary columns at a time.
+
+    The decoder's logits [B, S, V] are never materialised: an ONNX ``Loop`` multiplies the states by one
+    [H, chunk] slice of the decoder per iteration and max-pools it over the tokens at once, so each slice's
+    logits ([tokens, chunk] floats, a few MB) stay in cache. SPLADE-tiny spends most of its time there (30,522
+    columns × 128 MACs per token) and the unchunked head wrote and re-read ~130 MB per batch. Padding
+    positions take their row's first state (a duplicate of a real token never changes a max), so no mask is
+    applied per chunk; the bias, relu and log1p run after the max on [B, V] (see ``splade_pool``).
+    ``ingest.models.convert.quantize`` recognises the loop and makes its slices int8.
+    """
     head = w.mlm_head
     if head is None:
         raise ValueError("SPLADE pooling needs a masked-LM head, and these weights have none")
     eps = w.config.layer_norm_eps
     x = g.layer_norm(g.gelu(g.dense(hidden, head.transform, "mlm.transform")), head.norm, eps, "mlm.norm")
-    logits = g.op("MatMul", [x, g.const("mlm.decoder.weight", head.decoder_weight.astype(F32, copy=False))])
-    return logits, mask_f, head.decoder_bias
+    first = g.op("Gather", [x, g.const("first_token", np.array([0], np.int64))], axis=1)  # [B, 1, H]
+    real = g.op("Cast", [g.op("Unsqueeze", [mask_f, g.const("axis2", np.array([2], np.int64))])],
+                to=TensorProto.BOOL)  # [B, S, 1]
+    x = g.op("Where", [real, x, first], "splade_states")
+
+    hidden_size, vocab = head.decoder_weight.shape
+    count = -(-vocab // chunk)
+    padded = np.zeros((hidden_size, count * chunk), F32)
+    padded[:, :vocab] = head.decoder_weight
+    slices = g.const("mlm.decoder.weight_chunks", padded.reshape(hidden_size, count, chunk).transpose(1, 0, 2))
+
+    body = GraphBuilder(opset=g.opset, prefix="chunk.")
+    step, cond = "chunk.iteration", "chunk.cond_in"
+    weight = body.op("Gather", [slices, step], "decoder_slice", axis=0)  # scalar index → [H, chunk]
+    best = body.reduce("ReduceMax", body.op("MatMul", [x, weight], "logits"), [1], keepdims=0)  # [B, chunk]
+    cond_out = body.op("Identity", [cond], "cond_out")
+    graph = helper.make_graph(
+        body.nodes, "splade_chunk",
+        [helper.make_tensor_value_info(step, TensorProto.INT64, []),
+         helper.make_tensor_value_info(cond, TensorProto.BOOL, [])],
+        [helper.make_tensor_value_info(cond_out, TensorProto.BOOL, []),
+         helper.make_tensor_value_info(best, TensorProto.FLOAT, None)],
+    )
+    body.write_initializers(graph)
+    trips = g.name("chunk_count")
+    g.initializers.append((trips, np.array(count, np.int64)))  # a scalar, as Loop's M is (const() makes 1-d)
+    stacked = g.op("Loop", [trips, ""], "splade_chunks", body=graph)  # [count, B, chunk]
+    flat = g.op("Reshape", [g.op("Transpose", [stacked], perm=[1, 0, 2]),
+                            g.const("rows", np.array([0, -1], np.int64))])  # [B, count * chunk]
+    best_all = g.op("Slice", [flat, g.const("zero_i", np.array([0], np.int64)),
+                              g.const("vocab", np.array([vocab], np.int64)), g.const("axis1", np.array([1], np.int64))])
+    best_all = g.op("Add", [best_all, g.const("mlm.decoder.bias", head.decoder_bias.astype(F32, copy=False))])
+    return g.op("Log", [g.op("Add", [g.op("Relu", [best_all]), g.const("one", np.array(1.0, F32))])])
 
 
 def _classifier_head(g: GraphBuilder, hidden: str, w: EncoderWeights) -> str:
@@ -196,8 +244,11 @@ def _classifier_head(g: GraphBuilder, hidden: str, w: EncoderWeights) -> str:
     return g.dense(pooled, head.out, "classifier.out")
 
 
-def build_encoder(weights: EncoderWeights, pooling: Pooling, *, name: str = "encoder") -> onnx.ModelProto:
-    """The ONNX model for ``weights`` with the given pooling head (see module docstring for the contract)."""
+def build_encoder(
+    weights: EncoderWeights, pooling: Pooling, *, name: str = "encoder", splade_chunk: int = SPLADE_CHUNK
+) -> onnx.ModelProto:
+    """The ONNX model for ``weights`` with the given pooling head (see module docstring for the contract);
+    ``splade_chunk``: vocabulary columns per iteration of the SPLADE head."""
     weights.check()
     g = GraphBuilder()
     mask_f = g.op("Cast", ["attention_mask"], "mask_f", to=TensorProto.FLOAT)
@@ -215,10 +266,7 @@ def build_encoder(weights: EncoderWeights, pooling: Pooling, *, name: str = "enc
     if pooling == Pooling.MEAN:
         out, out_shape = mean_pool_l2(g, x, mask_f), ["batch", weights.config.hidden_size]
     elif pooling == Pooling.SPLADE:
-        out, out_shape = (
-            splade_pool(g, *_mlm_logits(g, x, weights, mask_f)),
-            ["batch", weights.config.vocab_size],
-        )
+        out, out_shape = splade_head(g, x, weights, mask_f, splade_chunk), ["batch", weights.config.vocab_size]
     elif classify:
         out, out_shape = _classifier_head(g, x, weights), ["batch", 1]
     else:  # pragma: no cover - exhaustive over the enum

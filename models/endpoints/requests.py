@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ingest.models.errors import ActionRequestValidationException, ValidationException
 
@@ -32,42 +32,16 @@ class UpdateEndpointBody(_Strict):
     chunking_settings: dict[str, Any] | None = None
 
 
-def content_text(item: Any) -> Any:
-    """The text of one ``embedding`` input given as Elasticsearch's ``{"content": {"type", "format", "value"}}``
-    (strings pass through). Only text content exists here: no service of ours embeds images, audio, video or
-    PDFs yet, so those are refused by name rather than embedded as their base64 text."""
-    if not isinstance(item, dict) or set(item) != {"content"}:
-        return item
-    parts = item["content"] if isinstance(item["content"], list) else [item["content"]]
-    texts = []
-    for part in parts:
-        if not isinstance(part, dict) or not isinstance(part.get("value"), str):
-            raise ValueError("each [content] item needs a [type] and a string [value]")
-        kind = part.get("type")
-        if kind != "text":
-            raise ValueError(f"[content] of type [{kind}] is not supported; only [text] content can be embedded")
-        if part.get("format", "text") != "text":
-            raise ValueError("[format] must be [text] for [text] content")
-        texts.append(part["value"])
-    return " ".join(texts)
-
-
 class InferBody(_Strict):
-    """Body of ``POST /_inference/[task_type/]id``. ``input`` may use the ``embedding`` task's content objects."""
+    """Body of ``POST /_inference/[task_type/]id``. ``input`` may use the ``embedding`` task's content objects
+    (``{"content": ...}``), which :mod:`ingest.models.contents` parses once the endpoint's task type is known."""
 
-    input: str | list[str]
+    input: str | list[str | dict[str, Any]] | dict[str, Any]
     input_type: str | None = None
     task_settings: dict[str, Any] = Field(default_factory=dict)
     query: str | None = None
     return_documents: bool | None = None
     top_n: int | None = Field(default=None, ge=1)
-
-    @field_validator("input", mode="before")
-    @classmethod
-    def _contents(cls, value: Any) -> Any:
-        if isinstance(value, list):
-            return [content_text(item) for item in value]
-        return content_text(value)
 
 
 M = TypeVar("M", bound=BaseModel)

@@ -15,6 +15,7 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import ClassVar, Protocol, runtime_checkable
 
+from ingest.models.contents import ContentGroup
 from ingest.models.jsontypes import JsonInput, JsonObject
 from ingest.models.results import InferenceResults, InputType, TaskType
 
@@ -53,7 +54,11 @@ class EndpointConfig:
 
 @dataclass
 class InferenceRequest:
-    """One call to ``POST /_inference``: inputs in order plus per-call options."""
+    """One call to ``POST /_inference``: inputs in order plus per-call options.
+
+    ``contents`` (the ``embedding`` task only) holds the inputs' content objects when any is more than one text;
+    ``inputs`` then holds each one's text, which batching estimates tokens from.
+    """
 
     inputs: list[str]
     input_type: InputType | None = None
@@ -63,6 +68,7 @@ class InferenceRequest:
     top_n: int | None = None  # rerank only
     timeout_s: float = 30.0
     chat: dict[str, object] | None = None  # chat_completion only: the OpenAI-style unified request body
+    contents: list[ContentGroup] | None = None  # embedding only: multimodal / multi-item inputs
 
 
 @runtime_checkable
@@ -84,6 +90,9 @@ class InferenceService(ABC):
 
     name: ClassVar[str]
     task_types: ClassVar[frozenset[TaskType]]
+    # the ``embedding`` task's content types this service embeds, and whether several items make one vector
+    content_types: ClassVar[frozenset[str]] = frozenset({"text"})
+    multi_item_content: ClassVar[bool] = False
 
     @abstractmethod
     def parse_config(

@@ -91,7 +91,9 @@ def _expected(need: Requirement, role_key: Any, api: InferenceAPI, action: str) 
         return permission.cluster(need.action)
     if need.kind == "index":
         return permission.index(action, SAMPLE[need.param or "index"])
-    return True  # authenticated / bulk (items are checked one by one)
+    # authenticated / bulk (items are checked one by one): allowed; local: the home's own CLI only (its local
+    # token), never an API key, not even a superuser's
+    return need.kind != "local"
 
 
 def test_route_by_role_matrix(setup: tuple[TestClient, InferenceAPI, dict[str, Any]]) -> None:
@@ -157,6 +159,7 @@ SPOT = [
     ("docs_reader", "DELETE", "/docs/_doc/1", False),
     ("docs_reader", "POST", "/docs/_delete_by_query", False),
     ("editor", "POST", "/docs/_update_by_query", False),
+    ("superuser", "POST", "/_ingest_local/arrow_bulk", False),
 ]
 
 

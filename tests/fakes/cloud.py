@@ -67,6 +67,32 @@ class FakeVertex:
         self.issued.add(token)
         return Reply(200, {"access_token": token, "expires_in": 3599, "token_type": "Bearer"})
 
+    def multimodal(self, body: dict[str, Any]) -> Reply:
+        """``multimodalembedding@001:predict``: one instance of ``text`` and/or ``image`` (``bytesBase64Encoded``
+        — bare base64, not a data URI — or ``gcsUri``, with an optional ``mimeType``); ``parameters.dimension``
+        one of 128, 256, 512, 1408; each part answers its own ``textEmbedding`` / ``imageEmbedding``."""
+        instances = body.get("instances")
+        if set(body) - {"instances", "parameters"} or not isinstance(instances, list) or len(instances) != 1:
+            raise google_error(400, "Multimodal embedding takes exactly one instance")
+        instance = instances[0]
+        image = instance.get("image") if isinstance(instance, dict) else None
+        if not isinstance(instance, dict) or not instance or set(instance) - {"text", "image", "video"} or (
+                "text" in instance and not isinstance(instance["text"], str)):
+            raise google_error(400, "an instance holds text, image or video")
+        if image is not None and not (isinstance(image, dict) and set(image) - {"mimeType"} in (
+                {"bytesBase64Encoded"}, {"gcsUri"}) and re.fullmatch(r"[A-Za-z0-9+/]+={0,2}",
+                                                                   str(image.get("bytesBase64Encoded", "gs")))):
+            raise google_error(400, "image takes bytesBase64Encoded (base64, no data URI prefix) or gcsUri")
+        dims = body.get("parameters", {}).get("dimension", self.dims)  # the real default is 1408; small in tests
+        if set(body.get("parameters", {})) - {"dimension"} or dims not in (128, 256, 512, 1408, self.dims):
+            raise google_error(400, "dimension must be 128, 256, 512 or 1408")
+        prediction: dict[str, Any] = {}
+        if "text" in instance:
+            prediction["textEmbedding"] = deterministic_vector(instance["text"], dims)
+        if image is not None:
+            prediction["imageEmbedding"] = deterministic_vector(f"image:{image.get('bytesBase64Encoded')}", dims)
+        return Reply(200, {"predictions": [prediction], "deployedModelId": "1"})
+
     def handler(self, base_url: str):
         def handle(request: Recorded) -> Reply:
             if request.path == "/token":
@@ -74,6 +100,8 @@ class FakeVertex:
             if bearer_key(request) not in self.issued:
                 raise google_error(401, "Request had invalid authentication credentials.", "UNAUTHENTICATED")
             body = request.json()
+            if request.path.endswith(":predict") and "/models/multimodalembedding" in request.path:
+                return self.multimodal(body)
             if request.path.endswith(":predict"):
                 instances = body.get("instances")
                 if not isinstance(instances, list) or not instances or len(instances) > 250:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,9 +20,32 @@ from tests.fakes.server import (
     sse,
 )
 
-EMBED_KEYS = {"model", "texts", "input_type", "embedding_types", "truncate", "output_dimension", "max_tokens"}
+EMBED_KEYS = {"model", "texts", "inputs", "input_type", "embedding_types", "truncate", "output_dimension", "max_tokens"}
 INPUT_TYPES = {"search_document", "search_query", "classification", "clustering", "image"}
 EMBEDDING_TYPES = {"float", "int8", "uint8", "binary", "ubinary", "base64"}
+
+
+IMAGE_URI = re.compile(r"data:image/(png|jpeg|webp|gif);base64,[A-Za-z0-9+/]+={0,2}")
+
+
+def embed_input(item: object) -> str:
+    """One of v2's ``inputs``: ``{"content": [{"type": "text", "text"} | {"type": "image_url", "image_url":
+    {"url": <data URI>}}]}``; the key of the one vector it makes (as the other fakes: pieces joined by "+")."""
+    content = item.get("content") if isinstance(item, dict) and set(item) == {"content"} else None
+    if not isinstance(content, list) or not content:
+        raise cohere_error(400, "invalid request: each input needs a non-empty content list")
+    keys = []
+    for piece in content:
+        if isinstance(piece, dict) and piece.get("type") == "text" and set(piece) == {"type", "text"} and isinstance(
+                piece["text"], str):
+            keys.append(piece["text"])
+        elif (isinstance(piece, dict) and piece.get("type") == "image_url" and set(piece) == {"type", "image_url"}
+              and isinstance(piece["image_url"], dict) and set(piece["image_url"]) <= {"url", "detail"}
+              and IMAGE_URI.fullmatch(str(piece["image_url"].get("url")))):
+            keys.append(f"image:{piece['image_url']['url']}")
+        else:
+            raise cohere_error(400, "invalid request: content items are text or image_url with a data URI url")
+    return "+".join(keys)
 
 
 def cohere_error(status: int, message: str) -> Reject:
@@ -67,9 +91,13 @@ class FakeCohere:
         """``/v2/embed``: texts ≤ 96, input_type required for v3+ models, embedding_types required."""
         if set(body) - EMBED_KEYS:
             raise cohere_error(400, f"invalid request: unknown field {sorted(set(body) - EMBED_KEYS)[0]}")
-        texts = body.get("texts")
+        if ("texts" in body) == ("inputs" in body):
+            raise cohere_error(400, "invalid request: one of texts, images or inputs must be provided")
+        texts = body.get("texts", body.get("inputs"))
         if not isinstance(texts, list) or not texts or len(texts) > 96:
             raise cohere_error(400, "invalid request: texts must be a list of 1 to 96 strings")
+        if "inputs" in body:
+            texts = [embed_input(item) for item in texts]
         if body.get("input_type") not in INPUT_TYPES:
             raise cohere_error(400, "invalid request: valid input_type must be provided with the provided model")
         types = body.get("embedding_types")

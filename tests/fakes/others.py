@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,6 +21,49 @@ from tests.fakes.server import (
     packed_bits,
     sse,
 )
+
+BASE64 = re.compile(r"(data:image/[a-z0-9.+-]+;base64,)?[A-Za-z0-9+/]+={0,2}")
+
+
+def image_ok(value: object) -> bool:
+    """An image as Jina and Voyage take it: an http(s) URL, or base64 (a data URI or bare)."""
+    return isinstance(value, str) and (value.startswith(("https://", "http://")) or bool(BASE64.fullmatch(value)))
+
+
+def media_key(kind: str, value: str) -> str:
+    """What a fake embeds for one item: its text, or the image tagged as one (so text "x" and image "x" differ)."""
+    return value if kind == "text" else f"{kind}:{value}"
+
+
+def jina_item(item: object) -> str:
+    """One ``input`` item of Jina's multimodal models: ``{"text": ...}`` or ``{"image": ...}``, nothing else."""
+    if not isinstance(item, dict) or len(item) != 1 or not (
+            isinstance(item.get("text"), str) or image_ok(item.get("image"))):
+        raise Reject(422, {"detail": [{"msg": "each input object takes one of text or image (URL or base64)"}]})
+    kind = next(iter(item))
+    return media_key(kind, item[kind])
+
+
+VOYAGE_IMAGE_URI = re.compile(r"data:image/(png|jpeg|webp|gif);base64,[A-Za-z0-9+/]+={0,2}")
+
+
+def voyage_input(item: object) -> str:
+    """One ``inputs`` item of Voyage's multimodal API: ``{"content": [...]}`` of text, ``image_url`` or
+    ``image_base64`` (a data URL of png, jpeg, webp or gif) pieces; the key of the one vector it makes."""
+    content = item.get("content") if isinstance(item, dict) and set(item) == {"content"} else None
+    if not isinstance(content, list) or not content:
+        raise Reject(400, {"detail": "Each input must be an object with a non-empty content list."})
+    keys = []
+    for piece in content:
+        kind = piece.get("type") if isinstance(piece, dict) else None
+        if kind not in ("text", "image_url", "image_base64") or set(piece) != {"type", kind} or not isinstance(
+                piece[kind], str):
+            raise Reject(400, {"detail": "content items are {type: text, text} | {type: image_url, image_url} | "
+                                         "{type: image_base64, image_base64}"})
+        if kind == "image_base64" and not VOYAGE_IMAGE_URI.fullmatch(piece[kind]):
+            raise Reject(400, {"detail": "image_base64 must be a data URL: data:image/<type>;base64,<data>"})
+        keys.append(media_key("text" if kind == "text" else "image", piece[kind]))
+    return "+".join(keys)
 
 
 def b64(vector: list[float]) -> str:
@@ -106,8 +150,11 @@ class FakeJina:
         body = request.json()
         if request.path == "/v1/embeddings":
             allowed = {"model", "input", "task", "dimensions", "late_chunking", "embedding_type", "normalized"}
-            if set(body) - allowed or not isinstance(body.get("input"), list):
+            if set(body) - allowed or not isinstance(body.get("input"), list) or not body["input"]:
                 raise Reject(422, {"detail": [{"msg": "invalid request body"}]})
+            texts = body["input"]
+            if not all(isinstance(t, str) for t in texts):  # the multimodal models' objects, never mixed with strings
+                texts = [jina_item(t) for t in texts]
             if body.get("task") not in (None, "retrieval.query", "retrieval.passage", "separation",
                                         "classification", "text-matching"):
                 raise Reject(422, {"detail": [{"msg": "invalid task"}]})
@@ -118,7 +165,7 @@ class FakeJina:
             data = [{"object": "embedding", "index": i,
                      "embedding": b64(deterministic_vector(t, dims)) if kind == "base64"
                      else packed_bits(deterministic_vector(t, dims)) if kind == "binary"
-                     else deterministic_vector(t, dims)} for i, t in enumerate(body["input"])]
+                     else deterministic_vector(t, dims)} for i, t in enumerate(texts)]
             return Reply(200, {"model": body["model"], "object": "list", "data": data, "usage": {"total_tokens": 1}})
         if request.path == "/v1/rerank":
             hits: list[dict[str, Any]] = [{"index": i, "relevance_score": score(body["query"], d),
@@ -131,7 +178,7 @@ class FakeJina:
 
 @dataclass
 class FakeVoyage:
-    """``https://api.voyageai.com/v1/embeddings`` and ``/v1/rerank``."""
+    """``https://api.voyageai.com/v1/embeddings``, ``/v1/multimodalembeddings`` and ``/v1/rerank``."""
 
     api_key: str
     dims: int = 4
@@ -140,6 +187,19 @@ class FakeVoyage:
         if bearer_key(request) != self.api_key:
             raise Reject(401, {"detail": "Provided API key is invalid."})
         body = request.json()
+        if request.path == "/v1/multimodalembeddings":
+            allowed = {"inputs", "model", "input_type", "truncation", "output_encoding"}
+            if set(body) - allowed or not isinstance(body.get("inputs"), list) or not 0 < len(body["inputs"]) <= 1000:
+                raise Reject(400, {"detail": "Request body is invalid."})
+            if body.get("input_type") not in (None, "query", "document") or body.get("output_encoding") not in (
+                    None, "base64"):
+                raise Reject(400, {"detail": "input_type must be query, document or null"})
+            keys = [voyage_input(item) for item in body["inputs"]]
+            data = [{"object": "embedding", "index": i,
+                     "embedding": b64(deterministic_vector(k, self.dims)) if body.get("output_encoding")
+                     else deterministic_vector(k, self.dims)} for i, k in enumerate(keys)]
+            return Reply(200, {"object": "list", "data": data, "model": body["model"],
+                               "usage": {"text_tokens": 1, "image_pixels": 0, "total_tokens": 1}})
         if request.path == "/v1/embeddings":
             allowed = {"input", "model", "input_type", "truncation", "output_dimension", "output_dtype",
                        "encoding_format"}

@@ -8,7 +8,12 @@ from pathlib import Path
 import numpy as np
 from safetensors.numpy import save_file
 
+from ingest.models.cache import BuiltModel
+from ingest.models.catalogue import ModelSpec
 from ingest.models.convert.weights import Dense, EncoderWeights, LayerNormWeights
+from ingest.models.imported import import_model
+from ingest.models.results import TaskType
+from tests.models.tiny import _weights, make_tiny_model
 
 
 def write_hf_folder(
@@ -95,3 +100,11 @@ def write_hf_folder(
     (folder / "config.json").write_text(json.dumps(config), encoding="utf-8")
     (folder / "tokenizer.json").write_bytes(tokenizer_json.read_bytes())
     return folder
+
+
+def import_tiny_hf(tmp_path: Path, task_type: TaskType, model_id: str = "my-model") -> tuple[BuiltModel, ModelSpec]:
+    """The tiny model built directly, and the same weights imported from a Hugging Face folder (not yet built)."""
+    sparse = task_type == TaskType.SPARSE_EMBEDDING
+    tiny = make_tiny_model(tmp_path / "tiny", task_type)
+    folder = write_hf_folder(_weights(7, sparse), tmp_path / "hf", tiny.tokenizer_path, masked_lm=sparse)
+    return tiny, import_model(folder, model_id, task_type)

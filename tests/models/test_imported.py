@@ -19,7 +19,7 @@ from ingest.models.errors import (
 )
 from ingest.models.imported import delete_imported, import_model, list_models, resolve_model
 from ingest.models.results import TaskType
-from tests.models.hf_folder import write_hf_folder
+from tests.models.hf_folder import import_tiny_hf, write_hf_folder
 from tests.models.tiny import _weights, make_tiny_model
 
 TEXTS = ["the cat sat on the mat", "hello world, a dog!"]
@@ -40,9 +40,7 @@ def test_import_hf_folder_builds_the_same_model(
     tmp_path: Path, ingest_home: Path, private_cache: Path, task_type: TaskType
 ) -> None:
     sparse = task_type == TaskType.SPARSE_EMBEDDING
-    tiny = make_tiny_model(tmp_path / "tiny", task_type)
-    folder = write_hf_folder(_weights(7, sparse), tmp_path / "hf", tiny.tokenizer_path, masked_lm=sparse)
-    spec = import_model(folder, "my-model", task_type)
+    tiny, spec = import_tiny_hf(tmp_path, task_type)
     assert spec.weight_format == WeightFormat.SAFETENSORS and spec.architecture == "bert"
     assert spec.dims == (None if sparse else 32)
     assert (ingest_home / "imported" / "my-model" / "spec.json").is_file()

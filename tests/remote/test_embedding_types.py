@@ -78,19 +78,6 @@ def test_embedding_task_answers_under_embeddings(service: str, fake: Any, settin
         api.close()
 
 
-def test_content_objects_of_text_are_embedded_and_other_types_refused():
-    from ingest.models.endpoints.requests import InferBody, parse_body
-    from ingest.models.errors import ActionRequestValidationException
-
-    body = parse_body(InferBody, {"input": [{"content": {"type": "text", "format": "text", "value": "a"}},
-                                            {"content": [{"type": "text", "value": "b"}, {"type": "text", "value": "c"}]}]},
-                      action=True)
-    assert body.input == ["a", "b c"]
-    with pytest.raises(ActionRequestValidationException, match=r"\[content\] of type \[image\] is not supported"):
-        parse_body(InferBody, {"input": {"content": {"type": "image", "format": "base64", "value": "data:x"}}},
-                   action=True)
-
-
 def test_custom_service_embedding_type_byte_against_cohere_int8():
     with FakeServer(FakeCohere(KEY)) as server:
         settings = {

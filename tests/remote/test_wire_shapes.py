@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from ingest.models.contents import Content
 from ingest.models.results import InputType
 from ingest.models.services.base import InferenceRequest
 from tests.remote import wire_docs as docs
@@ -24,10 +25,10 @@ CHAT = {"messages": [{"role": "system", "content": "be brief"}, {"role": "user",
 
 def built(service: str, task: str, settings: dict[str, Any], inputs: list[str] | None = None, *,
           chat: dict[str, Any] | None = None, stream: bool = False, input_type: InputType | None = None,
-          query: str | None = None) -> tuple[str, str, Any]:
+          query: str | None = None, contents: list[Any] | None = None) -> tuple[str, str, Any]:
     """(method, url, JSON body) of the request our service sends for one call."""
     svc, config = endpoint(service, task, settings)
-    request = InferenceRequest(inputs or ["hello"], input_type=input_type, query=query, chat=chat)
+    request = InferenceRequest(inputs or ["hello"], input_type=input_type, query=query, chat=chat, contents=contents)
     call = svc._make_call(config, request)
     http = asyncio.run(svc.build_stream(call) if stream else svc.build(call, request.inputs))
     return http.method, http.url, json.loads(http.body() or b"null")
@@ -180,6 +181,15 @@ def test_sagemaker_invoke_endpoint():
 def test_cohere():
     s = {"api_key": KEY, "model_id": "embed-v4.0"}
     conforms(built("cohere", "text_embedding", s, ["a"], input_type=InputType.SEARCH), docs.COHERE_EMBED)
+    png = "data:image/png;base64,iVBORw0KGgo="
+    req = built("cohere", "embedding", s, ["a", "b"], contents=[
+        (Content("text", "text", "a"), Content("image", "base64", png)), (Content("text", "text", "b"),)])
+    conforms(req, docs.COHERE_EMBED)
+    assert "texts" not in req[2]
+    for item in req[2]["inputs"]:
+        assert not docs.check("POST", "/x", item, docs.Shape("POST", "/x", docs.COHERE_INPUT, ""))
+        for piece in item["content"]:
+            assert not docs.check("POST", "/x", piece, docs.Shape("POST", "/x", docs.COHERE_CONTENT[piece["type"]], ""))
     conforms(built("cohere", "rerank", s, ["a", "b"], query="q"), docs.COHERE_RERANK)
     conforms(built("cohere", "completion", s), docs.COHERE_CHAT)
 
@@ -198,9 +208,29 @@ def test_jina_voyage_azure_openai():
     conforms(built("jinaai", "text_embedding", {**s, "dimensions": 256}, ["a"], input_type=InputType.INGEST),
              docs.JINA_EMBED)
     conforms(built("jinaai", "rerank", s, ["a"], query="q"), docs.JINA_RERANK)
+    png = "data:image/png;base64,iVBORw0KGgo="
+    req = built("jinaai", "embedding", {**s, "model_id": "jina-embeddings-v4"}, ["a", ""],
+                input_type=InputType.INGEST, contents=[(Content("text", "text", "a"),), (Content("image", "base64", png),)])
+    conforms(req, docs.JINA_EMBED_MULTIMODAL)
+    assert req[2]["input"] == [{"text": "a"}, {"image": png}]
+    conforms(built("jinaai", "embedding", {**s, "multimodal_model": False}, ["a"]), docs.JINA_EMBED)
+    svc, config = endpoint("jinaai", "text_embedding", s, {"late_chunking": True})
+    for words, late in ((5500, True), (5501, False)):  # Elasticsearch's word bound on late chunking
+        call = svc._make_call(config, InferenceRequest(["w " * words]))
+        assert json.loads(asyncio.run(svc.build(call, ["w " * words])).body())["late_chunking"] is late
     conforms(built("voyageai", "text_embedding", s, ["a"], input_type=InputType.SEARCH), docs.VOYAGE_EMBED)
     conforms(built("voyageai", "text_embedding", {**s, "embedding_type": "bit"}, ["a"]), docs.VOYAGE_EMBED)
     conforms(built("voyageai", "rerank", s, ["a"], query="q"), docs.VOYAGE_RERANK)
+    mixed = (Content("text", "text", "a"), Content("image", "base64", png))
+    req = built("voyageai", "embedding", {**s, "model_id": "voyage-multimodal-3"}, ["a", "b"],
+                input_type=InputType.SEARCH, contents=[mixed, (Content("text", "text", "b"),)])
+    conforms(req, docs.VOYAGE_MULTIMODAL)
+    pieces = [p for item in req[2]["inputs"] for p in item["content"]]
+    for piece in pieces:
+        assert not docs.check("POST", "/x", piece, docs.Shape("POST", "/x", docs.VOYAGE_PIECE[piece["type"]], "")), piece
+    assert pieces == [{"type": "text", "text": "a"}, {"type": "image_base64", "image_base64": png},
+                      {"type": "text", "text": "b"}]
+    conforms(built("voyageai", "embedding", {**s, "multimodal_model": False}, ["a"]), docs.VOYAGE_EMBED)
     conforms(built("azureopenai", "text_embedding", {"api_key": KEY, "resource_name": "r", "deployment_id": "d",
                                                       "api_version": "2024-10-21"}, ["a"]), docs.AZURE_OPENAI_EMBED)
 
@@ -235,6 +265,14 @@ def test_vertex_ai_and_watsonx_as_sent_after_their_token_exchanges():
         svc, rerank = endpoint("googlevertexai", "rerank", {**base, "url": server.url + "/r:rank"}, {"top_n": 1})
         svc.infer(rerank, InferenceRequest(["a", "b"], query="q"))
         conforms(_recorded(server, ":rank"), docs.VERTEX_RANK)
+        mm = "/v1/projects/p/locations/us-central1/publishers/google/models/multimodalembedding@001:predict"
+        svc, config = endpoint("googlevertexai", "embedding", {**base, "model_id": "multimodalembedding@001",
+                                                               "url": server.url + mm})
+        png = "data:image/png;base64,iVBORw0KGgo="
+        svc.infer(config, InferenceRequest(["", "a"], contents=[(Content("image", "base64", png),),
+                                                                (Content("text", "text", "a"),)]))
+        for r in [r for r in server.requests if r.path.endswith(mm)][-2:]:
+            assert not docs.check(r.method, r.path, r.json(), docs.VERTEX_MULTIMODAL_PREDICT), r.json()
     wx = FakeWatsonx("wx-key-0123456789")
     with FakeServer(wx) as server:
         base = {"api_key": wx.api_key, "url": server.url, "model_id": "ibm/slate", "project_id": "proj",

@@ -223,6 +223,9 @@ COHERE_EMBED = Shape("POST", "/v2/embed", Body(
     {"texts": STRS, "images": STRS, "inputs": "list", "truncate": {"NONE", "START", "END"},
      "output_dimension": {256, 512, 1024, 1536}, "max_tokens": "int"}),
     "Cohere API v2, Embed (embedding_types required in v2)")
+COHERE_CONTENT = {"text": Body({"type": {"text"}, "text": "str"}),
+                  "image_url": Body({"type": {"image_url"}, "image_url": Body({"url": "str"}, {"detail": "str"})})}
+COHERE_INPUT = Body({"content": "list"})  # each piece: COHERE_CONTENT by its type (Cohere API v2, Embed > inputs)
 COHERE_RERANK = Shape("POST", "/v2/rerank", Body(
     {"model": "str", "query": "str", "documents": STRS}, {"top_n": "int", "max_tokens_per_doc": "int"}),
     "Cohere API v2, Rerank (no return_documents in v2)")
@@ -247,6 +250,13 @@ JINA_EMBED = Shape("POST", "/v1/embeddings", Body(
      "dimensions": "int", "late_chunking": "bool", "embedding_type": {"float", "base64", "binary", "ubinary"},
      "normalized": "bool", "truncate": "bool"}),
     "Jina AI Embeddings API")
+JINA_EMBED_MULTIMODAL = Shape("POST", "/v1/embeddings", Body(
+    {"model": "str", "input": ("list", Body({}, {"text": "str", "image": "str"}))},
+    {"task": {"retrieval.query", "retrieval.passage", "text-matching", "code.query", "code.passage"},
+     "dimensions": "int", "late_chunking": "bool", "embedding_type": {"float", "base64", "binary", "ubinary"},
+     "normalized": "bool", "truncate": "bool"}),
+    "Jina AI Embeddings API, multimodal models (jina-clip-v2, jina-embeddings-v4): input objects of text or image "
+    "(URL or base64)")
 JINA_RERANK = Shape("POST", "/v1/rerank", Body(
     {"model": "str", "query": "str", "documents": STRS}, {"top_n": "int", "return_documents": "bool"}),
     "Jina AI Reranker API")
@@ -257,6 +267,13 @@ VOYAGE_EMBED = Shape("POST", "/v1/embeddings", Body(
     {"input_type": {"query", "document"}, "truncation": "bool", "output_dimension": "int",
      "output_dtype": {"float", "int8", "uint8", "binary", "ubinary"}, "encoding_format": {"base64"}}),
     "Voyage AI, Text embeddings")
+VOYAGE_PIECE = {"text": Body({"type": {"text"}, "text": "str"}),
+                "image_base64": Body({"type": {"image_base64"}, "image_base64": "str"}),
+                "image_url": Body({"type": {"image_url"}, "image_url": "str"})}
+VOYAGE_MULTIMODAL = Shape("POST", "/v1/multimodalembeddings", Body(
+    {"inputs": ("list", Body({"content": "list"})), "model": "str"},
+    {"input_type": {"query", "document"}, "truncation": "bool", "output_encoding": {"base64"}}),
+    "Voyage AI, Multimodal embeddings (content pieces: VOYAGE_PIECE; image_base64 as a data URL)")
 VOYAGE_RERANK = Shape("POST", "/v1/rerank", Body(
     {"query": "str", "documents": STRS, "model": "str"},
     {"top_k": "int", "return_documents": "bool", "truncation": "bool"}),
@@ -284,6 +301,12 @@ VERTEX_PREDICT = Shape("POST", ":predict", Body(
         "title": "str"}))},
     {"parameters": Body({}, {"autoTruncate": "bool", "outputDimensionality": "int"})}),
     "Vertex AI text embeddings API, predict")
+VERTEX_MULTIMODAL_PREDICT = Shape("POST", "/models/multimodalembedding@001:predict", Body(
+    {"instances": ("list", Body({}, {"text": "str", "image": Body({}, {"bytesBase64Encoded": "str", "gcsUri": "str",
+                                                                     "mimeType": "str"}),
+                                     "video": "dict"}))},
+    {"parameters": Body({}, {"dimension": {128, 256, 512, 1408}})}),
+    "Vertex AI multimodal embeddings API (multimodalembedding@001), predict")
 VERTEX_RANK = Shape("POST", ":rank", Body(
     {"query": "str", "records": ("list", Body({"id": "str"}, {"title": "str", "content": "str"}))},
     {"model": "str", "topN": "int", "ignoreRecordDetailsInResponse": "bool", "userLabels": "dict"}),

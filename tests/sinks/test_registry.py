@@ -45,6 +45,15 @@ def test_declared_capabilities_hold(kind: registry.SinkKind, tmp_path: Path) -> 
             assert issubclass(cls, BatchWrites) == caps.batch_writes
             assert registry.named(cls.kind_name) is kind
         return
+    if kind.name == "served":  # not a --dest: the class, as for clusters (a live server: tests/cli/test_served_*)
+        from ingest.sinks.served import ServedSink
+
+        assert issubclass(ServedSink, ClusterRequests) == caps.cluster
+        assert issubclass(ServedSink, DocumentReads) == caps.documents
+        assert issubclass(ServedSink, Searching) == caps.search
+        assert issubclass(ServedSink, BatchWrites) == caps.batch_writes
+        assert registry.named(ServedSink.kind_name) is kind and kind.schemes == ()
+        return
     with open_sink(_local_dest(kind, tmp_path)) as sink:
         assert isinstance(sink, DocumentReads) == caps.documents
         assert isinstance(sink, Searching) == caps.search
@@ -64,7 +73,7 @@ def test_unknown_destination_lists_every_kind() -> None:
     message = str(err.value)
     assert "unknown destination" in message and "hunter22" not in message
     for kind in registry.KINDS:
-        assert kind.usage in message
+        assert (kind.usage in message) == bool(kind.schemes)  # the served store is not a --dest
 
 
 def test_a_missing_optional_dependency_names_its_extra(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -29,6 +29,7 @@ from ingest.server.state import app_destination
 from ingest.sinks.base import DocumentReads
 from ingest.sinks.bulk.versioned import VersionedDocuments
 from ingest.sinks.registry import cluster_requests, document_reads, versioned_documents
+from ingest.sinks.served.wire import PIPELINES_DONE
 
 
 class SafeJSON(JSONResponse):
@@ -95,12 +96,15 @@ async def _bulk(request: Request, index: str | None, dest: Destination) -> JSONR
     try:
         timeout_s = parse_timeout(params.get("timeout"))
         authorize = AuthorizedSink.checker(need.principal_of(request), request)  # each item against its index
+        # a job of this home ran every pipeline itself, the final one too: trusted from the local client only
+        done = request.headers.get(PIPELINES_DONE) == "true" and need.is_local_client(request)
         # Inference, DuckDB and the cluster's answers block: run them on the thread pool, not the event loop.
         body = await run_in_threadpool(
             lambda: dest.bulk(raw, index=index, pipeline=params.get("pipeline"), refresh=params.get("refresh"),
                               timeout_s=timeout_s, authorize=authorize, user=need.security_user(request),
                               source=from_params(params.get("_source"), params.get("_source_includes"),
-                                                 params.get("_source_excludes"), SourceFilter(False))))
+                                                 params.get("_source_excludes"), SourceFilter(False)),
+                              pipelines_done=done))
     except ElasticsearchError as exc:
         return _error(exc)
     return SafeJSON(apply_filter_path(body, params.get("filter_path")))  # Logstash sends errors,items.*.error,...

@@ -24,6 +24,7 @@ from ingest.server import convertors  # noqa: F401 - registers the {index} path 
 from ingest.server.dialect import PRODUCT_HEADER, bool_param, check_params, es_response, json_body
 from ingest.server.security import declare as need
 from ingest.server.security.declare import declaration, principal_of
+from ingest.server.snapshots import remove_stale_snapshots, write_snapshot
 from ingest.server.state import app_context, app_destination
 from ingest.sinks.registry import cluster_requests
 
@@ -145,7 +146,9 @@ async def delete(index: str, request: Request) -> Response:
     """Delete indices (wildcards and comma lists; an alias must be named by its indices)."""
     check_params(request, EXPRESSION_PARAMS)
     def work(s: Any, c: IndexCatalog) -> Any:
-        return service.delete(s, c, index, options_from(dict(request.query_params)))
+        answer = service.delete(s, c, index, options_from(dict(request.query_params)))
+        remove_stale_snapshots(app_context(request).home, set(s.indices()))
+        return answer
     return await _run(request, work)
 
 
@@ -248,8 +251,13 @@ async def _broadcast(request: Request, expression: str, checkpoint: bool = False
     check_params(request, (*EXPRESSION_PARAMS, "force", "wait_if_ongoing"))
 
     def work(store: Any, catalog: IndexCatalog) -> dict[str, Any]:
-        shards = service.shard_counts(catalog, _names(store, catalog, expression, request))
+        names = _names(store, catalog, expression, request)
+        shards = service.shard_counts(catalog, names)
         if checkpoint and callable(getattr(store, "checkpoint", None)):
             store.checkpoint()
+        if checkpoint:  # analysts read the flushed indices from Parquet while the server holds the store
+            home = app_context(request).home
+            for name in names:
+                write_snapshot(store, home, name)
         return {"_shards": shards}
     return await _run(request, work)

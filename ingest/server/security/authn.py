@@ -225,7 +225,7 @@ class Authenticator:
             if not header:
                 raise unauthenticated(f"missing authentication credentials for REST request [{path}]")
             scheme, _, value = header.partition(" ")
-            if scheme.lower() == "apikey" and self._is_local_client(value.strip(), request):
+            if scheme.lower() == "apikey" and self.is_local_client(value.strip(), request):
                 return LOCAL_CLIENT
             if scheme.lower() == "apikey":
                 return await run_in_threadpool(self._api_key, value.strip(), path)
@@ -238,7 +238,7 @@ class Authenticator:
             self.audit("authentication_failed", request=request, reason=exc.reason, **_claimed(header or ""))
             raise
 
-    def _is_local_client(self, value: str, request: Request) -> bool:
+    def is_local_client(self, value: str, request: Request) -> bool:
         """Whether the request carries this server's local token (``ingest.presence``) from a loopback
         peer; the token is worth nothing from anywhere else."""
         if self.local_token is None or not hmac.compare_digest(value.encode(), self.local_token.encode()):

@@ -16,6 +16,8 @@ Every route passes one declaration in ``dependencies=[...]``::
   request to the caller's own keys, see ``only_own_keys``).
 - ``own_user(privilege, action)``: a native user on itself, or ``privilege`` (``_password``).
 - ``authenticated(action)``: any authenticated caller (``_authenticate``).
+- ``local(action)``: only the home's own CLI (the local token of ``ingest.presence``, from a loopback peer),
+  whatever the home's security state: routes that trust what the caller says (pipelines already run).
 
 ``create_app`` refuses to build an app with a route lacking a declaration, and ``tests/api/test_security_matrix``
 checks every route against every built-in role.
@@ -45,7 +47,7 @@ from ingest.server.security.privileges import (
 class Requirement:
     """A route's declaration; calling it (as a FastAPI dependency) checks the request's principal."""
 
-    kind: str  # "cluster", "index", "bulk", "api_keys", "own_user", "authenticated"
+    kind: str  # "cluster", "index", "bulk", "api_keys", "own_user", "authenticated", "local"
     action: str
     privilege: str | None = None
     param: str | None = None
@@ -72,6 +74,8 @@ class Requirement:
             own = principal.api_key is None and principal.realm[1] == "native" and target in (None, principal.username)
             if not own and not principal.permission.cluster(self.action):
                 raise denied(request, principal, self.action)
+        if self.kind == "local" and not is_local_client(request):
+            raise denied_local(request, principal, self.action)
         if self.kind == "index":
             action = self.action_for(request.query_params, request.path_params)
             names = str(request.path_params.get(self.param or "index", "")).split(",")
@@ -86,6 +90,26 @@ def principal_of(request: Request) -> Principal:
     if not isinstance(principal, Principal):  # the middleware did not run: refuse rather than guess
         raise SecurityException("request was not authenticated", status=401)
     return principal
+
+
+def is_local_client(request: Request) -> bool:
+    """Whether the request carries this server's local token (``ingest.presence``) from a loopback peer,
+    whatever the home's security state (with security disabled every loopback caller is the anonymous superuser,
+    but only the home's own CLI holds the token)."""
+    authenticator = getattr(request.app.state, "authenticator", None)
+    scheme, _, value = (request.headers.get("authorization") or "").partition(" ")
+    return (authenticator is not None and scheme.lower() == "apikey"
+            and bool(authenticator.is_local_client(value.strip(), request)))
+
+
+def denied_local(request: Request, principal: Principal, action: str) -> SecurityException:
+    """The 403 of a local-only route for anyone but the home's own CLI (a superuser included); audited."""
+    authenticator = getattr(request.app.state, "authenticator", None)
+    if authenticator is not None:
+        authenticator.audit("access_denied", request=request, principal=principal, action=action, indices=None)
+    return SecurityException(f"action [{action}] is unauthorized for {principal.describe()}: only the local "
+                             "client of this INGEST_HOME (its local token, from a loopback address) may use it",
+                             status=403)
 
 
 def security_user(request: Request) -> SecurityUser | None:
@@ -166,6 +190,11 @@ def own_user(privilege: str, action: str, param: str = "username") -> Any:
 def authenticated(action: str) -> Any:
     """Declare a route any authenticated caller may use."""
     return Depends(Requirement("authenticated", action))
+
+
+def local(action: str) -> Any:
+    """Declare a route only the home's own CLI may use (see ``is_local_client``)."""
+    return Depends(Requirement("local", action))
 
 
 def only_own_keys(principal: Principal, action: str) -> bool:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,8 +26,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ingest.sinks.base import FieldHint
+from ingest.sinks.bulk.apply import Stored
 from ingest.sinks.bulk.items import MAX_ID_BYTES
 from ingest.sinks.bulk.mapping import Properties
+from ingest.sinks.embedded.rowwrites import delete_rows
 
 _LONG_MIN, _LONG_MAX = -(2**63), 2**63 - 1
 _FLOAT_MAX = 3.4028234663852886e38
@@ -41,12 +44,13 @@ class Plan:
     source_sql: str  # the ``_source`` JSON text
     vector_sql: dict[str, str]  # vector field path → its column's SQL
     versions: dict[str, int] = field(default_factory=dict)  # the stored version of each id already there
+    replaced: list[int] = field(default_factory=list)  # the _seq_no of their rows (deleted before the insert)
 
 
-def plan_batch(con: duckdb.DuckDBPyConnection, table_sql: str, table: pa.Table | pa.RecordBatch, ids: list[str],
+def plan_batch(lookup: Callable[[list[str]], dict[str, Stored]], table: pa.Table | pa.RecordBatch, ids: list[str],
                op: str, layout: dict[str, FieldHint], properties: Properties) -> Plan | None:
-    """The column-wise write of ``op`` for rows with ``ids`` into an existing index (its quoted table name
-    ``table_sql``) with the stored versions of those ids, or None when ``write`` must answer per action."""
+    """The column-wise write of ``op`` for rows with ``ids`` into an existing index with the stored versions of
+    those ids (``lookup``: the id catalogue's), or None when ``write`` must answer per action."""
     if op not in ("index", "create"):
         return None
     if len(set(ids)) != len(ids) or any(not i or len(i.encode()) > MAX_ID_BYTES for i in ids):
@@ -54,8 +58,9 @@ def plan_batch(con: duckdb.DuckDBPyConnection, table_sql: str, table: pa.Table |
     found = plan(table, layout, properties)
     if found is None:
         return None
-    found.versions = dict(con.execute(
-        f"SELECT _id, _version FROM {table_sql} WHERE _id IN (SELECT unnest(?::VARCHAR[]))", [ids]).fetchall())
+    stored = lookup(ids)
+    found.versions = {i: s.version for i, s in stored.items()}
+    found.replaced = [s.seq_no for s in stored.values()]
     if op == "create" and found.versions:
         return None  # version conflicts are answered per item
     return found
@@ -63,7 +68,7 @@ def plan_batch(con: duckdb.DuckDBPyConnection, table_sql: str, table: pa.Table |
 
 def insert_batch(con: duckdb.DuckDBPyConnection, table_sql: str, ids: list[str], found: Plan, first_seq_no: int,
                  primary_term: int) -> None:
-    """Write a planned batch (inside the caller's transaction): replaced ids deleted, every row inserted, row
+    """Write a planned batch (inside the caller's transaction): replaced rows deleted, every row inserted, row
     ``k`` with sequence number ``first_seq_no + k``."""
     data = {f"c{k}": c for k, c in enumerate(found.columns)}
     data["_id"] = pa.array(ids, pa.string())
@@ -73,8 +78,7 @@ def insert_batch(con: duckdb.DuckDBPyConnection, table_sql: str, ids: list[str],
     name = f"_batch_{uuid.uuid4().hex}"
     con.register(name, pa.table(data))
     try:
-        if found.versions:
-            con.execute(f"DELETE FROM {table_sql} WHERE _id IN (SELECT _id FROM {name})")
+        delete_rows(con, table_sql, found.replaced)
         targets = ", ".join(["_id", "_version", "_seq_no", "_primary_term", "_source",
                              *(_quote(p) for p in found.vector_sql)])
         values = ", ".join(["_id", "_version", "_seq_no", "_primary_term", found.source_sql,

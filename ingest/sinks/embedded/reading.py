@@ -27,6 +27,9 @@ class StoreReads:
     _lock: threading.RLock
     _layouts: dict[str, dict[str, FieldHint]]
     _con: duckdb.DuckDBPyConnection | None
+    _seq_nos: dict[str, int]
+    _fingerprints: dict[str, tuple[int, tuple[int, int, int]]]
+    _incarnations: dict[str, int]
 
     if TYPE_CHECKING:
         @property
@@ -63,14 +66,24 @@ class StoreReads:
 
     def fingerprint(self, index: str) -> tuple[int, int, int]:
         """A cheap summary that changes whenever ``index``'s documents do (count, highest ``_seq_no``, a sum of
-        hashes of id and ``_seq_no``): a search keeps what it built from the documents while it is unchanged."""
+        hashes of id and ``_seq_no`` plus the index's incarnation): a search keeps what it built from the
+        documents while it is unchanged."""
         with self._lock:
             if index not in self._layouts:
                 raise index_not_found(index)
+            # every write takes a sequence number and only this process writes the file (DuckDB's lock): while
+            # the index's last one is unchanged, so are its documents — no scan per search
+            last = self._seq_nos.get(index, -1)
+            cached = self._fingerprints.get(index)
+            if cached is not None and cached[0] == last:
+                return cached[1]
             row = self.con.execute(f"SELECT count(*), coalesce(max(_seq_no), -1), "
                                    f"coalesce(sum(hash(_id, _seq_no)::HUGEINT) % 9223372036854775783, 0) "
                                    f"FROM {_q(index)}").fetchall()[0]
-            return int(row[0]), int(row[1]), int(row[2])
+            # an index deleted and created again with the same ids and sequence numbers differs by its incarnation
+            found = int(row[0]), int(row[1]), (int(row[2]) + self._incarnations.get(index, 0)) % 9223372036854775783
+            self._fingerprints[index] = (last, found)
+            return found
 
     def get(self, index: str, doc_id: str) -> dict[str, Any] | None:
         """The ``_source`` of a document (vectors included), or None when there is no such id."""

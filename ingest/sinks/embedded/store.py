@@ -3,8 +3,9 @@
 Layout of an index table (named like the index; index names cannot start with ``_`` so they never clash
 with the catalogue table ``_indices``):
 
-- ``_id VARCHAR PRIMARY KEY``, ``_version BIGINT``, ``_seq_no BIGINT`` (per index, monotonic across writes;
-  ``_seq_nos`` keeps the counter when a delete took the last one), ``_primary_term BIGINT`` (always 1: one node);
+- ``_id VARCHAR`` (unique: the id catalogue ``<file>.ids`` maps ids to rows, ``idcatalogue.py``), ``_version
+  BIGINT``, ``_seq_no BIGINT`` (per index, monotonic across writes, the row's locator; ``_seq_nos`` keeps the
+  counter), ``_primary_term BIGINT`` (always 1: one node);
   deletes are remembered 60 s in ``_tombstones`` (also held in memory: no lookup on the write path);
 - ``_source JSON``: the document without its mapped vector fields;
 - one column per mapped vector field, named by its dotted path: ``FLOAT[dims]`` for dense vectors,
@@ -23,6 +24,7 @@ import threading
 import time
 import uuid
 from collections import defaultdict
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -34,15 +36,16 @@ from ingest.models.home import ingest_home, private_dir, tighten
 from ingest.models.settings import Settings
 from ingest.sinks.base import BulkAction, BulkOp, FieldHint, ItemResult, Sink
 from ingest.sinks.bulk.apply import GC_DELETES_S, PRIMARY_TERM, DocState, Stored, StoredDoc, apply
-from ingest.sinks.bulk.documents import join
 from ingest.sinks.bulk.items import check_action, index_name_problem, index_not_found, invalid_index_name
 from ingest.sinks.bulk.mapping import Properties
-from ingest.sinks.bulk.vectors import arrow_column
 from ingest.sinks.embedded.batch import insert_batch, plan_batch
+from ingest.sinks.embedded.idcatalogue import Entry, IdCatalogue, entries, reconcile
 from ingest.sinks.embedded.indextime import IndexTimeInference, IndexTimeWrites
 from ingest.sinks.embedded.migrate import add_seq_nos
 from ingest.sinks.embedded.reading import StoreReads
 from ingest.sinks.embedded.reads import read_docs
+from ingest.sinks.embedded.rowwrites import read_sources, store_rows
+from ingest.sinks.embedded.sidecars import delete_side_cars
 from ingest.sinks.embedded.sql import column_type
 from ingest.sinks.embedded.sql import quote_name as _q
 from ingest.sinks.embedded.tombstones import recent_deletes, remember_deletes
@@ -81,7 +84,13 @@ class EmbeddedStore(StoreReads, IndexTimeWrites, Sink):
         }
         self._ids = TimeBasedIds()
         self._seq_nos = add_seq_nos(self._con, list(self._layouts))  # index -> last sequence number handed out
+        self._fingerprints: dict[str, tuple[int, tuple[int, int, int]]] = {}  # index -> (last seq_no, fingerprint)
+        self._incarnations: dict[str, int] = {}  # index -> which creation in this process (a re-created index differs)
         self._dead = recent_deletes(self._con)  # index -> id -> (the delete, when)
+        # (index, _id) -> version, seq_no, term of the live documents: lookups without scanning (idcatalogue.py)
+        self._catalogue = IdCatalogue(self.path.with_name(self.path.name + ".ids"))
+        self._stale: set[str] = set()  # indices whose catalogue missed a commit: rebuilt before their next use
+        reconcile(self.con, self._catalogue, self._seq_nos)
         # the root mapping's options set by PUT /{index} or _mapping (``dynamic``), apart from the properties
         self._con.execute("CREATE TABLE IF NOT EXISTS _mapping_options (name VARCHAR PRIMARY KEY, options JSON NOT NULL)")
         self._options: dict[str, dict[str, Any]] = {
@@ -148,9 +157,12 @@ class EmbeddedStore(StoreReads, IndexTimeWrites, Sink):
         if problem is not None:
             raise invalid_index_name(index, problem)
         cols = "".join(f", {_q(p)} {column_type(h)}" for p, h in hints.items())
-        self.con.execute(f"CREATE TABLE {_q(index)} (_id VARCHAR PRIMARY KEY, _version BIGINT NOT NULL, "
+        # no PRIMARY KEY: the id catalogue keeps ids unique (DuckDB's key index made each insert and
+        # checkpoint grow with the table); tables from before the catalogue keep theirs
+        self.con.execute(f"CREATE TABLE {_q(index)} (_id VARCHAR NOT NULL, _version BIGINT NOT NULL, "
                          f"_source JSON NOT NULL{cols}, _seq_no BIGINT NOT NULL, _primary_term BIGINT NOT NULL)")
         self._save_layout(index, hints)
+        self._incarnations[index] = max(self._incarnations.values(), default=0) + 1
 
     def ensure_index(self, index: str, hints: dict[str, FieldHint]) -> None:
         """Create the index table, or add columns for vector fields it does not map yet."""
@@ -185,20 +197,22 @@ class EmbeddedStore(StoreReads, IndexTimeWrites, Sink):
 
     def delete_index(self, index: str) -> None:
         """Drop an index and its documents."""
-        with self._lock, self._transaction():
-            if index not in self._layouts:
-                raise index_not_found(index)
-            self.con.execute(f"DROP TABLE {_q(index)}")
-            self.con.execute("DELETE FROM _indices WHERE name = ?", [index])
-            self.con.execute("DELETE FROM _mappings WHERE name = ?", [index])
-            self.con.execute("DELETE FROM _seq_nos WHERE name = ?", [index])
-            self.con.execute("DELETE FROM _tombstones WHERE idx = ?", [index])
-            self._dead.pop(index, None)
-            self.con.execute("DELETE FROM _mapping_options WHERE name = ?", [index])
-            del self._layouts[index]
-            self._seq_nos.pop(index, None)
-            self._properties.pop(index, None)
-            self._options.pop(index, None)
+        with self._lock:
+            with self._transaction():
+                if index not in self._layouts:
+                    raise index_not_found(index)
+                self.con.execute(f"DROP TABLE {_q(index)}")
+                self.con.execute("DELETE FROM _indices WHERE name = ?", [index])
+                self.con.execute("DELETE FROM _mappings WHERE name = ?", [index])
+                self.con.execute("DELETE FROM _seq_nos WHERE name = ?", [index])
+                self.con.execute("DELETE FROM _tombstones WHERE idx = ?", [index])
+                self.con.execute("DELETE FROM _mapping_options WHERE name = ?", [index])
+            for known in (self._dead, self._layouts, self._seq_nos, self._fingerprints, self._properties, self._options):
+                known.pop(index, None)
+            # after DuckDB's commit (a crash in between: the next open forgets it)
+            self._stale.discard(index)
+            self._catalogue.drop(index)
+            delete_side_cars(self.path, index)
 
     # -- writes ------------------------------------------------------------------------------------------
 
@@ -215,6 +229,7 @@ class EmbeddedStore(StoreReads, IndexTimeWrites, Sink):
             new_properties: dict[str, Properties] = {}
             seq_nos: dict[str, int] = {}
             dead: dict[str, dict[str, DocState]] = {}
+            catalogued: dict[str, tuple[list[Entry], list[str], int]] = {}
             with self._transaction():
                 for index, positions in groups.items():
                     if index not in self._layouts:
@@ -228,15 +243,20 @@ class EmbeddedStore(StoreReads, IndexTimeWrites, Sink):
                         seq_nos[index] += 1
                         return seq_nos[index]
 
+                    versions = self._versions(index, {i for _, i in items})
                     outcomes, changed = apply(
-                        index, items, self._layouts[index], self._versions(index, {i for _, i in items}),
+                        index, items, self._layouts[index], versions,
                         functools.partial(self._docs, index), props, next_seq_no,
                         str(self._options.get(index, {}).get("dynamic", "true")),
                     )
-                    self._store(index, changed)
+                    remember_deletes(self.con, self._register, index, changed,
+                                     functools.partial(self._catalogue.flushed, index))
+                    live, gone = store_rows(self.con, self._register, index, self._layouts[index], changed, versions)
                     dead[index] = changed
-                    if any(not st.exists for st in changed.values()):  # no row keeps a delete's seq_no
+                    if seq_nos[index] != self._seq_nos.get(index, -1):
+                        # the catalogue's consistency mark (idcatalogue.py), and no row keeps a delete's seq_no
                         self.con.execute("INSERT OR REPLACE INTO _seq_nos VALUES (?, ?)", [index, seq_nos[index]])
+                        catalogued[index] = (live, gone, seq_nos[index])
                     if props != self._properties.get(index, {}):
                         self.con.execute("INSERT OR REPLACE INTO _mappings VALUES (?, ?)", [index, json.dumps(props)])
                         new_properties[index] = props
@@ -244,6 +264,7 @@ class EmbeddedStore(StoreReads, IndexTimeWrites, Sink):
                         results[pos] = outcome
             self._properties.update(new_properties)
             self._seq_nos.update(seq_nos)
+            self._catalogue_commit(catalogued)
             now = time.time()
             for index, changed in dead.items():
                 remembered = self._dead[index]
@@ -271,20 +292,24 @@ class EmbeddedStore(StoreReads, IndexTimeWrites, Sink):
             recently_deleted = not self._dead.get(index, {}).keys().isdisjoint(ids)
             if (index in self._layouts and index_name_problem(index) is None and not recently_deleted
                     and not self._semantic(index)):  # semantic_text: inference per document, then ``write``
-                fast = plan_batch(self.con, _q(index), table, ids, op, self._layouts[index],
+                fast = plan_batch(functools.partial(self._catalogued, index), table, ids, op, self._layouts[index],
                                   self._properties.get(index, {}))
             if fast is None:
                 return self._write_rows(index, table, ids, op)
             versions = fast.versions
             first_seq_no = self._seq_nos.get(index, -1) + 1  # one sequence number per row, in row order
+            last = first_seq_no + len(ids) - 1
             try:
                 with self._transaction():
                     insert_batch(self.con, _q(index), ids, fast, first_seq_no, PRIMARY_TERM)
+                    self.con.execute("INSERT OR REPLACE INTO _seq_nos VALUES (?, ?)", [index, last])
             except ElasticsearchError:
                 # Rolled back. DuckDB refused the column-wise statement (a value the plan let through): the
                 # per-action path answers per item, or fails the same way if the store itself is broken.
                 return self._write_rows(index, table, ids, op)
-            self._seq_nos[index] = first_seq_no + len(ids) - 1
+            self._seq_nos[index] = last
+            self._catalogue_commit({index: ([(i, versions.get(i, 0) + 1, first_seq_no + k, PRIMARY_TERM)
+                                             for k, i in enumerate(ids)], [], last)})
         return [ItemResult(200, None, id=i, result="updated", version=versions[i] + 1, seq_no=first_seq_no + k,
                            primary_term=PRIMARY_TERM) if i in versions
                 else ItemResult(201, None, id=i, result="created", version=1, seq_no=first_seq_no + k,
@@ -300,15 +325,26 @@ class EmbeddedStore(StoreReads, IndexTimeWrites, Sink):
         self.con.register(name, table)
         return name
 
-    def _versions(self, index: str, ids: set[str]) -> dict[str, Stored]:
-        name = self._register(pa.table({"_id": pa.array(sorted(ids), pa.string())}))
+    def _catalogued(self, index: str, ids: Iterable[str]) -> dict[str, Stored]:
+        """The catalogue's entries of the live documents among ``ids`` (rebuilt first if it missed a commit)."""
+        if index in self._stale:
+            self._catalogue.rebuild(index, entries(self.con, index), self._seq_nos.get(index, -1))
+            self._stale.discard(index)
+        return self._catalogue.lookup(index, ids)
+
+    def _catalogue_commit(self, changes: dict[str, tuple[list[Entry], list[str], int]]) -> None:
+        """Record committed rows in the catalogue; if that fails, their indices are rebuilt before their next use
+        (DuckDB holds the truth, and its commit cannot be taken back)."""
+        if not changes:
+            return
         try:
-            rows = self.con.execute(
-                f"SELECT t._id, t._version, t._seq_no, t._primary_term FROM {_q(index)} t JOIN {name} USING (_id)"
-            ).fetchall()
-        finally:
-            self.con.unregister(name)
-        found = {row[0]: Stored(row[1], row[2], row[3]) for row in rows}
+            self._catalogue.commit(changes)
+        except Exception:
+            self._stale.update(changes)
+            raise
+
+    def _versions(self, index: str, ids: set[str]) -> dict[str, Stored]:
+        found = self._catalogued(index, ids)
         remembered = self._dead.get(index)
         if remembered and len(found) < len(ids):  # ids deleted lately go on from their delete's version
             since = time.time() - GC_DELETES_S
@@ -319,51 +355,12 @@ class EmbeddedStore(StoreReads, IndexTimeWrites, Sink):
         return found
 
     def _docs(self, index: str, ids: set[str]) -> dict[str, dict[str, Any]]:
-        layout = self._layouts[index]
-        cols = "".join(f", {_q(p)}" for p in layout)
-        name = self._register(pa.table({"_id": pa.array(sorted(ids), pa.string())}))
-        try:
-            rows = self.con.execute(
-                f"SELECT t._id, t._source{cols} FROM {_q(index)} t JOIN {name} USING (_id)"
-            ).fetchall()
-        finally:
-            self.con.unregister(name)
-        return {row[0]: join(row[1], layout, dict(zip(layout, row[2:], strict=True))) for row in rows}
+        return read_sources(self.con, _q(index), self._layouts[index], self._catalogued(index, ids))
 
     def _read(self, index: str, ids: set[str] | None, after: str | None = None, limit: int = 0
               ) -> list[StoredDoc]:
-        return read_docs(self.con, self._register, _q(index), self._layouts[index], ids, after, limit)
-
-    def _store(self, index: str, changed: dict[str, DocState]) -> None:
-        if not changed:
-            return
-        layout = self._layouts[index]
-        remember_deletes(self.con, self._register, index, changed)
-        replaced = [doc_id for doc_id, st in changed.items() if st.stored]
-        if replaced:
-            gone = self._register(pa.table({"_id": pa.array(replaced, pa.string())}))
-            try:
-                self.con.execute(f"DELETE FROM {_q(index)} WHERE _id IN (SELECT _id FROM {gone})")
-            finally:
-                self.con.unregister(gone)
-        live = [(doc_id, st) for doc_id, st in changed.items() if st.exists and st.row is not None]
-        if not live:
-            return
-        columns: dict[str, pa.Array] = {
-            "_id": pa.array([d for d, _ in live], pa.string()),
-            "_version": pa.array([st.version for _, st in live], pa.int64()),
-            "_source": pa.array([st.row[0] for _, st in live if st.row is not None], pa.string()),
-            "_seq_no": pa.array([st.seq_no for _, st in live], pa.int64()),
-            "_primary_term": pa.array([st.primary_term for _, st in live], pa.int64()),
-        }
-        for path, hint in layout.items():
-            columns[path] = arrow_column(hint, [st.row[1].get(path) for _, st in live if st.row is not None])
-        rows = self._register(pa.table(columns))
-        try:
-            names = ", ".join(_q(c) for c in columns)
-            self.con.execute(f"INSERT INTO {_q(index)} ({names}) SELECT {names} FROM {rows}")
-        finally:
-            self.con.unregister(rows)
+        seq_nos = None if ids is None else [s.seq_no for s in self._catalogued(index, ids).values()]
+        return read_docs(self.con, _q(index), self._layouts[index], seq_nos, after, limit)
 
     def _transaction(self) -> _Transaction:
         return _Transaction(self.con, self._files)
@@ -377,6 +374,7 @@ class EmbeddedStore(StoreReads, IndexTimeWrites, Sink):
             if self._con is not None:
                 self._con.close()
                 self._con = None
+                self._catalogue.close()
 
 
 def _normal(hint: FieldHint) -> FieldHint:

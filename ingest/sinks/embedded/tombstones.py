@@ -25,14 +25,16 @@ def recent_deletes(con: duckdb.DuckDBPyConnection) -> defaultdict[str, dict[str,
 
 
 def remember_deletes(con: duckdb.DuckDBPyConnection, register: Callable[[pa.Table], str], index: str,
-                     changed: dict[str, DocState]) -> None:
-    """Remember deletes for ``GC_DELETES_S`` (versions go on from them); forget those of ids written again."""
+                     changed: dict[str, DocState], flushed: Callable[[], int]) -> None:
+    """Remember deletes for ``GC_DELETES_S`` (versions go on from them); forget those of ids written again. A
+    delete the id catalogue holds only in memory (after ``flushed()``) is kept longer: a reopen replays it."""
     dead = [(doc_id, st) for doc_id, st in changed.items() if not st.exists]
     revived = [doc_id for doc_id, st in changed.items() if st.exists and st.tombstone]
     if not dead and not revived:
         return
     now = time.time()
-    con.execute("DELETE FROM _tombstones WHERE deleted_at < ?", [now - GC_DELETES_S])
+    con.execute("DELETE FROM _tombstones WHERE idx = ? AND deleted_at < ? AND _seq_no <= ?",
+                [index, now - GC_DELETES_S, flushed()])
     gone = revived + [doc_id for doc_id, _ in dead]
     if gone:
         name = register(pa.table({"_id": pa.array(gone, pa.string())}))

@@ -3,7 +3,9 @@
 
 Embeddings ask for ``embedding_types: ["base64"]`` when the endpoint wants floats (decoding is far cheaper
 than float JSON), and for ``int8``/``binary`` when ``embedding_type`` says so. At most 96 texts per request.
-``url`` (our addition) replaces ``https://api.cohere.com``.
+The ``embedding`` task sends content objects holding images as v2's ``inputs``: ``{"content": [{"type": "text",
+"text"} | {"type": "image_url", "image_url": {"url": "<data URI>"}}, ...]}``, one vector per input (``embed-v4.0``
+interleaves text and images). ``url`` (our addition) replaces ``https://api.cohere.com``.
 """
 
 from __future__ import annotations
@@ -13,7 +15,9 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from ingest.models.results import CompletionResults, InputType, TaskType
+from ingest.models.contents import ContentGroup
+from ingest.models.errors import StatusException
+from ingest.models.results import CompletionResults, InferenceResults, InputType, TaskType
 from ingest.models.services.base import EndpointConfig, InferenceRequest
 from ingest.models.services.remote.errors import UpstreamResponse
 from ingest.models.services.remote.openai_compat import completion_chunk, decode_vector, stack
@@ -33,15 +37,22 @@ INPUT_TYPES = {InputType.INGEST: "search_document", InputType.SEARCH: "search_qu
                InputType.CLASSIFICATION: "classification", InputType.CLUSTERING: "clustering"}
 # Elasticsearch's embedding_type → Cohere's embedding_types value
 EMBEDDING_TYPES = {"float": "base64", "byte": "int8", "int8": "int8", "bit": "binary", "binary": "binary"}
-EMBED = tasks(TaskType.TEXT_EMBEDDING)
+EMBED = tasks(TaskType.TEXT_EMBEDDING, TaskType.EMBEDDING)
 ELEMENT_TYPES = {"float": "float", "byte": "byte", "int8": "byte", "bit": "bit", "binary": "bit"}
+
+
+def _input(group: ContentGroup) -> dict[str, Any]:
+    return {"content": [{"type": "text", "text": c.value} if c.is_text
+                        else {"type": "image_url", "image_url": {"url": c.value}} for c in group]}
 
 
 class CohereService(RemoteService):
     """Elasticsearch's ``cohere`` service."""
 
     name = "cohere"
-    task_types = frozenset({TaskType.TEXT_EMBEDDING, TaskType.RERANK, TaskType.COMPLETION})
+    task_types = frozenset({TaskType.TEXT_EMBEDDING, TaskType.EMBEDDING, TaskType.RERANK, TaskType.COMPLETION})
+    content_types = frozenset({"text", "image"})
+    multi_item_content = True  # v2's inputs: the pieces of one input make one vector
     service_schema: ClassVar[dict[str, Setting]] = {
         "api_key": Setting(str, required=True, secret=True),
         "model_id": Setting(str, required=True),
@@ -71,6 +82,13 @@ class CohereService(RemoteService):
             return iter([{"completion": [{"delta": text}]} for text in texts])
         return super().stream(endpoint, request)
 
+    def infer(self, endpoint: EndpointConfig, request: InferenceRequest) -> InferenceResults:
+        """As every remote service; images need v2's ``inputs`` (v1 embeds texts only)."""
+        if request.contents is not None and endpoint.service_settings.get("api_version") == "v1":
+            raise StatusException("[api_version] [v1] of the [cohere] service embeds text only; content objects with "
+                                  "images or several items need [v2]")
+        return super().infer(endpoint, request)
+
     def element_type(self, settings: dict[str, Any]) -> str:
         """``byte``/``int8`` → byte (int8 values), ``bit``/``binary`` → bit (packed), else float."""
         return ELEMENT_TYPES[settings.get("embedding_type", "float")]
@@ -86,10 +104,13 @@ class CohereService(RemoteService):
     async def build(self, call: Call, inputs: list[str]) -> HttpCall:
         """``/v2/embed``, ``/v2/rerank`` or ``/v2/chat``."""
         model = call.settings["model_id"]
-        if call.task_type == TaskType.TEXT_EMBEDDING:
+        if call.task_type in EMBED:
             body: dict[str, Any] = {"model": model, "texts": inputs,
                                     "input_type": INPUT_TYPES[call.input_type or InputType.INGEST],
                                     "embedding_types": [self._kind(call)]}
+            if call.contents is not None:
+                del body["texts"]
+                body["inputs"] = [_input(group) for group in call.contents]
             if call.task_settings.get("truncate"):
                 body["truncate"] = call.task_settings["truncate"].upper()
             return HttpCall("POST", self._url(call, "/embed"), self._headers(call), body)
@@ -115,7 +136,7 @@ class CohereService(RemoteService):
     def parse(self, call: Call, response: UpstreamResponse, inputs: list[str]) -> Partial:
         """``embeddings.{base64|int8|binary}``, ``results[].relevance_score`` or ``message.content[].text``."""
         data = json_body(response)
-        if call.task_type == TaskType.TEXT_EMBEDDING:
+        if call.task_type in EMBED:
             kind = self._kind(call)
             rows = data["embeddings"][kind]
             if kind == "base64":

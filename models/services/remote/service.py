@@ -14,12 +14,13 @@ import hashlib
 import json
 import time
 from collections.abc import AsyncIterator, Awaitable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, ClassVar
 
 import httpx
 import numpy as np
 
+from ingest.models.contents import ContentGroup, check_support
 from ingest.models.errors import ElasticsearchError, StatusException, ValidationException
 from ingest.models.jsonparse import well_formed
 from ingest.models.jsontypes import JsonInput, JsonObject
@@ -53,6 +54,7 @@ COMMON_EMBEDDING_SETTINGS = {
     "similarity": Setting(str, choices=("cosine", "dot_product", "l2_norm"), tasks=DENSE_TASKS),
 }
 URL_SETTING = Setting(str)  # our documented override: where requests go instead of the provider's host
+MEDIA_TOKENS = (8 << 20) // 3  # batching's estimate of 8 MiB of content (it counts a token per 3 bytes)
 VALIDATION_INPUT = "how big"  # what Elasticsearch sends in its validation call
 
 
@@ -69,6 +71,7 @@ class Call:
     top_n: int | None = None
     chat: dict[str, Any] | None = None
     secrets: dict[str, Secret] = field(default_factory=dict)
+    contents: list[ContentGroup] | None = None  # the embedding task's content objects, aligned with the inputs
 
     @property
     def settings(self) -> dict[str, Any]:
@@ -83,6 +86,10 @@ class Call:
     def secret(self, name: str) -> str:
         """The raw value of a secret setting (for an auth header or a signature only)."""
         return self.secrets[name].reveal()
+
+    def part(self, start: int, end: int) -> Call:
+        """This call for the inputs ``[start, end)`` of one batch (its content objects sliced alike)."""
+        return self if self.contents is None else replace(self, contents=self.contents[start:end])
 
 
 Partial = np.ndarray | list[dict[str, float]] | RerankResults | str
@@ -185,6 +192,14 @@ class RemoteService(InferenceService):
         """``float``, ``byte`` or ``bit``: what the endpoint's dense vectors hold (``embedding_type`` decides)."""
         return "float"
 
+    def takes_dimensions(self, endpoint: EndpointConfig) -> bool:
+        """Whether this endpoint's requests carry the requested dimensions (then none are recorded unasked)."""
+        return self.sends_dimensions
+
+    def multimodal(self, settings: dict[str, Any]) -> bool:
+        """Whether the endpoint's model takes the non-text ``content_types`` (``multimodal_model`` decides)."""
+        return bool(settings.get("multimodal_model", True))
+
     def full_schema(self, task_type: TaskType | None = None) -> dict[str, Setting]:
         """The service settings a PUT of ``task_type`` accepts (every task type's when None)."""
         schema = dict(self.service_schema)
@@ -243,7 +258,7 @@ class RemoteService(InferenceService):
                 "Could not complete inference endpoint creation as validation call to service threw an exception.",
                 status=400, caused_by=exc,
             ) from None
-        if isinstance(result, TextEmbeddingResults) and not self.sends_dimensions:
+        if isinstance(result, TextEmbeddingResults) and not self.takes_dimensions(endpoint):
             per_value = 8 if result.element_type == "bit" else 1  # a bit vector packs 8 dimensions per value
             endpoint.service_settings.setdefault("dimensions", int(result.embeddings.shape[1]) * per_value)
 
@@ -256,6 +271,10 @@ class RemoteService(InferenceService):
                 "only supports streaming; use POST _inference/chat_completion/<id>/_stream", status=400)
         if not request.inputs:
             raise ValidationException(["[input] must not be empty"])
+        if request.contents is not None and not self.multimodal(endpoint.service_settings):
+            if any(not c.is_text for group in request.contents for c in group):
+                raise StatusException("Non-text input provided for text-only model")  # Elasticsearch's words
+            check_support(self.name, request.contents, frozenset({"text"}), multi_item=False)
         inputs = well_formed(list(request.inputs))  # lone surrogates cannot be sent as UTF-8: U+FFFD, as locally
         return transport().run(self._infer_async(call, inputs, request.timeout_s), request.timeout_s)
 
@@ -310,7 +329,7 @@ class RemoteService(InferenceService):
                 raise ValidationException([f"Invalid input_type [{merged['input_type']}]"]) from None
         return Call(endpoint, endpoint.task_type, merged, input_type, well_formed(request.query),
                     request.return_documents, request.top_n, well_formed(request.chat),
-                    {k: Secret(v) for k, v in endpoint.secret_settings.items()})
+                    {k: Secret(v) for k, v in endpoint.secret_settings.items()}, request.contents)
 
     def group_key(self, call: Call) -> tuple[str, ...]:
         """Rate-limit group: service + credentials + model (not the endpoint id), as Elasticsearch groups."""
@@ -340,7 +359,10 @@ class RemoteService(InferenceService):
         ctx = self._context(call, timeout_s)
         if call.task_type in EMBEDDING_TASKS:
             ranges = split(inputs, self.batch_size(call), self.max_batch_tokens)
-            parts = await _gather([self._embed(ctx, call, inputs[a:b]) for a, b in ranges])
+            if call.contents is not None:  # images count by their size too: a request carries at most ~8 MiB of them
+                sizes = ["".join(c.value for c in group) for group in call.contents]
+                ranges = split(sizes, self.batch_size(call), min(self.max_batch_tokens or MEDIA_TOKENS, MEDIA_TOKENS))
+            parts = await _gather([self._embed(ctx, call.part(a, b), inputs[a:b]) for a, b in ranges])
             if call.task_type == TaskType.SPARSE_EMBEDDING:
                 maps = [m for part in parts for m in part]
                 return SparseEmbeddingResults(maps, [False] * len(maps))
@@ -366,7 +388,8 @@ class RemoteService(InferenceService):
             if not exc.too_large or len(inputs) < 2:
                 raise
             half = len(inputs) // 2  # the provider said the batch is too large: halve it, keep the order
-            first, second = await _gather([self._embed(ctx, call, inputs[:half]), self._embed(ctx, call, inputs[half:])])
+            first, second = await _gather([self._embed(ctx, call.part(0, half), inputs[:half]),
+                                           self._embed(ctx, call.part(half, len(inputs)), inputs[half:])])
             return np.vstack([first, second]) if isinstance(first, np.ndarray) else [*first, *second]
         if len(part) != len(inputs):
             raise UpstreamError(

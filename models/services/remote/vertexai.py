@@ -3,7 +3,9 @@
 Authentication: the service-account JSON is turned into an RS256-signed JWT and exchanged at its
 ``token_uri`` for an OAuth access token (cached). ``url`` / ``streaming_url`` are Elasticsearch's settings: the
 full URL of the operation, replacing the one built from ``location``, ``project_id`` and ``model_id``.
-Embeddings go ``max_batch_size`` (default 250) instances per request. Model Garden ``provider``s other than
+Embeddings go ``max_batch_size`` (default 250) instances per request. The ``embedding`` task of a
+``multimodalembedding`` model sends one instance per request, ``{"text"}`` or ``{"image": {"bytesBase64Encoded",
+"mimeType"}}`` (the data URI split), and reads ``textEmbedding`` / ``imageEmbedding``. Model Garden ``provider``s other than
 ``google`` are called at ``url`` / ``streaming_url``: ``anthropic`` with the Messages API body (``rawPredict``),
 the others with the OpenAI-compatible chat body.
 """
@@ -20,6 +22,7 @@ import numpy as np
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
+from ingest.models.contents import Content
 from ingest.models.results import InputType, TaskType
 from ingest.models.services.base import EndpointConfig
 from ingest.models.services.remote.anthropic import AnthropicService, messages_body
@@ -39,7 +42,15 @@ RANK_URL = ("https://discoveryengine.googleapis.com/v1/projects/{project}/locati
 TASK_TYPES = {InputType.INGEST: "RETRIEVAL_DOCUMENT", InputType.SEARCH: "RETRIEVAL_QUERY",
               InputType.CLASSIFICATION: "CLASSIFICATION", InputType.CLUSTERING: "CLUSTERING"}
 CHAT = tasks(TaskType.COMPLETION, TaskType.CHAT_COMPLETION)
-EMBED = tasks(TaskType.TEXT_EMBEDDING)
+EMBED = tasks(TaskType.TEXT_EMBEDDING, TaskType.EMBEDDING)
+MULTIMODAL_MODEL = "multimodalembedding"  # multimodalembedding@001: text or image instances, one per request
+
+
+def _instance(content: Content) -> dict[str, Any]:
+    if content.is_text:
+        return {"text": content.value}
+    head, _, data = content.value.partition(",")  # data:<mime>;base64,<data>
+    return {"image": {"bytesBase64Encoded": data, "mimeType": head[len("data:"):].split(";")[0]}}
 
 
 def _b64url(data: bytes) -> str:
@@ -63,7 +74,9 @@ class VertexAiService(RemoteService):
     """Elasticsearch's ``googlevertexai`` service."""
 
     name = "googlevertexai"
-    task_types = frozenset({TaskType.TEXT_EMBEDDING, TaskType.RERANK, TaskType.COMPLETION, TaskType.CHAT_COMPLETION})
+    task_types = frozenset({TaskType.TEXT_EMBEDDING, TaskType.EMBEDDING, TaskType.RERANK, TaskType.COMPLETION,
+                            TaskType.CHAT_COMPLETION})
+    content_types = frozenset({"text", "image"})
     service_schema: ClassVar[dict[str, Setting]] = {
         "service_account_json": Setting(str, required=True, secret=True),
         "project_id": Setting(str),
@@ -95,6 +108,9 @@ class VertexAiService(RemoteService):
             return
         if missing:
             problems.append(f"[service_settings] [service_account_json] is missing [{', '.join(missing)}]")
+        if task_type == TaskType.EMBEDDING and self.multimodal(settings) and settings.get("dimensions") not in (
+                None, 128, 256, 512, 1408):
+            problems.append("[dimensions] must be one of [128, 256, 512, 1408] for [multimodalembedding]")
         if settings.get("provider", "google") != "google" and task_type in CHAT and "url" not in settings:
             problems.append("[service_settings] does not contain the required setting [url]")
         elif "url" not in settings:
@@ -113,8 +129,21 @@ class VertexAiService(RemoteService):
         return [raw, key]
 
     def batch_size(self, call: Call) -> int:
-        """``max_batch_size`` (default 250)."""
+        """``max_batch_size`` (default 250); one for the multimodal model."""
+        if self._multimodal_call(call):
+            return 1
         return int(call.settings.get("max_batch_size", 250))
+
+    def multimodal(self, settings: dict[str, Any]) -> bool:
+        """Only ``multimodalembedding`` models embed images."""
+        return str(settings.get("model_id") or "").startswith(MULTIMODAL_MODEL)
+
+    def takes_dimensions(self, endpoint: EndpointConfig) -> bool:
+        """The multimodal model's validation call records its size (1408 unless ``dimensions`` chose another)."""
+        return not (endpoint.task_type == TaskType.EMBEDDING and self.multimodal(endpoint.service_settings))
+
+    def _multimodal_call(self, call: Call) -> bool:
+        return call.task_type == TaskType.EMBEDDING and self.multimodal(call.settings)
 
     async def _headers(self, call: Call) -> dict[str, str]:
         raw = call.secret("service_account_json")
@@ -140,7 +169,14 @@ class VertexAiService(RemoteService):
         """predict / rank / generateContent."""
         headers = await self._headers(call)
         s = call.settings
-        if call.task_type == TaskType.TEXT_EMBEDDING:
+        body: dict[str, Any]
+        if self._multimodal_call(call):
+            groups = call.contents or [(Content("text", "text", t),) for t in inputs]
+            body = {"instances": [_instance(g[0]) for g in groups]}  # one item per input: check_support refused more
+            if s.get("dimensions"):
+                body["parameters"] = {"dimension": s["dimensions"]}
+            return HttpCall("POST", s.get("url") or self._model_url(call, "predict"), headers, body)
+        if call.task_type in EMBED:
             instance_type = TASK_TYPES.get(call.input_type) if call.input_type else None
             instances = [{"content": t, **({"task_type": instance_type} if instance_type else {})} for t in inputs]
             parameters: dict[str, Any] = {}
@@ -148,7 +184,7 @@ class VertexAiService(RemoteService):
                 parameters["autoTruncate"] = call.task_settings["auto_truncate"]
             if s.get("dimensions"):
                 parameters["outputDimensionality"] = s["dimensions"]
-            body: dict[str, Any] = {"instances": instances, **({"parameters": parameters} if parameters else {})}
+            body = {"instances": instances, **({"parameters": parameters} if parameters else {})}
             return HttpCall("POST", s.get("url") or self._model_url(call, "predict"), headers, body)
         if call.task_type == TaskType.RERANK:
             body = {"query": call.query, "records": [{"id": str(i), "content": t} for i, t in enumerate(inputs)]}
@@ -184,7 +220,10 @@ class VertexAiService(RemoteService):
     def parse(self, call: Call, response: UpstreamResponse, inputs: list[str]) -> Partial:
         """``predictions[].embeddings.values``, ``records[].score`` or the Gemini text."""
         data = json_body(response)
-        if call.task_type == TaskType.TEXT_EMBEDDING:
+        if self._multimodal_call(call):
+            return stack([np.asarray(p.get("textEmbedding") or p["imageEmbedding"], dtype=np.float32)
+                          for p in data["predictions"]])
+        if call.task_type in EMBED:
             return stack([np.asarray(p["embeddings"]["values"], dtype=np.float32) for p in data["predictions"]])
         if call.task_type == TaskType.RERANK:
             return ranked(call, [(int(r["id"]), float(r["score"])) for r in data.get("records", [])], inputs)
