@@ -209,3 +209,20 @@ def test_nested_knn_over_semantic_chunks_with_inner_hits(semantic: Elasticsearch
     assert inner["total"]["value"] == 2
     assert inner["hits"][0]["_nested"] == {"field": "dense.inference.chunks", "offset": 1}
     assert inner["hits"][0]["_source"] == {"text": "filler10 filler11 quantum physics of black holes"}
+
+
+def test_count_and_point_in_time_see_the_mappings_too(semantic: Elasticsearch) -> None:
+    query = {"semantic": {"field": "dense", "query": "quantum physics"}}
+    assert semantic.count(index="sem", query=query)["count"] == 3  # embedded by the field's endpoint, as _search
+    nested = {"nested": {"path": "dense.inference.chunks", "query": {"match_all": {}}}}
+    assert semantic.count(index="sem", query=nested)["count"] == 3
+    pit = semantic.open_point_in_time(index="sem", keep_alive="1m")["id"]
+    try:
+        answer = semantic.search(pit={"id": pit}, query=query, sort=["_score"])
+        assert [h["_id"] for h in answer["hits"]["hits"]][0] == "c"
+        with pytest.raises(ApiError) as err:
+            semantic.search(pit={"id": pit}, query={"nested": {"path": "title", "query": {"match_all": {}}}})
+        assert err.value.meta.status == 400 and "failed to find nested object under path [title]" in str(
+            err.value.body)
+    finally:
+        semantic.close_point_in_time(id=pit)
