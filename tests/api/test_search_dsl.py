@@ -219,7 +219,7 @@ def test_count_and_point_in_time_see_the_mappings_too(semantic: Elasticsearch) -
     pit = semantic.open_point_in_time(index="sem", keep_alive="1m")["id"]
     try:
         answer = semantic.search(pit={"id": pit}, query=query, sort=["_score"])
-        assert [h["_id"] for h in answer["hits"]["hits"]][0] == "c"
+        assert ids(answer)[0] == "c"
         with pytest.raises(ApiError) as err:
             semantic.search(pit={"id": pit}, query={"nested": {"path": "title", "query": {"match_all": {}}}})
         assert err.value.meta.status == 400 and "failed to find nested object under path [title]" in str(
