@@ -9,6 +9,7 @@ from typing import Any, Protocol
 from ingest.indices.catalog import IndexCatalog
 from ingest.indices.expressions import Options, resolve
 from ingest.query.source import SourceFilter
+from ingest.searching.mapped import apply_mappings
 from ingest.searching.nested import parse_nested
 from ingest.searching.pruning import parse_sparse_vector, parse_text_expansion
 from ingest.searching.queries import register_query
@@ -79,7 +80,18 @@ def search(context: SearchContext, store: IndexedStore, names: list[str], body: 
     service = context.search()
     corpora = [service.corpus(store, n) for n in names]
     props = {n: store.properties(n) for n in names}
-    if '"semantic"' in json.dumps(body):
-        body = resolve_semantic(body, props, context.api)
+    body = complete(context, body, props)
     return service.search(body, corpora, props, default_source, scroll=scroll, api=context.api)
+
+
+def complete(context: SearchContext, body: dict[str, Any], props: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """A ``prepare``d body finished with what the target indices' mappings say: ``semantic`` queries embedded by
+    their field's endpoint, ``nested`` paths checked, ``sparse_vector`` pruning from the field's options (every
+    search over indices: ``_search``, a point in time, ``_count``)."""
+    text = json.dumps(body)
+    if '"semantic"' in text:
+        body = resolve_semantic(body, props, context.api)
+    if '"nested"' in text or '"sparse_vector"' in text:
+        body = apply_mappings(body, props)
+    return body
 

@@ -28,9 +28,8 @@ from ingest.semantic.query import chunk_text, score_documents
 
 _WORD = re.compile(r"\w+", re.UNICODE)
 # Sentence ends as Java's sentence BreakIterator finds them (after [.!?] and the spaces that follow, unless a
-# lowercase letter goes on); word boundaries around every word, space run and other character.
+# lowercase letter goes on).
 _SENTENCE = re.compile(r"[.!?]+[\"')\]]*\s+(?=[^\sa-z]|$)", re.UNICODE)
-_WORD_BREAK = re.compile(r"\w+|\s+|.", re.UNICODE | re.DOTALL)
 _K1, _B, _PIVOT = 1.2, 0.75, 87.0  # Lucene's PassageScorer defaults
 
 
@@ -90,7 +89,7 @@ def _no_match(values: list[str], options: dict[str, Any]) -> list[str]:
         return []
     text = values[0]
     if len(text) > size:  # Elasticsearch extends the cut to the next word boundary
-        text = text[: _after(_boundaries(text, _WORD_BREAK), size)]
+        text = text[: _Scanner(text, size).word_after(size)]
     return [encode(text.strip(), options)]
 
 
@@ -243,8 +242,7 @@ def _fragments(values: list[str], want: Wanted, options: dict[str, Any]) -> list
 
 
 def _boundaries(text: str, pattern: re.Pattern[str]) -> list[int]:
-    points = sorted({0, len(text), *(m.end() for m in pattern.finditer(text) if m.end() < len(text))})
-    return points
+    return sorted({0, len(text), *(m.end() for m in pattern.finditer(text))})
 
 
 def _before(points: list[int], offset: int) -> int:
@@ -264,11 +262,34 @@ class _Scanner:
     longer sentence is cut at word boundaries around the match. Called with increasing offsets."""
 
     def __init__(self, text: str, size: int) -> None:
+        self.text = text
         self.sentences = _boundaries(text, _SENTENCE)
-        self.words = _boundaries(text, _WORD_BREAK)
         self.size, self.length = size, len(text)
         self.window = (-1, -1)
         self.inner = (-1, 0)
+
+    def _word_edge(self, p: int) -> bool:
+        """A word boundary (Java's word BreakIterator): around every word, space run and other character."""
+        if p <= 0 or p >= self.length:
+            return True
+        a, b = self.text[p - 1], self.text[p]
+        kind_a = "w" if a.isalnum() or a == "_" else "s" if a.isspace() else "o"
+        kind_b = "w" if b.isalnum() or b == "_" else "s" if b.isspace() else "o"
+        return kind_a != kind_b or kind_a == "o"
+
+    def word_before(self, offset: int) -> int:
+        """The last word boundary before ``offset``."""
+        p = offset - 1
+        while p > 0 and not self._word_edge(p):
+            p -= 1
+        return max(p, 0)
+
+    def word_after(self, offset: int) -> int:
+        """The first word boundary after ``offset`` (the end when none)."""
+        p = offset + 1
+        while p < self.length and not self._word_edge(p):
+            p += 1
+        return min(p, self.length)
 
     def passage(self, offset: int) -> tuple[int, int]:
         """The passage around a match starting just before ``offset`` (``preceding(offset)`` + ``following``)."""
@@ -284,10 +305,10 @@ class _Scanner:
             self.window = (start, end)
         if end - start > self.size:
             if offset - self.size > start:
-                start = max(start, _before(self.words, offset - self.size))
+                start = max(start, self.word_before(offset - self.size))
             remaining = max(0, self.size - (offset - start))
             if offset + remaining < self.window[1]:
-                end = min(self.window[1], _after(self.words, offset + remaining))
+                end = min(self.window[1], self.word_after(offset + remaining))
         self.inner = (start, end)
         return start, end
 

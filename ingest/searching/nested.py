@@ -16,6 +16,7 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
+from ingest.models.errors import ElasticsearchError
 from ingest.query.dsl import ParseContext, Query, parsing_error, values_at
 from ingest.query.source import SourceFilter, from_body
 from ingest.searching.corpus import Corpus
@@ -131,7 +132,8 @@ def parse_nested(spec: dict[str, Any], context: ParseContext) -> Query:
         raise parsing_error("[nested] requires 'query' field")
     mode = str(spec.get("score_mode", "avg"))
     if mode not in _MODES:
-        raise parsing_error(f"[nested] illegal score_mode [{mode}]")
+        raise ElasticsearchError(f"No score mode for child query [{mode}] found", status=400,
+                                 error_type="illegal_argument_exception")
     inner_hits = spec.get("inner_hits")
     if inner_hits is not None and not isinstance(inner_hits, dict):
         raise parsing_error("[nested] [inner_hits] must be an object")

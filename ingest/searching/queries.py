@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from ingest.models.errors import ElasticsearchError
 from ingest.query.dsl import ParseContext, Query, QueryParser, minimum_should_match, parsing_error, values_at
 from ingest.searching.corpus import Corpus, FieldIndex, analyze, vectors
 from ingest.searching.positions import phrase_freq
@@ -305,7 +306,7 @@ def _match_phrase(spec: dict[str, Any], context: ParseContext) -> Query:
         raise parsing_error(f"[match_phrase] query does not support [{unknown[0]}]")
     slop = int(options.get("slop", 0))
     if slop < 0:
-        raise parsing_error("No negative slop allowed.")
+        raise ElasticsearchError("No negative slop allowed.", status=400, error_type="illegal_argument_exception")
     return MatchPhrase(field, tuple(analyze(options.get("query", ""))), float(options.get("boost", 1.0)), slop)
 
 

@@ -30,8 +30,18 @@ def _sparse(es: Elasticsearch) -> None:
 def test_sparse_vector_prune_drops_frequent_light_tokens(es: Elasticsearch) -> None:
     _sparse(es)
     vector = {"common": 0.3, "t1": 1.0, "absent": 5.0}
-    plain = es.search(index="sp", query={"sparse_vector": {"field": "ml", "query_vector": vector}}, size=20)
+    plain = es.search(index="sp", query={"sparse_vector": {"field": "ml", "query_vector": vector, "prune": False}},
+                      size=20)
     assert plain["hits"]["total"]["value"] == 10  # "common" is in every document
+    default = es.search(index="sp", query={"sparse_vector": {"field": "ml", "query_vector": vector}}, size=20)
+    assert ids(default) == ["1"]  # Elasticsearch 9.1: a sparse_vector field prunes unless told not to
+    es.indices.create(index="sp-off", mappings={"properties": {"ml": {"type": "sparse_vector",
+                                                                      "index_options": {"prune": False}}}})
+    helpers.bulk(es, [{"_index": "sp-off", "_id": str(i), "ml": {"common": 1.0, f"t{i}": 1.0}} for i in range(10)],
+                 refresh=True)
+    off = es.search(index="sp-off", query={"sparse_vector": {"field": "ml", "query_vector": vector}}, size=20)
+    assert off["hits"]["total"]["value"] == 10 and es.count(index="sp-off", query={"sparse_vector": {
+        "field": "ml", "query_vector": vector, "prune": True}})["count"] == 1
     pruned = es.search(index="sp", query={"sparse_vector": {"field": "ml", "query_vector": vector, "prune": True}})
     # average frequency ratio 20/10/11 ≈ 0.18; "common" (ratio 1 > 5 × 0.18, weight 0.3 < 0.4 × 1) is pruned
     assert ids(pruned) == ["1"] and pruned["hits"]["hits"][0]["_score"] == pytest.approx(1.0)
@@ -42,8 +52,8 @@ def test_sparse_vector_prune_drops_frequent_light_tokens(es: Elasticsearch) -> N
     heavy = es.search(index="sp", size=20, query={"sparse_vector": {  # the best weight counts absent tokens too
         "field": "ml", "query_vector": {"common": 0.3, "t1": 1.0}, "prune": True, "pruning_config": {"tokens_weight_threshold": 0.2}}})
     assert heavy["hits"]["total"]["value"] == 10 and heavy["hits"]["hits"][0]["_id"] == "1"
-    ignored = es.search(index="sp", size=20, query={"sparse_vector": {  # a config without prune: no pruning
-        "field": "ml", "query_vector": vector, "pruning_config": {"tokens_weight_threshold": 0.9}}})
+    ignored = es.search(index="sp", size=20, query={"sparse_vector": {  # a config with prune false: no pruning
+        "field": "ml", "query_vector": vector, "prune": False, "pruning_config": {"tokens_weight_threshold": 0.9}}})
     assert ignored["hits"]["total"]["value"] == 10
     expansion = es.search(index="sp", size=20, query={"text_expansion": {"ml": {
         "query_vector": vector, "pruning_config": {"tokens_freq_ratio_threshold": 5}}}})
@@ -199,3 +209,20 @@ def test_nested_knn_over_semantic_chunks_with_inner_hits(semantic: Elasticsearch
     assert inner["total"]["value"] == 2
     assert inner["hits"][0]["_nested"] == {"field": "dense.inference.chunks", "offset": 1}
     assert inner["hits"][0]["_source"] == {"text": "filler10 filler11 quantum physics of black holes"}
+
+
+def test_count_and_point_in_time_see_the_mappings_too(semantic: Elasticsearch) -> None:
+    query = {"semantic": {"field": "dense", "query": "quantum physics"}}
+    assert semantic.count(index="sem", query=query)["count"] == 3  # embedded by the field's endpoint, as _search
+    nested = {"nested": {"path": "dense.inference.chunks", "query": {"match_all": {}}}}
+    assert semantic.count(index="sem", query=nested)["count"] == 3
+    pit = semantic.open_point_in_time(index="sem", keep_alive="1m")["id"]
+    try:
+        answer = semantic.search(pit={"id": pit}, query=query, sort=["_score"])
+        assert ids(answer)[0] == "c"
+        with pytest.raises(ApiError) as err:
+            semantic.search(pit={"id": pit}, query={"nested": {"path": "title", "query": {"match_all": {}}}})
+        assert err.value.meta.status == 400 and "failed to find nested object under path [title]" in str(
+            err.value.body)
+    finally:
+        semantic.close_point_in_time(id=pit)

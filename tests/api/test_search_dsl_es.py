@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from elasticsearch import ApiError, Elasticsearch
+from elasticsearch import ApiError, Elasticsearch, helpers
 
 from ingest.models.api import InferenceAPI
 from tests.api.test_search_es import _load
@@ -199,3 +199,58 @@ def test_random_highlights_agree_with_elasticsearch(clients: tuple[Elasticsearch
             mine, real = (es.search(index="xcheck", **request) for es in (ours, theirs))
             assert {h["_id"]: h.get("highlight") for h in mine["hits"]["hits"]} == {
                 h["_id"]: h.get("highlight") for h in real["hits"]["hits"]}, request
+
+
+def _sparse_docs() -> list[dict[str, Any]]:
+    rng = random.Random(23)
+    tokens = [f"w{i}" for i in range(30)]
+    out = []
+    for i in range(60):
+        chosen = rng.sample(tokens[:8], 2) + rng.sample(tokens, rng.randint(2, 8))  # w0-w7 are frequent
+        out.append({"_id": f"s{i}", "ml": {t: round(rng.uniform(0.1, 3.0), 2) for t in chosen}})
+    return out
+
+
+SPARSE: list[dict[str, Any]] = [
+    {"field": "ml", "query_vector": {"w0": 0.2, "w9": 1.5, "w20": 0.8}},  # the field's default: pruned
+    {"field": "ml", "query_vector": {"w0": 0.2, "w9": 1.5, "w20": 0.8}, "prune": False},
+    {"field": "ml", "query_vector": {"w1": 1.0, "w2": 0.1, "w15": 0.3}, "prune": True},
+    {"field": "ml", "query_vector": {"w1": 1.0, "w2": 0.1, "w15": 0.3}, "prune": True,
+     "pruning_config": {"tokens_freq_ratio_threshold": 2, "tokens_weight_threshold": 0.2}},
+    {"field": "ml", "query_vector": {"w1": 0.1, "w2": 0.05, "w20": 1.0}, "prune": True,
+     "pruning_config": {"tokens_freq_ratio_threshold": 1, "only_score_pruned_tokens": True}},
+]
+
+
+def test_sparse_vector_pruning_agrees_with_elasticsearch(live_server: tuple[str, InferenceAPI],
+                                                         elasticsearch9_url: str) -> None:
+    ours, theirs = Elasticsearch(live_server[0], request_timeout=60), Elasticsearch(elasticsearch9_url, request_timeout=60)
+    for es in (ours, theirs):
+        es.indices.create(index="spx", mappings={"properties": {"ml": {"type": "sparse_vector"}}},
+                          settings={"number_of_shards": 1, "number_of_replicas": 0})
+        helpers.bulk(es, [{"_index": "spx", **d} for d in _sparse_docs()], refresh=True)
+    try:
+        for query in SPARSE:
+            answers = [es.search(index="spx", query={"sparse_vector": query}, size=100) for es in (ours, theirs)]
+            mine, real = ({h["_id"]: h["_score"] for h in a["hits"]["hits"]} for a in answers)
+            assert real and set(mine) == set(real), query
+            for doc, score in real.items():  # Elasticsearch keeps feature weights with 9 significant bits
+                assert mine[doc] == pytest.approx(score, rel=1e-2), (query, doc)
+    finally:
+        theirs.indices.delete(index="spx")
+
+
+def test_refusals_agree_with_elasticsearch(nested_clients: tuple[Elasticsearch, Elasticsearch]) -> None:
+    ours, theirs = nested_clients
+    for query in ({"nested": {"path": "missing", "query": {"match_all": {}}}},
+                  {"nested": {"path": "notes", "query": {"match_all": {}}}},
+                  {"nested": {"path": "comments", "score_mode": "bogus", "query": {"match_all": {}}}},
+                  {"match_phrase": {"body": {"query": "cloud storage", "slop": -1}}}):
+        errors = []
+        for es in (ours, theirs):
+            with pytest.raises(ApiError) as err:
+                es.search(index="hl", query=query)
+            errors.append((err.value.meta.status, err.value.body["error"]["type"]))
+        assert errors[0] == errors[1], query
+    lenient = {"nested": {"path": "missing", "ignore_unmapped": True, "query": {"match_all": {}}}}
+    assert [es.search(index="hl", query=lenient)["hits"]["total"]["value"] for es in (ours, theirs)] == [0, 0]

@@ -13,7 +13,7 @@ from ingest.indices.expressions import options_from
 from ingest.models.errors import ElasticsearchError
 from ingest.query.dsl import parsing_error
 from ingest.query.source import from_params
-from ingest.searching.api import prepare, resolve_names
+from ingest.searching.api import complete, prepare, resolve_names
 from ingest.searching.api import search as search_api
 from ingest.searching.corpus import Corpus
 from ingest.searching.scoring import evaluate
@@ -100,6 +100,7 @@ def _run_search(request: Request, expression: str | None, body: dict[str, Any]) 
                                      "specify any index with point in time.;", status=400,
                                      error_type="action_request_validation_exception")
         corpora, props = service.pit(str(pit.get("id")), pit.get("keep_alive"))
+        body = complete(context, body, props)
         return service.search(body, corpora, props, default, pit_id=str(pit.get("id")), api=context.api)
     names = _names(request, expression)
     return search_api(context, versioned(app_destination(request)), names, body, default,
@@ -155,6 +156,7 @@ def _count(request: Request, expression: str | None, body: dict[str, Any]) -> di
     corpora, props = _corpora(request, names)
     from ingest.searching.request import parse
 
+    body = complete(app_context(request), body, props)
     total = sum(len(evaluate(parse(body, c, props[c.index]), c)) for c in corpora)
     return {"count": total, "_shards": {"total": len(names), "successful": len(names), "skipped": 0, "failed": 0}}
 
