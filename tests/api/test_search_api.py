@@ -165,3 +165,14 @@ def test_several_indices_and_aliases(es: Elasticsearch) -> None:
     with pytest.raises(ApiError) as err:
         es.search(index="ghost")
     assert err.value.meta.status == 404 and err.value.body["error"]["type"] == "index_not_found_exception"
+
+
+def test_size_zero_has_no_max_score(es: Elasticsearch) -> None:
+    """``size: 0`` collects no top hits: ``max_score`` is null as in Elasticsearch (it was the best score), the
+    total is still counted; a page past the hits keeps the best score of the query."""
+    counted = es.search(index="docs", query={"match": {"title": "fox"}}, size=0)
+    assert counted["hits"]["max_score"] is None and counted["hits"]["hits"] == []
+    assert counted["hits"]["total"] == {"value": 3, "relation": "eq"}
+    past = es.search(index="docs", query={"match": {"title": "fox"}}, from_=10, size=5)
+    best = es.search(index="docs", query={"match": {"title": "fox"}}, size=1)["hits"]["max_score"]
+    assert past["hits"]["hits"] == [] and past["hits"]["max_score"] == best and best > 0
