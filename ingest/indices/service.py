@@ -211,18 +211,33 @@ def health(catalog: IndexCatalog, name: str) -> str:
     return "green" if str(catalog.settings(name).get("index.number_of_replicas", "1")) == "0" else "yellow"
 
 
-def shard_health(catalog: IndexCatalog, names: list[str]) -> dict[str, Any]:
-    """``_cluster/health`` counts of ``names`` on one node: every primary active, every replica unassigned."""
+def shard_health(catalog: IndexCatalog, names: list[str], level: str = "cluster") -> dict[str, Any]:
+    """``_cluster/health`` counts of ``names`` on one node: every primary active, every replica unassigned.
+    ``level`` ``indices`` adds Elasticsearch's ``indices`` section (``shards`` adds each index's shards)."""
     primaries = replicas = 0
+    per_index: dict[str, Any] = {}
     for name in names:
         s = catalog.settings(name)
         p = int(s.get("index.number_of_shards", 1))
+        r = int(s.get("index.number_of_replicas", 1))
         primaries += p
-        replicas += p * int(s.get("index.number_of_replicas", 1))
+        replicas += p * r
+        status = "yellow" if r else "green"
+        per_index[name] = {"status": status, "number_of_shards": p, "number_of_replicas": r,
+                           "active_primary_shards": p, "active_shards": p, "relocating_shards": 0,
+                           "initializing_shards": 0, "unassigned_shards": p * r, "unassigned_primary_shards": 0}
+        if level == "shards":
+            per_index[name]["shards"] = {str(i): {
+                "status": status, "primary_active": True, "active_shards": 1, "relocating_shards": 0,
+                "initializing_shards": 0, "unassigned_shards": r, "unassigned_primary_shards": 0} for i in range(p)}
     total = primaries + replicas
-    return {"status": "yellow" if replicas else "green", "active_primary_shards": primaries,
-            "active_shards": primaries, "unassigned_shards": replicas,
-            "active_shards_percent_as_number": 100.0 * primaries / total if total else 100.0}
+    body: dict[str, Any] = {
+        "status": "yellow" if replicas else "green", "active_primary_shards": primaries,
+        "active_shards": primaries, "unassigned_shards": replicas,
+        "active_shards_percent_as_number": 100.0 * primaries / total if total else 100.0}
+    if level in ("indices", "shards"):
+        body["indices"] = per_index
+    return body
 
 
 def shard_copies(catalog: IndexCatalog, name: str) -> int:

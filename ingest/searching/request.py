@@ -261,6 +261,8 @@ def render(hits: list[Hit], keys: list[SortKey], body: dict[str, Any], start: in
     counted = total_of(len(hits) if total is None else total, body.get("track_total_hits"))
     if counted is not None:
         out["total"] = counted
-    out["max_score"] = max((h.score for h in hits), default=None) if track_scores and by_score else None
+    # size 0 collects no top hits, so Elasticsearch has no max score (NaN, shown as null)
+    out["max_score"] = (max((h.score for h in hits), default=None)
+                        if track_scores and by_score and size > 0 else None)
     out["hits"] = page
     return out

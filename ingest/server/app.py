@@ -50,7 +50,7 @@ from ingest.server.routes import (
     templates,
 )
 from ingest.server.routes import security as security_routes
-from ingest.server.routing import unknown_route
+from ingest.server.routing import TrailingSlash, unknown_route
 from ingest.server.security import Authenticator
 from ingest.server.security.declare import cluster, undeclared
 from ingest.server.security.middleware import install
@@ -92,7 +92,9 @@ def create_app(
 
     install(app, authenticator or Authenticator(app.state.api.store))  # inner: after the dialect, before routing
     app.add_middleware(DialectMiddleware, max_body_bytes=max_body_bytes)
-    app.add_middleware(ObserveMiddleware)  # outermost: times and logs every answer, refusals included
+    app.add_middleware(ObserveMiddleware)  # times and logs every answer, refusals included
+    app.add_middleware(TrailingSlash)  # outermost: /t1/_doc/ is /t1/_doc for every layer, as in Elasticsearch
+    app.router.redirect_slashes = False
 
     @app.exception_handler(ElasticsearchError)
     async def es_error(request: Request, exc: ElasticsearchError) -> Response:

@@ -128,6 +128,15 @@ def bool_param(request: Request, name: str, default: bool = False) -> bool:
     )
 
 
+def refresh_param(request: Request) -> str | None:
+    """A write's ``refresh`` (None when absent): ``true``, empty (= ``true``), ``false`` or ``wait_for``; anything
+    else refused with Elasticsearch's message (``WriteRequest.RefreshPolicy.parse``), never taken as ``false``."""
+    raw = request.query_params.get("refresh")
+    if raw is None or raw in ("", "true", "false", "wait_for"):
+        return raw
+    raise IllegalArgumentException(f"Unknown value for refresh: [{raw}].")
+
+
 _TIME = re.compile(r"(-?\d+)(nanos|micros|ms|s|m|h|d)")
 _TIME_UNITS = {"nanos": 1e-9, "micros": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
 

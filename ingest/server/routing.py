@@ -19,6 +19,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from ingest.jobs.bulkapi import validate_index_name
 from ingest.models.errors import ElasticsearchError
@@ -59,3 +60,21 @@ def allowed_methods(app: FastAPI, path: str) -> list[str]:
         if regex is not None and regex.match(path):
             methods |= set(getattr(route, "methods", None) or ())
     return sorted(methods)
+
+
+class TrailingSlash:
+    """Serve ``/t1/_doc/`` as ``/t1/_doc``: Elasticsearch's path trie drops a trailing ``/`` (Java's
+    ``split("/")`` leaves no empty last segment), where Starlette would answer a 307 redirect that clients do not
+    follow. A plain ASGI middleware: it only rewrites the scope's path."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope.get("path", "")
+        if scope["type"] == "http" and len(path) > 1 and path.endswith("/"):
+            stripped = path.rstrip("/") or "/"
+            raw = scope.get("raw_path")
+            scope = {**scope, "path": stripped,
+                     "raw_path": raw.rstrip(b"/") or b"/" if isinstance(raw, bytes) else raw}
+        await self.app(scope, receive, send)

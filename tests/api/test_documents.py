@@ -265,3 +265,25 @@ def test_by_query_version_conflicts_abort_or_proceed(ingest_home: Any, monkeypat
         assert (counts["version_conflicts"], counts["failures"]) == (1, [])
         assert client.get("/race/_doc/1").json()["_source"] == {"n": 100}  # the other writer's version stays
     api.close()
+
+
+def test_unknown_refresh_value_is_refused(es: Elasticsearch) -> None:
+    """``refresh`` other than true/false/wait_for/empty is a 400 with Elasticsearch's message on every write path,
+    and nothing is written (it used to be taken as ``false``)."""
+    for call in (lambda: es.index(index="r", id="1", document={"a": 1}, refresh="bogus"),
+                 lambda: es.create(index="r", id="1", document={"a": 1}, refresh="bogus"),
+                 lambda: es.bulk(operations=[{"index": {"_index": "r", "_id": "1"}}, {"a": 1}],
+                                 refresh="bogus")):
+        with pytest.raises(BadRequestError) as bad:
+            call()
+        assert bad.value.error == "illegal_argument_exception"
+        assert bad.value.info["error"]["reason"] == "Unknown value for refresh: [bogus]."
+    assert not es.indices.exists(index="r")
+    assert es.index(index="r", id="1", document={"a": 1}, refresh="wait_for")["result"] == "created"
+    assert es.index(index="r", id="1", document={"a": 2}, refresh=True)["forced_refresh"] is True
+    with pytest.raises(BadRequestError) as bad:
+        es.update(index="r", id="1", doc={"a": 3}, refresh="yes")
+    assert bad.value.info["error"]["reason"] == "Unknown value for refresh: [yes]."
+    with pytest.raises(BadRequestError):
+        es.delete(index="r", id="1", refresh="no")
+    assert es.get(index="r", id="1")["_source"] == {"a": 2}

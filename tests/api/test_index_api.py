@@ -173,3 +173,25 @@ def test_listing_apis_show_only_the_indices_a_caller_may_see(ingest_home: Path) 
         everything = client.get("/_cat/indices?format=json", headers={"Authorization": f"ApiKey {root.encoded}"})
         assert sorted(r["index"] for r in everything.json()) == ["docs-1", "secret"]
     api.close()
+
+
+def test_pipeline_in_use_by_an_index_cannot_be_deleted(es: Elasticsearch) -> None:
+    """Elasticsearch refuses to delete a pipeline an index names as its default or final pipeline (its documents
+    would go in unprocessed); once the indices stop naming it, it deletes."""
+    es.ingest.put_pipeline(id="tidy", processors=[{"trim": {"field": "a"}}])
+    es.ingest.put_pipeline(id="unused", processors=[])
+    es.indices.create(index="logs-b", settings={"index.default_pipeline": "tidy"})
+    es.indices.create(index="logs-a", settings={"index.default_pipeline": "tidy", "index.final_pipeline": "tidy"})
+    with pytest.raises(BadRequestError) as refused:
+        es.ingest.delete_pipeline(id="tidy")
+    assert refused.value.error == "illegal_argument_exception"
+    assert refused.value.info["error"]["reason"] == (
+        "pipeline [tidy] cannot be deleted because it is the default pipeline for 2 index(es) including "
+        "[logs-a,logs-b] and the final pipeline for 1 index(es) including [logs-a]")
+    with pytest.raises(BadRequestError):
+        es.ingest.delete_pipeline(id="t*")  # a pattern that matches it: refused as well, nothing deleted
+    assert "tidy" in es.ingest.get_pipeline(id="tidy")
+    assert es.ingest.delete_pipeline(id="unused")["acknowledged"] is True
+    es.indices.delete(index="logs-a")
+    es.indices.put_settings(index="logs-b", settings={"index.default_pipeline": None})
+    assert es.ingest.delete_pipeline(id="tidy")["acknowledged"] is True

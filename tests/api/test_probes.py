@@ -207,3 +207,29 @@ def test_index_health(live_server: tuple[str, InferenceAPI]) -> None:
     assert time.monotonic() - started >= 0.5
     assert httpx.get(f"{url}/_cluster/health/nope?wait_for_status=red", timeout=30).status_code == 200
     assert httpx.get(f"{url}/_cluster/health/no*", timeout=30).json()["status"] == "green"  # matches nothing
+
+
+def test_cluster_health_counts_every_index(live_server: tuple[str, InferenceAPI]) -> None:
+    """The whole cluster's health covers every index (yellow while one asks for a replica a single node cannot
+    hold), ``level=indices|shards`` adds Elasticsearch's sections, wildcards and aliases name indices."""
+    url, _ = live_server
+    es = Elasticsearch(url, request_timeout=30)
+    assert es.cluster.health(level="indices")["indices"] == {}  # nothing yet: green, an empty section
+    es.indices.create(index="logs-a", settings={"number_of_shards": 2, "number_of_replicas": 0})
+    es.indices.create(index="logs-b", aliases={"current": {}})  # replicas default to 1: unassigned here
+    health = es.cluster.health()
+    assert (health["status"], health["active_primary_shards"], health["active_shards"]) == ("yellow", 3, 3)
+    assert health["unassigned_shards"] == 1 and health["active_shards_percent_as_number"] == 75.0
+    assert "indices" not in health
+    per_index = es.cluster.health(level="indices")["indices"]
+    assert per_index["logs-a"] == {"status": "green", "number_of_shards": 2, "number_of_replicas": 0,
+                                   "active_primary_shards": 2, "active_shards": 2, "relocating_shards": 0,
+                                   "initializing_shards": 0, "unassigned_shards": 0, "unassigned_primary_shards": 0}
+    assert per_index["logs-b"]["status"] == "yellow" and per_index["logs-b"]["unassigned_shards"] == 1
+    shards = es.cluster.health(level="shards")["indices"]["logs-a"]["shards"]
+    assert sorted(shards) == ["0", "1"] and shards["1"]["primary_active"] is True
+    assert es.cluster.health(index="logs-*")["active_primary_shards"] == 3
+    assert es.cluster.health(index="current")["status"] == "yellow"  # the alias's index
+    assert es.cluster.health(index="logs-a")["status"] == "green"
+    r = httpx.get(f"{url}/_cluster/health?level=everything", timeout=30)
+    assert r.status_code == 400 and r.json()["error"]["type"] == "illegal_argument_exception"

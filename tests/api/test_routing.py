@@ -58,3 +58,20 @@ def test_head_on_unknown_path_has_no_body(live_server: tuple[str, InferenceAPI])
     url, _ = live_server
     r = httpx.head(f"{url}/_nothing", timeout=30)
     assert r.status_code == 400 and r.content == b""
+
+
+def test_trailing_slash_is_the_same_path(live_server: tuple[str, InferenceAPI]) -> None:
+    """``/t1/_doc/`` is ``/t1/_doc`` as in Elasticsearch (its path trie drops a trailing slash): answered, never
+    a 307 redirect that clients do not follow; unknown paths keep Elasticsearch's 400."""
+    url, _ = live_server
+    with httpx.Client(base_url=url, timeout=30, follow_redirects=False) as http:
+        created = http.post("/slash/_doc/", json={"a": 1})
+        assert created.status_code == 201 and created.json()["result"] == "created"
+        assert http.put("/slash/_doc/x/", json={"a": 2}).status_code == 201
+        got = http.get("/slash/_doc/x/")
+        assert got.status_code == 200 and got.json()["_source"] == {"a": 2}
+        assert http.post("/slash/_refresh/").status_code == 200
+        assert http.get("/slash/_count/").json()["count"] == 2
+        assert http.get("/").status_code == 200
+        missing = http.post("/_nothing_here/")
+        assert missing.status_code == 400 and missing.json()["error"].startswith("no handler found for uri [/_nothing_here")

@@ -165,3 +165,36 @@ def test_several_indices_and_aliases(es: Elasticsearch) -> None:
     with pytest.raises(ApiError) as err:
         es.search(index="ghost")
     assert err.value.meta.status == 404 and err.value.body["error"]["type"] == "index_not_found_exception"
+
+
+def test_size_zero_has_no_max_score(es: Elasticsearch) -> None:
+    """``size: 0`` collects no top hits: ``max_score`` is null as in Elasticsearch (it was the best score), the
+    total is still counted; a page past the hits keeps the best score of the query."""
+    counted = es.search(index="docs", query={"match": {"title": "fox"}}, size=0)
+    assert counted["hits"]["max_score"] is None and counted["hits"]["hits"] == []
+    assert counted["hits"]["total"] == {"value": 3, "relation": "eq"}
+    past = es.search(index="docs", query={"match": {"title": "fox"}}, from_=10, size=5)
+    best = es.search(index="docs", query={"match": {"title": "fox"}}, size=1)["hits"]["max_score"]
+    assert past["hits"]["hits"] == [] and past["hits"]["max_score"] == best and best > 0
+
+
+def test_result_window_is_bounded(es: Elasticsearch) -> None:
+    """``from + size`` past ``index.max_result_window`` (10000, or the index's setting) is Elasticsearch's 400
+    ``search_phase_execution_exception`` caused by ``illegal_argument_exception``; a scroll's batch the same."""
+    with pytest.raises(ApiError) as big:
+        es.search(index="docs", from_=9995, size=10)
+    assert big.value.status_code == 400 and big.value.error == "search_phase_execution_exception"
+    error = big.value.info["error"]
+    assert error["root_cause"][0]["type"] == "illegal_argument_exception"
+    assert error["caused_by"]["reason"].startswith("Result window is too large, from + size must be less than "
+                                                   "or equal to: [10000] but was [10005].")
+    assert es.search(index="docs", from_=9990, size=10)["hits"]["hits"] == []  # exactly the window: fine
+    with pytest.raises(ApiError) as batch:
+        es.search(index="docs", scroll="1m", size=10001)
+    assert batch.value.info["error"]["caused_by"]["reason"].startswith(
+        "Batch size is too large, size must be less than or equal to: [10000] but was [10001].")
+    es.indices.put_settings(index="docs", settings={"index.max_result_window": 3})
+    assert len(es.search(index="docs", size=3)["hits"]["hits"]) == 3
+    with pytest.raises(ApiError) as small:
+        es.search(index="docs", from_=1, size=3)
+    assert "less than or equal to: [3] but was [4]" in small.value.info["error"]["caused_by"]["reason"]

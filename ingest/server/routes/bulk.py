@@ -21,6 +21,7 @@ from ingest.models.errors import ElasticsearchError, IllegalArgumentException
 from ingest.query.source import SourceFilter, from_params
 from ingest.server import convertors  # noqa: F401 - registers the {index} path convertor
 from ingest.server.destination import DEFAULT_TIMEOUT_S, Destination
+from ingest.server.dialect import refresh_param
 from ingest.server.filterpath import apply_filter_path
 from ingest.server.limits import SimpleError, body_format
 from ingest.server.security import declare as need
@@ -95,12 +96,13 @@ async def _bulk(request: Request, index: str | None, dest: Destination) -> JSONR
     params = request.query_params
     try:
         timeout_s = parse_timeout(params.get("timeout"))
+        refresh = refresh_param(request)
         authorize = AuthorizedSink.checker(need.principal_of(request), request)  # each item against its index
         # a job of this home ran every pipeline itself, the final one too: trusted from the local client only
         done = request.headers.get(PIPELINES_DONE) == "true" and need.is_local_client(request)
         # Inference, DuckDB and the cluster's answers block: run them on the thread pool, not the event loop.
         body = await run_in_threadpool(
-            lambda: dest.bulk(raw, index=index, pipeline=params.get("pipeline"), refresh=params.get("refresh"),
+            lambda: dest.bulk(raw, index=index, pipeline=params.get("pipeline"), refresh=refresh,
                               timeout_s=timeout_s, authorize=authorize, user=need.security_user(request),
                               source=from_params(params.get("_source"), params.get("_source_includes"),
                                                  params.get("_source_excludes"), SourceFilter(False)),

@@ -21,7 +21,7 @@ from ingest.models.errors import ElasticsearchError, IllegalArgumentException, P
 from ingest.query.source import SourceFilter, from_body, from_params
 from ingest.server import convertors  # noqa: F401 - registers the {index} path convertor
 from ingest.server.destination import Destination
-from ingest.server.dialect import bool_param, check_params, int_param, json_body
+from ingest.server.dialect import bool_param, check_params, int_param, json_body, refresh_param
 from ingest.server.filterpath import apply_filter_path
 from ingest.server.routes.bulk import SafeJSON, _error, _has_index, parse_timeout, versioned
 from ingest.server.security import declare as need
@@ -69,9 +69,10 @@ async def write_one(request: Request, op: str, meta: dict[str, Any], body: dict[
         raw += json.dumps(body).encode() + b"\n"
     dest = destination(request)
     timeout_s = parse_timeout(params.get("timeout"))
+    refresh = refresh_param(request)
     authorize = AuthorizedSink.checker(need.principal_of(request), request)
     result = await run_in_threadpool(
-        lambda: dest.bulk(raw, index=None, pipeline=params.get("pipeline"), refresh=params.get("refresh"),
+        lambda: dest.bulk(raw, index=None, pipeline=params.get("pipeline"), refresh=refresh,
                           timeout_s=timeout_s, authorize=authorize, user=need.security_user(request)))
     item = next(iter(result["items"][0].values()))
     return int(item["status"]), item

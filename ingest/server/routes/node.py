@@ -16,7 +16,8 @@ from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 from starlette.convertors import Convertor, register_url_convertor
 
-from ingest.indices.service import shard_health
+from ingest.indices.expressions import Options, resolve
+from ingest.indices.service import is_index_store, shard_health
 from ingest.models.errors import IllegalArgumentException
 from ingest.server.dialect import check_params, es_response, time_param
 from ingest.server.nodeinfo import CLUSTER_NAME, ROLES, VERSION, Node, os_info, process_info
@@ -182,7 +183,8 @@ _HEALTH_PARAMS = ("wait_for_status", "timeout", "master_timeout", "level", "loca
 
 @router.get("/_cluster/health", dependencies=[_HEALTH])
 async def cluster_health(request: Request) -> Response:
-    """One node, always green (nothing is ever unassigned). Shard counts are not tracked yet and read 0."""
+    """Every index of the embedded store, as one node holds them: primaries active, replicas unassigned (so
+    yellow while an index asks for replicas), with the ``indices`` section at ``level=indices|shards``."""
     return await _health(request, None)
 
 
@@ -190,7 +192,7 @@ async def cluster_health(request: Request) -> Response:
 async def index_health(request: Request, index: str) -> Response:
     """Health of some indices: red while one of them does not exist (as Elasticsearch treats a missing index);
     with a ``wait_for_*`` parameter, waits up to ``timeout`` for it, then answers 408 with ``timed_out``."""
-    return await _health(request, [n for n in index.split(",") if n and "*" not in n])
+    return await _health(request, [n for n in index.split(",") if n])
 
 
 async def _health(request: Request, indices: list[str] | None) -> Response:
@@ -198,38 +200,74 @@ async def _health(request: Request, indices: list[str] | None) -> Response:
     wanted = request.query_params.get("wait_for_status")
     if wanted is not None and wanted.lower() not in _HEALTH_STATUS:
         raise IllegalArgumentException(f"unknown cluster health status [{wanted}]")
+    level = request.query_params.get("level", "cluster")
+    if level.lower() not in ("cluster", "indices", "shards"):
+        raise IllegalArgumentException("No enum constant org.elasticsearch.action.admin.cluster.health."
+                                       f"ClusterHealthRequest.Level.{level.upper()}")
+    level = level.lower()
     timeout_s = time_param(request, "timeout", 30.0)
+    known = await run_in_threadpool(_known, request, indices)  # wildcards and aliases as indices
+    indices = known[1] if indices is not None else None
+    expanded = known[0]
     waits = any(p in request.query_params for p in _HEALTH_PARAMS if p.startswith("wait_for_"))
     if wanted is not None and wanted.lower() == "red":
         waits = False  # red is always reached
     deadline = time.monotonic() + timeout_s
-    missing = await run_in_threadpool(_missing, request, indices or [])
+    missing = await run_in_threadpool(_missing, request, [n for n in indices or [] if n not in expanded])
     while missing and waits and time.monotonic() < deadline:
         await asyncio.sleep(min(0.1, max(0.0, deadline - time.monotonic())))
         missing = await run_in_threadpool(_missing, request, missing)
     timed_out = bool(missing) and waits
-    body = {
+    body: dict[str, Any] = {
         "cluster_name": CLUSTER_NAME, "status": "red" if missing else "green", "timed_out": timed_out,
         "number_of_nodes": 1, "number_of_data_nodes": 1, "active_primary_shards": 0, "active_shards": 0,
         "relocating_shards": 0, "initializing_shards": 0, "unassigned_shards": 0, "unassigned_primary_shards": 0,
         "delayed_unassigned_shards": 0, "number_of_pending_tasks": 0, "number_of_in_flight_fetch": 0,
         "task_max_waiting_in_queue_millis": 0, "active_shards_percent_as_number": 100.0,
     }
-    if indices and not missing:  # named indices: their shards as one node holds them (replicas unassigned)
-        body.update(await run_in_threadpool(_index_shards, request, indices))
+    names = expanded if indices is None else sorted(set(expanded) | set(indices) - set(missing))
+    if names and not missing:  # the indices' shards as one node holds them (replicas unassigned)
+        body.update(await run_in_threadpool(_index_shards, request, names, level))
         if wanted is not None and wanted.lower() == "green" and body["status"] != "green" and waits:
             # replicas never get a node here: green is never reached, so wait out the timeout as Elasticsearch
             await asyncio.sleep(max(0.0, deadline - time.monotonic()))
             body["timed_out"] = timed_out = True
+    elif level != "cluster" and not missing:
+        body["indices"] = {}
     return es_response(request, body, status=408 if timed_out else 200)
 
 
-def _index_shards(request: Request, indices: list[str]) -> dict[str, Any]:
+def _index_shards(request: Request, indices: list[str], level: str) -> dict[str, Any]:
     catalog = app_context(request).index_catalog()
     try:
-        return shard_health(catalog, indices)
+        return shard_health(catalog, indices, level)
     finally:
         catalog.close()
+
+
+def _known(request: Request, parts: list[str] | None) -> tuple[list[str], list[str]]:
+    """(indices the expression names through the embedded store: every index for the whole cluster, wildcards
+    and aliases expanded; the concrete names left to check for existence). A cluster ``--dest``: ([], parts)."""
+    sink = app_destination(request).sink()
+    if not is_index_store(sink):
+        return [], [p for p in parts or [] if "*" not in p]
+    existing: list[str] = sink.indices()  # type: ignore[attr-defined]  # the index store's listing
+    if parts is None:
+        return list(existing), []
+    catalog = app_context(request).index_catalog()
+    try:
+        aliases = catalog.aliases()
+    finally:
+        catalog.close()
+    alias_names = {a.name for a in aliases}
+    expanded: set[str] = set()
+    concrete: list[str] = []
+    for part in parts:
+        if "*" in part or part in alias_names or part == "_all":
+            expanded |= set(resolve(part, existing, aliases, Options(ignore_unavailable=True)))
+        else:
+            concrete.append(part)
+    return sorted(expanded), concrete
 
 
 def _missing(request: Request, indices: list[str]) -> list[str]:

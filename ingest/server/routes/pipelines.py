@@ -9,12 +9,13 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
+from ingest.indices.service import is_index_store
 from ingest.models.errors import IllegalArgumentException, ResourceNotFoundException
 from ingest.processors import PipelineService
 from ingest.processors.grok.library import builtin_patterns
 from ingest.server.dialect import bool_param, check_params, es_response, int_param, json_body
 from ingest.server.security.declare import cluster, security_user
-from ingest.server.state import app_context
+from ingest.server.state import app_context, app_destination
 
 router = APIRouter(tags=["ingest"])
 
@@ -106,12 +107,36 @@ async def delete_pipeline(request: Request, pipeline_id: str) -> Response:
     """Delete pipelines (wildcards allowed); warns about pipelines still referenced by others."""
     check_params(request, ("master_timeout", "timeout"))
     warnings: list[str] = []
-    if pipeline_id not in ("*", "_all") and not await run_in_threadpool(_service(request).get, pipeline_id):
+    matched = await run_in_threadpool(_service(request).get, pipeline_id)
+    if pipeline_id not in ("*", "_all") and not matched:
         # Elasticsearch: a pattern matching nothing is missing too (not a 200)
         raise ResourceNotFoundException(f"pipeline [{pipeline_id}] is missing")
+    await run_in_threadpool(_refuse_in_use, request, sorted(matched))
     result = await run_in_threadpool(_service(request).delete, pipeline_id, warnings)
     headers = {"Warning": ", ".join(f'299 Elasticsearch-9.1.0 "{w}"' for w in warnings)} if warnings else None
     return es_response(request, result, headers=headers)
+
+
+def _refuse_in_use(request: Request, ids: list[str]) -> None:
+    """Refuse to delete a pipeline an index of the embedded store names as its default or final pipeline, with
+    Elasticsearch's message (``IngestService.validateNotInUse``): its documents would be written unprocessed."""
+    sink = app_destination(request).sink()
+    if not ids or not is_index_store(sink):
+        return  # a cluster --dest keeps its indices' settings itself
+    indices: list[str] = sink.indices()  # type: ignore[attr-defined]  # the index store's listing
+    catalog = app_context(request).index_catalog()
+    try:
+        settings = {name: catalog.settings(name) for name in indices}
+    finally:
+        catalog.close()
+    for pipeline in ids:
+        default = sorted(n for n, s in settings.items() if s.get("index.default_pipeline") == pipeline)
+        final = sorted(n for n, s in settings.items() if s.get("index.final_pipeline") == pipeline)
+        if not default and not final:
+            continue
+        parts = [f"the {kind} pipeline for {len(names)} index(es) including [{','.join(names[:3])}]"
+                 for kind, names in (("default", default), ("final", final)) if names]
+        raise IllegalArgumentException(f"pipeline [{pipeline}] cannot be deleted because it is {' and '.join(parts)}")
 
 
 @router.get("/_ingest/processor/grok", dependencies=[cluster("manage_pipeline", "cluster:admin/ingest/processor/grok/get")])

@@ -103,8 +103,52 @@ def _run_search(request: Request, expression: str | None, body: dict[str, Any]) 
         body = complete(context, body, props)
         return service.search(body, corpora, props, default, pit_id=str(pit.get("id")), api=context.api)
     names = _names(request, expression)
+    _check_window(request, names, body, request.query_params.get("scroll"))
     return search_api(context, versioned(app_destination(request)), names, body, default,
                       scroll=request.query_params.get("scroll"))
+
+
+MAX_RESULT_WINDOW = 10000  # Elasticsearch's default index.max_result_window
+
+
+class _ShardsFailed(ElasticsearchError):
+    """Every shard refused the request: Elasticsearch's ``search_phase_execution_exception`` envelope, the
+    shards' own error as ``root_cause`` and ``caused_by``."""
+
+    def __init__(self, index: str, cause: ElasticsearchError) -> None:
+        super().__init__("all shards failed", status=cause.status, error_type="search_phase_execution_exception",
+                         caused_by=cause, extra={"phase": "query", "grouped": True, "failed_shards": [
+                             {"shard": 0, "index": index, "node": "ingest", "reason": cause.cause_dict()}]})
+        self.cause = cause
+
+    def error_object(self) -> Any:
+        return {"root_cause": [self.cause.cause_dict()], **self.cause_dict()}
+
+
+def _check_window(request: Request, names: list[str], body: dict[str, Any], scroll: str | None) -> None:
+    """``from + size`` (a scroll's batch ``size``) within each index's ``index.max_result_window``, as
+    Elasticsearch's query phase checks it: past it, a 400 naming the setting, never a huge page."""
+    start, size = int(body.get("from", 0) or 0), int(body.get("size", 10) if body.get("size") is not None else 10)
+    wanted = size if scroll is not None else start + size
+    catalog = app_context(request).index_catalog()
+    try:
+        for name in names:
+            window = int(catalog.settings(name).get("index.max_result_window", MAX_RESULT_WINDOW))
+            if wanted <= window:
+                continue
+            if scroll is not None:
+                reason = (f"Batch size is too large, size must be less than or equal to: [{window}] but was "
+                          f"[{wanted}]. Scroll batch sizes cost as much memory as result windows so they are "
+                          "controlled by the [index.max_result_window] index level setting.")
+            else:
+                reason = (f"Result window is too large, from + size must be less than or equal to: [{window}] but "
+                          f"was [{wanted}]. See the scroll api for a more efficient way to request large data "
+                          "sets. This limit can be set by changing the [index.max_result_window] index level "
+                          "setting.")
+            raise _ShardsFailed(name, ElasticsearchError(reason, status=400,
+                                                         error_type="illegal_argument_exception"))
+    finally:
+        catalog.close()
 
 
 async def _object(request: Request) -> dict[str, Any]:
