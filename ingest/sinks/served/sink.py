@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import http.client
 import json
+import socket
 import ssl
 import threading
 from collections.abc import Callable
@@ -143,10 +144,18 @@ class ServedSink(ElasticsearchSink):
         return True
 
 
+    # The server's store is the embedded one, whose load hooks and refresh do nothing (a committed write is
+    # visible at once): no settings dance of a cluster's bulk load, no round trips for it.
+
+    def begin_load(self, index: str) -> None:
+        """Nothing to prepare (the embedded store's ``begin_load``)."""
+
     def end_load(self, index: str) -> None:
-        """End the job's load; the index is flushed when the sink closes (``close``)."""
-        super().end_load(index)
+        """Nothing to undo; the index is flushed when the sink closes (``close``), for its snapshot."""
         self._loaded.add(index)
+
+    def refresh(self, index: str) -> None:
+        """Nothing to do: the server's committed writes are visible at once."""
 
     def search(self, index: str, field: str, vector_or_weights: list[float] | dict[str, float], k: int
                ) -> list[dict[str, Any]]:
@@ -163,12 +172,29 @@ class ServedSink(ElasticsearchSink):
                 for hit in (answer.get("hits") or {}).get("hits") or []]
 
 
+class _NoDelay(http.client.HTTPConnection):
+    """A connection that sends at once: a request's header and body are separate writes, and with Nagle's
+    algorithm the body's last segment would wait for the server's delayed ACK (up to 40 ms a request)."""
+
+    def connect(self) -> None:
+        super().connect()
+        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+
+class _NoDelayTLS(http.client.HTTPSConnection):
+    """``_NoDelay`` over TLS."""
+
+    def connect(self) -> None:
+        super().connect()
+        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+
 def _connect(url: str, timeout_s: float) -> http.client.HTTPConnection:
     parts = urlsplit(url)
     host, port = parts.hostname or "127.0.0.1", parts.port
     if parts.scheme == "https":  # the home's own self-signed certificate, on loopback (as the REST client)
-        return http.client.HTTPSConnection(host, port, timeout=timeout_s, context=ssl._create_unverified_context())
-    return http.client.HTTPConnection(host, port, timeout=timeout_s)
+        return _NoDelayTLS(host, port, timeout=timeout_s, context=ssl._create_unverified_context())
+    return _NoDelay(host, port, timeout=timeout_s)
 
 
 def open_served(url: str, token: str, locate: Locate | None = None) -> ServedSink:
