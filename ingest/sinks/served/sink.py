@@ -15,7 +15,6 @@ restarted server (new port, new token) is picked up and the job goes on.
 
 from __future__ import annotations
 
-import contextlib
 import http.client
 import json
 import socket
@@ -51,7 +50,6 @@ class ServedSink(ElasticsearchSink):
     def __init__(self, url: str, *, token: str, locate: Locate | None = None, timeout_s: float = 120.0) -> None:
         self._at, self._locate, self._timeout_s = (url, token), locate, timeout_s
         self._conns = threading.local()  # one keep-alive connection per sending thread for the Arrow route
-        self._loaded: set[str] = set()  # indices whose load ended: flushed (snapshot) on close
         # Loopback only (the token is refused from elsewhere); the server's certificate is the home's own,
         # self-signed one, which the client has no CA file for.
         super().__init__(url, api_key=token, timeout_s=timeout_s, verify_certs=not url.startswith("https:"))
@@ -115,14 +113,7 @@ class ServedSink(ElasticsearchSink):
             return resp.status, {"error": {"type": "exception", "reason": raw[:500].decode(errors="replace")}}
 
     def close(self) -> None:
-        """Flush the indices a job loaded — the server writes their Parquet snapshots for analysts
-        (``$INGEST_HOME/snapshots/<index>.parquet``, ``ingest.server.snapshots``) after the job, as a job alone
-        checkpoints DuckDB when it closes the store; a failed flush never fails the job — then close the REST
-        client and this thread's Arrow connection."""
-        for index in sorted(self._loaded):
-            with contextlib.suppress(ElasticsearchError):
-                self._call("POST", f"/{index}/_flush")
-        self._loaded.clear()
+        """Close the REST client and this thread's Arrow connection."""
         conn = getattr(self._conns, "conn", None)
         if conn is not None:
             conn.close()
@@ -151,8 +142,7 @@ class ServedSink(ElasticsearchSink):
         """Nothing to prepare (the embedded store's ``begin_load``)."""
 
     def end_load(self, index: str) -> None:
-        """Nothing to undo; the index is flushed when the sink closes (``close``), for its snapshot."""
-        self._loaded.add(index)
+        """Nothing to undo (the server snapshots the index for analysts once the job's writes stop)."""
 
     def refresh(self, index: str) -> None:
         """Nothing to do: the server's committed writes are visible at once."""
