@@ -13,7 +13,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from ingest.jobs.bulkapi import BulkReport, run_bulk
 from ingest.jobs.bulkwrite import WriteStats, pause, write_with_retries
@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from ingest.processors import PipelineService
     from ingest.processors.base import SecurityUser
     from ingest.server.metrics import ServerMetrics
+    from ingest.server.snapshots import SnapshotSource, Snapshotter
     from ingest.sinks.registry import SinkKind
 
 log = logging.getLogger(__name__)
@@ -52,6 +53,7 @@ class Destination:
         self._cache: EmbeddingCache | None = None
         self.ingest_stats = IngestStats()  # GET /_nodes/stats/ingest
         self._lock = threading.Lock()
+        self._snapshots: Snapshotter | None = None
 
     def sink(self) -> Sink:
         """The destination's sink, opened on first use (a cluster is contacted then, not at startup)."""
@@ -76,6 +78,15 @@ class Destination:
                 self._cache = self.context.embedding_cache()
                 self._pipelines = self.context.pipelines(CachingInference(self.context.api, self._cache))
             return self._pipelines
+
+    def snapshots(self) -> Snapshotter:
+        """The background writer of the analysts' Parquet snapshots (``ingest.server.snapshots``)."""
+        with self._lock:
+            if self._snapshots is None:
+                from ingest.server.snapshots import Snapshotter
+
+                self._snapshots = Snapshotter(self.context.home, lambda: cast("SnapshotSource", self.sink()))
+            return self._snapshots
 
     def deadletters(self) -> DeadLetterStore:
         """The context's dead-letter store (``<home>/deadletter.sqlite``)."""
@@ -130,6 +141,10 @@ class Destination:
 
     def close(self) -> None:
         """Close the sink and the embedding cache this object opened (the context closes its own stores)."""
+        with self._lock:
+            snapshots, self._snapshots = self._snapshots, None
+        if snapshots is not None:
+            snapshots.close()
         with self._lock:
             sink, self._sink = self._sink, None
             cache, self._cache, self._pipelines = self._cache, None, None

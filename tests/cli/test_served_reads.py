@@ -131,8 +131,11 @@ def test_analysts_read_parquet_snapshots_while_the_server_runs(server: Server, h
     assert pd.read_parquet(snapshot).set_index("_id").loc["v7", "name"] == "name 7"
     docs = write_jsonl(tmp_path / "docs.jsonl", [{"id": f"j{i}", "n": 100 + i} for i in range(500)])
     job = ingest("run", "--source", str(docs), "--index", "vec", "--id-field", "id", env=env)
-    assert job.returncode == 0, job.stderr  # through the server: the job's end flushes, the snapshot follows
-    assert duckdb.sql(f"SELECT count(*) FROM '{snapshot}'").fetchall() == [(530,)]
+    assert job.returncode == 0, job.stderr  # through the server: snapshotted once the job's writes stop
+    deadline = time.monotonic() + 60
+    while duckdb.sql(f"SELECT count(*) FROM '{snapshot}'").fetchall() != [(530,)]:  # never half a file
+        assert time.monotonic() < deadline, "no snapshot after the job"
+        time.sleep(0.2)
     assert not list(snapshot.parent.glob(".*"))  # no temporary file left beside it
     deleted = ingest("indices", "delete", "vec", "--yes", env=env)
     assert deleted.returncode == 0, deleted.stderr

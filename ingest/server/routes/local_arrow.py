@@ -34,6 +34,7 @@ async def arrow_bulk(request: Request, dest: Destination = Depends(app_destinati
             raise IllegalArgumentException(f"the [{dest.kind().name}] destination takes no Arrow batches")
         # DuckDB blocks: on the thread pool, not the event loop
         results = await run_in_threadpool(batches.write_batch, index, table, ids)
+        dest.snapshots().touch(index)  # the analysts' snapshot, once the job has been quiet a moment
     except ElasticsearchError as exc:
         return JSONResponse(exc.to_dict(), status_code=exc.status)
     return Response(encode_results(results), media_type="application/json")
