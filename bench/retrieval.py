@@ -27,7 +27,12 @@ import numpy as np
 
 from bench.data import load_corpus, load_queries, log
 from ingest.models.cache import ensure_built
-from ingest.models.catalogue import ALL_MINILM_L6_V2, ELSER_COMPATIBLE_SPLADE, MULTILINGUAL_E5_SMALL, ModelSpec
+from ingest.models.catalogue import (
+    ALL_MINILM_L6_V2,
+    ELSER_COMPATIBLE_SPLADE,
+    MULTILINGUAL_E5_SMALL,
+    ModelSpec,
+)
 from ingest.models.home import ingest_home
 from ingest.models.runtime import LocalModel
 
