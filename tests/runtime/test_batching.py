@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from ingest.models.runtime.batching import (
-    DEFAULT_TOKEN_BUDGET,
+    SPARSE_MAX_BUDGET,
     fixed_batches,
     pad_batch,
     padding_fraction,
@@ -70,4 +70,4 @@ def test_sparse_budget_bounds_logits_but_fits_one_full_text() -> None:
     assert sparse_token_budget(30522, 512) * 30522 <= 1 << 25
     assert sparse_token_budget(30522, 512) >= 512
     assert sparse_token_budget(250_000, 512) == 512  # huge vocabulary: one full text still fits
-    assert sparse_token_budget(100, 32) == DEFAULT_TOKEN_BUDGET  # tiny vocabulary: the dense default
+    assert sparse_token_budget(100, 32) == SPARSE_MAX_BUDGET  # tiny vocabulary: the sparse cap
