@@ -169,15 +169,25 @@ class Prefix:
                 if self.matches(i, s)}
 
 
-def _similarity(matrix: Any, query: Any, similarity: str) -> Any:
+def _similarity(matrix: Any, query: Any, similarity: str, row_norms: Any = None) -> Any:
     import numpy as np
 
     if similarity == "l2_norm":
         return np.linalg.norm(matrix - query, axis=1)
     if similarity == "cosine":
-        norms = np.linalg.norm(matrix, axis=1) * (np.linalg.norm(query) or 1.0)
+        norms = (np.linalg.norm(matrix, axis=1) if row_norms is None else row_norms) * (np.linalg.norm(query) or 1.0)
         return (matrix @ query) / np.where(norms == 0, 1.0, norms)
     return matrix @ query
+
+
+def _row_norms(corpus: Corpus, name: str, matrix: Any) -> Any:
+    """The vectors' norms, once per corpus (per search they cost a temporary as large as the matrix)."""
+    import numpy as np
+
+    cached = corpus.__dict__.setdefault("_norm_cache", {})
+    if name not in cached:
+        cached[name] = np.linalg.norm(matrix, axis=1)
+    return cached[name]
 
 
 def knn_score(raw: Any, similarity: str) -> Any:
@@ -238,7 +248,9 @@ class Knn:
             if proposed is not None:
                 rows, whole = proposed, False
         # every row: the matrix itself (a fancy-indexed copy of 100k rows costs more than the products)
-        raw = _similarity(matrix if whole else matrix[rows], query, kind)
+        norms = _row_norms(corpus, self.field, matrix) if kind == "cosine" else None
+        raw = _similarity(matrix if whole else matrix[rows], query, kind,
+                          None if norms is None else norms if whole else norms[rows])
         scores = knn_score(raw, kind)
         kept = np.arange(rows.size) if self.similarity is None else np.flatnonzero(
             raw <= self.similarity if kind == "l2_norm" else raw >= self.similarity)

@@ -37,6 +37,12 @@ _METRICS = {"cosine": "cos", "dot_product": "ip", "max_inner_product": "ip", "l2
 _CONNECTIVITY, _EF_ADD, _EF_SEARCH = 16, 128, 128  # HNSW's M, ef_construction, least ef_search
 _CHUNK = 256  # vectors added per lock hold while the graph catches up (searches wait at most one chunk)
 _BUILD_CHUNK = 4096  # vectors added to a new graph between checks for the process's exit
+# Without a filter predicate in usearch's Python API, a filter is applied to the graph's answers: measured at 100k
+# with 10 % selectivity that recalled 0.67 (num_candidates 15) to 0.95 (100) of the filtered top 10, while an exact
+# scan of the 10k matches costs less than the filter itself. So the graph serves filters matching at least half the
+# vectors, asked for twice want/selectivity neighbours; narrower filters scan their matches exactly.
+_GRAPH_SELECTIVITY = 0.5
+_OVERSAMPLE = 2.0
 _SPOT_CHECKS = 16  # stored vectors compared with the store's after loading a file
 
 
@@ -338,8 +344,8 @@ class Approximate:
         _, matrix = vectors(corpus, name)
         n = len(matrix)
         matching = n if allowed is None else int(allowed.sum())
-        if matching < self.indexes.exact_below or similarity not in _METRICS:
-            return None
+        if matching < self.indexes.exact_below or similarity not in _METRICS or matching < n * _GRAPH_SELECTIVITY:
+            return None  # few vectors, or a filter's matches: an exact scan of the matches (Elasticsearch's answer)
         car = self.indexes.side_car(self.path, corpus, name, int(matrix.shape[1]), similarity)
         if car.latest is None:
             car.note(corpus)
@@ -348,7 +354,7 @@ class Approximate:
             return None  # still building: exact is correct and, for now, no slower
         want = max(k, num_candidates)
         selectivity = matching / n
-        count = math.ceil(want / selectivity)
+        count = math.ceil(want / selectivity * (_OVERSAMPLE if allowed is not None else 1))
         if stale:
             count = math.ceil(count * (1 + stale / max(1, len(car.labels) - stale)))
         if allowed is not None:

@@ -142,13 +142,26 @@ def test_filtered_knn_prefilters(node: Node) -> None:
     node.built("v", queries[0])
     cats = np.arange(N) % 10
     recalls = []
-    for q in queries:  # 10 % selectivity: 60 matches, above EXACT_BELOW: the graph, oversampled
+    for q in queries:  # 10 % selectivity: an exact scan of the 60 matches
         answer = node.es.search(index="v", knn={"field": "vec", "query_vector": q.tolist(), "k": 10,
                                                 "num_candidates": 10, "filter": {"term": {"cat": "3"}}})
         assert len(answer["hits"]["hits"]) == 10
         assert all(h["_source"]["cat"] == "3" for h in answer["hits"]["hits"])
         recalls.append(len(set(_ids(answer)) & set(_truth(data, q, mask=cats == 3))) / 10)
     assert np.mean(recalls) >= 0.95
+    wide = []
+    for q in queries:  # 90 %: the graph's answers, oversampled, then filtered
+        answer = node.es.search(index="v", knn={"field": "vec", "query_vector": q.tolist(), "k": 10,
+                                                "filter": {"bool": {"must_not": {"term": {"cat": "3"}}}}})
+        assert all(h["_source"]["cat"] != "3" for h in answer["hits"]["hits"])
+        wide.append(len(set(_ids(answer)) & set(_truth(data, q, mask=cats != 3))) / 10)
+    assert np.mean(wide) >= 0.95
+    service = node.context.search()
+    corpus = next(iter(service._corpora.values()))
+    mask = cats[[int(i) for i in corpus.ids]] != 3
+    rows = corpus.ann.candidates(corpus, "vec", "cosine", queries[0], 10, 15, mask)
+    assert rows is not None and len(rows) < N // 2 and mask[rows].all()  # the graph's path, not a scan
+    assert corpus.ann.candidates(corpus, "vec", "cosine", queries[0], 10, 15, ~mask) is None  # 10 %: exact
     selective = node.es.search(index="v", knn={"field": "vec", "query_vector": queries[0].tolist(), "k": 10,
                                                "filter": {"terms": {"_id": ["1", "2", "3"]}}})
     assert sorted(_ids(selective)) == ["1", "2", "3"]  # fewer matches than k: all of them, exactly
