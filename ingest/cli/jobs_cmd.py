@@ -219,9 +219,14 @@ def register(app: typer.Typer) -> None:
             except Exception as exc:
                 raise _fail(exc) from exc
             return
+        from ingest.cli.search_cmd import run_semantic, semantic_target
         from ingest.jobs.search import search
 
         try:
+            semantic = None if endpoint is not None else semantic_target(context, index, dest, field)
+            if semantic is not None:
+                typer.echo(json.dumps(run_semantic(context, index, semantic, query, k, vectors, dest), default=str))
+                return
             from ingest.sinks.registry import kind_of, require, searching
 
             kind = kind_of(dest)

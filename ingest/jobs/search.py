@@ -18,13 +18,14 @@ _KIND_OF_TASK = {"text_embedding": "dense", "sparse_embedding": "sparse"}
 def pick_field(index: str, fields: dict[str, dict[str, Any]], endpoint: str | None, field: str | None,
                endpoint_kind: str | None) -> str:
     """The vector field to search: the one named, the one the endpoint filled, or the only one there is."""
-    if not fields:
-        raise ResourceNotFoundException(f"index [{index}] has no vector fields written by ingest")
     if field is not None:
         if field not in fields:
-            raise IllegalArgumentException(f"field [{field}] of index [{index}] is not a vector field; "
-                                           f"vector fields: {sorted(fields)}")
+            raise IllegalArgumentException(f"field [{field}] of index [{index}] is neither a vector field nor a "
+                                           f"semantic_text field; vector fields: {sorted(fields)}")
         return field
+    if not fields:
+        raise ResourceNotFoundException(f"index [{index}] has no vector fields written by ingest and no single "
+                                        "semantic_text field; name one with --field")
     candidates = sorted(fields)
     if endpoint is not None:
         filled = [f for f in candidates if fields[f].get("endpoint") == endpoint]
