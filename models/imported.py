@@ -204,7 +204,23 @@ def _stage_onnx(onnx_file: Path, stage: Path, task_type: TaskType, vocab_size: i
         if not dims:
             raise UnsupportedModelError("the ONNX model does not declare its embedding size")
     shutil.copy(onnx_file, stage / "model.onnx")
-    return _Staged(WeightFormat.ONNX, "model.onnx", "onnx", dims, 512)
+    return _Staged(WeightFormat.ONNX, "model.onnx", "onnx", dims, _onnx_max_tokens(header))
+
+
+def _onnx_max_tokens(model: onnx.ModelProto) -> int:
+    """The longest input the ONNX model can embed: its position table's rows (at most 512).
+
+    Longer inputs would overrun the table and fail inside onnxruntime, so they must be truncated to this.
+    RoBERTa-style tables carry two extra rows for the padding offset (514 for 512 positions), hence the
+    power-of-two rule. Without a recognisable table the usual 512 is assumed."""
+    rows = [t.dims[0] for t in model.graph.initializer
+            if "position_embedding" in t.name.lower() and len(t.dims) == 2]
+    if not rows:
+        return 512
+    positions = int(rows[0])
+    if positions > 2 and (positions - 2) & (positions - 3) == 0:
+        positions -= 2
+    return min(512, positions)
 
 
 def import_model(path: Path, model_id: str, task_type: TaskType) -> ModelSpec:

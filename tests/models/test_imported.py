@@ -19,6 +19,7 @@ from ingest.models.errors import (
 )
 from ingest.models.imported import delete_imported, import_model, list_models, resolve_model
 from ingest.models.results import TaskType
+from ingest.models.runtime import LocalModel
 from tests.models.hf_folder import import_tiny_hf, write_hf_folder
 from tests.models.tiny import _weights, make_tiny_model
 
@@ -66,6 +67,9 @@ def test_import_onnx_file(tmp_path: Path, ingest_home: Path, private_cache: Path
     tiny = make_tiny_model(tmp_path / "tiny", TaskType.TEXT_EMBEDDING)
     spec = import_model(tiny.onnx_path, "tiny-onnx", TaskType.TEXT_EMBEDDING)
     assert spec.weight_format == WeightFormat.ONNX and spec.dims == 32
+    assert spec.max_tokens == 64  # the tiny model's position table, not a blanket 512
+    with LocalModel(ensure_built(spec)) as model:  # longer than the table: truncated, not an onnxruntime failure
+        assert model.embed_arrays(["the cat sat on the mat " * 40]).shape == (1, 32)
     np.testing.assert_allclose(_embed(ensure_built(spec), TEXTS), _embed(tiny, TEXTS), atol=1e-6)
     delete_imported("tiny-onnx")
     with pytest.raises(ResourceNotFoundException):

@@ -14,9 +14,10 @@ from tokenizers import Tokenizer
 from ingest.models.api import InferenceAPI
 from ingest.models.convert.weights import ClassifierHead, Dense, EncoderWeights
 from ingest.models.errors import IllegalArgumentException, ResourceNotFoundException, StatusException
-from ingest.models.imported import import_model
+from ingest.models.imported import import_model, resolve_variant
 from ingest.models.results import RerankResults, TaskType
 from ingest.models.runtime import load_model
+from ingest.models.trained_models import model_config
 from tests.models.hf_folder import write_hf_folder
 from tests.models.reference_numpy import cross_encoder_score
 from tests.models.test_imported import _weights
@@ -88,6 +89,8 @@ def test_rerank_endpoint_top_n_and_return_documents(folders: tuple[Path, Path, E
                                                     private_cache: Path) -> None:
     bert, _, w = folders
     import_model(bert, "ce", TaskType.RERANK)
+    listed = model_config(resolve_variant("ce"), definition_status=False)  # as GET _ml/trained_models/ce shows it
+    assert set(listed["inference_config"]) == {"text_similarity"}  # Eland's task type for cross-encoders
     expected = _reference(bert, w, "")
     order = sorted(range(len(DOCS)), key=lambda i: -expected[i])
     api = InferenceAPI()
