@@ -108,7 +108,10 @@ def test_shell_completion_the_readme_describes_exists() -> None:
 
     script = Path(sys.executable).parent / "ingest"  # the console script: completion is keyed by its name
     proc = subprocess.run([str(script), "--show-completion", "bash"], cwd=ROOT,
-                          env={**os.environ, "PYTHONPATH": str(ROOT)}, capture_output=True, text=True, timeout=120)
+                          env={**os.environ, "PYTHONPATH": str(ROOT),
+                               # the shell comes from the argument, not from the parent processes (none is a
+                               # shell under nohup or some CI runners: "Shell  not supported")
+                               "_TYPER_COMPLETE_TEST_DISABLE_SHELL_DETECTION": "1"}, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert "_INGEST_COMPLETE=complete_bash" in proc.stdout
     assert "`ingest --install-completion`" in (ROOT / "README.md").read_text(encoding="utf-8")

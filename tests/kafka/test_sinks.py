@@ -58,7 +58,9 @@ def test_sigkill_mid_bulk_then_restart_into_a_cluster(
 def test_two_members_one_killed_mid_run_nothing_lost_or_duplicated(
         opensearch_url: str, kafka_bootstrap: str, ingest_home: Path, tmp_path: Path) -> None:
     topic = new_topic(kafka_bootstrap)
-    landed = produce(kafka_bootstrap, topic, json_values(6000))
+    # half now, half once both members share the partitions: on a quiet machine the first member could otherwise
+    # consume all 6,000 before the second has started, leaving nothing in flight to kill
+    landed = produce(kafka_bootstrap, topic, json_values(3000))
     source = (f"kafka://{kafka_bootstrap}/{topic}?group=c2&batch_size=20&max_in_flight=2"
               "&session.timeout.ms=6000&heartbeat.interval.ms=1000")
     args = ["run", "--source", source, "--index", topic, "--dest", opensearch_url, "--pipeline", _pipeline(tmp_path),
@@ -71,6 +73,7 @@ def test_two_members_one_killed_mid_run_nothing_lost_or_duplicated(
         while not any(0 < n < 3 for n in _owned(tmp_path / "b.log")):  # the two share the partitions
             assert time.monotonic() < deadline and doomed.poll() is None, (tmp_path / "a.log").read_text()[-2000:]
             time.sleep(0.3)
+        landed += produce(kafka_bootstrap, topic, json_values(3000, start=3000))
         doomed.send_signal(signal.SIGKILL)  # mid-run: its uncommitted batches go to the survivor
         assert doomed.wait(timeout=30) == -signal.SIGKILL
         at_kill = committed(kafka_bootstrap, "c2", topic)
