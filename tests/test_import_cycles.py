@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.sourcetree import parse_file
+
 ROOT = Path(__file__).resolve().parent.parent
 # Layer folder → the package its modules are imported as.
 LAYERS = {"models": "ingest.models", "processors": "ingest.processors", "ingest": "ingest"}
@@ -42,7 +44,7 @@ def module_names(folder: Path, package: str) -> dict[str, Path]:
 
 def _imported(path: Path, module: str, is_package: bool) -> set[str]:
     """Every name ``path`` imports (``from a import b`` gives ``a.b``: the module ``a.b``, or ``b`` inside ``a``)."""
-    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    tree = parse_file(path)
     found: set[str] = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.sourcetree import parse_file
+
 ROOT = Path(__file__).resolve().parent.parent
 # Which layers each layer may import from the project.
 ALLOWED = {"models": {"models"}, "processors": {"models", "processors"}, "ingest": {"models", "processors", "ingest"}}
@@ -30,7 +32,7 @@ def _layer(module: str) -> str | None:
 
 
 def _project_imports(path: Path) -> set[str]:
-    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    tree = parse_file(path)
     found: set[str] = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):

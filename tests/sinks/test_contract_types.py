@@ -6,11 +6,13 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
+from tests.sourcetree import parse_file
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def _names(path: Path) -> set[str]:
-    tree = ast.parse(path.read_text(encoding="utf-8"))
+    tree = parse_file(path)
     return {node.id for node in ast.walk(tree) if isinstance(node, ast.Name)} | {
         node.name for node in ast.walk(tree) if isinstance(node, ast.FunctionDef)}
 

@@ -6,6 +6,7 @@ import ast
 from pathlib import Path
 
 from ingest.sinks import registry
+from tests.sourcetree import parse_file
 
 SINKS = Path(__file__).resolve().parents[2] / "ingest" / "sinks"
 
@@ -20,7 +21,7 @@ def _imports() -> dict[str, list[tuple[str, list[str]]]]:
     found: dict[str, list[tuple[str, list[str]]]] = {}
     for path in SINKS.rglob("*.py"):
         edges = found.setdefault(_module(path), [])
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        for node in ast.walk(parse_file(path)):
             if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("ingest.sinks"):
                 edges.append((node.module, [alias.name for alias in node.names]))
             elif isinstance(node, ast.Import):
