@@ -4,6 +4,9 @@ routes and headers are worth something only with the local token. Real processes
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -12,7 +15,7 @@ from typing import Any
 import pytest
 
 from tests.cli.conftest import Server
-from tests.jobs.helpers import ingest, write_jsonl
+from tests.jobs.helpers import ROOT, ingest, write_jsonl
 
 pytestmark = [pytest.mark.timeout(600)]
 
@@ -68,16 +71,21 @@ def test_a_job_through_the_server_sends_arrow_and_writes_what_a_job_alone_writes
     docs = write_jsonl(tmp_path / "docs.jsonl", rows)
     alone = tmp_path / "alone"
     alone.mkdir(mode=0o700)
-    for target in (home, alone, home):  # the second run through the server replaces every document
-        job = ingest("run", "--source", str(docs), "--index", "same", "--id-field", "id", "--bulk-docs", "500",
-                     env={"INGEST_HOME": str(target)})
+    # the file: the server runs the job (it reads the file); then standard input, which only the CLI can read:
+    # its batches go to the server as Arrow, replacing every document
+    for target, source in ((home, str(docs)), (alone, str(docs)), (home, "-")):
+        job = subprocess.run([sys.executable, "-m", "ingest.cli.main", "run", "--source", source, "--index", "same",
+                              "--id-field", "id", "--bulk-docs", "500"], input=docs.read_text(), cwd=ROOT,
+                             env={**os.environ, "INGEST_HOME": str(target)}, capture_output=True, text=True,
+                             timeout=300)
         assert job.returncode == 0, job.stderr
         assert json.loads(job.stdout.splitlines()[-1])["indexed"] == len(rows)
     got = server.get("/same/_doc/d7")
     assert got["_version"] == 2 and got["_source"]["extra"] == "only here" and got["_source"]["tags"] == {"a": 1}
     server.stop()
     log = (server.log).read_text()
-    assert "/_ingest_local/arrow_bulk" in log and " /_bulk" not in log  # the batches stayed Arrow
+    assert log.count("/_ingest_local/job") == 1  # the file's job ran in the server
+    assert "/_ingest_local/arrow_bulk" in log and " /_bulk" not in log  # standard input's batches stayed Arrow
     exported = {}
     for target in (home, alone):
         out = tmp_path / f"{target.name}.parquet"
