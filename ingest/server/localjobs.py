@@ -8,8 +8,8 @@ pipelines are the home's, as for a job alone.
 
 A job ends early when its client goes away (Ctrl-C, SIGTERM or SIGKILL of the CLI: the stream's disconnect
 sets the job's ``cancel``), exactly as an interrupted job alone does: acknowledged batches stay, the checkpoint
-is where ``--resume`` goes on from. A job id runs once at a time: a second request for it waits a moment for a
-cancelled run to wind down, then answers 409.
+is where ``--resume`` goes on from. A job id runs once at a time: a second request for it waits for a cancelled
+run to wind down (up to 15 s); while the first still has its client, it answers 409.
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ if TYPE_CHECKING:
 
 PROGRESS_EVERY_S = 1.0  # also how soon a vanished client is noticed: a line is written at least this often
 WAIT_FOR_CANCELLED_S = 15.0  # a re-run of a job id waits this long for its cancelled run to stop
+DISCONNECT_GRACE_S = 2.0  # and this long for a running one's client to be seen gone, before a 409
 
 
 def parse_spec(body: bytes) -> tuple[JobConfig, str]:
@@ -118,7 +119,7 @@ class LocalJobs:
     def start(self, config: JobConfig, source_path: str, dest: Destination) -> ServedJob:
         """Start the job (called on a worker thread: it may wait for a cancelled run of the same id)."""
         job_id = config.resolved_job_id()
-        deadline = time.monotonic() + WAIT_FOR_CANCELLED_S
+        deadline, grace = time.monotonic() + WAIT_FOR_CANCELLED_S, time.monotonic() + DISCONNECT_GRACE_S
         while True:
             with self._lock:
                 for gone in [k for k, v in self._running.items() if v.done.is_set()]:
@@ -129,7 +130,9 @@ class LocalJobs:
                     self._running[job_id] = job
                     job.start()
                     return job
-            if time.monotonic() >= deadline:
+            # a run whose client went away stops within moments: wait for it; a run still streaming is a 409
+            # (after a grace while the disconnect of a just-killed client is noticed)
+            if time.monotonic() >= deadline or (not old.cancel.is_set() and time.monotonic() >= grace):
                 raise ElasticsearchError(f"job [{job_id}] is already running on this server", status=409,
                                          error_type="illegal_state_exception")
             old.done.wait(0.2)

@@ -131,3 +131,46 @@ def test_the_arrow_route_is_the_local_clients_only(home: Path, tmp_path: Path) -
         assert _arrow(server, body, f"ApiKey {token}")[0] == 200
     finally:
         server.stop()
+
+
+def _job_post(server: Server, body: bytes, auth: str | None) -> tuple[int, Any]:
+    headers = {"content-type": "application/json", **({"authorization": auth} if auth else {})}
+    request = urllib.request.Request(server.url + "/_ingest_local/job", method="POST", data=body, headers=headers)
+    try:
+        with urllib.request.urlopen(request, timeout=60) as resp:
+            return resp.status, [json.loads(line) for line in resp.read().splitlines()]
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.loads(exc.read())
+
+
+def test_the_job_route_is_the_local_clients_only_and_runs_one_job_id_at_a_time(
+        server: Server, home: Path, tmp_path: Path) -> None:
+    import http.client
+
+    docs = write_jsonl(tmp_path / "docs.jsonl", [{"id": f"d{i}", "n": i} for i in range(200_000)])
+    spec = {"config": {"source": str(docs), "index": "routed", "id_field": "id", "job_id": "once",
+                       "bulk_docs": 200}, "source_path": str(docs)}
+    body = json.dumps(spec).encode()
+    token = json.loads((home / "serve.json").read_text())["token"]
+    status, answer = _job_post(server, body, None)  # security disabled: loopback callers are anonymous superusers
+    assert status == 403 and "only the local client" in answer["error"]["reason"]
+    assert _job_post(server, body, f"ApiKey {token[:-1]}x")[0] == 403
+    for bad, reason in ((b"{not json", "Unexpected character"),
+                        (json.dumps({"config": {"source": "x", "index": "i", "bogus": 1}, "source_path": "x"}).encode(),
+                         "unknown options ['bogus']"),
+                        (json.dumps({"config": {"index": "i"}, "source_path": "x"}).encode(), "not a job")):
+        status, answer = _job_post(server, bad, f"ApiKey {token}")
+        assert status == 400 and reason in answer["error"]["reason"], answer
+    assert server.get("/_cat/indices?format=json") == []  # nothing started
+
+    first = http.client.HTTPConnection("127.0.0.1", server.port, timeout=60)
+    first.request("POST", "/_ingest_local/job", body=body, headers={"authorization": f"ApiKey {token}",
+                                                                    "content-type": "application/json"})
+    stream = first.getresponse()
+    assert stream.status == 200 and json.loads(stream.readline())["event"] in ("progress", "alive")
+    status, answer = _job_post(server, body, f"ApiKey {token}")  # the same job id while the first runs
+    assert status == 409 and "job [once] is already running" in answer["error"]["reason"], answer
+    events = [json.loads(line) for line in stream.read().splitlines()]
+    first.close()
+    assert events[-1]["event"] == "summary" and events[-1]["indexed"] == 200_000 and events[-1]["completed"]
+    assert server.count("routed") == 200_000
