@@ -168,7 +168,7 @@ def test_a_job_with_relative_paths_runs_in_the_server_as_the_cli_names_them(
 def test_a_job_whose_server_is_killed_waits_and_goes_on_with_the_restarted_one(
         server: Server, home: Path, tmp_path: Path) -> None:
     env = {**os.environ, "INGEST_HOME": str(home)}
-    n = 40_000
+    n = 100_000  # the server runs the job at tens of thousands of docs/s: long enough to be killed mid-way
     docs = _docs(home.parent / "big.jsonl", n)
     job = subprocess.Popen([sys.executable, "-m", "ingest.cli.main", "run", "--source", str(docs), "--index", "k",
                             "--id-field", "id", "--bulk-docs", "500", "--batch-size", "500"],
