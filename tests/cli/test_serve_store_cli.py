@@ -92,13 +92,15 @@ def test_a_job_killed_mid_run_stops_in_the_server_and_resumes_with_nothing_lost(
     docs = _docs(home.parent / "big.jsonl", n)
     args = [sys.executable, "-m", "ingest.cli.main", "run", "--source", str(docs), "--index", "big",
             "--id-field", "id", "--job-id", "big", "--bulk-docs", "500", "--batch-size", "500"]
-    job = subprocess.Popen(args, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    job = subprocess.Popen(args, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 240
     while _count_or_zero(server, "big") == 0 and job.poll() is None:
         assert time.monotonic() < deadline
         time.sleep(0.1)
     job.send_signal(sig)
     assert job.wait(30) == code
+    if sig == signal.SIGINT:
+        assert job.stderr is not None and "continue with: --resume --job-id big" in job.stderr.read()
     # the server runs the job; the CLI gone, the server stops it (the stream's disconnect cancels it)
     time.sleep(2)
     killed_at = server.count("big")
