@@ -275,3 +275,23 @@ def test_a_server_writing_elsewhere_leaves_the_store_to_the_cli(home: Path, tmp_
         assert list(out.iterdir()) == []  # nothing went to the server's --dest
     finally:
         server.stop()
+
+
+def test_a_job_the_server_runs_reports_dead_letters_as_a_job_alone(server: Server, home: Path, tmp_path: Path) -> None:
+    env = {"INGEST_HOME": str(home)}
+    docs = tmp_path / "mixed.jsonl"
+    lines = [json.dumps({"id": f"d{i}", "n": i}) for i in range(100)]
+    lines[40] = '{"id": "broken", "n": '  # not JSON: this line goes to the dead-letter store, the others are indexed
+    docs.write_text("\n".join(lines) + "\n")
+    alone = tmp_path / "alone"
+    alone.mkdir(mode=0o700)
+    results = {}
+    for target in (home, alone):
+        proc = ingest("run", "--source", str(docs), "--index", "mixed", "--id-field", "id",
+                      env={"INGEST_HOME": str(target)})
+        summary = json.loads(proc.stdout.splitlines()[-1])
+        results[target.name] = (proc.returncode, summary["indexed"], summary["failed"], summary["completed"],
+                                "ingest dead-letter list --job-id" in proc.stderr)
+    assert results["home"] == results["alone"] == (1, 99, 1, True, True), results
+    assert server.count("mixed") == 99
+    assert "/_ingest_local/job" in (tmp_path / "serve.log").read_text()
