@@ -278,7 +278,6 @@ def test_a_server_writing_elsewhere_leaves_the_store_to_the_cli(home: Path, tmp_
 
 
 def test_a_job_the_server_runs_reports_dead_letters_as_a_job_alone(server: Server, home: Path, tmp_path: Path) -> None:
-    env = {"INGEST_HOME": str(home)}
     docs = tmp_path / "mixed.jsonl"
     lines = [json.dumps({"id": f"d{i}", "n": i}) for i in range(100)]
     lines[40] = '{"id": "broken", "n": '  # not JSON: this line goes to the dead-letter store, the others are indexed
