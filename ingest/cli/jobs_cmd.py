@@ -79,8 +79,12 @@ def _run_in(context: AppContext, config: JobConfig, executor: str, address: str 
             if context.served_store(config.dest) is not None and server_can_run(config):
                 # the home's server owns the store: it runs the whole job, reading the file itself
                 source.close()
-                summary = run_on_server(config, lambda: _served_now(context, config.dest),
-                                        default_reporter(total, estimated))
+                try:
+                    summary = run_on_server(config, lambda: _served_now(context, config.dest),
+                                            default_reporter(total, estimated))
+                except KeyboardInterrupt:  # the server stops the job when this connection closes
+                    sys.stderr.write(f"interrupted; continue with: --resume --job-id {config.resolved_job_id()}\n")
+                    raise
                 if summary is None:  # a server without the job route: batches through it instead
                     source = open_source(config.source, **config.source_options)
             if summary is None:

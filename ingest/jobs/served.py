@@ -95,8 +95,8 @@ def _post(at: tuple[str, str], spec: dict[str, Any], reporter: Reporter, timeout
             while line := resp.readline():
                 event = json.loads(line)
                 kind = event.pop("event", None)
-                started = True
-                if kind == "progress":
+                if kind == "progress":  # sent from the job's run: its checkpoint is this run's from now on
+                    started = True
                     reporter.update(event)
                 elif kind == "summary":
                     reporter.finish(event)

@@ -15,6 +15,7 @@ run to wind down (up to 15 s); while the first still has its client, it answers 
 from __future__ import annotations
 
 import json
+import os
 import queue
 import threading
 import time
@@ -39,10 +40,12 @@ def parse_spec(body: bytes) -> tuple[JobConfig, str]:
 
     spec = loads(body)  # malformed JSON: Elasticsearch's 400
     names = {f.name for f in fields(JobConfig)}
-    config, path = spec.get("config") if isinstance(spec, dict) else None, spec.get("source_path") \
-        if isinstance(spec, dict) else None
+    spec = spec if isinstance(spec, dict) else {}
+    config, path = spec.get("config"), spec.get("source_path")
     if not isinstance(config, dict) or not isinstance(path, str) or not path:
         raise IllegalArgumentException("not a job: expected {\"config\": {...}, \"source_path\": \"...\"}")
+    if not os.path.isabs(path):  # the server's working folder is not the CLI's
+        raise IllegalArgumentException(f"not a job: [source_path] must be absolute, got [{path}]")
     unknown = sorted(set(config) - names)
     if unknown:
         raise IllegalArgumentException(f"not a job: unknown options {unknown}")

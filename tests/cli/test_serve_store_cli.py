@@ -92,13 +92,15 @@ def test_a_job_killed_mid_run_stops_in_the_server_and_resumes_with_nothing_lost(
     docs = _docs(home.parent / "big.jsonl", n)
     args = [sys.executable, "-m", "ingest.cli.main", "run", "--source", str(docs), "--index", "big",
             "--id-field", "id", "--job-id", "big", "--bulk-docs", "500", "--batch-size", "500"]
-    job = subprocess.Popen(args, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    job = subprocess.Popen(args, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 240
     while _count_or_zero(server, "big") == 0 and job.poll() is None:
         assert time.monotonic() < deadline
         time.sleep(0.1)
     job.send_signal(sig)
     assert job.wait(30) == code
+    if sig == signal.SIGINT:
+        assert job.stderr is not None and "continue with: --resume --job-id big" in job.stderr.read()
     # the server runs the job; the CLI gone, the server stops it (the stream's disconnect cancels it)
     time.sleep(2)
     killed_at = server.count("big")
@@ -168,7 +170,7 @@ def test_a_job_with_relative_paths_runs_in_the_server_as_the_cli_names_them(
 def test_a_job_whose_server_is_killed_waits_and_goes_on_with_the_restarted_one(
         server: Server, home: Path, tmp_path: Path) -> None:
     env = {**os.environ, "INGEST_HOME": str(home)}
-    n = 40_000
+    n = 100_000  # the server runs the job at tens of thousands of docs/s: long enough to be killed mid-way
     docs = _docs(home.parent / "big.jsonl", n)
     job = subprocess.Popen([sys.executable, "-m", "ingest.cli.main", "run", "--source", str(docs), "--index", "k",
                             "--id-field", "id", "--bulk-docs", "500", "--batch-size", "500"],
@@ -273,3 +275,22 @@ def test_a_server_writing_elsewhere_leaves_the_store_to_the_cli(home: Path, tmp_
         assert list(out.iterdir()) == []  # nothing went to the server's --dest
     finally:
         server.stop()
+
+
+def test_a_job_the_server_runs_reports_dead_letters_as_a_job_alone(server: Server, home: Path, tmp_path: Path) -> None:
+    docs = tmp_path / "mixed.jsonl"
+    lines = [json.dumps({"id": f"d{i}", "n": i}) for i in range(100)]
+    lines[40] = '{"id": "broken", "n": '  # not JSON: this line goes to the dead-letter store, the others are indexed
+    docs.write_text("\n".join(lines) + "\n")
+    alone = tmp_path / "alone"
+    alone.mkdir(mode=0o700)
+    results = {}
+    for target in (home, alone):
+        proc = ingest("run", "--source", str(docs), "--index", "mixed", "--id-field", "id",
+                      env={"INGEST_HOME": str(target)})
+        summary = json.loads(proc.stdout.splitlines()[-1])
+        results[target.name] = (proc.returncode, summary["indexed"], summary["failed"], summary["completed"],
+                                "ingest dead-letter list --job-id" in proc.stderr)
+    assert results["home"] == results["alone"] == (1, 99, 1, True, True), results
+    assert server.count("mixed") == 99
+    assert "/_ingest_local/job" in (tmp_path / "serve.log").read_text()

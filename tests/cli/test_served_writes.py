@@ -156,9 +156,11 @@ def test_the_job_route_is_the_local_clients_only_and_runs_one_job_id_at_a_time(
     assert status == 403 and "only the local client" in answer["error"]["reason"]
     assert _job_post(server, body, f"ApiKey {token[:-1]}x")[0] == 403
     for bad, reason in ((b"{not json", "Unexpected character"),
-                        (json.dumps({"config": {"source": "x", "index": "i", "bogus": 1}, "source_path": "x"}).encode(),
+                        (json.dumps({"config": {"source": "x", "index": "i", "bogus": 1}, "source_path": "/x"}).encode(),
                          "unknown options ['bogus']"),
-                        (json.dumps({"config": {"index": "i"}, "source_path": "x"}).encode(), "not a job")):
+                        (json.dumps({"config": {"index": "i"}, "source_path": "/x"}).encode(), "not a job"),
+                        (json.dumps({"config": {"source": "x", "index": "i"}, "source_path": "x"}).encode(),
+                         "must be absolute")):
         status, answer = _job_post(server, bad, f"ApiKey {token}")
         assert status == 400 and reason in answer["error"]["reason"], answer
     assert server.get("/_cat/indices?format=json") == []  # nothing started
