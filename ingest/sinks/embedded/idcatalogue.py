@@ -15,6 +15,7 @@ version, which has none).
 
 from __future__ import annotations
 
+import itertools
 import sqlite3
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -23,6 +24,7 @@ import duckdb
 
 from ingest.models.sqlitedb import open_wal
 from ingest.sinks.bulk.apply import Stored
+from ingest.sinks.embedded.idfilter import IdFilter
 from ingest.sinks.embedded.sql import quote_name
 
 _SCHEMA = """
@@ -52,6 +54,8 @@ class IdCatalogue:
         self._keys: dict[str, int] = {}
         self._pending: dict[str, dict[str, Entry | None]] = {}  # index → id → its entry, None: deleted
         self._applied: dict[str, int] = {}  # index → the last sequence number of its pending changes
+        # index → hashes of every id it may hold (idfilter.py): built on its first lookup, dropped when rebuilt
+        self._filters: dict[str, IdFilter] = {}
         self.max_pending = PENDING
 
     def applied(self) -> dict[str, int]:
@@ -90,12 +94,25 @@ class IdCatalogue:
         key = self._key(index)
         if key is None:
             return found
+        wanted = self._filter(index, key).may_hold(wanted)  # new ids stop here: no read of the tree
         for lo in range(0, len(wanted), _CHUNK):
             part = wanted[lo:lo + _CHUNK]
             marks = ",".join("?" * len(part))
             for doc_id, version, seq_no, term in self._db.execute(
                     f"SELECT id, version, seq_no, term FROM ids WHERE key = ? AND id IN ({marks})", [key, *part]):
                 found[doc_id] = Stored(int(version), int(seq_no), int(term))
+        return found
+
+    def _filter(self, index: str, key: int) -> IdFilter:
+        """``index``'s filter, built from the file's ids and those held in memory (each process builds its own:
+        the hashes are salted per process)."""
+        found = self._filters.get(index)
+        if found is None:
+            cur = self._db.execute("SELECT id FROM ids WHERE key = ?", [key])
+            pages = iter(lambda: [str(r[0]) for r in cur.fetchmany(100_000)], [])
+            pending = self._pending.get(index, {})
+            held = [i for i, e in pending.items() if e is not None]
+            found = self._filters[index] = IdFilter(itertools.chain(pages, [held]))  # a page at a time
         return found
 
     def commit(self, changes: dict[str, tuple[list[Entry], list[str], int]]) -> None:
@@ -109,6 +126,9 @@ class IdCatalogue:
             for entry in live:
                 pending[entry[0]] = entry
             self._applied[index] = applied
+            known = self._filters.get(index)
+            if known is not None:  # before the catalogue can hold them (deleted ids stay: a superset)
+                known.add(entry[0] for entry in live)
         if sum(len(p) for p in self._pending.values()) >= self.max_pending:
             self.flush()
 
@@ -137,6 +157,7 @@ class IdCatalogue:
     def replay(self, index: str, gone: list[str], rows: Iterable[list[Entry]], applied: int) -> None:
         """Catch up after a crash lost the changes held in memory: ids deleted since (``gone``) removed, then the
         rows written since upserted, in one transaction."""
+        self._filters.pop(index, None)
         with _Immediate(self._db, self._keys):
             key = self._ensure_key(index)
             self._db.executemany("DELETE FROM ids WHERE key = ? AND id = ?", [(key, i) for i in sorted(gone)])
@@ -148,6 +169,7 @@ class IdCatalogue:
     def rebuild(self, index: str, rows: Iterable[list[Entry]], applied: int) -> None:
         """Replace ``index``'s entries with ``rows`` (pages of entries: every live document), in one transaction."""
         self._pending.pop(index, None)
+        self._filters.pop(index, None)
         with _Immediate(self._db, self._keys):
             key = self._ensure_key(index)
             self._db.execute("DELETE FROM ids WHERE key = ?", [key])
@@ -159,6 +181,7 @@ class IdCatalogue:
     def drop(self, index: str) -> None:
         """Forget ``index`` and its ids."""
         self._pending.pop(index, None)
+        self._filters.pop(index, None)
         key = self._key(index)
         if key is None:
             return
