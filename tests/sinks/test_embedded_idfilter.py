@@ -5,8 +5,10 @@ lost in-memory state — and false positives only cost a probe."""
 from __future__ import annotations
 
 import random
+import sqlite3
 from pathlib import Path
 
+import duckdb
 import pytest
 
 from ingest.sinks.base import BulkAction
@@ -84,3 +86,48 @@ def test_the_filter_is_rebuilt_when_the_catalogue_catches_up(tmp_path: Path) -> 
     store._catalogue.rebuild("a", [[("k1", 2, 0, 1)]], 0)
     store._catalogue._filters.clear()  # as in a process whose first lookup comes now: built from both
     store.close()
+
+
+def test_background_flushes_lose_nothing_and_a_failed_one_is_recovered(tmp_path: Path,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    from ingest.sinks.embedded.idcatalogue import IdCatalogue
+
+    db = tmp_path / "indices.duckdb"
+    store = EmbeddedStore(db)
+    store._catalogue.max_pending = 50  # a background flush every other request
+    rng = random.Random(5)
+    written: dict[str, int] = {}
+    for n in range(30):
+        new = [f"n{n}-{k}" for k in range(30)]
+        old = rng.sample(sorted(written), min(10, len(written)))
+        got = _versions(store, new + old)
+        assert got == {**{i: ("created", 1) for i in new}, **{i: ("updated", written[i] + 1) for i in old}}
+        written.update({i: v for i, (_, v) in got.items()})
+    real = IdCatalogue._write
+
+    def failing(self: IdCatalogue, db: object, *args: object) -> None:
+        if db is self._writer:
+            raise OSError("disk full")
+        real(self, db, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(IdCatalogue, "_write", failing)
+    attempted = 0
+    with pytest.raises(OSError, match="disk full"):  # the failure is reported at the next flush
+        for n in range(10):
+            attempted += 1
+            _versions(store, [f"f{n}-{k}" for k in range(30)])
+    assert attempted > 2
+    monkeypatch.setattr(IdCatalogue, "_write", real)
+    # DuckDB committed every one of those writes: the catalogue is rebuilt or holds them again
+    again = [f"f{n}-{k}" for n in range(2) for k in range(30)]
+    assert {v for _, v in _versions(store, again).values()} == {2}
+    store.close()
+    con = duckdb.connect(str(db), read_only=True)
+    listed = con.execute('SELECT _id, _version FROM "a"').fetchall()
+    con.close()
+    cat = sqlite3.connect(db.with_name(db.name + ".ids"))
+    catalogued = dict(cat.execute("SELECT id, version FROM ids").fetchall())
+    cat.close()
+    rows = dict(listed)
+    assert len(listed) == len(rows) == 30 * 30 + attempted * 30  # one row per id, none lost
+    assert rows == catalogued and all(rows[i] == v for i, v in written.items())
