@@ -3,6 +3,12 @@
 Python's decoder recurses, so a deeply nested body would otherwise end in ``RecursionError`` (a 500). Its
 stack gives out a little before 1000 levels, so the depth is only scanned (for Elasticsearch's message and
 position) after the decoder has given up: well-formed text pays nothing.
+
+orjson parses first (4-5x faster than the standard decoder, which ``_bulk`` pays twice per document). It is only
+trusted where it agrees with the standard decoder: text that cannot nest past the limit (orjson's own is 1024) and
+holds no run of 19 digits (orjson turns integers beyond 64 bits into floats; Python keeps them exact, as
+Elasticsearch's parser does). Anything orjson refuses (NaN, lone surrogates, a byte-order mark, malformed text) goes
+to the standard decoder, which decides and words the error as before.
 """
 
 from __future__ import annotations
@@ -11,12 +17,15 @@ import json
 import re
 from typing import Any
 
+import orjson
+
 from ingest.models.errors import ParsingException
 
 MAX_NESTING_DEPTH = 1000  # Jackson's StreamReadConstraints default, which Elasticsearch keeps
 _STRUCTURE = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"|[\[\]{}]')
 _SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
 _OPEN = frozenset(b"[{")
+_LONG_NUMBER = re.compile(rb"[0-9]{19}")
 
 
 def _location(raw: bytes, pos: int) -> str:
@@ -64,6 +73,11 @@ def nesting_depth(value: Any) -> int:
 def loads(raw: bytes | str, max_depth: int = MAX_NESTING_DEPTH) -> Any:
     """Parse JSON, raising Elasticsearch's ``x_content_parse_exception`` (400) for malformed or too deep text."""
     data = raw.encode("utf-8", "surrogatepass") if isinstance(raw, str) else raw
+    if data.count(b"[") + data.count(b"{") <= max_depth and _LONG_NUMBER.search(data) is None:
+        try:
+            return orjson.loads(data)
+        except orjson.JSONDecodeError:
+            pass  # the standard decoder decides, with its messages
     try:
         return json.loads(data)
     except UnicodeDecodeError:

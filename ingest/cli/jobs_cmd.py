@@ -52,6 +52,7 @@ def _run(ctx: typer.Context, config: JobConfig, executor: str = "local", address
 def _run_in(context: AppContext, config: JobConfig, executor: str, address: str | None, concurrency: str | None) -> None:
     from ingest.jobs.progress import default_reporter
     from ingest.jobs.runner import run_job
+    from ingest.jobs.served import run_on_server, server_can_run
     from ingest.sources import open_source
 
     try:
@@ -74,9 +75,22 @@ def _run_in(context: AppContext, config: JobConfig, executor: str, address: str 
             if total is None:
                 total = source.estimated_rows()
                 estimated = total is not None
-            with stop_on_signals(source):  # streaming sources (Kafka): SIGTERM/SIGINT drain, commit, exit
-                summary = run_job(config, source=source, reporter=default_reporter(total, estimated),
-                                  context=context)
+            summary = None
+            if context.served_store(config.dest) is not None and server_can_run(config):
+                # the home's server owns the store: it runs the whole job, reading the file itself
+                source.close()
+                try:
+                    summary = run_on_server(config, lambda: _served_now(context, config.dest),
+                                            default_reporter(total, estimated))
+                except KeyboardInterrupt:  # the server stops the job when this connection closes
+                    sys.stderr.write(f"interrupted; continue with: --resume --job-id {config.resolved_job_id()}\n")
+                    raise
+                if summary is None:  # a server without the job route: batches through it instead
+                    source = open_source(config.source, **config.source_options)
+            if summary is None:
+                with stop_on_signals(source):  # streaming sources (Kafka): SIGTERM/SIGINT drain, commit, exit
+                    summary = run_job(config, source=source, reporter=default_reporter(total, estimated),
+                                      context=context)
     except KeyboardInterrupt:
         raise typer.Exit(130) from None
     except Exception as exc:
@@ -93,6 +107,12 @@ def _run_in(context: AppContext, config: JobConfig, executor: str, address: str 
             f"{summary.failed} document(s) went to the dead-letter store: ingest dead-letter list --job-id {summary.job_id}\n"
         )
         raise typer.Exit(EXIT_DEAD_LETTERS)
+
+
+def _served_now(context: AppContext, dest: str) -> tuple[str, str] | None:
+    """The home's live server now, as ``(url, token)``, when it owns ``dest``."""
+    found = context.served_store(dest)
+    return (found.url, found.token) if found is not None else None
 
 
 def _run_on_ray(context: AppContext, config: JobConfig, address: str | None, concurrency: str | None) -> Any:

@@ -81,6 +81,7 @@ class Job:
         sink_factory: Callable[[], Sink] | None = None,
         context: AppContext | None = None,
         pipeline_id: str | None = None,
+        cancel: threading.Event | None = None,
     ) -> None:
         self.config = config
         self.sink_factory = sink_factory
@@ -99,7 +100,9 @@ class Job:
         self.pipeline_id = pipeline_id or pipeline_name(config.pipeline)
         self.deadletters = ErrorBudget(deadletters or DeadLetterStore(), parse_max_errors(config.max_errors),
                                        self.counters, self.job_id)
-        self._stop = threading.Event()
+        # set from outside (``cancel``: the server's job route when its client went away) it stops the job
+        # as Ctrl-C does: acknowledged batches stay, the checkpoint is where ``--resume`` goes on from
+        self._stop = cancel if cancel is not None else threading.Event()
         self._errors: list[BaseException] = []
         depth = max(1, config.queue_depth)
         self._q_batches: queue.Queue[Any] = queue.Queue(depth)

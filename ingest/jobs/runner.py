@@ -7,6 +7,7 @@ only once the sink acknowledged (or the dead-letter store recorded) every docume
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from functools import partial
 from typing import Any
@@ -32,6 +33,7 @@ def run_job(
     deadletters: DeadLetterStore | None = None,
     inference: Any = None,
     context: AppContext | None = None,
+    cancel: threading.Event | None = None,
 ) -> JobSummary:
     """Open the source, pipeline and sink named by ``config`` (unless given) and run the job.
 
@@ -39,7 +41,7 @@ def run_job(
     registry) is ``context``'s; without one, a context over ``inference`` when it is an ``InferenceAPI`` (its
     home), else over the environment's settings, closed at the end. Without ``inference``, the pipeline calls the
     context's API (or, with no context given, the process-wide ``default_api()``, whose models stay loaded
-    between jobs).
+    between jobs). Setting ``cancel`` stops the job as an interrupt does (its summary says not completed).
     """
     from ingest.models.api import InferenceAPI
     from ingest.sinks.registry import capabilities, kind_of
@@ -69,7 +71,7 @@ def run_job(
             factory = partial(context.open_sink, config.dest)
         job = Job(config, source=source, sink=sink, pipeline=pipeline, inference=wrapped,
                   deadletters=deadletters, reporter=reporter, sink_factory=factory, context=context,
-                  pipeline_id=pipeline_name(first if first is not None else final))
+                  pipeline_id=pipeline_name(first if first is not None else final), cancel=cancel)
         return job.run()
     finally:
         if own_sink and sink is not None:

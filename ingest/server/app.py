@@ -25,6 +25,7 @@ from ingest.models.errors import ActionRequestValidationException, Elasticsearch
 from ingest.server.destination import Destination
 from ingest.server.dialect import PRODUCT_HEADER, check_params, compat_version, error_response, es_response
 from ingest.server.limits import LimitedReceive, check_content_type, check_declared_length, max_content_length
+from ingest.server.localjobs import LocalJobs
 from ingest.server.metrics import ServerMetrics
 from ingest.server.nodeinfo import CLUSTER_NAME, VERSION, Node
 from ingest.server.observe import ObserveMiddleware
@@ -36,6 +37,7 @@ from ingest.server.routes import (
     indices,
     inference,
     local_arrow,
+    local_job,
     ml,
     multidoc,
     node,
@@ -85,6 +87,7 @@ def create_app(
     app.state.api = context.api  # the same object, for the routes written before the context
     app.state.metrics = ServerMetrics(app.state.api.deployments, _deadletter_count(app))
     app.state.destination = Destination(context, dest, metrics=app.state.metrics)
+    app.state.local_jobs = LocalJobs()  # jobs of the home's CLI run here (POST /_ingest_local/job)
     app.state.api.observers.append(app.state.metrics.observe_inference)
     app.state.max_body_bytes = max_body_bytes
     app.state.node = Node.for_home(str(app.state.api.store.path))  # one identity for /, _nodes, _license
@@ -136,7 +139,7 @@ def create_app(
     # nodestats before node: /_nodes/{node_id}/stats is not /_nodes/{node_id}/{metric}; the index routes after
     # bulk (their {index} segments never start with "_", so none shadows an API path)
     # simulate_ingest after pipelines: /_ingest/pipeline/_simulate is the pipeline one, not the index "pipeline"
-    for module in (stream, inference, local_arrow, ml, pipelines, simulate_ingest, prometheus, nodestats, node, templates,
+    for module in (stream, inference, local_arrow, local_job, ml, pipelines, simulate_ingest, prometheus, nodestats, node, templates,
                    documents, multidoc, search, search_contexts, bulk, indices, aliases, cat, security_routes, security_admin):
         app.include_router(module.router)
     missing = undeclared(app.routes)
@@ -152,6 +155,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
 
     TrainedModels(app.state.api).restore()  # deployments _start created before a restart, as Elasticsearch's
     yield
+    app.state.local_jobs.cancel_all()  # interrupted as Ctrl-C interrupts a job alone: --resume goes on
     app.state.destination.close()  # flushes and releases the sink (DuckDB file, cluster connections)
     if app.state.metrics.observe_inference in app.state.api.observers:
         app.state.api.observers.remove(app.state.metrics.observe_inference)

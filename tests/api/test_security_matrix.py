@@ -160,6 +160,7 @@ SPOT = [
     ("docs_reader", "POST", "/docs/_delete_by_query", False),
     ("editor", "POST", "/docs/_update_by_query", False),
     ("superuser", "POST", "/_ingest_local/arrow_bulk", False),
+    ("superuser", "POST", "/_ingest_local/job", False),
 ]
 
 

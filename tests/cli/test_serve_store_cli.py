@@ -78,34 +78,99 @@ def test_two_jobs_at_once_go_through_the_running_server(server: Server, home: Pa
     assert json.loads(listed.stdout) == [{"index": "both0", "docs.count": 3000}, {"index": "both1", "docs.count": 3000}]
 
 
-def test_a_job_killed_mid_run_resumes_with_nothing_lost(server: Server, home: Path) -> None:
+def _count_or_zero(server: Server, index: str) -> int:
+    with contextlib.suppress(OSError):  # 404 until the index exists
+        return server.count(index)
+    return 0
+
+
+@pytest.mark.parametrize(("sig", "code"), [(signal.SIGKILL, -signal.SIGKILL), (signal.SIGINT, 130)])
+def test_a_job_killed_mid_run_stops_in_the_server_and_resumes_with_nothing_lost(
+        server: Server, home: Path, sig: int, code: int) -> None:
     env = {**os.environ, "INGEST_HOME": str(home)}
-    n = 40_000
+    n = 100_000
     docs = _docs(home.parent / "big.jsonl", n)
     args = [sys.executable, "-m", "ingest.cli.main", "run", "--source", str(docs), "--index", "big",
             "--id-field", "id", "--job-id", "big", "--bulk-docs", "500", "--batch-size", "500"]
-    job = subprocess.Popen(args, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    job = subprocess.Popen(args, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 240
-    seen = 0
-    while seen == 0 and job.poll() is None:
+    while _count_or_zero(server, "big") == 0 and job.poll() is None:
         assert time.monotonic() < deadline
-        time.sleep(0.2)
-        with contextlib.suppress(OSError):  # 404 until the index exists
-            seen = server.count("big")
-    job.send_signal(signal.SIGKILL)
-    job.wait(30)
+        time.sleep(0.1)
+    job.send_signal(sig)
+    assert job.wait(30) == code
+    if sig == signal.SIGINT:
+        assert job.stderr is not None and "continue with: --resume --job-id big" in job.stderr.read()
+    # the server runs the job; the CLI gone, the server stops it (the stream's disconnect cancels it)
+    time.sleep(2)
     killed_at = server.count("big")
-    assert killed_at < n, "the job finished before it could be killed: make it longer"
+    time.sleep(2)
+    assert server.count("big") == killed_at < n, "the job went on without its CLI (or finished: make it longer)"
     resumed = ingest("run", *args[4:], "--resume", env={"INGEST_HOME": str(home)}, timeout=300)
     assert resumed.returncode == 0, resumed.stderr
     _no_lock_error(resumed)
+    summary = json.loads(resumed.stdout.splitlines()[-1])
+    assert summary["read"] == summary["indexed"] == n and summary["completed"] is True
     assert server.count("big") == n
+
+
+def test_read_only_queries_are_answered_while_a_job_writes(server: Server, home: Path, tmp_path: Path) -> None:
+    n = 100_000
+    docs = _docs(tmp_path / "big.jsonl", n)
+    job = subprocess.Popen([sys.executable, "-m", "ingest.cli.main", "run", "--source", str(docs), "--index", "busy",
+                            "--id-field", "id", "--bulk-docs", "500", "--batch-size", "500"], cwd=ROOT,
+                           env={**os.environ, "INGEST_HOME": str(home)}, stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, text=True)
+    counts, hits, slowest = [], [], 0.0
+    deadline = time.monotonic() + 240
+    while job.poll() is None:
+        assert time.monotonic() < deadline
+        start = time.monotonic()
+        count = _count_or_zero(server, "busy")
+        if count:
+            search = urllib.request.Request(server.url + "/busy/_search", method="POST",
+                                            headers={"content-type": "application/json"},
+                                            data=json.dumps({"query": {"range": {"n": {"lt": 10}}}}).encode())
+            with urllib.request.urlopen(search, timeout=30) as resp:
+                hits.append(json.loads(resp.read())["hits"]["total"]["value"])
+            slowest = max(slowest, time.monotonic() - start)
+            if job.poll() is None:
+                counts.append(count)
+        time.sleep(0.05)
+    out, err = job.communicate()
+    assert job.returncode == 0, err
+    assert json.loads(out.splitlines()[-1])["indexed"] == n
+    assert len(counts) >= 3 and any(0 < c < n for c in counts), counts  # answered while the job wrote
+    assert counts == sorted(counts) and set(hits) <= {10}, (counts, hits)  # nothing seen half-written
+    assert slowest < 10, slowest
+    assert server.count("busy") == n
+
+
+def test_a_job_with_relative_paths_runs_in_the_server_as_the_cli_names_them(
+        server: Server, home: Path, tmp_path: Path) -> None:
+    work = tmp_path / "work"
+    work.mkdir()
+    _docs(work / "docs.jsonl", 50)
+    (work / "tag.json").write_text(json.dumps({"processors": [{"set": {"field": "tag", "value": "{{id}}!"}}]}))
+    job = subprocess.run([sys.executable, "-m", "ingest.cli.main", "run", "--source", "docs.jsonl", "--pipeline",
+                          "tag.json", "--index", "rel", "--id-field", "id"], cwd=work, capture_output=True, text=True,
+                         env={**os.environ, "PYTHONPATH": str(ROOT), "INGEST_HOME": str(home)}, timeout=300)
+    assert job.returncode == 0, job.stderr
+    summary = json.loads(job.stdout.splitlines()[-1])
+    assert summary["indexed"] == 50 and summary["ingest"]["total"]["count"] == 50
+    assert server.get("/rel/_doc/d7")["_source"]["tag"] == "d7!"
+    missing = subprocess.run([sys.executable, "-m", "ingest.cli.main", "run", "--source", "docs.jsonl", "--pipeline",
+                              "nothere", "--index", "rel2"], cwd=work, capture_output=True, text=True,
+                             env={**os.environ, "PYTHONPATH": str(ROOT), "INGEST_HOME": str(home)}, timeout=300)
+    assert missing.returncode == 2  # the server's failure, reported as a job alone reports it
+    assert json.loads(missing.stderr.splitlines()[-1])["error"]["type"] == "resource_not_found_exception"
+    assert "/_ingest_local/job" in (tmp_path / "serve.log").read_text()
 
 
 def test_a_job_whose_server_is_killed_waits_and_goes_on_with_the_restarted_one(
         server: Server, home: Path, tmp_path: Path) -> None:
     env = {**os.environ, "INGEST_HOME": str(home)}
-    n = 40_000
+    n = 100_000  # the server runs the job at tens of thousands of docs/s: long enough to be killed mid-way
     docs = _docs(home.parent / "big.jsonl", n)
     job = subprocess.Popen([sys.executable, "-m", "ingest.cli.main", "run", "--source", str(docs), "--index", "k",
                             "--id-field", "id", "--bulk-docs", "500", "--batch-size", "500"],
@@ -210,3 +275,22 @@ def test_a_server_writing_elsewhere_leaves_the_store_to_the_cli(home: Path, tmp_
         assert list(out.iterdir()) == []  # nothing went to the server's --dest
     finally:
         server.stop()
+
+
+def test_a_job_the_server_runs_reports_dead_letters_as_a_job_alone(server: Server, home: Path, tmp_path: Path) -> None:
+    docs = tmp_path / "mixed.jsonl"
+    lines = [json.dumps({"id": f"d{i}", "n": i}) for i in range(100)]
+    lines[40] = '{"id": "broken", "n": '  # not JSON: this line goes to the dead-letter store, the others are indexed
+    docs.write_text("\n".join(lines) + "\n")
+    alone = tmp_path / "alone"
+    alone.mkdir(mode=0o700)
+    results = {}
+    for target in (home, alone):
+        proc = ingest("run", "--source", str(docs), "--index", "mixed", "--id-field", "id",
+                      env={"INGEST_HOME": str(target)})
+        summary = json.loads(proc.stdout.splitlines()[-1])
+        results[target.name] = (proc.returncode, summary["indexed"], summary["failed"], summary["completed"],
+                                "ingest dead-letter list --job-id" in proc.stderr)
+    assert results["home"] == results["alone"] == (1, 99, 1, True, True), results
+    assert server.count("mixed") == 99
+    assert "/_ingest_local/job" in (tmp_path / "serve.log").read_text()

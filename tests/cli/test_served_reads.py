@@ -84,7 +84,7 @@ def test_search_through_the_server_answers_as_the_store_does(server: Server, hom
 
 def test_export_while_a_job_writes_and_after_it(server: Server, home: Path, tmp_path: Path) -> None:
     env = {"INGEST_HOME": str(home)}
-    n = 30_000
+    n = 150_000  # the server runs the job fast: long enough for an export (a CLI start each) to land mid-way
     docs = write_jsonl(tmp_path / "docs.jsonl", [{"id": f"d{i}", "text": f"text {i}", "n": i} for i in range(n)])
     job = subprocess.Popen([sys.executable, "-m", "ingest.cli.main", "run", "--source", str(docs), "--index", "big",
                             "--id-field", "id", "--bulk-docs", "500", "--batch-size", "500"], cwd=ROOT,

@@ -4,6 +4,9 @@ routes and headers are worth something only with the local token. Real processes
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -12,7 +15,7 @@ from typing import Any
 import pytest
 
 from tests.cli.conftest import Server
-from tests.jobs.helpers import ingest, write_jsonl
+from tests.jobs.helpers import ROOT, ingest, write_jsonl
 
 pytestmark = [pytest.mark.timeout(600)]
 
@@ -68,16 +71,21 @@ def test_a_job_through_the_server_sends_arrow_and_writes_what_a_job_alone_writes
     docs = write_jsonl(tmp_path / "docs.jsonl", rows)
     alone = tmp_path / "alone"
     alone.mkdir(mode=0o700)
-    for target in (home, alone, home):  # the second run through the server replaces every document
-        job = ingest("run", "--source", str(docs), "--index", "same", "--id-field", "id", "--bulk-docs", "500",
-                     env={"INGEST_HOME": str(target)})
+    # the file: the server runs the job (it reads the file); then standard input, which only the CLI can read:
+    # its batches go to the server as Arrow, replacing every document
+    for target, source in ((home, str(docs)), (alone, str(docs)), (home, "-")):
+        job = subprocess.run([sys.executable, "-m", "ingest.cli.main", "run", "--source", source, "--index", "same",
+                              "--id-field", "id", "--bulk-docs", "500"], input=docs.read_text(), cwd=ROOT,
+                             env={**os.environ, "INGEST_HOME": str(target)}, capture_output=True, text=True,
+                             timeout=300)
         assert job.returncode == 0, job.stderr
         assert json.loads(job.stdout.splitlines()[-1])["indexed"] == len(rows)
     got = server.get("/same/_doc/d7")
     assert got["_version"] == 2 and got["_source"]["extra"] == "only here" and got["_source"]["tags"] == {"a": 1}
     server.stop()
     log = (server.log).read_text()
-    assert "/_ingest_local/arrow_bulk" in log and " /_bulk" not in log  # the batches stayed Arrow
+    assert log.count("/_ingest_local/job") == 1  # the file's job ran in the server
+    assert "/_ingest_local/arrow_bulk" in log and " /_bulk" not in log  # standard input's batches stayed Arrow
     exported = {}
     for target in (home, alone):
         out = tmp_path / f"{target.name}.parquet"
@@ -123,3 +131,48 @@ def test_the_arrow_route_is_the_local_clients_only(home: Path, tmp_path: Path) -
         assert _arrow(server, body, f"ApiKey {token}")[0] == 200
     finally:
         server.stop()
+
+
+def _job_post(server: Server, body: bytes, auth: str | None) -> tuple[int, Any]:
+    headers = {"content-type": "application/json", **({"authorization": auth} if auth else {})}
+    request = urllib.request.Request(server.url + "/_ingest_local/job", method="POST", data=body, headers=headers)
+    try:
+        with urllib.request.urlopen(request, timeout=60) as resp:
+            return resp.status, [json.loads(line) for line in resp.read().splitlines()]
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.loads(exc.read())
+
+
+def test_the_job_route_is_the_local_clients_only_and_runs_one_job_id_at_a_time(
+        server: Server, home: Path, tmp_path: Path) -> None:
+    import http.client
+
+    docs = write_jsonl(tmp_path / "docs.jsonl", [{"id": f"d{i}", "n": i} for i in range(200_000)])
+    spec = {"config": {"source": str(docs), "index": "routed", "id_field": "id", "job_id": "once",
+                       "bulk_docs": 200}, "source_path": str(docs)}
+    body = json.dumps(spec).encode()
+    token = json.loads((home / "serve.json").read_text())["token"]
+    status, answer = _job_post(server, body, None)  # security disabled: loopback callers are anonymous superusers
+    assert status == 403 and "only the local client" in answer["error"]["reason"]
+    assert _job_post(server, body, f"ApiKey {token[:-1]}x")[0] == 403
+    for bad, reason in ((b"{not json", "Unexpected character"),
+                        (json.dumps({"config": {"source": "x", "index": "i", "bogus": 1}, "source_path": "/x"}).encode(),
+                         "unknown options ['bogus']"),
+                        (json.dumps({"config": {"index": "i"}, "source_path": "/x"}).encode(), "not a job"),
+                        (json.dumps({"config": {"source": "x", "index": "i"}, "source_path": "x"}).encode(),
+                         "must be absolute")):
+        status, answer = _job_post(server, bad, f"ApiKey {token}")
+        assert status == 400 and reason in answer["error"]["reason"], answer
+    assert server.get("/_cat/indices?format=json") == []  # nothing started
+
+    first = http.client.HTTPConnection("127.0.0.1", server.port, timeout=60)
+    first.request("POST", "/_ingest_local/job", body=body, headers={"authorization": f"ApiKey {token}",
+                                                                    "content-type": "application/json"})
+    stream = first.getresponse()
+    assert stream.status == 200 and json.loads(stream.readline())["event"] in ("progress", "alive")
+    status, answer = _job_post(server, body, f"ApiKey {token}")  # the same job id while the first runs
+    assert status == 409 and "job [once] is already running" in answer["error"]["reason"], answer
+    events = [json.loads(line) for line in stream.read().splitlines()]
+    first.close()
+    assert events[-1]["event"] == "summary" and events[-1]["indexed"] == 200_000 and events[-1]["completed"]
+    assert server.count("routed") == 200_000

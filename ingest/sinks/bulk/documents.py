@@ -7,6 +7,7 @@ import json
 from typing import Any
 
 import numpy as np
+import orjson
 
 from ingest.sinks.base import FieldHint
 from ingest.sinks.bulk.items import get_path, set_path
@@ -26,7 +27,17 @@ def _json_default(value: Any) -> Any:
 
 
 def dumps(doc: dict[str, Any]) -> str:
-    """Compact JSON for the ``_source`` column (TypeError/ValueError on values JSON cannot hold)."""
+    """Compact JSON for the ``_source`` column (TypeError/ValueError on values JSON cannot hold).
+
+    orjson first (~10x faster than the standard encoder, once per document written); the standard encoder decides
+    whenever orjson could differ: it writes NaN and infinities as ``null`` (refused here, as ``allow_nan=False``),
+    and refuses non-string keys, integers beyond 64 bits and lone surrogates, which the standard one handles."""
+    try:
+        out = orjson.dumps(doc, default=_json_default, option=orjson.OPT_PASSTHROUGH_DATETIME)
+    except TypeError:  # orjson.JSONEncodeError included
+        out = None
+    if out is not None and b"null" not in out:
+        return out.decode()
     return json.dumps(doc, ensure_ascii=False, separators=(",", ":"), allow_nan=False, default=_json_default)
 
 

@@ -21,12 +21,22 @@ from ingest.sinks.embedded.idcatalogue import Entry
 from ingest.sinks.embedded.sql import quote_name as _q
 
 _SEQ_NOS = "(SELECT unnest(?::BIGINT[]))"
+_FEW_ROWS = 8
+
+
+def _matching(column: str, seq_nos: list[int]) -> tuple[str, list[Any]]:
+    """The condition and parameter selecting ``seq_nos``: one value compares directly (DuckDB prunes row groups
+    by their min/max: ~0.7 ms at 1M rows, against ~1.1 ms for the list joined), more join the list."""
+    if len(seq_nos) == 1:
+        return f"{column} = ?", [seq_nos[0]]
+    return f"{column} IN {_SEQ_NOS}", [seq_nos]
 
 
 def delete_rows(con: duckdb.DuckDBPyConnection, table: str, seq_nos: list[int]) -> None:
     """Delete the rows of ``table`` (quoted) with these sequence numbers."""
     if seq_nos:
-        con.execute(f"DELETE FROM {table} WHERE _seq_no IN {_SEQ_NOS}", [seq_nos])
+        where, params = _matching("_seq_no", seq_nos)
+        con.execute(f"DELETE FROM {table} WHERE {where}", params)
 
 
 def select_rows(con: duckdb.DuckDBPyConnection, columns: str, table: str, seq_nos: list[int]
@@ -34,7 +44,8 @@ def select_rows(con: duckdb.DuckDBPyConnection, columns: str, table: str, seq_no
     """``columns`` (SQL, aliased ``t``) of the rows of ``table`` with these sequence numbers."""
     if not seq_nos:
         return []
-    return con.execute(f"SELECT {columns} FROM {table} t WHERE t._seq_no IN {_SEQ_NOS}", [seq_nos]).fetchall()
+    where, params = _matching("t._seq_no", seq_nos)
+    return con.execute(f"SELECT {columns} FROM {table} t WHERE {where}", params).fetchall()
 
 
 def read_sources(con: duckdb.DuckDBPyConnection, table: str, layout: dict[str, FieldHint],
@@ -56,6 +67,13 @@ def store_rows(con: duckdb.DuckDBPyConnection, register: Callable[[pa.Table], st
     live = [(doc_id, st) for doc_id, st in changed.items() if st.exists and st.row is not None]
     if not live:
         return [], gone
+    if len(live) <= _FEW_ROWS and not layout:
+        # a few rows without vector columns (a single-document API call): bound values cost ~1 ms less than
+        # registering an Arrow table and planning an INSERT … SELECT over it
+        con.executemany(f"INSERT INTO {table} (_id, _version, _source, _seq_no, _primary_term) VALUES (?, ?, ?, ?, ?)",
+                        [[d, st.version, st.row[0], st.seq_no, st.primary_term] for d, st in live
+                         if st.row is not None])
+        return [(doc_id, st.version, st.seq_no, st.primary_term) for doc_id, st in live], gone
     columns: dict[str, pa.Array] = {
         "_id": pa.array([d for d, _ in live], pa.string()),
         "_version": pa.array([st.version for _, st in live], pa.int64()),

@@ -89,7 +89,7 @@ class ServedSink(ElasticsearchSink):
         url, token = self._at
         conn: http.client.HTTPConnection | None = getattr(self._conns, "conn", None)
         if conn is None or getattr(self._conns, "url", None) != url:
-            conn = _connect(url, self._timeout_s)
+            conn = connect_local(url, self._timeout_s)
             self._conns.conn, self._conns.url = conn, url
         try:
             conn.putrequest("POST", ARROW_PATH)
@@ -179,7 +179,8 @@ class _NoDelayTLS(http.client.HTTPSConnection):
         self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
 
-def _connect(url: str, timeout_s: float) -> http.client.HTTPConnection:
+def connect_local(url: str, timeout_s: float) -> http.client.HTTPConnection:
+    """A keep-alive connection to the home's server at ``url`` that sends each write at once."""
     parts = urlsplit(url)
     host, port = parts.hostname or "127.0.0.1", parts.port
     if parts.scheme == "https":  # the home's own self-signed certificate, on loopback (as the REST client)

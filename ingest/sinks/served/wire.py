@@ -2,6 +2,7 @@
 
 - ``PIPELINES_DONE``: a ``_bulk`` header: the job ran every pipeline of its documents itself, the index's final
   pipeline included, so the server runs none (it is trusted only with the local token, from loopback).
+- ``JOB_PATH``: a whole job (a file source) for the server to run with its store; progress streamed back.
 - ``ARROW_PATH``: a job's batch of whole documents, still Arrow, for the server to hand to its store's
   ``write_batch`` exactly as a job alone would. The body is a 4-byte big-endian length, a JSON header
   (``{"index", "ids"}``) and an Arrow IPC stream of the documents (read without copying on the server); the
@@ -63,3 +64,9 @@ def decode_results(body: Any) -> list[ItemResult]:
     """The items of an answer (parsed JSON)."""
     return [ItemResult(int(s), e, id=i, result=r, version=v, seq_no=q, primary_term=t)
             for s, e, i, r, v, q, t in body["items"]]
+
+# ``ingest run`` of a file with the home's server running: the server runs the whole job (``ingest.jobs.served``
+# posts ``{"config": JobConfig fields, "source_path": absolute path}``; ``ingest.server.localjobs`` answers NDJSON
+# events: ``progress`` lines, then one ``summary`` or ``error``).
+JOB_PATH = "/_ingest_local/job"
+JOB_ACTION = "cluster:admin/ingest/job[local]"

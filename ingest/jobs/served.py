@@ -1,0 +1,124 @@
+"""``ingest run`` of a file while the home's server runs: the server runs the whole job (issue 14 item 4).
+
+The CLI posts the job (its ``JobConfig`` and the source file's absolute path) to the server's local-only
+``POST /_ingest_local/job`` (``ingest.server.localjobs``), relays the streamed progress to its reporter and
+returns the server's summary, so the user sees what a job alone prints and exits alike. The documents never
+cross a socket: the server reads the file and writes its store itself, as fast as a job alone.
+
+When the server goes away mid-job (killed, restarted), the job's acknowledged documents are in the store and its
+checkpoint says how far: the CLI waits for the home's server to be back (``unavailable_timeout_s``) and posts the
+job again with ``resume``, counting each such repeat in ``requests_retried``. Sources the server cannot open as
+the CLI names them (standard input, URLs, Kafka) keep the batch-by-batch path (``ingest.sinks.served``).
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import time
+from collections.abc import Callable
+from dataclasses import fields
+from pathlib import Path
+from typing import Any
+
+from ingest.jobs.config import JobConfig, JobSummary
+from ingest.jobs.pipelinespec import PIPELINE_SUFFIXES
+from ingest.jobs.progress import Reporter
+from ingest.jobs.stages import backoff_s
+from ingest.models.errors import ElasticsearchError
+from ingest.sinks.cluster.sink import error_from_body
+from ingest.sinks.served.sink import Locate, connect_local
+from ingest.sinks.served.wire import JOB_PATH
+
+
+class _ServerGone(Exception):
+    """The stream ended before the job's summary (the server died or restarted)."""
+
+
+def server_can_run(config: JobConfig) -> bool:
+    """Whether the server can open the job's source as the CLI names it: a file, folder or glob (not standard
+    input, a URL or a Kafka topic)."""
+    return config.source != "-" and "://" not in config.source
+
+
+def run_on_server(config: JobConfig, locate: Locate, reporter: Reporter,
+                  sleep: Callable[[float], None] = time.sleep) -> JobSummary | None:
+    """The job run by the home's server (``locate`` finds it, again after a restart); None when that server
+    has no job route (an older one: run the job here instead)."""
+    if isinstance(config.pipeline, str) and Path(config.pipeline).suffix.lower() in PIPELINE_SUFFIXES \
+            and Path(config.pipeline).is_file():
+        # the server reads the pipeline file from its own working folder: name it absolutely (the job id stays)
+        config.job_id, config.pipeline = config.resolved_job_id(), os.path.abspath(config.pipeline)
+    source_path = os.path.abspath(config.source)  # the config keeps the source as given (checkpoints compare it)
+    resume, repeats, since = config.resume, 0, None
+    while True:
+        found = locate()
+        if found is not None:
+            try:
+                summary = _post(found, {"config": {**config.describe(), "resume": resume},
+                                        "source_path": source_path}, reporter, config.unavailable_timeout_s)
+                if summary is not None:
+                    summary.requests_retried += repeats
+                return summary
+            except _ServerGone as gone:
+                # once the server started the job, its checkpoint is this run's: go on from it
+                resume = resume or gone.args[0]
+                since = None
+        since = since or time.monotonic()
+        if time.monotonic() - since > config.unavailable_timeout_s:
+            raise ElasticsearchError(
+                f"the home's server went away during job [{config.resolved_job_id()}] and did not come back; "
+                f"continue with: --resume --job-id {config.resolved_job_id()}", status=503, error_type="unavailable")
+        repeats += 1
+        sleep(backoff_s(min(repeats, 6), config))
+
+
+def _post(at: tuple[str, str], spec: dict[str, Any], reporter: Reporter, timeout_s: float) -> JobSummary | None:
+    url, token = at
+    started = False
+    try:
+        conn = connect_local(url, timeout_s)
+        try:
+            conn.request("POST", JOB_PATH, body=json.dumps(spec).encode(), headers={
+                "authorization": f"ApiKey {token}", "content-type": "application/json",
+                "accept": "application/x-ndjson"})
+            resp = conn.getresponse()
+            if resp.status == 404:
+                return None
+            if resp.status >= 300:
+                raw = resp.read()
+                body = json.loads(raw) if raw.startswith(b"{") else raw.decode(errors="replace")
+                if resp.status not in (401, 503):
+                    raise error_from_body(resp.status, body, f"POST {JOB_PATH}")
+                raise _ServerGone(False)  # a server restarting on another port/token: find it again
+            while line := resp.readline():
+                event = json.loads(line)
+                kind = event.pop("event", None)
+                if kind == "progress":  # sent from the job's run: its checkpoint is this run's from now on
+                    started = True
+                    reporter.update(event)
+                elif kind == "summary":
+                    reporter.finish(event)
+                    return _summary(event)
+                elif kind == "error":
+                    raise _error(event)
+        finally:
+            conn.close()
+    except (OSError, http.client.HTTPException, ValueError):
+        pass
+    raise _ServerGone(started)
+
+
+def _summary(event: dict[str, Any]) -> JobSummary:
+    names = {f.name for f in fields(JobSummary)}
+    return JobSummary(**{k: v for k, v in event.items() if k in names})
+
+
+def _error(event: dict[str, Any]) -> ElasticsearchError:
+    """The job's failure as the CLI reports a job alone's."""
+    from ingest.jobs.budget import TooManyErrors
+
+    if isinstance(event.get("reason_line"), str):
+        return TooManyErrors(event["reason_line"])
+    return error_from_body(int(event.get("status", 500)), event, "the job")

@@ -1,0 +1,72 @@
+"""``POST /_ingest_local/job``: the home's CLI hands a whole job (a file source) to the server, which runs it
+with its own store and streams the job's events back as NDJSON (``ingest.server.localjobs``; issue 14 item 4).
+
+Only the home's own CLI may use it (``need.local``: the local token from a loopback peer, whatever the security
+state), as the Arrow route: the server reads the file the CLI names, as the user who runs both. The job is
+cancelled when the client goes away. A server whose destination is not the home's embedded store answers 400.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import queue
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import JSONResponse, Response, StreamingResponse
+from starlette.concurrency import run_in_threadpool
+
+from ingest.models.errors import ElasticsearchError, IllegalArgumentException
+from ingest.server.destination import Destination
+from ingest.server.localjobs import PROGRESS_EVERY_S, LocalJobs, ServedJob, event_line, parse_spec
+from ingest.server.security import declare as need
+from ingest.server.state import app_destination
+from ingest.sinks.served.wire import JOB_ACTION, JOB_PATH
+
+router = APIRouter(tags=["local"])
+
+
+def app_local_jobs(request: Request) -> LocalJobs:
+    """The app's running local jobs (``create_app``)."""
+    jobs: LocalJobs = request.app.state.local_jobs
+    return jobs
+
+
+@router.post(JOB_PATH, dependencies=[need.local(JOB_ACTION)])
+async def local_job(request: Request, dest: Destination = Depends(app_destination),
+                    jobs: LocalJobs = Depends(app_local_jobs)) -> Response:
+    """Run a job with the server's store; NDJSON events: ``progress``…, then ``summary`` or ``error``."""
+    try:
+        config, source_path = parse_spec(await request.body())
+        if not dest.kind().capabilities.index_store:
+            raise IllegalArgumentException(f"the [{dest.kind().name}] destination is not the home's store")
+        job = await run_in_threadpool(jobs.start, config, source_path, dest)
+    except ElasticsearchError as exc:
+        return JSONResponse(exc.to_dict(), status_code=exc.status)
+    return StreamingResponse(_events(request, job), media_type="application/x-ndjson")
+
+
+async def _events(request: Request, job: ServedJob) -> AsyncIterator[bytes]:
+    """The job's events as they come; a line at least every ``PROGRESS_EVERY_S`` (so a vanished client is
+    noticed); the job is cancelled however the stream ends (a finished job ignores it)."""
+    last = time.monotonic()
+    try:
+        while True:
+            try:
+                event: dict[str, Any] | None = job.events.get_nowait()
+            except queue.Empty:
+                if time.monotonic() - last >= PROGRESS_EVERY_S:
+                    if await request.is_disconnected():
+                        return
+                    last = time.monotonic()
+                    yield event_line({"event": "alive"})
+                await asyncio.sleep(0.02)
+                continue
+            if event is None:
+                return
+            last = time.monotonic()
+            yield event_line(event)
+    finally:
+        job.cancel.set()
