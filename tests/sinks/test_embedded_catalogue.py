@@ -109,6 +109,7 @@ _WRITER = textwrap.dedent("""
     from ingest.sinks.base import BulkAction
     from ingest.sinks.embedded import EmbeddedStore
     store = EmbeddedStore(Path(sys.argv[1]))
+    store._catalogue.max_pending = int(sys.argv[2])  # small: background flushes run when the kill comes
     n = 0
     while True:  # new ids and rewrites of earlier ones, each bulk acknowledged on stdout
         actions = [BulkAction("index", "k", f"d{n + i}", {"n": n + i}) for i in range(200)]
@@ -120,11 +121,12 @@ _WRITER = textwrap.dedent("""
 """)
 
 
-def test_sigkilled_writer_loses_nothing_acknowledged_and_the_catalogue_matches(tmp_path: Path) -> None:
+@pytest.mark.parametrize("pending", [500_000, 300])
+def test_sigkilled_writer_loses_nothing_acknowledged_and_the_catalogue_matches(tmp_path: Path, pending: int) -> None:
     db = tmp_path / "indices.duckdb"
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
     for round_ in range(2):
-        proc = subprocess.Popen([sys.executable, "-c", _WRITER, str(db)], stdout=subprocess.PIPE, text=True, env=env)
+        proc = subprocess.Popen([sys.executable, "-c", _WRITER, str(db), str(pending)], stdout=subprocess.PIPE, text=True, env=env)
         assert proc.stdout is not None
         acked = 0
         deadline = time.monotonic() + 120
