@@ -52,7 +52,7 @@ def _run(ctx: typer.Context, config: JobConfig, executor: str = "local", address
 def _run_in(context: AppContext, config: JobConfig, executor: str, address: str | None, concurrency: str | None) -> None:
     from ingest.jobs.progress import default_reporter
     from ingest.jobs.runner import run_job
-    from ingest.jobs.served import run_on_server, server_can_run
+    from ingest.jobs.served import run_on_server, server_can_run, stream_to_server
     from ingest.sources import open_source
 
     try:
@@ -76,7 +76,15 @@ def _run_in(context: AppContext, config: JobConfig, executor: str, address: str 
                 total = source.estimated_rows()
                 estimated = total is not None
             summary = None
-            if context.served_store(config.dest) is not None and server_can_run(config):
+            if context.served_store(config.dest) is not None and config.source == "-":
+                # the home's server runs the job, reading this process's standard input as it is forwarded
+                try:
+                    summary = stream_to_server(config, lambda: _served_now(context, config.dest),
+                                               default_reporter(total, estimated), sys.stdin.buffer)
+                except KeyboardInterrupt:  # the server stops the job when this connection closes
+                    sys.stderr.write("interrupted; the documents read so far were written\n")
+                    raise
+            elif context.served_store(config.dest) is not None and server_can_run(config):
                 # the home's server owns the store: it runs the whole job, reading the file itself
                 source.close()
                 try:

@@ -2,13 +2,15 @@
 
 The CLI posts the job (its ``JobConfig`` and the source file's absolute path) to the server's local-only
 ``POST /_ingest_local/job`` (``ingest.server.localjobs``), relays the streamed progress to its reporter and
-returns the server's summary, so the user sees what a job alone prints and exits alike. The documents never
+returns the server's summary, so the user sees what a job alone prints and exits alike. ``--source -`` goes
+the same way, its standard input forwarded as the request body (``stream_to_server``). The documents never
 cross a socket: the server reads the file and writes its store itself, as fast as a job alone.
 
 When the server goes away mid-job (killed, restarted), the job's acknowledged documents are in the store and its
 checkpoint says how far: the CLI waits for the home's server to be back (``unavailable_timeout_s``) and posts the
-job again with ``resume``, counting each such repeat in ``requests_retried``. Sources the server cannot open as
-the CLI names them (standard input, URLs, Kafka) keep the batch-by-batch path (``ingest.sinks.served``).
+job again with ``resume``, counting each such repeat in ``requests_retried`` (not standard input, which cannot be
+read again: that job fails with the count it wrote). Sources the server cannot open as the CLI names them (URLs,
+Kafka) keep the batch-by-batch path (``ingest.sinks.served``).
 """
 
 from __future__ import annotations
@@ -16,11 +18,13 @@ from __future__ import annotations
 import http.client
 import json
 import os
+import socket
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import fields
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from ingest.jobs.config import JobConfig, JobSummary
 from ingest.jobs.pipelinespec import PIPELINE_SUFFIXES
@@ -29,7 +33,7 @@ from ingest.jobs.stages import backoff_s
 from ingest.models.errors import ElasticsearchError
 from ingest.sinks.cluster.sink import error_from_body
 from ingest.sinks.served.sink import Locate, connect_local
-from ingest.sinks.served.wire import JOB_PATH
+from ingest.sinks.served.wire import JOB_PATH, JOB_STREAM_PATH
 
 
 class _ServerGone(Exception):
@@ -92,22 +96,93 @@ def _post(at: tuple[str, str], spec: dict[str, Any], reporter: Reporter, timeout
                 if resp.status not in (401, 503):
                     raise error_from_body(resp.status, body, f"POST {JOB_PATH}")
                 raise _ServerGone(False)  # a server restarting on another port/token: find it again
-            while line := resp.readline():
-                event = json.loads(line)
-                kind = event.pop("event", None)
-                if kind == "progress":  # sent from the job's run: its checkpoint is this run's from now on
-                    started = True
-                    reporter.update(event)
-                elif kind == "summary":
-                    reporter.finish(event)
-                    return _summary(event)
-                elif kind == "error":
-                    raise _error(event)
+            seen: dict[str, Any] = {}
+            summary = _read_events(resp, reporter, seen)
+            if summary is not None:
+                return summary
+            started = bool(seen)
         finally:
             conn.close()
     except (OSError, http.client.HTTPException, ValueError):
         pass
     raise _ServerGone(started)
+
+
+def _read_events(resp: http.client.HTTPResponse, reporter: Reporter, seen: dict[str, Any]) -> JobSummary | None:
+    """Relay the job's events to ``reporter`` until its summary (returned) or error (raised); None when the
+    stream ended before either. ``seen`` keeps the counts of the last progress event."""
+    while line := resp.readline():
+        event = json.loads(line)
+        kind = event.pop("event", None)
+        if kind == "progress":  # sent from the job's run: its checkpoint is this run's from now on
+            seen.clear()
+            seen.update(event)
+            reporter.update(event)
+        elif kind == "summary":
+            reporter.finish(event)
+            return _summary(event)
+        elif kind == "error":
+            raise _error(event)
+    return None
+
+
+def stream_to_server(config: JobConfig, locate: Locate, reporter: Reporter, stdin: IO[bytes]) -> JobSummary | None:
+    """The job of ``--source -`` run by the home's server, which reads this process's standard input as it is
+    forwarded (``JOB_STREAM_PATH``); None when there is no such server or route (the caller sends batches) —
+    standard input is not read before the server accepted the job. A server going away mid-job fails it (503):
+    what it wrote stays, but the input it had read is gone and cannot be read again."""
+    found = locate()
+    if found is None or found[0].startswith("https:"):
+        # one TLS connection is not written and read by two threads at once: batches, over their own requests
+        return None
+    url, token = found
+    conn = connect_local(url, config.unavailable_timeout_s)
+    seen: dict[str, Any] = {}
+    try:
+        try:
+            conn.putrequest("POST", JOB_STREAM_PATH)
+            for name, value in (("authorization", f"ApiKey {token}"), ("content-type", "application/x-ndjson"),
+                                ("accept", "application/x-ndjson"), ("transfer-encoding", "chunked")):
+                conn.putheader(name, value)
+            conn.endheaders()
+            sock = conn.sock
+            sock.sendall(_chunk(json.dumps({"config": config.describe()}).encode() + b"\n"))
+            resp = conn.getresponse()
+            if resp.status == 404:
+                return None
+            if resp.status >= 300:
+                raw = resp.read()
+                raise error_from_body(resp.status, json.loads(raw) if raw.startswith(b"{") else
+                                      raw.decode(errors="replace"), f"POST {JOB_STREAM_PATH}")
+            threading.Thread(target=_forward, args=(stdin, sock), daemon=True, name="ingest-stdin-forward").start()
+            summary = _read_events(resp, reporter, seen)
+            if summary is not None:
+                return summary
+        finally:
+            conn.close()
+    except (OSError, http.client.HTTPException, ValueError):
+        pass
+    written = int(seen.get("indexed", 0))
+    raise ElasticsearchError(
+        f"the home's server went away during job [{config.resolved_job_id()}], which reads standard input: "
+        f"{written} document(s) were written (as of its last progress report), and the input it had read "
+        "cannot be read again; run the job again with the rest of the input", status=503, error_type="unavailable")
+
+
+def _chunk(data: bytes) -> bytes:
+    return b"%X\r\n%b\r\n" % (len(data), data)
+
+
+def _forward(stdin: IO[bytes], sock: socket.socket) -> None:
+    """Standard input to the request body, chunk by chunk as it arrives (a pipe's writes are not held back),
+    then the body's end. The server gone, the job's events say so: this thread just stops."""
+    read = getattr(stdin, "read1", stdin.read)
+    try:
+        while data := read(1 << 20):
+            sock.sendall(_chunk(data))
+        sock.sendall(b"0\r\n\r\n")
+    except (OSError, ValueError):
+        pass
 
 
 def _summary(event: dict[str, Any]) -> JobSummary:
