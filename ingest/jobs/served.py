@@ -176,7 +176,11 @@ def _chunk(data: bytes) -> bytes:
 def _forward(stdin: IO[bytes], sock: socket.socket) -> None:
     """Standard input to the request body, chunk by chunk as it arrives (a pipe's writes are not held back),
     then the body's end. The server gone, the job's events say so: this thread just stops."""
-    read = getattr(stdin, "read1", stdin.read)
+    try:  # the file descriptor, not the buffered reader: a daemon thread blocked in the reader's lock aborts
+        fd = stdin.fileno()  # the interpreter's exit ("could not acquire lock ... at interpreter shutdown")
+        read: Callable[[int], bytes] = lambda size: os.read(fd, size)  # noqa: E731
+    except (OSError, ValueError, AttributeError):
+        read = getattr(stdin, "read1", stdin.read)
     try:
         while data := read(1 << 20):
             sock.sendall(_chunk(data))
