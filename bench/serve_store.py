@@ -9,7 +9,9 @@ DuckDB's write-ahead log: the server pays that during its writes instead) is pri
 round the benchmark waits for the server's background snapshot of that index, so it never runs beside the next
 job alone. Medians of ``--reps`` rounds and their ratio.
 
-``python -m bench.serve_store [--docs 20000] [--reps 5] [--dims 0] [--senders N]``  (``--dims 384``: a vector per document)
+``python -m bench.serve_store [--docs 20000] [--reps 5] [--dims 0] [--senders N] [--source file|stdin]``
+(``--dims 384``: a vector per document; ``--source stdin``: the file is the job's standard input, ``--source -``,
+which the CLI forwards to the server's ``POST /_ingest_local/job/stream``)
 """
 
 from __future__ import annotations
@@ -39,15 +41,19 @@ def _write_docs(path: Path, n: int, dims: int) -> None:
             f.write(json.dumps(doc) + "\n")
 
 
-def _job(home: Path, source: Path, index: str, senders: int | None = None) -> tuple[float, float]:
-    """(the job's own docs/s, docs/s over the whole command: start, run, closing the store)."""
+def _job(home: Path, source: Path, index: str, senders: int | None = None, stdin: bool = False
+         ) -> tuple[float, float]:
+    """(the job's own docs/s, docs/s over the whole command: start, run, closing the store); ``stdin``: the
+    file is the job's standard input (``--source -``)."""
     env = {**os.environ, "INGEST_HOME": str(home)}
     more = ["--senders", str(senders)] if senders else []
     start = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-m", "ingest.cli.main", "run", "--source", str(source), "--index", index,
-                           "--id-field", "id", *more], env=env, capture_output=True, text=True, timeout=1800)
+    with source.open("rb") as given:
+        proc = subprocess.run([sys.executable, "-m", "ingest.cli.main", "run", "--source",
+                               "-" if stdin else str(source), "--index", index, "--id-field", "id", *more],
+                              env=env, capture_output=True, timeout=1800, stdin=given if stdin else None)
     if proc.returncode != 0:
-        raise SystemExit(f"job failed ({proc.returncode}): {proc.stderr[-2000:]}")
+        raise SystemExit(f"job failed ({proc.returncode}): {proc.stderr[-2000:].decode(errors='replace')}")
     wall = time.perf_counter() - start
     summary = json.loads(proc.stdout.strip().splitlines()[-1])
     assert summary["indexed"] == summary["read"], summary
@@ -89,6 +95,8 @@ def main() -> None:
     parser.add_argument("--reps", type=int, default=5)
     parser.add_argument("--dims", type=int, default=0)
     parser.add_argument("--senders", type=int, default=None, help="--senders of the served job (default: the job's)")
+    parser.add_argument("--source", choices=("file", "stdin"), default="file",
+                        help="the job reads the file itself, or as its standard input (--source -)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="serve-store-") as folder:
         root = Path(folder)
@@ -101,8 +109,9 @@ def main() -> None:
         direct_rates, served_rates = [], []
         try:
             for rep in range(args.reps):
-                direct_rates.append(_job(alone, source, f"r{rep}"))
-                served_rates.append(_job(served, source, f"r{rep}", args.senders))
+                stdin = args.source == "stdin"
+                direct_rates.append(_job(alone, source, f"r{rep}", stdin=stdin))
+                served_rates.append(_job(served, source, f"r{rep}", args.senders, stdin))
                 _quiet(served, f"r{rep}")
                 print(f"round {rep + 1}: direct {direct_rates[-1][0]:,.0f} docs/s ({direct_rates[-1][1]:,.0f} whole "
                       f"command), through the server {served_rates[-1][0]:,.0f} ({served_rates[-1][1]:,.0f})",
@@ -114,7 +123,8 @@ def main() -> None:
         d = statistics.median(r[k] for r in direct_rates)
         s = statistics.median(r[k] for r in served_rates)
         print(f"median of {args.reps}, {what}: direct {d:,.0f} docs/s, through the server {s:,.0f} docs/s: "
-              f"ratio {s / d:.2f} ({args.docs:,} docs, {args.dims} dims, load {os.getloadavg()[0]:.1f})")
+              f"ratio {s / d:.2f} ({args.docs:,} docs, {args.dims} dims, source {args.source}, "
+              f"load {os.getloadavg()[0]:.1f})")
 
 
 if __name__ == "__main__":
