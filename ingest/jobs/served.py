@@ -9,8 +9,8 @@ cross a socket: the server reads the file and writes its store itself, as fast a
 When the server goes away mid-job (killed, restarted), the job's acknowledged documents are in the store and its
 checkpoint says how far: the CLI waits for the home's server to be back (``unavailable_timeout_s``) and posts the
 job again with ``resume``, counting each such repeat in ``requests_retried`` (not standard input, which cannot be
-read again: that job fails with the count it wrote). Sources the server cannot open as the CLI names them (URLs,
-Kafka) keep the batch-by-batch path (``ingest.sinks.served``).
+read again: that job fails with the count it wrote). An index's URL (``ingest reindex``) is opened by the server
+too. Kafka topics keep the batch-by-batch path (``ingest.sinks.served``).
 """
 
 from __future__ import annotations
@@ -41,9 +41,15 @@ class _ServerGone(Exception):
 
 
 def server_can_run(config: JobConfig) -> bool:
-    """Whether the server can open the job's source as the CLI names it: a file, folder or glob (not standard
-    input, a URL or a Kafka topic)."""
-    return config.source != "-" and "://" not in config.source
+    """Whether the server can open the job's source as the CLI names it: a file, folder or glob, or an index's
+    ``http(s)://`` URL (reindex); not standard input (``stream_to_server``) nor a Kafka topic (its consumer
+    stops on the CLI's SIGTERM, which the server cannot see: batches)."""
+    return config.source != "-" and ("://" not in config.source or is_index_url(config.source))
+
+
+def is_index_url(source: str) -> bool:
+    """Whether ``source`` is an index to reindex from (``http(s)://[user:pass@]host:port/index``)."""
+    return source.startswith(("http://", "https://"))
 
 
 def run_on_server(config: JobConfig, locate: Locate, reporter: Reporter,
@@ -54,7 +60,9 @@ def run_on_server(config: JobConfig, locate: Locate, reporter: Reporter,
             and Path(config.pipeline).is_file():
         # the server reads the pipeline file from its own working folder: name it absolutely (the job id stays)
         config.job_id, config.pipeline = config.resolved_job_id(), os.path.abspath(config.pipeline)
-    source_path = os.path.abspath(config.source)  # the config keeps the source as given (checkpoints compare it)
+    # the config keeps the source as given (checkpoints compare it); a URL's credentials go only to the server,
+    # on the local-token request from loopback, as the CLI's own job would use them
+    source_path = config.source if is_index_url(config.source) else os.path.abspath(config.source)
     resume, repeats, since = config.resume, 0, None
     while True:
         found = locate()

@@ -50,7 +50,8 @@ def parse_spec(body: bytes, streamed: bool = False) -> tuple[JobConfig, str]:
         path = "-"
     if not isinstance(config, dict) or not isinstance(path, str) or not path:
         raise IllegalArgumentException("not a job: expected {\"config\": {...}, \"source_path\": \"...\"}")
-    if not streamed and not os.path.isabs(path):  # the server's working folder is not the CLI's
+    url = path.startswith(("http://", "https://"))  # an index to reindex from (its credentials: never echoed)
+    if not streamed and not url and not os.path.isabs(path):  # the server's working folder is not the CLI's
         raise IllegalArgumentException(f"not a job: [source_path] must be absolute, got [{path}]")
     unknown = sorted(set(config) - names)
     if unknown:

@@ -133,3 +133,40 @@ def test_the_stream_route_is_the_local_clients_only_and_checks_its_spec(server: 
         status, answer = post(bad, f"ApiKey {token}")
         assert status == 400 and reason in str(answer), answer
     assert server.get("/_cat/indices?format=json") == []  # nothing started
+
+
+@pytest.mark.cluster
+def test_a_reindex_is_a_job_the_server_runs_and_its_credentials_are_never_echoed(
+        server: Server, home: Path, tmp_path: Path, opensearch_url: str) -> None:
+    import httpx
+
+    httpx.delete(f"{opensearch_url}/served-reindex-src", timeout=30)
+    bulk = _lines(0, 3000).replace(b"\n{", b"\n" + json.dumps({"index": {}}).encode() + b"\n{")
+    bulk = json.dumps({"index": {}}).encode() + b"\n" + bulk
+    answer = httpx.post(f"{opensearch_url}/served-reindex-src/_bulk?refresh=true", content=bulk, timeout=60,
+                        headers={"content-type": "application/x-ndjson"}).json()
+    assert answer["errors"] is False
+    secret = "S3cret-pw-7731"  # security is off on the test node: it ignores the credentials, which must stay hidden
+    with_secret = opensearch_url.replace("http://", f"http://reader:{secret}@")
+    env = {"INGEST_HOME": str(home)}
+    proc = ingest("reindex", "--source-url", with_secret, "--source-index", "served-reindex-src", "--index", "copy",
+                  env=env, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout.splitlines()[-1])["indexed"] == 3000
+    assert server.count("copy") == 3000 and server.get("/copy/_doc/" + _first_id(opensearch_url))["found"]
+    missing = ingest("reindex", "--source-url", with_secret, "--source-index", "served-reindex-src",
+                     "--index", "copy2", "--pipeline", "nothere", env=env, timeout=300)  # fails inside the server
+    assert missing.returncode == 2
+    assert json.loads(missing.stderr.splitlines()[-1])["error"]["type"] == "resource_not_found_exception"
+    log = (tmp_path / "serve.log").read_text()
+    assert log.count("POST /_ingest_local/job") == 2 and "/_ingest_local/arrow_bulk" not in log  # the server ran them
+    for text in (log, proc.stdout, proc.stderr, missing.stdout, missing.stderr,
+                 *(p.read_text(errors="replace") for p in (home / "logs").glob("*"))):
+        assert secret not in text
+
+
+def _first_id(url: str) -> str:
+    import httpx
+
+    hits = httpx.post(f"{url}/served-reindex-src/_search", json={"size": 1}, timeout=30).json()["hits"]["hits"]
+    return str(hits[0]["_id"])
