@@ -9,8 +9,9 @@ cross a socket: the server reads the file and writes its store itself, as fast a
 When the server goes away mid-job (killed, restarted), the job's acknowledged documents are in the store and its
 checkpoint says how far: the CLI waits for the home's server to be back (``unavailable_timeout_s``) and posts the
 job again with ``resume``, counting each such repeat in ``requests_retried`` (not standard input, which cannot be
-read again: that job fails with the count it wrote). An index's URL (``ingest reindex``) is opened by the server
-too. Kafka topics keep the batch-by-batch path (``ingest.sinks.served``).
+read again: that job fails with the count it wrote). An index's URL (``ingest reindex``) and a Kafka topic are
+opened by the server too (the CLI's SIGTERM stops a Kafka job gracefully there: ``ServerStop``); the
+batch-by-batch path (``ingest.sinks.served``) remains for older servers, HTTPS standard input and other runners.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ from ingest.jobs.stages import backoff_s
 from ingest.models.errors import ElasticsearchError
 from ingest.sinks.cluster.sink import error_from_body
 from ingest.sinks.served.sink import Locate, connect_local
-from ingest.sinks.served.wire import JOB_PATH, JOB_STREAM_PATH
+from ingest.sinks.served.wire import JOB_PATH, JOB_STOP_PATH, JOB_STREAM_PATH
 
 
 class _ServerGone(Exception):
@@ -41,28 +42,55 @@ class _ServerGone(Exception):
 
 
 def server_can_run(config: JobConfig) -> bool:
-    """Whether the server can open the job's source as the CLI names it: a file, folder or glob, or an index's
-    ``http(s)://`` URL (reindex); not standard input (``stream_to_server``) nor a Kafka topic (its consumer
-    stops on the CLI's SIGTERM, which the server cannot see: batches)."""
-    return config.source != "-" and ("://" not in config.source or is_index_url(config.source))
+    """Whether the server can open the job's source as the CLI names it: a file, folder or glob, an index's
+    ``http(s)://`` URL (reindex) or a ``kafka://`` topic; not standard input (``stream_to_server``)."""
+    return config.source != "-" and ("://" not in config.source or is_url(config.source))
 
 
-def is_index_url(source: str) -> bool:
-    """Whether ``source`` is an index to reindex from (``http(s)://[user:pass@]host:port/index``)."""
-    return source.startswith(("http://", "https://"))
+def is_url(source: str) -> bool:
+    """Whether ``source`` is an index to reindex from (``http(s)://[user:pass@]host:port/index``) or a Kafka
+    topic: the server opens it by that name."""
+    return source.startswith(("http://", "https://", "kafka://"))
+
+
+class ServerStop:
+    """What ``stop_on_signals`` calls on the CLI's SIGTERM/SIGINT while the server runs a Kafka job: the
+    server stops the job's consumer gracefully (in-flight batches acknowledged, offsets committed, the job
+    ends normally), as the signal does to a job alone. A second signal interrupts (the server cancels)."""
+
+    def __init__(self, job_id: str, locate: Locate) -> None:
+        self.job_id, self.locate = job_id, locate
+
+    def stop(self) -> None:
+        """Ask the server to stop the job's source; nothing when it cannot be reached."""
+        found = self.locate()
+        if found is None:
+            return
+        try:
+            conn = connect_local(found[0], 30)
+            try:
+                conn.request("POST", JOB_STOP_PATH, body=json.dumps({"job_id": self.job_id}).encode(),
+                             headers={"authorization": f"ApiKey {found[1]}", "content-type": "application/json"})
+                conn.getresponse().read()
+            finally:
+                conn.close()
+        except (OSError, http.client.HTTPException):
+            pass
 
 
 def run_on_server(config: JobConfig, locate: Locate, reporter: Reporter,
-                  sleep: Callable[[float], None] = time.sleep) -> JobSummary | None:
+                  sleep: Callable[[float], None] = time.sleep, source_spec: str | None = None) -> JobSummary | None:
     """The job run by the home's server (``locate`` finds it, again after a restart); None when that server
-    has no job route (an older one: run the job here instead)."""
+    has no job route (an older one: run the job here instead). ``source_spec``: the source as the user gave it,
+    when the config's is redacted (a Kafka URL's passwords)."""
     if isinstance(config.pipeline, str) and Path(config.pipeline).suffix.lower() in PIPELINE_SUFFIXES \
             and Path(config.pipeline).is_file():
         # the server reads the pipeline file from its own working folder: name it absolutely (the job id stays)
         config.job_id, config.pipeline = config.resolved_job_id(), os.path.abspath(config.pipeline)
     # the config keeps the source as given (checkpoints compare it); a URL's credentials go only to the server,
     # on the local-token request from loopback, as the CLI's own job would use them
-    source_path = config.source if is_index_url(config.source) else os.path.abspath(config.source)
+    given = source_spec or config.source
+    source_path = given if is_url(given) else os.path.abspath(given)
     resume, repeats, since = config.resume, 0, None
     while True:
         found = locate()

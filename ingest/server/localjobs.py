@@ -50,7 +50,7 @@ def parse_spec(body: bytes, streamed: bool = False) -> tuple[JobConfig, str]:
         path = "-"
     if not isinstance(config, dict) or not isinstance(path, str) or not path:
         raise IllegalArgumentException("not a job: expected {\"config\": {...}, \"source_path\": \"...\"}")
-    url = path.startswith(("http://", "https://"))  # an index to reindex from (its credentials: never echoed)
+    url = path.startswith(("http://", "https://", "kafka://"))  # an index or topic (credentials: never echoed)
     if not streamed and not url and not os.path.isabs(path):  # the server's working folder is not the CLI's
         raise IllegalArgumentException(f"not a job: [source_path] must be absolute, got [{path}]")
     unknown = sorted(set(config) - names)
@@ -79,6 +79,7 @@ class ServedJob:
     def __init__(self, config: JobConfig, source_path: str, dest: Destination,
                  stream: Iterable[bytes] | None = None) -> None:
         self.config, self.source_path, self.dest, self.stream = config, source_path, dest, stream
+        self.source: Any = None  # once opened: ``stop_reading`` asks a streaming source (Kafka) to end
         self.cancel = threading.Event()
         self.done = threading.Event()
         self.events: queue.Queue[dict[str, Any] | None] = queue.Queue()
@@ -95,7 +96,7 @@ class ServedJob:
 
         try:
             streamed = {} if self.stream is None else {"stream": self.stream}  # standard input of the CLI
-            source = open_source(self.source_path, **self.config.source_options, **streamed)
+            source = self.source = open_source(self.source_path, **self.config.source_options, **streamed)
             try:
                 summary = run_job(self.config, source=source, sink=self.dest.sink(), reporter=self,
                                   context=self.dest.context, cancel=self.cancel)
@@ -108,6 +109,15 @@ class ServedJob:
             self.done.set()
             self.events.put(None)
             self.dest.snapshots().touch(self.config.index)  # the analysts' copy, once the index is quiet
+
+    def stop_reading(self) -> bool:
+        """Ask a streaming source to end (Kafka: in-flight batches acknowledged, offsets committed, then the job
+        ends normally), as SIGTERM does to a job alone; False when the source has no such stop."""
+        stop = getattr(self.source, "stop", None)
+        if stop is None:
+            return False
+        stop()
+        return True
 
     # the job's Reporter: progress at most every PROGRESS_EVERY_S; the summary is sent once run_job returned
     def update(self, counts: dict[str, Any]) -> None:
@@ -150,6 +160,12 @@ class LocalJobs:
                 raise ElasticsearchError(f"job [{job_id}] is already running on this server", status=409,
                                          error_type="illegal_state_exception")
             old.done.wait(0.2)
+
+    def stop_reading(self, job_id: str) -> bool:
+        """``ServedJob.stop_reading`` of the running job ``job_id``; False when there is none to stop."""
+        with self._lock:
+            job = self._running.get(job_id)
+        return job is not None and not job.done.is_set() and job.stop_reading()
 
     def cancel_all(self) -> None:
         """Stop every running job (the server is shutting down)."""

@@ -17,12 +17,13 @@ from fastapi.responses import JSONResponse, Response, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from ingest.models.errors import ElasticsearchError, IllegalArgumentException
+from ingest.models.jsonparse import loads
 from ingest.server.destination import Destination
 from ingest.server.localjobs import LocalJobs, ServedJob, parse_spec
 from ingest.server.security import declare as need
 from ingest.server.state import app_destination
 from ingest.server.streamjob import StreamedJobResponse, job_events
-from ingest.sinks.served.wire import JOB_ACTION, JOB_PATH, JOB_STREAM_PATH
+from ingest.sinks.served.wire import JOB_ACTION, JOB_PATH, JOB_STOP_PATH, JOB_STREAM_PATH
 
 router = APIRouter(tags=["local"])
 
@@ -52,6 +53,20 @@ async def local_stream_job(dest: Destination = Depends(app_destination),
                            jobs: LocalJobs = Depends(app_local_jobs)) -> StreamedJobResponse:
     """Run a job whose source is the rest of the body (the CLI's standard input; ``ingest.server.streamjob``)."""
     return StreamedJobResponse(jobs, dest)
+
+
+@router.post(JOB_STOP_PATH, dependencies=[need.local(JOB_ACTION)])
+async def local_job_stop(request: Request, jobs: LocalJobs = Depends(app_local_jobs)) -> Response:
+    """Stop a running job's streaming source gracefully (``{"job_id": ...}``; 404 when none can be stopped)."""
+    spec = loads(await request.body())
+    job_id = spec.get("job_id") if isinstance(spec, dict) else None
+    if not isinstance(job_id, str):
+        return JSONResponse(IllegalArgumentException("expected {\"job_id\": \"...\"}").to_dict(), status_code=400)
+    if not jobs.stop_reading(job_id):
+        missing = ElasticsearchError(f"no running job [{job_id}] with a source to stop", status=404,
+                                     error_type="resource_not_found_exception")
+        return JSONResponse(missing.to_dict(), status_code=404)
+    return JSONResponse({"acknowledged": True})
 
 
 async def _events(request: Request, job: ServedJob) -> AsyncIterator[bytes]:

@@ -76,3 +76,5 @@ JOB_ACTION = "cluster:admin/ingest/job[local]"
 # reads as the job's source (``ingest.server.streamjob``); the answer is the same NDJSON events as ``JOB_PATH``'s,
 # streamed while the body still arrives. The body has no size limit (it is a stream, as standard input is).
 JOB_STREAM_PATH = "/_ingest_local/job/stream"
+# A graceful stop of a job the server runs (the CLI's SIGTERM/SIGINT to a Kafka job): ``{"job_id": ...}``.
+JOB_STOP_PATH = "/_ingest_local/job/stop"
