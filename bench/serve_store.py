@@ -74,7 +74,8 @@ def _topic(bootstrap: str | None, source: Path) -> str:
     if not bootstrap:
         raise SystemExit("--source kafka needs --bootstrap HOST:PORT (python -m tests.clusters kafka starts one)")
     name = f"serve-store-{os.getpid()}"
-    for future in AdminClient({"bootstrap.servers": bootstrap}).create_topics([NewTopic(name, 3, 1)]).values():
+    admin = AdminClient({"bootstrap.servers": bootstrap})  # kept alive until the topic exists
+    for future in admin.create_topics([NewTopic(name, 3, 1)]).values():
         future.result(30)
     producer = Producer({"bootstrap.servers": bootstrap, "linger.ms": 20})
     with source.open("rb") as lines:
