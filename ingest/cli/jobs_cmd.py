@@ -84,7 +84,8 @@ def _run_in(context: AppContext, config: JobConfig, executor: str, address: str 
                     summary = stream_to_server(config, lambda: _served_now(context, config.dest),
                                                default_reporter(total, estimated), sys.stdin.buffer)
                 except KeyboardInterrupt:  # the server stops the job when this connection closes
-                    sys.stderr.write("interrupted; the documents read so far were written\n")
+                    sys.stderr.write("interrupted; the server stopped the job: what it wrote stays (standard input "
+                                     "cannot be read again)\n")
                     raise
             elif context.served_store(config.dest) is not None and server_can_run(config):
                 # the home's server owns the store: it runs the whole job, reading the file itself

@@ -162,6 +162,7 @@ SPOT = [
     ("superuser", "POST", "/_ingest_local/arrow_bulk", False),
     ("superuser", "POST", "/_ingest_local/job", False),
     ("superuser", "POST", "/_ingest_local/job/stream", False),
+    ("superuser", "POST", "/_ingest_local/job/stop", False),
 ]
 
 

@@ -133,6 +133,28 @@ def test_the_stream_route_is_the_local_clients_only_and_checks_its_spec(server: 
         status, answer = post(bad, f"ApiKey {token}")
         assert status == 400 and reason in str(answer), answer
     assert server.get("/_cat/indices?format=json") == []  # nothing started
+    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=60)
+    conn.request("POST", "/_ingest_local/job/stop", body=json.dumps({"job_id": "none"}),
+                 headers={"authorization": f"ApiKey {token}", "content-type": "application/json"})
+    resp = conn.getresponse()
+    assert resp.status == 404 and "no running job [none]" in resp.read().decode()
+
+
+def test_ctrl_c_of_the_cli_stops_the_servers_job(server: Server, home: Path) -> None:
+    job = _cli(home)
+    assert job.stdin is not None
+    job.stdin.write(_lines(0, 500))
+    job.stdin.flush()
+    _wait_for("nothing was written", lambda: _count(server) == 500)
+    job.send_signal(signal.SIGINT)
+    assert job.wait(30) == 130
+    assert job.stderr is not None and b"the server stopped the job" in job.stderr.read()
+    time.sleep(2)
+    assert server.count("piped") == 500
+    again = _cli(home)  # the job id is free: not a 409
+    _, err = again.communicate(_lines(500, 10), timeout=120)
+    assert again.returncode == 0, err
+    assert server.count("piped") == 510
 
 
 @pytest.mark.cluster
