@@ -9,11 +9,12 @@ DuckDB's write-ahead log: the server pays that during its writes instead) is pri
 round the benchmark waits for the server's background snapshot of that index, so it never runs beside the next
 job alone. Medians of ``--reps`` rounds and their ratio.
 
-``python -m bench.serve_store [--docs 20000] [--reps 5] [--dims 0] [--senders N] [--source file|stdin|kafka]
-[--bootstrap HOST:PORT]``
+``python -m bench.serve_store [--docs 20000] [--reps 5] [--dims 0] [--senders N] [--source file|stdin|kafka|index]
+[--bootstrap HOST:PORT] [--url URL]``
 (``--dims 384``: a vector per document; ``--source stdin``: the file is the job's standard input, ``--source -``,
 which the CLI forwards to the server's ``POST /_ingest_local/job/stream``; ``--source kafka``: the same documents
-produced once to a new topic on a broker, each job a new consumer group reading it ``--until-caught-up``)
+produced once to a new topic on a broker, each job a new consumer group reading it ``--until-caught-up``;
+``--source index --url URL``: indexed once into a cluster, each job a reindex of it)
 """
 
 from __future__ import annotations
@@ -44,14 +45,16 @@ def _write_docs(path: Path, n: int, dims: int) -> None:
 
 
 def _job(home: Path, source: Path, index: str, senders: int | None = None, stdin: bool = False,
-         kafka: str | None = None) -> tuple[float, float]:
+         remote: str | None = None) -> tuple[float, float]:
     """(the job's own docs/s, docs/s over the whole command: start, run, closing the store); ``stdin``: the
-    file is the job's standard input (``--source -``); ``kafka``: the topic's URL instead (a new consumer group
-    per job, read until caught up)."""
+    file is the job's standard input (``--source -``); ``remote``: a Kafka topic's URL instead (a new consumer
+    group per job, read until caught up) or a cluster index's (a reindex)."""
     env = {**os.environ, "INGEST_HOME": str(home)}
     more = ["--senders", str(senders)] if senders else []
-    if kafka:
-        spec, more = f"{kafka}&group={home.name}-{index}", [*more, "--until-caught-up"]
+    if remote and remote.startswith("kafka://"):
+        spec, more = f"{remote}&group={home.name}-{index}", [*more, "--until-caught-up"]
+    elif remote:  # an index of a cluster: a reindex, ids kept
+        spec = remote
     else:
         spec, more = ("-" if stdin else str(source)), [*more, "--id-field", "id"]
     start = time.perf_counter()
@@ -92,6 +95,24 @@ def _topic(bootstrap: str | None, source: Path) -> str:
     return f"kafka://{bootstrap}/{name}?batch_size=1000"
 
 
+def _index(url: str | None, source: Path) -> str:
+    """A new index of the cluster at ``url`` holding the file's documents (ids kept); its URL."""
+    if not url:
+        raise SystemExit("--source index needs --url (python -m tests.clusters opensearch starts one)")
+    name = f"serve-store-{os.getpid()}"
+    lines = source.read_bytes().splitlines()
+    for start in range(0, len(lines), 5000):
+        body = b"".join(json.dumps({"index": {"_id": json.loads(line)["id"]}}).encode() + b"\n" + line + b"\n"
+                        for line in lines[start:start + 5000])
+        request = urllib.request.Request(f"{url}/{name}/_bulk", data=body, method="POST",
+                                         headers={"content-type": "application/x-ndjson"})
+        with urllib.request.urlopen(request, timeout=300) as resp:
+            if json.loads(resp.read())["errors"]:
+                raise SystemExit("the documents could not be indexed")
+    urllib.request.urlopen(urllib.request.Request(f"{url}/{name}/_refresh", method="POST"), timeout=60).read()
+    return f"{url.rstrip('/')}/{name}"
+
+
 def _quiet(home: Path, index: str) -> None:
     """Wait for the server's analysts' snapshot of ``index`` (written once the index is quiet for two seconds):
     written during the next round, it would slow that round's job alone, which shares the two cores."""
@@ -127,16 +148,20 @@ def main() -> None:
     parser.add_argument("--reps", type=int, default=5)
     parser.add_argument("--dims", type=int, default=0)
     parser.add_argument("--senders", type=int, default=None, help="--senders of the served job (default: the job's)")
-    parser.add_argument("--source", choices=("file", "stdin", "kafka"), default="file",
+    parser.add_argument("--source", choices=("file", "stdin", "kafka", "index"), default="file",
                         help="the job reads the file itself, as its standard input (--source -), or the same "
                         "documents from a Kafka topic (--bootstrap)")
     parser.add_argument("--bootstrap", default=None, help="--source kafka: a broker (python -m tests.clusters kafka)")
+    parser.add_argument("--url", default=None, help="--source index: a cluster to reindex the documents from "
+                        "(python -m tests.clusters opensearch)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="serve-store-") as folder:
         root = Path(folder)
         source = root / "docs.jsonl"
         _write_docs(source, args.docs, args.dims)
-        kafka = _topic(args.bootstrap, source) if args.source == "kafka" else None
+        remote = _topic(args.bootstrap, source) if args.source == "kafka" else None
+        if args.source == "index":
+            remote = _index(args.url, source)
         alone, served = root / "alone", root / "served"
         alone.mkdir(mode=0o700)
         served.mkdir(mode=0o700)
@@ -145,8 +170,8 @@ def main() -> None:
         try:
             for rep in range(args.reps):
                 stdin = args.source == "stdin"
-                direct_rates.append(_job(alone, source, f"r{rep}", stdin=stdin, kafka=kafka))
-                served_rates.append(_job(served, source, f"r{rep}", args.senders, stdin, kafka))
+                direct_rates.append(_job(alone, source, f"r{rep}", stdin=stdin, remote=remote))
+                served_rates.append(_job(served, source, f"r{rep}", args.senders, stdin, remote))
                 _quiet(served, f"r{rep}")
                 print(f"round {rep + 1}: direct {direct_rates[-1][0]:,.0f} docs/s ({direct_rates[-1][1]:,.0f} whole "
                       f"command), through the server {served_rates[-1][0]:,.0f} ({served_rates[-1][1]:,.0f})",
