@@ -9,7 +9,12 @@ DuckDB's write-ahead log: the server pays that during its writes instead) is pri
 round the benchmark waits for the server's background snapshot of that index, so it never runs beside the next
 job alone. Medians of ``--reps`` rounds and their ratio.
 
-``python -m bench.serve_store [--docs 20000] [--reps 5] [--dims 0] [--senders N]``  (``--dims 384``: a vector per document)
+``python -m bench.serve_store [--docs 20000] [--reps 5] [--dims 0] [--senders N] [--source file|stdin|kafka|index]
+[--bootstrap HOST:PORT] [--url URL]``
+(``--dims 384``: a vector per document; ``--source stdin``: the file is the job's standard input, ``--source -``,
+which the CLI forwards to the server's ``POST /_ingest_local/job/stream``; ``--source kafka``: the same documents
+produced once to a new topic on a broker, each job a new consumer group reading it ``--until-caught-up``;
+``--source index --url URL``: indexed once into a cluster, each job a reindex of it)
 """
 
 from __future__ import annotations
@@ -39,19 +44,73 @@ def _write_docs(path: Path, n: int, dims: int) -> None:
             f.write(json.dumps(doc) + "\n")
 
 
-def _job(home: Path, source: Path, index: str, senders: int | None = None) -> tuple[float, float]:
-    """(the job's own docs/s, docs/s over the whole command: start, run, closing the store)."""
+def _job(home: Path, source: Path, index: str, senders: int | None = None, stdin: bool = False,
+         remote: str | None = None) -> tuple[float, float]:
+    """(the job's own docs/s, docs/s over the whole command: start, run, closing the store); ``stdin``: the
+    file is the job's standard input (``--source -``); ``remote``: a Kafka topic's URL instead (a new consumer
+    group per job, read until caught up) or a cluster index's (a reindex)."""
     env = {**os.environ, "INGEST_HOME": str(home)}
     more = ["--senders", str(senders)] if senders else []
+    if remote and remote.startswith("kafka://"):
+        spec, more = f"{remote}&group={home.name}-{index}", [*more, "--until-caught-up"]
+    elif remote:  # an index of a cluster: a reindex, ids kept
+        spec = remote
+    else:
+        spec, more = ("-" if stdin else str(source)), [*more, "--id-field", "id"]
     start = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-m", "ingest.cli.main", "run", "--source", str(source), "--index", index,
-                           "--id-field", "id", *more], env=env, capture_output=True, text=True, timeout=1800)
+    with source.open("rb") as given:
+        proc = subprocess.run([sys.executable, "-m", "ingest.cli.main", "run", "--source", spec, "--index", index,
+                               *more], env=env, capture_output=True, timeout=1800, stdin=given if stdin else None)
     if proc.returncode != 0:
-        raise SystemExit(f"job failed ({proc.returncode}): {proc.stderr[-2000:]}")
+        raise SystemExit(f"job failed ({proc.returncode}): {proc.stderr[-2000:].decode(errors='replace')}")
     wall = time.perf_counter() - start
     summary = json.loads(proc.stdout.strip().splitlines()[-1])
     assert summary["indexed"] == summary["read"], summary
     return float(summary["docs_per_s"]), summary["indexed"] / wall
+
+
+def _topic(bootstrap: str | None, source: Path) -> str:
+    """A new 3-partition topic holding the file's documents; its URL (without the group)."""
+    from confluent_kafka import Producer
+    from confluent_kafka.admin import AdminClient, NewTopic
+
+    if not bootstrap:
+        raise SystemExit("--source kafka needs --bootstrap HOST:PORT (python -m tests.clusters kafka starts one)")
+    name = f"serve-store-{os.getpid()}"
+    admin = AdminClient({"bootstrap.servers": bootstrap})  # kept alive until the topic exists
+    for future in admin.create_topics([NewTopic(name, 3, 1)]).values():
+        future.result(30)
+    producer = Producer({"bootstrap.servers": bootstrap, "linger.ms": 20})
+    with source.open("rb") as lines:
+        for i, line in enumerate(lines):
+            while True:
+                try:
+                    producer.produce(name, line.rstrip(b"\n"), partition=i % 3)
+                    break
+                except BufferError:  # the producer's queue is full: let it send
+                    producer.poll(0.1)
+            producer.poll(0)
+    if producer.flush(60) != 0:
+        raise SystemExit("the documents could not be produced")
+    return f"kafka://{bootstrap}/{name}?batch_size=1000"
+
+
+def _index(url: str | None, source: Path) -> str:
+    """A new index of the cluster at ``url`` holding the file's documents (ids kept); its URL."""
+    if not url:
+        raise SystemExit("--source index needs --url (python -m tests.clusters opensearch starts one)")
+    name = f"serve-store-{os.getpid()}"
+    lines = source.read_bytes().splitlines()
+    for start in range(0, len(lines), 5000):
+        body = b"".join(json.dumps({"index": {"_id": json.loads(line)["id"]}}).encode() + b"\n" + line + b"\n"
+                        for line in lines[start:start + 5000])
+        request = urllib.request.Request(f"{url}/{name}/_bulk", data=body, method="POST",
+                                         headers={"content-type": "application/x-ndjson"})
+        with urllib.request.urlopen(request, timeout=300) as resp:
+            if json.loads(resp.read())["errors"]:
+                raise SystemExit("the documents could not be indexed")
+    urllib.request.urlopen(urllib.request.Request(f"{url}/{name}/_refresh", method="POST"), timeout=60).read()
+    return f"{url.rstrip('/')}/{name}"
 
 
 def _quiet(home: Path, index: str) -> None:
@@ -89,11 +148,20 @@ def main() -> None:
     parser.add_argument("--reps", type=int, default=5)
     parser.add_argument("--dims", type=int, default=0)
     parser.add_argument("--senders", type=int, default=None, help="--senders of the served job (default: the job's)")
+    parser.add_argument("--source", choices=("file", "stdin", "kafka", "index"), default="file",
+                        help="the job reads the file itself, as its standard input (--source -), or the same "
+                        "documents from a Kafka topic (--bootstrap)")
+    parser.add_argument("--bootstrap", default=None, help="--source kafka: a broker (python -m tests.clusters kafka)")
+    parser.add_argument("--url", default=None, help="--source index: a cluster to reindex the documents from "
+                        "(python -m tests.clusters opensearch)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="serve-store-") as folder:
         root = Path(folder)
         source = root / "docs.jsonl"
         _write_docs(source, args.docs, args.dims)
+        remote = _topic(args.bootstrap, source) if args.source == "kafka" else None
+        if args.source == "index":
+            remote = _index(args.url, source)
         alone, served = root / "alone", root / "served"
         alone.mkdir(mode=0o700)
         served.mkdir(mode=0o700)
@@ -101,8 +169,9 @@ def main() -> None:
         direct_rates, served_rates = [], []
         try:
             for rep in range(args.reps):
-                direct_rates.append(_job(alone, source, f"r{rep}"))
-                served_rates.append(_job(served, source, f"r{rep}", args.senders))
+                stdin = args.source == "stdin"
+                direct_rates.append(_job(alone, source, f"r{rep}", stdin=stdin, remote=remote))
+                served_rates.append(_job(served, source, f"r{rep}", args.senders, stdin, remote))
                 _quiet(served, f"r{rep}")
                 print(f"round {rep + 1}: direct {direct_rates[-1][0]:,.0f} docs/s ({direct_rates[-1][1]:,.0f} whole "
                       f"command), through the server {served_rates[-1][0]:,.0f} ({served_rates[-1][1]:,.0f})",
@@ -114,7 +183,8 @@ def main() -> None:
         d = statistics.median(r[k] for r in direct_rates)
         s = statistics.median(r[k] for r in served_rates)
         print(f"median of {args.reps}, {what}: direct {d:,.0f} docs/s, through the server {s:,.0f} docs/s: "
-              f"ratio {s / d:.2f} ({args.docs:,} docs, {args.dims} dims, load {os.getloadavg()[0]:.1f})")
+              f"ratio {s / d:.2f} ({args.docs:,} docs, {args.dims} dims, source {args.source}, "
+              f"load {os.getloadavg()[0]:.1f})")
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ stopped by ``--max-errors`` (the error is on stderr), 130 when interrupted.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 from typing import TYPE_CHECKING, Any
@@ -52,7 +53,7 @@ def _run(ctx: typer.Context, config: JobConfig, executor: str = "local", address
 def _run_in(context: AppContext, config: JobConfig, executor: str, address: str | None, concurrency: str | None) -> None:
     from ingest.jobs.progress import default_reporter
     from ingest.jobs.runner import run_job
-    from ingest.jobs.served import run_on_server, server_can_run
+    from ingest.jobs.served import ServerStop, run_on_server, server_can_run, stream_to_server
     from ingest.sources import open_source
 
     try:
@@ -66,6 +67,7 @@ def _run_in(context: AppContext, config: JobConfig, executor: str, address: str 
             from ingest.sources.stoppable import stop_on_signals
 
             source = open_source(config.source, **config.source_options)
+            given = config.source  # with its secrets: the server opens it too, when it runs the job
             if config.source.startswith("kafka://"):
                 from ingest.sources.kafka import redact
 
@@ -76,12 +78,24 @@ def _run_in(context: AppContext, config: JobConfig, executor: str, address: str 
                 total = source.estimated_rows()
                 estimated = total is not None
             summary = None
-            if context.served_store(config.dest) is not None and server_can_run(config):
+            if context.served_store(config.dest) is not None and config.source == "-":
+                # the home's server runs the job, reading this process's standard input as it is forwarded
+                try:
+                    summary = stream_to_server(config, lambda: _served_now(context, config.dest),
+                                               default_reporter(total, estimated), sys.stdin.buffer)
+                except KeyboardInterrupt:  # the server stops the job when this connection closes
+                    sys.stderr.write("interrupted; the server stopped the job: what it wrote stays (standard input "
+                                     "cannot be read again)\n")
+                    raise
+            elif context.served_store(config.dest) is not None and server_can_run(config):
                 # the home's server owns the store: it runs the whole job, reading the file itself
                 source.close()
+                locate = lambda: _served_now(context, config.dest)  # noqa: E731
+                graceful = ServerStop(config.resolved_job_id(), locate)  # Kafka: SIGTERM drains in the server
                 try:
-                    summary = run_on_server(config, lambda: _served_now(context, config.dest),
-                                            default_reporter(total, estimated))
+                    with stop_on_signals(graceful) if given.startswith("kafka://") else contextlib.nullcontext():
+                        summary = run_on_server(config, locate, default_reporter(total, estimated),
+                                                source_spec=given)
                 except KeyboardInterrupt:  # the server stops the job when this connection closes
                     sys.stderr.write(f"interrupted; continue with: --resume --job-id {config.resolved_job_id()}\n")
                     raise

@@ -56,6 +56,7 @@ from ingest.server.routing import TrailingSlash, unknown_route
 from ingest.server.security import Authenticator
 from ingest.server.security.declare import cluster, undeclared
 from ingest.server.security.middleware import install
+from ingest.sinks.served.wire import JOB_STREAM_PATH
 
 log = logging.getLogger(__name__)
 
@@ -192,7 +193,9 @@ class DialectMiddleware:
             await error_response(request, exc)(scope, receive, send)
             return
 
-        limited = LimitedReceive(receive, self.max_body_bytes)
+        # a streamed job's body is standard input, unbounded as a job alone's (the route is the local CLI's only)
+        limit = None if scope["path"] == JOB_STREAM_PATH else self.max_body_bytes
+        limited = LimitedReceive(receive, limit)
 
         async def send_with_product(message: Message) -> None:
             if message["type"] == "http.response.start":

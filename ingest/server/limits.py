@@ -116,7 +116,7 @@ class LimitedReceive:
     Routes read bodies through ``receive``, so no route can buffer more than the limit, whatever the framing.
     """
 
-    def __init__(self, receive: Receive, limit: int) -> None:
+    def __init__(self, receive: Receive, limit: int | None) -> None:
         self._receive = receive
         self._limit = limit
         self._seen = 0
@@ -126,7 +126,7 @@ class LimitedReceive:
         message = await self._receive()
         if message["type"] == "http.request":
             self._seen += len(message.get("body", b""))
-            if self._seen > self._limit:
+            if self._limit is not None and self._seen > self._limit:
                 self.exceeded = True
                 raise ContentTooLong(
                     f"Request content length exceeds the limit of [{self._limit}] bytes "

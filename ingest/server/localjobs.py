@@ -19,6 +19,7 @@ import os
 import queue
 import threading
 import time
+from collections.abc import Iterable
 from dataclasses import fields
 from typing import TYPE_CHECKING, Any
 
@@ -34,17 +35,23 @@ WAIT_FOR_CANCELLED_S = 15.0  # a re-run of a job id waits this long for its canc
 DISCONNECT_GRACE_S = 2.0  # and this long for a running one's client to be seen gone, before a 409
 
 
-def parse_spec(body: bytes) -> tuple[JobConfig, str]:
-    """``(config, source_path)`` of a request body; a 400 for anything else."""
+def parse_spec(body: bytes, streamed: bool = False) -> tuple[JobConfig, str]:
+    """``(config, source_path)`` of a request body; a 400 for anything else. ``streamed``: the spec of a job
+    whose source is the rest of the request body (standard input: no ``source_path``, ``"-"`` is returned)."""
     from ingest.jobs.config import JobConfig
 
     spec = loads(body)  # malformed JSON: Elasticsearch's 400
     names = {f.name for f in fields(JobConfig)}
     spec = spec if isinstance(spec, dict) else {}
     config, path = spec.get("config"), spec.get("source_path")
+    if streamed:
+        if not isinstance(config, dict) or config.get("source") != "-":
+            raise IllegalArgumentException("not a streamed job: expected {\"config\": {\"source\": \"-\", ...}}")
+        path = "-"
     if not isinstance(config, dict) or not isinstance(path, str) or not path:
         raise IllegalArgumentException("not a job: expected {\"config\": {...}, \"source_path\": \"...\"}")
-    if not os.path.isabs(path):  # the server's working folder is not the CLI's
+    url = path.startswith(("http://", "https://", "kafka://"))  # an index or topic (credentials: never echoed)
+    if not streamed and not url and not os.path.isabs(path):  # the server's working folder is not the CLI's
         raise IllegalArgumentException(f"not a job: [source_path] must be absolute, got [{path}]")
     unknown = sorted(set(config) - names)
     if unknown:
@@ -69,8 +76,10 @@ def error_event(exc: BaseException) -> dict[str, Any]:
 class ServedJob:
     """One job running in the server: its thread, its events (``None`` ends them), and its ``cancel``."""
 
-    def __init__(self, config: JobConfig, source_path: str, dest: Destination) -> None:
-        self.config, self.source_path, self.dest = config, source_path, dest
+    def __init__(self, config: JobConfig, source_path: str, dest: Destination,
+                 stream: Iterable[bytes] | None = None) -> None:
+        self.config, self.source_path, self.dest, self.stream = config, source_path, dest, stream
+        self.source: Any = None  # once opened: ``stop_reading`` asks a streaming source (Kafka) to end
         self.cancel = threading.Event()
         self.done = threading.Event()
         self.events: queue.Queue[dict[str, Any] | None] = queue.Queue()
@@ -86,7 +95,8 @@ class ServedJob:
         from ingest.sources import open_source
 
         try:
-            source = open_source(self.source_path, **self.config.source_options)
+            streamed = {} if self.stream is None else {"stream": self.stream}  # standard input of the CLI
+            source = self.source = open_source(self.source_path, **self.config.source_options, **streamed)
             try:
                 summary = run_job(self.config, source=source, sink=self.dest.sink(), reporter=self,
                                   context=self.dest.context, cancel=self.cancel)
@@ -99,6 +109,15 @@ class ServedJob:
             self.done.set()
             self.events.put(None)
             self.dest.snapshots().touch(self.config.index)  # the analysts' copy, once the index is quiet
+
+    def stop_reading(self) -> bool:
+        """Ask a streaming source to end (Kafka: in-flight batches acknowledged, offsets committed, then the job
+        ends normally), as SIGTERM does to a job alone; False when the source has no such stop."""
+        stop = getattr(self.source, "stop", None)
+        if stop is None:
+            return False
+        stop()
+        return True
 
     # the job's Reporter: progress at most every PROGRESS_EVERY_S; the summary is sent once run_job returned
     def update(self, counts: dict[str, Any]) -> None:
@@ -119,8 +138,10 @@ class LocalJobs:
         self._lock = threading.Lock()
         self._running: dict[str, ServedJob] = {}
 
-    def start(self, config: JobConfig, source_path: str, dest: Destination) -> ServedJob:
-        """Start the job (called on a worker thread: it may wait for a cancelled run of the same id)."""
+    def start(self, config: JobConfig, source_path: str, dest: Destination,
+              stream: Iterable[bytes] | None = None) -> ServedJob:
+        """Start the job (called on a worker thread: it may wait for a cancelled run of the same id); ``stream``:
+        the lines of a streamed source (``ingest.server.streamjob``)."""
         job_id = config.resolved_job_id()
         deadline, grace = time.monotonic() + WAIT_FOR_CANCELLED_S, time.monotonic() + DISCONNECT_GRACE_S
         while True:
@@ -129,7 +150,7 @@ class LocalJobs:
                     del self._running[gone]
                 old = self._running.get(job_id)
                 if old is None:
-                    job = ServedJob(config, source_path, dest)
+                    job = ServedJob(config, source_path, dest, stream)
                     self._running[job_id] = job
                     job.start()
                     return job
@@ -139,6 +160,12 @@ class LocalJobs:
                 raise ElasticsearchError(f"job [{job_id}] is already running on this server", status=409,
                                          error_type="illegal_state_exception")
             old.done.wait(0.2)
+
+    def stop_reading(self, job_id: str) -> bool:
+        """``ServedJob.stop_reading`` of the running job ``job_id``; False when there is none to stop."""
+        with self._lock:
+            job = self._running.get(job_id)
+        return job is not None and not job.done.is_set() and job.stop_reading()
 
     def cancel_all(self) -> None:
         """Stop every running job (the server is shutting down)."""

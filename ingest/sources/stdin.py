@@ -12,8 +12,8 @@ import queue
 import sys
 import threading
 import time
-from collections.abc import Iterator
-from typing import IO, Any
+from collections.abc import Iterable, Iterator
+from typing import Any
 
 from ingest.models.errors import IllegalArgumentException
 from ingest.sources.base import Source, SourceBatch, SourceError
@@ -25,7 +25,7 @@ _EOF = object()
 class StdinSource(Source):
     """Micro-batches from a binary line stream (``sys.stdin.buffer`` by default)."""
 
-    def __init__(self, *, batch_size: int = 1000, max_wait_s: float = 1.0, stream: IO[bytes] | None = None,
+    def __init__(self, *, batch_size: int = 1000, max_wait_s: float = 1.0, stream: Iterable[bytes] | None = None,
                  **_: Any) -> None:
         if batch_size < 1 or max_wait_s <= 0:
             raise IllegalArgumentException("[batch_size] and [max_wait_s] must be positive")

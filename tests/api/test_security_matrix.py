@@ -161,6 +161,8 @@ SPOT = [
     ("editor", "POST", "/docs/_update_by_query", False),
     ("superuser", "POST", "/_ingest_local/arrow_bulk", False),
     ("superuser", "POST", "/_ingest_local/job", False),
+    ("superuser", "POST", "/_ingest_local/job/stream", False),
+    ("superuser", "POST", "/_ingest_local/job/stop", False),
 ]
 
 

@@ -14,6 +14,10 @@ from typing import Any
 
 import pytest
 
+from ingest.context import AppContext
+from ingest.jobs.config import JobConfig
+from ingest.jobs.runner import run_job
+from ingest.models.settings import Settings
 from tests.cli.conftest import Server
 from tests.jobs.helpers import ROOT, ingest, write_jsonl
 
@@ -71,8 +75,7 @@ def test_a_job_through_the_server_sends_arrow_and_writes_what_a_job_alone_writes
     docs = write_jsonl(tmp_path / "docs.jsonl", rows)
     alone = tmp_path / "alone"
     alone.mkdir(mode=0o700)
-    # the file: the server runs the job (it reads the file); then standard input, which only the CLI can read:
-    # its batches go to the server as Arrow, replacing every document
+    # the file: the server runs the job (it reads the file); standard input too (the CLI forwards it)
     for target, source in ((home, str(docs)), (alone, str(docs)), (home, "-")):
         job = subprocess.run([sys.executable, "-m", "ingest.cli.main", "run", "--source", source, "--index", "same",
                               "--id-field", "id", "--bulk-docs", "500"], input=docs.read_text(), cwd=ROOT,
@@ -80,12 +83,21 @@ def test_a_job_through_the_server_sends_arrow_and_writes_what_a_job_alone_writes
                              timeout=300)
         assert job.returncode == 0, job.stderr
         assert json.loads(job.stdout.splitlines()[-1])["indexed"] == len(rows)
+    # a job run in another process (``ingest.run_job``, as the CLI runs URL and Kafka sources): its batches go to
+    # the server as Arrow, replacing every document
+    context = AppContext(Settings(home=home))
+    try:
+        summary = run_job(JobConfig(source=str(docs), index="same", id_field="id", bulk_docs=500), context=context)
+    finally:
+        context.close()
+    assert summary.indexed == len(rows)
     got = server.get("/same/_doc/d7")
-    assert got["_version"] == 2 and got["_source"]["extra"] == "only here" and got["_source"]["tags"] == {"a": 1}
+    assert got["_version"] == 3 and got["_source"]["extra"] == "only here" and got["_source"]["tags"] == {"a": 1}
     server.stop()
     log = (server.log).read_text()
-    assert log.count("/_ingest_local/job") == 1  # the file's job ran in the server
-    assert "/_ingest_local/arrow_bulk" in log and " /_bulk" not in log  # standard input's batches stayed Arrow
+    assert log.count("/_ingest_local/job") == 2  # the file's and standard input's jobs ran in the server
+    assert log.count("/_ingest_local/job/stream") == 1
+    assert "/_ingest_local/arrow_bulk" in log and " /_bulk" not in log  # the other job's batches stayed Arrow
     exported = {}
     for target in (home, alone):
         out = tmp_path / f"{target.name}.parquet"

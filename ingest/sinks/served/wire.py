@@ -70,3 +70,11 @@ def decode_results(body: Any) -> list[ItemResult]:
 # events: ``progress`` lines, then one ``summary`` or ``error``).
 JOB_PATH = "/_ingest_local/job"
 JOB_ACTION = "cluster:admin/ingest/job[local]"
+
+# ``ingest run --source -`` with the home's server running: the request body is the job's spec on its first line
+# (``{"config": JobConfig fields}``) and then standard input's bytes as they come (chunked), which the server
+# reads as the job's source (``ingest.server.streamjob``); the answer is the same NDJSON events as ``JOB_PATH``'s,
+# streamed while the body still arrives. The body has no size limit (it is a stream, as standard input is).
+JOB_STREAM_PATH = "/_ingest_local/job/stream"
+# A graceful stop of a job the server runs (the CLI's SIGTERM/SIGINT to a Kafka job): ``{"job_id": ...}``.
+JOB_STOP_PATH = "/_ingest_local/job/stop"
