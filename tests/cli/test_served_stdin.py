@@ -60,12 +60,9 @@ def test_standard_input_is_a_job_the_server_runs_and_bad_lines_are_dead_letters_
 
 
 def test_lines_of_a_slow_pipe_are_written_while_it_is_still_open(server: Server, home: Path) -> None:
-    job = _cli(home)
-    assert job.stdin is not None
-    job.stdin.write(_lines(0, 10))
-    job.stdin.flush()
-    _wait_for("the first lines were not written while standard input stayed open", lambda: _count(server) == 10)
+    job = _piping(home, server, 10, "the first lines were not written while standard input stayed open")
     assert job.poll() is None
+    assert job.stdin is not None
     job.stdin.write(_lines(10, 5)[:-1])  # the last line without its newline: still a line at the end
     job.stdin.close()
     assert job.wait(120) == 0
@@ -73,11 +70,8 @@ def test_lines_of_a_slow_pipe_are_written_while_it_is_still_open(server: Server,
 
 
 def test_a_cli_killed_mid_stream_cancels_the_job_and_its_half_line_is_dropped(server: Server, home: Path) -> None:
-    job = _cli(home)
+    job = _piping(home, server, 2000, "nothing was written")
     assert job.stdin is not None
-    job.stdin.write(_lines(0, 2000))
-    job.stdin.flush()
-    _wait_for("nothing was written", lambda: _count(server) == 2000)
     job.stdin.write(b'{"id": "half", "te')  # the CLI dies in the middle of a line
     job.stdin.flush()
     time.sleep(0.5)
@@ -94,11 +88,7 @@ def test_a_cli_killed_mid_stream_cancels_the_job_and_its_half_line_is_dropped(se
 
 
 def test_a_server_killed_mid_stream_fails_the_job_with_what_it_wrote(server: Server, home: Path) -> None:
-    job = _cli(home)
-    assert job.stdin is not None
-    job.stdin.write(_lines(0, 1000))
-    job.stdin.flush()
-    _wait_for("nothing was written", lambda: _count(server) == 1000)
+    job = _piping(home, server, 1000, "nothing was written")
     time.sleep(1.5)  # a progress report after the write
     server.stop(signal.SIGKILL)
     assert job.wait(120) == 2  # standard input still open: the CLI does not wait for its end
@@ -141,11 +131,7 @@ def test_the_stream_route_is_the_local_clients_only_and_checks_its_spec(server: 
 
 
 def test_ctrl_c_of_the_cli_stops_the_servers_job(server: Server, home: Path) -> None:
-    job = _cli(home)
-    assert job.stdin is not None
-    job.stdin.write(_lines(0, 500))
-    job.stdin.flush()
-    _wait_for("nothing was written", lambda: _count(server) == 500)
+    job = _piping(home, server, 500, "nothing was written")
     job.send_signal(signal.SIGINT)
     assert job.wait(30) == 130
     assert job.stderr is not None and b"the server stopped the job" in job.stderr.read()
@@ -185,6 +171,16 @@ def test_a_reindex_is_a_job_the_server_runs_and_its_credentials_are_never_echoed
     for text in (log, proc.stdout, proc.stderr, missing.stdout, missing.stderr,
                  *(p.read_text(errors="replace") for p in (home / "logs").glob("*"))):
         assert secret not in text
+
+
+def _piping(home: Path, server: Server, n: int, what: str = "nothing was written") -> subprocess.Popen[bytes]:
+    """A served stdin job whose first ``n`` lines are written (its standard input still open)."""
+    job = _cli(home)
+    assert job.stdin is not None
+    job.stdin.write(_lines(0, n))
+    job.stdin.flush()
+    _wait_for(what, lambda: _count(server) == n)
+    return job
 
 
 def _first_id(url: str) -> str:
