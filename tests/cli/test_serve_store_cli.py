@@ -88,7 +88,8 @@ def _count_or_zero(server: Server, index: str) -> int:
 def test_a_job_killed_mid_run_stops_in_the_server_and_resumes_with_nothing_lost(
         server: Server, home: Path, sig: int, code: int) -> None:
     env = {**os.environ, "INGEST_HOME": str(home)}
-    n = 100_000
+    # long enough that the signal lands mid-run: a fresh-clone CI run once saw a 100k job finish first (exit 0)
+    n = 300_000
     docs = _docs(home.parent / "big.jsonl", n)
     args = [sys.executable, "-m", "ingest.cli.main", "run", "--source", str(docs), "--index", "big",
             "--id-field", "id", "--job-id", "big", "--bulk-docs", "500", "--batch-size", "500"]
