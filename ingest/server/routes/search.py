@@ -197,25 +197,29 @@ def _count(request: Request, expression: str | None, body: dict[str, Any]) -> di
     except (ValueError, TypeError) as exc:
         raise parsing_error(f"failed to parse the count request: {exc}") from None
     names = _names(request, expression)
-    if body.get("query", {"match_all": {}}) == {"match_all": {}}:
-        # every document: the store's count, not a search corpus loaded for it (at 10M documents that load took
-        # minutes and gigabytes; a shipper or a user polls _count while a job writes)
+    if _every_document(body):
+        # the store's count, not a search corpus loaded for it (at 10M documents that load took minutes and
+        # gigabytes; a shipper or a user polls _count while a job writes)
         store = versioned(app_destination(request))
         total = sum(store.count(n) for n in names)
-        return {"count": total, "_shards": {"total": len(names), "successful": len(names), "skipped": 0,
-                                            "failed": 0}}
-    corpora, props = _corpora(request, names)
-    from ingest.searching.request import parse
+    else:
+        corpora, props = _corpora(request, names)
+        from ingest.searching.request import parse
 
-    body = complete(app_context(request), body, props)
-    total = sum(len(evaluate(parse(body, c, props[c.index]), c)) for c in corpora)
+        body = complete(app_context(request), body, props)
+        total = sum(len(evaluate(parse(body, c, props[c.index]), c)) for c in corpora)
     return {"count": total, "_shards": {"total": len(names), "successful": len(names), "skipped": 0, "failed": 0}}
+
+
+def _every_document(body: dict[str, Any]) -> bool:
+    """Whether a count request's query matches every document (none, or ``match_all``)."""
+    return body.get("query", {"match_all": {}}) == {"match_all": {}}
 
 
 def _plain_count(dest: Destination, index: str, body: dict[str, Any]) -> dict[str, Any]:
     """The document count of a sink that keeps documents but cannot search them (a query other than
     ``match_all`` is refused, not ignored)."""
-    if body.get("query", {"match_all": {}}) != {"match_all": {}} or set(body) - {"query"}:
+    if not _every_document(body) or set(body) - {"query"}:
         raise parsing_error(f"the [{dest.kind().name}] destination counts documents but cannot run a query")
     store = local_reads(dest)
     if store is None or not _has_index(dest, store, index):
